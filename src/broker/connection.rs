@@ -1,0 +1,547 @@
+//! One task per network connection: the CONNECT handshake, then framing between the socket and
+//! the router, keep-alive, and the MQTT 5 topic aliases of this connection.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::auth::PasswordFile;
+use super::config::BrokerConfig;
+use super::event::{BrokerEvent, EventBus};
+use super::outbox::{CloseReason, Outbox};
+use super::router::{CloseKind, ConnectRequest, RouterCmd};
+use super::sys::Stats;
+use crate::protocol::encode::encode;
+use crate::protocol::{
+    ConnAck, Connect, DecodeError, Decoder, Outgoing, Packet, Properties, ProtocolVersion,
+    ReasonCode,
+};
+
+/// What every connection task shares.
+#[derive(Debug)]
+pub struct Shared {
+    /// Settings.
+    pub cfg: Arc<BrokerConfig>,
+    /// The verbose log.
+    pub events: EventBus,
+    /// The router's command channel.
+    pub router: mpsc::Sender<RouterCmd>,
+    /// Byte counters.
+    pub stats: Arc<Stats>,
+    /// Users, when a password file is configured.
+    pub passwords: Option<Arc<PasswordFile>>,
+    /// Whether clients without a user name may connect.
+    pub anonymous: bool,
+    /// Source of connection ids.
+    pub next_conn: AtomicU64,
+    /// Cancelled when the broker shuts down.
+    pub shutdown: CancellationToken,
+}
+
+const UNKNOWN: &str = "<unknown>";
+
+/// Serves one connection until it ends. Never panics on network input.
+pub async fn serve<S>(stream: S, peer: SocketAddr, local_port: u16, shared: Arc<Shared>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    shared.events.emit(BrokerEvent::NewConnection {
+        peer,
+        port: local_port,
+    });
+    let mut conn = Connection {
+        stream,
+        peer,
+        shared: shared.clone(),
+        rbuf: BytesMut::new(),
+        wbuf: BytesMut::new(),
+        decoder: Decoder::new(shared.cfg.max_packet_size),
+        id: Arc::from(UNKNOWN),
+        version: ProtocolVersion::V311,
+        conn: shared.next_conn.fetch_add(1, Ordering::Relaxed),
+        aliases: HashMap::new(),
+        connect_expiry_zero: true,
+    };
+    let connect = match tokio::time::timeout(shared.cfg.connect_timeout, conn.read_connect()).await
+    {
+        Ok(Some(c)) => c,
+        Ok(None) => return,
+        Err(_) => {
+            let secs = shared.cfg.connect_timeout.as_secs();
+            shared.events.emit(BrokerEvent::DisconnectedBecause {
+                client: Arc::from(UNKNOWN),
+                reason: format!("no CONNECT within {secs} seconds"),
+            });
+            return;
+        }
+    };
+    let Some((req, keep_alive)) = conn.admit(connect).await else {
+        return;
+    };
+    let outbox = req.outbox.clone();
+    if shared
+        .router
+        .send(RouterCmd::Connect(Box::new(req)))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let how = conn.run(&outbox, keep_alive).await;
+    let _ = shared
+        .router
+        .send(RouterCmd::Closed {
+            conn: conn.conn,
+            how,
+        })
+        .await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), conn.stream.shutdown()).await;
+}
+
+struct Connection<S> {
+    stream: S,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+    decoder: Decoder,
+    id: Arc<str>,
+    version: ProtocolVersion,
+    conn: u64,
+    aliases: HashMap<u16, Arc<str>>,
+    connect_expiry_zero: bool,
+}
+
+/// A close decided by this connection: how the router should see it, and the MQTT 5 reason.
+struct Fail {
+    how: CloseKind,
+    reason: ReasonCode,
+    detail: String,
+}
+
+impl Fail {
+    fn from_decode(e: &DecodeError) -> Self {
+        let how = match e {
+            DecodeError::Malformed(_) => CloseKind::Malformed,
+            DecodeError::TooLarge { .. } => CloseKind::Oversize,
+            _ => CloseKind::Protocol,
+        };
+        Self {
+            how,
+            reason: e.reason(),
+            detail: e.to_string(),
+        }
+    }
+
+    fn protocol(reason: ReasonCode, detail: &str) -> Self {
+        Self {
+            how: CloseKind::Protocol,
+            reason,
+            detail: detail.to_owned(),
+        }
+    }
+}
+
+impl<S> Connection<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    /// Reads the first packet, which must be CONNECT [MQTT-3.1.0-1].
+    async fn read_connect(&mut self) -> Option<Connect> {
+        loop {
+            match self.decoder.decode(&mut self.rbuf) {
+                Ok(Some(Packet::Connect(c))) => return Some(*c),
+                Ok(Some(_)) => {
+                    self.emit_unknown_error(CloseKind::Protocol);
+                    return None;
+                }
+                Ok(None) => {}
+                Err(DecodeError::UnsupportedVersion { .. }) => {
+                    // [MQTT-3.1.2-2]: CONNACK "unacceptable protocol version", then close.
+                    self.wbuf.extend_from_slice(&[0x20, 0x02, 0x00, 0x01]);
+                    self.flush().await;
+                    let ip: Arc<str> = Arc::from(self.peer.ip().to_string().as_str());
+                    self.shared.events.emit(BrokerEvent::ConnAckSent {
+                        client: ip,
+                        session_present: false,
+                        code: 1,
+                    });
+                    self.emit_unknown_error(CloseKind::Protocol);
+                    return None;
+                }
+                Err(e) => {
+                    self.emit_unknown_error(Fail::from_decode(&e).how);
+                    return None;
+                }
+            }
+            match self.stream.read_buf(&mut self.rbuf).await {
+                Ok(0) | Err(_) => {
+                    self.shared
+                        .events
+                        .emit(BrokerEvent::ConnectionClosed(Arc::from(UNKNOWN)));
+                    return None;
+                }
+                Ok(n) => self.shared.stats.add_received(n),
+            }
+        }
+    }
+
+    fn emit_unknown_error(&self, how: CloseKind) {
+        let c: Arc<str> = Arc::from(UNKNOWN);
+        self.shared.events.emit(match how {
+            CloseKind::Malformed => BrokerEvent::MalformedPacket(c),
+            CloseKind::Oversize => BrokerEvent::OversizePacket(c),
+            _ => BrokerEvent::ProtocolError(c),
+        });
+    }
+
+    /// Checks the client id, keep alive and credentials. Refused clients get a CONNACK with
+    /// the reason and are closed; nothing they sent after CONNECT is processed [MQTT-3.1.4-5].
+    async fn admit(&mut self, mut c: Connect) -> Option<(ConnectRequest, u16)> {
+        let cfg = self.shared.cfg.clone();
+        self.version = c.version;
+        let v5 = c.version.is_v5();
+        self.connect_expiry_zero = c.properties.session_expiry.unwrap_or(0) == 0;
+        if c.properties.auth_method.is_some() {
+            // [MQTT-4.12.0-1]: no enhanced authentication method is supported.
+            self.refuse(ReasonCode::BadAuthenticationMethod).await;
+            return None;
+        }
+        let mut assigned = false;
+        if c.client_id.is_empty() {
+            // [MQTT-3.1.3-8]: 3.1.1 with Clean Session 0 and no id is refused; 3.1 needs an id.
+            let allowed = cfg.allow_zero_length_clientid
+                && c.version != ProtocolVersion::V31
+                && (v5 || c.clean_start);
+            if !allowed {
+                self.refuse(ReasonCode::ClientIdentifierNotValid).await;
+                return None;
+            }
+            c.client_id = assign_client_id(&cfg.auto_id_prefix, self.conn);
+            assigned = true;
+        }
+        let mut server_keep_alive = None;
+        let mut keep_alive = c.keep_alive;
+        if c.keep_alive > cfg.max_keepalive || (c.keep_alive == 0 && cfg.max_keepalive < 65535) {
+            if v5 {
+                // MQTT 5 §3.2.2.3.14: the server tells the client which keep alive applies.
+                server_keep_alive = Some(cfg.max_keepalive);
+                keep_alive = cfg.max_keepalive;
+            } else if c.keep_alive > cfg.max_keepalive {
+                // Like mosquitto: a 3.x client asking for more is refused.
+                self.refuse(ReasonCode::ClientIdentifierNotValid).await;
+                return None;
+            }
+        }
+        if let Some(code) = self.check_credentials(&c) {
+            self.refuse(code).await;
+            return None;
+        }
+        self.id = Arc::from(c.client_id.as_str());
+        let outbox = Arc::new(Outbox::default());
+        let req = ConnectRequest {
+            conn: self.conn,
+            connect: c,
+            assigned_id: assigned,
+            server_keep_alive,
+            peer: self.peer,
+            outbox,
+        };
+        Some((req, keep_alive))
+    }
+
+    fn check_credentials(&self, c: &Connect) -> Option<ReasonCode> {
+        match (&c.username, &self.shared.passwords) {
+            (None, _) if !self.shared.anonymous => Some(ReasonCode::NotAuthorized),
+            (None, _) => None,
+            (Some(user), Some(pw)) => {
+                let password = c.password.as_deref().unwrap_or_default();
+                if pw.check(user, password) {
+                    None
+                } else {
+                    Some(ReasonCode::BadUserNameOrPassword)
+                }
+            }
+            // A user name without a password file: mosquitto lets it in only if anonymous
+            // clients are allowed.
+            (Some(_), None) if self.shared.anonymous => None,
+            (Some(_), None) => Some(ReasonCode::NotAuthorized),
+        }
+    }
+
+    async fn refuse(&mut self, reason: ReasonCode) {
+        let code = if self.version.is_v5() {
+            reason.as_u8()
+        } else {
+            reason.v3_connack_code()
+        };
+        let ack = Outgoing::ConnAck(ConnAck {
+            session_present: false,
+            reason,
+            properties: Properties::default(),
+        });
+        encode(&mut self.wbuf, &ack, self.version);
+        self.flush().await;
+        let ip: Arc<str> = Arc::from(self.peer.ip().to_string().as_str());
+        self.shared.events.emit(BrokerEvent::ConnAckSent {
+            client: ip,
+            session_present: false,
+            code,
+        });
+        let unknown: Arc<str> = Arc::from(UNKNOWN);
+        self.shared.events.emit(match reason {
+            ReasonCode::NotAuthorized | ReasonCode::BadUserNameOrPassword => {
+                BrokerEvent::NotAuthorised(unknown)
+            }
+            _ => BrokerEvent::DisconnectedBecause {
+                client: unknown,
+                reason: reason.description().to_owned(),
+            },
+        });
+    }
+
+    async fn flush(&mut self) -> bool {
+        if self.wbuf.is_empty() {
+            return true;
+        }
+        let n = self.wbuf.len();
+        let ok = self.stream.write_all(&self.wbuf).await.is_ok();
+        self.wbuf.clear();
+        if ok {
+            self.shared.stats.add_sent(n);
+        }
+        ok
+    }
+
+    /// The main loop after CONNECT. Returns how the connection ended.
+    async fn run(&mut self, outbox: &Arc<Outbox>, keep_alive: u16) -> CloseKind {
+        // [MQTT-3.1.2-24]: close after one and a half keep-alive periods of silence.
+        let limit = (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500));
+        let far = Duration::from_secs(86_400 * 365);
+        let idle = tokio::time::sleep(limit.unwrap_or(far));
+        tokio::pin!(idle);
+        let mut pending: Vec<Outgoing> = Vec::new();
+        let shutdown = self.shared.shutdown.clone();
+        loop {
+            tokio::select! {
+                biased;
+                // Packets the router queued for this client.
+                () = outbox.ready() => {
+                    let close = outbox.take(&mut pending);
+                    for p in pending.drain(..) {
+                        encode(&mut self.wbuf, &p, self.version);
+                    }
+                    if let Some(reason) = close {
+                        self.write_close(reason);
+                        self.flush_with_deadline(limit).await;
+                        return CloseKind::Server;
+                    }
+                    if !self.flush_with_deadline(limit).await {
+                        return CloseKind::PeerClosed;
+                    }
+                }
+                // Bytes from the client: decode every complete packet.
+                read = self.stream.read_buf(&mut self.rbuf) => {
+                    match read {
+                        Ok(0) | Err(_) => return CloseKind::PeerClosed,
+                        Ok(n) => self.shared.stats.add_received(n),
+                    }
+                    if let Some(l) = limit {
+                        idle.as_mut().reset(Instant::now() + l);
+                    }
+                    match self.on_bytes().await {
+                        Ok(None) => {}
+                        Ok(Some(how)) => return how,
+                        Err(fail) => return self.fail(fail).await,
+                    }
+                    if !self.flush().await {
+                        return CloseKind::PeerClosed;
+                    }
+                }
+                // Keep-alive expired.
+                () = &mut idle => {
+                    if self.version.is_v5() {
+                        encode(&mut self.wbuf, &Outgoing::Disconnect(ReasonCode::KeepAliveTimeout), self.version);
+                        self.flush().await;
+                    }
+                    return CloseKind::KeepAlive;
+                }
+                // The broker is shutting down.
+                () = shutdown.cancelled() => {
+                    self.write_close(CloseReason::ShuttingDown);
+                    self.flush().await;
+                    return CloseKind::Server;
+                }
+            }
+        }
+    }
+
+    /// Writes with a deadline, so a client that stops reading cannot hold the task forever.
+    async fn flush_with_deadline(&mut self, limit: Option<Duration>) -> bool {
+        let deadline = limit
+            .unwrap_or(Duration::from_secs(60))
+            .max(Duration::from_secs(10));
+        tokio::time::timeout(deadline, self.flush())
+            .await
+            .unwrap_or(false)
+    }
+
+    fn write_close(&mut self, reason: CloseReason) {
+        let code = match reason {
+            CloseReason::TakenOver => ReasonCode::SessionTakenOver,
+            CloseReason::Protocol(r) => r,
+            CloseReason::ShuttingDown => ReasonCode::ServerShuttingDown,
+            CloseReason::Refused => return,
+        };
+        // Only MQTT 5 has a server DISCONNECT; `encode` writes nothing for 3.x.
+        encode(&mut self.wbuf, &Outgoing::Disconnect(code), self.version);
+    }
+
+    async fn fail(&mut self, fail: Fail) -> CloseKind {
+        let (id, detail) = (self.id.clone(), fail.detail.clone());
+        self.shared
+            .events
+            .emit_with(|| BrokerEvent::Warning(format!("client {id}: {detail}")));
+        if self.version.is_v5() {
+            // [MQTT-4.13.1-1]: tell an MQTT 5 client why before closing.
+            encode(
+                &mut self.wbuf,
+                &Outgoing::Disconnect(fail.reason),
+                self.version,
+            );
+            self.flush().await;
+        }
+        fail.how
+    }
+
+    /// Decodes and dispatches every complete packet in the read buffer.
+    async fn on_bytes(&mut self) -> Result<Option<CloseKind>, Fail> {
+        loop {
+            let packet = match self.decoder.decode(&mut self.rbuf) {
+                Ok(Some(p)) => p,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(Fail::from_decode(&e)),
+            };
+            match packet {
+                Packet::PingReq => {
+                    let c = self.id.clone();
+                    self.shared
+                        .events
+                        .emit_with(|| BrokerEvent::PingReqReceived(c));
+                    encode(&mut self.wbuf, &Outgoing::PingResp, self.version);
+                    let c = self.id.clone();
+                    self.shared
+                        .events
+                        .emit_with(|| BrokerEvent::PingRespSent(c));
+                }
+                Packet::Disconnect(d) => {
+                    let expiry = d.properties.session_expiry;
+                    if self.connect_expiry_zero && expiry.is_some_and(|e| e != 0) {
+                        // [MQTT-3.14.2-2]: cannot set an expiry after CONNECT had none.
+                        return Err(Fail::protocol(
+                            ReasonCode::ProtocolError,
+                            "session expiry set in DISCONNECT after CONNECT had none",
+                        ));
+                    }
+                    return Ok(Some(CloseKind::Disconnect {
+                        reason: d.reason,
+                        session_expiry: expiry,
+                    }));
+                }
+                Packet::Auth(_) => {
+                    // No authentication method was agreed, so AUTH is a protocol error.
+                    return Err(Fail::protocol(
+                        ReasonCode::ProtocolError,
+                        "unexpected AUTH packet",
+                    ));
+                }
+                Packet::Publish(mut p) => {
+                    if self.version.is_v5() {
+                        self.resolve_alias(&mut p)?;
+                    }
+                    self.send(Packet::Publish(p)).await?;
+                }
+                other => self.send(other).await?,
+            }
+        }
+    }
+
+    async fn send(&self, packet: Packet) -> Result<(), Fail> {
+        self.shared
+            .router
+            .send(RouterCmd::Packet {
+                conn: self.conn,
+                packet,
+            })
+            .await
+            .map_err(|_| Fail {
+                how: CloseKind::Server,
+                reason: ReasonCode::ServerShuttingDown,
+                detail: "broker stopped".into(),
+            })
+    }
+
+    /// MQTT 5 Topic Alias (§3.3.2.3.4): set or use this connection's alias mapping.
+    fn resolve_alias(&mut self, p: &mut crate::protocol::Publish) -> Result<(), Fail> {
+        let alias = p.properties.as_ref().and_then(|props| props.topic_alias);
+        let Some(alias) = alias else {
+            if p.topic.is_empty() {
+                return Err(Fail::protocol(
+                    ReasonCode::ProtocolError,
+                    "empty topic without alias",
+                ));
+            }
+            return Ok(());
+        };
+        if alias == 0 || alias > self.shared.cfg.max_topic_alias {
+            // [MQTT-3.3.2-8], [MQTT-3.3.2-9]
+            return Err(Fail::protocol(
+                ReasonCode::TopicAliasInvalid,
+                "topic alias out of range",
+            ));
+        }
+        if p.topic.is_empty() {
+            match self.aliases.get(&alias) {
+                Some(t) => p.topic = t.clone(),
+                None => {
+                    return Err(Fail::protocol(
+                        ReasonCode::ProtocolError,
+                        "unknown topic alias",
+                    ));
+                }
+            }
+        } else {
+            self.aliases.insert(alias, p.topic.clone());
+        }
+        Ok(())
+    }
+}
+
+/// A client id the broker assigns [MQTT-3.1.3-6]: the prefix and a random UUID-shaped value,
+/// like mosquitto's `auto-A9049815-FC08-A93F-EC6D-8F4C87B4A709`.
+fn assign_client_id(prefix: &str, conn: u64) -> String {
+    let rs = std::collections::hash_map::RandomState::new();
+    let mut h = rs.build_hasher();
+    h.write_u64(conn);
+    let a = h.finish();
+    let mut h = rs.build_hasher();
+    h.write_u64(a ^ 0x9E37_79B9_7F4A_7C15);
+    let b = h.finish();
+    format!(
+        "{prefix}{:08X}-{:04X}-{:04X}-{:04X}-{:012X}",
+        a >> 32,
+        (a >> 16) & 0xFFFF,
+        a & 0xFFFF,
+        b >> 48,
+        b & 0xFFFF_FFFF_FFFF
+    )
+}

@@ -1,0 +1,203 @@
+//! Binding listen sockets and accepting connections.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket};
+use tokio_util::task::TaskTracker;
+
+use super::config::{BrokerConfig, ListenerConfig, ListenerProtocol};
+use super::connection::{self, Shared};
+use super::event::{BrokerEvent, EventBus};
+
+/// A listen socket, bound and ready to accept.
+#[derive(Debug)]
+pub struct BoundListener {
+    /// The socket.
+    pub listener: TcpListener,
+    /// Its real address.
+    pub local_addr: SocketAddr,
+    /// `max_connections` for it.
+    pub max_connections: Option<usize>,
+}
+
+/// Why a listener could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// The address could not be bound (in use, no permission, ...).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The listener asks for something this broker does not do yet.
+    #[error("listener on port {port}: {what} is not supported yet")]
+    Unsupported {
+        /// The port.
+        port: u16,
+        /// What.
+        what: &'static str,
+    },
+}
+
+impl ListenError {
+    /// True when the port is taken by another program.
+    #[must_use]
+    pub fn is_addr_in_use(&self) -> bool {
+        matches!(self, Self::Bind { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse)
+    }
+}
+
+fn bind_one(addr: SocketAddr) -> Result<TcpListener, ListenError> {
+    let err = |source| ListenError::Bind { addr, source };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(err)?;
+    socket.set_reuseaddr(true).map_err(err)?;
+    socket.bind(addr).map_err(err)?;
+    // A deep backlog lets thousands of clients connect at once.
+    socket.listen(4096).map_err(err)
+}
+
+/// Opens the listeners the config asks for, or, with none configured, loopback only on
+/// `default_port` like mosquitto 2's local only mode (0 picks a free port). Logs mosquitto's
+/// `Opening ipv4 listen socket on port N.` for each. Must run inside a tokio runtime.
+pub fn bind(
+    cfg: &BrokerConfig,
+    default_port: u16,
+    events: &EventBus,
+) -> Result<Vec<BoundListener>, ListenError> {
+    let mut out = Vec::new();
+    if cfg.listeners.is_empty() {
+        events.emit(BrokerEvent::LocalOnlyMode);
+        let v4 = bind_one(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            default_port,
+        ))?;
+        let addr = v4.local_addr().map_err(|source| ListenError::Bind {
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), default_port),
+            source,
+        })?;
+        events.emit(BrokerEvent::OpeningListener {
+            ipv6: false,
+            port: addr.port(),
+        });
+        out.push(BoundListener {
+            listener: v4,
+            local_addr: addr,
+            max_connections: None,
+        });
+        // IPv6 loopback on the same port, when the machine has it.
+        if let Ok(v6) = bind_one(SocketAddr::new(
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+            addr.port(),
+        )) && let Ok(a6) = v6.local_addr()
+        {
+            events.emit(BrokerEvent::OpeningListener {
+                ipv6: true,
+                port: a6.port(),
+            });
+            out.push(BoundListener {
+                listener: v6,
+                local_addr: a6,
+                max_connections: None,
+            });
+        }
+        return Ok(out);
+    }
+    for l in &cfg.listeners {
+        out.extend(bind_listener(l, events)?);
+    }
+    Ok(out)
+}
+
+fn bind_listener(l: &ListenerConfig, events: &EventBus) -> Result<Vec<BoundListener>, ListenError> {
+    if l.protocol == ListenerProtocol::WebSockets {
+        return Err(ListenError::Unsupported {
+            port: l.port,
+            what: "protocol websockets",
+        });
+    }
+    let addrs: Vec<IpAddr> = match l.bind {
+        Some(a) => vec![a],
+        None => vec![
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        ],
+    };
+    let mut out = Vec::new();
+    let mut port = l.port;
+    for (i, ip) in addrs.iter().enumerate() {
+        let addr = SocketAddr::new(*ip, port);
+        let listener = match bind_one(addr) {
+            Ok(x) => x,
+            // The IPv6 twin of an all-interfaces listener is optional.
+            Err(_) if i > 0 => continue,
+            Err(e) => return Err(e),
+        };
+        let local = listener
+            .local_addr()
+            .map_err(|source| ListenError::Bind { addr, source })?;
+        port = local.port();
+        events.emit(BrokerEvent::OpeningListener {
+            ipv6: local.is_ipv6(),
+            port,
+        });
+        out.push(BoundListener {
+            listener,
+            local_addr: local,
+            max_connections: l.max_connections,
+        });
+    }
+    Ok(out)
+}
+
+/// Accepts connections until the broker shuts down, one task each.
+pub async fn accept_loop(l: BoundListener, shared: Arc<Shared>, tracker: TaskTracker) {
+    let port = l.local_addr.port();
+    let active = Arc::new(AtomicUsize::new(0));
+    let shutdown = shared.shutdown.clone();
+    loop {
+        let accepted = tokio::select! {
+            a = l.listener.accept() => a,
+            () = shutdown.cancelled() => break,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                if let Some(max) = l.max_connections
+                    && active.load(Ordering::Relaxed) >= max
+                {
+                    // Over max_connections: refused before any byte is read.
+                    shared.events.emit(BrokerEvent::DisconnectedBecause {
+                        client: Arc::from("<unknown>"),
+                        reason: format!("max_connections ({max}) reached on port {port}"),
+                    });
+                    drop(stream);
+                    continue;
+                }
+                let _ = stream.set_nodelay(true);
+                active.fetch_add(1, Ordering::Relaxed);
+                let (shared, active) = (shared.clone(), active.clone());
+                tracker.spawn(async move {
+                    connection::serve(stream, peer, port, shared).await;
+                    active.fetch_sub(1, Ordering::Relaxed);
+                });
+            }
+            Err(e) => {
+                // Out of file descriptors or a transient error: log, wait, keep serving.
+                shared.events.emit(BrokerEvent::Warning(format!(
+                    "accept failed on port {port}: {e}"
+                )));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,1304 @@
+//! The router: the single owner of sessions, subscriptions and retained messages.
+//!
+//! Connection tasks send it [`RouterCmd`]s over one bounded channel; it drains many per wake-up,
+//! updates its state and pushes packets into each connection's [`Outbox`] without waiting.
+//! Nothing here awaits a socket, so one slow client can never stall the others.
+
+pub mod retained;
+pub mod session;
+pub mod subscriptions;
+pub mod tree;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use self::retained::RetainedStore;
+use self::session::{InFlight, Link, Queued, Session};
+use self::subscriptions::{Entry, SessionIdx, Subscriptions, Target};
+use super::config::BrokerConfig;
+use super::event::{BrokerEvent, EventBus, PublishFlags};
+use super::outbox::{CloseReason, Outbox};
+use super::sys::{self, Stats};
+use super::topic;
+use crate::protocol::{
+    Ack, ConnAck, Connect, Outgoing, Packet, Properties, ProtocolVersion, Publish, QoS, ReasonCode,
+    RetainHandling, Subscribe, SubscriptionOptions, Unsubscribe,
+};
+
+/// An application message as the router stores and forwards it.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// Topic name.
+    pub topic: Arc<str>,
+    /// Payload, shared by every copy.
+    pub payload: Bytes,
+    /// QoS it was published with.
+    pub qos: QoS,
+    /// RETAIN flag as published.
+    pub retain: bool,
+    /// MQTT 5 properties to pass through unaltered [MQTT-3.3.2-4..-20] (no Topic Alias, no
+    /// Message Expiry: that is kept as `expires_at`).
+    pub properties: Option<Arc<Properties>>,
+    /// When the Message Expiry Interval runs out [MQTT-3.3.2-5].
+    pub expires_at: Option<Instant>,
+}
+
+impl Message {
+    fn expired(&self, now: Instant) -> bool {
+        self.expires_at.is_some_and(|t| t <= now)
+    }
+
+    /// Builds a message from a client's PUBLISH, keeping its properties for onward delivery.
+    #[must_use]
+    pub fn from_publish(p: Publish, now: Instant) -> Self {
+        let (properties, expires_at) = match p.properties {
+            Some(mut props) => {
+                let expires_at = props
+                    .message_expiry
+                    .take()
+                    .map(|s| now + Duration::from_secs(u64::from(s)));
+                props.topic_alias = None;
+                let props = if props.is_empty() {
+                    None
+                } else {
+                    Some(Arc::from(props))
+                };
+                (props, expires_at)
+            }
+            None => (None, None),
+        };
+        Self {
+            topic: p.topic,
+            payload: p.payload,
+            qos: p.qos,
+            retain: p.retain,
+            properties,
+            expires_at,
+        }
+    }
+}
+
+/// Why a connection ended, as the connection task saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseKind {
+    /// The client sent DISCONNECT.
+    Disconnect {
+        /// Its reason code (0 for 3.x).
+        reason: ReasonCode,
+        /// A new Session Expiry Interval from the DISCONNECT properties.
+        session_expiry: Option<u32>,
+    },
+    /// The socket closed or failed without DISCONNECT.
+    PeerClosed,
+    /// Nothing arrived within 1.5 times the keep alive [MQTT-3.1.2-24].
+    KeepAlive,
+    /// The client sent a malformed packet.
+    Malformed,
+    /// The client broke a protocol rule.
+    Protocol,
+    /// The client sent a packet above the maximum packet size.
+    Oversize,
+    /// The router asked the connection to close (takeover, shutdown).
+    Server,
+}
+
+/// A CONNECT that passed the connection task's checks (authentication, client id).
+#[derive(Debug)]
+pub struct ConnectRequest {
+    /// The connection's id.
+    pub conn: u64,
+    /// The packet, with the client id filled in if the server assigned one.
+    pub connect: Connect,
+    /// True if the server assigned the client id.
+    pub assigned_id: bool,
+    /// Keep alive after `max_keepalive` was applied, if it differs (MQTT 5 Server Keep Alive).
+    pub server_keep_alive: Option<u16>,
+    /// The peer address.
+    pub peer: SocketAddr,
+    /// The connection's outgoing queue.
+    pub outbox: Arc<Outbox>,
+}
+
+/// Everything a connection task can ask of the router.
+#[derive(Debug)]
+pub enum RouterCmd {
+    /// A client completed CONNECT.
+    Connect(Box<ConnectRequest>),
+    /// A packet after CONNECT (PUBLISH, acks, SUBSCRIBE, UNSUBSCRIBE).
+    Packet {
+        /// The connection's id.
+        conn: u64,
+        /// The packet.
+        packet: Packet,
+    },
+    /// The connection ended.
+    Closed {
+        /// The connection's id.
+        conn: u64,
+        /// How.
+        how: CloseKind,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    WillDelay {
+        session: SessionIdx,
+        generation: u64,
+    },
+    SessionExpiry {
+        session: SessionIdx,
+        generation: u64,
+    },
+}
+
+/// One receiver of one message, after overlapping subscriptions were merged.
+#[derive(Debug, Clone)]
+struct Delivery {
+    session: SessionIdx,
+    options: SubscriptionOptions,
+    ids: Vec<u32>,
+}
+
+/// The broker's state and its command loop.
+pub struct Router {
+    cfg: Arc<BrokerConfig>,
+    events: EventBus,
+    stats: Arc<Stats>,
+    sessions: Vec<Option<Session>>,
+    free: Vec<SessionIdx>,
+    by_id: HashMap<Arc<str>, SessionIdx>,
+    by_conn: HashMap<u64, SessionIdx>,
+    subs: Subscriptions,
+    retained: RetainedStore,
+    timers: BinaryHeap<Reverse<(Instant, Timer)>>,
+    match_buf: Vec<Entry>,
+    delivery_buf: Vec<Delivery>,
+    started: Instant,
+    /// Counters the router owns (the byte counters are atomics shared with connections).
+    pub counters: sys::Counters,
+}
+
+impl Router {
+    /// A router with no sessions.
+    #[must_use]
+    pub fn new(cfg: Arc<BrokerConfig>, events: EventBus, stats: Arc<Stats>) -> Self {
+        Self {
+            cfg,
+            events,
+            stats,
+            sessions: Vec::new(),
+            free: Vec::new(),
+            by_id: HashMap::new(),
+            by_conn: HashMap::new(),
+            subs: Subscriptions::default(),
+            retained: RetainedStore::default(),
+            timers: BinaryHeap::new(),
+            match_buf: Vec::new(),
+            delivery_buf: Vec::new(),
+            started: Instant::now(),
+            counters: sys::Counters::default(),
+        }
+    }
+
+    /// Runs until `shutdown` is cancelled or every sender is gone.
+    pub async fn run(mut self, mut rx: mpsc::Receiver<RouterCmd>, shutdown: CancellationToken) {
+        let mut batch = Vec::with_capacity(256);
+        let sys_every = self.cfg.sys_interval;
+        let mut sys_tick = tokio::time::interval(if sys_every == 0 {
+            Duration::from_secs(3600)
+        } else {
+            Duration::from_secs(sys_every)
+        });
+        sys_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let next_timer = self.timers.peek().map(|Reverse((t, _))| *t);
+            tokio::select! {
+                // Commands from connections: take as many as are ready in one go.
+                n = rx.recv_many(&mut batch, 256) => {
+                    if n == 0 {
+                        break;
+                    }
+                    for cmd in batch.drain(..) {
+                        self.handle(cmd);
+                    }
+                }
+                // Will delays and session expiry.
+                () = sleep_until_opt(next_timer) => self.fire_timers(Instant::now()),
+                // Periodic `$SYS` topics.
+                _ = sys_tick.tick(), if sys_every > 0 => self.publish_sys(),
+                () = shutdown.cancelled() => break,
+            }
+        }
+        // MQTT 5 clients are told why [MQTT-4.13.1-1]: DISCONNECT 0x8B.
+        for s in self.sessions.iter().flatten() {
+            if let Some(link) = &s.link {
+                link.outbox.close(CloseReason::ShuttingDown);
+            }
+        }
+    }
+
+    /// Applies one command.
+    pub fn handle(&mut self, cmd: RouterCmd) {
+        match cmd {
+            RouterCmd::Connect(req) => self.on_connect(*req),
+            RouterCmd::Packet { conn, packet } => {
+                let Some(&idx) = self.by_conn.get(&conn) else {
+                    // A packet from a connection that was refused or replaced: ignore it
+                    // [MQTT-3.1.4-5].
+                    return;
+                };
+                match packet {
+                    Packet::Publish(p) => self.on_publish(idx, p),
+                    Packet::PubAck(a) => self.on_puback(idx, &a),
+                    Packet::PubRec(a) => self.on_pubrec(idx, &a),
+                    Packet::PubRel(a) => self.on_pubrel(idx, &a),
+                    Packet::PubComp(a) => self.on_pubcomp(idx, &a),
+                    Packet::Subscribe(s) => self.on_subscribe(idx, s),
+                    Packet::Unsubscribe(u) => self.on_unsubscribe(idx, u),
+                    Packet::Connect(_)
+                    | Packet::PingReq
+                    | Packet::Disconnect(_)
+                    | Packet::Auth(_) => {}
+                }
+            }
+            RouterCmd::Closed { conn, how } => self.on_closed(conn, how),
+        }
+    }
+
+    fn session(&mut self, idx: SessionIdx) -> Option<&mut Session> {
+        self.sessions.get_mut(idx as usize).and_then(Option::as_mut)
+    }
+
+    fn emit(&self, make: impl FnOnce() -> BrokerEvent) {
+        self.events.emit_with(make);
+    }
+
+    // ----- connection lifecycle -------------------------------------------------------------
+
+    fn on_connect(&mut self, req: ConnectRequest) {
+        let ConnectRequest {
+            conn,
+            connect,
+            assigned_id,
+            server_keep_alive,
+            peer,
+            outbox,
+        } = req;
+        let id: Arc<str> = Arc::from(connect.client_id.as_str());
+        let mut session_present = false;
+        if let Some(&idx) = self.by_id.get(&id) {
+            // [MQTT-3.1.4-2] client-id takeover: the existing connection is closed.
+            let continues = !connect.clean_start;
+            let mut old_will = None;
+            if let Some(s) = self.session(idx) {
+                if let Some(link) = s.link.take() {
+                    link.outbox.close(CloseReason::TakenOver);
+                    let old_conn = link.conn;
+                    let ends = !continues || s.expiry == 0;
+                    // The old connection's will goes out only if its session ends now;
+                    // a resumed session cancels it like a reconnect within the will delay.
+                    old_will = if ends { s.will.take() } else { None };
+                    s.will = None;
+                    self.by_conn.remove(&old_conn);
+                    let c = id.clone();
+                    self.emit(|| BrokerEvent::Takeover(c));
+                }
+            }
+            if let Some(w) = old_will {
+                self.publish_will(w);
+            }
+            if continues {
+                session_present = true;
+            } else {
+                // Clean Start ends the old session; a will still pending goes out now.
+                self.end_session(idx, true);
+            }
+        }
+        let idx = if session_present {
+            self.by_id.get(&id).copied()
+        } else {
+            None
+        };
+        let idx = match idx {
+            Some(i) => i,
+            None => self.create_session(id.clone(), connect.version),
+        };
+        let cfg = self.cfg.clone();
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        if session_present {
+            // A new connection before the will delay passed: the pending will is dropped
+            // [MQTT-3.1.3-9].
+            s.will = None;
+        }
+        s.generation += 1;
+        s.version = connect.version;
+        s.expiry = match connect.version {
+            ProtocolVersion::V5 => connect.properties.session_expiry.unwrap_or(0),
+            _ if connect.clean_start => 0,
+            _ => cfg.persistent_client_expiration.unwrap_or(u32::MAX),
+        };
+        s.receive_maximum = connect.properties.receive_maximum.unwrap_or(u16::MAX);
+        s.max_packet_size = connect.properties.maximum_packet_size;
+        s.will = connect.will.clone();
+        s.disconnected_at = None;
+        s.link = Some(Link {
+            conn,
+            outbox: outbox.clone(),
+        });
+        self.by_conn.insert(conn, idx);
+
+        let client = id.clone();
+        let username = connect.username.clone();
+        self.emit(|| BrokerEvent::ClientConnected {
+            peer,
+            client,
+            protocol: connect.version.log_number(),
+            clean: connect.clean_start,
+            keep_alive: connect.keep_alive,
+            username,
+        });
+        match &connect.will {
+            None => self.emit(|| BrokerEvent::NoWill),
+            Some(w) => self.emit(|| BrokerEvent::WillSpecified {
+                len: w.payload.len(),
+                retain: w.retain,
+                qos: w.qos.as_u8(),
+                topic: w.topic.clone(),
+            }),
+        }
+        let mut props = Properties::default();
+        if connect.version.is_v5() {
+            if assigned_id {
+                // [MQTT-3.2.2-16]
+                props.assigned_client_id = Some(connect.client_id.clone());
+            }
+            props.topic_alias_maximum = Some(cfg.max_topic_alias);
+            if !cfg.retain_available {
+                props.retain_available = Some(0);
+            }
+            if cfg.max_packet_size > 0 {
+                props.maximum_packet_size = u32::try_from(cfg.max_packet_size).ok();
+            }
+            props.server_keep_alive = server_keep_alive;
+        }
+        outbox.push(Outgoing::ConnAck(ConnAck {
+            session_present,
+            reason: ReasonCode::Success,
+            properties: props,
+        }));
+        let c = id.clone();
+        self.emit(|| BrokerEvent::ConnAckSent {
+            client: c,
+            session_present,
+            code: 0,
+        });
+        self.counters.connects += 1;
+        if session_present {
+            self.resume(idx);
+        }
+    }
+
+    fn create_session(&mut self, id: Arc<str>, version: ProtocolVersion) -> SessionIdx {
+        let s = Session::new(id.clone(), version);
+        let idx = if let Some(i) = self.free.pop() {
+            self.sessions[i as usize] = Some(s);
+            i
+        } else {
+            self.sessions.push(Some(s));
+            SessionIdx::try_from(self.sessions.len() - 1).unwrap_or(SessionIdx::MAX)
+        };
+        self.by_id.insert(id, idx);
+        idx
+    }
+
+    /// Re-sends unacknowledged messages after a reconnect [MQTT-4.4.0-1]: PUBLISH with DUP=1,
+    /// PUBREL for those already released, in the original order; then fills the window.
+    fn resume(&mut self, idx: SessionIdx) {
+        let events = self.events.clone();
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        let Some(link) = s.link.clone() else {
+            return;
+        };
+        for f in &mut s.outflight {
+            if f.released {
+                link.outbox
+                    .push(Outgoing::PubRel(Ack::new(f.publish.pkid, 0)));
+                let (c, pkid) = (s.id.clone(), f.publish.pkid);
+                events.emit_with(|| BrokerEvent::PubRelSent { client: c, pkid });
+            } else {
+                f.publish.dup = true;
+                link.outbox.push(Outgoing::Publish(f.publish.clone()));
+                let c = s.id.clone();
+                let p = &f.publish;
+                events.emit_with(|| BrokerEvent::PublishSent {
+                    client: c,
+                    flags: flags_of(p),
+                    topic: p.topic.clone(),
+                    len: p.payload.len(),
+                });
+            }
+        }
+        self.fill_window(idx);
+    }
+
+    fn on_closed(&mut self, conn: u64, how: CloseKind) {
+        let Some(idx) = self.by_conn.remove(&conn) else {
+            return;
+        };
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        s.link = None;
+        s.disconnected_at = Some(Instant::now());
+        let id = s.id.clone();
+        let mut keep_will = true;
+        match how {
+            CloseKind::Disconnect {
+                reason,
+                session_expiry,
+            } => {
+                // [MQTT-3.14.4-3]: a normal DISCONNECT discards the will; 0x04 keeps it.
+                keep_will = reason == ReasonCode::DisconnectWithWill;
+                if let Some(e) = session_expiry {
+                    s.expiry = e;
+                }
+                let c = id.clone();
+                self.emit(|| BrokerEvent::DisconnectReceived(c));
+                let c = id.clone();
+                self.emit(|| BrokerEvent::Disconnected(c));
+            }
+            CloseKind::PeerClosed => {
+                let c = id.clone();
+                self.emit(|| BrokerEvent::ConnectionClosed(c));
+            }
+            CloseKind::KeepAlive => {
+                let c = id.clone();
+                self.emit(|| BrokerEvent::KeepAliveTimeout(c));
+            }
+            CloseKind::Malformed => {
+                let c = id.clone();
+                self.emit(|| BrokerEvent::MalformedPacket(c));
+            }
+            CloseKind::Protocol => {
+                let c = id.clone();
+                self.emit(|| BrokerEvent::ProtocolError(c));
+            }
+            CloseKind::Oversize => {
+                let c = id.clone();
+                self.emit(|| BrokerEvent::OversizePacket(c));
+            }
+            CloseKind::Server => {
+                let c = id.clone();
+                self.emit(|| BrokerEvent::Disconnected(c));
+            }
+        }
+        self.went_offline(idx, keep_will);
+    }
+
+    /// After a connection ended: publish or schedule the will, end or keep the session.
+    fn went_offline(&mut self, idx: SessionIdx, keep_will: bool) {
+        let now = Instant::now();
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        if !keep_will {
+            s.will = None;
+        }
+        let expiry = s.expiry;
+        let generation = s.generation;
+        let delay = s
+            .will
+            .as_ref()
+            .and_then(|w| w.properties.will_delay)
+            .unwrap_or(0);
+        let mut will_now = None;
+        if s.will.is_some() {
+            if delay == 0 || expiry == 0 {
+                // [MQTT-3.1.2-8]: published when the connection closes, or at the latest when
+                // the session ends.
+                will_now = s.will.take();
+            } else {
+                let wait = Duration::from_secs(u64::from(delay.min(expiry)));
+                self.timers.push(Reverse((
+                    now + wait,
+                    Timer::WillDelay {
+                        session: idx,
+                        generation,
+                    },
+                )));
+            }
+        }
+        if let Some(w) = will_now {
+            self.publish_will(w);
+        }
+        if expiry == 0 {
+            self.end_session(idx, false);
+        } else if expiry != u32::MAX {
+            self.timers.push(Reverse((
+                now + Duration::from_secs(u64::from(expiry)),
+                Timer::SessionExpiry {
+                    session: idx,
+                    generation,
+                },
+            )));
+        }
+    }
+
+    /// Forgets a session and its subscriptions. A pending will is published first when
+    /// `publish_pending_will` is set (the session ends before the will delay ran out).
+    fn end_session(&mut self, idx: SessionIdx, publish_pending_will: bool) {
+        let Some(mut s) = self.sessions.get_mut(idx as usize).and_then(Option::take) else {
+            return;
+        };
+        for filter in s.subscriptions.keys() {
+            match topic::parse_filter(filter) {
+                Ok(p) => match p.share_group {
+                    Some(g) => {
+                        self.subs.remove_shared(idx, g, p.filter);
+                    }
+                    None => {
+                        self.subs.remove(idx, p.filter);
+                    }
+                },
+                Err(_) => {}
+            }
+        }
+        self.by_id.remove(&s.id);
+        if let Some(link) = s.link.take() {
+            self.by_conn.remove(&link.conn);
+        }
+        self.free.push(idx);
+        if publish_pending_will && let Some(w) = s.will.take() {
+            self.publish_will(w);
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(Reverse((t, timer))) = self.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            match timer {
+                Timer::WillDelay {
+                    session,
+                    generation,
+                } => {
+                    let will = match self.session(session) {
+                        Some(s) if s.generation == generation && s.link.is_none() => s.will.take(),
+                        _ => None,
+                    };
+                    if let Some(w) = will {
+                        self.publish_will(w);
+                    }
+                }
+                Timer::SessionExpiry {
+                    session,
+                    generation,
+                } => {
+                    let expired = match self.session(session) {
+                        Some(s) if s.generation == generation && s.link.is_none() => {
+                            Some(s.id.clone())
+                        }
+                        _ => None,
+                    };
+                    if let Some(id) = expired {
+                        self.emit(|| BrokerEvent::SessionExpired(id));
+                        self.end_session(session, true);
+                        self.counters.expired += 1;
+                    }
+                }
+            }
+        }
+        self.retained.remove_expired(now);
+    }
+
+    fn publish_will(&mut self, w: crate::protocol::LastWill) {
+        let now = Instant::now();
+        let mut props = w.properties;
+        props.will_delay = None;
+        let expires_at = props
+            .message_expiry
+            .take()
+            .map(|s| now + Duration::from_secs(u64::from(s)));
+        let msg = Message {
+            topic: Arc::from(w.topic.as_str()),
+            payload: w.payload,
+            qos: w.qos,
+            retain: w.retain,
+            properties: if props.is_empty() {
+                None
+            } else {
+                Some(Arc::new(props))
+            },
+            expires_at,
+        };
+        self.route(&msg, None);
+    }
+
+    // ----- publishing -----------------------------------------------------------------------
+
+    fn on_publish(&mut self, idx: SessionIdx, p: Publish) {
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        let id = s.id.clone();
+        let version = s.version;
+        let Some(link) = s.link.clone() else {
+            return;
+        };
+        self.counters.publish_received += 1;
+        self.counters.publish_bytes_received += p.payload.len() as u64;
+        {
+            let (c, t) = (id.clone(), p.topic.clone());
+            self.emit(|| BrokerEvent::PublishReceived {
+                client: c,
+                flags: flags_of(&p),
+                topic: t,
+                len: p.payload.len(),
+            });
+        }
+        if p.retain && !self.cfg.retain_available {
+            // MQTT 5 §3.3.1.3: RETAIN=1 when Retain Available is 0 is a protocol error (0x9A).
+            link.outbox
+                .close(CloseReason::Protocol(ReasonCode::RetainNotSupported));
+            self.kick(idx, CloseKind::Protocol);
+            return;
+        }
+        let pkid = p.pkid;
+        let qos = p.qos;
+        match qos {
+            QoS::AtMostOnce => {
+                let msg = Message::from_publish(p, Instant::now());
+                self.route(&msg, Some(idx));
+            }
+            QoS::AtLeastOnce => {
+                let msg = Message::from_publish(p, Instant::now());
+                let n = self.route(&msg, Some(idx));
+                let rc = if version.is_v5() && n == 0 {
+                    ReasonCode::NoMatchingSubscribers.as_u8()
+                } else {
+                    0
+                };
+                link.outbox.push(Outgoing::PubAck(Ack::new(pkid, rc)));
+                self.emit(|| BrokerEvent::PubAckSent {
+                    client: id,
+                    pkid,
+                    rc,
+                });
+            }
+            QoS::ExactlyOnce => {
+                let Some(s) = self.session(idx) else {
+                    return;
+                };
+                // [MQTT-4.3.3-9]: a re-sent PUBLISH with a known id is acknowledged again but
+                // not delivered twice.
+                if !s.inbound_qos2.contains_key(&pkid) {
+                    let msg = Message::from_publish(p, Instant::now());
+                    s.inbound_qos2.insert(pkid, msg);
+                }
+                link.outbox.push(Outgoing::PubRec(Ack::new(pkid, 0)));
+                self.emit(|| BrokerEvent::PubRecSent {
+                    client: id,
+                    pkid,
+                    rc: 0,
+                });
+            }
+        }
+    }
+
+    fn on_pubrel(&mut self, idx: SessionIdx, a: &Ack) {
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        let id = s.id.clone();
+        let v5 = s.version.is_v5();
+        let msg = s.inbound_qos2.remove(&a.pkid);
+        let Some(link) = s.link.clone() else {
+            return;
+        };
+        let pkid = a.pkid;
+        {
+            let c = id.clone();
+            self.emit(|| BrokerEvent::PubRelReceived { client: c, pkid });
+        }
+        let found = msg.is_some();
+        if let Some(m) = msg {
+            self.route(&m, Some(idx));
+        }
+        // MQTT 5: an unknown id is answered with 0x92 (Packet Identifier not found).
+        let rc = if !found && v5 {
+            ReasonCode::PacketIdentifierNotFound.as_u8()
+        } else {
+            0
+        };
+        link.outbox.push(Outgoing::PubComp(Ack::new(pkid, rc)));
+        self.emit(|| BrokerEvent::PubCompSent { client: id, pkid });
+    }
+
+    /// Delivers a message to every matching subscription and stores it if retained.
+    /// Returns the number of receivers.
+    pub fn route(&mut self, msg: &Message, from: Option<SessionIdx>) -> usize {
+        if msg.retain {
+            // [MQTT-3.3.1-5]: store it (an empty payload deletes [MQTT-3.3.1-10]).
+            self.retained.set(msg.clone());
+        }
+        let mut matched = std::mem::take(&mut self.match_buf);
+        matched.clear();
+        self.subs.matches(&msg.topic, &mut matched);
+        if matched.is_empty() {
+            self.match_buf = matched;
+            return 0;
+        }
+        let mut deliveries = std::mem::take(&mut self.delivery_buf);
+        deliveries.clear();
+        for e in &matched {
+            match e.target {
+                Target::Session(s) => {
+                    // [MQTT-3.8.3-3] No Local: not back to the publisher.
+                    if e.options.no_local && from == Some(s) {
+                        continue;
+                    }
+                    deliveries.push(Delivery {
+                        session: s,
+                        options: e.options,
+                        ids: e.id.into_iter().collect(),
+                    });
+                }
+                Target::Group(g) => {
+                    if let Some(d) = self.pick_group_member(g) {
+                        deliveries.push(d);
+                    }
+                }
+            }
+        }
+        self.match_buf = matched;
+        if deliveries.len() > 1 {
+            // Overlapping subscriptions: one copy with the highest QoS and every
+            // Subscription Identifier [MQTT-3.3.4-2], [MQTT-3.3.4-3].
+            deliveries.sort_by_key(|d| d.session);
+            deliveries.dedup_by(|later, first| {
+                if later.session != first.session {
+                    return false;
+                }
+                first.options.qos = first.options.qos.max(later.options.qos);
+                first.options.retain_as_published |= later.options.retain_as_published;
+                first.ids.append(&mut later.ids);
+                true
+            });
+        }
+        let n = deliveries.len();
+        for d in deliveries.drain(..) {
+            let qos = d.options.qos.min(msg.qos);
+            // [MQTT-3.3.1-9] live forwarding clears RETAIN unless Retain As Published.
+            let retain = msg.retain && d.options.retain_as_published;
+            self.deliver(d.session, msg, qos, retain, d.ids, false);
+        }
+        self.delivery_buf = deliveries;
+        n
+    }
+
+    fn pick_group_member(&mut self, gidx: u32) -> Option<Delivery> {
+        let sessions = &self.sessions;
+        let g = self.subs.group_mut(gidx)?;
+        let n = g.members.len();
+        if n == 0 {
+            return None;
+        }
+        // Round robin over connected members; if none is connected, queue for the next one.
+        for step in 0..n {
+            let i = (g.next + step) % n;
+            let m = g.members[i];
+            let online = sessions
+                .get(m.session as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| s.link.is_some());
+            if online {
+                g.next = (i + 1) % n;
+                return Some(Delivery {
+                    session: m.session,
+                    options: m.options,
+                    ids: m.id.into_iter().collect(),
+                });
+            }
+        }
+        let m = g.members[g.next % n];
+        g.next = (g.next + 1) % n;
+        Some(Delivery {
+            session: m.session,
+            options: m.options,
+            ids: m.id.into_iter().collect(),
+        })
+    }
+
+    /// Sends or queues one message for one session.
+    fn deliver(
+        &mut self,
+        idx: SessionIdx,
+        msg: &Message,
+        qos: QoS,
+        retain: bool,
+        ids: Vec<u32>,
+        force: bool,
+    ) {
+        let now = Instant::now();
+        if msg.expired(now) {
+            return;
+        }
+        let cfg = self.cfg.clone();
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        let online = s.link.is_some();
+        if online && qos == QoS::AtMostOnce {
+            let Some(link) = s.link.clone() else {
+                return;
+            };
+            let publish = build_publish(s.version, msg, qos, retain, &ids, 0, now);
+            if too_big(s, &publish) {
+                return;
+            }
+            let client = s.id.clone();
+            let flags = flags_of(&publish);
+            let (topic, len) = (publish.topic.clone(), publish.payload.len());
+            if link.outbox.push_qos0(
+                publish,
+                cfg.max_queued_messages,
+                cfg.max_queued_bytes,
+                force,
+            ) {
+                self.counters.publish_sent += 1;
+                self.counters.publish_bytes_sent += len as u64;
+                self.emit(|| BrokerEvent::PublishSent {
+                    client,
+                    flags,
+                    topic,
+                    len,
+                });
+            } else {
+                self.counters.publish_dropped += 1;
+            }
+            return;
+        }
+        if !online && qos == QoS::AtMostOnce && !cfg.queue_qos0_messages {
+            return;
+        }
+        let window = s.window(cfg.max_inflight_messages);
+        if online && s.queue.is_empty() && s.outflight.len() < window {
+            self.send_inflight(
+                idx,
+                Queued {
+                    msg: msg.clone(),
+                    qos,
+                    retain,
+                    sub_ids: ids,
+                },
+            );
+            return;
+        }
+        let full = (cfg.max_queued_messages > 0 && s.queue.len() >= cfg.max_queued_messages)
+            || (cfg.max_queued_bytes > 0
+                && s.queued_bytes + msg.payload.len() > cfg.max_queued_bytes);
+        if full && !force {
+            // Like mosquitto: beyond max_queued_messages, new messages are dropped.
+            s.dropped += 1;
+            self.counters.publish_dropped += 1;
+            return;
+        }
+        s.enqueue(Queued {
+            msg: msg.clone(),
+            qos,
+            retain,
+            sub_ids: ids,
+        });
+    }
+
+    /// Assigns a packet id and sends a queued QoS 1/2 message (or a queued QoS 0 one).
+    fn send_inflight(&mut self, idx: SessionIdx, q: Queued) {
+        let now = Instant::now();
+        let events = self.events.clone();
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        let Some(link) = s.link.clone() else {
+            s.enqueue(q);
+            return;
+        };
+        if q.msg.expired(now) {
+            return;
+        }
+        let pkid = if q.qos == QoS::AtMostOnce {
+            0
+        } else {
+            match s.next_packet_id() {
+                Some(id) => id,
+                None => {
+                    s.queue.push_front(q);
+                    return;
+                }
+            }
+        };
+        let publish = build_publish(s.version, &q.msg, q.qos, q.retain, &q.sub_ids, pkid, now);
+        // [MQTT-3.1.2-25]: a packet above the client's Maximum Packet Size is dropped as if
+        // it had been sent.
+        if too_big(s, &publish) {
+            return;
+        }
+        let client = s.id.clone();
+        let flags = flags_of(&publish);
+        let (topic, len) = (publish.topic.clone(), publish.payload.len());
+        if pkid != 0 {
+            s.pkids.insert(pkid);
+            s.outflight.push_back(InFlight {
+                publish: publish.clone(),
+                released: false,
+            });
+        }
+        link.outbox.push(Outgoing::Publish(publish));
+        self.counters.publish_sent += 1;
+        self.counters.publish_bytes_sent += len as u64;
+        events.emit_with(|| BrokerEvent::PublishSent {
+            client,
+            flags,
+            topic,
+            len,
+        });
+    }
+
+    /// Moves queued messages into the in-flight window while there is room.
+    fn fill_window(&mut self, idx: SessionIdx) {
+        let max_inflight = self.cfg.max_inflight_messages;
+        loop {
+            let Some(s) = self.session(idx) else {
+                return;
+            };
+            if s.link.is_none() || s.outflight.len() >= s.window(max_inflight) {
+                return;
+            }
+            let Some(q) = s.dequeue() else {
+                return;
+            };
+            self.send_inflight(idx, q);
+        }
+    }
+
+    fn on_puback(&mut self, idx: SessionIdx, a: &Ack) {
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        let (c, pkid, rc) = (s.id.clone(), a.pkid, a.reason);
+        if let Some(pos) = s.find_inflight(a.pkid)
+            && !s.outflight[pos].released
+            && s.outflight[pos].publish.qos == QoS::AtLeastOnce
+        {
+            s.remove_inflight(pos);
+        }
+        self.emit(|| BrokerEvent::PubAckReceived {
+            client: c,
+            pkid,
+            rc,
+        });
+        self.fill_window(idx);
+    }
+
+    fn on_pubrec(&mut self, idx: SessionIdx, a: &Ack) {
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        let (c, pkid) = (s.id.clone(), a.pkid);
+        let Some(link) = s.link.clone() else {
+            return;
+        };
+        let pos = s.find_inflight(pkid);
+        let mut send_pubrel = true;
+        let mut finished = false;
+        if let Some(pos) = pos {
+            if a.reason >= 0x80 {
+                // [MQTT-4.3.3-6]-style: a failed PUBREC ends the flow; no PUBREL.
+                s.remove_inflight(pos);
+                send_pubrel = false;
+                finished = true;
+            } else {
+                s.outflight[pos].released = true;
+            }
+        }
+        {
+            let c = c.clone();
+            self.emit(|| BrokerEvent::PubRecReceived { client: c, pkid });
+        }
+        if send_pubrel {
+            let v5 = self.session(idx).is_some_and(|s| s.version.is_v5());
+            let rc = if pos.is_none() && v5 {
+                ReasonCode::PacketIdentifierNotFound.as_u8()
+            } else {
+                0
+            };
+            link.outbox.push(Outgoing::PubRel(Ack::new(pkid, rc)));
+            self.emit(|| BrokerEvent::PubRelSent { client: c, pkid });
+        }
+        if finished {
+            self.fill_window(idx);
+        }
+    }
+
+    fn on_pubcomp(&mut self, idx: SessionIdx, a: &Ack) {
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        let (c, pkid, rc) = (s.id.clone(), a.pkid, a.reason);
+        if let Some(pos) = s.find_inflight(a.pkid)
+            && s.outflight[pos].released
+        {
+            s.remove_inflight(pos);
+        }
+        self.emit(|| BrokerEvent::PubCompReceived {
+            client: c,
+            pkid,
+            rc,
+        });
+        self.fill_window(idx);
+    }
+
+    // ----- subscriptions --------------------------------------------------------------------
+
+    fn on_subscribe(&mut self, idx: SessionIdx, sub: Subscribe) {
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        let id = s.id.clone();
+        let version = s.version;
+        let Some(link) = s.link.clone() else {
+            return;
+        };
+        {
+            let c = id.clone();
+            let filters = sub
+                .filters
+                .iter()
+                .map(|(f, o)| (f.clone(), o.qos.as_u8()))
+                .collect();
+            self.emit(|| BrokerEvent::SubscribeReceived { client: c, filters });
+        }
+        let sub_id = sub.properties.subscription_ids.first().copied();
+        let mut codes = Vec::with_capacity(sub.filters.len());
+        let mut retained_out: Vec<(Message, QoS, Option<u32>)> = Vec::new();
+        for (filter, opts) in &sub.filters {
+            let parsed = match topic::parse_filter(filter) {
+                Ok(p) => p,
+                Err(_) if version.is_v5() => {
+                    // MQTT 5: SUBACK 0x8F for this filter; the others go on.
+                    codes.push(ReasonCode::TopicFilterInvalid.as_u8());
+                    continue;
+                }
+                Err(_) => {
+                    // MQTT 3.1.1: a malformed filter is a protocol violation [MQTT-4.8.0-1];
+                    // like mosquitto, the connection is closed.
+                    link.outbox
+                        .close(CloseReason::Protocol(ReasonCode::MalformedPacket));
+                    self.kick(idx, CloseKind::Malformed);
+                    return;
+                }
+            };
+            if parsed.share_group.is_some() && opts.no_local {
+                // [MQTT-3.8.3-4]: No Local on a shared subscription is a protocol error.
+                link.outbox
+                    .close(CloseReason::Protocol(ReasonCode::ProtocolError));
+                self.kick(idx, CloseKind::Protocol);
+                return;
+            }
+            let is_new = match parsed.share_group {
+                Some(g) => self
+                    .subs
+                    .insert_shared(idx, g, parsed.filter, *opts, sub_id),
+                None => self.subs.insert(idx, parsed.filter, *opts, sub_id),
+            };
+            if let Some(s) = self.session(idx) {
+                s.subscriptions.insert(Arc::from(filter.as_str()), *opts);
+            }
+            codes.push(opts.qos.as_u8());
+            // [MQTT-3.3.1-6] retained messages for a new subscription; none for shared ones.
+            let send_retained = parsed.share_group.is_none()
+                && match opts.retain_handling {
+                    RetainHandling::SendAtSubscribe => true,
+                    RetainHandling::SendIfNew => is_new,
+                    RetainHandling::DoNotSend => false,
+                };
+            if send_retained {
+                let mut found = Vec::new();
+                self.retained.matching(parsed.filter, &mut found);
+                retained_out.extend(found.into_iter().map(|m| (m, opts.qos, sub_id)));
+            }
+        }
+        link.outbox.push(Outgoing::SubAck {
+            pkid: sub.pkid,
+            codes,
+        });
+        {
+            let c = id.clone();
+            self.emit(|| BrokerEvent::SubAckSent(c));
+        }
+        for (msg, granted, sid) in retained_out {
+            let qos = msg.qos.min(granted);
+            // Retained messages sent for a subscription carry RETAIN=1 [MQTT-3.3.1-8].
+            self.deliver(idx, &msg, qos, true, sid.into_iter().collect(), true);
+        }
+    }
+
+    fn on_unsubscribe(&mut self, idx: SessionIdx, unsub: Unsubscribe) {
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        let id = s.id.clone();
+        let Some(link) = s.link.clone() else {
+            return;
+        };
+        {
+            let c = id.clone();
+            let filters = unsub.filters.clone();
+            self.emit(|| BrokerEvent::UnsubscribeReceived { client: c, filters });
+        }
+        let mut codes = Vec::with_capacity(unsub.filters.len());
+        for filter in &unsub.filters {
+            // [MQTT-3.10.4-1]: filters are compared character by character.
+            let existed = match topic::parse_filter(filter) {
+                Ok(p) => match p.share_group {
+                    Some(g) => self.subs.remove_shared(idx, g, p.filter),
+                    None => self.subs.remove(idx, p.filter),
+                },
+                Err(_) => false,
+            };
+            if let Some(s) = self.session(idx) {
+                s.subscriptions.remove(filter.as_str());
+            }
+            codes.push(if existed {
+                0
+            } else {
+                ReasonCode::NoSubscriptionExisted.as_u8()
+            });
+        }
+        // [MQTT-3.10.4-4], [MQTT-3.10.4-5]: UNSUBACK even when nothing matched.
+        link.outbox.push(Outgoing::UnsubAck {
+            pkid: unsub.pkid,
+            codes,
+        });
+        self.emit(|| BrokerEvent::UnsubAckSent(id));
+    }
+
+    /// Ends a connection from the router's side (the outbox close was already requested).
+    fn kick(&mut self, idx: SessionIdx, how: CloseKind) {
+        let conn = self
+            .session(idx)
+            .and_then(|s| s.link.as_ref().map(|l| l.conn));
+        if let Some(conn) = conn {
+            self.on_closed(conn, how);
+        }
+    }
+
+    // ----- $SYS -----------------------------------------------------------------------------
+
+    fn publish_sys(&mut self) {
+        let connected = self.by_conn.len();
+        let total = self.by_id.len();
+        let snapshot = sys::Snapshot {
+            uptime: self.started.elapsed().as_secs(),
+            clients_connected: connected,
+            clients_total: total,
+            clients_disconnected: total.saturating_sub(connected),
+            clients_expired: self.counters.expired,
+            subscriptions: self.subs.len(),
+            retained: self.retained.len(),
+            stored_messages: self
+                .sessions
+                .iter()
+                .flatten()
+                .map(|s| s.queue.len() + s.outflight.len())
+                .sum::<usize>()
+                + self.retained.len(),
+            stored_bytes: self.retained.bytes(),
+            counters: self.counters.clone(),
+            bytes_received: self.stats.bytes_received(),
+            bytes_sent: self.stats.bytes_sent(),
+        };
+        self.counters.max_connected = self.counters.max_connected.max(connected);
+        for (topic, value) in snapshot.topics() {
+            let msg = Message {
+                topic: Arc::from(topic.as_str()),
+                payload: Bytes::from(value),
+                qos: QoS::AtMostOnce,
+                retain: true,
+                properties: None,
+                expires_at: None,
+            };
+            self.route(&msg, None);
+        }
+    }
+}
+
+fn flags_of(p: &Publish) -> PublishFlags {
+    PublishFlags {
+        dup: p.dup,
+        qos: p.qos.as_u8(),
+        retain: p.retain,
+        pkid: p.pkid,
+    }
+}
+
+fn too_big(s: &Session, p: &Publish) -> bool {
+    s.max_packet_size
+        .is_some_and(|max| crate::protocol::encode::publish_len(p, s.version) > max as usize)
+}
+
+/// The PUBLISH one subscriber receives: its QoS, RETAIN flag and packet id, and for MQTT 5
+/// the publisher's properties plus the Subscription Identifiers and the remaining expiry
+/// [MQTT-3.3.2-6].
+fn build_publish(
+    version: ProtocolVersion,
+    msg: &Message,
+    qos: QoS,
+    retain: bool,
+    ids: &[u32],
+    pkid: u16,
+    now: Instant,
+) -> Publish {
+    let properties = if version.is_v5()
+        && (msg.properties.is_some() || !ids.is_empty() || msg.expires_at.is_some())
+    {
+        let mut p = msg.properties.as_deref().cloned().unwrap_or_default();
+        p.subscription_ids = ids.to_vec();
+        if let Some(t) = msg.expires_at {
+            let left = t.saturating_duration_since(now).as_secs();
+            p.message_expiry = Some(u32::try_from(left.max(1)).unwrap_or(u32::MAX));
+        }
+        Some(Box::new(p))
+    } else {
+        None
+    };
+    Publish {
+        dup: false,
+        qos,
+        retain,
+        topic: msg.topic.clone(),
+        pkid,
+        properties,
+        payload: msg.payload.clone(),
+    }
+}
+
+async fn sleep_until_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}

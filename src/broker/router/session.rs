@@ -1,0 +1,157 @@
+//! Session state (§4.1): what the broker keeps for one client id, connected or not.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::Message;
+use crate::broker::outbox::Outbox;
+use crate::protocol::{LastWill, ProtocolVersion, Publish, QoS, SubscriptionOptions};
+
+/// The live network connection of a session.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// The connection's id (unique for the broker's lifetime).
+    pub conn: u64,
+    /// Where packets for it go.
+    pub outbox: Arc<Outbox>,
+}
+
+/// An outgoing QoS 1 or 2 PUBLISH awaiting acknowledgement.
+#[derive(Debug, Clone)]
+pub struct InFlight {
+    /// The PUBLISH as sent (re-sent with DUP=1 on reconnect [MQTT-4.4.0-1]).
+    pub publish: Publish,
+    /// QoS 2: PUBREC arrived and PUBREL was sent; waiting for PUBCOMP.
+    pub released: bool,
+}
+
+/// A message waiting for room in the in-flight window, or for the client to come back.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    /// The message.
+    pub msg: Message,
+    /// The QoS it is delivered with.
+    pub qos: QoS,
+    /// The RETAIN flag it is delivered with.
+    pub retain: bool,
+    /// Subscription Identifiers of the matching subscriptions.
+    pub sub_ids: Vec<u32>,
+}
+
+/// Everything the broker remembers about one client id.
+#[derive(Debug)]
+pub struct Session {
+    /// Client identifier.
+    pub id: Arc<str>,
+    /// Incremented at each connection, so timers armed for an earlier one are ignored.
+    pub generation: u64,
+    /// The connection, while the client is connected.
+    pub link: Option<Link>,
+    /// Protocol version of the last connection.
+    pub version: ProtocolVersion,
+    /// Session Expiry Interval in seconds: 0 ends the session at disconnect, `u32::MAX` never.
+    pub expiry: u32,
+    /// The client's subscriptions by full filter (including any `$share/group/` prefix).
+    pub subscriptions: HashMap<Arc<str>, SubscriptionOptions>,
+    /// Outgoing QoS 1/2 messages in flight, in the order they were sent.
+    pub outflight: VecDeque<InFlight>,
+    /// Packet identifiers in use by `outflight`.
+    pub pkids: HashSet<u16>,
+    /// Messages waiting for the window or for the client.
+    pub queue: VecDeque<Queued>,
+    /// Payload bytes in `queue`.
+    pub queued_bytes: usize,
+    next_pkid: u16,
+    /// Incoming QoS 2 messages received but not yet released by PUBREL [MQTT-4.3.3-2].
+    pub inbound_qos2: HashMap<u16, Message>,
+    /// The will of the current or last connection.
+    pub will: Option<LastWill>,
+    /// The client's Receive Maximum (MQTT 5), else 65,535.
+    pub receive_maximum: u16,
+    /// The client's Maximum Packet Size (MQTT 5).
+    pub max_packet_size: Option<u32>,
+    /// When the last connection ended.
+    pub disconnected_at: Option<Instant>,
+    /// Messages dropped because the queue was full.
+    pub dropped: u64,
+}
+
+impl Session {
+    /// A new, empty session.
+    #[must_use]
+    pub fn new(id: Arc<str>, version: ProtocolVersion) -> Self {
+        Self {
+            id,
+            generation: 0,
+            link: None,
+            version,
+            expiry: 0,
+            subscriptions: HashMap::new(),
+            outflight: VecDeque::new(),
+            pkids: HashSet::new(),
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            next_pkid: 0,
+            inbound_qos2: HashMap::new(),
+            will: None,
+            receive_maximum: u16::MAX,
+            max_packet_size: None,
+            disconnected_at: None,
+            dropped: 0,
+        }
+    }
+
+    /// The next free packet identifier, never 0 [MQTT-2.3.1-1] and never one still in use
+    /// [MQTT-2.3.1-2]. `None` when all 65,535 are in use.
+    pub fn next_packet_id(&mut self) -> Option<u16> {
+        if self.pkids.len() >= usize::from(u16::MAX) {
+            return None;
+        }
+        loop {
+            self.next_pkid = self.next_pkid.wrapping_add(1);
+            if self.next_pkid != 0 && !self.pkids.contains(&self.next_pkid) {
+                return Some(self.next_pkid);
+            }
+        }
+    }
+
+    /// How many outgoing QoS 1/2 messages may be in flight: the broker's own limit and the
+    /// client's Receive Maximum, whichever is lower [MQTT-3.3.4-9].
+    #[must_use]
+    pub fn window(&self, max_inflight: u16) -> usize {
+        let ours = if max_inflight == 0 {
+            u16::MAX
+        } else {
+            max_inflight
+        };
+        usize::from(ours.min(self.receive_maximum))
+    }
+
+    /// Position of an in-flight message by packet id (acks usually arrive in order, so the
+    /// search is short).
+    #[must_use]
+    pub fn find_inflight(&self, pkid: u16) -> Option<usize> {
+        self.outflight.iter().position(|f| f.publish.pkid == pkid)
+    }
+
+    /// Removes an in-flight message and frees its packet id.
+    pub fn remove_inflight(&mut self, pos: usize) -> Option<InFlight> {
+        let f = self.outflight.remove(pos)?;
+        self.pkids.remove(&f.publish.pkid);
+        Some(f)
+    }
+
+    /// Queues a message at the back, updating the byte count.
+    pub fn enqueue(&mut self, q: Queued) {
+        self.queued_bytes += q.msg.payload.len();
+        self.queue.push_back(q);
+    }
+
+    /// Takes the oldest queued message.
+    pub fn dequeue(&mut self) -> Option<Queued> {
+        let q = self.queue.pop_front()?;
+        self.queued_bytes -= q.msg.payload.len();
+        Some(q)
+    }
+}

@@ -1,0 +1,121 @@
+//! The MQTT wire format: 3.1 (`MQIsdp`), 3.1.1 and 5.0 on one port.
+//!
+//! The decoder reads what a client sends a server (CONNECT, PUBLISH, SUBSCRIBE, ...) and
+//! validates it strictly: every field is bounds-checked, nothing is allocated from a declared
+//! length, reserved bits and property rules are enforced. The encoder writes what a server sends
+//! a client (CONNACK, PUBLISH, SUBACK, ...).
+//!
+//! # Layout
+//!
+//! * [`reader`]: bounds-checked primitive reads (integers, strings, variable byte integers).
+//! * [`properties`]: MQTT 5 properties, with the per-packet allow lists of §2.2.2.2.
+//! * [`packet`]: the packet types shared by the decoder and the encoder.
+//! * [`decode`]: frame splitting ([`decode::Decoder`]) and packet parsing.
+//! * [`encode`]: server-to-client packet serialisation.
+//! * [`reason`]: reason codes and the decode error type.
+
+pub mod decode;
+pub mod encode;
+pub mod packet;
+pub mod properties;
+pub mod reader;
+pub mod reason;
+
+pub use decode::Decoder;
+pub use packet::*;
+pub use properties::Properties;
+pub use reason::{DecodeError, ReasonCode};
+
+/// The protocol level a client announced in its CONNECT packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProtocolVersion {
+    /// MQTT 3.1, protocol name `MQIsdp`, level 3.
+    V31,
+    /// MQTT 3.1.1, protocol name `MQTT`, level 4.
+    V311,
+    /// MQTT 5.0, protocol name `MQTT`, level 5.
+    V5,
+}
+
+impl ProtocolVersion {
+    /// The number mosquitto prints in `New client connected ... (p2, ...)`: 1, 2 or 5.
+    #[must_use]
+    pub fn log_number(self) -> u8 {
+        match self {
+            Self::V31 => 1,
+            Self::V311 => 2,
+            Self::V5 => 5,
+        }
+    }
+
+    /// True for MQTT 5.0.
+    #[must_use]
+    pub fn is_v5(self) -> bool {
+        self == Self::V5
+    }
+}
+
+/// Quality of service of a PUBLISH or a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum QoS {
+    /// At most once (0).
+    #[default]
+    AtMostOnce = 0,
+    /// At least once (1).
+    AtLeastOnce = 1,
+    /// Exactly once (2).
+    ExactlyOnce = 2,
+}
+
+impl QoS {
+    /// Parses the two QoS bits; 3 is not a QoS [MQTT-3.3.1-4].
+    #[must_use]
+    pub fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            0 => Some(Self::AtMostOnce),
+            1 => Some(Self::AtLeastOnce),
+            2 => Some(Self::ExactlyOnce),
+            _ => None,
+        }
+    }
+
+    /// The numeric value, 0 to 2.
+    #[must_use]
+    pub fn as_u8(self) -> u8 {
+        self as u8
+    }
+}
+
+/// MQTT control packet types (the high nibble of the first byte).
+pub mod packet_type {
+    /// CONNECT
+    pub const CONNECT: u8 = 1;
+    /// CONNACK
+    pub const CONNACK: u8 = 2;
+    /// PUBLISH
+    pub const PUBLISH: u8 = 3;
+    /// PUBACK
+    pub const PUBACK: u8 = 4;
+    /// PUBREC
+    pub const PUBREC: u8 = 5;
+    /// PUBREL
+    pub const PUBREL: u8 = 6;
+    /// PUBCOMP
+    pub const PUBCOMP: u8 = 7;
+    /// SUBSCRIBE
+    pub const SUBSCRIBE: u8 = 8;
+    /// SUBACK
+    pub const SUBACK: u8 = 9;
+    /// UNSUBSCRIBE
+    pub const UNSUBSCRIBE: u8 = 10;
+    /// UNSUBACK
+    pub const UNSUBACK: u8 = 11;
+    /// PINGREQ
+    pub const PINGREQ: u8 = 12;
+    /// PINGRESP
+    pub const PINGRESP: u8 = 13;
+    /// DISCONNECT
+    pub const DISCONNECT: u8 = 14;
+    /// AUTH (MQTT 5 only)
+    pub const AUTH: u8 = 15;
+}
