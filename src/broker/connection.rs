@@ -284,11 +284,11 @@ where
         } else {
             reason.v3_connack_code()
         };
-        let ack = Outgoing::ConnAck(ConnAck {
+        let ack = Outgoing::ConnAck(Box::new(ConnAck {
             session_present: false,
             reason,
             properties: Properties::default(),
-        });
+        }));
         encode(&mut self.wbuf, &ack, self.version);
         self.flush().await;
         let ip: Arc<str> = Arc::from(self.peer.ip().to_string().as_str());

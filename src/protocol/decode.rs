@@ -88,15 +88,15 @@ impl Decoder {
             pt::PUBREC => Packet::PubRec(read_ack(&mut r, self.v5())?),
             pt::PUBREL => Packet::PubRel(read_ack(&mut r, self.v5())?),
             pt::PUBCOMP => Packet::PubComp(read_ack(&mut r, self.v5())?),
-            pt::SUBSCRIBE => Packet::Subscribe(read_subscribe(&mut r, self.v5())?),
-            pt::UNSUBSCRIBE => Packet::Unsubscribe(read_unsubscribe(&mut r, self.v5())?),
+            pt::SUBSCRIBE => Packet::Subscribe(Box::new(read_subscribe(&mut r, self.v5())?)),
+            pt::UNSUBSCRIBE => Packet::Unsubscribe(Box::new(read_unsubscribe(&mut r, self.v5())?)),
             pt::PINGREQ => {
                 // [MQTT-3.12.4-1] PINGREQ has no body.
                 r.finish()?;
                 Packet::PingReq
             }
-            pt::DISCONNECT => Packet::Disconnect(read_disconnect(&mut r, self.v5())?),
-            pt::AUTH => Packet::Auth(read_auth(&mut r)?),
+            pt::DISCONNECT => Packet::Disconnect(Box::new(read_disconnect(&mut r, self.v5())?)),
+            pt::AUTH => Packet::Auth(Box::new(read_auth(&mut r)?)),
             _ => return Err(DecodeError::Malformed("unexpected packet type")),
         };
         Ok(Some(packet))

@@ -166,15 +166,15 @@ pub enum Packet {
     /// PUBCOMP.
     PubComp(Ack),
     /// SUBSCRIBE.
-    Subscribe(Subscribe),
+    Subscribe(Box<Subscribe>),
     /// UNSUBSCRIBE.
-    Unsubscribe(Unsubscribe),
+    Unsubscribe(Box<Unsubscribe>),
     /// PINGREQ.
     PingReq,
     /// DISCONNECT.
-    Disconnect(Disconnect),
+    Disconnect(Box<Disconnect>),
     /// AUTH.
-    Auth(Auth),
+    Auth(Box<Auth>),
 }
 
 /// CONNACK (§3.2).
@@ -192,7 +192,7 @@ pub struct ConnAck {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outgoing {
     /// CONNACK.
-    ConnAck(ConnAck),
+    ConnAck(Box<ConnAck>),
     /// PUBLISH.
     Publish(Publish),
     /// PUBACK.

@@ -261,8 +261,8 @@ impl Router {
                     Packet::PubRec(a) => self.on_pubrec(idx, &a),
                     Packet::PubRel(a) => self.on_pubrel(idx, &a),
                     Packet::PubComp(a) => self.on_pubcomp(idx, &a),
-                    Packet::Subscribe(s) => self.on_subscribe(idx, s),
-                    Packet::Unsubscribe(u) => self.on_unsubscribe(idx, u),
+                    Packet::Subscribe(s) => self.on_subscribe(idx, *s),
+                    Packet::Unsubscribe(u) => self.on_unsubscribe(idx, *u),
                     Packet::Connect(_)
                     | Packet::PingReq
                     | Packet::Disconnect(_)
@@ -298,8 +298,10 @@ impl Router {
             // [MQTT-3.1.4-2] client-id takeover: the existing connection is closed.
             let continues = !connect.clean_start;
             let mut old_will = None;
-            if let Some(s) = self.session(idx) {
-                if let Some(link) = s.link.take() {
+            if let Some(s) = self.session(idx)
+                && let Some(link) = s.link.take()
+            {
+                {
                     link.outbox.close(CloseReason::TakenOver);
                     let old_conn = link.conn;
                     let ends = !continues || s.expiry == 0;
@@ -391,11 +393,11 @@ impl Router {
             }
             props.server_keep_alive = server_keep_alive;
         }
-        outbox.push(Outgoing::ConnAck(ConnAck {
+        outbox.push(Outgoing::ConnAck(Box::new(ConnAck {
             session_present,
             reason: ReasonCode::Success,
             properties: props,
-        }));
+        })));
         let c = id.clone();
         self.emit(|| BrokerEvent::ConnAckSent {
             client: c,
@@ -563,16 +565,11 @@ impl Router {
             return;
         };
         for filter in s.subscriptions.keys() {
-            match topic::parse_filter(filter) {
-                Ok(p) => match p.share_group {
-                    Some(g) => {
-                        self.subs.remove_shared(idx, g, p.filter);
-                    }
-                    None => {
-                        self.subs.remove(idx, p.filter);
-                    }
-                },
-                Err(_) => {}
+            if let Ok(p) = topic::parse_filter(filter) {
+                match p.share_group {
+                    Some(g) => self.subs.remove_shared(idx, g, p.filter),
+                    None => self.subs.remove(idx, p.filter),
+                };
             }
         }
         self.by_id.remove(&s.id);
@@ -705,10 +702,9 @@ impl Router {
                 };
                 // [MQTT-4.3.3-9]: a re-sent PUBLISH with a known id is acknowledged again but
                 // not delivered twice.
-                if !s.inbound_qos2.contains_key(&pkid) {
-                    let msg = Message::from_publish(p, Instant::now());
-                    s.inbound_qos2.insert(pkid, msg);
-                }
+                s.inbound_qos2
+                    .entry(pkid)
+                    .or_insert_with(|| Message::from_publish(p, Instant::now()));
                 link.outbox.push(Outgoing::PubRec(Ack::new(pkid, 0)));
                 self.emit(|| BrokerEvent::PubRecSent {
                     client: id,
