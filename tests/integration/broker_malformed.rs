@@ -152,7 +152,9 @@ async fn second_connect_is_a_protocol_violation() {
 #[tokio::test]
 async fn bad_connect_packets_are_refused() {
     let b = default_broker().await;
-    let cases: Vec<(&str, Vec<u8>, Option<Vec<u8>>)> = vec![
+    // (case, bytes, the CONNACK expected before the close, if any)
+    type Case = (&'static str, Vec<u8>, Option<Vec<u8>>);
+    let cases: Vec<Case> = vec![
         (
             "[MQTT-3.1.2-1] unknown protocol name: closed without CONNACK",
             {
