@@ -688,3 +688,49 @@ async fn unsubscribe_stops_delivery_and_acks_unknown_filters() {
     p.send(&publish_packet("u/1", b"x", 0, false, 0)).await;
     assert_eq!(c.recv_within(Duration::from_millis(300)).await, None);
 }
+
+#[tokio::test]
+async fn password_file_from_mosquitto_passwd_is_honoured() {
+    if !have_mosquitto() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pw = dir.path().join("passwd");
+    let (ok, _, err) = run_tool(
+        &["mosquitto_passwd", "-c", "-b", pw.to_str().expect("path"), "alice", "secret"],
+        10,
+    )
+    .await;
+    assert!(ok, "mosquitto_passwd: {err}");
+    let text = format!("listener 0 127.0.0.1\npassword_file {}\n", pw.display());
+    let (cfg, _) = BrokerConfig::parse(&text).expect("config");
+    let b = start_broker(cfg).await;
+    let login = |user: Option<&str>, pass: Option<&str>| {
+        let mut flags = 0x02;
+        let mut tail = Vec::new();
+        if let Some(u) = user {
+            flags |= 0x80;
+            tail.extend(mqtt_str(u));
+        }
+        if let Some(p) = pass {
+            flags |= 0x40;
+            tail.extend(mqtt_str(p));
+        }
+        let mut body = mqtt_str("MQTT");
+        body.extend([4, flags, 0, 60]);
+        body.extend(mqtt_str("login"));
+        body.extend(tail);
+        packet(0x10, &body)
+    };
+    let cases = [
+        (Some("alice"), Some("secret"), 0x00),
+        (Some("alice"), Some("wrong"), 0x04), // bad user name or password
+        (Some("mallory"), Some("secret"), 0x04),
+        (None, None, 0x05), // anonymous not allowed once a listener is configured
+    ];
+    for (user, pass, code) in cases {
+        let mut c = RawClient::connect(b.addr).await;
+        c.send(&login(user, pass)).await;
+        assert_eq!(c.recv().await, Some(vec![0x20, 0x02, 0x00, code]), "{user:?}/{pass:?}");
+    }
+}
