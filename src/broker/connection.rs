@@ -18,6 +18,7 @@ use super::auth::PasswordFile;
 use super::config::BrokerConfig;
 use super::event::{BrokerEvent, EventBus};
 use super::outbox::{CloseReason, Outbox};
+use super::pressure::Pressure;
 use super::router::{CloseKind, ConnectRequest, RouterCmd};
 use super::sys::Stats;
 use crate::protocol::encode::encode;
@@ -45,6 +46,8 @@ pub struct Shared {
     pub next_conn: AtomicU64,
     /// Cancelled when the broker shuts down.
     pub shutdown: CancellationToken,
+    /// Broker-wide flow control.
+    pub pressure: Arc<Pressure>,
 }
 
 const UNKNOWN: &str = "<unknown>";
@@ -128,7 +131,7 @@ struct Connection<S> {
 /// Smallest read buffer: what an idle connection holds.
 const MIN_READ: usize = 256;
 /// Largest read buffer: what a flooding publisher gets.
-const MAX_READ: usize = 64 * 1024;
+const MAX_READ: usize = 16 * 1024;
 
 /// A close decided by this connection: how the router should see it, and the MQTT 5 reason.
 struct Fail {
@@ -256,7 +259,11 @@ where
             return None;
         }
         self.id = Arc::from(c.client_id.as_str());
-        let outbox = Arc::new(Outbox::default());
+        let high_water = match cfg.max_queued_messages {
+            0 => 1024,
+            n => (n / 2).clamp(16, 1024),
+        };
+        let outbox = Arc::new(Outbox::new(self.shared.pressure.clone(), high_water));
         let req = Box::new(ConnectRequest {
             conn: self.conn,
             connect: *c,
@@ -343,8 +350,14 @@ where
         let idle = tokio::time::sleep(limit.unwrap_or(far));
         tokio::pin!(idle);
         let shutdown = self.shared.shutdown.clone();
+        let pressure = self.shared.pressure.clone();
+        let mut read_once = false;
         loop {
             self.prepare_read();
+            // While a consumer is congested, read only once per pause slice.
+            // The congested consumer itself is never paused: its acknowledgements are what
+            // frees everyone else.
+            let paused = !read_once && pressure.active() && !outbox.is_congested();
             tokio::select! {
                 biased;
                 // Packets the router queued for this client.
@@ -365,7 +378,8 @@ where
                     }
                 }
                 // Bytes from the client: decode every complete packet.
-                read = self.stream.read_buf(&mut self.rbuf) => {
+                read = self.stream.read_buf(&mut self.rbuf), if !paused => {
+                    read_once = false;
                     match read {
                         Ok(0) | Err(_) => return CloseKind::PeerClosed,
                         Ok(n) => {
@@ -385,6 +399,8 @@ where
                         return CloseKind::PeerClosed;
                     }
                 }
+                // Back-pressure: wait for the congested consumer, then read at least once.
+                () = pressure.wait(), if paused => read_once = true,
                 // Keep-alive expired.
                 () = &mut idle => {
                     if self.version.is_v5() {
