@@ -1,0 +1,1 @@
+//! Tests of the workbench model and screens.
