@@ -5,4 +5,5 @@
 mod common;
 
 mod broker_cli;
+mod broker_malformed;
 mod broker_semantics;
