@@ -790,7 +790,7 @@ impl App {
             focus: Pane::Topics,
             modal: None,
             zoom: false,
-            split: 55,
+            split: 50,
             now: UNIX_EPOCH,
             quit: false,
             notice: info.notice,

@@ -610,13 +610,20 @@ pub fn action_for(app: &App, ev: &Event) -> Option<Action> {
 /// The footer's `key help` pairs for the current state.
 #[must_use]
 pub fn footer(app: &App) -> Vec<(&'static str, &'static str)> {
-    contexts(app)
+    let first = |b: &Binding| matches!(b.cmd, Cmd::Help | Cmd::Quit);
+    let shown: Vec<&Binding> = contexts(app)
         .iter()
         .flat_map(|ctx| {
             BINDINGS
                 .iter()
                 .filter(move |b| b.ctx == *ctx && b.footer && !b.key.is_empty())
         })
+        .collect();
+    // Help and quit first, so they survive a narrow terminal.
+    shown
+        .iter()
+        .filter(|b| first(b))
+        .chain(shown.iter().filter(|b| !first(b)))
         .map(|b| (b.key, b.help))
         .collect()
 }

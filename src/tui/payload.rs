@@ -344,7 +344,7 @@ mod tests {
         let (_, lines) = render(b"ABC", PayloadMode::Hex);
         assert_eq!(
             lines[0].trim_end(),
-            "00000000  41 42 43                                           ABC"
+            "00000000  41 42 43                                          ABC"
         );
         let (_, lines) = render(b"not json", PayloadMode::Json);
         assert!(lines[0].starts_with("(not JSON"));

@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::{clock, pane_block, wrap};
+use super::{clock, pane_block, word_wrap};
 use crate::broker::event::LogLevel;
 use crate::broker::{BrokerEvent, LogEntry};
 use crate::tui::app::{App, Pane};
@@ -65,10 +65,19 @@ fn highlight<'a>(text: String, style: Style, needle: Option<&str>) -> Line<'a> {
 pub fn entry_lines(entry: &LogEntry, width: usize) -> Vec<String> {
     let stamp = clock(entry.time, false);
     let text = entry.event.to_string();
+    let indent = stamp.len() + 1;
     let mut out = Vec::new();
     for line in text.split('\n') {
         let line = line.replace('\t', "    ");
-        out.extend(wrap(&format!("{stamp} {line}"), width));
+        let mut first = true;
+        for chunk in word_wrap(&line, width.saturating_sub(indent).max(8)) {
+            if first {
+                out.push(format!("{stamp} {chunk}"));
+                first = false;
+            } else {
+                out.push(format!("{}{chunk}", " ".repeat(indent)));
+            }
+        }
     }
     out
 }

@@ -20,28 +20,35 @@ const ORDER: [Ctx; 8] = [
     Ctx::List,
 ];
 
-/// The help lines, in order.
+/// The help, one group of lines per context.
 #[must_use]
-pub fn help_lines() -> Vec<Line<'static>> {
-    let mut out = Vec::new();
-    for ctx in ORDER {
-        out.push(Line::styled(
-            ctx.title(),
-            Style::default()
-                .fg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
-        ));
-        for b in BINDINGS
-            .iter()
-            .filter(|b| b.ctx == ctx && !b.key.is_empty())
-        {
-            out.push(Line::from(vec![
-                Span::styled(format!(" {:<13}", b.key), Style::default().fg(Color::Cyan)),
-                Span::raw(b.help),
-            ]));
-        }
-    }
-    out
+pub fn help_groups() -> Vec<Vec<Line<'static>>> {
+    ORDER
+        .iter()
+        .map(|ctx| {
+            let mut group = vec![Line::styled(
+                ctx.title(),
+                Style::default()
+                    .fg(Color::Yellow)
+                    .add_modifier(Modifier::BOLD),
+            )];
+            group.extend(
+                BINDINGS
+                    .iter()
+                    .filter(|b| b.ctx == *ctx && !b.key.is_empty())
+                    .map(|b| {
+                        Line::from(vec![
+                            Span::styled(
+                                format!(" {:<13}", b.key),
+                                Style::default().fg(Color::Cyan),
+                            ),
+                            Span::raw(b.help),
+                        ])
+                    }),
+            );
+            group
+        })
+        .collect()
 }
 
 /// Renders the help as columns that fill the screen.
@@ -61,17 +68,32 @@ pub fn render(screen: Rect, buf: &mut Buffer) {
     if inner.height == 0 {
         return;
     }
-    let lines = help_lines();
-    let col_w: u16 = 38;
+    let col_w: u16 = 46;
     let cols = (inner.width / col_w).max(1);
-    let h = usize::from(inner.height);
-    for (i, line) in lines.iter().enumerate() {
-        let col = u16::try_from(i / h).unwrap_or(u16::MAX);
-        if col >= cols {
-            break;
+    let (mut col, mut row) = (0u16, 0u16);
+    for group in help_groups() {
+        let len = u16::try_from(group.len()).unwrap_or(u16::MAX);
+        // Keep a group in one column when it fits.
+        if row > 0 && row + len > inner.height {
+            col += 1;
+            row = 0;
         }
-        let x = inner.x + col * col_w;
-        let y = inner.y + u16::try_from(i % h).unwrap_or(0);
-        buf.set_line(x, y, line, col_w.min(inner.width));
+        for line in &group {
+            if row >= inner.height {
+                col += 1;
+                row = 0;
+            }
+            if col >= cols {
+                return;
+            }
+            buf.set_line(
+                inner.x + col * col_w,
+                inner.y + row,
+                line,
+                col_w.min(inner.width),
+            );
+            row += 1;
+        }
+        row += u16::from(row > 0 && row < inner.height);
     }
 }

@@ -138,3 +138,28 @@ pub fn human_bytes(n: usize) -> String {
         format!("{}M", n / (1024 * 1024))
     }
 }
+
+/// Splits `s` into lines of at most `width` columns, breaking after spaces where possible and
+/// inside words only when a word is longer than a line.
+#[must_use]
+pub fn word_wrap(s: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for word in s.split_inclusive(' ') {
+        if cur.width() + word.trim_end().width() > width && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur).trim_end().to_owned());
+        }
+        if word.trim_end().width() > width {
+            let mut pieces = wrap(word, width);
+            let last = pieces.pop().unwrap_or_default();
+            out.extend(pieces);
+            cur = last;
+        } else {
+            cur.push_str(word);
+        }
+    }
+    out.push(cur.trim_end().to_owned());
+    out
+}

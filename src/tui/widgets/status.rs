@@ -49,8 +49,13 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         ClientState::Connecting => ("connecting", Color::Yellow),
         ClientState::Disconnected(_) => ("disconnected", Color::Red),
     };
+    let target = if area.width >= crate::tui::layout::WIDE {
+        format!(" {}", app.client_target)
+    } else {
+        String::new()
+    };
     spans.push(Span::styled(
-        format!("client {state} {}", app.client_target),
+        format!("client {state}{target}"),
         bar.fg(color),
     ));
     if app.broker_addr.is_none() {
