@@ -255,3 +255,25 @@ async fn busy_port_falls_back_with_a_notice_and_sigterm_restores_the_terminal() 
     t.assert_clean_exit(0);
     drop(blocker);
 }
+
+#[test]
+fn start_up_errors_print_plainly_without_touching_the_terminal() {
+    let bin = assert_cmd::cargo::cargo_bin("mqtt-workbench");
+    let out = Command::new(&bin)
+        .args(["-c", "/nonexistent/broker.conf"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("Error: "), "{err}");
+    assert!(err.contains("/nonexistent/broker.conf"), "{err}");
+    // Nothing was drawn: no escape sequences on stdout.
+    assert!(out.stdout.is_empty());
+    let out = Command::new(&bin)
+        .args(["-L", "mqtts://example.com"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only mqtt:// is supported"));
+}

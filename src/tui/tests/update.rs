@@ -416,3 +416,28 @@ fn copy_topic_and_payload_become_effects() {
     assert_eq!(key(&mut app, 'y'), [Effect::Copy("a/b".into())]);
     assert_eq!(key(&mut app, 'Y'), [Effect::Copy("payload!".into())]);
 }
+
+#[test]
+fn mqtt_urls_parse_like_mosquitto_sub_dash_l() {
+    use crate::tui::{MqttUrl, parse_url};
+    assert_eq!(
+        parse_url("mqtt://user:pw@broker.local:1884/sensors/#"),
+        Ok(MqttUrl {
+            host: "broker.local".into(),
+            port: 1884,
+            credentials: Some(("user".into(), "pw".into())),
+            topic: Some("sensors/#".into()),
+        })
+    );
+    assert_eq!(
+        parse_url("mqtt://[::1]"),
+        Ok(MqttUrl {
+            host: "::1".into(),
+            port: 1883,
+            credentials: None,
+            topic: None,
+        })
+    );
+    assert!(parse_url("mqtts://x").unwrap_err().contains("only mqtt://"));
+    assert!(parse_url("mqtt://x:port").unwrap_err().contains("bad port"));
+}
