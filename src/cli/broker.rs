@@ -99,9 +99,9 @@ pub async fn run(args: BrokerArgs) -> ExitCode {
         (true, None) => Timestamp::UnixSeconds,
     };
     let events = if args.verbose {
-        EventBus::new(1 << 16)
+        EventBus::new(1 << 14)
     } else {
-        EventBus::quiet(1 << 16)
+        EventBus::quiet(1 << 10)
     };
     let rx = events.subscribe();
     let min_level = if args.verbose {

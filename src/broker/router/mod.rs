@@ -355,7 +355,7 @@ impl Router {
         };
         s.receive_maximum = connect.properties.receive_maximum.unwrap_or(u16::MAX);
         s.max_packet_size = connect.properties.maximum_packet_size;
-        s.will = connect.will.clone();
+        s.will = connect.will.clone().map(Box::new);
         s.disconnected_at = None;
         s.link = Some(Link {
             conn,
@@ -626,7 +626,8 @@ impl Router {
         self.retained.remove_expired(now);
     }
 
-    fn publish_will(&mut self, w: crate::protocol::LastWill) {
+    fn publish_will(&mut self, w: Box<crate::protocol::LastWill>) {
+        let w = *w;
         let now = Instant::now();
         let mut props = w.properties;
         props.will_delay = None;
