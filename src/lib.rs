@@ -5,9 +5,11 @@
 //! * [`protocol`]: the MQTT wire format (3.1, 3.1.1 and 5.0), strict decoding and encoding.
 //! * [`broker`]: the embedded broker: listeners, connections, the router, the verbose log.
 //! * [`cli`]: the command line (`broker`, and the workbench itself when no command is given).
+//! * [`tui`]: the workbench: broker, client pane and broker log in one terminal.
 //!
 //! `protocol` and `broker` never depend on the terminal UI or the command line.
 
 pub mod broker;
 pub mod cli;
 pub mod protocol;
+pub mod tui;

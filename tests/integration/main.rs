@@ -7,3 +7,4 @@ mod common;
 mod broker_cli;
 mod broker_malformed;
 mod broker_semantics;
+mod tui_tmux;
