@@ -4,10 +4,13 @@
 //!
 //! * [`protocol`]: the MQTT wire format (3.1, 3.1.1 and 5.0), strict decoding and encoding.
 //! * [`broker`]: the embedded broker: listeners, connections, the router, the verbose log.
+//! * [`client`]: the MQTT client (rumqttc 3.1.1 and 5 behind one handle), its `-d` trace and
+//!   mosquitto_sub's output formats; used by `sub`, `pub` and the workbench's client pane.
 //! * [`cli`]: the command line (`broker`, and the workbench itself when no command is given).
 //!
 //! `protocol` and `broker` never depend on the terminal UI or the command line.
 
 pub mod broker;
 pub mod cli;
+pub mod client;
 pub mod protocol;
