@@ -761,8 +761,9 @@ fn print_number(d: f64) -> String {
     } else {
         d as i32
     };
+    // cJSON (as shipped with mosquitto 2.0) prints negative zero as "-0".
     #[allow(clippy::float_cmp)]
-    if d == f64::from(as_int) {
+    if d == f64::from(as_int) && !(d == 0.0 && d.is_sign_negative()) {
         return as_int.to_string();
     }
     let short = c_format_g(d, 15);
@@ -912,6 +913,7 @@ mod tests {
     fn cjson_numbers() {
         assert_eq!(print_number(21.5), "21.5");
         assert_eq!(print_number(5.0), "5");
+        assert_eq!(print_number(-0.0), "-0");
         assert_eq!(print_number(1e10), "10000000000");
         assert_eq!(print_number(0.1), "0.1");
         assert_eq!(print_number(1.5e300), "1.5e+300");
