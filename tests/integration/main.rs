@@ -6,3 +6,7 @@ mod common;
 
 mod broker_cli;
 mod broker_semantics;
+mod client_format;
+mod client_pub;
+mod client_sub;
+mod client_support;
