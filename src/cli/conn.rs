@@ -32,7 +32,12 @@ pub struct ConnArgs {
     #[arg(short = 'P', long = "pw", value_name = "PASSWORD")]
     pub password: Option<String>,
     /// Keep alive in seconds (5 to 65535).
-    #[arg(short = 'k', long = "keepalive", value_name = "SECS", default_value_t = 60)]
+    #[arg(
+        short = 'k',
+        long = "keepalive",
+        value_name = "SECS",
+        default_value_t = 60
+    )]
     pub keepalive: u32,
     /// Disable clean session: keep the session (and queued messages) between connections.
     #[arg(short = 'c', long = "disable-clean-session")]
@@ -134,9 +139,11 @@ impl ConnArgs {
             Some("5" | "mqttv5") => MqttVersion::V5,
             Some("311" | "mqttv311") => MqttVersion::V311,
             Some("31" | "mqttv31") => {
-                return Err("MQTT v3.1 (mqttv31) is not supported: the client speaks MQTT \
+                return Err(
+                    "MQTT v3.1 (mqttv31) is not supported: the client speaks MQTT \
                             3.1.1 and 5. Use -V mqttv311 or -V mqttv5."
-                    .into());
+                        .into(),
+                );
             }
             Some(_) => return Err("Invalid protocol version argument given.".into()),
         };
@@ -168,7 +175,9 @@ impl ConnArgs {
             (None, None) => None,
         };
         if !(5..=65535).contains(&self.keepalive) {
-            return Err("Invalid keepalive given, it must be between 5 and 65535 inclusive.".into());
+            return Err(
+                "Invalid keepalive given, it must be between 5 and 65535 inclusive.".into(),
+            );
         }
         options.keep_alive = u16::try_from(self.keepalive).unwrap_or(u16::MAX);
         options.clean_session = !self.no_clean;
@@ -196,9 +205,7 @@ impl ConnArgs {
             return Err("Will retain given, but no will topic given.".into());
         }
         if self.cert.is_some() != self.key.is_some() {
-            return Err(
-                "Both certfile and keyfile must be provided if one of them is set.".into(),
-            );
+            return Err("Both certfile and keyfile must be provided if one of them is set.".into());
         }
         options.tls = TlsOptions {
             ca_file: self.cafile.clone(),
@@ -239,9 +246,9 @@ impl ConnArgs {
                 _ => return Err("-D needs a command, a property and a value.".into()),
             };
             let user = || -> Result<(String, String), String> {
-                extra.map(|v| (value.clone(), v.clone())).ok_or_else(|| {
-                    format!("-D {cmd} user-property needs a name and a value.")
-                })
+                extra
+                    .map(|v| (value.clone(), v.clone()))
+                    .ok_or_else(|| format!("-D {cmd} user-property needs a name and a value."))
             };
             if extra.is_some() && name != "user-property" {
                 return Err(format!("-D {cmd} {name} takes one value."));
@@ -258,8 +265,7 @@ impl ConnArgs {
                     options.properties.topic_alias_maximum = Some(parse_num(name, value)?);
                 }
                 ("connect", "request-response-information") => {
-                    options.properties.request_response_information =
-                        Some(parse_num(name, value)?);
+                    options.properties.request_response_information = Some(parse_num(name, value)?);
                 }
                 ("connect", "request-problem-information") => {
                     options.properties.request_problem_information = Some(parse_num(name, value)?);

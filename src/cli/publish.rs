@@ -152,7 +152,10 @@ pub async fn run(args: PubArgs) -> ExitCode {
         );
     }
     if !args.repeat_delay.is_finite() || args.repeat_delay < 0.0 {
-        return usage_error(quiet, "--repeat-delay must be a number of seconds, 0 or more.");
+        return usage_error(
+            quiet,
+            "--repeat-delay must be a number of seconds, 0 or more.",
+        );
     }
     let source = if let Some(m) = &args.message {
         Source::Fixed(Bytes::from(m.clone().into_bytes()))

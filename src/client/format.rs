@@ -212,7 +212,9 @@ fn formatted(msg: &IncomingMessage, format: &str, opts: &OutputOptions, out: &mu
                         i += 1;
                         let mut p = 0usize;
                         while i < len - 1 && s[i].is_ascii_digit() {
-                            p = p.saturating_mul(10).saturating_add(usize::from(s[i] - b'0'));
+                            p = p
+                                .saturating_mul(10)
+                                .saturating_add(usize::from(s[i] - b'0'));
                             i += 1;
                         }
                         spec.precision = Some(p);
@@ -437,11 +439,11 @@ fn json_message(msg: &IncomingMessage, escaped: bool, pretty: bool) -> Option<Ve
         (b"tst".to_vec(), Json::Str(tst.into_bytes())),
         (b"topic".to_vec(), Json::Str(msg.topic.as_bytes().to_vec())),
         (b"qos".to_vec(), Json::Num(f64::from(msg.qos as u8))),
-        (b"retain".to_vec(), Json::Num(f64::from(u8::from(msg.retain)))),
         (
-            b"payloadlen".to_vec(),
-            Json::Num(msg.payload.len() as f64),
+            b"retain".to_vec(),
+            Json::Num(f64::from(u8::from(msg.retain))),
         ),
+        (b"payloadlen".to_vec(), Json::Num(msg.payload.len() as f64)),
     ];
     if msg.qos as u8 > 0 {
         root.push((b"mid".to_vec(), Json::Num(f64::from(msg.pkid))));
@@ -460,7 +462,10 @@ fn json_message(msg: &IncomingMessage, escaped: bool, pretty: bool) -> Option<Ve
             props.push((b"correlation-data".to_vec(), Json::Str(c_str(v).to_vec())));
         }
         if let Some(v) = p.payload_format_indicator {
-            props.push((b"payload-format-indicator".to_vec(), Json::Num(f64::from(v))));
+            props.push((
+                b"payload-format-indicator".to_vec(),
+                Json::Num(f64::from(v)),
+            ));
         }
         if !p.user_properties.is_empty() {
             let users = p
@@ -474,7 +479,10 @@ fn json_message(msg: &IncomingMessage, escaped: bool, pretty: bool) -> Option<Ve
             props.push((b"topic-alias".to_vec(), Json::Num(f64::from(v))));
         }
         for v in &p.subscription_identifiers {
-            props.push((b"subscription-identifier".to_vec(), Json::Num(f64::from(*v))));
+            props.push((
+                b"subscription-identifier".to_vec(),
+                Json::Num(f64::from(*v)),
+            ));
         }
         if let Some(v) = p.message_expiry_interval {
             props.push((b"message-expiry-interval".to_vec(), Json::Num(f64::from(v))));
@@ -918,7 +926,10 @@ mod tests {
         assert_eq!(print_number(0.1), "0.1");
         assert_eq!(print_number(1.5e300), "1.5e+300");
         assert_eq!(print_number(1e-7), "1e-07");
-        assert_eq!(print_number(12_345_678_901_234_567_890.0), "1.2345678901234567e+19");
+        assert_eq!(
+            print_number(12_345_678_901_234_567_890.0),
+            "1.2345678901234567e+19"
+        );
     }
 
     #[test]
@@ -954,7 +965,10 @@ mod tests {
     fn escaped_json_payload() {
         let m = msg("g/b", b"\x01\x02a\"\xc3\xa9\t");
         let out = fmt(&m, "%j");
-        assert!(out.ends_with(",\"payload\":\"\\u0001\\u0002a\\\"é\\t\"}\n"), "{out}");
+        assert!(
+            out.ends_with(",\"payload\":\"\\u0001\\u0002a\\\"é\\t\"}\n"),
+            "{out}"
+        );
         let bad = render(
             &msg("t", b"nope"),
             &OutputOptions {

@@ -448,7 +448,7 @@ pub fn connect(opts: ConnectOptions) -> (ClientHandle, mpsc::Receiver<ClientEven
 }
 
 enum Built {
-    V4(rumqttc::AsyncClient, rumqttc::EventLoop),
+    V4(rumqttc::AsyncClient, Box<rumqttc::EventLoop>),
     V5(rumqttc::v5::AsyncClient, Box<rumqttc::v5::EventLoop>),
 }
 
@@ -460,7 +460,10 @@ fn transport(opts: &ConnectOptions) -> Result<(rumqttc::Transport, String), Stri
     };
     match opts.transport {
         Transport::Tcp => Ok((rumqttc::Transport::Tcp, opts.host.clone())),
-        Transport::Tls => Ok((rumqttc::Transport::tls_with_config(tls()?), opts.host.clone())),
+        Transport::Tls => Ok((
+            rumqttc::Transport::tls_with_config(tls()?),
+            opts.host.clone(),
+        )),
         Transport::Ws | Transport::Wss => Err(
             "WebSocket transports (ws://, wss://) are not built into this version; use mqtt:// \
              or mqtts://"
@@ -508,7 +511,7 @@ fn build(opts: &ConnectOptions) -> Result<Built, String> {
                 ));
             }
             let (client, eventloop) = rumqttc::AsyncClient::new(o, 64);
-            Ok(Built::V4(client, eventloop))
+            Ok(Built::V4(client, Box::new(eventloop)))
         }
         MqttVersion::V5 => {
             let mut o = rumqttc::v5::MqttOptions::new(id, host, opts.port);
@@ -812,7 +815,7 @@ impl Session {
         }
     }
 
-    async fn run_v4(mut self, mut el: rumqttc::EventLoop) {
+    async fn run_v4(mut self, mut el: Box<rumqttc::EventLoop>) {
         use rumqttc::{ConnectionError, Event, Packet};
         self.trace(trace::sending_connect(&self.id)).await;
         loop {

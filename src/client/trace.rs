@@ -62,7 +62,9 @@ pub fn received_publish(
 /// filter of the packet.
 #[must_use]
 pub fn sending_subscribe(id: &str, mid: u16, filter: &str, qos: u8, options: u8) -> String {
-    format!("Client {id} sending SUBSCRIBE (Mid: {mid}, Topic: {filter}, QoS: {qos}, Options: 0x{options:02x})")
+    format!(
+        "Client {id} sending SUBSCRIBE (Mid: {mid}, Topic: {filter}, QoS: {qos}, Options: 0x{options:02x})"
+    )
 }
 
 /// `Client <id> sending UNSUBSCRIBE (Mid: 2, Topic: a/b)`.

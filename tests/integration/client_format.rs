@@ -2,6 +2,8 @@
 //! the same messages are published, and the outputs must match line by line (timestamps
 //! inside `%j`/`%J` masked, since the two processes read the clock at different instants).
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use crate::client_support::{AnyBroker, Proc, run, run_with_stdin, subscribed};
 use crate::common::have_mosquitto;
 
@@ -49,20 +51,62 @@ async fn publish_samples(port: &str, v5: bool) -> usize {
     };
     let s = |v: &[&str]| v.iter().map(|x| (*x).to_string()).collect::<Vec<_>>();
     pub_(s(&["-t", "fmt/text", "-m", "Hello2 mqtt"]), None).await;
-    pub_(s(&["-t", "fmt/json", "-m", r#"{"t":21.5,"a":[1,-0,1e2,"\u00e9"],"o":{}}"#, "-q", "1"]), None).await;
-    pub_(s(&["-t", "fmt/bin", "-s", "-q", "2"]), Some(b"\x01\x02a\"\xc3\xa9\t\x00z\xff".to_vec())).await;
+    pub_(
+        s(&[
+            "-t",
+            "fmt/json",
+            "-m",
+            r#"{"t":21.5,"a":[1,-0,1e2,"\u00e9"],"o":{}}"#,
+            "-q",
+            "1",
+        ]),
+        None,
+    )
+    .await;
+    pub_(
+        s(&["-t", "fmt/bin", "-s", "-q", "2"]),
+        Some(b"\x01\x02a\"\xc3\xa9\t\x00z\xff".to_vec()),
+    )
+    .await;
     pub_(s(&["-t", "fmt/empty", "-n", "-q", "2"]), None).await;
     let mut n = 4;
     if v5 {
         pub_(
             s(&[
-                "-t", "fmt/props", "-m", "{\"v\":1}", "-V", "5", "-q", "1",
-                "-D", "publish", "content-type", "application/json",
-                "-D", "publish", "response-topic", "re/ply",
-                "-D", "publish", "correlation-data", "cid-1",
-                "-D", "publish", "payload-format-indicator", "1",
-                "-D", "publish", "user-property", "unit", "C",
-                "-D", "publish", "user-property", "k", "v",
+                "-t",
+                "fmt/props",
+                "-m",
+                "{\"v\":1}",
+                "-V",
+                "5",
+                "-q",
+                "1",
+                "-D",
+                "publish",
+                "content-type",
+                "application/json",
+                "-D",
+                "publish",
+                "response-topic",
+                "re/ply",
+                "-D",
+                "publish",
+                "correlation-data",
+                "cid-1",
+                "-D",
+                "publish",
+                "payload-format-indicator",
+                "1",
+                "-D",
+                "publish",
+                "user-property",
+                "unit",
+                "C",
+                "-D",
+                "publish",
+                "user-property",
+                "k",
+                "v",
             ]),
             None,
         )
@@ -77,12 +121,27 @@ async fn compare(mosquitto: bool, version: &str, pretty: bool) {
     let port = b.port();
     let v5 = version == "mqttv5";
     // A retained message first: both subscribers get it with r1 on subscribe.
-    let (c, _, _) =
-        run("mosquitto_pub", &["-p", &port, "-t", "fmt/retained", "-m", "old news", "-r", "-q", "1"]).await;
+    let (c, _, _) = run(
+        "mosquitto_pub",
+        &[
+            "-p",
+            &port,
+            "-t",
+            "fmt/retained",
+            "-m",
+            "old news",
+            "-r",
+            "-q",
+            "1",
+        ],
+    )
+    .await;
     assert_eq!(c, 0);
     let expected = if v5 { 6 } else { 5 };
     let count = expected.to_string();
-    let mut common = vec!["-t", "fmt/#", "-q", "2", "-V", version, "-F", FORMAT, "-C", &count, "-W", "15"];
+    let mut common = vec![
+        "-t", "fmt/#", "-q", "2", "-V", version, "-F", FORMAT, "-C", &count, "-W", "15",
+    ];
     if pretty {
         common.push("--pretty");
     }
@@ -96,7 +155,10 @@ async fn compare(mosquitto: bool, version: &str, pretty: bool) {
     let (a, o) = (mask_tst(&out1), mask_tst(&out2));
     let lines_a: Vec<&[u8]> = a.split(|b| *b == b'\n').collect();
     let lines_o: Vec<&[u8]> = o.split(|b| *b == b'\n').collect();
-    assert!(lines_a.len() >= expected, "mosquitto_sub printed too little");
+    assert!(
+        lines_a.len() >= expected,
+        "mosquitto_sub printed too little"
+    );
     for (i, (x, y)) in lines_a.iter().zip(&lines_o).enumerate() {
         assert_eq!(
             String::from_utf8_lossy(x),

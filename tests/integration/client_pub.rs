@@ -1,6 +1,8 @@
 //! `mqtt-workbench pub` through the real binary, with mosquitto_sub as the subscriber, against
 //! mosquitto and against our broker.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use crate::client_support::{AnyBroker, Mosquitto, free_port, run, run_with_stdin, subscribed, wb};
 use crate::common::have_mosquitto;
 
@@ -19,20 +21,48 @@ async fn pub_reaches_mosquitto_sub_at_every_qos_version_and_retain() {
                 &mut b,
                 "mosquitto_sub",
                 "matrix-sub",
-                &["-t", "m/#", "-q", "2", "-V", version, "-F", "%t %p q%q", "-C", "3", "-W", "10"],
+                &[
+                    "-t",
+                    "m/#",
+                    "-q",
+                    "2",
+                    "-V",
+                    version,
+                    "-F",
+                    "%t %p q%q",
+                    "-C",
+                    "3",
+                    "-W",
+                    "10",
+                ],
             )
             .await;
             for q in ["0", "1", "2"] {
                 let topic = format!("m/{q}");
                 let (c, _, err) = run(
                     wb(),
-                    &["pub", "-p", &port, "-t", &topic, "-m", "Hello2 mqtt", "-q", q, "-V", version],
+                    &[
+                        "pub",
+                        "-p",
+                        &port,
+                        "-t",
+                        &topic,
+                        "-m",
+                        "Hello2 mqtt",
+                        "-q",
+                        q,
+                        "-V",
+                        version,
+                    ],
                 )
                 .await;
                 assert_eq!(c, 0, "{err}");
             }
             let (c, out, err) = sub.finish().await;
-            let mut lines: Vec<_> = String::from_utf8_lossy(&out).lines().map(String::from).collect();
+            let mut lines: Vec<_> = String::from_utf8_lossy(&out)
+                .lines()
+                .map(String::from)
+                .collect();
             lines.sort();
             assert_eq!(
                 (c, lines),
@@ -52,14 +82,30 @@ async fn pub_reaches_mosquitto_sub_at_every_qos_version_and_retain() {
                 let topic = format!("ret/{q}");
                 let (c, _, _) = run(
                     wb(),
-                    &["pub", "-p", &port, "-t", &topic, "-m", "kept", "-r", "-q", q, "-V", version],
+                    &[
+                        "pub", "-p", &port, "-t", &topic, "-m", "kept", "-r", "-q", q, "-V",
+                        version,
+                    ],
                 )
                 .await;
                 assert_eq!(c, 0);
             }
             let (c, out, _) = run(
                 "mosquitto_sub",
-                &["-p", &port, "-t", "ret/#", "-q", "2", "-F", "%t %p r%r", "-C", "3", "-W", "10"],
+                &[
+                    "-p",
+                    &port,
+                    "-t",
+                    "ret/#",
+                    "-q",
+                    "2",
+                    "-F",
+                    "%t %p r%r",
+                    "-C",
+                    "3",
+                    "-W",
+                    "10",
+                ],
             )
             .await;
             let mut lines: Vec<_> = out.lines().collect();
@@ -81,7 +127,20 @@ async fn debug_trace_of_qos2_publish() {
     let port = b.port();
     let (c, out, _) = run(
         wb(),
-        &["pub", "-p", &port, "-i", "pub-dbg2", "-t", "sensors/kitchen/temp", "-m", "21.6", "-q", "2", "-d"],
+        &[
+            "pub",
+            "-p",
+            &port,
+            "-i",
+            "pub-dbg2",
+            "-t",
+            "sensors/kitchen/temp",
+            "-m",
+            "21.6",
+            "-q",
+            "2",
+            "-d",
+        ],
     )
     .await;
     assert_eq!(c, 0);
@@ -121,12 +180,34 @@ async fn payload_sources_and_repeat() {
         .await;
         let ok = |r: (i32, String, String)| assert_eq!(r.0, 0, "{}", r.2);
         ok(run(wb(), &["pub", "-p", &port, "-t", "s/f", "-f", &file]).await);
-        ok(run_with_stdin(wb(), &["pub", "-p", &port, "-t", "s/s", "-s"], Some(b"all\nof it")).await);
-        ok(run_with_stdin(wb(), &["pub", "-p", &port, "-t", "s/l", "-l", "-q", "1"], Some(b"one\n\nthree")).await);
+        ok(run_with_stdin(
+            wb(),
+            &["pub", "-p", &port, "-t", "s/s", "-s"],
+            Some(b"all\nof it"),
+        )
+        .await);
+        ok(run_with_stdin(
+            wb(),
+            &["pub", "-p", &port, "-t", "s/l", "-l", "-q", "1"],
+            Some(b"one\n\nthree"),
+        )
+        .await);
         ok(run(wb(), &["pub", "-p", &port, "-t", "s/n", "-n"]).await);
         ok(run(
             wb(),
-            &["pub", "-p", &port, "-t", "s/r", "-m", "x", "--repeat", "3", "--repeat-delay", "0.05"],
+            &[
+                "pub",
+                "-p",
+                &port,
+                "-t",
+                "s/r",
+                "-m",
+                "x",
+                "--repeat",
+                "3",
+                "--repeat-delay",
+                "0.05",
+            ],
         )
         .await);
         let (c, out, err) = sub.finish().await;
@@ -154,19 +235,57 @@ async fn v5_publish_properties_reach_mosquitto_sub() {
             &mut b,
             "mosquitto_sub",
             "prop-sub",
-            &["-t", "p", "-V", "5", "-F", "%C|%P|%R|%D|%F|%E", "-C", "1", "-W", "10"],
+            &[
+                "-t",
+                "p",
+                "-V",
+                "5",
+                "-F",
+                "%C|%P|%R|%D|%F|%E",
+                "-C",
+                "1",
+                "-W",
+                "10",
+            ],
         )
         .await;
         let (c, _, err) = run(
             wb(),
             &[
-                "pub", "-p", &port, "-t", "p", "-m", "{}", "-V", "5",
-                "-D", "publish", "content-type", "application/json",
-                "-D", "publish", "user-property", "unit", "C",
-                "-D", "publish", "response-topic", "reply/here",
-                "-D", "publish", "correlation-data", "abc",
-                "-D", "publish", "payload-format-indicator", "1",
-                "-D", "publish", "message-expiry-interval", "300",
+                "pub",
+                "-p",
+                &port,
+                "-t",
+                "p",
+                "-m",
+                "{}",
+                "-V",
+                "5",
+                "-D",
+                "publish",
+                "content-type",
+                "application/json",
+                "-D",
+                "publish",
+                "user-property",
+                "unit",
+                "C",
+                "-D",
+                "publish",
+                "response-topic",
+                "reply/here",
+                "-D",
+                "publish",
+                "correlation-data",
+                "abc",
+                "-D",
+                "publish",
+                "payload-format-indicator",
+                "1",
+                "-D",
+                "publish",
+                "message-expiry-interval",
+                "300",
             ],
         )
         .await;
@@ -174,7 +293,11 @@ async fn v5_publish_properties_reach_mosquitto_sub() {
         let (c, out, _) = sub.finish().await;
         let out = String::from_utf8_lossy(&out).into_owned();
         assert_eq!(c, 0);
-        assert!(out.starts_with("application/json|unit:C|reply/here|abc|1|"), "{}: {out}", b.name());
+        assert!(
+            out.starts_with("application/json|unit:C|reply/here|abc|1|"),
+            "{}: {out}",
+            b.name()
+        );
         let expiry: u32 = out.trim().rsplit('|').next().unwrap().parse().unwrap();
         assert!((290..=300).contains(&expiry), "{out}");
     }
@@ -191,21 +314,55 @@ async fn pub_errors_and_exit_codes() {
     let (c, _, err) = run(wb(), &["pub", "-p", &port, "-t", "a", "-m", "x"]).await;
     assert_eq!(
         (c, err.as_str()),
-        (5, "Connection error: Connection Refused: not authorised.\nError: The connection was refused.\n")
+        (
+            5,
+            "Connection error: Connection Refused: not authorised.\nError: The connection was refused.\n"
+        )
     );
     let (c, _, err) = run(wb(), &["pub", "-p", &port, "-t", "a", "-m", "x", "-V", "5"]).await;
     assert_eq!(c, 135);
-    assert!(err.starts_with("Connection error: Not authorized\n"), "{err}");
+    assert!(
+        err.starts_with("Connection error: Not authorized\n"),
+        "{err}"
+    );
     let free = free_port().to_string();
     let (c, _, err) = run(wb(), &["pub", "-p", &free, "-t", "a", "-m", "x"]).await;
     assert_eq!((c, err.as_str()), (1, "Error: Connection refused\n"));
     let cases: &[(&[&str], &str)] = &[
-        (&["pub", "-t", "a"], "Error: Both topic and message must be supplied."),
-        (&["pub", "-m", "x"], "Error: Both topic and message must be supplied."),
-        (&["pub", "-t", "a", "-m", "x", "-n"], "Error: Only one type of message can be sent at once."),
-        (&["pub", "-t", "a/#", "-m", "x"], "Error: Invalid publish topic 'a/#', does it contain '+' or '#'?"),
-        (&["pub", "-t", "a", "-f", "/nonexistent/file"], "Error: Unable to open file \"/nonexistent/file\"."),
-        (&["pub", "-t", "a", "-m", "x", "-D", "publish", "content-type", "x"], "You must use MQTT v5"),
+        (
+            &["pub", "-t", "a"],
+            "Error: Both topic and message must be supplied.",
+        ),
+        (
+            &["pub", "-m", "x"],
+            "Error: Both topic and message must be supplied.",
+        ),
+        (
+            &["pub", "-t", "a", "-m", "x", "-n"],
+            "Error: Only one type of message can be sent at once.",
+        ),
+        (
+            &["pub", "-t", "a/#", "-m", "x"],
+            "Error: Invalid publish topic 'a/#', does it contain '+' or '#'?",
+        ),
+        (
+            &["pub", "-t", "a", "-f", "/nonexistent/file"],
+            "Error: Unable to open file \"/nonexistent/file\".",
+        ),
+        (
+            &[
+                "pub",
+                "-t",
+                "a",
+                "-m",
+                "x",
+                "-D",
+                "publish",
+                "content-type",
+                "x",
+            ],
+            "You must use MQTT v5",
+        ),
     ];
     for (args, needle) in cases {
         let out = assert_cmd::Command::new(wb())

@@ -1,6 +1,8 @@
 //! `mqtt-workbench sub` through the real binary, against mosquitto and against our broker,
 //! with mosquitto_pub as the publisher.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use crate::client_support::{AnyBroker, Mosquitto, free_port, run, subscribed, wb};
 use crate::common::have_mosquitto;
 
@@ -24,7 +26,16 @@ async fn sub_v_prints_what_mosquitto_pub_sends_on_both_brokers() {
             let port = b.port();
             let (ok, _, _) = run(
                 "mosquitto_pub",
-                &["-p", &port, "-t", "mqtt", "-m", "Hello2 mqtt", "-V", version],
+                &[
+                    "-p",
+                    &port,
+                    "-t",
+                    "mqtt",
+                    "-m",
+                    "Hello2 mqtt",
+                    "-V",
+                    version,
+                ],
             )
             .await;
             assert_eq!(ok, 0);
@@ -51,12 +62,29 @@ async fn debug_trace_matches_mosquitto_sub_wording() {
         &mut b,
         "wb",
         "sub-q2",
-        &["-t", "sensors/+/temp", "-t", "mqtt", "-q", "2", "-d", "-v", "-C", "2", "-W", "10"],
+        &[
+            "-t",
+            "sensors/+/temp",
+            "-t",
+            "mqtt",
+            "-q",
+            "2",
+            "-d",
+            "-v",
+            "-C",
+            "2",
+            "-W",
+            "10",
+        ],
     )
     .await;
     let port = b.port();
     for (q, m) in [("1", "21.5"), ("2", "21.6")] {
-        run("mosquitto_pub", &["-p", &port, "-t", "sensors/kitchen/temp", "-m", m, "-q", q]).await;
+        run(
+            "mosquitto_pub",
+            &["-p", &port, "-t", "sensors/kitchen/temp", "-m", m, "-q", q],
+        )
+        .await;
     }
     let (code, out, _) = sub.finish().await;
     assert_eq!(code, 0);
@@ -89,7 +117,11 @@ async fn refused_connack_exit_code_is_the_return_code() {
     let m = Mosquitto::start("allow_anonymous false").await;
     let port = m.port.to_string();
     for (version, code, msg) in [
-        ("mqttv311", 5, "Connection error: Connection Refused: not authorised.\n"),
+        (
+            "mqttv311",
+            5,
+            "Connection error: Connection Refused: not authorised.\n",
+        ),
         ("mqttv5", 135, "Connection error: Not authorized\n"),
     ] {
         let (c, _, err) = run(wb(), &["sub", "-p", &port, "-t", "a", "-V", version]).await;
@@ -124,18 +156,45 @@ async fn bad_arguments_are_reported_in_plain_words() {
         ),
         (&["sub", "-t", "a+"], "'+' must fill a whole level"),
         (&["sub"], "You must specify a topic to subscribe to"),
-        (&["sub", "-t", "a", "-F", "%z"], "Error: Invalid format specifier 'z'."),
+        (
+            &["sub", "-t", "a", "-F", "%z"],
+            "Error: Invalid format specifier 'z'.",
+        ),
         (&["sub", "-t", "a", "-k", "2"], "Invalid keepalive given"),
-        (&["sub", "-t", "a", "-c"], "You must provide a client id if you are using the -c option."),
-        (&["sub", "-t", "a", "-V", "mqttv31"], "MQTT v3.1 (mqttv31) is not supported"),
-        (&["sub", "-t", "a", "-V", "7"], "Invalid protocol version argument given."),
-        (&["sub", "-t", "a", "-L", "http://x/y"], "unsupported URL scheme"),
-        (&["sub", "-t", "a", "--will-payload", "x"], "Will payload given, but no will topic given."),
-        (&["sub", "-t", "a", "-D", "connect", "bogus", "1", "-V", "5"], "Invalid property 'bogus'"),
-        (&["sub", "-t", "a", "--cert", "c.pem"], "Both certfile and keyfile must be provided"),
+        (
+            &["sub", "-t", "a", "-c"],
+            "You must provide a client id if you are using the -c option.",
+        ),
+        (
+            &["sub", "-t", "a", "-V", "mqttv31"],
+            "MQTT v3.1 (mqttv31) is not supported",
+        ),
+        (
+            &["sub", "-t", "a", "-V", "7"],
+            "Invalid protocol version argument given.",
+        ),
+        (
+            &["sub", "-t", "a", "-L", "http://x/y"],
+            "unsupported URL scheme",
+        ),
+        (
+            &["sub", "-t", "a", "--will-payload", "x"],
+            "Will payload given, but no will topic given.",
+        ),
+        (
+            &["sub", "-t", "a", "-D", "connect", "bogus", "1", "-V", "5"],
+            "Invalid property 'bogus'",
+        ),
+        (
+            &["sub", "-t", "a", "--cert", "c.pem"],
+            "Both certfile and keyfile must be provided",
+        ),
     ];
     for (args, needle) in cases {
-        let assert = assert_cmd::Command::new(wb()).args(*args).timeout(std::time::Duration::from_secs(10)).assert();
+        let assert = assert_cmd::Command::new(wb())
+            .args(*args)
+            .timeout(std::time::Duration::from_secs(10))
+            .assert();
         let out = assert.get_output();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
@@ -162,19 +221,39 @@ async fn filter_out_no_retained_no_eol_and_count() {
     for mosquitto in [true, false] {
         let mut b = AnyBroker::start(mosquitto).await;
         let port = b.port();
-        run("mosquitto_pub", &["-p", &port, "-t", "f/old", "-m", "stale", "-r"]).await;
+        run(
+            "mosquitto_pub",
+            &["-p", &port, "-t", "f/old", "-m", "stale", "-r"],
+        )
+        .await;
         let sub = subscribed(
             &mut b,
             "wb",
             "filt",
-            &["-t", "f/#", "-T", "f/hidden/#", "-R", "-N", "-C", "2", "-W", "10"],
+            &[
+                "-t",
+                "f/#",
+                "-T",
+                "f/hidden/#",
+                "-R",
+                "-N",
+                "-C",
+                "2",
+                "-W",
+                "10",
+            ],
         )
         .await;
         for (t, m) in [("f/hidden/x", "no"), ("f/a", "one"), ("f/b", "two")] {
             run("mosquitto_pub", &["-p", &port, "-t", t, "-m", m]).await;
         }
         let (code, out, err) = sub.finish().await;
-        assert_eq!((code, out.as_slice()), (0, b"onetwo".as_slice()), "{}: {err}", b.name());
+        assert_eq!(
+            (code, out.as_slice()),
+            (0, b"onetwo".as_slice()),
+            "{}: {err}",
+            b.name()
+        );
     }
 }
 
@@ -188,18 +267,34 @@ async fn retained_only_and_remove_retained() {
     for mosquitto in [true, false] {
         let mut b = AnyBroker::start(mosquitto).await;
         let port = b.port();
-        run("mosquitto_pub", &["-p", &port, "-t", "r/1", "-m", "kept", "-r", "-q", "1"]).await;
+        run(
+            "mosquitto_pub",
+            &["-p", &port, "-t", "r/1", "-m", "kept", "-r", "-q", "1"],
+        )
+        .await;
         let sub = subscribed(
             &mut b,
             "wb",
             "ronly",
-            &["-t", "r/#", "-v", "--retained-only", "--remove-retained", "-W", "10"],
+            &[
+                "-t",
+                "r/#",
+                "-v",
+                "--retained-only",
+                "--remove-retained",
+                "-W",
+                "10",
+            ],
         )
         .await;
         sub.wait_stdout("r/1 kept\n").await;
         run("mosquitto_pub", &["-p", &port, "-t", "r/2", "-m", "live"]).await;
         let (code, out, err) = sub.finish().await;
-        assert_eq!((code, String::from_utf8_lossy(&out).as_ref()), (0, "r/1 kept\n"), "{err}");
+        assert_eq!(
+            (code, String::from_utf8_lossy(&out).as_ref()),
+            (0, "r/1 kept\n"),
+            "{err}"
+        );
         // The retained message is gone: a fresh subscriber times out.
         let (c, out, _) = run("mosquitto_sub", &["-p", &port, "-t", "r/#", "-W", "1"]).await;
         assert_eq!((c, out.as_str()), (27, ""), "{}", b.name());
@@ -216,11 +311,26 @@ async fn exit_after_subscribe_and_unsubscribe() {
     let port = b.port();
     let (c, out, _) = run(
         wb(),
-        &["sub", "-p", &port, "-i", "unsub-client", "-t", "a/b", "-U", "a/b", "-E", "-d"],
+        &[
+            "sub",
+            "-p",
+            &port,
+            "-i",
+            "unsub-client",
+            "-t",
+            "a/b",
+            "-U",
+            "a/b",
+            "-E",
+            "-d",
+        ],
     )
     .await;
     assert_eq!(c, 0);
-    assert!(out.contains("Client unsub-client sending UNSUBSCRIBE (Mid: 2, Topic: a/b)"), "{out}");
+    assert!(
+        out.contains("Client unsub-client sending UNSUBSCRIBE (Mid: 2, Topic: a/b)"),
+        "{out}"
+    );
     assert!(out.contains("Subscribed (mid: 1): 0"), "{out}");
     b.wait_log("Received UNSUBSCRIBE from unsub-client").await;
 }
@@ -237,22 +347,42 @@ async fn connection_flags_reach_the_broker() {
     // -I prefix, -k, -u/-P: the broker log shows id, k and u.
     let (c, _, _) = run(
         wb(),
-        &["sub", "-p", &port, "-I", "pfx-", "-k", "7", "-u", "alice", "-P", "pw", "-t", "x", "-E"],
+        &[
+            "sub", "-p", &port, "-I", "pfx-", "-k", "7", "-u", "alice", "-P", "pw", "-t", "x", "-E",
+        ],
     )
     .await;
     assert_eq!(c, 0);
     b.wait_log("as pfx-").await;
     b.wait_log("(p2, c1, k7, u'alice')").await;
     // -c with -i: a persistent session; v5 with -x.
-    run(wb(), &["sub", "-p", &port, "-i", "keep", "-c", "-q", "1", "-t", "q/t", "-E"]).await;
+    run(
+        wb(),
+        &[
+            "sub", "-p", &port, "-i", "keep", "-c", "-q", "1", "-t", "q/t", "-E",
+        ],
+    )
+    .await;
     b.wait_log("as keep (p2, c0, k60)").await;
-    run(wb(), &["sub", "-p", &port, "-i", "exp5", "-V", "5", "-x", "30", "-t", "q/t", "-E"]).await;
+    run(
+        wb(),
+        &[
+            "sub", "-p", &port, "-i", "exp5", "-V", "5", "-x", "30", "-t", "q/t", "-E",
+        ],
+    )
+    .await;
     b.wait_log("as exp5 (p5, c1, k60)").await;
     // Queued while offline, delivered on reconnect.
-    run("mosquitto_pub", &["-p", &port, "-t", "q/t", "-m", "queued", "-q", "1"]).await;
+    run(
+        "mosquitto_pub",
+        &["-p", &port, "-t", "q/t", "-m", "queued", "-q", "1"],
+    )
+    .await;
     let (c, out, _) = run(
         wb(),
-        &["sub", "-p", &port, "-i", "keep", "-c", "-q", "1", "-t", "q/t", "-C", "1", "-W", "10"],
+        &[
+            "sub", "-p", &port, "-i", "keep", "-c", "-q", "1", "-t", "q/t", "-C", "1", "-W", "10",
+        ],
     )
     .await;
     assert_eq!((c, out.as_str()), (0, "queued\n"));
@@ -260,7 +390,11 @@ async fn connection_flags_reach_the_broker() {
     let url = format!("mqtt://bob:pw@127.0.0.1:{port}/url/topic");
     let sub = subscribed(&mut b, "wb", "urlsub", &["-L", &url, "-C", "1", "-W", "10"]).await;
     b.wait_log("u'bob'").await;
-    run("mosquitto_pub", &["-p", &port, "-t", "url/topic", "-m", "via-url"]).await;
+    run(
+        "mosquitto_pub",
+        &["-p", &port, "-t", "url/topic", "-m", "via-url"],
+    )
+    .await;
     let (c, out, _) = sub.finish().await;
     assert_eq!((c, out.as_slice()), (0, b"via-url\n".as_slice()));
 }
@@ -274,25 +408,42 @@ async fn will_is_published_when_the_client_vanishes() {
     for mosquitto in [true, false] {
         let mut b = AnyBroker::start(mosquitto).await;
         let port = b.port();
-        let watcher =
-            subscribed(&mut b, "mosquitto_sub", "watcher", &["-t", "status/#", "-v", "-C", "1"])
-                .await;
+        let watcher = subscribed(
+            &mut b,
+            "mosquitto_sub",
+            "watcher",
+            &["-t", "status/#", "-v", "-C", "1"],
+        )
+        .await;
         let dev = subscribed(
             &mut b,
             "wb",
             "dev1",
             &[
-                "-t", "cmd", "--will-topic", "status/dev1", "--will-payload", "offline",
-                "--will-qos", "1", "--will-retain",
+                "-t",
+                "cmd",
+                "--will-topic",
+                "status/dev1",
+                "--will-payload",
+                "offline",
+                "--will-qos",
+                "1",
+                "--will-retain",
             ],
         )
         .await;
         drop(dev); // kill_on_drop: SIGKILL, no DISCONNECT
         let (c, out, _) = watcher.finish().await;
-        assert_eq!((c, String::from_utf8_lossy(&out).as_ref()), (0, "status/dev1 offline\n"));
+        assert_eq!(
+            (c, String::from_utf8_lossy(&out).as_ref()),
+            (0, "status/dev1 offline\n")
+        );
         // Retained will.
-        let (_, out, _) =
-            run("mosquitto_sub", &["-p", &port, "-t", "status/dev1", "-C", "1", "-W", "5"]).await;
+        let (_, out, _) = run(
+            "mosquitto_sub",
+            &["-p", &port, "-t", "status/dev1", "-C", "1", "-W", "5"],
+        )
+        .await;
         assert_eq!(out, "offline\n", "{}", b.name());
     }
 }
@@ -312,7 +463,7 @@ async fn tls_cafile_and_insecure() {
          -addext subjectAltName=DNS:localhost -keyout srv.key -out srv.csr && \
          printf 'subjectAltName=DNS:localhost\\n' > ext && openssl x509 -req -in srv.csr \
          -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out srv.pem && \
-         openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other -keyout o.key -out other.pem",
+         openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other -keyout o.key -out other.pem && chmod 755 . && chmod 644 *",
         d.display()
     );
     let (c, _, err) = run("sh", &["-c", &sh]).await;
@@ -326,19 +477,43 @@ async fn tls_cafile_and_insecure() {
         p("srv.key")
     ))
     .await;
-    m.wait_log(&format!("Opening ipv4 listen socket on port {tls_port}.")).await;
+    m.wait_log(&format!("Opening ipv4 listen socket on port {tls_port}."))
+        .await;
     let port = tls_port.to_string();
     let ca = p("ca.pem");
     let other = p("other.pem");
     for extra in [vec!["--cafile", ca.as_str()], vec!["--insecure"]] {
-        let mut args = vec!["sub", "-h", "localhost", "-p", &port, "-t", "tls/t", "-E", "-d"];
+        let mut args = vec![
+            "sub",
+            "-h",
+            "localhost",
+            "-p",
+            &port,
+            "-t",
+            "tls/t",
+            "-E",
+            "-d",
+        ];
         args.extend(extra.iter().copied());
         let (c, out, err) = run(wb(), &args).await;
         assert_eq!(c, 0, "{extra:?}: {err}");
         assert!(out.contains("received SUBACK"), "{out}");
     }
-    let (c, _, err) =
-        run(wb(), &["sub", "-h", "localhost", "-p", &port, "-t", "t", "--cafile", &other]).await;
+    let (c, _, err) = run(
+        wb(),
+        &[
+            "sub",
+            "-h",
+            "localhost",
+            "-p",
+            &port,
+            "-t",
+            "t",
+            "--cafile",
+            &other,
+        ],
+    )
+    .await;
     assert_eq!(c, 1);
     assert!(err.starts_with("Error: A TLS error occurred"), "{err}");
 }

@@ -1,6 +1,7 @@
 //! Helpers for the `sub`/`pub` tests: a real mosquitto on a free port with its own config
 //! file, our broker in-process, and processes whose output is collected as it arrives.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -50,7 +51,11 @@ fn collect<R: tokio::io::AsyncRead + Unpin + Send + 'static>(mut r: R) -> Arc<Mu
 
 impl Proc {
     /// Starts `program args`, optionally feeding `stdin` and closing it.
-    pub fn spawn(program: impl AsRef<std::ffi::OsStr>, args: &[&str], stdin: Option<&[u8]>) -> Self {
+    pub fn spawn(
+        program: impl AsRef<std::ffi::OsStr>,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+    ) -> Self {
         let mut cmd = Command::new(program);
         cmd.args(args)
             .stdin(if stdin.is_some() {
@@ -98,7 +103,10 @@ impl Proc {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("stderr never contained {needle:?}; got:\n{}", self.stderr_text());
+        panic!(
+            "stderr never contained {needle:?}; got:\n{}",
+            self.stderr_text()
+        );
     }
 
     /// Waits (at most 10 s) until stdout contains `needle`.
@@ -165,7 +173,11 @@ impl Mosquitto {
             ),
         )
         .expect("write config");
-        let proc = Proc::spawn(mosquitto_bin(), &["-c", conf.to_str().expect("utf-8")], None);
+        let proc = Proc::spawn(
+            mosquitto_bin(),
+            &["-c", conf.to_str().expect("utf-8")],
+            None,
+        );
         let m = Self { proc, port, dir };
         m.proc
             .wait_stderr(&format!("Opening ipv4 listen socket on port {port}."))
