@@ -458,17 +458,28 @@ fn transport(opts: &ConnectOptions) -> Result<(rumqttc::Transport, String), Stri
         let cfg = tls::client_config(&opts.tls).map_err(|e| error_chain(&e))?;
         Ok(rumqttc::TlsConfiguration::Rustls(Arc::new(cfg)))
     };
+    // rumqttc takes the whole WebSocket URL as the broker address.
+    let ws_url = |scheme: &str| {
+        let host = if opts.host.contains(':') {
+            format!("[{}]", opts.host)
+        } else {
+            opts.host.clone()
+        };
+        let path = if opts.ws_path.starts_with('/') {
+            opts.ws_path.clone()
+        } else {
+            format!("/{}", opts.ws_path)
+        };
+        format!("{scheme}://{host}:{}{path}", opts.port)
+    };
     match opts.transport {
         Transport::Tcp => Ok((rumqttc::Transport::Tcp, opts.host.clone())),
         Transport::Tls => Ok((
             rumqttc::Transport::tls_with_config(tls()?),
             opts.host.clone(),
         )),
-        Transport::Ws | Transport::Wss => Err(
-            "WebSocket transports (ws://, wss://) are not built into this version; use mqtt:// \
-             or mqtts://"
-                .to_string(),
-        ),
+        Transport::Ws => Ok((rumqttc::Transport::Ws, ws_url("ws"))),
+        Transport::Wss => Ok((rumqttc::Transport::wss_with_config(tls()?), ws_url("wss"))),
     }
 }
 

@@ -209,6 +209,18 @@ async fn nothing_listening_is_connection_refused() {
     let port = free_port().to_string();
     let (c, _, err) = run(wb(), &["sub", "-p", &port, "-t", "a"]).await;
     assert_eq!((c, err.as_str()), (1, "Error: Connection refused\n"));
+    // The WebSocket and TLS transports fail the same way, without a panic.
+    for url in [
+        format!("ws://127.0.0.1:{port}/mqtt"),
+        format!("mqtts://127.0.0.1:{port}/t"),
+    ] {
+        let (c, _, err) = run(wb(), &["sub", "-L", &url, "-t", "a", "--insecure"]).await;
+        assert_eq!(c, 1, "{url}: {err}");
+        assert!(
+            err.starts_with("Error: ") && !err.contains("panicked"),
+            "{url}: {err}"
+        );
+    }
 }
 
 /// `-T` hides matching topics, `-R` hides retained ones, `-N` drops the newline, `-C` counts
