@@ -4,6 +4,8 @@
 //!
 //! * [`protocol`]: the MQTT wire format (3.1, 3.1.1 and 5.0), strict decoding and encoding.
 //! * [`broker`]: the embedded broker: listeners, connections, the router, the verbose log.
+//! * [`client`]: the MQTT client (rumqttc 3.1.1 and 5 behind one handle), its `-d` trace and
+//!   mosquitto_sub's output formats; used by `sub`, `pub` and the workbench's client pane.
 //! * [`cli`]: the command line (`broker`, and the workbench itself when no command is given).
 //! * [`tui`]: the workbench: broker, client pane and broker log in one terminal.
 //!
@@ -11,5 +13,6 @@
 
 pub mod broker;
 pub mod cli;
+pub mod client;
 pub mod protocol;
 pub mod tui;

@@ -1,6 +1,10 @@
-//! The command line: `mqtt-workbench [COMMAND]`.
+//! The command line: `mqtt-workbench [COMMAND]`: `broker`, and the mosquitto_sub/mosquitto_pub
+//! work-alikes `sub` and `pub`.
 
 pub mod broker;
+pub mod conn;
+pub mod publish;
+pub mod sub;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,12 +69,20 @@ impl From<WorkbenchArgs> for crate::tui::Options {
 pub enum Command {
     /// Run the MQTT broker headless, a drop-in for `mosquitto` (`-v` for the packet log).
     Broker(broker::BrokerArgs),
+    /// Subscribe to topics and print messages, like mosquitto_sub (same flags; help is --help).
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Sub(sub::SubArgs),
+    /// Publish messages, like mosquitto_pub (same flags; help is --help).
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Pub(publish::PubArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Broker(args)) => broker::run(args).await,
+        Some(Command::Sub(args)) => sub::run(args).await,
+        Some(Command::Pub(args)) => publish::run(args).await,
         None => crate::tui::run(cli.workbench.into()).await,
     }
 }
