@@ -26,6 +26,7 @@ pub mod pressure;
 pub mod router;
 pub mod sys;
 pub mod topic;
+pub mod websocket;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
