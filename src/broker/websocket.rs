@@ -14,6 +14,8 @@ use super::connection::{self, Shared};
 use super::event::BrokerEvent;
 
 /// Picks the MQTT subprotocol the client offered, as MQTT over WebSockets requires.
+// The signature is tungstenite's handshake callback; its error type is not ours to shrink.
+#[allow(clippy::result_large_err)]
 fn choose_subprotocol(req: &Request, mut resp: Response) -> Result<Response, ErrorResponse> {
     let offered = req
         .headers()
