@@ -830,3 +830,22 @@ async fn websocket_listener_serves_mqtt_clients() {
     let out = out.expect("the WebSocket subscriber received a message");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "over/ws framed\n");
 }
+
+#[tokio::test]
+async fn live_stats_count_clients_and_messages() {
+    let b = default_broker().await;
+    let mut s = RawClient::connect_v311(b.addr, "stats-sub").await;
+    s.send(&subscribe_packet(1, "st", 0)).await;
+    s.recv().await.expect("SUBACK");
+    let mut p = RawClient::connect_v311(b.addr, "stats-pub").await;
+    for _ in 0..3 {
+        p.send(&publish_packet("st", b"x", 0, false, 0)).await;
+    }
+    for _ in 0..3 {
+        s.recv().await.expect("delivery");
+    }
+    let stats = b.handle.stats();
+    assert_eq!(stats.clients_connected, 2);
+    assert_eq!((stats.publish_received, stats.publish_sent), (3, 3));
+    assert!(stats.bytes_received > 0 && stats.bytes_sent > 0);
+}
