@@ -4,5 +4,6 @@
 
 mod common;
 
+mod bench_cli;
 mod broker_cli;
 mod broker_semantics;
