@@ -70,6 +70,7 @@ where
         conn: shared.next_conn.fetch_add(1, Ordering::Relaxed),
         aliases: HashMap::new(),
         connect_expiry_zero: true,
+        read_hint: MIN_READ,
     };
     let connect = match tokio::time::timeout(shared.cfg.connect_timeout, conn.read_connect()).await
     {
@@ -119,7 +120,13 @@ struct Connection<S> {
     conn: u64,
     aliases: HashMap<u16, Arc<str>>,
     connect_expiry_zero: bool,
+    read_hint: usize,
 }
+
+/// Smallest read buffer: what an idle connection holds.
+const MIN_READ: usize = 256;
+/// Largest read buffer: what a flooding publisher gets.
+const MAX_READ: usize = 64 * 1024;
 
 /// A close decided by this connection: how the router should see it, and the MQTT 5 reason.
 struct Fail {
@@ -170,7 +177,7 @@ where
                     self.wbuf.extend_from_slice(&[0x20, 0x02, 0x00, 0x01]);
                     self.flush().await;
                     let ip: Arc<str> = Arc::from(self.peer.ip().to_string().as_str());
-                    self.shared.events.emit(BrokerEvent::ConnAckSent {
+                    self.shared.events.trace(|| BrokerEvent::ConnAckSent {
                         client: ip,
                         session_present: false,
                         code: 1,
@@ -292,7 +299,7 @@ where
         encode(&mut self.wbuf, &ack, self.version);
         self.flush().await;
         let ip: Arc<str> = Arc::from(self.peer.ip().to_string().as_str());
-        self.shared.events.emit(BrokerEvent::ConnAckSent {
+        self.shared.events.trace(|| BrokerEvent::ConnAckSent {
             client: ip,
             session_present: false,
             code,
@@ -316,6 +323,10 @@ where
         let n = self.wbuf.len();
         let ok = self.stream.write_all(&self.wbuf).await.is_ok();
         self.wbuf.clear();
+        if self.wbuf.capacity() > MAX_READ * 4 {
+            // Give back what a burst took.
+            self.wbuf = BytesMut::new();
+        }
         if ok {
             self.shared.stats.add_sent(n);
         }
@@ -332,6 +343,7 @@ where
         let mut pending: Vec<Outgoing> = Vec::new();
         let shutdown = self.shared.shutdown.clone();
         loop {
+            self.prepare_read();
             tokio::select! {
                 biased;
                 // Packets the router queued for this client.
@@ -353,7 +365,10 @@ where
                 read = self.stream.read_buf(&mut self.rbuf) => {
                     match read {
                         Ok(0) | Err(_) => return CloseKind::PeerClosed,
-                        Ok(n) => self.shared.stats.add_received(n),
+                        Ok(n) => {
+                            self.shared.stats.add_received(n);
+                            self.adapt_read(n);
+                        }
                     }
                     if let Some(l) = limit {
                         idle.as_mut().reset(Instant::now() + l);
@@ -382,6 +397,33 @@ where
                     return CloseKind::Server;
                 }
             }
+        }
+    }
+
+    /// Makes room for the next read: small for idle clients, growing for busy ones, so that
+    /// thousands of idle connections cost little and a flood is read in large chunks.
+    fn prepare_read(&mut self) {
+        if self.rbuf.is_empty() && self.rbuf.capacity() > self.read_hint * 4 {
+            // A burst is over: give the memory back.
+            self.rbuf = BytesMut::with_capacity(self.read_hint);
+            return;
+        }
+        let spare = self.rbuf.capacity() - self.rbuf.len();
+        if spare >= self.read_hint / 2 {
+            return;
+        }
+        if self.rbuf.is_empty() {
+            self.rbuf = BytesMut::with_capacity(self.read_hint);
+        } else {
+            self.rbuf.reserve(self.read_hint);
+        }
+    }
+
+    fn adapt_read(&mut self, n: usize) {
+        if n >= self.read_hint / 2 {
+            self.read_hint = (self.read_hint * 2).min(MAX_READ);
+        } else if n < self.read_hint / 8 {
+            self.read_hint = (self.read_hint / 2).max(MIN_READ);
         }
     }
 
@@ -434,14 +476,10 @@ where
             match packet {
                 Packet::PingReq => {
                     let c = self.id.clone();
-                    self.shared
-                        .events
-                        .emit_with(|| BrokerEvent::PingReqReceived(c));
+                    self.shared.events.trace(|| BrokerEvent::PingReqReceived(c));
                     encode(&mut self.wbuf, &Outgoing::PingResp, self.version);
                     let c = self.id.clone();
-                    self.shared
-                        .events
-                        .emit_with(|| BrokerEvent::PingRespSent(c));
+                    self.shared.events.trace(|| BrokerEvent::PingRespSent(c));
                 }
                 Packet::Disconnect(d) => {
                     let expiry = d.properties.session_expiry;

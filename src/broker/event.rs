@@ -549,24 +549,53 @@ pub struct LogEntry {
 }
 
 /// The broadcast channel the broker writes its log to. Building an event is skipped entirely
-/// when nobody listens, which keeps the hot path free of formatting and cloning.
+/// when nobody listens, and packet-level (debug) events are skipped unless the bus is verbose,
+/// which keeps the hot path free of formatting and cloning.
 #[derive(Debug, Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<LogEntry>,
+    verbose: bool,
 }
 
 impl EventBus {
-    /// A bus that keeps up to `capacity` lines for slow readers.
+    /// A verbose bus (every packet is logged) that keeps up to `capacity` lines for slow
+    /// readers.
     #[must_use]
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity.max(16));
-        Self { tx }
+        Self { tx, verbose: true }
+    }
+
+    /// A bus that carries connections, start-up and errors but no per-packet lines (like
+    /// mosquitto without `-v`).
+    #[must_use]
+    pub fn quiet(capacity: usize) -> Self {
+        Self {
+            verbose: false,
+            ..Self::new(capacity)
+        }
     }
 
     /// True when at least one reader listens.
     #[must_use]
     pub fn enabled(&self) -> bool {
         self.tx.receiver_count() > 0
+    }
+
+    /// True when packet-level events are wanted and someone listens.
+    #[must_use]
+    pub fn tracing(&self) -> bool {
+        self.verbose && self.enabled()
+    }
+
+    /// Emits a packet-level ([`LogLevel::Debug`]) event, built only if it will be used.
+    pub fn trace(&self, make: impl FnOnce() -> BrokerEvent) {
+        if self.tracing() {
+            let _ = self.tx.send(LogEntry {
+                time: SystemTime::now(),
+                event: make(),
+            });
+        }
     }
 
     /// Emits an event built only if somebody listens.

@@ -94,7 +94,11 @@ pub async fn run(args: BrokerArgs) -> ExitCode {
         (true, Some(f)) => Timestamp::Format(f.clone()),
         (true, None) => Timestamp::UnixSeconds,
     };
-    let events = EventBus::new(1 << 16);
+    let events = if args.verbose {
+        EventBus::new(1 << 16)
+    } else {
+        EventBus::quiet(1 << 16)
+    };
     let rx = events.subscribe();
     let min_level = if args.verbose {
         LogLevel::Debug

@@ -1,8 +1,114 @@
-//! Broker semantics over raw sockets: byte-exact checks of what the spec requires.
+//! Broker semantics over raw sockets: sessions, keep-alive, QoS flows, retained messages,
+//! wills and MQTT 5 features, checked byte by byte against the specification.
 
 use std::time::Duration;
 
+use mqtt_workbench::broker::BrokerConfig;
+
 use crate::common::*;
+
+/// A received PUBLISH, decoded for assertions (3.1.1 layout unless `v5`).
+#[derive(Debug, PartialEq, Eq)]
+struct Pub {
+    topic: String,
+    qos: u8,
+    retain: bool,
+    dup: bool,
+    pkid: u16,
+    props: Vec<u8>,
+    payload: Vec<u8>,
+}
+
+fn parse_publish(p: &[u8], v5: bool) -> Pub {
+    assert_eq!(p[0] >> 4, 3, "not a PUBLISH: {p:02X?}");
+    let mut i = 1;
+    while p[i] & 0x80 != 0 {
+        i += 1;
+    }
+    i += 1;
+    let tlen = usize::from(u16::from_be_bytes([p[i], p[i + 1]]));
+    let topic = String::from_utf8(p[i + 2..i + 2 + tlen].to_vec()).expect("utf8 topic");
+    i += 2 + tlen;
+    let qos = (p[0] >> 1) & 3;
+    let mut pkid = 0;
+    if qos > 0 {
+        pkid = u16::from_be_bytes([p[i], p[i + 1]]);
+        i += 2;
+    }
+    let mut props = Vec::new();
+    if v5 {
+        let n = usize::from(p[i]);
+        assert!(n < 128, "long property lists not parsed here");
+        props = p[i + 1..i + 1 + n].to_vec();
+        i += 1 + n;
+    }
+    Pub {
+        topic,
+        qos,
+        retain: p[0] & 1 == 1,
+        dup: p[0] & 8 == 8,
+        pkid,
+        props,
+        payload: p[i..].to_vec(),
+    }
+}
+
+/// MQTT 5 CONNECT with a raw property block.
+fn connect_v5_props(id: &str, flags: u8, keep_alive: u16, props: &[u8]) -> Vec<u8> {
+    let mut body = mqtt_str("MQTT");
+    body.push(5);
+    body.push(flags);
+    body.extend_from_slice(&keep_alive.to_be_bytes());
+    body.extend(varint(props.len()));
+    body.extend_from_slice(props);
+    body.extend(mqtt_str(id));
+    packet(0x10, &body)
+}
+
+/// MQTT 5 SUBSCRIBE with one filter, options byte and optional subscription identifier.
+fn subscribe_v5(pkid: u16, filter: &str, options: u8, sub_id: Option<u8>) -> Vec<u8> {
+    let mut body = pkid.to_be_bytes().to_vec();
+    match sub_id {
+        Some(id) => body.extend([2, 0x0B, id]),
+        None => body.push(0),
+    }
+    body.extend(mqtt_str(filter));
+    body.push(options);
+    packet(0x82, &body)
+}
+
+/// MQTT 5 PUBLISH with raw properties.
+fn publish_v5(
+    topic: &str,
+    qos: u8,
+    retain: bool,
+    pkid: u16,
+    props: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut body = mqtt_str(topic);
+    if qos > 0 {
+        body.extend_from_slice(&pkid.to_be_bytes());
+    }
+    body.extend(varint(props.len()));
+    body.extend_from_slice(props);
+    body.extend_from_slice(payload);
+    packet(0x30 | (qos << 1) | u8::from(retain), &body)
+}
+
+async fn v5_client(
+    addr: std::net::SocketAddr,
+    id: &str,
+    flags: u8,
+    props: &[u8],
+) -> (RawClient, Vec<u8>) {
+    let mut c = RawClient::connect(addr).await;
+    c.send(&connect_v5_props(id, flags, 60, props)).await;
+    let ack = c.recv().await.expect("CONNACK");
+    assert_eq!(ack[0], 0x20);
+    assert_eq!(ack[3], 0, "CONNACK reason: {ack:02X?}");
+    (c, ack)
+}
 
 #[tokio::test]
 async fn qos0_publish_reaches_a_subscriber() {
@@ -25,4 +131,606 @@ async fn first_packet_must_be_connect() {
     let mut c = RawClient::connect(b.addr).await;
     c.send(&publish_packet("a", b"x", 0, false, 0)).await;
     assert!(c.closed_within(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn delivered_qos_is_the_minimum_of_published_and_granted() {
+    // [MQTT-3.8.4-6]; overlapping subscriptions deliver one copy at the highest QoS [MQTT-3.3.5-1].
+    let b = default_broker().await;
+    let mut sub = RawClient::connect_v311(b.addr, "minq").await;
+    sub.send(&subscribe_packet(1, "q/#", 1)).await;
+    sub.recv().await.expect("SUBACK");
+    sub.send(&subscribe_packet(2, "q/+", 0)).await;
+    sub.recv().await.expect("SUBACK");
+    let mut p = RawClient::connect_v311(b.addr, "minq-pub").await;
+    p.send(&publish_packet("q/a", b"two", 2, false, 7)).await;
+    assert_eq!(p.recv().await, Some(vec![0x50, 0x02, 0x00, 0x07])); // PUBREC
+    p.send(&[0x62, 0x02, 0x00, 0x07]).await; // PUBREL
+    assert_eq!(p.recv().await, Some(vec![0x70, 0x02, 0x00, 0x07])); // PUBCOMP
+    let got = parse_publish(&sub.recv().await.expect("PUBLISH"), false);
+    assert_eq!((got.qos, got.payload.as_slice()), (1, &b"two"[..]));
+    sub.send(&[0x40, 0x02, (got.pkid >> 8) as u8, got.pkid as u8])
+        .await;
+    // Only one copy.
+    assert_eq!(sub.recv_within(Duration::from_millis(300)).await, None);
+}
+
+#[tokio::test]
+async fn qos2_duplicate_before_pubrel_is_not_delivered_twice() {
+    // [MQTT-4.3.3-9]
+    let b = default_broker().await;
+    let mut sub = RawClient::connect_v311(b.addr, "dupsub").await;
+    sub.send(&subscribe_packet(1, "d", 0)).await;
+    sub.recv().await.expect("SUBACK");
+    let mut p = RawClient::connect_v311(b.addr, "duppub").await;
+    p.send(&publish_packet("d", b"once", 2, false, 9)).await;
+    assert_eq!(p.recv().await, Some(vec![0x50, 0x02, 0x00, 0x09]));
+    let mut dup = publish_packet("d", b"once", 2, false, 9);
+    dup[0] |= 0x08;
+    p.send(&dup).await;
+    assert_eq!(p.recv().await, Some(vec![0x50, 0x02, 0x00, 0x09]));
+    p.send(&[0x62, 0x02, 0x00, 0x09]).await;
+    assert_eq!(p.recv().await, Some(vec![0x70, 0x02, 0x00, 0x09]));
+    assert_eq!(
+        sub.recv().await,
+        Some(publish_packet("d", b"once", 0, false, 0))
+    );
+    assert_eq!(sub.recv_within(Duration::from_millis(300)).await, None);
+}
+
+#[tokio::test]
+async fn persistent_session_is_resumed_and_unacked_messages_are_resent_with_dup() {
+    // [MQTT-3.2.2-2] session present; [MQTT-4.4.0-1] redelivery with DUP=1 on reconnect.
+    let b = default_broker().await;
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&connect_packet(4, "persist", 0x00, 60)).await;
+    assert_eq!(c.recv().await, Some(vec![0x20, 0x02, 0x00, 0x00]));
+    c.send(&subscribe_packet(1, "p/#", 1)).await;
+    c.recv().await.expect("SUBACK");
+    let mut p = RawClient::connect_v311(b.addr, "persist-pub").await;
+    p.send(&publish_packet("p/1", b"first", 1, false, 1)).await;
+    p.recv().await.expect("PUBACK");
+    let first = parse_publish(&c.recv().await.expect("PUBLISH"), false);
+    assert!(!first.dup);
+    drop(c); // no PUBACK, no DISCONNECT
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    p.send(&publish_packet("p/2", b"second", 1, false, 2)).await;
+    p.recv().await.expect("PUBACK");
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&connect_packet(4, "persist", 0x00, 60)).await;
+    assert_eq!(
+        c.recv().await,
+        Some(vec![0x20, 0x02, 0x01, 0x00]),
+        "session present"
+    );
+    let again = parse_publish(&c.recv().await.expect("resent"), false);
+    assert_eq!(
+        (again.dup, again.pkid, again.payload.as_slice()),
+        (true, first.pkid, &b"first"[..])
+    );
+    let queued = parse_publish(&c.recv().await.expect("queued"), false);
+    assert_eq!(queued.payload, b"second");
+    // A clean session discards it [MQTT-3.1.2-6].
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&connect_packet(4, "persist", 0x02, 60)).await;
+    assert_eq!(c.recv().await, Some(vec![0x20, 0x02, 0x00, 0x00]));
+}
+
+#[tokio::test]
+async fn client_id_takeover_closes_the_old_connection() {
+    // [MQTT-3.1.4-2]; MQTT 5 gets DISCONNECT 0x8E first.
+    let mut b = default_broker().await;
+    let (mut old, _) = v5_client(b.addr, "dupid", 0x02, &[]).await;
+    let _new = RawClient::connect_v311(b.addr, "dupid").await;
+    assert_eq!(old.recv().await, Some(vec![0xE0, 0x02, 0x8E, 0x00]));
+    assert!(old.closed_within(Duration::from_secs(5)).await);
+    b.wait_log("Client dupid already connected, closing old connection.")
+        .await;
+}
+
+#[tokio::test]
+async fn keep_alive_closes_a_silent_client_and_fires_its_will() {
+    // [MQTT-3.1.2-24]: 1.5 x keep alive; [MQTT-3.1.2-8] the will goes out.
+    let mut b = default_broker().await;
+    let mut watcher = RawClient::connect_v311(b.addr, "watcher").await;
+    watcher.send(&subscribe_packet(1, "will/#", 0)).await;
+    watcher.recv().await.expect("SUBACK");
+    let mut body = mqtt_str("MQTT");
+    body.extend([4, 0x06, 0, 1]); // clean, will flag, keep alive 1 s
+    body.extend(mqtt_str("sleepy"));
+    body.extend(mqtt_str("will/sleepy"));
+    body.extend(mqtt_str("gone"));
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&packet(0x10, &body)).await;
+    assert_eq!(c.recv().await, Some(vec![0x20, 0x02, 0x00, 0x00]));
+    assert!(c.closed_within(Duration::from_secs(5)).await);
+    b.wait_log("Client sleepy has exceeded timeout, disconnecting.")
+        .await;
+    assert_eq!(
+        watcher.recv().await,
+        Some(publish_packet("will/sleepy", b"gone", 0, false, 0))
+    );
+}
+
+#[tokio::test]
+async fn pings_keep_a_client_alive() {
+    let b = default_broker().await;
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&connect_packet(4, "pinger", 0x02, 1)).await;
+    c.recv().await.expect("CONNACK");
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        c.send(&[0xC0, 0x00]).await;
+        assert_eq!(c.recv().await, Some(vec![0xD0, 0x00]));
+    }
+}
+
+#[tokio::test]
+async fn dollar_topics_do_not_match_leading_wildcards() {
+    // [MQTT-4.7.2-1]: `#` never sees $SYS; `$SYS/#` does.
+    let cfg = BrokerConfig {
+        sys_interval: 1,
+        ..BrokerConfig::default()
+    };
+    let b = start_broker(cfg).await;
+    let mut all = RawClient::connect_v311(b.addr, "all").await;
+    all.send(&subscribe_packet(1, "#", 0)).await;
+    all.recv().await.expect("SUBACK");
+    let mut sys = RawClient::connect_v311(b.addr, "sys").await;
+    sys.send(&subscribe_packet(1, "$SYS/broker/version", 0))
+        .await;
+    sys.recv().await.expect("SUBACK");
+    let got = parse_publish(&sys.recv().await.expect("$SYS message"), false);
+    assert_eq!(got.topic, "$SYS/broker/version");
+    assert!(String::from_utf8_lossy(&got.payload).starts_with("mqtt-workbench version"));
+    assert_eq!(
+        all.recv_within(Duration::from_millis(1500)).await,
+        None,
+        "'#' received a $SYS topic"
+    );
+}
+
+#[tokio::test]
+async fn every_retained_message_reaches_a_wildcard_subscriber() {
+    // [MQTT-3.3.1-6]: all of them, not cut by queue limits (mosquitto#3096).
+    let cfg = BrokerConfig {
+        max_queued_messages: 100,
+        ..BrokerConfig::default()
+    };
+    let b = start_broker(cfg).await;
+    let mut p = RawClient::connect_v311(b.addr, "retainer").await;
+    let n = 3000;
+    let mut batch = Vec::new();
+    for i in 0..n {
+        batch.extend(publish_packet(
+            &format!("r/{}/{i}", i % 7),
+            b"v",
+            0,
+            true,
+            0,
+        ));
+    }
+    p.send(&batch).await;
+    p.send(&[0xC0, 0x00]).await;
+    assert_eq!(p.recv().await, Some(vec![0xD0, 0x00]));
+    let mut s = RawClient::connect_v311(b.addr, "late").await;
+    s.send(&subscribe_packet(1, "r/#", 1)).await;
+    s.recv().await.expect("SUBACK");
+    let mut count = 0;
+    while count < n {
+        let Some(msg) = s.recv().await else { break };
+        let got = parse_publish(&msg, false);
+        assert!(got.retain);
+        if got.qos == 1 {
+            s.send(&[0x40, 0x02, (got.pkid >> 8) as u8, got.pkid as u8])
+                .await;
+        }
+        count += 1;
+    }
+    assert_eq!(count, n);
+}
+
+#[tokio::test]
+async fn offline_queue_is_bounded() {
+    let cfg = BrokerConfig {
+        max_queued_messages: 5,
+        ..BrokerConfig::default()
+    };
+    let b = start_broker(cfg).await;
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&connect_packet(4, "bounded", 0x00, 60)).await;
+    c.recv().await.expect("CONNACK");
+    c.send(&subscribe_packet(1, "b", 1)).await;
+    c.recv().await.expect("SUBACK");
+    c.send(&[0xE0, 0x00]).await;
+    assert!(c.closed_within(Duration::from_secs(5)).await);
+    let mut p = RawClient::connect_v311(b.addr, "flooder").await;
+    for i in 1..=20u16 {
+        p.send(&publish_packet("b", &i.to_be_bytes(), 1, false, i))
+            .await;
+        p.recv().await.expect("PUBACK");
+    }
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&connect_packet(4, "bounded", 0x00, 60)).await;
+    assert_eq!(c.recv().await, Some(vec![0x20, 0x02, 0x01, 0x00]));
+    let mut got = Vec::new();
+    while let Some(m) = c.recv_within(Duration::from_millis(500)).await {
+        let m = parse_publish(&m, false);
+        c.send(&[0x40, 0x02, (m.pkid >> 8) as u8, m.pkid as u8])
+            .await;
+        got.push(u16::from_be_bytes([m.payload[0], m.payload[1]]));
+    }
+    // The oldest five were kept, in order.
+    assert_eq!(got, vec![1, 2, 3, 4, 5]);
+}
+
+#[tokio::test]
+async fn qos1_messages_arrive_in_order() {
+    // [MQTT-4.6.0-5]. Unlimited queue: with mosquitto's default of 1000, a burst of 2000 at a
+    // subscriber that acknowledges one at a time would (correctly) drop the excess.
+    let cfg = BrokerConfig {
+        max_queued_messages: 0,
+        ..BrokerConfig::default()
+    };
+    let b = start_broker(cfg).await;
+    let mut s = RawClient::connect_v311(b.addr, "order-sub").await;
+    s.send(&subscribe_packet(1, "o", 1)).await;
+    s.recv().await.expect("SUBACK");
+    let mut p = RawClient::connect_v311(b.addr, "order-pub").await;
+    let n = 2000u32;
+    let mut batch = Vec::new();
+    for i in 0..n {
+        batch.extend(publish_packet(
+            "o",
+            &i.to_be_bytes(),
+            1,
+            false,
+            (i % 60000 + 1) as u16,
+        ));
+    }
+    p.send(&batch).await;
+    for i in 0..n {
+        let m = parse_publish(&s.recv().await.expect("message"), false);
+        assert_eq!(m.payload, i.to_be_bytes(), "out of order at {i}");
+        s.send(&[0x40, 0x02, (m.pkid >> 8) as u8, m.pkid as u8])
+            .await;
+    }
+}
+
+// ----- MQTT 5 -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn v5_assigned_client_identifier_is_returned() {
+    // [MQTT-3.2.2-16]
+    let b = default_broker().await;
+    let (_c, ack) = v5_client(b.addr, "", 0x02, &[]).await;
+    let pos = ack
+        .iter()
+        .position(|&x| x == 0x12)
+        .expect("Assigned Client Identifier property");
+    let len = usize::from(u16::from_be_bytes([ack[pos + 1], ack[pos + 2]]));
+    let id = String::from_utf8_lossy(&ack[pos + 3..pos + 3 + len]);
+    assert!(id.starts_with("auto-"), "{id}");
+}
+
+#[tokio::test]
+async fn v5_session_expiry_keeps_then_ends_a_session() {
+    // [MQTT-3.1.2-23], [MQTT-4.1.0-2]
+    let b = default_broker().await;
+    let expiry_1s = [0x11, 0, 0, 0, 1];
+    let (mut c, _) = v5_client(b.addr, "exp", 0x02, &expiry_1s).await;
+    c.send(&[0xE0, 0x00]).await;
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (mut c, ack) = v5_client(b.addr, "exp", 0x00, &expiry_1s).await;
+    assert_eq!(ack[2], 1, "session present within the expiry");
+    c.send(&[0xE0, 0x00]).await;
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (_c, ack) = v5_client(b.addr, "exp", 0x00, &expiry_1s).await;
+    assert_eq!(ack[2], 0, "session gone after the expiry");
+}
+
+#[tokio::test]
+async fn v5_will_delay_is_cancelled_by_a_reconnect() {
+    // [MQTT-3.1.3-9]: a reconnect within the will delay means no will.
+    let mut b = default_broker().await;
+    let mut watcher = RawClient::connect_v311(b.addr, "wd-watch").await;
+    watcher.send(&subscribe_packet(1, "wd/#", 0)).await;
+    watcher.recv().await.expect("SUBACK");
+    let will_conn = |id: &str| {
+        let mut body = mqtt_str("MQTT");
+        body.extend([5, 0x04, 0, 60]); // will flag, clean start 0
+        body.extend([5, 0x11, 0, 0, 0, 30]); // session expiry 30 s
+        body.extend(mqtt_str(id));
+        body.extend([5, 0x18, 0, 0, 0, 1]); // will delay 1 s
+        body.extend(mqtt_str(&format!("wd/{id}")));
+        body.extend(mqtt_str("late"));
+        packet(0x10, &body)
+    };
+    // Dropped and back within the delay: no will.
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&will_conn("quick")).await;
+    c.recv().await.expect("CONNACK");
+    drop(c);
+    b.wait_log("Client quick closed its connection.").await;
+    let (_c2, ack) = v5_client(b.addr, "quick", 0x00, &[0x11, 0, 0, 0, 30]).await;
+    assert_eq!(ack[2], 1);
+    // Dropped for good: the will comes after the delay.
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&will_conn("slow")).await;
+    c.recv().await.expect("CONNACK");
+    drop(c);
+    let got = parse_publish(&watcher.recv().await.expect("delayed will"), false);
+    assert_eq!(got.topic, "wd/slow");
+    assert_eq!(
+        watcher.recv_within(Duration::from_millis(1500)).await,
+        None,
+        "no will for 'quick'"
+    );
+}
+
+#[tokio::test]
+async fn v5_disconnect_with_will_publishes_the_will() {
+    // §3.14.2.1 reason 0x04
+    let b = default_broker().await;
+    let mut watcher = RawClient::connect_v311(b.addr, "dw-watch").await;
+    watcher.send(&subscribe_packet(1, "dw", 0)).await;
+    watcher.recv().await.expect("SUBACK");
+    let mut body = mqtt_str("MQTT");
+    body.extend([5, 0x06, 0, 60, 0]);
+    body.extend(mqtt_str("dw-client"));
+    body.push(0);
+    body.extend(mqtt_str("dw"));
+    body.extend(mqtt_str("bye"));
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&packet(0x10, &body)).await;
+    c.recv().await.expect("CONNACK");
+    c.send(&[0xE0, 0x01, 0x04]).await;
+    assert_eq!(
+        watcher.recv().await,
+        Some(publish_packet("dw", b"bye", 0, false, 0))
+    );
+}
+
+#[tokio::test]
+async fn v5_properties_pass_through_and_subscription_ids_are_added() {
+    // [MQTT-3.3.2-16..-20], [MQTT-3.3.4-3]
+    let b = default_broker().await;
+    let (mut s, _) = v5_client(b.addr, "props-sub", 0x02, &[]).await;
+    s.send(&subscribe_v5(1, "pp/#", 0x00, Some(7))).await;
+    s.recv().await.expect("SUBACK");
+    let (mut p, _) = v5_client(b.addr, "props-pub", 0x02, &[]).await;
+    let mut props = vec![0x01, 0x01]; // payload format: UTF-8
+    props.extend([0x03, 0x00, 0x04]);
+    props.extend(b"text");
+    props.extend([0x26, 0x00, 0x01, b'k', 0x00, 0x01, b'v']);
+    p.send(&publish_v5("pp/x", 0, false, 0, &props, b"hello"))
+        .await;
+    let got = parse_publish(&s.recv().await.expect("PUBLISH"), true);
+    assert_eq!(got.payload, b"hello");
+    // Property order is free except among User Properties; check each one is there.
+    let has = |part: &[u8]| got.props.windows(part.len()).any(|w| w == part);
+    assert!(has(&[0x01, 0x01]), "payload format: {:02X?}", got.props);
+    assert!(
+        has(&[0x03, 0x00, 0x04, b't', b'e', b'x', b't']),
+        "content type"
+    );
+    assert!(
+        has(&[0x26, 0x00, 0x01, b'k', 0x00, 0x01, b'v']),
+        "user property"
+    );
+    assert!(has(&[0x0B, 0x07]), "subscription identifier");
+    assert_eq!(got.props.len(), props.len() + 2);
+}
+
+#[tokio::test]
+async fn v5_no_local_and_retain_handling() {
+    // [MQTT-3.8.3-3] No Local; Retain Handling 2 sends no retained messages.
+    let b = default_broker().await;
+    let (mut c, _) = v5_client(b.addr, "nl", 0x02, &[]).await;
+    c.send(&publish_v5("nl/r", 0, true, 0, &[], b"kept")).await;
+    c.send(&subscribe_v5(1, "nl/#", 0x04 | 0x20, None)).await; // No Local, Retain Handling 2
+    assert_eq!(
+        c.recv().await,
+        Some(vec![0x90, 0x04, 0x00, 0x01, 0x00, 0x00])
+    );
+    c.send(&publish_v5("nl/x", 0, false, 0, &[], b"mine")).await;
+    assert_eq!(c.recv_within(Duration::from_millis(300)).await, None);
+    // Retain As Published keeps RETAIN=1 on live delivery; Retain Handling 0 sends the stored one.
+    let (mut s, _) = v5_client(b.addr, "rap", 0x02, &[]).await;
+    s.send(&subscribe_v5(1, "nl/#", 0x08, None)).await;
+    s.recv().await.expect("SUBACK");
+    let stored = parse_publish(&s.recv().await.expect("retained"), true);
+    assert!(stored.retain);
+    c.send(&publish_v5("nl/r", 0, true, 0, &[], b"again")).await;
+    let live = parse_publish(&s.recv().await.expect("live"), true);
+    assert!(live.retain, "retain as published");
+}
+
+#[tokio::test]
+async fn v5_message_expiry_drops_stale_retained_messages() {
+    // [MQTT-3.3.2-5]
+    let b = default_broker().await;
+    let (mut p, _) = v5_client(b.addr, "exp-pub", 0x02, &[]).await;
+    p.send(&publish_v5(
+        "e/short",
+        0,
+        true,
+        0,
+        &[0x02, 0, 0, 0, 1],
+        b"soon gone",
+    ))
+    .await;
+    p.send(&publish_v5(
+        "e/long",
+        0,
+        true,
+        0,
+        &[0x02, 0, 0, 0, 100],
+        b"stays",
+    ))
+    .await;
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let (mut s, _) = v5_client(b.addr, "exp-sub", 0x02, &[]).await;
+    s.send(&subscribe_v5(1, "e/#", 0, None)).await;
+    s.recv().await.expect("SUBACK");
+    let got = parse_publish(&s.recv().await.expect("retained"), true);
+    assert_eq!(got.topic, "e/long");
+    // The remaining interval is forwarded [MQTT-3.3.2-6].
+    assert_eq!(got.props[0], 0x02);
+    let left = u32::from_be_bytes([got.props[1], got.props[2], got.props[3], got.props[4]]);
+    assert!((90..=100).contains(&left), "{left}");
+    assert_eq!(s.recv_within(Duration::from_millis(300)).await, None);
+}
+
+#[tokio::test]
+async fn v5_receive_maximum_limits_messages_in_flight() {
+    // [MQTT-3.3.4-9]: never more unacknowledged QoS 1 messages than the client's Receive Maximum.
+    let b = default_broker().await;
+    let (mut s, _) = v5_client(b.addr, "rm", 0x02, &[0x21, 0x00, 0x01]).await;
+    s.send(&subscribe_v5(1, "rm", 0x01, None)).await;
+    s.recv().await.expect("SUBACK");
+    let (mut p, _) = v5_client(b.addr, "rm-pub", 0x02, &[]).await;
+    for i in 1..=3u16 {
+        p.send(&publish_v5("rm", 1, false, i, &[], &i.to_be_bytes()))
+            .await;
+        p.recv().await.expect("PUBACK");
+    }
+    for i in 1..=3u16 {
+        let m = parse_publish(&s.recv().await.expect("message"), true);
+        assert_eq!(m.payload, i.to_be_bytes());
+        // Nothing more until this one is acknowledged.
+        assert_eq!(s.recv_within(Duration::from_millis(200)).await, None);
+        s.send(&[0x40, 0x02, (m.pkid >> 8) as u8, m.pkid as u8])
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn v5_topic_alias_maps_a_topic_for_later_publishes() {
+    // §3.3.2.3.4
+    let b = default_broker().await;
+    let (mut s, _) = v5_client(b.addr, "alias-sub", 0x02, &[]).await;
+    s.send(&subscribe_v5(1, "al/#", 0, None)).await;
+    s.recv().await.expect("SUBACK");
+    let (mut p, ack) = v5_client(b.addr, "alias-pub", 0x02, &[]).await;
+    assert!(
+        ack.windows(3).any(|w| w == [0x22, 0x00, 0x0A]),
+        "Topic Alias Maximum 10: {ack:02X?}"
+    );
+    p.send(&publish_v5(
+        "al/long/topic",
+        0,
+        false,
+        0,
+        &[0x23, 0x00, 0x01],
+        b"one",
+    ))
+    .await;
+    p.send(&publish_v5("", 0, false, 0, &[0x23, 0x00, 0x01], b"two"))
+        .await;
+    for payload in [&b"one"[..], b"two"] {
+        let m = parse_publish(&s.recv().await.expect("message"), true);
+        assert_eq!(
+            (m.topic.as_str(), m.payload.as_slice()),
+            ("al/long/topic", payload)
+        );
+        assert!(m.props.is_empty(), "the alias is not forwarded");
+    }
+}
+
+#[tokio::test]
+async fn shared_subscription_spreads_messages_over_members() {
+    // MQTT 5 §4.8.2
+    let b = default_broker().await;
+    let mut m1 = RawClient::connect_v311(b.addr, "worker1").await;
+    let mut m2 = RawClient::connect_v311(b.addr, "worker2").await;
+    for m in [&mut m1, &mut m2] {
+        m.send(&subscribe_packet(1, "$share/g1/jobs/#", 0)).await;
+        m.recv().await.expect("SUBACK");
+    }
+    let mut p = RawClient::connect_v311(b.addr, "jobber").await;
+    for i in 0..10u8 {
+        p.send(&publish_packet("jobs/x", &[i], 0, false, 0)).await;
+    }
+    let mut got = Vec::new();
+    for m in [&mut m1, &mut m2] {
+        let mut n = 0;
+        while let Some(pk) = m.recv_within(Duration::from_millis(500)).await {
+            got.push(parse_publish(&pk, false).payload[0]);
+            n += 1;
+        }
+        assert!(n > 0, "a member received nothing");
+    }
+    got.sort_unstable();
+    assert_eq!(got, (0..10).collect::<Vec<u8>>());
+}
+
+#[tokio::test]
+async fn unsubscribe_stops_delivery_and_acks_unknown_filters() {
+    // [MQTT-3.10.4-1..-5]
+    let b = default_broker().await;
+    let (mut c, _) = v5_client(b.addr, "unsub", 0x02, &[]).await;
+    c.send(&subscribe_v5(1, "u/#", 0, None)).await;
+    c.recv().await.expect("SUBACK");
+    let mut body = vec![0x00, 0x02, 0x00];
+    body.extend(mqtt_str("u/#"));
+    body.extend(mqtt_str("never/subscribed"));
+    c.send(&packet(0xA2, &body)).await;
+    assert_eq!(
+        c.recv().await,
+        Some(vec![0xB0, 0x05, 0x00, 0x02, 0x00, 0x00, 0x11])
+    );
+    let mut p = RawClient::connect_v311(b.addr, "unsub-pub").await;
+    p.send(&publish_packet("u/1", b"x", 0, false, 0)).await;
+    assert_eq!(c.recv_within(Duration::from_millis(300)).await, None);
+}
+
+#[tokio::test]
+async fn password_file_from_mosquitto_passwd_is_honoured() {
+    if !have_mosquitto() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pw = dir.path().join("passwd");
+    let (ok, _, err) = run_tool(
+        &["mosquitto_passwd", "-c", "-b", pw.to_str().expect("path"), "alice", "secret"],
+        10,
+    )
+    .await;
+    assert!(ok, "mosquitto_passwd: {err}");
+    let text = format!("listener 0 127.0.0.1\npassword_file {}\n", pw.display());
+    let (cfg, _) = BrokerConfig::parse(&text).expect("config");
+    let b = start_broker(cfg).await;
+    let login = |user: Option<&str>, pass: Option<&str>| {
+        let mut flags = 0x02;
+        let mut tail = Vec::new();
+        if let Some(u) = user {
+            flags |= 0x80;
+            tail.extend(mqtt_str(u));
+        }
+        if let Some(p) = pass {
+            flags |= 0x40;
+            tail.extend(mqtt_str(p));
+        }
+        let mut body = mqtt_str("MQTT");
+        body.extend([4, flags, 0, 60]);
+        body.extend(mqtt_str("login"));
+        body.extend(tail);
+        packet(0x10, &body)
+    };
+    let cases = [
+        (Some("alice"), Some("secret"), 0x00),
+        (Some("alice"), Some("wrong"), 0x04), // bad user name or password
+        (Some("mallory"), Some("secret"), 0x04),
+        (None, None, 0x05), // anonymous not allowed once a listener is configured
+    ];
+    for (user, pass, code) in cases {
+        let mut c = RawClient::connect(b.addr).await;
+        c.send(&login(user, pass)).await;
+        assert_eq!(c.recv().await, Some(vec![0x20, 0x02, 0x00, code]), "{user:?}/{pass:?}");
+    }
 }

@@ -6,4 +6,5 @@ mod common;
 
 mod bench_cli;
 mod broker_cli;
+mod broker_malformed;
 mod broker_semantics;

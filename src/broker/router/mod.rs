@@ -281,6 +281,10 @@ impl Router {
         self.events.emit_with(make);
     }
 
+    fn trace(&self, make: impl FnOnce() -> BrokerEvent) {
+        self.events.trace(make);
+    }
+
     // ----- connection lifecycle -------------------------------------------------------------
 
     fn on_connect(&mut self, req: ConnectRequest) {
@@ -370,8 +374,8 @@ impl Router {
             username,
         });
         match &connect.will {
-            None => self.emit(|| BrokerEvent::NoWill),
-            Some(w) => self.emit(|| BrokerEvent::WillSpecified {
+            None => self.trace(|| BrokerEvent::NoWill),
+            Some(w) => self.trace(|| BrokerEvent::WillSpecified {
                 len: w.payload.len(),
                 retain: w.retain,
                 qos: w.qos.as_u8(),
@@ -399,7 +403,7 @@ impl Router {
             properties: props,
         })));
         let c = id.clone();
-        self.emit(|| BrokerEvent::ConnAckSent {
+        self.trace(|| BrokerEvent::ConnAckSent {
             client: c,
             session_present,
             code: 0,
@@ -438,13 +442,13 @@ impl Router {
                 link.outbox
                     .push(Outgoing::PubRel(Ack::new(f.publish.pkid, 0)));
                 let (c, pkid) = (s.id.clone(), f.publish.pkid);
-                events.emit_with(|| BrokerEvent::PubRelSent { client: c, pkid });
+                events.trace(|| BrokerEvent::PubRelSent { client: c, pkid });
             } else {
                 f.publish.dup = true;
                 link.outbox.push(Outgoing::Publish(f.publish.clone()));
                 let c = s.id.clone();
                 let p = &f.publish;
-                events.emit_with(|| BrokerEvent::PublishSent {
+                events.trace(|| BrokerEvent::PublishSent {
                     client: c,
                     flags: flags_of(p),
                     topic: p.topic.clone(),
@@ -477,7 +481,7 @@ impl Router {
                     s.expiry = e;
                 }
                 let c = id.clone();
-                self.emit(|| BrokerEvent::DisconnectReceived(c));
+                self.trace(|| BrokerEvent::DisconnectReceived(c));
                 let c = id.clone();
                 self.emit(|| BrokerEvent::Disconnected(c));
             }
@@ -660,7 +664,7 @@ impl Router {
         self.counters.publish_bytes_received += p.payload.len() as u64;
         {
             let (c, t) = (id.clone(), p.topic.clone());
-            self.emit(|| BrokerEvent::PublishReceived {
+            self.trace(|| BrokerEvent::PublishReceived {
                 client: c,
                 flags: flags_of(&p),
                 topic: t,
@@ -690,7 +694,7 @@ impl Router {
                     0
                 };
                 link.outbox.push(Outgoing::PubAck(Ack::new(pkid, rc)));
-                self.emit(|| BrokerEvent::PubAckSent {
+                self.trace(|| BrokerEvent::PubAckSent {
                     client: id,
                     pkid,
                     rc,
@@ -706,7 +710,7 @@ impl Router {
                     .entry(pkid)
                     .or_insert_with(|| Message::from_publish(p, Instant::now()));
                 link.outbox.push(Outgoing::PubRec(Ack::new(pkid, 0)));
-                self.emit(|| BrokerEvent::PubRecSent {
+                self.trace(|| BrokerEvent::PubRecSent {
                     client: id,
                     pkid,
                     rc: 0,
@@ -728,7 +732,7 @@ impl Router {
         let pkid = a.pkid;
         {
             let c = id.clone();
-            self.emit(|| BrokerEvent::PubRelReceived { client: c, pkid });
+            self.trace(|| BrokerEvent::PubRelReceived { client: c, pkid });
         }
         let found = msg.is_some();
         if let Some(m) = msg {
@@ -741,7 +745,7 @@ impl Router {
             0
         };
         link.outbox.push(Outgoing::PubComp(Ack::new(pkid, rc)));
-        self.emit(|| BrokerEvent::PubCompSent { client: id, pkid });
+        self.trace(|| BrokerEvent::PubCompSent { client: id, pkid });
     }
 
     /// Delivers a message to every matching subscription and stores it if retained.
@@ -877,7 +881,7 @@ impl Router {
             ) {
                 self.counters.publish_sent += 1;
                 self.counters.publish_bytes_sent += len as u64;
-                self.emit(|| BrokerEvent::PublishSent {
+                self.trace(|| BrokerEvent::PublishSent {
                     client,
                     flags,
                     topic,
@@ -965,7 +969,7 @@ impl Router {
         link.outbox.push(Outgoing::Publish(publish));
         self.counters.publish_sent += 1;
         self.counters.publish_bytes_sent += len as u64;
-        events.emit_with(|| BrokerEvent::PublishSent {
+        events.trace(|| BrokerEvent::PublishSent {
             client,
             flags,
             topic,
@@ -1001,7 +1005,7 @@ impl Router {
         {
             s.remove_inflight(pos);
         }
-        self.emit(|| BrokerEvent::PubAckReceived {
+        self.trace(|| BrokerEvent::PubAckReceived {
             client: c,
             pkid,
             rc,
@@ -1032,7 +1036,7 @@ impl Router {
         }
         {
             let c = c.clone();
-            self.emit(|| BrokerEvent::PubRecReceived { client: c, pkid });
+            self.trace(|| BrokerEvent::PubRecReceived { client: c, pkid });
         }
         if send_pubrel {
             let v5 = self.session(idx).is_some_and(|s| s.version.is_v5());
@@ -1042,7 +1046,7 @@ impl Router {
                 0
             };
             link.outbox.push(Outgoing::PubRel(Ack::new(pkid, rc)));
-            self.emit(|| BrokerEvent::PubRelSent { client: c, pkid });
+            self.trace(|| BrokerEvent::PubRelSent { client: c, pkid });
         }
         if finished {
             self.fill_window(idx);
@@ -1059,7 +1063,7 @@ impl Router {
         {
             s.remove_inflight(pos);
         }
-        self.emit(|| BrokerEvent::PubCompReceived {
+        self.trace(|| BrokerEvent::PubCompReceived {
             client: c,
             pkid,
             rc,
@@ -1085,7 +1089,7 @@ impl Router {
                 .iter()
                 .map(|(f, o)| (f.clone(), o.qos.as_u8()))
                 .collect();
-            self.emit(|| BrokerEvent::SubscribeReceived { client: c, filters });
+            self.trace(|| BrokerEvent::SubscribeReceived { client: c, filters });
         }
         let sub_id = sub.properties.subscription_ids.first().copied();
         let mut codes = Vec::with_capacity(sub.filters.len());
@@ -1143,7 +1147,7 @@ impl Router {
         });
         {
             let c = id.clone();
-            self.emit(|| BrokerEvent::SubAckSent(c));
+            self.trace(|| BrokerEvent::SubAckSent(c));
         }
         for (msg, granted, sid) in retained_out {
             let qos = msg.qos.min(granted);
@@ -1163,7 +1167,7 @@ impl Router {
         {
             let c = id.clone();
             let filters = unsub.filters.clone();
-            self.emit(|| BrokerEvent::UnsubscribeReceived { client: c, filters });
+            self.trace(|| BrokerEvent::UnsubscribeReceived { client: c, filters });
         }
         let mut codes = Vec::with_capacity(unsub.filters.len());
         for filter in &unsub.filters {
@@ -1189,7 +1193,7 @@ impl Router {
             pkid: unsub.pkid,
             codes,
         });
-        self.emit(|| BrokerEvent::UnsubAckSent(id));
+        self.trace(|| BrokerEvent::UnsubAckSent(id));
     }
 
     /// Ends a connection from the router's side (the outbox close was already requested).
