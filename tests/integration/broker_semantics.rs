@@ -697,7 +697,14 @@ async fn password_file_from_mosquitto_passwd_is_honoured() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pw = dir.path().join("passwd");
     let (ok, _, err) = run_tool(
-        &["mosquitto_passwd", "-c", "-b", pw.to_str().expect("path"), "alice", "secret"],
+        &[
+            "mosquitto_passwd",
+            "-c",
+            "-b",
+            pw.to_str().expect("path"),
+            "alice",
+            "secret",
+        ],
         10,
     )
     .await;
@@ -731,6 +738,10 @@ async fn password_file_from_mosquitto_passwd_is_honoured() {
     for (user, pass, code) in cases {
         let mut c = RawClient::connect(b.addr).await;
         c.send(&login(user, pass)).await;
-        assert_eq!(c.recv().await, Some(vec![0x20, 0x02, 0x00, code]), "{user:?}/{pass:?}");
+        assert_eq!(
+            c.recv().await,
+            Some(vec![0x20, 0x02, 0x00, code]),
+            "{user:?}/{pass:?}"
+        );
     }
 }
