@@ -3,11 +3,12 @@
 # scenarios against both in one run, alternating, several repetitions; medians and ratios,
 # plus broker CPU time and peak RSS from /proc.
 #
-# Usage: benches/side_by_side.sh [-r REPS] [-d SECONDS] [-o OUT.md] [-s SCENARIOS]
+# Usage: benches/side_by_side.sh [-r REPS] [-d SECONDS] [-o OUT.md] [-s SCENARIOS] [-a]
 #   -r  repetitions (default 3)
 #   -d  seconds per throughput/latency scenario (default 5)
 #   -o  markdown report (default target/side_by_side.md)
 #   -s  comma-separated subset, e.g. fanin_q0,conn10k (default: all)
+#   -a  only re-aggregate the raw results of an earlier run (OUT with .jsonl)
 # Env: NO_BUILD=1 skips `cargo build --release`; MOSQUITTO=/path; PORT_A/PORT_B.
 #
 # Load tests only target 127.0.0.1, are bounded in time, and stop by themselves.
@@ -18,13 +19,15 @@ DUR=5
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT="$ROOT/target/side_by_side.md"
 ONLY=""
-while getopts "r:d:o:s:h" opt; do
+AGGREGATE_ONLY=""
+while getopts "r:d:o:s:ah" opt; do
     case $opt in
         r) REPS=$OPTARG ;;
         d) DUR=$OPTARG ;;
         o) OUT=$OPTARG ;;
         s) ONLY=$OPTARG ;;
-        *) sed -n '2,14p' "$0"; exit 2 ;;
+        a) AGGREGATE_ONLY=1 ;;
+        *) sed -n '2,15p' "$0"; exit 2 ;;
     esac
 done
 
@@ -34,7 +37,7 @@ PORT_B=${PORT_B:-21884}   # ours
 BIN="$ROOT/target/release/mqtt-workbench"
 [ -x "$MOSQ" ] || { echo "mosquitto not found at $MOSQ (apt-get install mosquitto)" >&2; exit 1; }
 
-if [ -z "${NO_BUILD:-}" ]; then
+if [ -z "${NO_BUILD:-}" ] && [ -z "$AGGREGATE_ONLY" ]; then
     (cd "$ROOT" && cargo build --release --quiet)
 fi
 
@@ -107,7 +110,7 @@ SCENARIOS=(
 
 RESULTS="${OUT%.md}.jsonl"   # raw results, one JSON object per run
 mkdir -p "$(dirname "$OUT")"
-: > "$RESULTS"
+[ -n "$AGGREGATE_ONLY" ] || : > "$RESULTS"
 
 run_case() { # rep broker scenario args...
     local rep=$1 broker=$2 name=$3; shift 3
@@ -136,7 +139,9 @@ run_case() { # rep broker scenario args...
 }
 
 echo "side by side: $REPS repetitions, ${DUR}s per scenario, results in $OUT" >&2
+[ -n "$AGGREGATE_ONLY" ] && REPS=$(jq -s 'map(.rep) | max' "$RESULTS")
 for rep in $(seq 1 "$REPS"); do
+    [ -n "$AGGREGATE_ONLY" ] && break
     if [ $((rep % 2)) -eq 1 ]; then ORDER="mosquitto ours"; else ORDER="ours mosquitto"; fi
     for s in "${SCENARIOS[@]}"; do
         name=${s%%|*}; args=${s#*|}
@@ -225,7 +230,12 @@ for name, label, key, unit, higher, target, ttext in CASES:
     if errs["mosquitto"] or errs["ours"]:
         lost_txt += f" (errors {errs['mosquitto']}/{errs['ours']})"
     rtxt = f"{ratio:.2f}x" if ratio is not None else "-"
-    p(f"| {label} | {fmt(m['mosquitto'], unit)} | {fmt(m['ours'], unit)} | {rtxt} | {ttext} | {met} | {lost_txt} | "
+    if key == "latency.p99_us":
+        p50 = {b: med([get(r, "latency.p50_us") for r in sel[b]]) for b in sel}
+        m_txt = {b: f"{fmt(m[b], unit)} (p50 {fmt(p50[b], unit)})" for b in sel}
+    else:
+        m_txt = {b: fmt(m[b], unit) for b in sel}
+    p(f"| {label} | {m_txt['mosquitto']} | {m_txt['ours']} | {rtxt} | {ttext} | {met} | {lost_txt} | "
       f"{fmt(cpu['mosquitto'], '')} / {fmt(cpu['ours'], '')} | {fmt(hwm['mosquitto'], '')} / {fmt(hwm['ours'], '')} |")
     if name.startswith("conn"):
         ratio_mem = hwm["ours"] / hwm["mosquitto"] if hwm["mosquitto"] else None
