@@ -18,6 +18,7 @@ use super::auth::PasswordFile;
 use super::config::BrokerConfig;
 use super::event::{BrokerEvent, EventBus};
 use super::outbox::{CloseReason, Outbox};
+use super::pressure::Pressure;
 use super::router::{CloseKind, ConnectRequest, RouterCmd};
 use super::sys::Stats;
 use crate::protocol::encode::encode;
@@ -45,6 +46,8 @@ pub struct Shared {
     pub next_conn: AtomicU64,
     /// Cancelled when the broker shuts down.
     pub shutdown: CancellationToken,
+    /// Broker-wide flow control.
+    pub pressure: Arc<Pressure>,
 }
 
 const UNKNOWN: &str = "<unknown>";
@@ -72,40 +75,42 @@ where
         connect_expiry_zero: true,
         read_hint: MIN_READ,
     };
-    let connect = match tokio::time::timeout(shared.cfg.connect_timeout, conn.read_connect()).await
-    {
-        Ok(Some(c)) => c,
-        Ok(None) => return,
-        Err(_) => {
-            let secs = shared.cfg.connect_timeout.as_secs();
-            shared.events.emit(BrokerEvent::DisconnectedBecause {
-                client: Arc::from(UNKNOWN),
-                reason: format!("no CONNECT within {secs} seconds"),
-            });
-            return;
-        }
-    };
-    let Some((req, keep_alive)) = conn.admit(connect).await else {
+    // The handshake futures are boxed: they hold the whole CONNECT packet, and inlined they
+    // would make every connection task that much larger for its whole life.
+    let connect =
+        match tokio::time::timeout(shared.cfg.connect_timeout, Box::pin(conn.read_connect())).await
+        {
+            Ok(Some(c)) => c,
+            Ok(None) => return,
+            Err(_) => {
+                let secs = shared.cfg.connect_timeout.as_secs();
+                shared.events.emit(BrokerEvent::DisconnectedBecause {
+                    client: Arc::from(UNKNOWN),
+                    reason: format!("no CONNECT within {secs} seconds"),
+                });
+                return;
+            }
+        };
+    let Some((req, keep_alive)) = Box::pin(conn.admit(connect)).await else {
         return;
     };
     let outbox = req.outbox.clone();
-    if shared
-        .router
-        .send(RouterCmd::Connect(Box::new(req)))
-        .await
-        .is_err()
-    {
+    // Rare, one-off awaits are boxed so that they do not enlarge the task for its whole life.
+    let connect = RouterCmd::Connect(req);
+    if Box::pin(shared.router.send(connect)).await.is_err() {
         return;
     }
     let how = conn.run(&outbox, keep_alive).await;
-    let _ = shared
-        .router
-        .send(RouterCmd::Closed {
-            conn: conn.conn,
-            how,
-        })
-        .await;
-    let _ = tokio::time::timeout(Duration::from_secs(1), conn.stream.shutdown()).await;
+    let closed = RouterCmd::Closed {
+        conn: conn.conn,
+        how,
+    };
+    let _ = Box::pin(shared.router.send(closed)).await;
+    let _ = Box::pin(tokio::time::timeout(
+        Duration::from_secs(1),
+        conn.stream.shutdown(),
+    ))
+    .await;
 }
 
 struct Connection<S> {
@@ -126,7 +131,7 @@ struct Connection<S> {
 /// Smallest read buffer: what an idle connection holds.
 const MIN_READ: usize = 256;
 /// Largest read buffer: what a flooding publisher gets.
-const MAX_READ: usize = 64 * 1024;
+const MAX_READ: usize = 16 * 1024;
 
 /// A close decided by this connection: how the router should see it, and the MQTT 5 reason.
 struct Fail {
@@ -163,10 +168,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     /// Reads the first packet, which must be CONNECT [MQTT-3.1.0-1].
-    async fn read_connect(&mut self) -> Option<Connect> {
+    async fn read_connect(&mut self) -> Option<Box<Connect>> {
         loop {
             match self.decoder.decode(&mut self.rbuf) {
-                Ok(Some(Packet::Connect(c))) => return Some(*c),
+                Ok(Some(Packet::Connect(c))) => return Some(c),
                 Ok(Some(_)) => {
                     self.emit_unknown_error(CloseKind::Protocol);
                     return None;
@@ -213,7 +218,7 @@ where
 
     /// Checks the client id, keep alive and credentials. Refused clients get a CONNACK with
     /// the reason and are closed; nothing they sent after CONNECT is processed [MQTT-3.1.4-5].
-    async fn admit(&mut self, mut c: Connect) -> Option<(ConnectRequest, u16)> {
+    async fn admit(&mut self, mut c: Box<Connect>) -> Option<(Box<ConnectRequest>, u16)> {
         let cfg = self.shared.cfg.clone();
         self.version = c.version;
         let v5 = c.version.is_v5();
@@ -254,15 +259,19 @@ where
             return None;
         }
         self.id = Arc::from(c.client_id.as_str());
-        let outbox = Arc::new(Outbox::default());
-        let req = ConnectRequest {
+        let high_water = match cfg.max_queued_messages {
+            0 => 1024,
+            n => (n / 2).clamp(16, 1024),
+        };
+        let outbox = Arc::new(Outbox::new(self.shared.pressure.clone(), high_water));
+        let req = Box::new(ConnectRequest {
             conn: self.conn,
-            connect: c,
+            connect: *c,
             assigned_id: assigned,
             server_keep_alive,
             peer: self.peer,
             outbox,
-        };
+        });
         Some((req, keep_alive))
     }
 
@@ -340,14 +349,21 @@ where
         let far = Duration::from_secs(86_400 * 365);
         let idle = tokio::time::sleep(limit.unwrap_or(far));
         tokio::pin!(idle);
-        let mut pending: Vec<Outgoing> = Vec::new();
         let shutdown = self.shared.shutdown.clone();
+        let pressure = self.shared.pressure.clone();
+        let mut read_once = false;
         loop {
             self.prepare_read();
+            // While a consumer is congested, read only once per pause slice.
+            // The congested consumer itself is never paused: its acknowledgements are what
+            // frees everyone else.
+            let paused = !read_once && pressure.active() && !outbox.is_congested();
             tokio::select! {
                 biased;
                 // Packets the router queued for this client.
                 () = outbox.ready() => {
+                    // A fresh vector each time: an idle connection then holds no queue memory.
+                    let mut pending = Vec::new();
                     let close = outbox.take(&mut pending);
                     for p in pending.drain(..) {
                         encode(&mut self.wbuf, &p, self.version);
@@ -362,7 +378,8 @@ where
                     }
                 }
                 // Bytes from the client: decode every complete packet.
-                read = self.stream.read_buf(&mut self.rbuf) => {
+                read = self.stream.read_buf(&mut self.rbuf), if !paused => {
+                    read_once = false;
                     match read {
                         Ok(0) | Err(_) => return CloseKind::PeerClosed,
                         Ok(n) => {
@@ -382,6 +399,8 @@ where
                         return CloseKind::PeerClosed;
                     }
                 }
+                // Back-pressure: wait for the congested consumer, then read at least once.
+                () = pressure.wait(), if paused => read_once = true,
                 // Keep-alive expired.
                 () = &mut idle => {
                     if self.version.is_v5() {
@@ -513,19 +532,27 @@ where
         }
     }
 
+    /// Hands a packet to the router. The common case (room in the channel) does not await;
+    /// when the router is behind, the wait is boxed so that it does not enlarge every
+    /// connection task (each idle connection's memory counts, see docs/benchmarks.md).
     async fn send(&self, packet: Packet) -> Result<(), Fail> {
-        self.shared
-            .router
-            .send(RouterCmd::Packet {
-                conn: self.conn,
-                packet,
-            })
-            .await
-            .map_err(|_| Fail {
-                how: CloseKind::Server,
-                reason: ReasonCode::ServerShuttingDown,
-                detail: "broker stopped".into(),
-            })
+        use tokio::sync::mpsc::error::TrySendError;
+        let stopped = || Fail {
+            how: CloseKind::Server,
+            reason: ReasonCode::ServerShuttingDown,
+            detail: "broker stopped".into(),
+        };
+        let cmd = RouterCmd::Packet {
+            conn: self.conn,
+            packet,
+        };
+        match self.shared.router.try_send(cmd) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(cmd)) => Box::pin(self.shared.router.send(cmd))
+                .await
+                .map_err(|_| stopped()),
+            Err(TrySendError::Closed(_)) => Err(stopped()),
+        }
     }
 
     /// MQTT 5 Topic Alias (§3.3.2.3.4): set or use this connection's alias mapping.

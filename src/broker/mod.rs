@@ -22,6 +22,7 @@ pub mod connection;
 pub mod event;
 pub mod listener;
 pub mod outbox;
+pub mod pressure;
 pub mod router;
 pub mod sys;
 pub mod topic;
@@ -125,6 +126,7 @@ pub fn start(
         anonymous,
         next_conn: AtomicU64::new(1),
         shutdown: shutdown.clone(),
+        pressure: Arc::new(pressure::Pressure::default()),
     });
     let router = Router::new(cfg, events.clone(), stats);
     tracker.spawn(router.run(rx, shutdown.clone()));

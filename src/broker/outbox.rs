@@ -6,10 +6,12 @@
 //! QoS 1 and 2 are bounded by the router's in-flight window; acknowledgements are bounded by
 //! the peer's own in-flight packets.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
+use super::pressure::{Pressure, SLOW_AFTER};
 use crate::protocol::{Outgoing, Publish, ReasonCode};
 
 /// Why the router asks a connection to close.
@@ -32,18 +34,118 @@ struct Inner {
     qos0_bytes: usize,
     close: Option<CloseReason>,
     dropped: u64,
+    /// Since when this consumer's unwritten packets hold the broker's readers back.
+    congested_since: Option<Instant>,
+    /// Since when (or the last progress) its session queue holds the readers back.
+    backlog_since: Option<Instant>,
+    /// The session queue length last reported.
+    backlog_last: usize,
+    /// Made no progress while congested: no longer holds anyone back until it drains.
+    slow: bool,
 }
 
 /// Packets waiting to be written to one connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Outbox {
     inner: Mutex<Inner>,
     notify: Notify,
+    pressure: Arc<Pressure>,
+    high_water: usize,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Self::new(Arc::new(Pressure::default()), 256)
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let g = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if g.congested_since.take().is_some() {
+            self.pressure.release();
+        }
+        if g.backlog_since.take().is_some() {
+            self.pressure.release();
+        }
+    }
 }
 
 impl Outbox {
+    /// An outbox that raises `pressure` when more than `high_water` packets (or a backlog of
+    /// that many queued messages, see [`Outbox::note_backlog`]) wait for the connection.
+    #[must_use]
+    pub fn new(pressure: Arc<Pressure>, high_water: usize) -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            notify: Notify::new(),
+            pressure,
+            high_water: high_water.max(1),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Raises or releases back-pressure for a backlog of `waiting` packets or messages.
+    fn check_pressure(&self, g: &mut Inner, waiting: usize) {
+        match g.congested_since {
+            None if waiting > self.high_water && !g.slow && g.close.is_none() => {
+                g.congested_since = Some(Instant::now());
+                self.pressure.raise();
+            }
+            Some(since) if since.elapsed() > SLOW_AFTER => {
+                // No progress for a while: stop holding the other clients back.
+                g.congested_since = None;
+                g.slow = true;
+                self.pressure.release();
+            }
+            _ => {}
+        }
+    }
+
+    /// Tells the outbox how many messages wait in the session queue behind it (QoS 1/2
+    /// beyond the in-flight window). A backlog above the high-water mark holds the readers
+    /// back until it is halved; shrinking counts as progress.
+    pub fn note_backlog(&self, queued: usize) {
+        let mut g = self.lock();
+        match g.backlog_since {
+            None if queued > self.high_water && !g.slow && g.close.is_none() => {
+                g.backlog_since = Some(Instant::now());
+                g.backlog_last = queued;
+                self.pressure.raise();
+            }
+            Some(_) if queued <= self.high_water / 2 => {
+                g.backlog_since = None;
+                self.pressure.release();
+            }
+            Some(_) if queued < g.backlog_last => {
+                g.backlog_since = Some(Instant::now());
+                g.backlog_last = queued;
+            }
+            Some(since) if since.elapsed() > SLOW_AFTER => {
+                g.backlog_since = None;
+                g.slow = true;
+                self.pressure.release();
+            }
+            _ => {}
+        }
+    }
+
+    /// True while this consumer holds the other readers back: its own reads (PUBACKs, for
+    /// one) must go on.
+    #[must_use]
+    pub fn is_congested(&self) -> bool {
+        let g = self.lock();
+        g.congested_since.is_some() || g.backlog_since.is_some()
+    }
+
+    /// True when this consumer made no progress while congested: queue limits apply to it
+    /// strictly (excess dropped) instead of slowing the publishers.
+    #[must_use]
+    pub fn is_slow(&self) -> bool {
+        self.lock().slow
     }
 
     /// Queues any packet (acknowledgements, CONNACK, QoS 1/2 PUBLISH inside the window).
@@ -53,6 +155,8 @@ impl Outbox {
             return;
         }
         g.packets.push(packet);
+        let waiting = g.packets.len();
+        self.check_pressure(&mut g, waiting);
         drop(g);
         self.notify.notify_one();
     }
@@ -72,9 +176,13 @@ impl Outbox {
             return false;
         }
         let len = publish.payload.len();
+        // While the consumer makes progress, back-pressure keeps the queue near the
+        // high-water mark and a burst may overshoot the limit; a slow consumer gets the limit
+        // strictly, and nobody gets more than eight times it.
+        let slack = if g.slow { 1 } else { 8 };
         if !force
-            && ((max_msgs > 0 && g.qos0 >= max_msgs)
-                || (max_bytes > 0 && g.qos0_bytes + len > max_bytes))
+            && ((max_msgs > 0 && g.qos0 >= max_msgs * slack)
+                || (max_bytes > 0 && g.qos0_bytes + len > max_bytes * slack))
         {
             g.dropped += 1;
             return false;
@@ -82,6 +190,8 @@ impl Outbox {
         g.qos0 += 1;
         g.qos0_bytes += len;
         g.packets.push(Outgoing::Publish(publish));
+        let waiting = g.packets.len();
+        self.check_pressure(&mut g, waiting);
         drop(g);
         self.notify.notify_one();
         true
@@ -92,6 +202,12 @@ impl Outbox {
         let mut g = self.lock();
         if g.close.is_none() {
             g.close = Some(reason);
+        }
+        if g.congested_since.take().is_some() {
+            self.pressure.release();
+        }
+        if g.backlog_since.take().is_some() {
+            self.pressure.release();
         }
         drop(g);
         self.notify.notify_one();
@@ -109,6 +225,11 @@ impl Outbox {
         std::mem::swap(&mut g.packets, into);
         g.qos0 = 0;
         g.qos0_bytes = 0;
+        // Progress: this consumer no longer holds anyone back.
+        g.slow = false;
+        if g.congested_since.take().is_some() {
+            self.pressure.release();
+        }
         g.close
     }
 

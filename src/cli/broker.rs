@@ -23,6 +23,10 @@ pub struct BrokerArgs {
     /// A mosquitto.conf-style configuration file.
     #[arg(short, long, value_name = "FILE")]
     pub config_file: Option<PathBuf>,
+    /// Print help. (The top level gives `-h` to the client's host, and clap propagates that
+    /// to subcommands, so the broker declares its own `-h`.)
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
+    help: Option<bool>,
 }
 
 /// How log lines are stamped.
@@ -95,9 +99,9 @@ pub async fn run(args: BrokerArgs) -> ExitCode {
         (true, None) => Timestamp::UnixSeconds,
     };
     let events = if args.verbose {
-        EventBus::new(1 << 16)
+        EventBus::new(1 << 14)
     } else {
-        EventBus::quiet(1 << 16)
+        EventBus::quiet(1 << 10)
     };
     let rx = events.subscribe();
     let min_level = if args.verbose {

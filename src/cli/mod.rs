@@ -1,18 +1,67 @@
-//! The command line: `mqtt-workbench [COMMAND]`.
+//! The command line: `mqtt-workbench [COMMAND]`: `broker`, and the mosquitto_sub/mosquitto_pub
+//! work-alikes `sub` and `pub`.
 
 pub mod broker;
+pub mod conn;
+pub mod publish;
+pub mod sub;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// A terminal workbench for MQTT: an embedded broker, a client and the broker's verbose log.
+///
+/// `-h` is the client's broker host, as in mosquitto_sub; use `--help` for help.
 #[derive(Debug, Parser)]
-#[command(name = "mqtt-workbench", version, about, long_about = None)]
+#[command(name = "mqtt-workbench", version, about, long_about = None, disable_help_flag = true)]
 pub struct Cli {
     /// What to run; without a command the workbench opens.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The workbench's options (used when no command is given).
+    #[command(flatten)]
+    pub workbench: WorkbenchArgs,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+}
+
+/// Options of the workbench itself.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WorkbenchArgs {
+    /// Port of the embedded broker (default 1883; a busy port falls back to a free one).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// A mosquitto.conf-style configuration file for the embedded broker.
+    #[arg(short = 'c', long = "config-file", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Do not start the embedded broker; the client connects to -h/-p (default localhost:1883).
+    #[arg(long)]
+    pub no_broker: bool,
+    /// Client: broker host to connect to instead of the embedded broker.
+    #[arg(short = 'h', long = "host", value_name = "HOST")]
+    pub host: Option<String>,
+    /// Client: broker port to connect to (with -h; default 1883).
+    #[arg(short = 'p', long = "client-port", value_name = "PORT")]
+    pub client_port: Option<u16>,
+    /// Client: mqtt://[user[:password]@]host[:port][/topic] to connect and subscribe to.
+    #[arg(short = 'L', long = "url", value_name = "URL")]
+    pub url: Option<String>,
+}
+
+impl From<WorkbenchArgs> for crate::tui::Options {
+    fn from(a: WorkbenchArgs) -> Self {
+        Self {
+            port: a.port,
+            config_file: a.config_file,
+            no_broker: a.no_broker,
+            host: a.host,
+            client_port: a.client_port,
+            url: a.url,
+        }
+    }
 }
 
 /// The subcommands.
@@ -20,6 +69,12 @@ pub struct Cli {
 pub enum Command {
     /// Run the MQTT broker headless, a drop-in for `mosquitto` (`-v` for the packet log).
     Broker(broker::BrokerArgs),
+    /// Subscribe to topics and print messages, like mosquitto_sub (same flags; help is --help).
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Sub(sub::SubArgs),
+    /// Publish messages, like mosquitto_pub (same flags; help is --help).
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Pub(publish::PubArgs),
     /// Load-test any MQTT broker: `pub`, `sub`, `conn`, `fanin`, `fanout`.
     Bench(crate::bench::BenchArgs),
 }
@@ -29,13 +84,9 @@ pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Broker(args)) => broker::run(args).await,
         Some(Command::Bench(args)) => crate::bench::run(args).await,
-        None => {
-            eprintln!(
-                "The interactive workbench is not built yet. Run `mqtt-workbench broker -v` for \
-                 the broker, or `mqtt-workbench --help`."
-            );
-            ExitCode::FAILURE
-        }
+        Some(Command::Sub(args)) => sub::run(args).await,
+        Some(Command::Pub(args)) => publish::run(args).await,
+        None => crate::tui::run(cli.workbench.into()).await,
     }
 }
 
@@ -59,6 +110,21 @@ mod tests {
     fn cli_definition_is_valid() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn dash_h_is_the_host_and_long_help_still_works() {
+        let cli = Cli::try_parse_from(["mqtt-workbench", "-h", "10.0.0.1", "-p", "1884"]).unwrap();
+        assert_eq!(cli.workbench.host.as_deref(), Some("10.0.0.1"));
+        assert_eq!(cli.workbench.client_port, Some(1884));
+        let err = Cli::try_parse_from(["mqtt-workbench", "--help"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+        // The broker subcommand keeps its own -h.
+        let err = Cli::try_parse_from(["mqtt-workbench", "broker", "-h"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+        let cli = Cli::try_parse_from(["mqtt-workbench", "--port", "0", "--no-broker"]).unwrap();
+        assert_eq!(cli.workbench.port, Some(0));
+        assert!(cli.workbench.no_broker);
     }
 
     #[test]

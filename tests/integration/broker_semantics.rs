@@ -745,3 +745,52 @@ async fn password_file_from_mosquitto_passwd_is_honoured() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_stalled_subscriber_does_not_stall_the_broker() {
+    // Back-pressure slows publishers to their consumers' pace, but a consumer that makes no
+    // progress stops counting after a moment: the others go on, and its excess is dropped.
+    let b = default_broker().await;
+    let mut stalled = RawClient::connect_v311(b.addr, "stalled").await;
+    stalled.send(&subscribe_packet(1, "flood", 0)).await;
+    stalled.recv().await.expect("SUBACK");
+    let mut live = RawClient::connect_v311(b.addr, "live").await;
+    live.send(&subscribe_packet(1, "flood", 0)).await;
+    live.recv().await.expect("SUBACK");
+    let n = 20_000u32;
+    let publisher = tokio::spawn(async move {
+        let mut p = RawClient::connect_v311(b.addr, "flooder").await;
+        let payload = vec![b'x'; 512];
+        let mut batch = Vec::new();
+        for i in 0..n {
+            let mut body = payload.clone();
+            body[..4].copy_from_slice(&i.to_be_bytes());
+            batch.extend(publish_packet("flood", &body, 0, false, 0));
+            if batch.len() > 64 * 1024 {
+                p.send(&batch).await;
+                batch.clear();
+            }
+        }
+        p.send(&batch).await;
+        p.send(&[0xC0, 0x00]).await;
+        assert_eq!(
+            p.recv_within(Duration::from_secs(30)).await,
+            Some(vec![0xD0, 0x00])
+        );
+        b
+    });
+    // The live subscriber receives every message, in order, although `stalled` never reads.
+    for i in 0..n {
+        let m = live
+            .recv_within(Duration::from_secs(30))
+            .await
+            .expect("live delivery");
+        let got = parse_publish(&m, false);
+        assert_eq!(got.payload[..4], i.to_be_bytes(), "message {i}");
+    }
+    let b = publisher.await.expect("publisher");
+    let mut canary = RawClient::connect_v311(b.addr, "canary").await;
+    canary.send(&[0xC0, 0x00]).await;
+    assert_eq!(canary.recv().await, Some(vec![0xD0, 0x00]));
+    drop(stalled);
+}

@@ -8,3 +8,8 @@ mod bench_cli;
 mod broker_cli;
 mod broker_malformed;
 mod broker_semantics;
+mod client_format;
+mod client_pub;
+mod client_sub;
+mod client_support;
+mod tui_tmux;

@@ -51,19 +51,20 @@ pub struct Message {
 }
 
 impl Message {
-    fn expired(&self, now: Instant) -> bool {
-        self.expires_at.is_some_and(|t| t <= now)
+    /// True once the Message Expiry Interval has run out (reads the clock only if it has one).
+    fn expired(&self) -> bool {
+        self.expires_at.is_some_and(|t| t <= Instant::now())
     }
 
     /// Builds a message from a client's PUBLISH, keeping its properties for onward delivery.
     #[must_use]
-    pub fn from_publish(p: Publish, now: Instant) -> Self {
+    pub fn from_publish(p: Publish) -> Self {
         let (properties, expires_at) = match p.properties {
             Some(mut props) => {
                 let expires_at = props
                     .message_expiry
                     .take()
-                    .map(|s| now + Duration::from_secs(u64::from(s)));
+                    .map(|s| Instant::now() + Duration::from_secs(u64::from(s)));
                 props.topic_alias = None;
                 let props = if props.is_empty() {
                     None
@@ -355,7 +356,7 @@ impl Router {
         };
         s.receive_maximum = connect.properties.receive_maximum.unwrap_or(u16::MAX);
         s.max_packet_size = connect.properties.maximum_packet_size;
-        s.will = connect.will.clone();
+        s.will = connect.will.clone().map(Box::new);
         s.disconnected_at = None;
         s.link = Some(Link {
             conn,
@@ -626,7 +627,8 @@ impl Router {
         self.retained.remove_expired(now);
     }
 
-    fn publish_will(&mut self, w: crate::protocol::LastWill) {
+    fn publish_will(&mut self, w: Box<crate::protocol::LastWill>) {
+        let w = *w;
         let now = Instant::now();
         let mut props = w.properties;
         props.will_delay = None;
@@ -682,11 +684,11 @@ impl Router {
         let qos = p.qos;
         match qos {
             QoS::AtMostOnce => {
-                let msg = Message::from_publish(p, Instant::now());
+                let msg = Message::from_publish(p);
                 self.route(&msg, Some(idx));
             }
             QoS::AtLeastOnce => {
-                let msg = Message::from_publish(p, Instant::now());
+                let msg = Message::from_publish(p);
                 let n = self.route(&msg, Some(idx));
                 let rc = if version.is_v5() && n == 0 {
                     ReasonCode::NoMatchingSubscribers.as_u8()
@@ -708,7 +710,7 @@ impl Router {
                 // not delivered twice.
                 s.inbound_qos2
                     .entry(pkid)
-                    .or_insert_with(|| Message::from_publish(p, Instant::now()));
+                    .or_insert_with(|| Message::from_publish(p));
                 link.outbox.push(Outgoing::PubRec(Ack::new(pkid, 0)));
                 self.trace(|| BrokerEvent::PubRecSent {
                     client: id,
@@ -853,8 +855,7 @@ impl Router {
         ids: Vec<u32>,
         force: bool,
     ) {
-        let now = Instant::now();
-        if msg.expired(now) {
+        if msg.expired() {
             return;
         }
         let cfg = self.cfg.clone();
@@ -866,7 +867,7 @@ impl Router {
             let Some(link) = s.link.clone() else {
                 return;
             };
-            let publish = build_publish(s.version, msg, qos, retain, &ids, 0, now);
+            let publish = build_publish(s.version, msg, qos, retain, &ids, 0);
             if too_big(s, &publish) {
                 return;
             }
@@ -908,9 +909,16 @@ impl Router {
             );
             return;
         }
-        let full = (cfg.max_queued_messages > 0 && s.queue.len() >= cfg.max_queued_messages)
+        // An online consumer that keeps up is protected by back-pressure and may overshoot
+        // the limit by a burst; an offline or slow one gets it strictly (see `pressure`).
+        let slack = match &s.link {
+            Some(link) if !link.outbox.is_slow() => 4,
+            _ => 1,
+        };
+        let full = (cfg.max_queued_messages > 0
+            && s.queue.len() >= cfg.max_queued_messages * slack)
             || (cfg.max_queued_bytes > 0
-                && s.queued_bytes + msg.payload.len() > cfg.max_queued_bytes);
+                && s.queued_bytes + msg.payload.len() > cfg.max_queued_bytes * slack);
         if full && !force {
             // Like mosquitto: beyond max_queued_messages, new messages are dropped.
             s.dropped += 1;
@@ -923,11 +931,14 @@ impl Router {
             retain,
             sub_ids: ids,
         });
+        if let Some(link) = &s.link {
+            // A growing backlog slows the publishers down (see `pressure`).
+            link.outbox.note_backlog(s.queue.len());
+        }
     }
 
     /// Assigns a packet id and sends a queued QoS 1/2 message (or a queued QoS 0 one).
     fn send_inflight(&mut self, idx: SessionIdx, q: Queued) {
-        let now = Instant::now();
         let events = self.events.clone();
         let Some(s) = self.session(idx) else {
             return;
@@ -936,7 +947,7 @@ impl Router {
             s.enqueue(q);
             return;
         };
-        if q.msg.expired(now) {
+        if q.msg.expired() {
             return;
         }
         let pkid = if q.qos == QoS::AtMostOnce {
@@ -950,7 +961,7 @@ impl Router {
                 }
             }
         };
-        let publish = build_publish(s.version, &q.msg, q.qos, q.retain, &q.sub_ids, pkid, now);
+        let publish = build_publish(s.version, &q.msg, q.qos, q.retain, &q.sub_ids, pkid);
         // [MQTT-3.1.2-25]: a packet above the client's Maximum Packet Size is dropped as if
         // it had been sent.
         if too_big(s, &publish) {
@@ -990,6 +1001,10 @@ impl Router {
             let Some(q) = s.dequeue() else {
                 return;
             };
+            if let Some(link) = &s.link {
+                // Progress on the backlog: may release the publishers.
+                link.outbox.note_backlog(s.queue.len());
+            }
             self.send_inflight(idx, q);
         }
     }
@@ -1270,7 +1285,6 @@ fn build_publish(
     retain: bool,
     ids: &[u32],
     pkid: u16,
-    now: Instant,
 ) -> Publish {
     let properties = if version.is_v5()
         && (msg.properties.is_some() || !ids.is_empty() || msg.expires_at.is_some())
@@ -1278,7 +1292,7 @@ fn build_publish(
         let mut p = msg.properties.as_deref().cloned().unwrap_or_default();
         p.subscription_ids = ids.to_vec();
         if let Some(t) = msg.expires_at {
-            let left = t.saturating_duration_since(now).as_secs();
+            let left = t.saturating_duration_since(Instant::now()).as_secs();
             p.message_expiry = Some(u32::try_from(left.max(1)).unwrap_or(u32::MAX));
         }
         Some(Box::new(p))

@@ -66,7 +66,7 @@ pub struct Session {
     /// Incoming QoS 2 messages received but not yet released by PUBREL [MQTT-4.3.3-2].
     pub inbound_qos2: HashMap<u16, Message>,
     /// The will of the current or last connection.
-    pub will: Option<LastWill>,
+    pub will: Option<Box<LastWill>>,
     /// The client's Receive Maximum (MQTT 5), else 65,535.
     pub receive_maximum: u16,
     /// The client's Maximum Packet Size (MQTT 5).

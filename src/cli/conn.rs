@@ -1,0 +1,302 @@
+//! Connection flags shared by `sub` and `pub`, named like mosquitto_sub's and mosquitto_pub's.
+
+use bytes::Bytes;
+use clap::Args;
+
+use crate::client::{
+    ConnectOptions, MessageProperties, MqttVersion, Qos, TlsOptions, Transport, WillOptions,
+};
+
+/// How to reach and log in to the broker (mosquitto's flag names; `-h` is the host).
+#[derive(Debug, Clone, Args)]
+pub struct ConnArgs {
+    /// Broker host [default: localhost].
+    #[arg(short = 'h', long = "host", value_name = "HOST")]
+    pub host: Option<String>,
+    /// Broker port [default: 1883, or 8883 with TLS].
+    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Broker URL: mqtt(s)://[user[:pass]@]host[:port]/topic, or ws(s)://host[:port]/path.
+    #[arg(short = 'L', long = "url", value_name = "URL")]
+    pub url: Option<String>,
+    /// Client id [default: assigned by the broker].
+    #[arg(short = 'i', long = "id", value_name = "ID")]
+    pub id: Option<String>,
+    /// Client id prefix; the process id is appended.
+    #[arg(short = 'I', long = "id-prefix", value_name = "PREFIX")]
+    pub id_prefix: Option<String>,
+    /// User name.
+    #[arg(short = 'u', long = "username", value_name = "USER")]
+    pub username: Option<String>,
+    /// Password.
+    #[arg(short = 'P', long = "pw", value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// Keep alive in seconds (5 to 65535).
+    #[arg(
+        short = 'k',
+        long = "keepalive",
+        value_name = "SECS",
+        default_value_t = 60
+    )]
+    pub keepalive: u32,
+    /// Disable clean session: keep the session (and queued messages) between connections.
+    #[arg(short = 'c', long = "disable-clean-session")]
+    pub no_clean: bool,
+    /// MQTT 5 session expiry interval in seconds.
+    #[arg(short = 'x', long = "session-expiry-interval", value_name = "SECS")]
+    pub session_expiry: Option<u32>,
+    /// Protocol version: mqttv5 (5), mqttv311 (311); mqttv31 is refused.
+    #[arg(short = 'V', long = "protocol-version", value_name = "VERSION")]
+    pub protocol: Option<String>,
+    /// QoS of the subscription or the published messages.
+    #[arg(short = 'q', long = "qos", value_name = "QOS", default_value_t = 0,
+          value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub qos: u8,
+    /// Will topic.
+    #[arg(long = "will-topic", value_name = "TOPIC")]
+    pub will_topic: Option<String>,
+    /// Will payload.
+    #[arg(long = "will-payload", value_name = "PAYLOAD")]
+    pub will_payload: Option<String>,
+    /// Will QoS.
+    #[arg(long = "will-qos", value_name = "QOS", default_value_t = 0,
+          value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub will_qos: u8,
+    /// Retain the will.
+    #[arg(long = "will-retain")]
+    pub will_retain: bool,
+    /// CA certificates (PEM) to trust; enables TLS.
+    #[arg(long = "cafile", value_name = "FILE")]
+    pub cafile: Option<String>,
+    /// Client certificate (PEM).
+    #[arg(long = "cert", value_name = "FILE")]
+    pub cert: Option<String>,
+    /// Client private key (PEM).
+    #[arg(long = "key", value_name = "FILE")]
+    pub key: Option<String>,
+    /// Do not check the server certificate. Dangerous: anyone can pose as the broker.
+    #[arg(long = "insecure")]
+    pub insecure: bool,
+    /// ALPN protocol to offer in the TLS handshake.
+    #[arg(long = "tls-alpn", value_name = "PROTOCOL")]
+    pub tls_alpn: Option<String>,
+    /// MQTT 5 property: -D <command> <property> <value>, e.g. -D publish content-type text/plain
+    /// or -D publish user-property <key> <value>.
+    #[arg(short = 'D', long = "property", num_args = 3..=4,
+          value_names = ["COMMAND", "PROPERTY", "VALUE"], action = clap::ArgAction::Append)]
+    pub properties: Vec<String>,
+    /// Print the packet trace (mosquitto's -d).
+    #[arg(short = 'd', long = "debug")]
+    pub debug: bool,
+    /// Print no error messages.
+    #[arg(long = "quiet")]
+    pub quiet: bool,
+}
+
+/// MQTT 5 properties from `-D`, sorted by packet.
+#[derive(Debug, Default, Clone)]
+pub struct Properties {
+    /// For PUBLISH.
+    pub publish: MessageProperties,
+    /// User properties for SUBSCRIBE.
+    pub subscribe_user: Vec<(String, String)>,
+}
+
+/// The result of checking the connection flags.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Options for [`crate::client::connect`].
+    pub options: ConnectOptions,
+    /// The topic given in `-L`'s path.
+    pub url_topic: Option<String>,
+    /// Properties for the other packets.
+    pub properties: Properties,
+    /// QoS for messages / subscriptions.
+    pub qos: Qos,
+}
+
+fn parse_num<T: std::str::FromStr>(prop: &str, value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("Invalid property value for {prop}: '{value}'."))
+}
+
+impl ConnArgs {
+    /// Turns the flags into connection options, or a mosquitto-style error message.
+    ///
+    /// # Errors
+    /// A message without the `Error: ` prefix.
+    pub fn resolve(&self) -> Result<Connection, String> {
+        let (mut options, url_topic) = match &self.url {
+            Some(url) => {
+                let p = ConnectOptions::parse_url(url).map_err(|e| e.to_string())?;
+                (p.options, p.topic)
+            }
+            None => (ConnectOptions::default(), None),
+        };
+        options.version = match self.protocol.as_deref() {
+            None => MqttVersion::V311,
+            Some("5" | "mqttv5") => MqttVersion::V5,
+            Some("311" | "mqttv311") => MqttVersion::V311,
+            Some("31" | "mqttv31") => {
+                return Err(
+                    "MQTT v3.1 (mqttv31) is not supported: the client speaks MQTT \
+                            3.1.1 and 5. Use -V mqttv311 or -V mqttv5."
+                        .into(),
+                );
+            }
+            Some(_) => return Err("Invalid protocol version argument given.".into()),
+        };
+        if let Some(h) = &self.host {
+            options.host.clone_from(h);
+        }
+        let tls_wanted = self.cafile.is_some() || self.insecure || self.cert.is_some();
+        if tls_wanted && options.transport == Transport::Tcp {
+            options.transport = Transport::Tls;
+            if self.url.is_none() || options.port == 1883 {
+                options.port = 8883;
+            }
+        }
+        if let Some(p) = self.port {
+            options.port = p;
+        }
+        if let Some(u) = &self.username {
+            options.username = Some(u.clone());
+        }
+        if let Some(p) = &self.password {
+            options.password = Some(p.clone());
+        }
+        if self.password.is_some() && options.username.is_none() {
+            return Err("A password was given without a username (-u).".into());
+        }
+        options.client_id = match (&self.id, &self.id_prefix) {
+            (Some(id), _) => Some(id.clone()),
+            (None, Some(prefix)) => Some(format!("{prefix}{}", std::process::id())),
+            (None, None) => None,
+        };
+        if !(5..=65535).contains(&self.keepalive) {
+            return Err(
+                "Invalid keepalive given, it must be between 5 and 65535 inclusive.".into(),
+            );
+        }
+        options.keep_alive = u16::try_from(self.keepalive).unwrap_or(u16::MAX);
+        options.clean_session = !self.no_clean;
+        if self.no_clean && (self.id.is_none()) {
+            return Err("You must provide a client id if you are using the -c option.".into());
+        }
+        options.session_expiry = match (options.version, self.session_expiry) {
+            (MqttVersion::V5, Some(x)) => Some(x),
+            (MqttVersion::V5, None) if self.no_clean => Some(u32::MAX),
+            _ => None,
+        };
+        if let Some(topic) = &self.will_topic {
+            crate::client::validate_topic(topic).map_err(|_| {
+                format!("Invalid will topic '{topic}', does it contain '+' or '#'?")
+            })?;
+            options.will = Some(WillOptions {
+                topic: topic.clone(),
+                payload: self.will_payload.clone().unwrap_or_default(),
+                qos: Qos::try_from(self.will_qos)?,
+                retain: self.will_retain,
+            });
+        } else if self.will_payload.is_some() {
+            return Err("Will payload given, but no will topic given.".into());
+        } else if self.will_retain {
+            return Err("Will retain given, but no will topic given.".into());
+        }
+        if self.cert.is_some() != self.key.is_some() {
+            return Err("Both certfile and keyfile must be provided if one of them is set.".into());
+        }
+        options.tls = TlsOptions {
+            ca_file: self.cafile.clone(),
+            cert_file: self.cert.clone(),
+            key_file: self.key.clone(),
+            insecure: self.insecure,
+            alpn: self.tls_alpn.clone(),
+            sni: None,
+        };
+        let properties = self.properties(&mut options)?;
+        Ok(Connection {
+            options,
+            url_topic,
+            properties,
+            qos: Qos::try_from(self.qos)?,
+        })
+    }
+
+    /// Sorts `-D command property value` triples into CONNECT options and packet properties.
+    fn properties(&self, options: &mut ConnectOptions) -> Result<Properties, String> {
+        let mut out = Properties::default();
+        if !self.properties.is_empty() && options.version != MqttVersion::V5 {
+            return Err("You must use MQTT v5 (-V mqttv5) to use properties.".into());
+        }
+        // The values of all -D flags, in order: `user-property` takes a name and a value,
+        // every other property one value.
+        let mut rest = self.properties.as_slice();
+        while !rest.is_empty() {
+            let (cmd, name, value, extra) = match rest {
+                [c, n, k, v, tail @ ..] if n == "user-property" => {
+                    rest = tail;
+                    (c, n, k, Some(v))
+                }
+                [c, n, v, tail @ ..] if n != "user-property" => {
+                    rest = tail;
+                    (c, n, v, None)
+                }
+                _ => return Err("-D needs a command, a property and a value.".into()),
+            };
+            let user = || -> Result<(String, String), String> {
+                extra
+                    .map(|v| (value.clone(), v.clone()))
+                    .ok_or_else(|| format!("-D {cmd} user-property needs a name and a value."))
+            };
+            if extra.is_some() && name != "user-property" {
+                return Err(format!("-D {cmd} {name} takes one value."));
+            }
+            match (cmd.as_str(), name.as_str()) {
+                ("connect", "user-property") => options.properties.user_properties.push(user()?),
+                ("connect", "receive-maximum") => {
+                    options.properties.receive_maximum = Some(parse_num(name, value)?);
+                }
+                ("connect", "maximum-packet-size") => {
+                    options.properties.maximum_packet_size = Some(parse_num(name, value)?);
+                }
+                ("connect", "topic-alias-maximum") => {
+                    options.properties.topic_alias_maximum = Some(parse_num(name, value)?);
+                }
+                ("connect", "request-response-information") => {
+                    options.properties.request_response_information = Some(parse_num(name, value)?);
+                }
+                ("connect", "request-problem-information") => {
+                    options.properties.request_problem_information = Some(parse_num(name, value)?);
+                }
+                ("connect", "session-expiry-interval") => {
+                    options.session_expiry = Some(parse_num(name, value)?);
+                }
+                ("publish", "payload-format-indicator") => {
+                    out.publish.payload_format_indicator = Some(parse_num(name, value)?);
+                }
+                ("publish", "message-expiry-interval") => {
+                    out.publish.message_expiry_interval = Some(parse_num(name, value)?);
+                }
+                ("publish", "topic-alias") => {
+                    out.publish.topic_alias = Some(parse_num(name, value)?);
+                }
+                ("publish", "content-type") => out.publish.content_type = Some(value.clone()),
+                ("publish", "response-topic") => out.publish.response_topic = Some(value.clone()),
+                ("publish", "correlation-data") => {
+                    out.publish.correlation_data = Some(Bytes::from(value.clone().into_bytes()));
+                }
+                ("publish", "user-property") => out.publish.user_properties.push(user()?),
+                ("subscribe", "user-property") => out.subscribe_user.push(user()?),
+                (c, p) => {
+                    return Err(format!(
+                        "Invalid property '{p}' for command '{c}' (supported: connect, publish, \
+                         subscribe properties)."
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,277 @@
+//! `mqtt-workbench sub`: subscribe and print messages, a work-alike of `mosquitto_sub`.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bytes::Bytes;
+use clap::Args;
+
+use super::conn::ConnArgs;
+use crate::broker::topic::{matches, validate_filter};
+use crate::client::format::{self, OutputOptions};
+use crate::client::{self, ClientEvent, IncomingMessage, OutgoingMessage, Qos};
+
+/// mosquitto_sub's exit status after `-W` runs out ("Timed out").
+pub const TIMED_OUT: u8 = 27;
+
+/// Options of `mqtt-workbench sub`, named like mosquitto_sub's.
+#[derive(Debug, Clone, Args)]
+pub struct SubArgs {
+    /// Connection options.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Topic filter to subscribe to; repeatable.
+    #[arg(short = 't', long = "topic", value_name = "FILTER")]
+    pub topics: Vec<String>,
+    /// Do not print messages whose topic matches this filter; repeatable.
+    #[arg(short = 'T', long = "filter-out", value_name = "FILTER")]
+    pub filter_out: Vec<String>,
+    /// Print the topic before each payload.
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+    /// Exit after this many messages.
+    #[arg(short = 'C', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+    /// Exit with status 27 if this many seconds pass before the command is done.
+    #[arg(short = 'W', long = "timeout", value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Do not print stale retained messages (those with the retain flag).
+    #[arg(short = 'R', long = "no-retained")]
+    pub no_retained: bool,
+    /// Print only retained messages; exit at the first message that is not retained.
+    #[arg(long = "retained-only")]
+    pub retained_only: bool,
+    /// Exit once the subscriptions are acknowledged.
+    #[arg(short = 'E', long = "exit-after-subscribe")]
+    pub exit_after_sub: bool,
+    /// Do not add a newline after each message.
+    #[arg(short = 'N', long = "no-eol")]
+    pub no_eol: bool,
+    /// Unsubscribe from this filter after subscribing; repeatable.
+    #[arg(short = 'U', long = "unsubscribe", value_name = "FILTER")]
+    pub unsubscribe: Vec<String>,
+    /// Clear each retained message received (publish an empty retained message).
+    #[arg(long = "remove-retained")]
+    pub remove_retained: bool,
+    /// Output format, as mosquitto_sub's -F (%t topic, %p payload, %j JSON, @H:@M time...).
+    #[arg(short = 'F', long = "format", value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Indent %j and %J JSON output.
+    #[arg(long = "pretty")]
+    pub pretty: bool,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+/// Prints a usage error the way mosquitto_sub does and returns status 1.
+fn usage_error(quiet: bool, msg: &str) -> ExitCode {
+    if !quiet {
+        eprintln!("Error: {msg}\n\nUse 'mqtt-workbench sub --help' to see usage.");
+    }
+    ExitCode::from(1)
+}
+
+/// Writes bytes to stdout and flushes, as mosquitto_sub does per message.
+fn out(bytes: &[u8]) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(bytes);
+    let _ = stdout.flush();
+}
+
+/// What the message loop decided.
+enum Next {
+    Continue,
+    Stop,
+}
+
+/// Runs `mqtt-workbench sub`.
+pub async fn run(args: SubArgs) -> ExitCode {
+    let quiet = args.conn.quiet;
+    let conn = match args.conn.resolve() {
+        Ok(c) => c,
+        Err(e) => return usage_error(quiet, &e),
+    };
+    let mut topics = args.topics.clone();
+    topics.extend(conn.url_topic.clone());
+    for f in topics
+        .iter()
+        .chain(&args.filter_out)
+        .chain(&args.unsubscribe)
+    {
+        if let Err(e) = validate_filter(f) {
+            return usage_error(quiet, &format!("invalid subscription filter '{f}': {e}"));
+        }
+    }
+    if topics.is_empty() && args.unsubscribe.is_empty() {
+        return usage_error(
+            quiet,
+            "You must specify a topic to subscribe to (-t) or unsubscribe from (-U).",
+        );
+    }
+    if let Some(f) = &args.format
+        && let Err(e) = format::check_format(f)
+    {
+        return usage_error(quiet, &e.to_string());
+    }
+    let output = OutputOptions {
+        format: args.format.clone(),
+        verbose: args.verbose,
+        eol: !args.no_eol,
+        pretty: args.pretty,
+    };
+    let debug = args.conn.debug;
+    let (handle, mut events) = client::connect(conn.options);
+
+    let timeout = async {
+        match args.timeout {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(timeout);
+    let mut printed: u64 = 0;
+    let mut stopping = false;
+    loop {
+        let ev = tokio::select! {
+            ev = events.recv() => ev,
+            () = &mut timeout => {
+                if !quiet {
+                    eprintln!("Timed out");
+                }
+                let _ = handle.disconnect().await;
+                return ExitCode::from(TIMED_OUT);
+            }
+            _ = tokio::signal::ctrl_c() => {
+                stopping = true;
+                if handle.disconnect().await.is_err() {
+                    return ExitCode::SUCCESS;
+                }
+                continue;
+            }
+        };
+        let Some(ev) = ev else {
+            return ExitCode::from(1);
+        };
+        let next = match ev {
+            ClientEvent::Trace(line) => {
+                if debug {
+                    out(format!("{line}\n").as_bytes());
+                }
+                Next::Continue
+            }
+            ClientEvent::Connected { .. } => {
+                if !topics.is_empty() {
+                    let filters: Vec<(String, Qos)> =
+                        topics.iter().map(|t| (t.clone(), conn.qos)).collect();
+                    let _ = handle
+                        .subscribe_many(&filters, &conn.properties.subscribe_user)
+                        .await;
+                }
+                for u in &args.unsubscribe {
+                    let _ = handle.unsubscribe(u).await;
+                }
+                if topics.is_empty() && args.exit_after_sub {
+                    stopping = true;
+                    let _ = handle.disconnect().await;
+                }
+                Next::Continue
+            }
+            ClientEvent::ConnectFailed { reason, code } => {
+                return match code {
+                    Some(c) => {
+                        if !quiet {
+                            eprintln!("Connection error: {reason}");
+                        }
+                        ExitCode::from(c)
+                    }
+                    None => {
+                        if !quiet {
+                            eprintln!("Error: {reason}");
+                        }
+                        ExitCode::from(1)
+                    }
+                };
+            }
+            ClientEvent::Disconnected { reason } => {
+                if stopping {
+                    return ExitCode::SUCCESS;
+                }
+                if !quiet {
+                    eprintln!("Error: {reason}");
+                }
+                return ExitCode::from(1);
+            }
+            ClientEvent::SubAck { pkid, codes } => {
+                if debug {
+                    out(format!("{}\n", client::trace::subscribed(pkid, &codes)).as_bytes());
+                }
+                if !codes.is_empty() && codes.iter().all(|c| *c >= 0x80) && !quiet {
+                    eprintln!("All subscription requests were denied.");
+                }
+                if args.exit_after_sub {
+                    stopping = true;
+                    let _ = handle.disconnect().await;
+                }
+                Next::Continue
+            }
+            ClientEvent::Message(msg) => {
+                on_message(&args, &output, &handle, &msg, &mut printed).await
+            }
+            ClientEvent::UnsubAck { .. } | ClientEvent::Published { .. } => Next::Continue,
+        };
+        if matches!(next, Next::Stop) && !stopping {
+            stopping = true;
+            if handle.disconnect().await.is_err() {
+                return ExitCode::SUCCESS;
+            }
+        }
+    }
+}
+
+/// Filters, prints and counts one message.
+async fn on_message(
+    args: &SubArgs,
+    output: &OutputOptions,
+    handle: &client::ClientHandle,
+    msg: &IncomingMessage,
+    printed: &mut u64,
+) -> Next {
+    if args.count.is_some_and(|c| *printed >= c) {
+        return Next::Stop;
+    }
+    if args.retained_only && !msg.retain {
+        return Next::Stop;
+    }
+    if args.remove_retained && msg.retain && !msg.payload.is_empty() {
+        let _ = handle
+            .publish(OutgoingMessage {
+                topic: msg.topic.clone(),
+                payload: Bytes::new(),
+                qos: Qos::AtLeastOnce,
+                retain: true,
+                ..OutgoingMessage::default()
+            })
+            .await;
+    }
+    if args.filter_out.iter().any(|f| matches(f, &msg.topic)) {
+        return Next::Continue;
+    }
+    if args.no_retained && msg.retain {
+        return Next::Continue;
+    }
+    let r = format::render(msg, output);
+    out(&r.stdout);
+    for line in r.stderr {
+        if !args.conn.quiet {
+            eprintln!("{line}");
+        }
+    }
+    *printed += 1;
+    if args.count.is_some_and(|c| *printed >= c) {
+        Next::Stop
+    } else {
+        Next::Continue
+    }
+}

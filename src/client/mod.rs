@@ -1,0 +1,1030 @@
+//! The MQTT client: rumqttc (3.1.1 and 5) behind one handle and one event stream.
+//!
+//! [`connect`] spawns a task that owns rumqttc's event loop and turns everything that happens
+//! on the connection into [`ClientEvent`]s, including a packet trace worded like
+//! `mosquitto_sub -d`. The [`ClientHandle`] sends requests. `mqtt-workbench sub`/`pub` and the
+//! workbench's client pane are both built on this module.
+//!
+//! # Layout
+//!
+//! * [`options`]: [`ConnectOptions`] and friends (serializable, for saved profiles), `-L` URLs.
+//! * [`tls`]: the rustls configuration for `--cafile`, `--cert`, `--key`, `--insecure`.
+//! * [`trace`]: the `-d` packet trace lines and libmosquitto's reason texts.
+//! * [`format`]: mosquitto_sub's output: `-v`, `-F` format strings, `%j`/`%J` JSON.
+
+pub mod format;
+pub mod options;
+pub mod tls;
+pub mod trace;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use rumqttc::Outgoing;
+use tokio::sync::mpsc;
+
+pub use options::{
+    ConnectOptions, ConnectProperties, MqttVersion, ParsedUrl, Qos, TlsOptions, Transport,
+    UrlError, WillOptions,
+};
+
+use crate::broker::topic::{FilterError, validate_filter};
+
+/// The largest packet the client accepts: MQTT's limit (256 MiB), as mosquitto_sub does.
+const MAX_PACKET: u32 = 268_435_455;
+/// How many events may wait for the consumer before the connection task waits.
+const EVENT_QUEUE: usize = 1024;
+
+/// MQTT 5 properties of a PUBLISH (MQTT 5 §3.3.2.3). Empty under 3.1.1.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MessageProperties {
+    /// Payload Format Indicator: 1 means UTF-8 text.
+    pub payload_format_indicator: Option<u8>,
+    /// Message Expiry Interval in seconds.
+    pub message_expiry_interval: Option<u32>,
+    /// Topic Alias.
+    pub topic_alias: Option<u16>,
+    /// Content Type (a MIME type by convention).
+    pub content_type: Option<String>,
+    /// Response Topic for request/response.
+    pub response_topic: Option<String>,
+    /// Correlation Data for request/response.
+    pub correlation_data: Option<Bytes>,
+    /// User properties, in order.
+    pub user_properties: Vec<(String, String)>,
+    /// Subscription identifiers of the matching subscriptions (incoming only).
+    pub subscription_identifiers: Vec<u32>,
+}
+
+impl MessageProperties {
+    /// True when no property is set.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// A message the client received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingMessage {
+    /// The topic (after resolving a topic alias).
+    pub topic: String,
+    /// The payload bytes.
+    pub payload: Bytes,
+    /// Delivery QoS.
+    pub qos: Qos,
+    /// Retain flag as delivered (set for retained messages sent on subscribe).
+    pub retain: bool,
+    /// Duplicate flag.
+    pub dup: bool,
+    /// Packet identifier (0 at QoS 0).
+    pub pkid: u16,
+    /// MQTT 5 properties.
+    pub properties: MessageProperties,
+    /// When the client received it.
+    pub received_at: SystemTime,
+}
+
+/// A message to publish.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutgoingMessage {
+    /// Topic name (no wildcards).
+    pub topic: String,
+    /// Payload bytes.
+    pub payload: Bytes,
+    /// QoS.
+    pub qos: Qos,
+    /// Retain flag.
+    pub retain: bool,
+    /// MQTT 5 properties (ignored under 3.1.1).
+    pub properties: MessageProperties,
+}
+
+/// Everything that happens on a connection, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// The broker accepted the connection.
+    Connected {
+        /// Whether the broker resumed a stored session.
+        session_present: bool,
+        /// The client id in use (the broker's assigned id for MQTT 5, if it gave one).
+        client_id: String,
+    },
+    /// The connection could not be made or was refused; the task has ended.
+    ConnectFailed {
+        /// What went wrong, in libmosquitto's words where it has some.
+        reason: String,
+        /// The CONNACK return/reason code when the broker refused.
+        code: Option<u8>,
+    },
+    /// The connection ended after being established; the task has ended.
+    Disconnected {
+        /// Why (`disconnected` after [`ClientHandle::disconnect`]).
+        reason: String,
+    },
+    /// A message arrived (QoS 1 after its PUBACK went out, QoS 2 after PUBCOMP, as
+    /// libmosquitto delivers).
+    Message(IncomingMessage),
+    /// A SUBACK: one code per filter (0-2 the granted QoS, 0x80 and up a failure).
+    SubAck {
+        /// Packet identifier of the SUBSCRIBE.
+        pkid: u16,
+        /// Return/reason codes.
+        codes: Vec<u8>,
+    },
+    /// An UNSUBACK.
+    UnsubAck {
+        /// Packet identifier of the UNSUBSCRIBE.
+        pkid: u16,
+    },
+    /// A publish is complete: written (QoS 0), PUBACK (QoS 1) or PUBCOMP (QoS 2) received.
+    Published {
+        /// Packet identifier (mosquitto's message id for QoS 0).
+        pkid: u16,
+        /// The MQTT 5 reason code of the acknowledgement (0 when fine).
+        reason: u8,
+    },
+    /// One line of the packet trace, worded like `mosquitto_sub -d`.
+    Trace(String),
+}
+
+/// Why a request was refused before reaching the network.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// A subscription filter with misplaced wildcards.
+    #[error("invalid subscription filter '{filter}': {source}")]
+    InvalidFilter {
+        /// The filter.
+        filter: String,
+        /// What is wrong.
+        #[source]
+        source: FilterError,
+    },
+    /// A topic name that is empty or has wildcards.
+    #[error("invalid publish topic '{0}': a topic name must not be empty or contain '+' or '#'")]
+    InvalidTopic(String),
+    /// The connection task has ended.
+    #[error("the connection is closed")]
+    Closed,
+}
+
+/// Checks a topic name for publishing (MQTT §4.7.3: non-empty, no wildcards, no NUL).
+///
+/// # Errors
+/// [`ClientError::InvalidTopic`].
+pub fn validate_topic(topic: &str) -> Result<(), ClientError> {
+    if topic.is_empty() || topic.contains(['+', '#', '\0']) {
+        return Err(ClientError::InvalidTopic(topic.to_string()));
+    }
+    Ok(())
+}
+
+/// What the trace needs to describe requests; rumqttc only reports packet ids.
+#[derive(Default)]
+struct Pending {
+    publishes: VecDeque<(String, u8, bool, usize)>,
+    subscribes: VecDeque<Vec<(String, u8)>>,
+    unsubscribes: VecDeque<String>,
+}
+
+/// State shared by the handle and the connection task.
+#[derive(Default)]
+struct Shared {
+    /// Serializes "note the request, then queue it" so notes stay in request order.
+    order: tokio::sync::Mutex<()>,
+    pending: Mutex<Pending>,
+    disconnecting: AtomicBool,
+}
+
+impl Shared {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[derive(Clone)]
+enum Inner {
+    V4(rumqttc::AsyncClient),
+    V5(rumqttc::v5::AsyncClient),
+    Failed,
+}
+
+/// Sends requests to a connection made by [`connect`]. Cheap to clone.
+#[derive(Clone)]
+pub struct ClientHandle {
+    inner: Inner,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ClientHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = match self.inner {
+            Inner::V4(_) => "3.1.1",
+            Inner::V5(_) => "5",
+            Inner::Failed => "failed",
+        };
+        f.debug_struct("ClientHandle").field("version", &v).finish()
+    }
+}
+
+fn qos4(q: Qos) -> rumqttc::QoS {
+    match q {
+        Qos::AtMostOnce => rumqttc::QoS::AtMostOnce,
+        Qos::AtLeastOnce => rumqttc::QoS::AtLeastOnce,
+        Qos::ExactlyOnce => rumqttc::QoS::ExactlyOnce,
+    }
+}
+
+fn qos5(q: Qos) -> rumqttc::v5::mqttbytes::QoS {
+    use rumqttc::v5::mqttbytes::QoS;
+    match q {
+        Qos::AtMostOnce => QoS::AtMostOnce,
+        Qos::AtLeastOnce => QoS::AtLeastOnce,
+        Qos::ExactlyOnce => QoS::ExactlyOnce,
+    }
+}
+
+fn publish_properties(p: &MessageProperties) -> rumqttc::v5::mqttbytes::v5::PublishProperties {
+    rumqttc::v5::mqttbytes::v5::PublishProperties {
+        payload_format_indicator: p.payload_format_indicator,
+        message_expiry_interval: p.message_expiry_interval,
+        topic_alias: p.topic_alias,
+        response_topic: p.response_topic.clone(),
+        correlation_data: p.correlation_data.clone(),
+        user_properties: p.user_properties.clone(),
+        subscription_identifiers: Vec::new(),
+        content_type: p.content_type.clone(),
+    }
+}
+
+impl ClientHandle {
+    /// Subscribes to one filter.
+    ///
+    /// # Errors
+    /// An invalid filter, or a closed connection.
+    pub async fn subscribe(&self, filter: &str, qos: Qos) -> Result<(), ClientError> {
+        self.subscribe_many(&[(filter.to_string(), qos)], &[]).await
+    }
+
+    /// Subscribes to several filters in one SUBSCRIBE packet, as mosquitto_sub does, with
+    /// MQTT 5 user properties.
+    ///
+    /// # Errors
+    /// An invalid filter, or a closed connection.
+    pub async fn subscribe_many(
+        &self,
+        filters: &[(String, Qos)],
+        user_properties: &[(String, String)],
+    ) -> Result<(), ClientError> {
+        for (f, _) in filters {
+            validate_filter(f).map_err(|source| ClientError::InvalidFilter {
+                filter: f.clone(),
+                source,
+            })?;
+        }
+        let _order = self.shared.order.lock().await;
+        self.shared
+            .pending()
+            .subscribes
+            .push_back(filters.iter().map(|(f, q)| (f.clone(), *q as u8)).collect());
+        let sent = match &self.inner {
+            Inner::V4(c) => c
+                .subscribe_many(
+                    filters
+                        .iter()
+                        .map(|(f, q)| rumqttc::SubscribeFilter::new(f.clone(), qos4(*q))),
+                )
+                .await
+                .is_ok(),
+            Inner::V5(c) => {
+                let list = filters
+                    .iter()
+                    .map(|(f, q)| rumqttc::v5::mqttbytes::v5::Filter::new(f.clone(), qos5(*q)));
+                let r = if user_properties.is_empty() {
+                    c.subscribe_many(list).await
+                } else {
+                    let props = rumqttc::v5::mqttbytes::v5::SubscribeProperties {
+                        id: None,
+                        user_properties: user_properties.to_vec(),
+                    };
+                    c.subscribe_many_with_properties(list, props).await
+                };
+                r.is_ok()
+            }
+            Inner::Failed => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            self.shared.pending().subscribes.pop_back();
+            Err(ClientError::Closed)
+        }
+    }
+
+    /// Unsubscribes from a filter.
+    ///
+    /// # Errors
+    /// An invalid filter, or a closed connection.
+    pub async fn unsubscribe(&self, filter: &str) -> Result<(), ClientError> {
+        validate_filter(filter).map_err(|source| ClientError::InvalidFilter {
+            filter: filter.to_string(),
+            source,
+        })?;
+        let _order = self.shared.order.lock().await;
+        self.shared
+            .pending()
+            .unsubscribes
+            .push_back(filter.to_string());
+        let sent = match &self.inner {
+            Inner::V4(c) => c.unsubscribe(filter).await.is_ok(),
+            Inner::V5(c) => c.unsubscribe(filter).await.is_ok(),
+            Inner::Failed => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            self.shared.pending().unsubscribes.pop_back();
+            Err(ClientError::Closed)
+        }
+    }
+
+    /// Publishes a message. Completion shows up as [`ClientEvent::Published`].
+    ///
+    /// # Errors
+    /// An invalid topic, or a closed connection.
+    pub async fn publish(&self, msg: OutgoingMessage) -> Result<(), ClientError> {
+        validate_topic(&msg.topic)?;
+        let _order = self.shared.order.lock().await;
+        self.shared.pending().publishes.push_back((
+            msg.topic.clone(),
+            msg.qos as u8,
+            msg.retain,
+            msg.payload.len(),
+        ));
+        let sent = match &self.inner {
+            Inner::V4(c) => c
+                .publish_bytes(msg.topic, qos4(msg.qos), msg.retain, msg.payload)
+                .await
+                .is_ok(),
+            Inner::V5(c) => {
+                let r = if msg.properties.is_empty() {
+                    c.publish_bytes(msg.topic, qos5(msg.qos), msg.retain, msg.payload)
+                        .await
+                } else {
+                    let props = publish_properties(&msg.properties);
+                    c.publish_bytes_with_properties(
+                        msg.topic,
+                        qos5(msg.qos),
+                        msg.retain,
+                        msg.payload,
+                        props,
+                    )
+                    .await
+                };
+                r.is_ok()
+            }
+            Inner::Failed => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            self.shared.pending().publishes.pop_back();
+            Err(ClientError::Closed)
+        }
+    }
+
+    /// Sends DISCONNECT once the requests queued before it are written, then closes.
+    ///
+    /// # Errors
+    /// A closed connection.
+    pub async fn disconnect(&self) -> Result<(), ClientError> {
+        self.shared.disconnecting.store(true, Ordering::SeqCst);
+        let _order = self.shared.order.lock().await;
+        let sent = match &self.inner {
+            Inner::V4(c) => c.disconnect().await.is_ok(),
+            Inner::V5(c) => c.disconnect().await.is_ok(),
+            Inner::Failed => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            Err(ClientError::Closed)
+        }
+    }
+}
+
+/// Connects in the background. Must be called inside a tokio runtime.
+///
+/// Returns at once; the first event is [`ClientEvent::Connected`] or
+/// [`ClientEvent::ConnectFailed`]. Never panics: bad options become a `ConnectFailed` event.
+#[must_use]
+pub fn connect(opts: ConnectOptions) -> (ClientHandle, mpsc::Receiver<ClientEvent>) {
+    let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+    let shared = Arc::new(Shared::default());
+    let session = Session::new(&opts, tx, shared.clone());
+    let inner = match build(&opts) {
+        Ok(Built::V4(client, eventloop)) => {
+            tokio::spawn(session.run_v4(eventloop));
+            Inner::V4(client)
+        }
+        Ok(Built::V5(client, eventloop)) => {
+            tokio::spawn(session.run_v5(eventloop));
+            Inner::V5(client)
+        }
+        Err(reason) => {
+            tokio::spawn(async move {
+                let _ = session
+                    .tx
+                    .send(ClientEvent::ConnectFailed { reason, code: None })
+                    .await;
+            });
+            Inner::Failed
+        }
+    };
+    (ClientHandle { inner, shared }, rx)
+}
+
+enum Built {
+    V4(rumqttc::AsyncClient, Box<rumqttc::EventLoop>),
+    V5(rumqttc::v5::AsyncClient, Box<rumqttc::v5::EventLoop>),
+}
+
+/// rumqttc's transport for our options: TLS configuration and the WebSocket URL.
+fn transport(opts: &ConnectOptions) -> Result<(rumqttc::Transport, String), String> {
+    let tls = || -> Result<rumqttc::TlsConfiguration, String> {
+        let cfg = tls::client_config(&opts.tls).map_err(|e| error_chain(&e))?;
+        Ok(rumqttc::TlsConfiguration::Rustls(Arc::new(cfg)))
+    };
+    // rumqttc takes the whole WebSocket URL as the broker address.
+    let ws_url = |scheme: &str| {
+        let host = if opts.host.contains(':') {
+            format!("[{}]", opts.host)
+        } else {
+            opts.host.clone()
+        };
+        let path = if opts.ws_path.starts_with('/') {
+            opts.ws_path.clone()
+        } else {
+            format!("/{}", opts.ws_path)
+        };
+        format!("{scheme}://{host}:{}{path}", opts.port)
+    };
+    match opts.transport {
+        Transport::Tcp => Ok((rumqttc::Transport::Tcp, opts.host.clone())),
+        Transport::Tls => Ok((
+            rumqttc::Transport::tls_with_config(tls()?),
+            opts.host.clone(),
+        )),
+        Transport::Ws => Ok((rumqttc::Transport::Ws, ws_url("ws"))),
+        Transport::Wss => Ok((rumqttc::Transport::wss_with_config(tls()?), ws_url("wss"))),
+    }
+}
+
+/// Joins an error and its causes with ": ".
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut msg = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+fn build(opts: &ConnectOptions) -> Result<Built, String> {
+    let id = opts.client_id.clone().unwrap_or_default();
+    if !opts.clean_session && id.is_empty() {
+        return Err("a client id is needed for a persistent session (clean session off)".into());
+    }
+    let (transport, host) = transport(opts)?;
+    let keep_alive = Duration::from_secs(u64::from(opts.keep_alive));
+    match opts.version {
+        MqttVersion::V311 => {
+            let mut o = rumqttc::MqttOptions::new(id, host, opts.port);
+            o.set_transport(transport);
+            o.set_keep_alive(keep_alive);
+            o.set_clean_session(opts.clean_session);
+            o.set_max_packet_size(MAX_PACKET as usize, MAX_PACKET as usize);
+            o.set_inflight(20);
+            if let Some(user) = &opts.username {
+                o.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
+            }
+            if let Some(w) = &opts.will {
+                o.set_last_will(rumqttc::LastWill::new(
+                    w.topic.clone(),
+                    w.payload.clone().into_bytes(),
+                    qos4(w.qos),
+                    w.retain,
+                ));
+            }
+            let (client, eventloop) = rumqttc::AsyncClient::new(o, 64);
+            Ok(Built::V4(client, Box::new(eventloop)))
+        }
+        MqttVersion::V5 => {
+            let mut o = rumqttc::v5::MqttOptions::new(id, host, opts.port);
+            o.set_transport(transport);
+            o.set_keep_alive(keep_alive);
+            o.set_clean_start(opts.clean_session);
+            o.set_outgoing_inflight_upper_limit(20);
+            let p = &opts.properties;
+            let mut props = rumqttc::v5::mqttbytes::v5::ConnectProperties::new();
+            props.session_expiry_interval = opts.session_expiry;
+            props.receive_maximum = p.receive_maximum;
+            props.max_packet_size = Some(p.maximum_packet_size.unwrap_or(MAX_PACKET));
+            props.topic_alias_max = p.topic_alias_maximum;
+            props.request_response_info = p.request_response_information;
+            props.request_problem_info = p.request_problem_information;
+            props.user_properties = p.user_properties.clone();
+            o.set_connect_properties(props);
+            if let Some(user) = &opts.username {
+                o.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
+            }
+            if let Some(w) = &opts.will {
+                o.set_last_will(rumqttc::v5::mqttbytes::v5::LastWill::new(
+                    w.topic.clone(),
+                    w.payload.clone().into_bytes(),
+                    qos5(w.qos),
+                    w.retain,
+                    None,
+                ));
+            }
+            let (client, eventloop) = rumqttc::v5::AsyncClient::new(o, 64);
+            Ok(Built::V5(client, Box::new(eventloop)))
+        }
+    }
+}
+
+/// Describes an I/O error as strerror would (`Connection refused`), without Rust's suffix.
+fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn v5_connect_code(c: rumqttc::v5::mqttbytes::v5::ConnectReturnCode) -> u8 {
+    use rumqttc::v5::mqttbytes::v5::ConnectReturnCode as C;
+    match c {
+        C::Success => 0,
+        C::RefusedProtocolVersion | C::UnsupportedProtocolVersion => 132,
+        C::BadClientId | C::ClientIdentifierNotValid => 133,
+        C::ServiceUnavailable | C::ServerUnavailable => 136,
+        C::UnspecifiedError => 128,
+        C::MalformedPacket => 129,
+        C::ProtocolError => 130,
+        C::ImplementationSpecificError => 131,
+        C::BadUserNamePassword => 134,
+        C::NotAuthorized => 135,
+        C::ServerBusy => 137,
+        C::Banned => 138,
+        C::BadAuthenticationMethod => 140,
+        C::TopicNameInvalid => 144,
+        C::PacketTooLarge => 149,
+        C::QuotaExceeded => 151,
+        C::PayloadFormatInvalid => 153,
+        C::RetainNotSupported => 154,
+        C::QoSNotSupported => 155,
+        C::UseAnotherServer => 156,
+        C::ServerMoved => 157,
+        C::ConnectionRateExceeded => 159,
+    }
+}
+
+fn v5_suback_code(c: &rumqttc::v5::mqttbytes::v5::SubscribeReasonCode) -> u8 {
+    use rumqttc::v5::mqttbytes::v5::SubscribeReasonCode as C;
+    match c {
+        C::Success(q) => *q as u8,
+        C::Failure | C::Unspecified => 0x80,
+        C::ImplementationSpecific => 0x83,
+        C::NotAuthorized => 0x87,
+        C::TopicFilterInvalid => 0x8F,
+        C::PkidInUse => 0x91,
+        C::QuotaExceeded => 0x97,
+        C::SharedSubscriptionsNotSupported => 0x9E,
+        C::SubscriptionIdNotSupported => 0xA1,
+        C::WildcardSubscriptionsNotSupported => 0xA2,
+    }
+}
+
+fn v5_puback_code(c: &rumqttc::v5::mqttbytes::v5::PubAckReason) -> u8 {
+    use rumqttc::v5::mqttbytes::v5::PubAckReason as C;
+    match c {
+        C::Success => 0,
+        C::NoMatchingSubscribers => 16,
+        C::UnspecifiedError => 128,
+        C::ImplementationSpecificError => 131,
+        C::NotAuthorized => 135,
+        C::TopicNameInvalid => 144,
+        C::PacketIdentifierInUse => 145,
+        C::QuotaExceeded => 151,
+        C::PayloadFormatInvalid => 153,
+    }
+}
+
+fn v5_pubcomp_code(c: &rumqttc::v5::mqttbytes::v5::PubCompReason) -> u8 {
+    use rumqttc::v5::mqttbytes::v5::PubCompReason as C;
+    match c {
+        C::Success => 0,
+        C::PacketIdentifierNotFound => 146,
+    }
+}
+
+fn v4_qos(q: rumqttc::QoS) -> Qos {
+    match q {
+        rumqttc::QoS::AtMostOnce => Qos::AtMostOnce,
+        rumqttc::QoS::AtLeastOnce => Qos::AtLeastOnce,
+        rumqttc::QoS::ExactlyOnce => Qos::ExactlyOnce,
+    }
+}
+
+fn v5_qos(q: rumqttc::v5::mqttbytes::QoS) -> Qos {
+    use rumqttc::v5::mqttbytes::QoS;
+    match q {
+        QoS::AtMostOnce => Qos::AtMostOnce,
+        QoS::AtLeastOnce => Qos::AtLeastOnce,
+        QoS::ExactlyOnce => Qos::ExactlyOnce,
+    }
+}
+
+/// The connection task's state: the trace's client id, message ids, held messages.
+struct Session {
+    id: String,
+    tx: mpsc::Sender<ClientEvent>,
+    shared: Arc<Shared>,
+    /// The last message id libmosquitto would have used (it numbers QoS 0 publishes too).
+    last_mid: u16,
+    /// QoS 1/2 messages waiting for their PUBACK/PUBCOMP to go out.
+    held: HashMap<u16, IncomingMessage>,
+    connected: bool,
+    /// The consumer dropped the receiver.
+    gone: bool,
+}
+
+/// What one step of the event loop means for the task.
+enum Step {
+    Continue,
+    Stop,
+}
+
+impl Session {
+    fn new(opts: &ConnectOptions, tx: mpsc::Sender<ClientEvent>, shared: Arc<Shared>) -> Self {
+        Self {
+            id: opts.display_id(),
+            tx,
+            shared,
+            last_mid: 0,
+            held: HashMap::new(),
+            connected: false,
+            gone: false,
+        }
+    }
+
+    async fn emit(&mut self, ev: ClientEvent) {
+        if !self.gone && self.tx.send(ev).await.is_err() {
+            self.gone = true;
+        }
+    }
+
+    async fn trace(&mut self, line: String) {
+        self.emit(ClientEvent::Trace(line)).await;
+    }
+
+    async fn on_connack(&mut self, session_present: bool, assigned: Option<String>) {
+        self.trace(trace::received_connack(&self.id, 0)).await;
+        if let Some(id) = assigned {
+            self.id = id;
+        }
+        self.connected = true;
+        let client_id = self.id.clone();
+        self.emit(ClientEvent::Connected {
+            session_present,
+            client_id,
+        })
+        .await;
+    }
+
+    async fn on_publish(&mut self, msg: IncomingMessage) {
+        let line = trace::received_publish(
+            &self.id,
+            msg.dup,
+            msg.qos as u8,
+            msg.retain,
+            msg.pkid,
+            &msg.topic,
+            msg.payload.len(),
+        );
+        self.trace(line).await;
+        if msg.qos == Qos::AtMostOnce {
+            self.emit(ClientEvent::Message(msg)).await;
+        } else {
+            self.held.insert(msg.pkid, msg);
+        }
+    }
+
+    async fn release(&mut self, pkid: u16) {
+        if let Some(msg) = self.held.remove(&pkid) {
+            self.emit(ClientEvent::Message(msg)).await;
+        }
+    }
+
+    async fn on_suback(&mut self, pkid: u16, codes: Vec<u8>) {
+        self.trace(trace::received_suback(&self.id)).await;
+        self.emit(ClientEvent::SubAck { pkid, codes }).await;
+    }
+
+    async fn on_outgoing(&mut self, out: Outgoing) -> Step {
+        let id = self.id.clone();
+        match out {
+            Outgoing::Publish(pkid) => {
+                let note = self.shared.pending().publishes.pop_front();
+                let mid = if pkid == 0 {
+                    self.last_mid = self.last_mid.checked_add(1).unwrap_or(1);
+                    self.last_mid
+                } else {
+                    self.last_mid = pkid;
+                    pkid
+                };
+                let (topic, qos, retain, len) = note.unwrap_or_default();
+                self.trace(trace::sending_publish(
+                    &id, false, qos, retain, mid, &topic, len,
+                ))
+                .await;
+                if qos == 0 {
+                    self.emit(ClientEvent::Published {
+                        pkid: mid,
+                        reason: 0,
+                    })
+                    .await;
+                }
+            }
+            Outgoing::Subscribe(pkid) => {
+                self.last_mid = pkid;
+                let filters = self
+                    .shared
+                    .pending()
+                    .subscribes
+                    .pop_front()
+                    .unwrap_or_default();
+                for (f, q) in filters {
+                    self.trace(trace::sending_subscribe(&id, pkid, &f, q, 0))
+                        .await;
+                }
+            }
+            Outgoing::Unsubscribe(pkid) => {
+                self.last_mid = pkid;
+                let f = self
+                    .shared
+                    .pending()
+                    .unsubscribes
+                    .pop_front()
+                    .unwrap_or_default();
+                self.trace(trace::sending_unsubscribe(&id, pkid, &f)).await;
+            }
+            Outgoing::PubAck(pkid) => {
+                self.trace(trace::sending_puback(&id, pkid, 0)).await;
+                self.release(pkid).await;
+            }
+            Outgoing::PubRec(pkid) => self.trace(trace::sending_pubrec(&id, pkid, 0)).await,
+            Outgoing::PubRel(pkid) => self.trace(trace::sending_pubrel(&id, pkid)).await,
+            Outgoing::PubComp(pkid) => {
+                self.trace(trace::sending_pubcomp(&id, pkid)).await;
+                self.release(pkid).await;
+            }
+            Outgoing::PingReq => self.trace(trace::sending_pingreq(&id)).await,
+            Outgoing::Disconnect => {
+                self.trace(trace::sending_disconnect(&id)).await;
+                self.emit(ClientEvent::Disconnected {
+                    reason: "disconnected".into(),
+                })
+                .await;
+                return Step::Stop;
+            }
+            Outgoing::PingResp | Outgoing::AwaitAck(_) => {}
+        }
+        Step::Continue
+    }
+
+    /// Reports a connection error: refused or failed before CONNACK, lost after.
+    async fn on_error(&mut self, reason: String, code: Option<u8>) {
+        if let Some(c) = code {
+            self.trace(trace::received_connack(&self.id, c)).await;
+        }
+        if self.connected {
+            let reason = if self.shared.disconnecting.load(Ordering::SeqCst) {
+                "disconnected".to_string()
+            } else {
+                reason
+            };
+            self.emit(ClientEvent::Disconnected { reason }).await;
+        } else {
+            self.emit(ClientEvent::ConnectFailed { reason, code }).await;
+        }
+    }
+
+    async fn run_v4(mut self, mut el: Box<rumqttc::EventLoop>) {
+        use rumqttc::{ConnectionError, Event, Packet};
+        self.trace(trace::sending_connect(&self.id)).await;
+        loop {
+            let step = match el.poll().await {
+                Ok(Event::Incoming(p)) => {
+                    let id = self.id.clone();
+                    match p {
+                        Packet::ConnAck(c) => self.on_connack(c.session_present, None).await,
+                        Packet::Publish(p) => {
+                            let msg = IncomingMessage {
+                                topic: p.topic,
+                                payload: p.payload,
+                                qos: v4_qos(p.qos),
+                                retain: p.retain,
+                                dup: p.dup,
+                                pkid: p.pkid,
+                                properties: MessageProperties::default(),
+                                received_at: SystemTime::now(),
+                            };
+                            self.on_publish(msg).await;
+                        }
+                        Packet::PubAck(a) => {
+                            self.trace(trace::received_puback(&id, a.pkid, 0)).await;
+                            self.emit(ClientEvent::Published {
+                                pkid: a.pkid,
+                                reason: 0,
+                            })
+                            .await;
+                        }
+                        Packet::PubRec(r) => self.trace(trace::received_pubrec(&id, r.pkid)).await,
+                        Packet::PubRel(r) => self.trace(trace::received_pubrel(&id, r.pkid)).await,
+                        Packet::PubComp(c) => {
+                            self.trace(trace::received_pubcomp(&id, c.pkid, 0)).await;
+                            self.emit(ClientEvent::Published {
+                                pkid: c.pkid,
+                                reason: 0,
+                            })
+                            .await;
+                        }
+                        Packet::SubAck(s) => {
+                            let codes = s
+                                .return_codes
+                                .iter()
+                                .map(|c| match c {
+                                    rumqttc::SubscribeReasonCode::Success(q) => *q as u8,
+                                    rumqttc::SubscribeReasonCode::Failure => 0x80,
+                                })
+                                .collect();
+                            self.on_suback(s.pkid, codes).await;
+                        }
+                        Packet::UnsubAck(u) => {
+                            self.trace(trace::received_unsuback(&id, u.pkid)).await;
+                            self.emit(ClientEvent::UnsubAck { pkid: u.pkid }).await;
+                        }
+                        Packet::PingResp => self.trace(trace::received_pingresp(&id)).await,
+                        _ => {}
+                    }
+                    Step::Continue
+                }
+                Ok(Event::Outgoing(o)) => self.on_outgoing(o).await,
+                Err(e) => {
+                    let (reason, code) = match &e {
+                        ConnectionError::ConnectionRefused(c) => {
+                            let c = *c as u8;
+                            (trace::connack_string(c).to_string(), Some(c))
+                        }
+                        ConnectionError::Io(io) => (io_reason(io), None),
+                        ConnectionError::NetworkTimeout => ("Timed out".into(), None),
+                        ConnectionError::Tls(t) => (format!("A TLS error occurred: {t}"), None),
+                        ConnectionError::MqttState(rumqttc::StateError::Io(io)) => {
+                            (format!("The connection was lost: {}", io_reason(io)), None)
+                        }
+                        ConnectionError::MqttState(_) => ("The connection was lost.".into(), None),
+                        other => (error_chain(other), None),
+                    };
+                    self.on_error(reason, code).await;
+                    Step::Stop
+                }
+            };
+            if matches!(step, Step::Stop) || self.gone {
+                return;
+            }
+        }
+    }
+
+    async fn run_v5(mut self, mut el: Box<rumqttc::v5::EventLoop>) {
+        use rumqttc::v5::mqttbytes::v5::Packet;
+        use rumqttc::v5::{ConnectionError, Event};
+        self.trace(trace::sending_connect(&self.id)).await;
+        loop {
+            let step = match el.poll().await {
+                Ok(Event::Incoming(p)) => {
+                    let id = self.id.clone();
+                    match p {
+                        Packet::ConnAck(c) => {
+                            let assigned = c
+                                .properties
+                                .as_ref()
+                                .and_then(|p| p.assigned_client_identifier.clone());
+                            self.on_connack(c.session_present, assigned).await;
+                        }
+                        Packet::Publish(p) => {
+                            let properties = p
+                                .properties
+                                .map(|pp| MessageProperties {
+                                    payload_format_indicator: pp.payload_format_indicator,
+                                    message_expiry_interval: pp.message_expiry_interval,
+                                    topic_alias: pp.topic_alias,
+                                    content_type: pp.content_type,
+                                    response_topic: pp.response_topic,
+                                    correlation_data: pp.correlation_data,
+                                    user_properties: pp.user_properties,
+                                    subscription_identifiers: pp
+                                        .subscription_identifiers
+                                        .into_iter()
+                                        .filter_map(|i| u32::try_from(i).ok())
+                                        .collect(),
+                                })
+                                .unwrap_or_default();
+                            let msg = IncomingMessage {
+                                topic: String::from_utf8_lossy(&p.topic).into_owned(),
+                                payload: p.payload,
+                                qos: v5_qos(p.qos),
+                                retain: p.retain,
+                                dup: p.dup,
+                                pkid: p.pkid,
+                                properties,
+                                received_at: SystemTime::now(),
+                            };
+                            self.on_publish(msg).await;
+                        }
+                        Packet::PubAck(a) => {
+                            let rc = v5_puback_code(&a.reason);
+                            self.trace(trace::received_puback(&id, a.pkid, rc)).await;
+                            self.emit(ClientEvent::Published {
+                                pkid: a.pkid,
+                                reason: rc,
+                            })
+                            .await;
+                        }
+                        Packet::PubRec(r) => self.trace(trace::received_pubrec(&id, r.pkid)).await,
+                        Packet::PubRel(r) => self.trace(trace::received_pubrel(&id, r.pkid)).await,
+                        Packet::PubComp(c) => {
+                            let rc = v5_pubcomp_code(&c.reason);
+                            self.trace(trace::received_pubcomp(&id, c.pkid, rc)).await;
+                            self.emit(ClientEvent::Published {
+                                pkid: c.pkid,
+                                reason: rc,
+                            })
+                            .await;
+                        }
+                        Packet::SubAck(s) => {
+                            let codes = s.return_codes.iter().map(v5_suback_code).collect();
+                            self.on_suback(s.pkid, codes).await;
+                        }
+                        Packet::UnsubAck(u) => {
+                            self.trace(trace::received_unsuback(&id, u.pkid)).await;
+                            self.emit(ClientEvent::UnsubAck { pkid: u.pkid }).await;
+                        }
+                        Packet::PingResp(_) => self.trace(trace::received_pingresp(&id)).await,
+                        Packet::Disconnect(d) => {
+                            let rc = d.reason_code as u8;
+                            self.trace(trace::received_disconnect(&id, rc)).await;
+                        }
+                        _ => {}
+                    }
+                    Step::Continue
+                }
+                Ok(Event::Outgoing(o)) => self.on_outgoing(o).await,
+                Err(e) => {
+                    let (reason, code) = match &e {
+                        ConnectionError::ConnectionRefused(c) => {
+                            let c = v5_connect_code(*c);
+                            (trace::reason_string(c).to_string(), Some(c))
+                        }
+                        ConnectionError::Io(io) => (io_reason(io), None),
+                        ConnectionError::Timeout(_) => ("Timed out".into(), None),
+                        ConnectionError::Tls(t) => (format!("A TLS error occurred: {t}"), None),
+                        ConnectionError::MqttState(rumqttc::v5::StateError::ServerDisconnect {
+                            reason_code,
+                            ..
+                        }) => {
+                            let rc = *reason_code as u8;
+                            (trace::reason_string(rc).to_string(), None)
+                        }
+                        ConnectionError::MqttState(rumqttc::v5::StateError::Io(io)) => {
+                            (format!("The connection was lost: {}", io_reason(io)), None)
+                        }
+                        ConnectionError::MqttState(_) => ("The connection was lost.".into(), None),
+                        other => (error_chain(other), None),
+                    };
+                    self.on_error(reason, code).await;
+                    Step::Stop
+                }
+            };
+            if matches!(step, Step::Stop) || self.gone {
+                return;
+            }
+        }
+    }
+}

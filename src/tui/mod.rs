@@ -1,0 +1,436 @@
+//! The workbench: the embedded broker, a client pane and the broker's verbose log in one
+//! terminal.
+//!
+//! # Layout
+//!
+//! * [`app`]: the pure model: [`app::App`], [`app::Action`], [`app::Effect`].
+//! * [`keymap`]: keys as data, mapped to actions; drives the footer and the help.
+//! * [`layout`]: where the panes go (also used for mouse hit tests).
+//! * [`widgets`]: rendering from `&App`.
+//! * [`history`]: ring buffers capped in entries and bytes.
+//! * [`payload`]: payload detection and rendering.
+//! * [`client_link`]: the client pane's MQTT connection (rumqttc).
+//! * [`terminal`]: the terminal guard and its single restore path.
+//!
+//! [`run`] binds the broker before the terminal changes mode (start-up errors print on a
+//! normal screen), then loops over terminal input, broker log lines, client events and a frame
+//! tick. It draws at most 30 times a second, and only when something changed.
+
+pub mod app;
+pub mod client_link;
+pub mod history;
+pub mod keymap;
+pub mod layout;
+pub mod payload;
+pub mod terminal;
+pub mod widgets;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::EventStream;
+use futures::StreamExt;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::mpsc;
+
+use self::app::{Action, App, Effect, Limits, StartInfo};
+use self::client_link::{LinkEvent, LinkHandle, LinkOptions};
+use crate::broker::{self, BrokerConfig, BrokerEvent, BrokerHandle, EventBus, LogEntry};
+
+/// The broker port the workbench tries first.
+pub const DEFAULT_PORT: u16 = 1883;
+
+/// What the command line asks of the workbench.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Embedded broker port (`--port`); busy ports fall back to a free one.
+    pub port: Option<u16>,
+    /// Broker configuration file (`-c`).
+    pub config_file: Option<PathBuf>,
+    /// Client only (`--no-broker`).
+    pub no_broker: bool,
+    /// Client: broker host (`-h`).
+    pub host: Option<String>,
+    /// Client: broker port (`-p`).
+    pub client_port: Option<u16>,
+    /// Client: `mqtt://[user[:password]@]host[:port][/topic]` (`-L`).
+    pub url: Option<String>,
+}
+
+/// A parsed `-L` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttUrl {
+    /// Host.
+    pub host: String,
+    /// Port (1883 when absent).
+    pub port: u16,
+    /// User name and password.
+    pub credentials: Option<(String, String)>,
+    /// The topic filter of the path, if any.
+    pub topic: Option<String>,
+}
+
+/// Parses `mqtt://[user[:password]@]host[:port][/topic]` like mosquitto_sub's `-L`.
+pub fn parse_url(url: &str) -> Result<MqttUrl, String> {
+    let rest = url
+        .strip_prefix("mqtt://")
+        .ok_or_else(|| format!("unsupported URL '{url}': only mqtt:// is supported"))?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    let credentials = userinfo.map(|u| match u.split_once(':') {
+        Some((a, b)) => (a.to_owned(), b.to_owned()),
+        None => (u.to_owned(), String::new()),
+    });
+    let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
+        // [v6]:port
+        let (h, p) = h
+            .split_once(']')
+            .ok_or_else(|| format!("bad host in URL '{url}'"))?;
+        (h.to_owned(), p.strip_prefix(':').unwrap_or(""))
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h.to_owned(), p),
+            None => (hostport.to_owned(), ""),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("no host in URL '{url}'"));
+    }
+    let port = if port.is_empty() {
+        DEFAULT_PORT
+    } else {
+        port.parse()
+            .map_err(|_| format!("bad port '{port}' in URL '{url}'"))?
+    };
+    Ok(MqttUrl {
+        host,
+        port,
+        credentials,
+        topic: (!path.is_empty()).then(|| path.to_owned()),
+    })
+}
+
+/// The running embedded broker and its log.
+struct Embedded {
+    handle: BrokerHandle,
+    addr: SocketAddr,
+}
+
+/// Binds and starts the embedded broker. A busy port (default or `--port`) falls back to a
+/// free port with a notice, as long as the config does not name its own listeners.
+fn start_broker(opts: &Options, events: &EventBus) -> Result<(Embedded, Option<String>), String> {
+    let (cfg, notes) = match &opts.config_file {
+        Some(path) => BrokerConfig::from_file(path).map_err(|e| error_chain(&e))?,
+        None => (BrokerConfig::default(), Vec::new()),
+    };
+    events.emit(BrokerEvent::Starting);
+    events.emit(BrokerEvent::Config(
+        opts.config_file.as_ref().map(|p| p.display().to_string()),
+    ));
+    for n in notes {
+        events.emit(BrokerEvent::Notice(n));
+    }
+    let port = opts.port.unwrap_or(DEFAULT_PORT);
+    let mut notice = None;
+    let listeners = match broker::bind(&cfg, port, events) {
+        Ok(l) => l,
+        Err(e) if e.is_addr_in_use() && cfg.listeners.is_empty() => {
+            let l = broker::bind(&cfg, 0, events).map_err(|e| error_chain(&e))?;
+            let new_port = l.first().map_or(0, |l| l.local_addr.port());
+            let text = format!("port {port} is busy; the broker listens on port {new_port}");
+            events.emit(BrokerEvent::Warning(format!(
+                "Port {port} is in use; listening on port {new_port} instead."
+            )));
+            notice = Some(text);
+            l
+        }
+        Err(e) => return Err(error_chain(&e)),
+    };
+    let handle = broker::start(cfg, listeners, events.clone()).map_err(|e| error_chain(&e))?;
+    let addr = handle
+        .local_addrs
+        .iter()
+        .copied()
+        .find(SocketAddr::is_ipv4)
+        .or_else(|| handle.addr())
+        .ok_or_else(|| "the broker has no listener".to_owned())?;
+    Ok((Embedded { handle, addr }, notice))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+/// Runs the workbench until the user quits, a signal arrives or the terminal fails.
+pub async fn run(opts: Options) -> ExitCode {
+    let url = match opts.url.as_deref().map(parse_url).transpose() {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let remote = opts.host.is_some() || opts.client_port.is_some() || url.is_some();
+    let want_broker = !opts.no_broker && (!remote || opts.port.is_some());
+
+    let events = EventBus::new(1 << 16);
+    let log_rx = events.subscribe();
+    let (embedded, notice) = if want_broker {
+        match start_broker(&opts, &events) {
+            Ok((e, n)) => (Some(e), n),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        (None, None)
+    };
+
+    let client_id = format!("mqtt-workbench-{}", std::process::id());
+    let (host, port, credentials) = match (&url, &embedded) {
+        (Some(u), _) => (u.host.clone(), u.port, u.credentials.clone()),
+        (None, Some(e)) if !remote => (e.addr.ip().to_string(), e.addr.port(), None),
+        _ => (
+            opts.host.clone().unwrap_or_else(|| "localhost".into()),
+            opts.client_port.unwrap_or(DEFAULT_PORT),
+            None,
+        ),
+    };
+    let filter = url
+        .as_ref()
+        .and_then(|u| u.topic.clone())
+        .unwrap_or_else(|| "#".into());
+    let link_opts = LinkOptions {
+        host: host.clone(),
+        port,
+        client_id: client_id.clone(),
+        credentials,
+        keep_alive: 60,
+    };
+    let info = StartInfo {
+        broker_addr: embedded.as_ref().map(|e| e.addr.to_string()),
+        client_target: format!("{host}:{port}"),
+        client_id,
+        subscriptions: vec![(filter, 0)],
+        notice,
+    };
+
+    let code = match terminal::enter() {
+        Ok(mut guard) => {
+            let (link, link_rx) = client_link::connect(&link_opts);
+            let mut app = App::new(info, Limits::default());
+            let res = event_loop(&mut guard, &mut app, &link, link_rx, log_rx).await;
+            terminal::restore();
+            drop(guard);
+            link.disconnect().await;
+            match res {
+                Ok(()) if !terminal::panicked() => ExitCode::SUCCESS,
+                Ok(()) => ExitCode::FAILURE,
+                Err(e) => {
+                    eprintln!("Error: the terminal failed: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("Error: cannot set up the terminal: {e}");
+            ExitCode::FAILURE
+        }
+    };
+    if let Some(e) = embedded {
+        e.handle.shutdown().await;
+    }
+    code
+}
+
+/// How many queued log lines or client events one wake-up takes before the loop looks at
+/// other sources again.
+const BATCH: usize = 4096;
+
+/// Signals that end the workbench gracefully.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                term: signal(SignalKind::terminate()).ok(),
+                hup: signal(SignalKind::hangup()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves when SIGTERM, SIGHUP or SIGINT arrives.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match &mut self.term {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let hup = async {
+                match &mut self.hup {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = term => {}
+                () = hup => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+fn log_action(res: Result<LogEntry, RecvError>) -> Option<Action> {
+    match res {
+        Ok(e) => Some(Action::Broker(e)),
+        Err(RecvError::Lagged(n)) => Some(Action::BrokerLagged(n)),
+        Err(RecvError::Closed) => None,
+    }
+}
+
+async fn event_loop(
+    guard: &mut terminal::TerminalGuard,
+    app: &mut App,
+    link: &LinkHandle,
+    mut link_rx: mpsc::Receiver<LinkEvent>,
+    mut log_rx: tokio::sync::broadcast::Receiver<LogEntry>,
+) -> std::io::Result<()> {
+    let size = guard.terminal.size()?;
+    app.update(Action::Resize(size.width, size.height));
+    app.update(Action::Tick(SystemTime::now()));
+    let mut input = EventStream::new();
+    let mut frame = tokio::time::interval(Duration::from_millis(33));
+    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut second = tokio::time::interval(Duration::from_secs(1));
+    second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut signals = Signals::new();
+    let mut log_open = true;
+    let mut link_open = true;
+    let mut dirty = true;
+    loop {
+        let mut effects = Vec::new();
+        tokio::select! {
+            // Keys, mouse, resize and paste from the terminal.
+            ev = input.next() => match ev {
+                Some(Ok(ev)) => {
+                    if let Some(a) = keymap::action_for(app, &ev) {
+                        effects = app.update(a);
+                        dirty = true;
+                    }
+                }
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+            // Broker log lines, taken in batches so a flood costs one redraw per frame.
+            res = log_rx.recv(), if log_open => {
+                match log_action(res) {
+                    Some(a) => { app.update(a); }
+                    None => log_open = false,
+                }
+                for _ in 0..BATCH {
+                    let a = match log_rx.try_recv() {
+                        Ok(e) => Action::Broker(e),
+                        Err(TryRecvError::Lagged(n)) => Action::BrokerLagged(n),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Closed) => { log_open = false; break; }
+                    };
+                    app.update(a);
+                }
+                dirty = true;
+            }
+            // The client pane's connection: messages, (re)connects, SUBACKs.
+            ev = link_rx.recv(), if link_open => {
+                match ev {
+                    Some(ev) => effects.extend(app.update(Action::Client(ev))),
+                    None => link_open = false,
+                }
+                for _ in 0..BATCH {
+                    match link_rx.try_recv() {
+                        Ok(ev) => effects.extend(app.update(Action::Client(ev))),
+                        Err(_) => break,
+                    }
+                }
+                dirty = true;
+            }
+            // Draw when something changed, at most ~30 times a second.
+            _ = frame.tick() => {
+                if terminal::panicked() {
+                    return Ok(());
+                }
+                if dirty {
+                    app.prepare();
+                    guard.terminal.draw(|f| widgets::draw(f, app))?;
+                    dirty = false;
+                }
+            }
+            // Rates age once a second.
+            _ = second.tick() => {
+                app.update(Action::Tick(SystemTime::now()));
+                dirty = true;
+            }
+            // SIGTERM / SIGHUP / SIGINT: leave like `q`.
+            () = signals.recv() => app.quit = true,
+        }
+        for e in effects {
+            perform(e, link, guard, app);
+        }
+        if app.quit {
+            return Ok(());
+        }
+    }
+}
+
+fn perform(effect: Effect, link: &LinkHandle, guard: &mut terminal::TerminalGuard, app: &mut App) {
+    let res = match effect {
+        Effect::Subscribe { filter, qos } => link.subscribe(&filter, qos),
+        Effect::Unsubscribe(filter) => link.unsubscribe(&filter),
+        Effect::Publish(p) => link.publish(&p),
+        Effect::Copy(text) => {
+            if let Err(e) = terminal::copy_osc52(guard.terminal.backend_mut(), &text) {
+                app.notice = Some(format!("copy failed: {e}"));
+            }
+            Ok(())
+        }
+    };
+    if let Err(e) = res {
+        app.notice = Some(e.to_string());
+    }
+}

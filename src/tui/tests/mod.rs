@@ -1,0 +1,162 @@
+//! Tests of the workbench model (`App::update` on pure state) and whole-screen snapshots.
+
+mod screens;
+mod update;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::{Action, App, Effect, Limits, StartInfo};
+use super::client_link::{IncomingMessage, LinkEvent};
+use super::keymap;
+use crate::broker::event::PublishFlags;
+use crate::broker::{BrokerEvent, LogEntry};
+
+/// A fixed moment `secs` seconds (and `ms` milliseconds) into the test's timeline.
+fn at(secs: u64, ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs) + Duration::from_millis(ms)
+}
+
+fn app() -> App {
+    app_with(Limits::default())
+}
+
+fn app_with(limits: Limits) -> App {
+    let mut app = App::new(
+        StartInfo {
+            broker_addr: Some("127.0.0.1:1883".into()),
+            client_target: "127.0.0.1:1883".into(),
+            client_id: "mqtt-workbench-1".into(),
+            subscriptions: vec![("#".into(), 0)],
+            notice: None,
+        },
+        limits,
+    );
+    app.update(Action::Tick(at(0, 0)));
+    app
+}
+
+fn message(app: &mut App, topic: &str, payload: &[u8], time: SystemTime) -> Vec<Effect> {
+    app.update(Action::Client(LinkEvent::Message(IncomingMessage {
+        time,
+        topic: topic.into(),
+        payload: Bytes::copy_from_slice(payload),
+        qos: 0,
+        retain: false,
+        properties: Vec::new(),
+    })))
+}
+
+fn retained(app: &mut App, topic: &str, payload: &[u8], time: SystemTime) {
+    app.update(Action::Client(LinkEvent::Message(IncomingMessage {
+        time,
+        topic: topic.into(),
+        payload: Bytes::copy_from_slice(payload),
+        qos: 1,
+        retain: true,
+        properties: vec![("content-type".into(), "text/plain".into())],
+    })));
+}
+
+fn log(app: &mut App, event: BrokerEvent, time: SystemTime) {
+    app.update(Action::Broker(LogEntry { time, event }));
+}
+
+/// Presses a key through the real keymap.
+fn press(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
+    let ev = Event::Key(KeyEvent::new(code, mods));
+    match keymap::action_for(app, &ev) {
+        Some(a) => app.update(a),
+        None => Vec::new(),
+    }
+}
+
+fn key(app: &mut App, c: char) -> Vec<Effect> {
+    press(app, KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, c);
+    }
+}
+
+fn peer(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+fn publish_flags() -> PublishFlags {
+    PublishFlags {
+        dup: false,
+        qos: 0,
+        retain: false,
+        pkid: 0,
+    }
+}
+
+/// The broker lines of the classic tutorial: the workbench's own client subscribes to `#`,
+/// then `mosquitto_pub -t mqtt -m "Hello2 mqtt"`.
+fn tutorial_log(app: &mut App) {
+    let me: Arc<str> = "mqtt-workbench-1".into();
+    let publisher: Arc<str> = "auto-1A2B3C4D".into();
+    let t = at(1, 0);
+    for ev in [
+        BrokerEvent::Starting,
+        BrokerEvent::Config(None),
+        BrokerEvent::OpeningListener {
+            ipv6: false,
+            port: 1883,
+        },
+        BrokerEvent::Running,
+        BrokerEvent::NewConnection {
+            peer: peer(40000),
+            port: 1883,
+        },
+        BrokerEvent::ClientConnected {
+            peer: peer(40000),
+            client: me.clone(),
+            protocol: 5,
+            clean: true,
+            keep_alive: 60,
+            username: None,
+        },
+        BrokerEvent::ConnAckSent {
+            client: me.clone(),
+            session_present: false,
+            code: 0,
+        },
+        BrokerEvent::SubscribeReceived {
+            client: me.clone(),
+            filters: vec![("#".into(), 0)],
+        },
+        BrokerEvent::SubAckSent(me.clone()),
+        BrokerEvent::ClientConnected {
+            peer: peer(40001),
+            client: publisher.clone(),
+            protocol: 4,
+            clean: true,
+            keep_alive: 60,
+            username: None,
+        },
+        BrokerEvent::PublishReceived {
+            client: publisher.clone(),
+            flags: publish_flags(),
+            topic: "mqtt".into(),
+            len: 11,
+        },
+        BrokerEvent::PublishSent {
+            client: me.clone(),
+            flags: publish_flags(),
+            topic: "mqtt".into(),
+            len: 11,
+        },
+        BrokerEvent::DisconnectReceived(publisher.clone()),
+        BrokerEvent::Disconnected(publisher),
+    ] {
+        log(app, ev, t);
+    }
+}

@@ -1,0 +1,180 @@
+//! Whole-screen snapshots with ratatui's `TestBackend` at 80x24 and 160x48, and exact-buffer
+//! checks of small widgets. Wall-clock times are local, so they are masked.
+
+use crossterm::event::{KeyCode, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::*;
+use crate::tui::app::{Cmd, Pane};
+use crate::tui::widgets;
+
+fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    app.update(Action::Resize(w, h));
+    app.prepare();
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| widgets::draw(f, app)).unwrap();
+    terminal
+}
+
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(r"\d{2}:\d{2}:\d{2}\.\d{3}", "HH:MM:SS.mmm");
+    s.add_filter(r"\d{2}:\d{2}:\d{2}", "HH:MM:SS");
+    s
+}
+
+/// The tutorial after `mosquitto_pub -t mqtt -m "Hello2 mqtt"`, plus a JSON sensor and a
+/// retained lamp state.
+fn tutorial_app() -> App {
+    let mut app = app();
+    app.update(Action::Client(LinkEvent::Connected));
+    app.update(Action::Client(LinkEvent::SubAck {
+        filter: "#".into(),
+        result: Ok(0),
+    }));
+    tutorial_log(&mut app);
+    retained(&mut app, "devices/lamp/state", b"on", at(1, 0));
+    message(
+        &mut app,
+        "sensors/kitchen/temp",
+        br#"{"celsius":21.5,"ok":true}"#,
+        at(1, 100),
+    );
+    message(&mut app, "mqtt", b"Hello2 mqtt", at(1, 200));
+    app.update(Action::Tick(at(2, 0)));
+    app
+}
+
+#[test]
+fn tutorial_at_160x48() {
+    let mut app = tutorial_app();
+    let t = screen(&mut app, 160, 48);
+    let text = t.backend().to_string();
+    assert!(text.contains("Hello2 mqtt"));
+    assert!(text.contains("Received PUBLISH from auto-1A2B3C4D (d0, q0, r0, m0, 'mqtt', ..."));
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}
+
+#[test]
+fn tutorial_at_80x24() {
+    let mut app = tutorial_app();
+    let t = screen(&mut app, 80, 24);
+    let text = t.backend().to_string();
+    assert!(text.contains("Hello2 mqtt"));
+    assert!(text.contains("Received PUBLISH"));
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}
+
+#[test]
+fn json_payload_pretty_printed_at_160x48() {
+    let mut app = tutorial_app();
+    app.prepare();
+    // Select sensors/kitchen/temp in the tree.
+    let row = app
+        .tree_rows
+        .iter()
+        .position(|r| r.path.as_deref() == Some("sensors/kitchen/temp"))
+        .unwrap();
+    for _ in 0..row {
+        key(&mut app, 'j');
+    }
+    let t = screen(&mut app, 160, 48);
+    assert!(t.backend().to_string().contains(r#""celsius": 21.5,"#));
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}
+
+#[test]
+fn composer_at_80x24() {
+    let mut app = tutorial_app();
+    app.update(Action::Cmd(Cmd::Focus(Pane::Messages)));
+    key(&mut app, 'p');
+    typed(&mut app, "Hello from the workbench");
+    let t = screen(&mut app, 80, 24);
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}
+
+#[test]
+fn help_at_160x48() {
+    let mut app = tutorial_app();
+    key(&mut app, '?');
+    let t = screen(&mut app, 160, 48);
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}
+
+#[test]
+fn log_zoomed_and_filtered_at_80x24() {
+    let mut app = tutorial_app();
+    app.update(Action::Cmd(Cmd::Focus(Pane::Log)));
+    key(&mut app, 'z');
+    key(&mut app, 'c');
+    typed(&mut app, "mqtt-workbench-1");
+    press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    let t = screen(&mut app, 80, 24);
+    let text = t.backend().to_string();
+    assert!(!text.contains("auto-1A2B3C4D"));
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}
+
+#[test]
+fn tiny_and_empty_screens_do_not_panic() {
+    let mut app = tutorial_app();
+    for (w, h) in [(0, 0), (1, 1), (10, 3), (20, 5), (40, 10)] {
+        screen(&mut app, w, h);
+    }
+    key(&mut app, 'p');
+    screen(&mut app, 12, 6);
+}
+
+#[test]
+fn topic_tree_rows_show_counts_and_retained_flag() {
+    let mut app = tutorial_app();
+    app.update(Action::Cmd(Cmd::Focus(Pane::Messages)));
+    app.prepare();
+    let mut buf = Buffer::empty(Rect::new(0, 0, 30, 10));
+    widgets::topic_tree::render(&app, buf.area, &mut buf);
+    let lines: Vec<String> = (0..10)
+        .map(|y| {
+            (0..30)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "┌ Topics (3) ────────────────┐",
+            "│  (all topics)         3 3/s│",
+            "│▾ devices              1 1/s│",
+            "│  ▾ lamp               1 1/s│",
+            "│      state          R 1 1/s│",
+            "│  mqtt                 1 1/s│",
+            "│▾ sensors              1 1/s│",
+            "│  ▾ kitchen            1 1/s│",
+            "│      temp             1 1/s│",
+            "└────────────────────────────┘",
+        ]
+    );
+}
+
+#[test]
+fn render_cost_follows_visible_rows_not_history() {
+    // A long history renders the same screen as a short one ending the same way: only the
+    // newest rows are looked at.
+    let mut long = app();
+    for i in 0..40_000 {
+        message(&mut long, "flood", format!("{i}").as_bytes(), at(1, 0));
+        log(
+            &mut long,
+            BrokerEvent::Notice(format!("line {i}")),
+            at(1, 0),
+        );
+    }
+    let t = screen(&mut long, 160, 48);
+    let text = t.backend().to_string();
+    assert!(text.contains("line 39999"));
+    assert!(text.contains("39999"));
+    assert!(!text.contains("line 39000"));
+}

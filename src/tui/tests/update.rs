@@ -1,0 +1,443 @@
+//! `App::update` on pure state: each test feeds actions (often through the real keymap) and
+//! checks the model or the effects.
+
+use crossterm::event::{KeyCode, KeyModifiers};
+
+use super::*;
+use crate::tui::app::{ClientState, Cmd, Modal, Pane, SubState};
+
+#[test]
+fn messages_build_the_topic_tree_with_counts() {
+    let mut app = app();
+    message(&mut app, "home/kitchen/temp", b"21.5", at(1, 0));
+    message(&mut app, "home/kitchen/temp", b"21.6", at(1, 10));
+    message(&mut app, "home/hall/light", b"on", at(1, 20));
+    message(&mut app, "mqtt", b"Hello2 mqtt", at(1, 30));
+    app.prepare();
+    let names: Vec<_> = app
+        .tree_rows
+        .iter()
+        .map(|r| (r.depth, r.name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (0, "(all topics)"),
+            (0, "home"),
+            (1, "hall"),
+            (2, "light"),
+            (1, "kitchen"),
+            (2, "temp"),
+            (0, "mqtt"),
+        ]
+    );
+    assert_eq!(app.topic_count, 3);
+    assert_eq!(app.tree.subtree_count, 4);
+    let home = crate::tui::app::node_ref(&app.tree, "home").unwrap();
+    assert_eq!(home.subtree_count, 3);
+    // Two messages arrived in second 1; at second 2 that is the last complete second.
+    assert_eq!(home.subtree_rate.per_sec(1_700_000_002), 3);
+    assert_eq!(home.subtree_rate.per_sec(1_700_000_005), 0);
+}
+
+#[test]
+fn selecting_a_tree_node_shows_its_subtree_and_new_matching_messages() {
+    let mut app = app();
+    message(&mut app, "home/kitchen/temp", b"1", at(1, 0));
+    message(&mut app, "home/hall/light", b"2", at(1, 0));
+    message(&mut app, "mqtt", b"3", at(1, 0));
+    message(&mut app, "homeless", b"4", at(1, 0));
+    app.prepare();
+    assert_eq!(app.view.len(), 4);
+    // Row 1 is "home".
+    key(&mut app, 'j');
+    assert_eq!(app.view_topic.as_deref(), Some("home"));
+    assert_eq!(app.view.len(), 2, "home/# but not 'homeless' or 'mqtt'");
+    message(&mut app, "home/kitchen/temp", b"5", at(2, 0));
+    message(&mut app, "mqtt", b"6", at(2, 0));
+    assert_eq!(app.view.len(), 3);
+    assert_eq!(&app.current_message().unwrap().payload[..], b"5");
+    // Collapse "home" with h, the rows shrink; l expands again.
+    key(&mut app, 'h');
+    app.prepare();
+    assert_eq!(app.tree_rows.len(), 4);
+    key(&mut app, 'l');
+    app.prepare();
+    assert_eq!(app.tree_rows.len(), 8);
+}
+
+#[test]
+fn a_selected_message_stays_selected_while_new_ones_arrive() {
+    let mut app = app();
+    for i in 0..5 {
+        message(&mut app, "t", format!("m{i}").as_bytes(), at(1, i));
+    }
+    app.update(Action::Cmd(Cmd::Focus(Pane::Messages)));
+    key(&mut app, 'j');
+    key(&mut app, 'j');
+    assert_eq!(&app.current_message().unwrap().payload[..], b"m2");
+    message(&mut app, "t", b"m5", at(2, 0));
+    assert_eq!(&app.current_message().unwrap().payload[..], b"m2");
+    assert_eq!(app.msg_position(), 3);
+    // Esc follows the newest again.
+    press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(&app.current_message().unwrap().payload[..], b"m5");
+}
+
+#[test]
+fn histories_are_capped_in_entries_and_bytes() {
+    let mut app = app_with(Limits {
+        messages: 100,
+        message_bytes: 1 << 20,
+        log: 50,
+        log_bytes: 1 << 20,
+        ..Limits::default()
+    });
+    for i in 0..1000 {
+        message(&mut app, "flood", &[0u8; 10], at(1, i));
+        log(&mut app, BrokerEvent::Notice(format!("line {i}")), at(1, i));
+    }
+    assert_eq!(app.messages.len(), 100);
+    assert_eq!(app.view.len(), 100);
+    assert_eq!(app.log.len(), 50);
+    assert_eq!(app.tree.subtree_count, 1000);
+
+    let mut app = app_with(Limits {
+        message_bytes: 10_000,
+        ..Limits::default()
+    });
+    for i in 0..100 {
+        message(&mut app, "big", &[7u8; 1000], at(1, i));
+    }
+    assert!(app.messages.bytes() <= 10_000);
+    assert!(app.messages.len() < 10);
+    assert_eq!(app.view.len(), app.messages.len());
+}
+
+#[test]
+fn topics_past_the_cap_are_counted_not_added() {
+    let mut app = app_with(Limits {
+        topics: 3,
+        ..Limits::default()
+    });
+    for i in 0..10 {
+        message(&mut app, &format!("t/{i}"), b"x", at(1, 0));
+    }
+    assert_eq!(app.topic_count, 3);
+    assert_eq!(app.topics_over_cap, 7);
+    // Messages still reach the history.
+    assert_eq!(app.messages.len(), 10);
+}
+
+#[test]
+fn subscribe_prompt_explains_invalid_filters_and_subscribes_valid_ones() {
+    let mut app = app();
+    key(&mut app, 's');
+    typed(&mut app, "a/#/b");
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(fx.is_empty());
+    let Some(Modal::Subscribe(p)) = &app.modal else {
+        panic!("prompt closed on an invalid filter")
+    };
+    assert_eq!(
+        p.error.as_deref(),
+        Some("invalid filter 'a/#/b': '#' must be the last level and alone in it")
+    );
+    // Fix it: delete "/b", choose QoS 1 with Tab.
+    press(&mut app, KeyCode::Backspace, KeyModifiers::NONE);
+    press(&mut app, KeyCode::Backspace, KeyModifiers::NONE);
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(
+        fx,
+        [Effect::Subscribe {
+            filter: "a/#".into(),
+            qos: 1
+        }]
+    );
+    assert!(app.modal.is_none());
+    assert_eq!(app.subscriptions.len(), 2);
+    // A refusal from the broker is shown on the subscription.
+    app.update(Action::Client(LinkEvent::SubAck {
+        filter: "a/#".into(),
+        result: Err("not authorised".into()),
+    }));
+    assert_eq!(
+        app.subscriptions[1].state,
+        SubState::Refused("not authorised".into())
+    );
+}
+
+#[test]
+fn unsubscribe_picks_from_the_list() {
+    let mut app = app();
+    let fx = key(&mut app, 'u');
+    assert!(fx.is_empty());
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(fx, [Effect::Unsubscribe("#".into())]);
+    assert!(app.subscriptions.is_empty());
+}
+
+#[test]
+fn reconnect_resubscribes_everything() {
+    let mut app = app();
+    let fx = app.update(Action::Client(LinkEvent::Connected));
+    assert_eq!(
+        fx,
+        [Effect::Subscribe {
+            filter: "#".into(),
+            qos: 0
+        }]
+    );
+    assert_eq!(app.client_state, ClientState::Connected);
+    app.update(Action::Client(LinkEvent::Disconnected("refused".into())));
+    assert_eq!(
+        app.client_state,
+        ClientState::Disconnected("refused".into())
+    );
+}
+
+#[test]
+fn composer_publishes_with_properties_and_remembers_history() {
+    let mut app = app();
+    app.update(Action::Client(LinkEvent::Connected));
+    key(&mut app, 'p');
+    typed(&mut app, "sensors/+/t");
+    let fx = press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(fx.is_empty(), "wildcards are refused in topic names");
+    let Some(Modal::Composer(c)) = &app.modal else {
+        panic!("composer closed")
+    };
+    assert!(c.error.as_deref().unwrap().contains("wildcards"));
+    for _ in 0.."+/t".len() {
+        press(&mut app, KeyCode::Backspace, KeyModifiers::NONE);
+    }
+    typed(&mut app, "kitchen");
+    // Tab to the payload; Enter makes a newline there.
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    typed(&mut app, "line 1");
+    press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    typed(&mut app, "line 2");
+    // QoS: Tab, then Space twice -> 2; Retain: Tab, Space.
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    key(&mut app, ' ');
+    key(&mut app, ' ');
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    key(&mut app, ' ');
+    // Content type.
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    typed(&mut app, "text/plain");
+    // Skip expiry, response topic, correlation; user properties.
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    }
+    typed(&mut app, "site=lab");
+    let fx = press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    let [Effect::Publish(p)] = fx.as_slice() else {
+        panic!("expected one publish, got {fx:?}")
+    };
+    assert_eq!(p.topic, "sensors/kitchen");
+    assert_eq!(&p.payload[..], b"line 1\nline 2");
+    assert_eq!((p.qos, p.retain), (2, true));
+    assert_eq!(p.props.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(p.props.user, [("site".to_owned(), "lab".to_owned())]);
+    assert!(app.modal.is_none());
+    assert_eq!(app.publish_history.len(), 1);
+    // Ctrl-P in a new composer brings the last publish back.
+    key(&mut app, 'p');
+    press(&mut app, KeyCode::Char('p'), KeyModifiers::CONTROL);
+    let Some(Modal::Composer(c)) = &app.modal else {
+        panic!("composer closed")
+    };
+    assert_eq!(c.build().unwrap(), *p);
+}
+
+#[test]
+fn composer_refuses_to_send_while_disconnected() {
+    let mut app = app();
+    key(&mut app, 'p');
+    typed(&mut app, "a");
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(fx.is_empty());
+    let Some(Modal::Composer(c)) = &app.modal else {
+        panic!("composer closed")
+    };
+    assert_eq!(c.error.as_deref(), Some("the client is not connected"));
+}
+
+#[test]
+fn clear_retained_asks_then_publishes_an_empty_retained_message() {
+    let mut app = app();
+    retained(&mut app, "devices/lamp", b"on", at(1, 0));
+    app.prepare();
+    // Rows: all, devices, lamp.
+    key(&mut app, 'G');
+    assert_eq!(app.view_topic.as_deref(), Some("devices/lamp"));
+    let fx = key(&mut app, 'D');
+    assert!(fx.is_empty());
+    assert!(matches!(app.modal, Some(Modal::ConfirmClear(_))));
+    let fx = key(&mut app, 'y');
+    let [Effect::Publish(p)] = fx.as_slice() else {
+        panic!("expected a publish, got {fx:?}")
+    };
+    assert_eq!(p.topic, "devices/lamp");
+    assert!(p.payload.is_empty() && p.retain);
+}
+
+#[test]
+fn log_scrolls_searches_and_filters_by_client() {
+    let mut app = app();
+    tutorial_log(&mut app);
+    let total = app.log.len();
+    app.update(Action::Cmd(Cmd::Focus(Pane::Log)));
+    assert!(app.log_follow);
+    key(&mut app, 'k');
+    assert!(!app.log_follow);
+    assert_eq!(app.log_bottom(), 1);
+    // New lines do not move a scrolled view.
+    log(&mut app, BrokerEvent::Notice("later".into()), at(2, 0));
+    assert_eq!(app.log_bottom(), 2);
+    key(&mut app, 'f');
+    assert!(app.log_follow);
+
+    // Search: the newest match first, then older ones.
+    key(&mut app, '/');
+    typed(&mut app, "PUBLISH");
+    press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    let shown = |app: &App| {
+        app.log
+            .get(app.log_seq_from_newest(app.log_bottom()).unwrap())
+            .unwrap()
+            .event
+            .to_string()
+    };
+    assert!(
+        shown(&app).starts_with("Sending PUBLISH"),
+        "{}",
+        shown(&app)
+    );
+    key(&mut app, 'n');
+    assert!(shown(&app).starts_with("Received PUBLISH"));
+    key(&mut app, 'n');
+    assert!(app.notice.as_deref().unwrap().contains("not found"));
+
+    // Client filter.
+    key(&mut app, 'c');
+    typed(&mut app, "auto-1A2B3C4D");
+    press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(app.log_len(), 4, "connected, publish, disconnect x2");
+    log(
+        &mut app,
+        BrokerEvent::PingReqReceived("auto-1A2B3C4D".into()),
+        at(3, 0),
+    );
+    log(
+        &mut app,
+        BrokerEvent::PingReqReceived("someone-else".into()),
+        at(3, 0),
+    );
+    assert_eq!(app.log_len(), 5);
+    key(&mut app, 'C');
+    assert_eq!(app.log_len(), total + 3);
+}
+
+#[test]
+fn lagged_log_reader_shows_a_gap_line() {
+    let mut app = app();
+    app.update(Action::BrokerLagged(42));
+    assert_eq!(app.log_lagged, 42);
+    let last = app.log.get(app.log.end_seq() - 1).unwrap();
+    assert_eq!(
+        last.event.to_string(),
+        "... 42 log lines dropped (the log reader fell behind)"
+    );
+}
+
+#[test]
+fn broker_log_counts_clients_and_rates() {
+    let mut app = app();
+    tutorial_log(&mut app);
+    // The publisher disconnected; the workbench's own client stays.
+    assert_eq!(app.connected_clients.len(), 1);
+    assert_eq!(app.broker_in.per_sec(1_700_000_002), 1);
+    assert_eq!(app.broker_out.per_sec(1_700_000_002), 1);
+}
+
+#[test]
+fn mouse_click_focuses_and_selects_wheel_scrolls_the_log() {
+    let mut app = app();
+    app.update(Action::Resize(160, 48));
+    message(&mut app, "a", b"1", at(1, 0));
+    message(&mut app, "b", b"2", at(1, 0));
+    app.prepare();
+    let a = app.areas();
+    // Third row of the tree ("b").
+    app.update(Action::Click {
+        col: a.topics.x + 3,
+        row: a.topics.y + 3,
+    });
+    assert_eq!(app.focus, Pane::Topics);
+    assert_eq!(app.view_topic.as_deref(), Some("b"));
+    for i in 0..20 {
+        log(&mut app, BrokerEvent::Notice(format!("n{i}")), at(1, 0));
+    }
+    app.update(Action::Wheel {
+        col: a.log.x + 2,
+        row: a.log.y + 2,
+        up: true,
+    });
+    assert!(!app.log_follow);
+    assert_eq!(app.log_bottom(), 3);
+    assert_eq!(app.focus, Pane::Topics, "the wheel does not move the focus");
+}
+
+#[test]
+fn tab_cycles_focus_help_opens_and_q_quits() {
+    let mut app = app();
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(app.focus, Pane::Messages);
+    press(&mut app, KeyCode::BackTab, KeyModifiers::SHIFT);
+    press(&mut app, KeyCode::BackTab, KeyModifiers::SHIFT);
+    assert_eq!(app.focus, Pane::Log);
+    key(&mut app, '?');
+    assert!(matches!(app.modal, Some(Modal::Help)));
+    // q closes the help rather than quitting.
+    key(&mut app, 'q');
+    assert!(app.modal.is_none() && !app.quit);
+    key(&mut app, 'q');
+    assert!(app.quit);
+}
+
+#[test]
+fn copy_topic_and_payload_become_effects() {
+    let mut app = app();
+    message(&mut app, "a/b", b"payload!", at(1, 0));
+    app.update(Action::Cmd(Cmd::Focus(Pane::Messages)));
+    assert_eq!(key(&mut app, 'y'), [Effect::Copy("a/b".into())]);
+    assert_eq!(key(&mut app, 'Y'), [Effect::Copy("payload!".into())]);
+}
+
+#[test]
+fn mqtt_urls_parse_like_mosquitto_sub_dash_l() {
+    use crate::tui::{MqttUrl, parse_url};
+    assert_eq!(
+        parse_url("mqtt://user:pw@broker.local:1884/sensors/#"),
+        Ok(MqttUrl {
+            host: "broker.local".into(),
+            port: 1884,
+            credentials: Some(("user".into(), "pw".into())),
+            topic: Some("sensors/#".into()),
+        })
+    );
+    assert_eq!(
+        parse_url("mqtt://[::1]"),
+        Ok(MqttUrl {
+            host: "::1".into(),
+            port: 1883,
+            credentials: None,
+            topic: None,
+        })
+    );
+    assert!(parse_url("mqtts://x").unwrap_err().contains("only mqtt://"));
+    assert!(parse_url("mqtt://x:port").unwrap_err().contains("bad port"));
+}

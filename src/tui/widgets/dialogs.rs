@@ -1,0 +1,247 @@
+//! Dialogs: the publish composer, the subscribe/search/filter prompts, the unsubscribe list
+//! and the clear-retained question.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Widget};
+use ratatui_textarea::TextArea;
+
+use super::centered;
+use crate::tui::app::{App, Composer, ComposerField, Modal, Prompt, SubState};
+
+fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
+    Clear.render(area, buf);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {title} "))
+        .border_style(Style::default().fg(Color::Yellow));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}
+
+/// Renders the open dialog (not the help screen).
+pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
+    match modal {
+        Modal::Help => {}
+        Modal::Composer(c) => composer(c, screen, buf),
+        Modal::Subscribe(p) => prompt(
+            p,
+            &format!("Subscribe · QoS {} (Tab changes) · Enter subscribes", p.qos),
+            "Topic filter, e.g. sensors/+/temperature or #",
+            screen,
+            buf,
+        ),
+        Modal::Search(p) => prompt(p, "Search the broker log", "Text to find", screen, buf),
+        Modal::ClientFilter(p) => prompt(
+            p,
+            "Filter the broker log by client id",
+            "Client id (empty shows all)",
+            screen,
+            buf,
+        ),
+        Modal::Unsubscribe { cursor } => {
+            let h = u16::try_from(app.subscriptions.len()).unwrap_or(20).min(20) + 2;
+            let inner = dialog(centered(screen, 60, h), buf, "Unsubscribe · Enter");
+            for (i, s) in app.subscriptions.iter().enumerate() {
+                let Ok(row) = u16::try_from(i) else { break };
+                if row >= inner.height {
+                    break;
+                }
+                let state = match &s.state {
+                    SubState::Pending => "pending".to_owned(),
+                    SubState::Granted(q) => format!("granted QoS {q}"),
+                    SubState::Refused(e) => format!("refused: {e}"),
+                };
+                let style = if i == *cursor {
+                    Style::default().add_modifier(Modifier::REVERSED)
+                } else {
+                    Style::default()
+                };
+                buf.set_line(
+                    inner.x,
+                    inner.y + row,
+                    &Line::styled(format!("{}  (QoS {}, {state})", s.filter, s.qos), style),
+                    inner.width,
+                );
+            }
+        }
+        Modal::ConfirmClear(topic) => {
+            let inner = dialog(centered(screen, 64, 4), buf, "Clear retained message");
+            buf.set_line(
+                inner.x,
+                inner.y,
+                &Line::raw(format!("Publish an empty retained message to '{topic}'?")),
+                inner.width,
+            );
+            buf.set_line(
+                inner.x,
+                inner.y + 1,
+                &Line::styled("y: yes   n/Esc: no", Style::default().fg(Color::Cyan)),
+                inner.width,
+            );
+        }
+    }
+}
+
+fn prompt(p: &Prompt, title: &str, hint: &str, screen: Rect, buf: &mut Buffer) {
+    let inner = dialog(centered(screen, 70, 5), buf, title);
+    buf.set_line(
+        inner.x,
+        inner.y,
+        &Line::styled(hint, Style::default().fg(Color::DarkGray)),
+        inner.width,
+    );
+    if inner.height > 1 {
+        (&p.text).render(Rect::new(inner.x, inner.y + 1, inner.width, 1), buf);
+    }
+    if inner.height > 2
+        && let Some(e) = &p.error
+    {
+        buf.set_line(
+            inner.x,
+            inner.y + 2,
+            &Line::styled(e.clone(), Style::default().fg(Color::Red)),
+            inner.width,
+        );
+    }
+}
+
+fn field(
+    c: &Composer,
+    f: ComposerField,
+    t: &TextArea<'static>,
+    area: Rect,
+    buf: &mut Buffer,
+    boxed: bool,
+) {
+    let focused = c.focus == f;
+    let label_style = if focused {
+        Style::default()
+            .fg(Color::Cyan)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::default().fg(Color::Gray)
+    };
+    if boxed {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(Span::styled(format!(" {} ", f.label()), label_style))
+            .border_style(label_style);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        text(t, focused, inner, buf);
+    } else {
+        let [l, r] = Layout::horizontal([Constraint::Length(16), Constraint::Fill(1)]).areas(area);
+        buf.set_line(l.x, l.y, &Line::styled(f.label(), label_style), l.width);
+        text(t, focused, r, buf);
+    }
+}
+
+fn text(t: &TextArea<'static>, focused: bool, area: Rect, buf: &mut Buffer) {
+    if focused {
+        t.render(area, buf);
+    } else {
+        for (i, l) in t.lines().iter().take(usize::from(area.height)).enumerate() {
+            let y = area.y + u16::try_from(i).unwrap_or(0);
+            buf.set_line(area.x, y, &Line::raw(l.clone()), area.width);
+        }
+    }
+}
+
+fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
+    let w = screen.width.saturating_sub(4).min(100);
+    let h = screen.height.saturating_sub(2).min(30);
+    let inner = dialog(
+        centered(screen, w, h),
+        buf,
+        "Publish · Tab next field · C-s send · C-p/C-n history · Esc close",
+    );
+    let [topic, flags, payload, ct, exp, resp, corr, user, err] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(3),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    field(c, ComposerField::Topic, &c.topic, topic, buf, false);
+    let sel = |f: ComposerField| {
+        if c.focus == f {
+            Style::default()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().fg(Color::Gray)
+        }
+    };
+    buf.set_line(
+        flags.x,
+        flags.y,
+        &Line::from(vec![
+            Span::styled(format!("QoS {}", c.qos), sel(ComposerField::Qos)),
+            Span::raw("   "),
+            Span::styled(
+                format!("Retain {}", if c.retain { "yes" } else { "no" }),
+                sel(ComposerField::Retain),
+            ),
+            Span::styled(
+                "   (Space or ←/→ changes)",
+                Style::default().fg(Color::DarkGray),
+            ),
+        ]),
+        flags.width,
+    );
+    field(c, ComposerField::Payload, &c.payload, payload, buf, true);
+    field(
+        c,
+        ComposerField::ContentType,
+        &c.content_type,
+        ct,
+        buf,
+        false,
+    );
+    field(c, ComposerField::Expiry, &c.expiry, exp, buf, false);
+    field(
+        c,
+        ComposerField::ResponseTopic,
+        &c.response_topic,
+        resp,
+        buf,
+        false,
+    );
+    field(
+        c,
+        ComposerField::Correlation,
+        &c.correlation,
+        corr,
+        buf,
+        false,
+    );
+    field(c, ComposerField::UserProps, &c.user_props, user, buf, true);
+    if let Some(e) = &c.error {
+        buf.set_line(
+            err.x,
+            err.y,
+            &Line::styled(e.clone(), Style::default().fg(Color::Red)),
+            err.width,
+        );
+    } else {
+        buf.set_line(
+            err.x,
+            err.y,
+            &Line::styled(
+                "MQTT 5 properties are optional; user props: one name=value a line",
+                Style::default().fg(Color::DarkGray),
+            ),
+            err.width,
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! The workbench's widgets. Each renders from a borrowed [`App`]; none changes it.
+//!
+//! * [`topic_tree`]: topics with message counts and rates.
+//! * [`messages`]: the selected topic's messages.
+//! * [`payload`]: the selected message's payload in the chosen view.
+//! * [`broker_log`]: the broker's verbose log, coloured by packet type.
+//! * [`status`]: the status bar and the key footer.
+//! * [`dialogs`]: composer, prompts, unsubscribe list, confirmation.
+//! * [`help`]: all keys.
+
+pub mod broker_log;
+pub mod dialogs;
+pub mod help;
+pub mod messages;
+pub mod payload;
+pub mod status;
+pub mod topic_tree;
+
+use std::time::SystemTime;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::{Block, BorderType, Borders};
+
+use super::app::{App, Modal, Pane};
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame<'_>, app: &App) {
+    let screen = frame.area();
+    let a = super::layout::layout(screen, app);
+    let buf = frame.buffer_mut();
+    status::render_status(app, a.status, buf);
+    status::render_footer(app, a.footer, buf);
+    topic_tree::render(app, a.topics, buf);
+    messages::render(app, a.messages, buf);
+    payload::render(app, a.payload, buf);
+    broker_log::render(app, a.log, buf);
+    match &app.modal {
+        None => {}
+        Some(Modal::Help) => help::render(screen, buf),
+        Some(m) => dialogs::render(app, m, screen, buf),
+    }
+}
+
+/// A pane's frame: highlighted when it has the focus.
+#[must_use]
+pub fn pane_block(app: &App, pane: Pane, title: String) -> Block<'static> {
+    let focused = app.focus == pane && app.modal.is_none();
+    let style = if focused {
+        Style::default()
+            .fg(Color::Cyan)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::default().fg(Color::DarkGray)
+    };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(style)
+        .title(title)
+}
+
+/// Local wall-clock time, `HH:MM:SS` or `HH:MM:SS.mmm`.
+#[must_use]
+pub fn clock(t: SystemTime, millis: bool) -> String {
+    let dt: chrono::DateTime<chrono::Local> = t.into();
+    if millis {
+        dt.format("%H:%M:%S%.3f").to_string()
+    } else {
+        dt.format("%H:%M:%S").to_string()
+    }
+}
+
+/// A rectangle of at most `w` x `h` centred in `area`.
+#[must_use]
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+/// Cuts `s` to at most `width` display columns.
+#[must_use]
+pub fn fit(s: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw > width {
+            break;
+        }
+        w += cw;
+        out.push(c);
+    }
+    out
+}
+
+/// Splits `s` into chunks of at most `width` display columns (at least one chunk).
+#[must_use]
+pub fn wrap(s: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw > width {
+            out.push(std::mem::take(&mut cur));
+            w = 0;
+        }
+        w += cw;
+        cur.push(c);
+    }
+    out.push(cur);
+    out
+}
+
+/// Human-readable byte count.
+#[must_use]
+pub fn human_bytes(n: usize) -> String {
+    if n < 10_000 {
+        format!("{n}")
+    } else if n < 10_000_000 {
+        format!("{}k", n / 1024)
+    } else {
+        format!("{}M", n / (1024 * 1024))
+    }
+}
+
+/// Splits `s` into lines of at most `width` columns, breaking after spaces where possible and
+/// inside words only when a word is longer than a line.
+#[must_use]
+pub fn word_wrap(s: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for word in s.split_inclusive(' ') {
+        if cur.width() + word.trim_end().width() > width && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur).trim_end().to_owned());
+        }
+        if word.trim_end().width() > width {
+            let mut pieces = wrap(word, width);
+            let last = pieces.pop().unwrap_or_default();
+            out.extend(pieces);
+            cur = last;
+        } else {
+            cur.push_str(word);
+        }
+    }
+    out.push(cur.trim_end().to_owned());
+    out
+}

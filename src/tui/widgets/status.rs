@@ -1,0 +1,96 @@
+//! The status bar (broker address, clients, rates, client state, notices) and the key footer.
+
+use std::time::UNIX_EPOCH;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use crate::tui::app::{App, ClientState};
+use crate::tui::keymap;
+
+/// The top line.
+pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let now = app
+        .now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let bar = Style::default().bg(Color::Rgb(40, 40, 60)).fg(Color::White);
+    buf.set_style(area, bar);
+    let sep = Span::styled(" │ ", bar.fg(Color::DarkGray));
+    let mut spans = vec![Span::styled(" MQTT ", bar.add_modifier(Modifier::BOLD))];
+    match &app.broker_addr {
+        Some(addr) => {
+            spans.push(Span::styled(format!("broker {addr}"), bar.fg(Color::Green)));
+            spans.push(sep.clone());
+            spans.push(Span::styled(
+                format!("{} clients", app.connected_clients.len()),
+                bar,
+            ));
+            spans.push(sep.clone());
+            spans.push(Span::styled(
+                format!(
+                    "in {}/s out {}/s",
+                    app.broker_in.per_sec(now),
+                    app.broker_out.per_sec(now)
+                ),
+                bar,
+            ));
+        }
+        None => spans.push(Span::styled("no embedded broker", bar.fg(Color::Gray))),
+    }
+    spans.push(sep.clone());
+    let (state, color) = match &app.client_state {
+        ClientState::Connected => ("connected", Color::Green),
+        ClientState::Connecting => ("connecting", Color::Yellow),
+        ClientState::Disconnected(_) => ("disconnected", Color::Red),
+    };
+    let target = if area.width >= crate::tui::layout::WIDE {
+        format!(" {}", app.client_target)
+    } else {
+        String::new()
+    };
+    spans.push(Span::styled(
+        format!("client {state}{target}"),
+        bar.fg(color),
+    ));
+    if app.broker_addr.is_none() {
+        spans.push(Span::styled(
+            format!(" {}/s", app.client_in.per_sec(now)),
+            bar,
+        ));
+    }
+    if let ClientState::Disconnected(why) = &app.client_state {
+        spans.push(Span::styled(format!(" ({why})"), bar.fg(Color::Red)));
+    }
+    if let Some(n) = &app.notice {
+        spans.push(sep);
+        spans.push(Span::styled(n.clone(), bar.fg(Color::Yellow)));
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+/// The bottom line: the keys of the focused pane (or open dialog).
+pub fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let mut spans = Vec::new();
+    for (key, help) in keymap::footer(app) {
+        spans.push(Span::styled(
+            format!(" {key}"),
+            Style::default()
+                .fg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(
+            format!(" {help} "),
+            Style::default().fg(Color::Gray),
+        ));
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}

@@ -1,0 +1,279 @@
+//! The workbench end to end: the real binary in a tmux pane, mosquitto's clients outside it,
+//! the screen read back with `capture-pane`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{KillOnDrop, have_mosquitto, run_tool};
+
+/// A private tmux server (its own socket) running one session; killed on drop.
+struct Tmux {
+    socket: String,
+    dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    /// Starts `mqtt-workbench ARGS` in a 160x48 pane. When it exits the pane's shell prints
+    /// `WB-EXIT=<code>`, whether the tty is back in cooked mode, and waits.
+    fn start(name: &str, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bin = assert_cmd::cargo::cargo_bin("mqtt-workbench");
+        let pidfile = dir.path().join("pid");
+        let inner = format!(
+            // `\$\$` so that the inner shell (replaced by the workbench) expands it.
+            "echo \\$\\$ > '{}'; exec '{}' {}",
+            pidfile.display(),
+            bin.display(),
+            args.join(" ")
+        );
+        let script = format!(
+            "sh -c \"{inner}\"; echo WB-EXIT=$?; \
+             if stty -a | grep -q -- '-icanon'; then echo TTY-RAW; else echo TTY-SANE; fi; \
+             sleep 120"
+        );
+        let socket = format!("wb-{name}-{}", std::process::id());
+        let t = Self { socket, dir };
+        let ok = t
+            .tmux(&[
+                "new-session",
+                "-d",
+                "-x",
+                "160",
+                "-y",
+                "48",
+                "-s",
+                "wb",
+                &script,
+            ])
+            .status
+            .success();
+        assert!(ok, "tmux new-session failed");
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run tmux")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "wb"]).stdout).into_owned()
+    }
+
+    /// Polls the screen (up to 15 s) until `pred` holds; panics with the last screen if not.
+    fn wait_until(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "wb"];
+        args.extend_from_slice(keys);
+        assert!(self.tmux(&args).status.success());
+    }
+
+    fn text(&self, text: &str) {
+        assert!(
+            self.tmux(&["send-keys", "-t", "wb", "-l", text])
+                .status
+                .success()
+        );
+    }
+
+    fn alternate_screen_on(&self) -> bool {
+        let out = self.tmux(&["display-message", "-p", "-t", "wb", "#{alternate_on}"]);
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
+    fn pid(&self) -> u32 {
+        let path: PathBuf = self.dir.path().join("pid");
+        std::fs::read_to_string(path)
+            .expect("pid file")
+            .trim()
+            .parse()
+            .expect("pid")
+    }
+
+    /// Waits for the workbench to end and checks it left a clean terminal.
+    fn assert_clean_exit(&self, code: i32) {
+        let s = self.wait_until("the workbench to exit", |s| s.contains("WB-EXIT="));
+        assert!(
+            s.contains(&format!("WB-EXIT={code}")),
+            "exit code; screen:\n{s}"
+        );
+        let s = self.wait_until("the tty check", |s| s.contains("TTY-"));
+        assert!(s.contains("TTY-SANE"), "raw mode left on; screen:\n{s}");
+        assert!(!self.alternate_screen_on(), "still on the alternate screen");
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn have_tmux() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux must be installed in CI (see .ci/run)"
+        );
+        eprintln!("SKIPPED: tmux not installed");
+    }
+    ok
+}
+
+/// Waits until the client pane is subscribed (its SUBACK is in the log).
+fn wait_ready(t: &Tmux) -> String {
+    t.wait_until("the workbench's client to subscribe", |s| {
+        s.contains("Sending SUBACK to mqtt-workbench-") && s.contains("client connected")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tutorial_publish_shows_in_client_pane_and_broker_log_then_q_quits() {
+    if !have_mosquitto() || !have_tmux() {
+        return;
+    }
+    let port = free_port();
+    let t = Tmux::start("tutorial", &["--port", &port.to_string()]);
+    let s = wait_ready(&t);
+    assert!(s.contains(&format!("broker 127.0.0.1:{port}")), "{s}");
+    let p = port.to_string();
+    let (ok, _, err) = run_tool(
+        &["mosquitto_pub", "-p", &p, "-t", "mqtt", "-m", "Hello2 mqtt"],
+        10,
+    )
+    .await;
+    assert!(ok, "mosquitto_pub failed: {err}");
+    let s = t.wait_until("the message in both panes", |s| {
+        s.contains("Hello2 mqtt") && s.contains("Received PUBLISH from")
+    });
+    // The mosquitto wording, wrapped over two lines in the log pane.
+    assert!(s.contains("'mqtt', ... (11"), "{s}");
+    // The payload pane names the topic and the detected view.
+    assert!(s.contains("Payload: mqtt · auto:text · 11 bytes"), "{s}");
+    t.keys(&["q"]);
+    t.assert_clean_exit(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn composer_publish_reaches_an_outside_mosquitto_sub() {
+    if !have_mosquitto() || !have_tmux() {
+        return;
+    }
+    let port = free_port();
+    let t = Tmux::start("composer", &["--port", &port.to_string()]);
+    wait_ready(&t);
+    let sub = Command::new("timeout")
+        .args(["15", "mosquitto_sub", "-p", &port.to_string()])
+        .args(["-t", "workbench/out", "-C", "1", "-v"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto_sub");
+    let mut sub = KillOnDrop(sub);
+    t.wait_until("mosquitto_sub's subscription in the log", |s| {
+        s.contains("workbench/out (QoS 0)")
+    });
+    t.keys(&["p"]);
+    t.wait_until("the composer", |s| s.contains("Publish · Tab next field"));
+    t.text("workbench/out");
+    t.keys(&["Tab"]);
+    t.text("sent from the composer");
+    t.keys(&["C-s"]);
+    t.wait_until("the publish notice", |s| {
+        s.contains("published 22 bytes to 'workbench/out'")
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sub.0.try_wait().expect("wait").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut out = String::new();
+    if let Some(mut so) = sub.0.stdout.take() {
+        use std::io::Read;
+        let _ = so.read_to_string(&mut out);
+    }
+    assert_eq!(out.trim(), "workbench/out sent from the composer");
+    t.keys(&["q"]);
+    t.assert_clean_exit(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn busy_port_falls_back_with_a_notice_and_sigterm_restores_the_terminal() {
+    if !have_tmux() {
+        return;
+    }
+    // Hold a port so the workbench cannot have it.
+    let blocker = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = blocker.local_addr().expect("addr").port();
+    let t = Tmux::start("busy", &["--port", &port.to_string()]);
+    let s = wait_ready(&t);
+    assert!(
+        s.contains(&format!("port {port} is busy; the broker listens on port")),
+        "{s}"
+    );
+    assert!(
+        s.contains(&format!("Port {port} is in use; listening on port")),
+        "{s}"
+    );
+    let pid = t.pid();
+    let ok = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -TERM {pid}");
+    t.assert_clean_exit(0);
+    drop(blocker);
+}
+
+#[test]
+fn start_up_errors_print_plainly_without_touching_the_terminal() {
+    let bin = assert_cmd::cargo::cargo_bin("mqtt-workbench");
+    let out = Command::new(&bin)
+        .args(["-c", "/nonexistent/broker.conf"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("Error: "), "{err}");
+    assert!(err.contains("/nonexistent/broker.conf"), "{err}");
+    // Nothing was drawn: no escape sequences on stdout.
+    assert!(out.stdout.is_empty());
+    let out = Command::new(&bin)
+        .args(["-L", "mqtts://example.com"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only mqtt:// is supported"));
+}
