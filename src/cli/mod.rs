@@ -75,12 +75,15 @@ pub enum Command {
     /// Publish messages, like mosquitto_pub (same flags; help is --help).
     #[command(disable_help_flag = true, disable_version_flag = true)]
     Pub(publish::PubArgs),
+    /// Load-test any MQTT broker: `pub`, `sub`, `conn`, `fanin`, `fanout`.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Broker(args)) => broker::run(args).await,
+        Some(Command::Bench(args)) => crate::bench::run(args).await,
         Some(Command::Sub(args)) => sub::run(args).await,
         Some(Command::Pub(args)) => publish::run(args).await,
         None => crate::tui::run(cli.workbench.into()).await,
@@ -122,5 +125,45 @@ mod tests {
         let cli = Cli::try_parse_from(["mqtt-workbench", "--port", "0", "--no-broker"]).unwrap();
         assert_eq!(cli.workbench.port, Some(0));
         assert!(cli.workbench.no_broker);
+    }
+
+    #[test]
+    fn bench_takes_mosquitto_style_short_flags() {
+        let cli = Cli::try_parse_from([
+            "mqtt-workbench",
+            "bench",
+            "fanin",
+            "-h",
+            "10.0.0.1",
+            "-p",
+            "1884",
+            "-V",
+            "5",
+            "-c",
+            "3",
+            "-q",
+            "1",
+            "-s",
+            "100",
+            "-t",
+            "x/%i",
+            "--json",
+        ])
+        .unwrap();
+        let Some(Command::Bench(b)) = cli.command else {
+            panic!("not bench");
+        };
+        let crate::bench::BenchCommand::Fanin(a) = b.command else {
+            panic!("not fanin");
+        };
+        assert_eq!(a.target.host, "10.0.0.1");
+        assert_eq!(a.target.port, 1884);
+        assert!(a.target.version.is_v5());
+        assert_eq!((a.clients, a.msg.qos, a.msg.size), (3, 1, 100));
+        let help = Cli::try_parse_from(["mqtt-workbench", "bench", "conn", "--help"]);
+        assert_eq!(
+            help.unwrap_err().kind(),
+            clap::error::ErrorKind::DisplayHelp
+        );
     }
 }
