@@ -130,7 +130,9 @@ pub fn start(
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
     let stats = Arc::new(Stats::default());
-    let (tx, rx) = mpsc::channel(4096);
+    // Each command carries up to 64 packets of one socket read; 64 slots hold at most 4,096
+    // packets, and a full channel makes readers wait (back-pressure).
+    let (tx, rx) = mpsc::channel(64);
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
         events: events.clone(),

@@ -132,12 +132,13 @@ pub struct ConnectRequest {
 pub enum RouterCmd {
     /// A client completed CONNECT.
     Connect(Box<ConnectRequest>),
-    /// A packet after CONNECT (PUBLISH, acks, SUBSCRIBE, UNSUBSCRIBE).
-    Packet {
+    /// Packets after CONNECT (PUBLISH, acks, SUBSCRIBE, UNSUBSCRIBE), in arrival order: all
+    /// that one read from the socket held.
+    Packets {
         /// The connection's id.
         conn: u64,
-        /// The packet.
-        packet: Packet,
+        /// The packets.
+        packets: Vec<Packet>,
     },
     /// The connection ended.
     Closed {
@@ -182,6 +183,8 @@ pub struct Router {
     timers: BinaryHeap<Reverse<(Instant, Timer)>>,
     match_buf: Vec<Entry>,
     delivery_buf: Vec<Delivery>,
+    /// Outboxes that got packets since the last wake-up round (woken once per batch).
+    wakes: Vec<Arc<Outbox>>,
     started: Instant,
     /// Counters the router owns (the byte counters are atomics shared with connections).
     pub counters: sys::Counters,
@@ -204,6 +207,7 @@ impl Router {
             timers: BinaryHeap::new(),
             match_buf: Vec::new(),
             delivery_buf: Vec::new(),
+            wakes: Vec::new(),
             started: Instant::now(),
             counters: sys::Counters::default(),
         }
@@ -231,11 +235,18 @@ impl Router {
                         self.handle(cmd);
                     }
                     self.stats.set_router(self.by_conn.len(), &self.counters);
+                    self.flush_wakes();
                 }
                 // Will delays and session expiry.
-                () = sleep_until_opt(next_timer) => self.fire_timers(Instant::now()),
+                () = sleep_until_opt(next_timer) => {
+                    self.fire_timers(Instant::now());
+                    self.flush_wakes();
+                }
                 // Periodic `$SYS` topics.
-                _ = sys_tick.tick(), if sys_every > 0 => self.publish_sys(),
+                _ = sys_tick.tick(), if sys_every > 0 => {
+                    self.publish_sys();
+                    self.flush_wakes();
+                }
                 () = shutdown.cancelled() => break,
             }
         }
@@ -251,27 +262,36 @@ impl Router {
     pub fn handle(&mut self, cmd: RouterCmd) {
         match cmd {
             RouterCmd::Connect(req) => self.on_connect(*req),
-            RouterCmd::Packet { conn, packet } => {
-                let Some(&idx) = self.by_conn.get(&conn) else {
-                    // A packet from a connection that was refused or replaced: ignore it
-                    // [MQTT-3.1.4-5].
-                    return;
-                };
-                match packet {
-                    Packet::Publish(p) => self.on_publish(idx, p),
-                    Packet::PubAck(a) => self.on_puback(idx, &a),
-                    Packet::PubRec(a) => self.on_pubrec(idx, &a),
-                    Packet::PubRel(a) => self.on_pubrel(idx, &a),
-                    Packet::PubComp(a) => self.on_pubcomp(idx, &a),
-                    Packet::Subscribe(s) => self.on_subscribe(idx, *s),
-                    Packet::Unsubscribe(u) => self.on_unsubscribe(idx, *u),
-                    Packet::Connect(_)
-                    | Packet::PingReq
-                    | Packet::Disconnect(_)
-                    | Packet::Auth(_) => {}
+            RouterCmd::Packets { conn, packets } => {
+                for packet in packets {
+                    // Refused, replaced or kicked (perhaps by the previous packet): ignore the
+                    // rest [MQTT-3.1.4-5].
+                    let Some(&idx) = self.by_conn.get(&conn) else {
+                        return;
+                    };
+                    match packet {
+                        Packet::Publish(p) => self.on_publish(idx, p),
+                        Packet::PubAck(a) => self.on_puback(idx, &a),
+                        Packet::PubRec(a) => self.on_pubrec(idx, &a),
+                        Packet::PubRel(a) => self.on_pubrel(idx, &a),
+                        Packet::PubComp(a) => self.on_pubcomp(idx, &a),
+                        Packet::Subscribe(s) => self.on_subscribe(idx, *s),
+                        Packet::Unsubscribe(u) => self.on_unsubscribe(idx, *u),
+                        Packet::Connect(_)
+                        | Packet::PingReq
+                        | Packet::Disconnect(_)
+                        | Packet::Auth(_) => {}
+                    }
                 }
             }
             RouterCmd::Closed { conn, how } => self.on_closed(conn, how),
+        }
+    }
+
+    /// Wakes every connection that got packets during the last batch of work.
+    fn flush_wakes(&mut self) {
+        for outbox in self.wakes.drain(..) {
+            outbox.wake();
         }
     }
 
@@ -399,11 +419,13 @@ impl Router {
             }
             props.server_keep_alive = server_keep_alive;
         }
-        outbox.push(Outgoing::ConnAck(Box::new(ConnAck {
+        if outbox.push(Outgoing::ConnAck(Box::new(ConnAck {
             session_present,
             reason: ReasonCode::Success,
             properties: props,
-        })));
+        }))) {
+            self.wakes.push(outbox.clone());
+        }
         let c = id.clone();
         self.trace(|| BrokerEvent::ConnAckSent {
             client: c,
@@ -433,7 +455,8 @@ impl Router {
     /// PUBREL for those already released, in the original order; then fills the window.
     fn resume(&mut self, idx: SessionIdx) {
         let events = self.events.clone();
-        let Some(s) = self.session(idx) else {
+        // Field borrows (not `self.session`), so `self.wakes` stays usable in the loop.
+        let Some(s) = self.sessions.get_mut(idx as usize).and_then(Option::as_mut) else {
             return;
         };
         let Some(link) = s.link.clone() else {
@@ -441,13 +464,19 @@ impl Router {
         };
         for f in &mut s.outflight {
             if f.released {
-                link.outbox
-                    .push(Outgoing::PubRel(Ack::new(f.publish.pkid, 0)));
+                if link
+                    .outbox
+                    .push(Outgoing::PubRel(Ack::new(f.publish.pkid, 0)))
+                {
+                    self.wakes.push(link.outbox.clone());
+                }
                 let (c, pkid) = (s.id.clone(), f.publish.pkid);
                 events.trace(|| BrokerEvent::PubRelSent { client: c, pkid });
             } else {
                 f.publish.dup = true;
-                link.outbox.push(Outgoing::Publish(f.publish.clone()));
+                if link.outbox.push(Outgoing::Publish(f.publish.clone())) {
+                    self.wakes.push(link.outbox.clone());
+                }
                 let c = s.id.clone();
                 let p = &f.publish;
                 events.trace(|| BrokerEvent::PublishSent {
@@ -696,7 +725,9 @@ impl Router {
                 } else {
                     0
                 };
-                link.outbox.push(Outgoing::PubAck(Ack::new(pkid, rc)));
+                if link.outbox.push(Outgoing::PubAck(Ack::new(pkid, rc))) {
+                    self.wakes.push(link.outbox.clone());
+                }
                 self.trace(|| BrokerEvent::PubAckSent {
                     client: id,
                     pkid,
@@ -712,7 +743,9 @@ impl Router {
                 s.inbound_qos2
                     .entry(pkid)
                     .or_insert_with(|| Message::from_publish(p));
-                link.outbox.push(Outgoing::PubRec(Ack::new(pkid, 0)));
+                if link.outbox.push(Outgoing::PubRec(Ack::new(pkid, 0))) {
+                    self.wakes.push(link.outbox.clone());
+                }
                 self.trace(|| BrokerEvent::PubRecSent {
                     client: id,
                     pkid,
@@ -747,7 +780,9 @@ impl Router {
         } else {
             0
         };
-        link.outbox.push(Outgoing::PubComp(Ack::new(pkid, rc)));
+        if link.outbox.push(Outgoing::PubComp(Ack::new(pkid, rc))) {
+            self.wakes.push(link.outbox.clone());
+        }
         self.trace(|| BrokerEvent::PubCompSent { client: id, pkid });
     }
 
@@ -875,12 +910,15 @@ impl Router {
             let client = s.id.clone();
             let flags = flags_of(&publish);
             let (topic, len) = (publish.topic.clone(), publish.payload.len());
-            if link.outbox.push_qos0(
+            if let Some(wake) = link.outbox.push_qos0(
                 publish,
                 cfg.max_queued_messages,
                 cfg.max_queued_bytes,
                 force,
             ) {
+                if wake {
+                    self.wakes.push(link.outbox.clone());
+                }
                 self.counters.publish_sent += 1;
                 self.counters.publish_bytes_sent += len as u64;
                 self.trace(|| BrokerEvent::PublishSent {
@@ -978,7 +1016,9 @@ impl Router {
                 released: false,
             });
         }
-        link.outbox.push(Outgoing::Publish(publish));
+        if link.outbox.push(Outgoing::Publish(publish)) {
+            self.wakes.push(link.outbox.clone());
+        }
         self.counters.publish_sent += 1;
         self.counters.publish_bytes_sent += len as u64;
         events.trace(|| BrokerEvent::PublishSent {
@@ -1061,7 +1101,9 @@ impl Router {
             } else {
                 0
             };
-            link.outbox.push(Outgoing::PubRel(Ack::new(pkid, rc)));
+            if link.outbox.push(Outgoing::PubRel(Ack::new(pkid, rc))) {
+                self.wakes.push(link.outbox.clone());
+            }
             self.trace(|| BrokerEvent::PubRelSent { client: c, pkid });
         }
         if finished {
@@ -1157,10 +1199,12 @@ impl Router {
                 retained_out.extend(found.into_iter().map(|m| (m, opts.qos, sub_id)));
             }
         }
-        link.outbox.push(Outgoing::SubAck {
+        if link.outbox.push(Outgoing::SubAck {
             pkid: sub.pkid,
             codes,
-        });
+        }) {
+            self.wakes.push(link.outbox.clone());
+        }
         {
             let c = id.clone();
             self.trace(|| BrokerEvent::SubAckSent(c));
@@ -1205,10 +1249,12 @@ impl Router {
             });
         }
         // [MQTT-3.10.4-4], [MQTT-3.10.4-5]: UNSUBACK even when nothing matched.
-        link.outbox.push(Outgoing::UnsubAck {
+        if link.outbox.push(Outgoing::UnsubAck {
             pkid: unsub.pkid,
             codes,
-        });
+        }) {
+            self.wakes.push(link.outbox.clone());
+        }
         self.trace(|| BrokerEvent::UnsubAckSent(id));
     }
 
