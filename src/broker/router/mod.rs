@@ -500,59 +500,41 @@ impl Router {
         s.link = None;
         s.disconnected_at = Some(Instant::now());
         let id = s.id.clone();
-        let mut keep_will = true;
-        match how {
+        // The closing line, in mosquitto's words for each way a connection ends.
+        let closing: fn(Arc<str>) -> BrokerEvent = match how {
             CloseKind::Disconnect {
                 reason,
                 session_expiry,
             } => {
-                // [MQTT-3.14.4-3]: a normal DISCONNECT discards the will; 0x04 keeps it.
-                keep_will = reason == ReasonCode::DisconnectWithWill;
                 if let Some(e) = session_expiry {
                     s.expiry = e;
                 }
-                let c = id.clone();
-                self.trace(|| BrokerEvent::DisconnectReceived(c));
-                let c = id.clone();
-                self.emit(|| BrokerEvent::Disconnected(c));
+                self.trace(|| BrokerEvent::DisconnectReceived(id.clone()));
+                // [MQTT-3.14.4-3]: a normal DISCONNECT discards the will; 0x04 keeps it.
+                if reason != ReasonCode::DisconnectWithWill
+                    && let Some(s) = self.session(idx)
+                {
+                    s.will = None;
+                }
+                BrokerEvent::Disconnected
             }
-            CloseKind::PeerClosed => {
-                let c = id.clone();
-                self.emit(|| BrokerEvent::ConnectionClosed(c));
-            }
-            CloseKind::KeepAlive => {
-                let c = id.clone();
-                self.emit(|| BrokerEvent::KeepAliveTimeout(c));
-            }
-            CloseKind::Malformed => {
-                let c = id.clone();
-                self.emit(|| BrokerEvent::MalformedPacket(c));
-            }
-            CloseKind::Protocol => {
-                let c = id.clone();
-                self.emit(|| BrokerEvent::ProtocolError(c));
-            }
-            CloseKind::Oversize => {
-                let c = id.clone();
-                self.emit(|| BrokerEvent::OversizePacket(c));
-            }
-            CloseKind::Server => {
-                let c = id.clone();
-                self.emit(|| BrokerEvent::Disconnected(c));
-            }
-        }
-        self.went_offline(idx, keep_will);
+            CloseKind::PeerClosed => BrokerEvent::ConnectionClosed,
+            CloseKind::KeepAlive => BrokerEvent::KeepAliveTimeout,
+            CloseKind::Malformed => BrokerEvent::MalformedPacket,
+            CloseKind::Protocol => BrokerEvent::ProtocolError,
+            CloseKind::Oversize => BrokerEvent::OversizePacket,
+            CloseKind::Server => BrokerEvent::Disconnected,
+        };
+        self.emit(|| closing(id));
+        self.went_offline(idx);
     }
 
     /// After a connection ended: publish or schedule the will, end or keep the session.
-    fn went_offline(&mut self, idx: SessionIdx, keep_will: bool) {
+    fn went_offline(&mut self, idx: SessionIdx) {
         let now = Instant::now();
         let Some(s) = self.session(idx) else {
             return;
         };
-        if !keep_will {
-            s.will = None;
-        }
         let expiry = s.expiry;
         let generation = s.generation;
         let delay = s
