@@ -25,6 +25,9 @@ use self::subscriptions::{Entry, SessionIdx, Subscriptions, Target};
 use super::config::BrokerConfig;
 use super::event::{BrokerEvent, EventBus, PublishFlags};
 use super::outbox::{CloseReason, Outbox};
+use super::persist::{
+    self, Snapshot, StoredDelivery, StoredMessage, StoredSession, StoredSubscription,
+};
 use super::sys::{self, Stats};
 use super::topic;
 use crate::protocol::{
@@ -223,6 +226,11 @@ impl Router {
             Duration::from_secs(sys_every)
         });
         sys_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let persist_path = self.cfg.persistence_path();
+        let autosave_every = Duration::from_secs(self.cfg.autosave_interval.max(1));
+        let autosave_on = persist_path.is_some() && self.cfg.autosave_interval > 0;
+        let mut autosave =
+            tokio::time::interval_at(tokio::time::Instant::now() + autosave_every, autosave_every);
         loop {
             let next_timer = self.timers.peek().map(|Reverse((t, _))| *t);
             tokio::select! {
@@ -247,6 +255,12 @@ impl Router {
                     self.publish_sys();
                     self.flush_wakes();
                 }
+                // `autosave_interval`.
+                _ = autosave.tick(), if autosave_on => {
+                    if let Some(path) = &persist_path {
+                        self.save(path.clone()).await;
+                    }
+                }
                 () = shutdown.cancelled() => break,
             }
         }
@@ -256,6 +270,189 @@ impl Router {
                 link.outbox.close(CloseReason::ShuttingDown);
             }
         }
+        if let Some(path) = persist_path {
+            self.save(path).await;
+        }
+    }
+
+    /// Writes the persistence file off the async threads; a failure is logged, never fatal,
+    /// and never replaces a good file with a partial one.
+    async fn save(&self, path: std::path::PathBuf) {
+        let bytes = self.snapshot().to_bytes();
+        let shown = path.display().to_string();
+        let result = tokio::task::spawn_blocking(move || persist::save(&path, &bytes)).await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.emit(|| BrokerEvent::Error(crate::error_chain(&e))),
+            Err(e) => self.emit(|| BrokerEvent::Error(format!("saving '{shown}' failed: {e}"))),
+        }
+    }
+
+    /// Everything `persistence` keeps: retained messages (not `$SYS`) and sessions that
+    /// outlive their connection.
+    #[must_use]
+    pub fn snapshot(&self) -> Snapshot {
+        let mut snap = Snapshot::new();
+        let mut retained = Vec::new();
+        self.retained.matching("#", &mut retained);
+        snap.retained = retained.iter().map(stored_message).collect();
+        for s in self.sessions.iter().flatten() {
+            if s.expiry == 0 {
+                continue;
+            }
+            let delivery = |msg: &Message, qos: QoS, retain: bool, ids: &[u32]| StoredDelivery {
+                message: stored_message(msg),
+                qos: qos.as_u8(),
+                retain,
+                sub_ids: ids.to_vec(),
+                pkid: None,
+                released: false,
+            };
+            snap.sessions.push(StoredSession {
+                client_id: s.id.to_string(),
+                protocol_level: match s.version {
+                    ProtocolVersion::V31 => 3,
+                    ProtocolVersion::V311 => 4,
+                    ProtocolVersion::V5 => 5,
+                },
+                expiry: s.expiry,
+                subscriptions: s
+                    .subscriptions
+                    .iter()
+                    .map(|(f, o)| StoredSubscription {
+                        filter: f.to_string(),
+                        qos: o.qos.as_u8(),
+                        no_local: o.no_local,
+                        retain_as_published: o.retain_as_published,
+                        retain_handling: match o.retain_handling {
+                            RetainHandling::SendAtSubscribe => 0,
+                            RetainHandling::SendIfNew => 1,
+                            RetainHandling::DoNotSend => 2,
+                        },
+                    })
+                    .collect(),
+                inflight: s
+                    .outflight
+                    .iter()
+                    .map(|f| {
+                        let p = &f.publish;
+                        let msg = Message::from_publish(p.clone());
+                        let ids = p
+                            .properties
+                            .as_ref()
+                            .map(|x| x.subscription_ids.clone())
+                            .unwrap_or_default();
+                        StoredDelivery {
+                            pkid: Some(p.pkid),
+                            released: f.released,
+                            ..delivery(&msg, p.qos, p.retain, &ids)
+                        }
+                    })
+                    .collect(),
+                queued: s
+                    .queue
+                    .iter()
+                    .map(|q| delivery(&q.msg, q.qos, q.retain, &q.sub_ids))
+                    .collect(),
+                awaiting_pubrel: s
+                    .inbound_qos2
+                    .iter()
+                    .map(|(id, m)| (*id, stored_message(m)))
+                    .collect(),
+            });
+        }
+        snap
+    }
+
+    /// Loads a snapshot into an empty router (at start). Expired messages and sessions are
+    /// skipped; sessions are offline until their clients come back.
+    pub fn restore(&mut self, snap: Snapshot) -> (usize, usize) {
+        let offline = persist::unix_now().saturating_sub(snap.saved_at);
+        for m in &snap.retained {
+            if let Some(msg) = message_from_stored(m) {
+                self.retained.set(msg);
+            }
+        }
+        let mut sessions = 0;
+        for st in snap.sessions {
+            let left = u64::from(st.expiry).saturating_sub(offline);
+            if st.expiry != u32::MAX && left == 0 {
+                continue;
+            }
+            let version = match st.protocol_level {
+                3 => ProtocolVersion::V31,
+                5 => ProtocolVersion::V5,
+                _ => ProtocolVersion::V311,
+            };
+            let id: Arc<str> = Arc::from(st.client_id.as_str());
+            let idx = self.create_session(id, version);
+            for sub in &st.subscriptions {
+                let opts = SubscriptionOptions {
+                    qos: QoS::from_u8(sub.qos).unwrap_or_default(),
+                    no_local: sub.no_local,
+                    retain_as_published: sub.retain_as_published,
+                    retain_handling: match sub.retain_handling {
+                        1 => RetainHandling::SendIfNew,
+                        2 => RetainHandling::DoNotSend,
+                        _ => RetainHandling::SendAtSubscribe,
+                    },
+                };
+                let Ok(parsed) = topic::parse_filter(&sub.filter) else {
+                    continue;
+                };
+                match parsed.share_group {
+                    Some(g) => self.subs.insert_shared(idx, g, parsed.filter, opts, None),
+                    None => self.subs.insert(idx, parsed.filter, opts, None),
+                };
+                if let Some(s) = self.session(idx) {
+                    s.subscriptions.insert(Arc::from(sub.filter.as_str()), opts);
+                }
+            }
+            let Some(s) = self.session(idx) else {
+                continue;
+            };
+            s.expiry = st.expiry;
+            s.disconnected_at = Some(Instant::now());
+            for d in &st.inflight {
+                let (Some(msg), Some(pkid)) = (message_from_stored(&d.message), d.pkid) else {
+                    continue;
+                };
+                let qos = QoS::from_u8(d.qos).unwrap_or_default();
+                s.pkids.insert(pkid);
+                s.outflight.push_back(InFlight {
+                    publish: build_publish(version, &msg, qos, d.retain, &d.sub_ids, pkid),
+                    released: d.released,
+                });
+            }
+            for d in &st.queued {
+                if let Some(msg) = message_from_stored(&d.message) {
+                    let qos = QoS::from_u8(d.qos).unwrap_or_default();
+                    s.enqueue(Queued {
+                        msg,
+                        qos,
+                        retain: d.retain,
+                        sub_ids: d.sub_ids.clone(),
+                    });
+                }
+            }
+            for (pkid, m) in &st.awaiting_pubrel {
+                if let Some(msg) = message_from_stored(m) {
+                    s.inbound_qos2.insert(*pkid, msg);
+                }
+            }
+            if st.expiry != u32::MAX {
+                let generation = s.generation;
+                self.timers.push(Reverse((
+                    Instant::now() + Duration::from_secs(left),
+                    Timer::SessionExpiry {
+                        session: idx,
+                        generation,
+                    },
+                )));
+            }
+            sessions += 1;
+        }
+        (self.retained.len(), sessions)
     }
 
     /// Applies one command.
@@ -1288,6 +1485,64 @@ impl Router {
             self.route(&msg, None);
         }
     }
+}
+
+/// A message as the persistence file stores it.
+fn stored_message(m: &Message) -> StoredMessage {
+    let props = m.properties.as_deref();
+    StoredMessage {
+        topic: m.topic.to_string(),
+        payload: persist::encode_binary(&m.payload),
+        qos: m.qos.as_u8(),
+        retain: m.retain,
+        expires_at: m
+            .expires_at
+            .map(|t| persist::unix_now() + t.saturating_duration_since(Instant::now()).as_secs()),
+        payload_format: props.and_then(|p| p.payload_format),
+        content_type: props.and_then(|p| p.content_type.clone()),
+        response_topic: props.and_then(|p| p.response_topic.clone()),
+        correlation_data: props
+            .and_then(|p| p.correlation_data.as_ref())
+            .map(|b| persist::encode_binary(b)),
+        user_properties: props.map(|p| p.user_properties.clone()).unwrap_or_default(),
+    }
+}
+
+/// A stored message back in memory; `None` if it expired or is damaged.
+fn message_from_stored(m: &StoredMessage) -> Option<Message> {
+    let expires_at = match m.expires_at {
+        Some(t) => {
+            let left = persist::until(t);
+            if left.is_zero() {
+                return None;
+            }
+            Some(Instant::now() + left)
+        }
+        None => None,
+    };
+    let props = Properties {
+        payload_format: m.payload_format,
+        content_type: m.content_type.clone(),
+        response_topic: m.response_topic.clone(),
+        correlation_data: match &m.correlation_data {
+            Some(c) => Some(Bytes::from(persist::decode_binary(c).ok()?)),
+            None => None,
+        },
+        user_properties: m.user_properties.clone(),
+        ..Properties::default()
+    };
+    Some(Message {
+        topic: Arc::from(m.topic.as_str()),
+        payload: Bytes::from(persist::decode_binary(&m.payload).ok()?),
+        qos: QoS::from_u8(m.qos)?,
+        retain: m.retain,
+        properties: if props.is_empty() {
+            None
+        } else {
+            Some(Arc::new(props))
+        },
+        expires_at,
+    })
 }
 
 fn flags_of(p: &Publish) -> PublishFlags {
