@@ -137,6 +137,7 @@ pub fn start(
     // Each command carries up to 64 packets of one socket read; 64 slots hold at most 4,096
     // packets, and a full channel makes readers wait (back-pressure).
     let (tx, rx) = mpsc::channel(64);
+    let pressure = Arc::new(pressure::Pressure::default());
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
         events: events.clone(),
@@ -146,8 +147,9 @@ pub fn start(
         anonymous,
         next_conn: AtomicU64::new(1),
         shutdown: shutdown.clone(),
-        pressure: Arc::new(pressure::Pressure::default()),
+        pressure: pressure.clone(),
     });
+    tracker.spawn(pressure.tick(shutdown.clone()));
     let mut router = Router::new(cfg.clone(), events.clone(), stats.clone());
     if let Some(path) = cfg.persistence_path()
         && let Some(snap) = persist::load(&path)?

@@ -18,10 +18,15 @@ pub const SLOW_AFTER: Duration = Duration::from_millis(250);
 pub const PAUSE_SLICE: Duration = Duration::from_millis(10);
 
 /// The count of congested consumers and a wake-up for paused readers.
+///
+/// Paused readers wait on one `Notify` without a timer of their own (a timer in every
+/// connection task would cost memory for every idle client); [`Pressure::tick`] wakes them
+/// every [`PAUSE_SLICE`] while any consumer is congested.
 #[derive(Debug, Default)]
 pub struct Pressure {
     congested: AtomicUsize,
     notify: Notify,
+    activated: Notify,
 }
 
 impl Pressure {
@@ -33,7 +38,9 @@ impl Pressure {
 
     /// One more consumer is congested.
     pub fn raise(&self) {
-        self.congested.fetch_add(1, Ordering::AcqRel);
+        if self.congested.fetch_add(1, Ordering::AcqRel) == 0 {
+            self.activated.notify_one();
+        }
     }
 
     /// A consumer caught up (or was declared slow).
@@ -43,7 +50,7 @@ impl Pressure {
         }
     }
 
-    /// Waits until no consumer is congested, or [`PAUSE_SLICE`] at most.
+    /// Waits until no consumer is congested, or the next [`PAUSE_SLICE`] tick.
     pub async fn wait(&self) {
         let notified = self.notify.notified();
         tokio::pin!(notified);
@@ -51,6 +58,23 @@ impl Pressure {
         if !self.active() {
             return;
         }
-        let _ = tokio::time::timeout(PAUSE_SLICE, notified).await;
+        notified.await;
+    }
+
+    /// Wakes paused readers every [`PAUSE_SLICE`] while a consumer is congested; sleeps
+    /// otherwise. Runs for the broker's lifetime.
+    pub async fn tick(self: std::sync::Arc<Self>, shutdown: tokio_util::sync::CancellationToken) {
+        loop {
+            if !self.active() {
+                tokio::select! {
+                    () = self.activated.notified() => {}
+                    () = shutdown.cancelled() => return,
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(PAUSE_SLICE) => self.notify.notify_waiters(),
+                () = shutdown.cancelled() => return,
+            }
+        }
     }
 }

@@ -177,7 +177,8 @@ pub struct Router {
     cfg: Arc<BrokerConfig>,
     events: EventBus,
     stats: Arc<Stats>,
-    sessions: Vec<Option<Session>>,
+    /// Boxed: a growing table then costs a pointer per slot, not a whole session.
+    sessions: Vec<Option<Box<Session>>>,
     free: Vec<SessionIdx>,
     by_id: HashMap<Arc<str>, SessionIdx>,
     by_conn: HashMap<u64, SessionIdx>,
@@ -493,7 +494,9 @@ impl Router {
     }
 
     fn session(&mut self, idx: SessionIdx) -> Option<&mut Session> {
-        self.sessions.get_mut(idx as usize).and_then(Option::as_mut)
+        self.sessions
+            .get_mut(idx as usize)
+            .and_then(Option::as_deref_mut)
     }
 
     fn emit(&self, make: impl FnOnce() -> BrokerEvent) {
@@ -636,7 +639,7 @@ impl Router {
     }
 
     fn create_session(&mut self, id: Arc<str>, version: ProtocolVersion) -> SessionIdx {
-        let s = Session::new(id.clone(), version);
+        let s = Box::new(Session::new(id.clone(), version));
         let idx = if let Some(i) = self.free.pop() {
             self.sessions[i as usize] = Some(s);
             i
