@@ -6,6 +6,7 @@
 //! * [`broker`]: the embedded broker: listeners, connections, the router, the verbose log.
 //! * [`client`]: the MQTT client (rumqttc 3.1.1 and 5 behind one handle), its `-d` trace and
 //!   mosquitto_sub's output formats; used by `sub`, `pub` and the workbench's client pane.
+//! * [`profile`]: saved connection profiles (`profiles.toml`) for the workbench, `sub` and `pub`.
 //! * [`cli`]: the command line (`broker`, and the workbench itself when no command is given).
 //! * [`tui`]: the workbench: broker, client pane and broker log in one terminal.
 //!
@@ -14,5 +15,6 @@
 pub mod broker;
 pub mod cli;
 pub mod client;
+pub mod profile;
 pub mod protocol;
 pub mod tui;
