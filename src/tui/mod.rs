@@ -60,6 +60,10 @@ pub struct Options {
     pub client_port: Option<u16>,
     /// Client: `mqtt://[user[:password]@]host[:port][/topic]` (`-L`).
     pub url: Option<String>,
+    /// Client: a saved profile to open on (`--profile`).
+    pub profile: Option<String>,
+    /// Directory of `profiles.toml` (`--config-dir`).
+    pub config_dir: Option<PathBuf>,
 }
 
 /// A parsed `-L` URL.
