@@ -535,7 +535,7 @@ where
     /// Hands a packet to the router. The common case (room in the channel) does not await;
     /// when the router is behind, the wait is boxed so that it does not enlarge every
     /// connection task (each idle connection's memory counts, see docs/benchmarks.md).
-    async fn send(&self, packet: Packet) -> Result<(), Fail> {
+    async fn send(&mut self, packet: Packet) -> Result<(), Fail> {
         use tokio::sync::mpsc::error::TrySendError;
         let stopped = || Fail {
             how: CloseKind::Server,

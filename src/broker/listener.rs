@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 use super::config::{BrokerConfig, ListenerConfig, ListenerProtocol};
 use super::connection::{self, Shared};
 use super::event::{BrokerEvent, EventBus};
+use super::websocket;
 
 /// A listen socket, bound and ready to accept.
 #[derive(Debug)]
@@ -21,6 +22,8 @@ pub struct BoundListener {
     pub local_addr: SocketAddr,
     /// `max_connections` for it.
     pub max_connections: Option<usize>,
+    /// MQTT over TCP, or over WebSockets.
+    pub protocol: ListenerProtocol,
 }
 
 /// Why a listener could not be opened.
@@ -34,14 +37,6 @@ pub enum ListenError {
         /// Why.
         #[source]
         source: std::io::Error,
-    },
-    /// The listener asks for something this broker does not do yet.
-    #[error("listener on port {port}: {what} is not supported yet")]
-    Unsupported {
-        /// The port.
-        port: u16,
-        /// What.
-        what: &'static str,
     },
 }
 
@@ -94,6 +89,7 @@ pub fn bind(
             listener: v4,
             local_addr: addr,
             max_connections: None,
+            protocol: ListenerProtocol::Mqtt,
         });
         // IPv6 loopback on the same port, when the machine has it.
         if let Ok(v6) = bind_one(SocketAddr::new(
@@ -109,6 +105,7 @@ pub fn bind(
                 listener: v6,
                 local_addr: a6,
                 max_connections: None,
+                protocol: ListenerProtocol::Mqtt,
             });
         }
         return Ok(out);
@@ -120,12 +117,6 @@ pub fn bind(
 }
 
 fn bind_listener(l: &ListenerConfig, events: &EventBus) -> Result<Vec<BoundListener>, ListenError> {
-    if l.protocol == ListenerProtocol::WebSockets {
-        return Err(ListenError::Unsupported {
-            port: l.port,
-            what: "protocol websockets",
-        });
-    }
     let addrs: Vec<IpAddr> = match l.bind {
         Some(a) => vec![a],
         None => vec![
@@ -155,6 +146,7 @@ fn bind_listener(l: &ListenerConfig, events: &EventBus) -> Result<Vec<BoundListe
             listener,
             local_addr: local,
             max_connections: l.max_connections,
+            protocol: l.protocol,
         });
     }
     Ok(out)
@@ -186,8 +178,16 @@ pub async fn accept_loop(l: BoundListener, shared: Arc<Shared>, tracker: TaskTra
                 let _ = stream.set_nodelay(true);
                 active.fetch_add(1, Ordering::Relaxed);
                 let (shared, active) = (shared.clone(), active.clone());
+                let protocol = l.protocol;
                 tracker.spawn(async move {
-                    connection::serve(stream, peer, port, shared).await;
+                    match protocol {
+                        ListenerProtocol::Mqtt => {
+                            connection::serve(stream, peer, port, shared).await
+                        }
+                        ListenerProtocol::WebSockets => {
+                            Box::pin(websocket::serve(stream, peer, port, shared)).await;
+                        }
+                    }
                     active.fetch_sub(1, Ordering::Relaxed);
                 });
             }

@@ -26,6 +26,7 @@ pub mod pressure;
 pub mod router;
 pub mod sys;
 pub mod topic;
+pub mod websocket;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -66,9 +67,22 @@ pub struct BrokerHandle {
     pub events: EventBus,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    stats: Arc<Stats>,
 }
 
 impl BrokerHandle {
+    /// The live counters: connected clients, messages and bytes in and out.
+    #[must_use]
+    pub fn stats(&self) -> sys::LiveStats {
+        self.stats.snapshot()
+    }
+
+    /// A shared handle on the live counters, for a status bar that outlives borrows.
+    #[must_use]
+    pub fn stats_handle(&self) -> Arc<Stats> {
+        self.stats.clone()
+    }
+
     /// The first listening address.
     #[must_use]
     pub fn addr(&self) -> Option<SocketAddr> {
@@ -128,7 +142,7 @@ pub fn start(
         shutdown: shutdown.clone(),
         pressure: Arc::new(pressure::Pressure::default()),
     });
-    let router = Router::new(cfg, events.clone(), stats);
+    let router = Router::new(cfg, events.clone(), stats.clone());
     tracker.spawn(router.run(rx, shutdown.clone()));
     let local_addrs = listeners.iter().map(|l| l.local_addr).collect();
     for l in listeners {
@@ -140,5 +154,6 @@ pub fn start(
         events,
         shutdown,
         tracker,
+        stats,
     })
 }

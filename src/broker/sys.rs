@@ -2,14 +2,61 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Byte counters shared by every connection task.
+/// Live counters shared by the router, the connection tasks and whoever watches the broker
+/// (the workbench's status bar). The router publishes its own counters here once per batch of
+/// commands, so reading them costs the hot path nothing.
 #[derive(Debug, Default)]
 pub struct Stats {
     bytes_received: AtomicU64,
     bytes_sent: AtomicU64,
+    clients_connected: AtomicU64,
+    publish_received: AtomicU64,
+    publish_sent: AtomicU64,
+    publish_dropped: AtomicU64,
+}
+
+/// A copy of the live counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveStats {
+    /// Clients connected now.
+    pub clients_connected: u64,
+    /// PUBLISH packets received from clients so far.
+    pub publish_received: u64,
+    /// PUBLISH packets sent to clients so far.
+    pub publish_sent: u64,
+    /// Messages dropped by queue limits so far.
+    pub publish_dropped: u64,
+    /// Bytes read from clients so far.
+    pub bytes_received: u64,
+    /// Bytes written to clients so far.
+    pub bytes_sent: u64,
 }
 
 impl Stats {
+    /// Publishes the router's counters.
+    pub fn set_router(&self, connected: usize, c: &Counters) {
+        self.clients_connected
+            .store(connected as u64, Ordering::Relaxed);
+        self.publish_received
+            .store(c.publish_received, Ordering::Relaxed);
+        self.publish_sent.store(c.publish_sent, Ordering::Relaxed);
+        self.publish_dropped
+            .store(c.publish_dropped, Ordering::Relaxed);
+    }
+
+    /// Reads every counter.
+    #[must_use]
+    pub fn snapshot(&self) -> LiveStats {
+        LiveStats {
+            clients_connected: self.clients_connected.load(Ordering::Relaxed),
+            publish_received: self.publish_received.load(Ordering::Relaxed),
+            publish_sent: self.publish_sent.load(Ordering::Relaxed),
+            publish_dropped: self.publish_dropped.load(Ordering::Relaxed),
+            bytes_received: self.bytes_received(),
+            bytes_sent: self.bytes_sent(),
+        }
+    }
+
     /// Counts bytes read from clients.
     pub fn add_received(&self, n: usize) {
         self.bytes_received.fetch_add(n as u64, Ordering::Relaxed);

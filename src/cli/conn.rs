@@ -3,9 +3,7 @@
 use bytes::Bytes;
 use clap::Args;
 
-use crate::client::{
-    ConnectOptions, MessageProperties, MqttVersion, Qos, Transport, WillOptions,
-};
+use crate::client::{ConnectOptions, MessageProperties, MqttVersion, Qos, Transport, WillOptions};
 
 /// How to reach and log in to the broker (mosquitto's flag names; `-h` is the host).
 #[derive(Debug, Clone, Args)]

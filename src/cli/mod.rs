@@ -1,5 +1,5 @@
 //! The command line: `mqtt-workbench [COMMAND]`: `broker`, the mosquitto_sub/mosquitto_pub
-//! work-alikes `sub` and `pub`, and `profile` for saved connections.
+//! work-alikes `sub` and `pub`, `profile` for saved connections, and `bench`.
 
 pub mod broker;
 pub mod conn;
@@ -83,12 +83,15 @@ pub enum Command {
     Pub(publish::PubArgs),
     /// Saved connection profiles: list, show, add, edit, rm, import, export.
     Profile(profile::ProfileArgs),
+    /// Load-test any MQTT broker: `pub`, `sub`, `conn`, `fanin`, `fanout`.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Broker(args)) => broker::run(args).await,
+        Some(Command::Bench(args)) => crate::bench::run(args).await,
         Some(Command::Sub(args)) => sub::run(args).await,
         Some(Command::Pub(args)) => publish::run(args).await,
         Some(Command::Profile(args)) => profile::run(args),
@@ -131,5 +134,45 @@ mod tests {
         let cli = Cli::try_parse_from(["mqtt-workbench", "--port", "0", "--no-broker"]).unwrap();
         assert_eq!(cli.workbench.port, Some(0));
         assert!(cli.workbench.no_broker);
+    }
+
+    #[test]
+    fn bench_takes_mosquitto_style_short_flags() {
+        let cli = Cli::try_parse_from([
+            "mqtt-workbench",
+            "bench",
+            "fanin",
+            "-h",
+            "10.0.0.1",
+            "-p",
+            "1884",
+            "-V",
+            "5",
+            "-c",
+            "3",
+            "-q",
+            "1",
+            "-s",
+            "100",
+            "-t",
+            "x/%i",
+            "--json",
+        ])
+        .unwrap();
+        let Some(Command::Bench(b)) = cli.command else {
+            panic!("not bench");
+        };
+        let crate::bench::BenchCommand::Fanin(a) = b.command else {
+            panic!("not fanin");
+        };
+        assert_eq!(a.target.host, "10.0.0.1");
+        assert_eq!(a.target.port, 1884);
+        assert!(a.target.version.is_v5());
+        assert_eq!((a.clients, a.msg.qos, a.msg.size), (3, 1, 100));
+        let help = Cli::try_parse_from(["mqtt-workbench", "bench", "conn", "--help"]);
+        assert_eq!(
+            help.unwrap_err().kind(),
+            clap::error::ErrorKind::DisplayHelp
+        );
     }
 }

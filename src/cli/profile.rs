@@ -219,8 +219,8 @@ pub fn profile_options(
     base.password = None;
     if conn.password.is_none() && !url_password && !other_user {
         let user = profile.username.clone().unwrap_or_default();
-        base.password = get(&profile.name, &user, &profile.password_source())
-            .map_err(|e| chain(&e))?;
+        base.password =
+            get(&profile.name, &user, &profile.password_source()).map_err(|e| chain(&e))?;
     }
     Ok(base)
 }
@@ -510,7 +510,8 @@ pub fn export_text(profiles: &[Profile]) -> String {
             p
         })
         .collect();
-    let mut text = String::from("# Exported by mqtt-workbench (`mqtt-workbench profile import FILE`).\n");
+    let mut text =
+        String::from("# Exported by mqtt-workbench (`mqtt-workbench profile import FILE`).\n");
     if dropped {
         text.push_str("# Stored passwords were left out; those profiles ask for them.\n");
     }
@@ -566,8 +567,23 @@ mod tests {
     #[test]
     fn add_flags_make_a_short_profile() {
         let a = edit_args(&[
-            "lab", "-h", "127.0.0.1", "-p", "1884", "-u", "alice", "-P", "secret", "-t", "a/#",
-            "-t", "b", "-q", "1", "--note", "rack 3",
+            "lab",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "1884",
+            "-u",
+            "alice",
+            "-P",
+            "secret",
+            "-t",
+            "a/#",
+            "-t",
+            "b",
+            "-q",
+            "1",
+            "--note",
+            "rack 3",
         ]);
         let p = apply(&a, Profile::named("lab")).unwrap();
         assert_eq!(p.host.as_deref(), Some("127.0.0.1"));
@@ -582,8 +598,17 @@ mod tests {
     #[test]
     fn edit_changes_only_what_is_given() {
         let a = edit_args(&[
-            "lab", "-L", "mqtts://broker:8884", "-u", "alice", "--password-env", "PW", "-V",
-            "5", "-t", "x",
+            "lab",
+            "-L",
+            "mqtts://broker:8884",
+            "-u",
+            "alice",
+            "--password-env",
+            "PW",
+            "-V",
+            "5",
+            "-t",
+            "x",
         ]);
         let p = apply(&a, Profile::named("lab")).unwrap();
         assert_eq!(p.transport, Some(Transport::Tls));
@@ -617,10 +642,8 @@ mod tests {
             }
         };
         let c = conn(&["-t", "a", "-p", "1999"]);
-        let base = profile_options(&p, &c, |_, _, s| {
-            secret::resolve_without_asking("lab", s)
-        })
-        .unwrap();
+        let base =
+            profile_options(&p, &c, |_, _, s| secret::resolve_without_asking("lab", s)).unwrap();
         let r = c.resolve_on(base).unwrap();
         assert_eq!((r.options.host.as_str(), r.options.port), ("h", 1999));
         assert_eq!(r.options.password.as_deref(), Some("pw"));

@@ -794,3 +794,58 @@ async fn a_stalled_subscriber_does_not_stall_the_broker() {
     assert_eq!(canary.recv().await, Some(vec![0xD0, 0x00]));
     drop(stalled);
 }
+
+#[tokio::test]
+async fn websocket_listener_serves_mqtt_clients() {
+    // MQTT over WebSockets (§6): a `protocol websockets` listener beside a TCP one.
+    let (cfg, _) = BrokerConfig::parse(
+        "listener 0 127.0.0.1\nallow_anonymous true\nlistener 0 127.0.0.1\nprotocol websockets\n",
+    )
+    .expect("config");
+    let b = start_broker(cfg).await;
+    let ws = b.handle.local_addrs[1];
+    let bin = assert_cmd::cargo::cargo_bin("mqtt-workbench");
+    let url = format!("ws://127.0.0.1:{}/mqtt", ws.port());
+    let sub = tokio::process::Command::new(&bin)
+        .args([
+            "sub", "-L", &url, "-t", "over/ws", "-v", "-C", "1", "-W", "10",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("sub over ws");
+    // Publish over plain TCP until the WebSocket subscriber has its subscription.
+    let mut p = RawClient::connect_v311(b.addr, "tcp-pub").await;
+    let mut out = None;
+    let waiter = tokio::spawn(sub.wait_with_output());
+    for _ in 0..50 {
+        p.send(&publish_packet("over/ws", b"framed", 0, false, 0))
+            .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if waiter.is_finished() {
+            out = Some(waiter.await.expect("join").expect("output"));
+            break;
+        }
+    }
+    let out = out.expect("the WebSocket subscriber received a message");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "over/ws framed\n");
+}
+
+#[tokio::test]
+async fn live_stats_count_clients_and_messages() {
+    let b = default_broker().await;
+    let mut s = RawClient::connect_v311(b.addr, "stats-sub").await;
+    s.send(&subscribe_packet(1, "st", 0)).await;
+    s.recv().await.expect("SUBACK");
+    let mut p = RawClient::connect_v311(b.addr, "stats-pub").await;
+    for _ in 0..3 {
+        p.send(&publish_packet("st", b"x", 0, false, 0)).await;
+    }
+    for _ in 0..3 {
+        s.recv().await.expect("delivery");
+    }
+    let stats = b.handle.stats();
+    assert_eq!(stats.clients_connected, 2);
+    assert_eq!((stats.publish_received, stats.publish_sent), (3, 3));
+    assert!(stats.bytes_received > 0 && stats.bytes_sent > 0);
+}

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod bench_cli;
 mod broker_cli;
 mod broker_malformed;
 mod broker_semantics;

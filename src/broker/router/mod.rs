@@ -230,6 +230,7 @@ impl Router {
                     for cmd in batch.drain(..) {
                         self.handle(cmd);
                     }
+                    self.stats.set_router(self.by_conn.len(), &self.counters);
                 }
                 // Will delays and session expiry.
                 () = sleep_until_opt(next_timer) => self.fire_timers(Instant::now()),

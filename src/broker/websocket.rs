@@ -1,0 +1,58 @@
+//! MQTT over WebSockets (`protocol websockets` listeners): the HTTP upgrade, then the same
+//! connection code as TCP over a byte stream made of binary frames. One frame may carry several
+//! MQTT packets or part of one [MQTT-6.0.0-2]; the subprotocol is `mqtt` [MQTT-6.0.0-3].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use async_tungstenite::tungstenite::http::HeaderValue;
+use tokio::net::TcpStream;
+use ws_stream_tungstenite::WsStream;
+
+use super::connection::{self, Shared};
+use super::event::BrokerEvent;
+
+/// Picks the MQTT subprotocol the client offered, as MQTT over WebSockets requires.
+// The signature is tungstenite's handshake callback; its error type is not ours to shrink.
+#[allow(clippy::result_large_err)]
+fn choose_subprotocol(req: &Request, mut resp: Response) -> Result<Response, ErrorResponse> {
+    let offered = req
+        .headers()
+        .get_all("Sec-WebSocket-Protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .find(|p| p.eq_ignore_ascii_case("mqtt") || p.eq_ignore_ascii_case("mqttv3.1"))
+        .map(str::to_owned);
+    if let Some(p) = offered
+        && let Ok(v) = HeaderValue::from_str(&p)
+    {
+        resp.headers_mut().insert("Sec-WebSocket-Protocol", v);
+    }
+    Ok(resp)
+}
+
+/// Serves one WebSocket connection: upgrade within the CONNECT deadline, then MQTT.
+pub async fn serve(stream: TcpStream, peer: SocketAddr, port: u16, shared: Arc<Shared>) {
+    let handshake = async_tungstenite::tokio::accept_hdr_async(stream, choose_subprotocol);
+    let ws = match tokio::time::timeout(shared.cfg.connect_timeout, handshake).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            shared.events.emit(BrokerEvent::DisconnectedBecause {
+                client: Arc::from("<unknown>"),
+                reason: format!("WebSocket handshake from {peer} failed: {e}"),
+            });
+            return;
+        }
+        Err(_) => {
+            shared.events.emit(BrokerEvent::DisconnectedBecause {
+                client: Arc::from("<unknown>"),
+                reason: format!("no WebSocket upgrade from {peer} in time"),
+            });
+            return;
+        }
+    };
+    connection::serve(WsStream::new(ws), peer, port, shared).await;
+}
