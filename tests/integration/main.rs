@@ -12,4 +12,5 @@ mod client_format;
 mod client_pub;
 mod client_sub;
 mod client_support;
+mod profile_cli;
 mod tui_tmux;
