@@ -13,4 +13,5 @@ mod client_pub;
 mod client_sub;
 mod client_support;
 mod profile_cli;
+mod profile_tui;
 mod tui_tmux;
