@@ -710,3 +710,18 @@ mod tests {
         assert_eq!(line_col("x", 0), (1, 1));
     }
 }
+
+#[cfg(test)]
+mod example {
+    #[test]
+    fn the_example_file_loads() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles.example.toml");
+        let profiles = super::read_file(&path).unwrap();
+        let names: Vec<_> = profiles.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["lab", "plant", "cloud-ws", "mosquitto-test"]);
+        for p in &profiles {
+            p.base_options().unwrap();
+        }
+    }
+}
