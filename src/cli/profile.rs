@@ -232,6 +232,10 @@ pub fn run(args: ProfileArgs) -> ExitCode {
         Ok(d) => d,
         Err(e) => return fail(&chain(&e)),
     };
+    if matches!(args.command, ProfileCommand::Path) {
+        println!("{}", dir.join(store::FILE_NAME).display());
+        return ExitCode::SUCCESS;
+    }
     let store = match ProfileStore::load(&dir) {
         Ok(s) => s,
         Err(e) => return fail(&chain(&e)),
@@ -250,10 +254,7 @@ pub fn run(args: ProfileArgs) -> ExitCode {
         ProfileCommand::Rm { name } => remove(store, &name),
         ProfileCommand::Import { file, replace } => import(store, &file, replace),
         ProfileCommand::Export { names, output } => export(&store, &names, output.as_deref()),
-        ProfileCommand::Path => {
-            println!("{}", store.path().display());
-            Ok(())
-        }
+        ProfileCommand::Path => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
