@@ -21,3 +21,17 @@ pub mod client;
 pub mod profile;
 pub mod protocol;
 pub mod tui;
+
+/// Joins an error and its chain of causes with ": ", for one-line messages
+/// (`cannot listen on 127.0.0.1:1883: Address already in use (os error 98)`).
+#[must_use]
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut msg = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}

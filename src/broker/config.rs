@@ -71,6 +71,15 @@ pub struct BrokerConfig {
     pub connection_messages: bool,
     /// How long a new connection may take to send CONNECT.
     pub connect_timeout: Duration,
+    /// `persistence`: keep retained messages and persistent sessions on disk.
+    pub persistence: bool,
+    /// `persistence_location`: the directory of the persistence file (default: the current one).
+    pub persistence_location: Option<PathBuf>,
+    /// `persistence_file`: its name. The default differs from mosquitto's `mosquitto.db` so
+    /// that a mosquitto database in the same place is never touched.
+    pub persistence_file: String,
+    /// `autosave_interval` in seconds; 0 saves only at shutdown.
+    pub autosave_interval: u64,
     /// The file this was read from.
     pub source: Option<PathBuf>,
 }
@@ -97,6 +106,10 @@ impl Default for BrokerConfig {
             persistent_client_expiration: None,
             connection_messages: true,
             connect_timeout: Duration::from_secs(10),
+            persistence: false,
+            persistence_location: None,
+            persistence_file: "mqtt-workbench.db".into(),
+            autosave_interval: 1800,
             source: None,
         }
     }
@@ -143,9 +156,6 @@ fn parse_num<T: std::str::FromStr>(option: &str, v: &str) -> Result<T, String> {
 const IGNORED: &[&str] = &[
     "log_dest",
     "log_type",
-    "persistence_location",
-    "persistence_file",
-    "autosave_interval",
     "autosave_on_changes",
     "user",
     "pid_file",
@@ -159,37 +169,59 @@ const IGNORED: &[&str] = &[
 ];
 
 impl BrokerConfig {
-    /// Reads a mosquitto.conf-style file. Returns the config and notices to log.
+    /// Reads a mosquitto.conf-style file (and any `include_dir`). Returns the config and
+    /// notices to log.
     pub fn from_file(path: &Path) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut cfg = Self::default();
+        let mut notes = Vec::new();
+        cfg.read_file(path, &mut notes, 0)?;
+        cfg.source = Some(path.to_owned());
+        Ok((cfg, notes))
+    }
+
+    fn read_file(
+        &mut self,
+        path: &Path,
+        notes: &mut Vec<String>,
+        depth: usize,
+    ) -> Result<(), ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        let mut cfg = Self::parse(&text).map_err(|(line, message)| ConfigError::Line {
+        let at = |line: usize, message: String| ConfigError::Line {
             path: path.to_owned(),
             line,
             message,
-        })?;
-        cfg.0.source = Some(path.to_owned());
-        Ok(cfg)
+        };
+        for (line, option, value) in config_lines(&text) {
+            if option == "include_dir" {
+                if depth >= 8 {
+                    return Err(at(line, "'include_dir' nested too deeply".into()));
+                }
+                for file in conf_files(Path::new(value)).map_err(|m| at(line, m))? {
+                    self.read_file(&file, notes, depth + 1)?;
+                }
+                continue;
+            }
+            self.apply(option, value, notes).map_err(|m| at(line, m))?;
+        }
+        Ok(())
     }
 
     /// Parses config text. An error carries the 1-based line and a message naming the option.
     pub fn parse(text: &str) -> Result<(Self, Vec<String>), (usize, String)> {
         let mut cfg = Self::default();
         let mut notes = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line_no = i + 1;
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
+        for (line, option, value) in config_lines(text) {
+            if option == "include_dir" {
+                return Err((
+                    line,
+                    "'include_dir' needs a config file to be relative to".into(),
+                ));
             }
-            let (option, value) = match line.split_once(char::is_whitespace) {
-                Some((o, v)) => (o, v.trim()),
-                None => (line, ""),
-            };
             cfg.apply(option, value, &mut notes)
-                .map_err(|m| (line_no, m))?;
+                .map_err(|m| (line, m))?;
         }
         Ok((cfg, notes))
     }
@@ -285,19 +317,23 @@ impl BrokerConfig {
             "persistent_client_expiration" => {
                 self.persistent_client_expiration = Some(parse_duration(option, v)?);
             }
-            "persistence" => {
-                if parse_bool(option, v)? {
-                    notes.push(
-                        "Warning: persistence to disk is not supported yet; sessions and retained \
-                         messages live in memory only."
-                            .into(),
-                    );
-                }
-            }
+            "persistence" => self.persistence = parse_bool(option, v)?,
+            "persistence_location" => self.persistence_location = Some(PathBuf::from(v)),
+            "persistence_file" => self.persistence_file = v.to_owned(),
+            "autosave_interval" => self.autosave_interval = parse_num(option, v)?,
             o if IGNORED.contains(&o) => {}
             _ => return Err(format!("unknown option '{option}'")),
         }
         Ok(())
+    }
+
+    /// Where persisted state lives, when `persistence` is on.
+    #[must_use]
+    pub fn persistence_path(&self) -> Option<PathBuf> {
+        self.persistence.then(|| {
+            let dir = self.persistence_location.clone().unwrap_or_default();
+            dir.join(&self.persistence_file)
+        })
     }
 
     /// `allow_anonymous` as it applies: mosquitto 2 allows anonymous clients only in local
@@ -306,6 +342,33 @@ impl BrokerConfig {
     pub fn anonymous_allowed(&self) -> bool {
         self.allow_anonymous.unwrap_or(self.listeners.is_empty())
     }
+}
+
+/// The `(line number, option, value)` of each non-comment line.
+fn config_lines(text: &str) -> impl Iterator<Item = (usize, &str, &str)> {
+    text.lines().enumerate().filter_map(|(i, raw)| {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return None;
+        }
+        Some(match line.split_once(char::is_whitespace) {
+            Some((o, v)) => (i + 1, o, v.trim()),
+            None => (i + 1, line, ""),
+        })
+    })
+}
+
+/// The `*.conf` files of an `include_dir`, in name order like mosquitto.
+fn conf_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("'include_dir' cannot read '{}': {e}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "conf") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// mosquitto's `<number><h|d|w|m|y>` durations, in seconds.
@@ -354,6 +417,30 @@ mod tests {
                 "'max_keepalive' was set with an invalid value 'lots'".into()
             ))
         );
+    }
+
+    #[test]
+    fn include_dir_reads_conf_files_in_order_and_names_their_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().join("conf.d");
+        std::fs::create_dir(&d).expect("mkdir");
+        std::fs::write(d.join("10-a.conf"), "sys_interval 5\n").expect("write");
+        std::fs::write(d.join("20-b.conf"), "sys_interval 7\n").expect("write");
+        std::fs::write(d.join("ignored.txt"), "bogus 1\n").expect("write");
+        let main = dir.path().join("main.conf");
+        std::fs::write(
+            &main,
+            format!("persistence true\ninclude_dir {}\n", d.display()),
+        )
+        .expect("write");
+        let (cfg, _) = BrokerConfig::from_file(&main).expect("config");
+        assert_eq!(cfg.sys_interval, 7);
+        assert!(cfg.persistence);
+        std::fs::write(d.join("30-c.conf"), "\nnope 1\n").expect("write");
+        let err = BrokerConfig::from_file(&main)
+            .expect_err("bad include")
+            .to_string();
+        assert!(err.contains("30-c.conf:2: unknown option 'nope'"), "{err}");
     }
 
     #[test]

@@ -128,6 +128,8 @@ struct Connection<S> {
     read_hint: usize,
 }
 
+/// Most packets handed to the router in one command.
+const ROUTER_BATCH: usize = 64;
 /// Smallest read buffer: what an idle connection holds.
 const MIN_READ: usize = 256;
 /// Largest read buffer: what a flooding publisher gets.
@@ -484,8 +486,29 @@ where
         fail.how
     }
 
-    /// Decodes and dispatches every complete packet in the read buffer.
+    /// Decodes every complete packet in the read buffer and hands them to the router in one
+    /// command (one channel operation per read, not per packet).
     async fn on_bytes(&mut self) -> Result<Option<CloseKind>, Fail> {
+        let mut batch = Vec::new();
+        let outcome = self.decode_all(&mut batch);
+        // Packets before a DISCONNECT or a bad packet are still processed, in order. Chunks
+        // of at most ROUTER_BATCH packets keep the router's channel (and so the back-pressure
+        // loop) short.
+        while !batch.is_empty() {
+            let rest = if batch.len() > ROUTER_BATCH {
+                batch.split_off(ROUTER_BATCH)
+            } else {
+                Vec::new()
+            };
+            self.send(batch).await?;
+            batch = rest;
+        }
+        outcome
+    }
+
+    /// Decodes what is buffered: PINGREQ is answered here, DISCONNECT and errors end the
+    /// loop, everything else is collected for the router.
+    fn decode_all(&mut self, batch: &mut Vec<Packet>) -> Result<Option<CloseKind>, Fail> {
         loop {
             let packet = match self.decoder.decode(&mut self.rbuf) {
                 Ok(Some(p)) => p,
@@ -494,11 +517,14 @@ where
             };
             match packet {
                 Packet::PingReq => {
-                    let c = self.id.clone();
-                    self.shared.events.trace(|| BrokerEvent::PingReqReceived(c));
+                    let c = &self.id;
+                    self.shared
+                        .events
+                        .trace(|| BrokerEvent::PingReqReceived(c.clone()));
                     encode(&mut self.wbuf, &Outgoing::PingResp, self.version);
-                    let c = self.id.clone();
-                    self.shared.events.trace(|| BrokerEvent::PingRespSent(c));
+                    self.shared
+                        .events
+                        .trace(|| BrokerEvent::PingRespSent(c.clone()));
                 }
                 Packet::Disconnect(d) => {
                     let expiry = d.properties.session_expiry;
@@ -525,9 +551,9 @@ where
                     if self.version.is_v5() {
                         self.resolve_alias(&mut p)?;
                     }
-                    self.send(Packet::Publish(p)).await?;
+                    batch.push(Packet::Publish(p));
                 }
-                other => self.send(other).await?,
+                other => batch.push(other),
             }
         }
     }
@@ -535,16 +561,16 @@ where
     /// Hands a packet to the router. The common case (room in the channel) does not await;
     /// when the router is behind, the wait is boxed so that it does not enlarge every
     /// connection task (each idle connection's memory counts, see docs/benchmarks.md).
-    async fn send(&mut self, packet: Packet) -> Result<(), Fail> {
+    async fn send(&mut self, packets: Vec<Packet>) -> Result<(), Fail> {
         use tokio::sync::mpsc::error::TrySendError;
         let stopped = || Fail {
             how: CloseKind::Server,
             reason: ReasonCode::ServerShuttingDown,
             detail: "broker stopped".into(),
         };
-        let cmd = RouterCmd::Packet {
+        let cmd = RouterCmd::Packets {
             conn: self.conn,
-            packet,
+            packets,
         };
         match self.shared.router.try_send(cmd) {
             Ok(()) => Ok(()),

@@ -22,6 +22,7 @@ pub mod connection;
 pub mod event;
 pub mod listener;
 pub mod outbox;
+pub mod persist;
 pub mod pressure;
 pub mod router;
 pub mod sys;
@@ -47,6 +48,9 @@ use self::sys::Stats;
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The persistence file could not be read (it is left untouched).
+    #[error(transparent)]
+    Persistence(#[from] persist::PersistError),
     /// The password file could not be read.
     #[error("cannot read password file '{path}'")]
     PasswordFile {
@@ -130,7 +134,9 @@ pub fn start(
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
     let stats = Arc::new(Stats::default());
-    let (tx, rx) = mpsc::channel(4096);
+    // Each command carries up to 64 packets of one socket read; 64 slots hold at most 4,096
+    // packets, and a full channel makes readers wait (back-pressure).
+    let (tx, rx) = mpsc::channel(64);
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
         events: events.clone(),
@@ -142,7 +148,16 @@ pub fn start(
         shutdown: shutdown.clone(),
         pressure: Arc::new(pressure::Pressure::default()),
     });
-    let router = Router::new(cfg, events.clone(), stats.clone());
+    let mut router = Router::new(cfg.clone(), events.clone(), stats.clone());
+    if let Some(path) = cfg.persistence_path()
+        && let Some(snap) = persist::load(&path)?
+    {
+        let (retained, sessions) = router.restore(snap);
+        events.emit(BrokerEvent::Notice(format!(
+            "Restored {retained} retained messages and {sessions} sessions from {}.",
+            path.display()
+        )));
+    }
     tracker.spawn(router.run(rx, shutdown.clone()));
     let local_addrs = listeners.iter().map(|l| l.local_addr).collect();
     for l in listeners {

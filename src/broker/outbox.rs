@@ -149,31 +149,49 @@ impl Outbox {
     }
 
     /// Queues any packet (acknowledgements, CONNACK, QoS 1/2 PUBLISH inside the window).
-    pub fn push(&self, packet: Outgoing) {
+    /// Returns true when the outbox was empty: the caller must then [`Outbox::wake`] the
+    /// connection, once, after its whole batch of work (one wake-up per batch, not per packet).
+    pub fn push(&self, packet: Outgoing) -> bool {
         let mut g = self.lock();
         if g.close.is_some() {
-            return;
+            return false;
         }
+        let was_empty = g.packets.is_empty();
         g.packets.push(packet);
         let waiting = g.packets.len();
         self.check_pressure(&mut g, waiting);
         drop(g);
+        self.wake_if_backlogged(waiting);
+        was_empty
+    }
+
+    /// A long batch of routing must not keep the writer idle: at the high-water mark the
+    /// connection is woken at once instead of at the end of the router's batch.
+    fn wake_if_backlogged(&self, waiting: usize) {
+        if waiting == self.high_water {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Wakes the connection task to write what is queued.
+    pub fn wake(&self) {
         self.notify.notify_one();
     }
 
     /// Queues a QoS 0 PUBLISH unless the connection already holds `max_msgs` of them or
     /// `max_bytes` of their payload (0 = no limit). `force` skips the limits (retained messages
-    /// sent for a new subscription must all arrive [MQTT-3.3.1-6]). Returns false if dropped.
+    /// sent for a new subscription must all arrive [MQTT-3.3.1-6]). Returns `None` if dropped,
+    /// else whether the caller must [`Outbox::wake`] the connection (see [`Outbox::push`]).
     pub fn push_qos0(
         &self,
         publish: Publish,
         max_msgs: usize,
         max_bytes: usize,
         force: bool,
-    ) -> bool {
+    ) -> Option<bool> {
         let mut g = self.lock();
         if g.close.is_some() {
-            return false;
+            return None;
         }
         let len = publish.payload.len();
         // While the consumer makes progress, back-pressure keeps the queue near the
@@ -185,16 +203,17 @@ impl Outbox {
                 || (max_bytes > 0 && g.qos0_bytes + len > max_bytes * slack))
         {
             g.dropped += 1;
-            return false;
+            return None;
         }
+        let was_empty = g.packets.is_empty();
         g.qos0 += 1;
         g.qos0_bytes += len;
         g.packets.push(Outgoing::Publish(publish));
         let waiting = g.packets.len();
         self.check_pressure(&mut g, waiting);
         drop(g);
-        self.notify.notify_one();
-        true
+        self.wake_if_backlogged(waiting);
+        Some(was_empty)
     }
 
     /// Asks the connection to write what is queued, then close.

@@ -1,5 +1,6 @@
 //! `mqtt-workbench broker`: the broker headless, printing its log like `mosquitto -v`.
 
+use crate::error_chain;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -153,17 +154,6 @@ pub async fn run(args: BrokerArgs) -> ExitCode {
     handle.shutdown().await;
     let _ = printer.await;
     ExitCode::SUCCESS
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }
 
 async fn wait_for_signal() {

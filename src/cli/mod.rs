@@ -101,14 +101,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 
 /// Prints an error and its chain of causes to stderr, mosquitto style (`Error: ...`).
 pub fn report(err: &dyn std::error::Error) {
-    let mut msg = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    eprintln!("Error: {msg}");
+    eprintln!("Error: {}", crate::error_chain(err));
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::conn::{ConnArgs, Connection};
 use crate::client::{ConnectOptions, Qos};
+use crate::error_chain;
 use crate::profile::secret::{self, SecretError};
 use crate::profile::store::{self, ProfileError};
 use crate::profile::{PasswordSource, Profile, ProfileStore, Secret, Subscription};
@@ -147,18 +148,6 @@ pub struct EditArgs {
     pub help: Option<bool>,
 }
 
-/// Joins an error and its causes with ": ".
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut msg = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
-}
-
 fn fail(msg: &str) -> ExitCode {
     eprintln!("Error: {msg}");
     ExitCode::from(1)
@@ -187,8 +176,8 @@ pub fn resolve_connection(conn: &ConnArgs, sel: &ProfileSel) -> Result<Resolved,
             profile: None,
         });
     };
-    let store = ProfileStore::open(sel.config_dir.as_deref()).map_err(|e| chain(&e))?;
-    let profile = store.require(name).map_err(|e| chain(&e))?.clone();
+    let store = ProfileStore::open(sel.config_dir.as_deref()).map_err(|e| error_chain(&e))?;
+    let profile = store.require(name).map_err(|e| error_chain(&e))?.clone();
     let base = profile_options(&profile, conn, |p, user, source| {
         secret::resolve(p, user, source)
     })?;
@@ -220,7 +209,7 @@ pub fn profile_options(
     if conn.password.is_none() && !url_password && !other_user {
         let user = profile.username.clone().unwrap_or_default();
         base.password =
-            get(&profile.name, &user, &profile.password_source()).map_err(|e| chain(&e))?;
+            get(&profile.name, &user, &profile.password_source()).map_err(|e| error_chain(&e))?;
     }
     Ok(base)
 }
@@ -230,7 +219,7 @@ pub fn profile_options(
 pub fn run(args: ProfileArgs) -> ExitCode {
     let dir = match store::config_dir(args.config_dir.as_deref()) {
         Ok(d) => d,
-        Err(e) => return fail(&chain(&e)),
+        Err(e) => return fail(&error_chain(&e)),
     };
     if matches!(args.command, ProfileCommand::Path) {
         println!("{}", dir.join(store::FILE_NAME).display());
@@ -238,17 +227,19 @@ pub fn run(args: ProfileArgs) -> ExitCode {
     }
     let store = match ProfileStore::load(&dir) {
         Ok(s) => s,
-        Err(e) => return fail(&chain(&e)),
+        Err(e) => return fail(&error_chain(&e)),
     };
     let result = match args.command {
         ProfileCommand::List => {
             print!("{}", list(&store));
             Ok(())
         }
-        ProfileCommand::Show { name } => store.require(&name).map_err(|e| chain(&e)).map(|p| {
-            println!("# {}", store.path().display());
-            print!("{}", p.to_display_toml());
-        }),
+        ProfileCommand::Show { name } => {
+            store.require(&name).map_err(|e| error_chain(&e)).map(|p| {
+                println!("# {}", store.path().display());
+                print!("{}", p.to_display_toml());
+            })
+        }
         ProfileCommand::Add(a) => add(store, &a),
         ProfileCommand::Edit(a) => edit(store, &a),
         ProfileCommand::Rm { name } => remove(store, &name),
@@ -414,11 +405,11 @@ fn add(mut store: ProfileStore, args: &EditArgs) -> Result<(), String> {
         return Err("--rename and --unset are for `profile edit`".into());
     }
     if store.get(&args.name).is_some() {
-        return Err(chain(&ProfileError::Exists(args.name.clone())));
+        return Err(error_chain(&ProfileError::Exists(args.name.clone())));
     }
     let start = match &args.from {
         Some(from) => {
-            let mut p = store.require(from).map_err(|e| chain(&e))?.clone();
+            let mut p = store.require(from).map_err(|e| error_chain(&e))?.clone();
             p.name.clone_from(&args.name);
             p
         }
@@ -426,7 +417,7 @@ fn add(mut store: ProfileStore, args: &EditArgs) -> Result<(), String> {
     };
     let profile = apply(args, start)?;
     store.upsert(profile.clone()).map_err(|e| e.to_string())?;
-    store.save().map_err(|e| chain(&e))?;
+    store.save().map_err(|e| error_chain(&e))?;
     eprintln!(
         "Added profile '{}' ({}) to {}",
         profile.name,
@@ -440,12 +431,15 @@ fn edit(mut store: ProfileStore, args: &EditArgs) -> Result<(), String> {
     if args.from.is_some() {
         return Err("--from is for `profile add`".into());
     }
-    let old = store.require(&args.name).map_err(|e| chain(&e))?.clone();
+    let old = store
+        .require(&args.name)
+        .map_err(|e| error_chain(&e))?
+        .clone();
     let profile = apply(args, old)?;
     store
         .replace(&args.name, profile.clone())
         .map_err(|e| e.to_string())?;
-    store.save().map_err(|e| chain(&e))?;
+    store.save().map_err(|e| error_chain(&e))?;
     eprintln!(
         "Saved profile '{}' ({}) in {}",
         profile.name,
@@ -456,9 +450,9 @@ fn edit(mut store: ProfileStore, args: &EditArgs) -> Result<(), String> {
 }
 
 fn remove(mut store: ProfileStore, name: &str) -> Result<(), String> {
-    store.require(name).map_err(|e| chain(&e))?;
+    store.require(name).map_err(|e| error_chain(&e))?;
     store.remove(name);
-    store.save().map_err(|e| chain(&e))?;
+    store.save().map_err(|e| error_chain(&e))?;
     eprintln!(
         "Removed profile '{name}' (the previous file is {})",
         store.path().with_file_name(store::BACKUP_NAME).display()
@@ -467,7 +461,7 @@ fn remove(mut store: ProfileStore, name: &str) -> Result<(), String> {
 }
 
 fn import(mut store: ProfileStore, file: &std::path::Path, replace: bool) -> Result<(), String> {
-    let incoming = store::read_file(file).map_err(|e| chain(&e))?;
+    let incoming = store::read_file(file).map_err(|e| error_chain(&e))?;
     if incoming.is_empty() {
         return Err(format!("no [[profile]] tables in '{}'", file.display()));
     }
@@ -486,7 +480,7 @@ fn import(mut store: ProfileStore, file: &std::path::Path, replace: bool) -> Res
     for p in incoming {
         store.upsert(p).map_err(|e| e.to_string())?;
     }
-    store.save().map_err(|e| chain(&e))?;
+    store.save().map_err(|e| error_chain(&e))?;
     eprintln!(
         "Imported {} profile(s) into {}: {}",
         names.len(),
@@ -531,7 +525,7 @@ fn export(
     } else {
         names
             .iter()
-            .map(|n| store.require(n).cloned().map_err(|e| chain(&e)))
+            .map(|n| store.require(n).cloned().map_err(|e| error_chain(&e)))
             .collect::<Result<_, _>>()?
     };
     let text = export_text(&chosen);

@@ -17,6 +17,7 @@ pub mod options;
 pub mod tls;
 pub mod trace;
 
+use crate::error_chain;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -481,18 +482,6 @@ fn transport(opts: &ConnectOptions) -> Result<(rumqttc::Transport, String), Stri
         Transport::Ws => Ok((rumqttc::Transport::Ws, ws_url("ws"))),
         Transport::Wss => Ok((rumqttc::Transport::wss_with_config(tls()?), ws_url("wss"))),
     }
-}
-
-/// Joins an error and its causes with ": ".
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut msg = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
 }
 
 fn build(opts: &ConnectOptions) -> Result<Built, String> {

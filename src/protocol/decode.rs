@@ -28,6 +28,9 @@ pub struct Decoder {
     pub version: Option<ProtocolVersion>,
     /// The largest whole packet accepted after CONNECT, in bytes.
     pub max_packet_size: usize,
+    /// The last PUBLISH topic: a client that publishes to the same topic again and again
+    /// shares one allocation.
+    last_topic: Option<Arc<str>>,
 }
 
 impl Decoder {
@@ -42,6 +45,7 @@ impl Decoder {
         Self {
             version: None,
             max_packet_size,
+            last_topic: None,
         }
     }
 
@@ -83,7 +87,10 @@ impl Decoder {
                 self.version = Some(c.version);
                 Packet::Connect(Box::new(c))
             }
-            pt::PUBLISH => Packet::Publish(read_publish(&mut r, flags, self.v5())?),
+            pt::PUBLISH => {
+                let v5 = self.v5();
+                Packet::Publish(read_publish(&mut r, flags, v5, &mut self.last_topic)?)
+            }
             pt::PUBACK => Packet::PubAck(read_ack(&mut r, self.v5())?),
             pt::PUBREC => Packet::PubRec(read_ack(&mut r, self.v5())?),
             pt::PUBREL => Packet::PubRel(read_ack(&mut r, self.v5())?),
@@ -237,7 +244,12 @@ pub fn check_topic_name(topic: &str) -> Result<(), DecodeError> {
     Ok(())
 }
 
-fn read_publish(r: &mut Reader, flags: u8, v5: bool) -> Result<Publish, DecodeError> {
+fn read_publish(
+    r: &mut Reader,
+    flags: u8,
+    v5: bool,
+    cache: &mut Option<Arc<str>>,
+) -> Result<Publish, DecodeError> {
     let dup = flags & 0x08 != 0;
     let qos =
         QoS::from_u8((flags >> 1) & 0x03).ok_or(DecodeError::Malformed("PUBLISH with QoS 3"))?; // [MQTT-3.3.1-4]
@@ -256,7 +268,14 @@ fn read_publish(r: &mut Reader, flags: u8, v5: bool) -> Result<Publish, DecodeEr
     if topic.is_empty() && !v5 {
         return Err(DecodeError::TopicName("empty topic name"));
     }
-    let topic: Arc<str> = Arc::from(topic);
+    let topic: Arc<str> = match cache {
+        Some(t) if **t == *topic => t.clone(),
+        _ => {
+            let t: Arc<str> = Arc::from(topic);
+            *cache = Some(t.clone());
+            t
+        }
+    };
     let pkid = if qos == QoS::AtMostOnce {
         0
     } else {

@@ -29,6 +29,7 @@ pub mod widgets;
 #[cfg(test)]
 mod tests;
 
+use crate::error_chain;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -171,17 +172,6 @@ fn start_broker(opts: &Options, events: &EventBus) -> Result<(Embedded, Option<S
         .or_else(|| handle.addr())
         .ok_or_else(|| "the broker has no listener".to_owned())?;
     Ok((Embedded { handle, addr }, notice))
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }
 
 /// The profile named by `--profile`, with its options (password included) and the

@@ -849,3 +849,63 @@ async fn live_stats_count_clients_and_messages() {
     assert_eq!((stats.publish_received, stats.publish_sent), (3, 3));
     assert!(stats.bytes_received > 0 && stats.bytes_sent > 0);
 }
+
+#[tokio::test]
+async fn persistence_keeps_retained_messages_and_sessions_across_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = || BrokerConfig {
+        persistence: true,
+        persistence_location: Some(dir.path().to_owned()),
+        ..BrokerConfig::default()
+    };
+    let b = start_broker(cfg()).await;
+    let mut p = RawClient::connect_v311(b.addr, "persist-pub").await;
+    p.send(&publish_packet("keep/r", b"kept", 1, true, 1)).await;
+    p.recv().await.expect("PUBACK");
+    let mut s = RawClient::connect(b.addr).await;
+    s.send(&connect_packet(4, "survivor", 0x00, 60)).await;
+    s.recv().await.expect("CONNACK");
+    s.send(&subscribe_packet(1, "keep/q", 1)).await;
+    s.recv().await.expect("SUBACK");
+    s.send(&[0xE0, 0x00]).await;
+    assert!(s.closed_within(Duration::from_secs(5)).await);
+    p.send(&publish_packet("keep/q", b"queued", 1, false, 2))
+        .await;
+    p.recv().await.expect("PUBACK");
+    b.handle.shutdown().await;
+    let file = dir.path().join("mqtt-workbench.db");
+    assert!(file.exists(), "nothing was saved");
+
+    let mut b = start_broker(cfg()).await;
+    b.wait_log("Restored 1 retained messages and 1 sessions")
+        .await;
+    let mut s = RawClient::connect(b.addr).await;
+    s.send(&connect_packet(4, "survivor", 0x00, 60)).await;
+    assert_eq!(
+        s.recv().await,
+        Some(vec![0x20, 0x02, 0x01, 0x00]),
+        "session present"
+    );
+    let m = parse_publish(&s.recv().await.expect("queued message"), false);
+    assert_eq!(
+        (m.topic.as_str(), m.payload.as_slice()),
+        ("keep/q", &b"queued"[..])
+    );
+    let mut late = RawClient::connect_v311(b.addr, "late").await;
+    late.send(&subscribe_packet(1, "keep/#", 0)).await;
+    late.recv().await.expect("SUBACK");
+    let r = parse_publish(&late.recv().await.expect("retained"), false);
+    assert_eq!(
+        (r.topic.as_str(), r.payload.as_slice(), r.retain),
+        ("keep/r", &b"kept"[..], true)
+    );
+    b.handle.shutdown().await;
+
+    // A damaged file stops the start and is left as it was.
+    std::fs::write(&file, b"not json").expect("write");
+    let events = mqtt_workbench::broker::EventBus::new(16);
+    let listeners = mqtt_workbench::broker::bind(&cfg(), 0, &events).expect("bind");
+    let err = mqtt_workbench::broker::start(cfg(), listeners, events).expect_err("refused");
+    assert!(err.to_string().contains("mqtt-workbench.db"), "{err}");
+    assert_eq!(std::fs::read(&file).expect("read"), b"not json");
+}

@@ -25,6 +25,9 @@ use self::subscriptions::{Entry, SessionIdx, Subscriptions, Target};
 use super::config::BrokerConfig;
 use super::event::{BrokerEvent, EventBus, PublishFlags};
 use super::outbox::{CloseReason, Outbox};
+use super::persist::{
+    self, Snapshot, StoredDelivery, StoredMessage, StoredSession, StoredSubscription,
+};
 use super::sys::{self, Stats};
 use super::topic;
 use crate::protocol::{
@@ -132,12 +135,13 @@ pub struct ConnectRequest {
 pub enum RouterCmd {
     /// A client completed CONNECT.
     Connect(Box<ConnectRequest>),
-    /// A packet after CONNECT (PUBLISH, acks, SUBSCRIBE, UNSUBSCRIBE).
-    Packet {
+    /// Packets after CONNECT (PUBLISH, acks, SUBSCRIBE, UNSUBSCRIBE), in arrival order: all
+    /// that one read from the socket held.
+    Packets {
         /// The connection's id.
         conn: u64,
-        /// The packet.
-        packet: Packet,
+        /// The packets.
+        packets: Vec<Packet>,
     },
     /// The connection ended.
     Closed {
@@ -182,6 +186,8 @@ pub struct Router {
     timers: BinaryHeap<Reverse<(Instant, Timer)>>,
     match_buf: Vec<Entry>,
     delivery_buf: Vec<Delivery>,
+    /// Outboxes that got packets since the last wake-up round (woken once per batch).
+    wakes: Vec<Arc<Outbox>>,
     started: Instant,
     /// Counters the router owns (the byte counters are atomics shared with connections).
     pub counters: sys::Counters,
@@ -204,6 +210,7 @@ impl Router {
             timers: BinaryHeap::new(),
             match_buf: Vec::new(),
             delivery_buf: Vec::new(),
+            wakes: Vec::new(),
             started: Instant::now(),
             counters: sys::Counters::default(),
         }
@@ -219,6 +226,11 @@ impl Router {
             Duration::from_secs(sys_every)
         });
         sys_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let persist_path = self.cfg.persistence_path();
+        let autosave_every = Duration::from_secs(self.cfg.autosave_interval.max(1));
+        let autosave_on = persist_path.is_some() && self.cfg.autosave_interval > 0;
+        let mut autosave =
+            tokio::time::interval_at(tokio::time::Instant::now() + autosave_every, autosave_every);
         loop {
             let next_timer = self.timers.peek().map(|Reverse((t, _))| *t);
             tokio::select! {
@@ -231,11 +243,24 @@ impl Router {
                         self.handle(cmd);
                     }
                     self.stats.set_router(self.by_conn.len(), &self.counters);
+                    self.flush_wakes();
                 }
                 // Will delays and session expiry.
-                () = sleep_until_opt(next_timer) => self.fire_timers(Instant::now()),
+                () = sleep_until_opt(next_timer) => {
+                    self.fire_timers(Instant::now());
+                    self.flush_wakes();
+                }
                 // Periodic `$SYS` topics.
-                _ = sys_tick.tick(), if sys_every > 0 => self.publish_sys(),
+                _ = sys_tick.tick(), if sys_every > 0 => {
+                    self.publish_sys();
+                    self.flush_wakes();
+                }
+                // `autosave_interval`.
+                _ = autosave.tick(), if autosave_on => {
+                    if let Some(path) = &persist_path {
+                        self.save(path.clone()).await;
+                    }
+                }
                 () = shutdown.cancelled() => break,
             }
         }
@@ -245,33 +270,225 @@ impl Router {
                 link.outbox.close(CloseReason::ShuttingDown);
             }
         }
+        if let Some(path) = persist_path {
+            self.save(path).await;
+        }
+    }
+
+    /// Writes the persistence file off the async threads; a failure is logged, never fatal,
+    /// and never replaces a good file with a partial one.
+    async fn save(&self, path: std::path::PathBuf) {
+        let bytes = self.snapshot().to_bytes();
+        let shown = path.display().to_string();
+        let result = tokio::task::spawn_blocking(move || persist::save(&path, &bytes)).await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.emit(|| BrokerEvent::Error(crate::error_chain(&e))),
+            Err(e) => self.emit(|| BrokerEvent::Error(format!("saving '{shown}' failed: {e}"))),
+        }
+    }
+
+    /// Everything `persistence` keeps: retained messages (not `$SYS`) and sessions that
+    /// outlive their connection.
+    #[must_use]
+    pub fn snapshot(&self) -> Snapshot {
+        let mut snap = Snapshot::new();
+        let mut retained = Vec::new();
+        self.retained.matching("#", &mut retained);
+        snap.retained = retained.iter().map(stored_message).collect();
+        for s in self.sessions.iter().flatten() {
+            if s.expiry == 0 {
+                continue;
+            }
+            let delivery = |msg: &Message, qos: QoS, retain: bool, ids: &[u32]| StoredDelivery {
+                message: stored_message(msg),
+                qos: qos.as_u8(),
+                retain,
+                sub_ids: ids.to_vec(),
+                pkid: None,
+                released: false,
+            };
+            snap.sessions.push(StoredSession {
+                client_id: s.id.to_string(),
+                protocol_level: match s.version {
+                    ProtocolVersion::V31 => 3,
+                    ProtocolVersion::V311 => 4,
+                    ProtocolVersion::V5 => 5,
+                },
+                expiry: s.expiry,
+                subscriptions: s
+                    .subscriptions
+                    .iter()
+                    .map(|(f, o)| StoredSubscription {
+                        filter: f.to_string(),
+                        qos: o.qos.as_u8(),
+                        no_local: o.no_local,
+                        retain_as_published: o.retain_as_published,
+                        retain_handling: match o.retain_handling {
+                            RetainHandling::SendAtSubscribe => 0,
+                            RetainHandling::SendIfNew => 1,
+                            RetainHandling::DoNotSend => 2,
+                        },
+                    })
+                    .collect(),
+                inflight: s
+                    .outflight
+                    .iter()
+                    .map(|f| {
+                        let p = &f.publish;
+                        let msg = Message::from_publish(p.clone());
+                        let ids = p
+                            .properties
+                            .as_ref()
+                            .map(|x| x.subscription_ids.clone())
+                            .unwrap_or_default();
+                        StoredDelivery {
+                            pkid: Some(p.pkid),
+                            released: f.released,
+                            ..delivery(&msg, p.qos, p.retain, &ids)
+                        }
+                    })
+                    .collect(),
+                queued: s
+                    .queue
+                    .iter()
+                    .map(|q| delivery(&q.msg, q.qos, q.retain, &q.sub_ids))
+                    .collect(),
+                awaiting_pubrel: s
+                    .inbound_qos2
+                    .iter()
+                    .map(|(id, m)| (*id, stored_message(m)))
+                    .collect(),
+            });
+        }
+        snap
+    }
+
+    /// Loads a snapshot into an empty router (at start). Expired messages and sessions are
+    /// skipped; sessions are offline until their clients come back.
+    pub fn restore(&mut self, snap: Snapshot) -> (usize, usize) {
+        let offline = persist::unix_now().saturating_sub(snap.saved_at);
+        for m in &snap.retained {
+            if let Some(msg) = message_from_stored(m) {
+                self.retained.set(msg);
+            }
+        }
+        let mut sessions = 0;
+        for st in snap.sessions {
+            let left = u64::from(st.expiry).saturating_sub(offline);
+            if st.expiry != u32::MAX && left == 0 {
+                continue;
+            }
+            let version = match st.protocol_level {
+                3 => ProtocolVersion::V31,
+                5 => ProtocolVersion::V5,
+                _ => ProtocolVersion::V311,
+            };
+            let id: Arc<str> = Arc::from(st.client_id.as_str());
+            let idx = self.create_session(id, version);
+            for sub in &st.subscriptions {
+                let opts = SubscriptionOptions {
+                    qos: QoS::from_u8(sub.qos).unwrap_or_default(),
+                    no_local: sub.no_local,
+                    retain_as_published: sub.retain_as_published,
+                    retain_handling: match sub.retain_handling {
+                        1 => RetainHandling::SendIfNew,
+                        2 => RetainHandling::DoNotSend,
+                        _ => RetainHandling::SendAtSubscribe,
+                    },
+                };
+                let Ok(parsed) = topic::parse_filter(&sub.filter) else {
+                    continue;
+                };
+                match parsed.share_group {
+                    Some(g) => self.subs.insert_shared(idx, g, parsed.filter, opts, None),
+                    None => self.subs.insert(idx, parsed.filter, opts, None),
+                };
+                if let Some(s) = self.session(idx) {
+                    s.subscriptions.insert(Arc::from(sub.filter.as_str()), opts);
+                }
+            }
+            let Some(s) = self.session(idx) else {
+                continue;
+            };
+            s.expiry = st.expiry;
+            s.disconnected_at = Some(Instant::now());
+            for d in &st.inflight {
+                let (Some(msg), Some(pkid)) = (message_from_stored(&d.message), d.pkid) else {
+                    continue;
+                };
+                let qos = QoS::from_u8(d.qos).unwrap_or_default();
+                s.pkids.insert(pkid);
+                s.outflight.push_back(InFlight {
+                    publish: build_publish(version, &msg, qos, d.retain, &d.sub_ids, pkid),
+                    released: d.released,
+                });
+            }
+            for d in &st.queued {
+                if let Some(msg) = message_from_stored(&d.message) {
+                    let qos = QoS::from_u8(d.qos).unwrap_or_default();
+                    s.enqueue(Queued {
+                        msg,
+                        qos,
+                        retain: d.retain,
+                        sub_ids: d.sub_ids.clone(),
+                    });
+                }
+            }
+            for (pkid, m) in &st.awaiting_pubrel {
+                if let Some(msg) = message_from_stored(m) {
+                    s.inbound_qos2.insert(*pkid, msg);
+                }
+            }
+            if st.expiry != u32::MAX {
+                let generation = s.generation;
+                self.timers.push(Reverse((
+                    Instant::now() + Duration::from_secs(left),
+                    Timer::SessionExpiry {
+                        session: idx,
+                        generation,
+                    },
+                )));
+            }
+            sessions += 1;
+        }
+        (self.retained.len(), sessions)
     }
 
     /// Applies one command.
     pub fn handle(&mut self, cmd: RouterCmd) {
         match cmd {
             RouterCmd::Connect(req) => self.on_connect(*req),
-            RouterCmd::Packet { conn, packet } => {
-                let Some(&idx) = self.by_conn.get(&conn) else {
-                    // A packet from a connection that was refused or replaced: ignore it
-                    // [MQTT-3.1.4-5].
-                    return;
-                };
-                match packet {
-                    Packet::Publish(p) => self.on_publish(idx, p),
-                    Packet::PubAck(a) => self.on_puback(idx, &a),
-                    Packet::PubRec(a) => self.on_pubrec(idx, &a),
-                    Packet::PubRel(a) => self.on_pubrel(idx, &a),
-                    Packet::PubComp(a) => self.on_pubcomp(idx, &a),
-                    Packet::Subscribe(s) => self.on_subscribe(idx, *s),
-                    Packet::Unsubscribe(u) => self.on_unsubscribe(idx, *u),
-                    Packet::Connect(_)
-                    | Packet::PingReq
-                    | Packet::Disconnect(_)
-                    | Packet::Auth(_) => {}
+            RouterCmd::Packets { conn, packets } => {
+                for packet in packets {
+                    // Refused, replaced or kicked (perhaps by the previous packet): ignore the
+                    // rest [MQTT-3.1.4-5].
+                    let Some(&idx) = self.by_conn.get(&conn) else {
+                        return;
+                    };
+                    match packet {
+                        Packet::Publish(p) => self.on_publish(idx, p),
+                        Packet::PubAck(a) => self.on_puback(idx, &a),
+                        Packet::PubRec(a) => self.on_pubrec(idx, &a),
+                        Packet::PubRel(a) => self.on_pubrel(idx, &a),
+                        Packet::PubComp(a) => self.on_pubcomp(idx, &a),
+                        Packet::Subscribe(s) => self.on_subscribe(idx, *s),
+                        Packet::Unsubscribe(u) => self.on_unsubscribe(idx, *u),
+                        Packet::Connect(_)
+                        | Packet::PingReq
+                        | Packet::Disconnect(_)
+                        | Packet::Auth(_) => {}
+                    }
                 }
             }
             RouterCmd::Closed { conn, how } => self.on_closed(conn, how),
+        }
+    }
+
+    /// Wakes every connection that got packets during the last batch of work.
+    fn flush_wakes(&mut self) {
+        for outbox in self.wakes.drain(..) {
+            outbox.wake();
         }
     }
 
@@ -399,11 +616,13 @@ impl Router {
             }
             props.server_keep_alive = server_keep_alive;
         }
-        outbox.push(Outgoing::ConnAck(Box::new(ConnAck {
+        if outbox.push(Outgoing::ConnAck(Box::new(ConnAck {
             session_present,
             reason: ReasonCode::Success,
             properties: props,
-        })));
+        }))) {
+            self.wakes.push(outbox.clone());
+        }
         let c = id.clone();
         self.trace(|| BrokerEvent::ConnAckSent {
             client: c,
@@ -433,7 +652,8 @@ impl Router {
     /// PUBREL for those already released, in the original order; then fills the window.
     fn resume(&mut self, idx: SessionIdx) {
         let events = self.events.clone();
-        let Some(s) = self.session(idx) else {
+        // Field borrows (not `self.session`), so `self.wakes` stays usable in the loop.
+        let Some(s) = self.sessions.get_mut(idx as usize).and_then(Option::as_mut) else {
             return;
         };
         let Some(link) = s.link.clone() else {
@@ -441,13 +661,19 @@ impl Router {
         };
         for f in &mut s.outflight {
             if f.released {
-                link.outbox
-                    .push(Outgoing::PubRel(Ack::new(f.publish.pkid, 0)));
+                if link
+                    .outbox
+                    .push(Outgoing::PubRel(Ack::new(f.publish.pkid, 0)))
+                {
+                    self.wakes.push(link.outbox.clone());
+                }
                 let (c, pkid) = (s.id.clone(), f.publish.pkid);
                 events.trace(|| BrokerEvent::PubRelSent { client: c, pkid });
             } else {
                 f.publish.dup = true;
-                link.outbox.push(Outgoing::Publish(f.publish.clone()));
+                if link.outbox.push(Outgoing::Publish(f.publish.clone())) {
+                    self.wakes.push(link.outbox.clone());
+                }
                 let c = s.id.clone();
                 let p = &f.publish;
                 events.trace(|| BrokerEvent::PublishSent {
@@ -471,59 +697,41 @@ impl Router {
         s.link = None;
         s.disconnected_at = Some(Instant::now());
         let id = s.id.clone();
-        let mut keep_will = true;
-        match how {
+        // The closing line, in mosquitto's words for each way a connection ends.
+        let closing: fn(Arc<str>) -> BrokerEvent = match how {
             CloseKind::Disconnect {
                 reason,
                 session_expiry,
             } => {
-                // [MQTT-3.14.4-3]: a normal DISCONNECT discards the will; 0x04 keeps it.
-                keep_will = reason == ReasonCode::DisconnectWithWill;
                 if let Some(e) = session_expiry {
                     s.expiry = e;
                 }
-                let c = id.clone();
-                self.trace(|| BrokerEvent::DisconnectReceived(c));
-                let c = id.clone();
-                self.emit(|| BrokerEvent::Disconnected(c));
+                self.trace(|| BrokerEvent::DisconnectReceived(id.clone()));
+                // [MQTT-3.14.4-3]: a normal DISCONNECT discards the will; 0x04 keeps it.
+                if reason != ReasonCode::DisconnectWithWill
+                    && let Some(s) = self.session(idx)
+                {
+                    s.will = None;
+                }
+                BrokerEvent::Disconnected
             }
-            CloseKind::PeerClosed => {
-                let c = id.clone();
-                self.emit(|| BrokerEvent::ConnectionClosed(c));
-            }
-            CloseKind::KeepAlive => {
-                let c = id.clone();
-                self.emit(|| BrokerEvent::KeepAliveTimeout(c));
-            }
-            CloseKind::Malformed => {
-                let c = id.clone();
-                self.emit(|| BrokerEvent::MalformedPacket(c));
-            }
-            CloseKind::Protocol => {
-                let c = id.clone();
-                self.emit(|| BrokerEvent::ProtocolError(c));
-            }
-            CloseKind::Oversize => {
-                let c = id.clone();
-                self.emit(|| BrokerEvent::OversizePacket(c));
-            }
-            CloseKind::Server => {
-                let c = id.clone();
-                self.emit(|| BrokerEvent::Disconnected(c));
-            }
-        }
-        self.went_offline(idx, keep_will);
+            CloseKind::PeerClosed => BrokerEvent::ConnectionClosed,
+            CloseKind::KeepAlive => BrokerEvent::KeepAliveTimeout,
+            CloseKind::Malformed => BrokerEvent::MalformedPacket,
+            CloseKind::Protocol => BrokerEvent::ProtocolError,
+            CloseKind::Oversize => BrokerEvent::OversizePacket,
+            CloseKind::Server => BrokerEvent::Disconnected,
+        };
+        self.emit(|| closing(id));
+        self.went_offline(idx);
     }
 
     /// After a connection ended: publish or schedule the will, end or keep the session.
-    fn went_offline(&mut self, idx: SessionIdx, keep_will: bool) {
+    fn went_offline(&mut self, idx: SessionIdx) {
         let now = Instant::now();
         let Some(s) = self.session(idx) else {
             return;
         };
-        if !keep_will {
-            s.will = None;
-        }
         let expiry = s.expiry;
         let generation = s.generation;
         let delay = s
@@ -696,7 +904,9 @@ impl Router {
                 } else {
                     0
                 };
-                link.outbox.push(Outgoing::PubAck(Ack::new(pkid, rc)));
+                if link.outbox.push(Outgoing::PubAck(Ack::new(pkid, rc))) {
+                    self.wakes.push(link.outbox.clone());
+                }
                 self.trace(|| BrokerEvent::PubAckSent {
                     client: id,
                     pkid,
@@ -712,7 +922,9 @@ impl Router {
                 s.inbound_qos2
                     .entry(pkid)
                     .or_insert_with(|| Message::from_publish(p));
-                link.outbox.push(Outgoing::PubRec(Ack::new(pkid, 0)));
+                if link.outbox.push(Outgoing::PubRec(Ack::new(pkid, 0))) {
+                    self.wakes.push(link.outbox.clone());
+                }
                 self.trace(|| BrokerEvent::PubRecSent {
                     client: id,
                     pkid,
@@ -747,7 +959,9 @@ impl Router {
         } else {
             0
         };
-        link.outbox.push(Outgoing::PubComp(Ack::new(pkid, rc)));
+        if link.outbox.push(Outgoing::PubComp(Ack::new(pkid, rc))) {
+            self.wakes.push(link.outbox.clone());
+        }
         self.trace(|| BrokerEvent::PubCompSent { client: id, pkid });
     }
 
@@ -875,12 +1089,15 @@ impl Router {
             let client = s.id.clone();
             let flags = flags_of(&publish);
             let (topic, len) = (publish.topic.clone(), publish.payload.len());
-            if link.outbox.push_qos0(
+            if let Some(wake) = link.outbox.push_qos0(
                 publish,
                 cfg.max_queued_messages,
                 cfg.max_queued_bytes,
                 force,
             ) {
+                if wake {
+                    self.wakes.push(link.outbox.clone());
+                }
                 self.counters.publish_sent += 1;
                 self.counters.publish_bytes_sent += len as u64;
                 self.trace(|| BrokerEvent::PublishSent {
@@ -978,7 +1195,9 @@ impl Router {
                 released: false,
             });
         }
-        link.outbox.push(Outgoing::Publish(publish));
+        if link.outbox.push(Outgoing::Publish(publish)) {
+            self.wakes.push(link.outbox.clone());
+        }
         self.counters.publish_sent += 1;
         self.counters.publish_bytes_sent += len as u64;
         events.trace(|| BrokerEvent::PublishSent {
@@ -1061,7 +1280,9 @@ impl Router {
             } else {
                 0
             };
-            link.outbox.push(Outgoing::PubRel(Ack::new(pkid, rc)));
+            if link.outbox.push(Outgoing::PubRel(Ack::new(pkid, rc))) {
+                self.wakes.push(link.outbox.clone());
+            }
             self.trace(|| BrokerEvent::PubRelSent { client: c, pkid });
         }
         if finished {
@@ -1157,10 +1378,12 @@ impl Router {
                 retained_out.extend(found.into_iter().map(|m| (m, opts.qos, sub_id)));
             }
         }
-        link.outbox.push(Outgoing::SubAck {
+        if link.outbox.push(Outgoing::SubAck {
             pkid: sub.pkid,
             codes,
-        });
+        }) {
+            self.wakes.push(link.outbox.clone());
+        }
         {
             let c = id.clone();
             self.trace(|| BrokerEvent::SubAckSent(c));
@@ -1205,10 +1428,12 @@ impl Router {
             });
         }
         // [MQTT-3.10.4-4], [MQTT-3.10.4-5]: UNSUBACK even when nothing matched.
-        link.outbox.push(Outgoing::UnsubAck {
+        if link.outbox.push(Outgoing::UnsubAck {
             pkid: unsub.pkid,
             codes,
-        });
+        }) {
+            self.wakes.push(link.outbox.clone());
+        }
         self.trace(|| BrokerEvent::UnsubAckSent(id));
     }
 
@@ -1260,6 +1485,64 @@ impl Router {
             self.route(&msg, None);
         }
     }
+}
+
+/// A message as the persistence file stores it.
+fn stored_message(m: &Message) -> StoredMessage {
+    let props = m.properties.as_deref();
+    StoredMessage {
+        topic: m.topic.to_string(),
+        payload: persist::encode_binary(&m.payload),
+        qos: m.qos.as_u8(),
+        retain: m.retain,
+        expires_at: m
+            .expires_at
+            .map(|t| persist::unix_now() + t.saturating_duration_since(Instant::now()).as_secs()),
+        payload_format: props.and_then(|p| p.payload_format),
+        content_type: props.and_then(|p| p.content_type.clone()),
+        response_topic: props.and_then(|p| p.response_topic.clone()),
+        correlation_data: props
+            .and_then(|p| p.correlation_data.as_ref())
+            .map(|b| persist::encode_binary(b)),
+        user_properties: props.map(|p| p.user_properties.clone()).unwrap_or_default(),
+    }
+}
+
+/// A stored message back in memory; `None` if it expired or is damaged.
+fn message_from_stored(m: &StoredMessage) -> Option<Message> {
+    let expires_at = match m.expires_at {
+        Some(t) => {
+            let left = persist::until(t);
+            if left.is_zero() {
+                return None;
+            }
+            Some(Instant::now() + left)
+        }
+        None => None,
+    };
+    let props = Properties {
+        payload_format: m.payload_format,
+        content_type: m.content_type.clone(),
+        response_topic: m.response_topic.clone(),
+        correlation_data: match &m.correlation_data {
+            Some(c) => Some(Bytes::from(persist::decode_binary(c).ok()?)),
+            None => None,
+        },
+        user_properties: m.user_properties.clone(),
+        ..Properties::default()
+    };
+    Some(Message {
+        topic: Arc::from(m.topic.as_str()),
+        payload: Bytes::from(persist::decode_binary(&m.payload).ok()?),
+        qos: QoS::from_u8(m.qos)?,
+        retain: m.retain,
+        properties: if props.is_empty() {
+            None
+        } else {
+            Some(Arc::new(props))
+        },
+        expires_at,
+    })
 }
 
 fn flags_of(p: &Publish) -> PublishFlags {

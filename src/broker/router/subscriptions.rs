@@ -7,6 +7,9 @@ use std::sync::Arc;
 use super::tree::{LevelHasher, Node};
 use crate::protocol::SubscriptionOptions;
 
+/// Nodes still to visit while matching, with their depth; on the stack for usual topics.
+type WalkStack<'a> = smallvec::SmallVec<[(&'a Node<Vec<Entry>>, usize); 16]>;
+
 /// Index of a session in the router's session table.
 pub type SessionIdx = u32;
 
@@ -210,9 +213,10 @@ impl Subscriptions {
 
     /// Appends every entry whose filter matches `topic` to `out` (§4.7), iteratively.
     pub fn matches(&self, topic: &str, out: &mut Vec<Entry>) {
-        let levels: Vec<&str> = topic.split('/').collect();
+        // On the stack for topics of up to 16 levels: no allocation on the hot path.
+        let levels: smallvec::SmallVec<[&str; 16]> = topic.split('/').collect();
         let dollar = topic.starts_with('$');
-        let mut stack: Vec<(&Node<Vec<Entry>>, usize)> = vec![(&self.root, 0)];
+        let mut stack: WalkStack<'_> = smallvec::smallvec![(&self.root, 0)];
         while let Some((node, depth)) = stack.pop() {
             // [MQTT-4.7.2-1]: no wildcard at the first level matches a `$` topic.
             let wild_ok = !(depth == 0 && dollar);
