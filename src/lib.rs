@@ -7,8 +7,9 @@
 //! * [`bench`]: `mqtt-workbench bench`, a load generator and meter for any MQTT broker.
 //! * [`client`]: the MQTT client (rumqttc 3.1.1 and 5 behind one handle), its `-d` trace and
 //!   mosquitto_sub's output formats; used by `sub`, `pub` and the workbench's client pane.
-//! * [`cli`]: the command line (`broker`, `sub`, `pub`, `bench`, and the workbench itself when
-//!   no command is given).
+//! * [`profile`]: saved connection profiles (`profiles.toml`) for the workbench, `sub` and `pub`.
+//! * [`cli`]: the command line (`broker`, `sub`, `pub`, `profile`, `bench`, and the workbench
+//!   itself when no command is given).
 //! * [`tui`]: the workbench: broker, client pane and broker log in one terminal.
 //!
 //! `protocol` and `broker` never depend on the terminal UI or the command line.
@@ -17,6 +18,7 @@ pub mod bench;
 pub mod broker;
 pub mod cli;
 pub mod client;
+pub mod profile;
 pub mod protocol;
 pub mod tui;
 

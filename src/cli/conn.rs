@@ -3,9 +3,7 @@
 use bytes::Bytes;
 use clap::Args;
 
-use crate::client::{
-    ConnectOptions, MessageProperties, MqttVersion, Qos, TlsOptions, Transport, WillOptions,
-};
+use crate::client::{ConnectOptions, MessageProperties, MqttVersion, Qos, Transport, WillOptions};
 
 /// How to reach and log in to the broker (mosquitto's flag names; `-h` is the host).
 #[derive(Debug, Clone, Args)]
@@ -31,14 +29,9 @@ pub struct ConnArgs {
     /// Password.
     #[arg(short = 'P', long = "pw", value_name = "PASSWORD")]
     pub password: Option<String>,
-    /// Keep alive in seconds (5 to 65535).
-    #[arg(
-        short = 'k',
-        long = "keepalive",
-        value_name = "SECS",
-        default_value_t = 60
-    )]
-    pub keepalive: u32,
+    /// Keep alive in seconds (5 to 65535) [default: 60].
+    #[arg(short = 'k', long = "keepalive", value_name = "SECS")]
+    pub keepalive: Option<u32>,
     /// Disable clean session: keep the session (and queued messages) between connections.
     #[arg(short = 'c', long = "disable-clean-session")]
     pub no_clean: bool,
@@ -48,20 +41,20 @@ pub struct ConnArgs {
     /// Protocol version: mqttv5 (5), mqttv311 (311); mqttv31 is refused.
     #[arg(short = 'V', long = "protocol-version", value_name = "VERSION")]
     pub protocol: Option<String>,
-    /// QoS of the subscription or the published messages.
-    #[arg(short = 'q', long = "qos", value_name = "QOS", default_value_t = 0,
+    /// QoS of the subscription or the published messages [default: 0].
+    #[arg(short = 'q', long = "qos", value_name = "QOS",
           value_parser = clap::value_parser!(u8).range(0..=2))]
-    pub qos: u8,
+    pub qos: Option<u8>,
     /// Will topic.
     #[arg(long = "will-topic", value_name = "TOPIC")]
     pub will_topic: Option<String>,
     /// Will payload.
     #[arg(long = "will-payload", value_name = "PAYLOAD")]
     pub will_payload: Option<String>,
-    /// Will QoS.
-    #[arg(long = "will-qos", value_name = "QOS", default_value_t = 0,
+    /// Will QoS [default: 0].
+    #[arg(long = "will-qos", value_name = "QOS",
           value_parser = clap::value_parser!(u8).range(0..=2))]
-    pub will_qos: u8,
+    pub will_qos: Option<u8>,
     /// Retain the will.
     #[arg(long = "will-retain")]
     pub will_retain: bool,
@@ -127,17 +120,34 @@ impl ConnArgs {
     /// # Errors
     /// A message without the `Error: ` prefix.
     pub fn resolve(&self) -> Result<Connection, String> {
-        let (mut options, url_topic) = match &self.url {
-            Some(url) => {
-                let p = ConnectOptions::parse_url(url).map_err(|e| e.to_string())?;
-                (p.options, p.topic)
+        self.resolve_on(ConnectOptions::default())
+    }
+
+    /// Like [`ConnArgs::resolve`], starting from `base` (a saved profile's options) instead
+    /// of the defaults: every flag given overrides the profile, everything else comes from
+    /// it.
+    ///
+    /// # Errors
+    /// A message without the `Error: ` prefix.
+    pub fn resolve_on(&self, base: ConnectOptions) -> Result<Connection, String> {
+        let mut options = base;
+        let mut url_topic = None;
+        if let Some(url) = &self.url {
+            let p = ConnectOptions::parse_url(url).map_err(|e| e.to_string())?;
+            options.transport = p.options.transport;
+            options.host = p.options.host;
+            options.port = p.options.port;
+            options.ws_path = p.options.ws_path;
+            if p.options.username.is_some() {
+                options.username = p.options.username;
+                options.password = p.options.password;
             }
-            None => (ConnectOptions::default(), None),
-        };
-        options.version = match self.protocol.as_deref() {
-            None => MqttVersion::V311,
-            Some("5" | "mqttv5") => MqttVersion::V5,
-            Some("311" | "mqttv311") => MqttVersion::V311,
+            url_topic = p.topic;
+        }
+        match self.protocol.as_deref() {
+            None => {}
+            Some("5" | "mqttv5") => options.version = MqttVersion::V5,
+            Some("311" | "mqttv311") => options.version = MqttVersion::V311,
             Some("31" | "mqttv31") => {
                 return Err(
                     "MQTT v3.1 (mqttv31) is not supported: the client speaks MQTT \
@@ -146,7 +156,7 @@ impl ConnArgs {
                 );
             }
             Some(_) => return Err("Invalid protocol version argument given.".into()),
-        };
+        }
         if let Some(h) = &self.host {
             options.host.clone_from(h);
         }
@@ -169,25 +179,32 @@ impl ConnArgs {
         if self.password.is_some() && options.username.is_none() {
             return Err("A password was given without a username (-u).".into());
         }
-        options.client_id = match (&self.id, &self.id_prefix) {
-            (Some(id), _) => Some(id.clone()),
-            (None, Some(prefix)) => Some(format!("{prefix}{}", std::process::id())),
-            (None, None) => None,
-        };
-        if !(5..=65535).contains(&self.keepalive) {
-            return Err(
-                "Invalid keepalive given, it must be between 5 and 65535 inclusive.".into(),
-            );
+        match (&self.id, &self.id_prefix) {
+            (Some(id), _) => options.client_id = Some(id.clone()),
+            (None, Some(prefix)) => {
+                options.client_id = Some(format!("{prefix}{}", std::process::id()));
+            }
+            (None, None) => {}
         }
-        options.keep_alive = u16::try_from(self.keepalive).unwrap_or(u16::MAX);
-        options.clean_session = !self.no_clean;
-        if self.no_clean && (self.id.is_none()) {
+        if let Some(k) = self.keepalive {
+            if !(5..=65535).contains(&k) {
+                return Err(
+                    "Invalid keepalive given, it must be between 5 and 65535 inclusive.".into(),
+                );
+            }
+            options.keep_alive = u16::try_from(k).unwrap_or(u16::MAX);
+        }
+        if self.no_clean {
+            options.clean_session = false;
+        }
+        if !options.clean_session && options.client_id.is_none() {
             return Err("You must provide a client id if you are using the -c option.".into());
         }
         options.session_expiry = match (options.version, self.session_expiry) {
             (MqttVersion::V5, Some(x)) => Some(x),
             (MqttVersion::V5, None) if self.no_clean => Some(u32::MAX),
-            _ => None,
+            (MqttVersion::V5, None) => options.session_expiry,
+            (MqttVersion::V311, _) => None,
         };
         if let Some(topic) = &self.will_topic {
             crate::client::validate_topic(topic).map_err(|_| {
@@ -196,7 +213,7 @@ impl ConnArgs {
             options.will = Some(WillOptions {
                 topic: topic.clone(),
                 payload: self.will_payload.clone().unwrap_or_default(),
-                qos: Qos::try_from(self.will_qos)?,
+                qos: Qos::try_from(self.will_qos.unwrap_or(0))?,
                 retain: self.will_retain,
             });
         } else if self.will_payload.is_some() {
@@ -207,20 +224,24 @@ impl ConnArgs {
         if self.cert.is_some() != self.key.is_some() {
             return Err("Both certfile and keyfile must be provided if one of them is set.".into());
         }
-        options.tls = TlsOptions {
-            ca_file: self.cafile.clone(),
-            cert_file: self.cert.clone(),
-            key_file: self.key.clone(),
-            insecure: self.insecure,
-            alpn: self.tls_alpn.clone(),
-            sni: None,
-        };
+        let tls = &mut options.tls;
+        if self.cafile.is_some() {
+            tls.ca_file.clone_from(&self.cafile);
+        }
+        if self.cert.is_some() {
+            tls.cert_file.clone_from(&self.cert);
+            tls.key_file.clone_from(&self.key);
+        }
+        tls.insecure |= self.insecure;
+        if self.tls_alpn.is_some() {
+            tls.alpn.clone_from(&self.tls_alpn);
+        }
         let properties = self.properties(&mut options)?;
         Ok(Connection {
             options,
             url_topic,
             properties,
-            qos: Qos::try_from(self.qos)?,
+            qos: Qos::try_from(self.qos.unwrap_or(0))?,
         })
     }
 

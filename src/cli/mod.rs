@@ -1,8 +1,9 @@
-//! The command line: `mqtt-workbench [COMMAND]`: `broker`, and the mosquitto_sub/mosquitto_pub
-//! work-alikes `sub` and `pub`.
+//! The command line: `mqtt-workbench [COMMAND]`: `broker`, the mosquitto_sub/mosquitto_pub
+//! work-alikes `sub` and `pub`, `profile` for saved connections, and `bench`.
 
 pub mod broker;
 pub mod conn;
+pub mod profile;
 pub mod publish;
 pub mod sub;
 
@@ -49,6 +50,9 @@ pub struct WorkbenchArgs {
     /// Client: mqtt://[user[:password]@]host[:port][/topic] to connect and subscribe to.
     #[arg(short = 'L', long = "url", value_name = "URL")]
     pub url: Option<String>,
+    /// Client: open on a saved profile (`mqtt-workbench profile list`).
+    #[command(flatten)]
+    pub profile: profile::ProfileSel,
 }
 
 impl From<WorkbenchArgs> for crate::tui::Options {
@@ -60,6 +64,8 @@ impl From<WorkbenchArgs> for crate::tui::Options {
             host: a.host,
             client_port: a.client_port,
             url: a.url,
+            profile: a.profile.profile,
+            config_dir: a.profile.config_dir,
         }
     }
 }
@@ -75,6 +81,8 @@ pub enum Command {
     /// Publish messages, like mosquitto_pub (same flags; help is --help).
     #[command(disable_help_flag = true, disable_version_flag = true)]
     Pub(publish::PubArgs),
+    /// Saved connection profiles: list, show, add, edit, rm, import, export.
+    Profile(profile::ProfileArgs),
     /// Load-test any MQTT broker: `pub`, `sub`, `conn`, `fanin`, `fanout`.
     Bench(crate::bench::BenchArgs),
 }
@@ -86,6 +94,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Bench(args)) => crate::bench::run(args).await,
         Some(Command::Sub(args)) => sub::run(args).await,
         Some(Command::Pub(args)) => publish::run(args).await,
+        Some(Command::Profile(args)) => profile::run(args),
         None => crate::tui::run(cli.workbench.into()).await,
     }
 }

@@ -19,6 +19,9 @@ pub struct PubArgs {
     /// Connection options.
     #[command(flatten)]
     pub conn: ConnArgs,
+    /// A saved profile to start from.
+    #[command(flatten)]
+    pub profile: super::profile::ProfileSel,
     /// Topic to publish to.
     #[arg(short = 't', long = "topic", value_name = "TOPIC")]
     pub topic: Option<String>,
@@ -122,8 +125,8 @@ async fn produce(
 /// Runs `mqtt-workbench pub`.
 pub async fn run(args: PubArgs) -> ExitCode {
     let quiet = args.conn.quiet;
-    let conn = match args.conn.resolve() {
-        Ok(c) => c,
+    let conn = match super::profile::resolve_connection(&args.conn, &args.profile) {
+        Ok(r) => r.connection,
         Err(e) => return usage_error(quiet, &e),
     };
     let sources = [

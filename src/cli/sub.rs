@@ -21,6 +21,9 @@ pub struct SubArgs {
     /// Connection options.
     #[command(flatten)]
     pub conn: ConnArgs,
+    /// A saved profile to start from.
+    #[command(flatten)]
+    pub profile: super::profile::ProfileSel,
     /// Topic filter to subscribe to; repeatable.
     #[arg(short = 't', long = "topic", value_name = "FILTER")]
     pub topics: Vec<String>,
@@ -89,14 +92,29 @@ enum Next {
 /// Runs `mqtt-workbench sub`.
 pub async fn run(args: SubArgs) -> ExitCode {
     let quiet = args.conn.quiet;
-    let conn = match args.conn.resolve() {
-        Ok(c) => c,
+    let (conn, profile) = match super::profile::resolve_connection(&args.conn, &args.profile) {
+        Ok(r) => (r.connection, r.profile),
         Err(e) => return usage_error(quiet, &e),
     };
-    let mut topics = args.topics.clone();
-    topics.extend(conn.url_topic.clone());
+    let mut topics: Vec<(String, Qos)> = args
+        .topics
+        .iter()
+        .chain(&conn.url_topic)
+        .map(|t| (t.clone(), conn.qos))
+        .collect();
+    // Without -t, a profile's default subscriptions (each with its QoS, unless -q is given).
+    if topics.is_empty()
+        && let Some(p) = &profile
+    {
+        topics = p
+            .subscriptions_or_all()
+            .into_iter()
+            .map(|(f, q)| (f, if args.conn.qos.is_some() { conn.qos } else { q }))
+            .collect();
+    }
     for f in topics
         .iter()
+        .map(|(f, _)| f)
         .chain(&args.filter_out)
         .chain(&args.unsubscribe)
     {
@@ -163,10 +181,8 @@ pub async fn run(args: SubArgs) -> ExitCode {
             }
             ClientEvent::Connected { .. } => {
                 if !topics.is_empty() {
-                    let filters: Vec<(String, Qos)> =
-                        topics.iter().map(|t| (t.clone(), conn.qos)).collect();
                     let _ = handle
-                        .subscribe_many(&filters, &conn.properties.subscribe_user)
+                        .subscribe_many(&topics, &conn.properties.subscribe_user)
                         .await;
                 }
                 for u in &args.unsubscribe {

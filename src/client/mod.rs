@@ -489,6 +489,13 @@ fn build(opts: &ConnectOptions) -> Result<Built, String> {
     if !opts.clean_session && id.is_empty() {
         return Err("a client id is needed for a persistent session (clean session off)".into());
     }
+    // rumqttc's MQTT 5 options panic below 5 seconds.
+    if opts.version == MqttVersion::V5 && opts.keep_alive < 5 {
+        return Err(format!(
+            "keep alive {} s is too short for MQTT 5: use 5 to 65535 seconds",
+            opts.keep_alive
+        ));
+    }
     let (transport, host) = transport(opts)?;
     let keep_alive = Duration::from_secs(u64::from(opts.keep_alive));
     match opts.version {

@@ -14,8 +14,10 @@ use super::client_link::{IncomingMessage, LinkEvent, OutgoingPublish, PublishPro
 use super::history::{Ring, SeqView, Weigh};
 use super::layout::{Areas, layout};
 use super::payload::PayloadMode;
+use super::profiles::{ConnectTo, ProfileForm, Target};
 use crate::broker::topic::{matches, parse_filter};
 use crate::broker::{BrokerEvent, LogEntry};
+use crate::profile::Profile;
 
 /// The panes that can have the focus, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -129,6 +131,20 @@ pub enum Cmd {
     HistoryNext,
     /// Composer: change QoS / toggle retain when that field has the focus.
     ToggleField,
+    /// Open the profile picker.
+    Profiles,
+    /// Picker: a new profile.
+    NewProfile,
+    /// Picker: edit the selected profile.
+    EditProfile,
+    /// Picker: copy the selected profile.
+    DuplicateProfile,
+    /// Picker: delete the selected profile.
+    DeleteProfile,
+    /// Reconnect the client pane now (skip the back-off wait).
+    Reconnect,
+    /// Editor: the previous choice of a choice field.
+    ToggleFieldBack,
 }
 
 /// Everything that can change the model.
@@ -166,6 +182,10 @@ pub enum Action {
     Client(LinkEvent),
     /// The clock advanced (rates age).
     Tick(SystemTime),
+    /// Profiles after a save or delete (the list now on disk), or why it failed.
+    Profiles(Result<Vec<Profile>, String>),
+    /// The run loop could not start the connection asked for (a password file missing, …).
+    ConnectFailed(String),
 }
 
 /// What the run loop must do for the model.
@@ -184,6 +204,19 @@ pub enum Effect {
     Publish(OutgoingPublish),
     /// Put text on the clipboard (OSC 52).
     Copy(String),
+    /// Connect the client pane somewhere else.
+    Connect(ConnectTo),
+    /// Write a profile to `profiles.toml`, replacing `original` (or adding it).
+    SaveProfile {
+        /// The name it had when the editor opened (`None`: a new profile).
+        original: Option<String>,
+        /// The profile.
+        profile: Box<Profile>,
+    },
+    /// Remove a profile from `profiles.toml`.
+    DeleteProfile(String),
+    /// Reconnect now.
+    Reconnect,
 }
 
 /// Messages per second, counted in whole seconds.
@@ -601,7 +634,7 @@ pub struct Prompt {
 }
 
 impl Prompt {
-    fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         Self {
             text: single_line(text),
             qos: 0,
@@ -636,6 +669,22 @@ pub enum Modal {
     ClientFilter(Prompt),
     /// Confirm clearing the retained message on a topic.
     ConfirmClear(String),
+    /// The profile picker; row 0 is the embedded broker.
+    Profiles {
+        /// Selected row.
+        cursor: usize,
+    },
+    /// The profile editor.
+    ProfileEditor(Box<ProfileForm>),
+    /// The password of a profile that asks for it.
+    Password {
+        /// The profile.
+        profile: Box<Profile>,
+        /// The (masked) text field.
+        prompt: Prompt,
+    },
+    /// Confirm deleting a profile.
+    ConfirmDelete(String),
 }
 
 /// How much history the model keeps.
@@ -681,6 +730,14 @@ pub struct StartInfo {
     pub subscriptions: Vec<(String, u8)>,
     /// A notice for the status bar (e.g. the port fallback).
     pub notice: Option<String>,
+    /// What the client pane connects to first.
+    pub target: Target,
+    /// The saved profiles.
+    pub profiles: Vec<Profile>,
+    /// Why `profiles.toml` could not be read (the picker shows it; editing is off).
+    pub profiles_error: Option<String>,
+    /// Where `profiles.toml` is (shown in the picker).
+    pub profiles_file: String,
 }
 
 /// The whole workbench state.
@@ -722,6 +779,18 @@ pub struct App {
     pub client_state: ClientState,
     /// Client pane subscriptions.
     pub subscriptions: Vec<Subscription>,
+    /// What the client pane is connected to.
+    pub target: Target,
+    /// The client id used when a profile names none.
+    pub default_client_id: String,
+    /// After a failure: the attempt count and when the next attempt starts.
+    pub retry: Option<(u32, SystemTime)>,
+    /// Saved profiles, as last read from `profiles.toml`.
+    pub profiles: Vec<Profile>,
+    /// Why `profiles.toml` could not be read.
+    pub profiles_error: Option<String>,
+    /// Where `profiles.toml` is.
+    pub profiles_file: String,
     /// Messages received by the client pane.
     pub client_in: Rate,
     /// Messages published from the composer.
@@ -799,9 +868,15 @@ impl App {
             broker_in: Rate::default(),
             broker_out: Rate::default(),
             client_target: info.client_target,
+            default_client_id: info.client_id.clone(),
             client_id: info.client_id,
             client_state: ClientState::Connecting,
             subscriptions,
+            target: info.target,
+            retry: None,
+            profiles: info.profiles,
+            profiles_error: info.profiles_error,
+            profiles_file: info.profiles_file,
             client_in: Rate::default(),
             published: 0,
             publish_history: Vec::new(),
@@ -907,6 +982,15 @@ impl App {
                 self.now = now;
                 Vec::new()
             }
+            Action::Profiles(result) => {
+                self.on_profiles(result);
+                Vec::new()
+            }
+            Action::ConnectFailed(why) => {
+                self.client_state = ClientState::Disconnected(why);
+                self.retry = None;
+                Vec::new()
+            }
         }
     }
 
@@ -919,6 +1003,13 @@ impl App {
             Cmd::FocusPrev => self.focus = self.focus.prev(),
             Cmd::Focus(p) => self.focus = p,
             Cmd::Help => self.modal = Some(Modal::Help),
+            Cmd::Profiles => self.open_picker(),
+            Cmd::Reconnect => {
+                self.client_state = ClientState::Connecting;
+                self.retry = None;
+                self.notice = Some(format!("reconnecting to {}", self.client_target));
+                return vec![Effect::Reconnect];
+            }
             Cmd::Compose => {
                 let topic = self.selected_topic().unwrap_or_default();
                 self.modal = Some(Modal::Composer(Box::new(Composer::new(&topic))));
@@ -993,7 +1084,12 @@ impl App {
             | Cmd::PrevField
             | Cmd::HistoryPrev
             | Cmd::HistoryNext
-            | Cmd::ToggleField => {}
+            | Cmd::ToggleField
+            | Cmd::NewProfile
+            | Cmd::EditProfile
+            | Cmd::DuplicateProfile
+            | Cmd::DeleteProfile
+            | Cmd::ToggleFieldBack => {}
         }
         Vec::new()
     }
@@ -1399,6 +1495,7 @@ impl App {
             }
             LinkEvent::Connected => {
                 self.client_state = ClientState::Connected;
+                self.retry = None;
                 // Clean start: (re-)subscribe everything.
                 self.subscriptions
                     .iter_mut()
@@ -1413,6 +1510,10 @@ impl App {
             }
             LinkEvent::Disconnected(why) => {
                 self.client_state = ClientState::Disconnected(why);
+                Vec::new()
+            }
+            LinkEvent::Retrying { attempt, delay } => {
+                self.retry = Some((attempt, self.now + delay));
                 Vec::new()
             }
             LinkEvent::SubAck { filter, result } => {
@@ -1442,9 +1543,19 @@ impl App {
             return Vec::new();
         }
         if cmd == Cmd::Cancel {
+            // The editor and the delete question go back to the picker, on their profile.
+            match &modal {
+                Modal::ProfileEditor(f) => self.open_picker_at(f.original.as_deref()),
+                Modal::ConfirmDelete(name) => self.open_picker_at(Some(name)),
+                _ => {}
+            }
             return Vec::new();
         }
         match modal {
+            Modal::Profiles { cursor } => self.on_picker_cmd(cursor, cmd),
+            Modal::ProfileEditor(form) => self.on_editor_cmd(form, cmd),
+            Modal::Password { profile, prompt } => self.on_password_cmd(profile, prompt, cmd),
+            Modal::ConfirmDelete(name) => self.on_confirm_delete(name, cmd),
             Modal::Help => {
                 // Any other bound key closes the help too.
                 Vec::new()
@@ -1654,11 +1765,20 @@ impl App {
                     c.error = None;
                 }
             }
-            Some(Modal::Subscribe(p) | Modal::Search(p) | Modal::ClientFilter(p))
-                if input.key != ratatui_textarea::Key::Enter =>
-            {
+            Some(
+                Modal::Subscribe(p)
+                | Modal::Search(p)
+                | Modal::ClientFilter(p)
+                | Modal::Password { prompt: p, .. },
+            ) if input.key != ratatui_textarea::Key::Enter => {
                 p.text.input(input);
                 p.error = None;
+            }
+            Some(Modal::ProfileEditor(f)) if input.key != ratatui_textarea::Key::Enter => {
+                if let Some(t) = f.focused_text() {
+                    t.input(input);
+                    f.error = None;
+                }
             }
             Some(Modal::Help) => self.modal = None,
             _ => {}
@@ -1677,11 +1797,41 @@ impl App {
                     }
                 }
             }
-            Some(Modal::Subscribe(p) | Modal::Search(p) | Modal::ClientFilter(p)) => {
+            Some(
+                Modal::Subscribe(p)
+                | Modal::Search(p)
+                | Modal::ClientFilter(p)
+                | Modal::Password { prompt: p, .. },
+            ) => {
                 p.text.insert_str(text.replace(['\r', '\n'], " "));
+            }
+            Some(Modal::ProfileEditor(f)) => {
+                if let Some(t) = f.focused_text() {
+                    t.insert_str(text.replace(['\r', '\n'], " "));
+                }
             }
             _ => {}
         }
+    }
+
+    /// Forgets the topics and messages of the previous broker (after switching).
+    pub(crate) fn reset_client_view(&mut self) {
+        self.messages = Ring::new(self.limits.messages, self.limits.message_bytes);
+        self.tree = TopicNode {
+            expanded: true,
+            ..TopicNode::default()
+        };
+        self.topic_count = 0;
+        self.topics_over_cap = 0;
+        self.tree_rows = vec![all_row()];
+        self.tree_dirty = true;
+        self.tree_cursor = 0;
+        self.tree_offset = 0;
+        self.view = SeqView::new(self.limits.messages);
+        self.view_topic = None;
+        self.msg_selected = None;
+        self.payload_scroll = 0;
+        self.client_in = Rate::default();
     }
 
     // ----- mouse -----------------------------------------------------------------------

@@ -1,37 +1,26 @@
-//! The client pane's network client: a small adapter over `rumqttc`'s MQTT 5 `AsyncClient`.
+//! The client pane's connection: [`crate::client`] (TCP, TLS, WebSocket; MQTT 3.1.1 and 5)
+//! under a supervisor task that reconnects with exponential back-off and speaks the
+//! workbench's vocabulary ([`LinkEvent`]).
 //!
-//! Private to the workbench and deliberately small, so that it can be swapped for the shared
-//! `crate::client` module once that exists. It speaks MQTT 5 over TCP (so the composer can
-//! send publish properties), reconnects after a second when the connection drops, and turns
-//! rumqttc's events into [`LinkEvent`]s on a bounded channel (a full channel slows the socket
-//! down instead of growing memory).
+//! The supervisor owns the current [`crate::client::ClientHandle`]. Requests from the UI go
+//! through a bounded channel (a full channel is reported, never waited on); events come back
+//! on another bounded channel (a full one slows the socket down instead of growing memory).
+//! After a failed or lost connection it reports why, in plain words, waits 1, 2, 4 … 30
+//! seconds, and tries again; [`LinkHandle::reconnect_now`] cuts the wait short.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{Packet, PublishProperties, SubscribeReasonCode};
-use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
-use rumqttc::{Outgoing, Transport};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Where and how the client pane connects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkOptions {
-    /// Broker host name or address.
-    pub host: String,
-    /// Broker port.
-    pub port: u16,
-    /// Client identifier.
-    pub client_id: String,
-    /// User name and password, if any.
-    pub credentials: Option<(String, String)>,
-    /// Keep alive in seconds.
-    pub keep_alive: u16,
-}
+use crate::client::{
+    self, ClientEvent, ConnectOptions, MessageProperties, OutgoingMessage, Qos, Transport,
+};
+
+/// The longest wait between two connection attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// A message the client received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,8 +44,15 @@ pub struct IncomingMessage {
 pub enum LinkEvent {
     /// CONNACK received with success.
     Connected,
-    /// The connection failed or dropped; a reconnect follows.
+    /// The connection failed or dropped, with the reason in plain words.
     Disconnected(String),
+    /// The next attempt starts after `delay`.
+    Retrying {
+        /// Attempts that failed in a row.
+        attempt: u32,
+        /// How long until the next one.
+        delay: Duration,
+    },
     /// A PUBLISH arrived.
     Message(IncomingMessage),
     /// The broker answered a SUBSCRIBE for `filter`: the granted QoS or a refusal.
@@ -105,42 +101,44 @@ pub struct OutgoingPublish {
 #[error("the client cannot take the request: {0}")]
 pub struct LinkError(String);
 
+impl LinkError {
+    /// There is no connection to take requests (a switch could not start one).
+    #[must_use]
+    pub fn not_connected() -> Self {
+        Self("not connected".into())
+    }
+}
+
+/// A request for the supervisor.
+#[derive(Debug)]
+enum Request {
+    Subscribe(String, Qos),
+    Unsubscribe(String),
+    Publish(OutgoingPublish),
+    Reconnect,
+    Stop,
+}
+
 /// The handle the UI uses to send requests.
 #[derive(Debug)]
 pub struct LinkHandle {
-    client: AsyncClient,
-    pending_subs: Arc<Mutex<VecDeque<String>>>,
+    requests: mpsc::Sender<Request>,
     task: JoinHandle<()>,
 }
 
-fn qos(q: u8) -> QoS {
-    match q {
-        0 => QoS::AtMostOnce,
-        1 => QoS::AtLeastOnce,
-        _ => QoS::ExactlyOnce,
-    }
+fn qos(q: u8) -> Qos {
+    Qos::try_from(q.min(2)).unwrap_or_default()
 }
 
-/// Starts the client task; it connects in the background and reports on the receiver.
+/// Starts the supervisor; it connects in the background and reports on the receiver.
 #[must_use]
-pub fn connect(opts: &LinkOptions) -> (LinkHandle, mpsc::Receiver<LinkEvent>) {
-    let mut mo = MqttOptions::new(opts.client_id.clone(), opts.host.clone(), opts.port);
-    mo.set_transport(Transport::tcp());
-    mo.set_keep_alive(Duration::from_secs(u64::from(opts.keep_alive.max(5))));
-    mo.set_clean_start(true);
-    mo.set_request_channel_capacity(1024);
-    mo.set_max_packet_size(Some(16 * 1024 * 1024));
-    if let Some((u, p)) = &opts.credentials {
-        mo.set_credentials(u.clone(), p.clone());
-    }
-    let (client, eventloop) = AsyncClient::new(mo, 1024);
+pub fn connect(opts: ConnectOptions) -> (LinkHandle, mpsc::Receiver<LinkEvent>) {
     let (tx, rx) = mpsc::channel(8192);
-    let pending_subs = Arc::new(Mutex::new(VecDeque::new()));
-    let task = tokio::spawn(drive(eventloop, tx, pending_subs.clone()));
+    let (req_tx, req_rx) = mpsc::channel(1024);
+    let task = tokio::spawn(supervise(opts, req_rx, tx));
     (
         LinkHandle {
-            client,
-            pending_subs,
+            requests: req_tx,
             task,
         },
         rx,
@@ -148,60 +146,35 @@ pub fn connect(opts: &LinkOptions) -> (LinkHandle, mpsc::Receiver<LinkEvent>) {
 }
 
 impl LinkHandle {
+    fn send(&self, r: Request) -> Result<(), LinkError> {
+        self.requests
+            .try_send(r)
+            .map_err(|e| LinkError(e.to_string()))
+    }
+
     /// Queues a SUBSCRIBE.
     pub fn subscribe(&self, filter: &str, q: u8) -> Result<(), LinkError> {
-        if let Ok(mut p) = self.pending_subs.lock() {
-            p.push_back(filter.to_owned());
-        }
-        self.client.try_subscribe(filter, qos(q)).map_err(|e| {
-            if let Ok(mut p) = self.pending_subs.lock() {
-                p.pop_back();
-            }
-            LinkError(e.to_string())
-        })
+        self.send(Request::Subscribe(filter.to_owned(), qos(q)))
     }
 
     /// Queues an UNSUBSCRIBE.
     pub fn unsubscribe(&self, filter: &str) -> Result<(), LinkError> {
-        self.client
-            .try_unsubscribe(filter)
-            .map_err(|e| LinkError(e.to_string()))
+        self.send(Request::Unsubscribe(filter.to_owned()))
     }
 
     /// Queues a PUBLISH.
     pub fn publish(&self, p: &OutgoingPublish) -> Result<(), LinkError> {
-        let props = PublishProperties {
-            payload_format_indicator: None,
-            message_expiry_interval: p.props.message_expiry,
-            topic_alias: None,
-            response_topic: p.props.response_topic.clone(),
-            correlation_data: p
-                .props
-                .correlation_data
-                .as_ref()
-                .map(|c| Bytes::from(c.clone().into_bytes())),
-            user_properties: p.props.user.clone(),
-            subscription_identifiers: Vec::new(),
-            content_type: p.props.content_type.clone(),
-        };
-        let res = if props == PublishProperties::default() {
-            self.client
-                .try_publish(p.topic.clone(), qos(p.qos), p.retain, p.payload.clone())
-        } else {
-            self.client.try_publish_with_properties(
-                p.topic.clone(),
-                qos(p.qos),
-                p.retain,
-                p.payload.clone(),
-                props,
-            )
-        };
-        res.map_err(|e| LinkError(e.to_string()))
+        self.send(Request::Publish(p.clone()))
     }
 
-    /// Sends DISCONNECT and waits up to half a second for the task to finish.
+    /// Drops the current connection (if any) and connects again at once.
+    pub fn reconnect_now(&self) -> Result<(), LinkError> {
+        self.send(Request::Reconnect)
+    }
+
+    /// Sends DISCONNECT and waits up to half a second for the supervisor to finish.
     pub async fn disconnect(self) {
-        let _ = self.client.try_disconnect();
+        let _ = self.requests.try_send(Request::Stop);
         let mut task = self.task;
         if tokio::time::timeout(Duration::from_millis(500), &mut task)
             .await
@@ -212,26 +185,65 @@ impl LinkHandle {
     }
 }
 
-fn describe(code: &SubscribeReasonCode) -> Result<u8, String> {
-    match code {
-        SubscribeReasonCode::Success(q) => Ok(*q as u8),
-        SubscribeReasonCode::TopicFilterInvalid => Err("topic filter invalid".into()),
-        SubscribeReasonCode::NotAuthorized => Err("not authorised".into()),
-        other => Err(format!("refused ({other:?})")),
+/// The wait before attempt `attempt + 1`: 1, 2, 4, 8, 16, 30, 30 … seconds.
+#[must_use]
+pub fn backoff(attempt: u32) -> Duration {
+    let secs = 1u64 << attempt.saturating_sub(1).min(5);
+    Duration::from_secs(secs).min(MAX_BACKOFF)
+}
+
+/// `host:port` (or the WebSocket URL) for messages.
+fn address(o: &ConnectOptions) -> String {
+    match o.transport {
+        Transport::Tcp | Transport::Tls => format!("{}:{}", o.host, o.port),
+        Transport::Ws | Transport::Wss => crate::profile::options_address(o),
     }
 }
 
-fn interesting_props(p: Option<&PublishProperties>) -> Vec<(String, String)> {
-    let Some(p) = p else { return Vec::new() };
+/// Why a connection failed, in plain words, from the client's reason and CONNACK code.
+#[must_use]
+pub fn plain_reason(reason: &str, code: Option<u8>, o: &ConnectOptions) -> String {
+    let addr = address(o);
+    if let Some(c) = code {
+        let what = match c {
+            1 | 132 => "the broker refused the MQTT version; try the other one (3.1.1 or 5)",
+            2 | 133 => "the broker refused the client id",
+            3 | 136 => "the broker is unavailable",
+            4 | 134 => "bad user name or password",
+            5 | 135 => "not authorised: check the user name and password",
+            138 => "this client is banned",
+            _ => return format!("the broker refused the connection: {reason}"),
+        };
+        return format!("{what} (CONNACK {c})");
+    }
+    let lower = reason.to_ascii_lowercase();
+    if lower.contains("connection refused") {
+        format!("nothing accepts connections at {addr} (connection refused)")
+    } else if lower.contains("lookup")
+        || lower.contains("name or service not known")
+        || lower.contains("name resolution")
+        || lower.contains("no address")
+    {
+        format!("cannot find the host '{}' ({reason})", o.host)
+    } else if lower.contains("timed out") {
+        format!("no answer from {addr} (timed out)")
+    } else if lower.contains("certificate") || lower.contains("tls") {
+        format!("TLS failed with {addr}: {reason}")
+    } else {
+        reason.to_owned()
+    }
+}
+
+fn interesting_props(p: MessageProperties) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    if let Some(ct) = &p.content_type {
-        out.push(("content-type".into(), ct.clone()));
+    if let Some(ct) = p.content_type {
+        out.push(("content-type".into(), ct));
     }
     if let Some(e) = p.message_expiry_interval {
         out.push(("message-expiry".into(), format!("{e} s")));
     }
-    if let Some(r) = &p.response_topic {
-        out.push(("response-topic".into(), r.clone()));
+    if let Some(r) = p.response_topic {
+        out.push(("response-topic".into(), r));
     }
     if let Some(c) = &p.correlation_data {
         out.push((
@@ -242,68 +254,245 @@ fn interesting_props(p: Option<&PublishProperties>) -> Vec<(String, String)> {
     if let Some(f) = p.payload_format_indicator {
         out.push(("payload-format".into(), f.to_string()));
     }
-    for (k, v) in &p.user_properties {
-        out.push((k.clone(), v.clone()));
-    }
+    out.extend(p.user_properties);
     out
 }
 
-/// Polls the event loop forever (until the UI drops the receiver or DISCONNECT is sent).
-async fn drive(
-    mut eventloop: EventLoop,
+fn outgoing(p: OutgoingPublish) -> OutgoingMessage {
+    OutgoingMessage {
+        topic: p.topic,
+        payload: p.payload,
+        qos: qos(p.qos),
+        retain: p.retain,
+        properties: MessageProperties {
+            message_expiry_interval: p.props.message_expiry,
+            content_type: p.props.content_type,
+            response_topic: p.props.response_topic,
+            correlation_data: p
+                .props
+                .correlation_data
+                .map(|c| Bytes::from(c.into_bytes())),
+            user_properties: p.props.user,
+            ..MessageProperties::default()
+        },
+    }
+}
+
+fn suback_result(code: u8) -> Result<u8, String> {
+    match code {
+        0..=2 => Ok(code),
+        0x87 => Err("not authorised".into()),
+        0x8F => Err("topic filter invalid".into()),
+        0x9E => Err("shared subscriptions not supported".into()),
+        0xA2 => Err("wildcard subscriptions not supported".into()),
+        c => Err(format!("refused (reason {c:#04x})")),
+    }
+}
+
+/// How one connection ended.
+enum End {
+    /// Failed or lost; retry after a back-off.
+    Lost(String),
+    /// The user asked to reconnect now.
+    Now,
+    /// The UI is gone or asked to stop.
+    Stop,
+}
+
+/// Runs connections until the UI stops it: connect, forward events, back off, repeat.
+async fn supervise(
+    opts: ConnectOptions,
+    mut requests: mpsc::Receiver<Request>,
     tx: mpsc::Sender<LinkEvent>,
-    pending_subs: Arc<Mutex<VecDeque<String>>>,
 ) {
-    let mut sub_ids: HashMap<u16, String> = HashMap::new();
+    let mut attempt: u32 = 0;
     loop {
-        let ev = match eventloop.poll().await {
-            Ok(Event::Incoming(Packet::Publish(p))) => LinkEvent::Message(IncomingMessage {
-                time: SystemTime::now(),
-                topic: String::from_utf8_lossy(&p.topic).into_owned(),
-                payload: p.payload.clone(),
-                qos: p.qos as u8,
-                retain: p.retain,
-                properties: interesting_props(p.properties.as_ref()),
-            }),
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                sub_ids.clear();
-                LinkEvent::Connected
-            }
-            Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                let filter = sub_ids.remove(&ack.pkid).unwrap_or_default();
-                let result = ack
-                    .return_codes
-                    .first()
-                    .map_or(Err("empty SUBACK".into()), describe);
-                LinkEvent::SubAck { filter, result }
-            }
-            Ok(Event::Incoming(Packet::UnsubAck(_))) => LinkEvent::UnsubAck,
-            Ok(Event::Outgoing(Outgoing::Subscribe(pkid))) => {
-                if let Some(f) = pending_subs.lock().ok().and_then(|mut p| p.pop_front()) {
-                    sub_ids.insert(pkid, f);
-                }
+        match run_once(&opts, &mut requests, &tx, &mut attempt).await {
+            End::Stop => return,
+            End::Now => {
+                attempt = 0;
                 continue;
             }
-            Ok(Event::Outgoing(Outgoing::Disconnect)) => {
-                // Let the DISCONNECT reach the socket, then stop.
-                let _ = tokio::time::timeout(Duration::from_millis(200), eventloop.poll()).await;
-                return;
-            }
-            Ok(_) => continue,
-            Err(e) => {
-                if tx
-                    .send(LinkEvent::Disconnected(e.to_string()))
-                    .await
-                    .is_err()
-                {
+            End::Lost(reason) => {
+                if tx.send(LinkEvent::Disconnected(reason)).await.is_err() {
                     return;
                 }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
             }
-        };
-        if tx.send(ev).await.is_err() {
+        }
+        attempt = attempt.saturating_add(1);
+        let delay = backoff(attempt);
+        if tx
+            .send(LinkEvent::Retrying { attempt, delay })
+            .await
+            .is_err()
+        {
             return;
         }
+        let wait = tokio::time::sleep(delay);
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                () = &mut wait => break,
+                r = requests.recv() => match r {
+                    None | Some(Request::Stop) => return,
+                    Some(Request::Reconnect) => break,
+                    // While disconnected requests are dropped; the app subscribes again on
+                    // connect and refuses to publish.
+                    Some(_) => {}
+                },
+            }
+        }
+    }
+}
+
+/// One connection, from CONNECT until it ends.
+async fn run_once(
+    opts: &ConnectOptions,
+    requests: &mut mpsc::Receiver<Request>,
+    tx: &mpsc::Sender<LinkEvent>,
+    attempt: &mut u32,
+) -> End {
+    let (handle, mut events) = client::connect(opts.clone());
+    // Filters whose SUBACK is due, in request order (brokers answer in order).
+    let mut pending: VecDeque<String> = VecDeque::new();
+    loop {
+        tokio::select! {
+            ev = events.recv() => {
+                let out = match ev {
+                    None => return End::Lost("the connection ended".into()),
+                    Some(ClientEvent::Connected { .. }) => {
+                        *attempt = 0;
+                        pending.clear();
+                        LinkEvent::Connected
+                    }
+                    Some(ClientEvent::ConnectFailed { reason, code }) => {
+                        return End::Lost(plain_reason(&reason, code, opts));
+                    }
+                    Some(ClientEvent::Disconnected { reason }) => {
+                        return End::Lost(format!("connection lost: {}", plain_reason(&reason, None, opts)));
+                    }
+                    Some(ClientEvent::Message(m)) => LinkEvent::Message(IncomingMessage {
+                        time: m.received_at,
+                        topic: m.topic,
+                        payload: m.payload,
+                        qos: m.qos as u8,
+                        retain: m.retain,
+                        properties: interesting_props(m.properties),
+                    }),
+                    Some(ClientEvent::SubAck { codes, .. }) => {
+                        let filter = pending.pop_front().unwrap_or_default();
+                        let result = codes
+                            .first()
+                            .map_or_else(|| Err("empty SUBACK".to_owned()), |c| suback_result(*c));
+                        LinkEvent::SubAck { filter, result }
+                    }
+                    Some(ClientEvent::UnsubAck { .. }) => LinkEvent::UnsubAck,
+                    Some(ClientEvent::Published { .. } | ClientEvent::Trace(_)) => continue,
+                };
+                if tx.send(out).await.is_err() {
+                    let _ = handle.disconnect().await;
+                    return End::Stop;
+                }
+            }
+            r = requests.recv() => match r {
+                None | Some(Request::Stop) => {
+                    if handle.disconnect().await.is_ok() {
+                        // Let the DISCONNECT reach the socket.
+                        let _ = tokio::time::timeout(Duration::from_millis(300), async {
+                            while let Some(ev) = events.recv().await {
+                                if matches!(ev, ClientEvent::Disconnected { .. } | ClientEvent::ConnectFailed { .. }) {
+                                    break;
+                                }
+                            }
+                        })
+                        .await;
+                    }
+                    return End::Stop;
+                }
+                Some(Request::Reconnect) => {
+                    let _ = handle.disconnect().await;
+                    return End::Now;
+                }
+                Some(Request::Subscribe(filter, q)) => {
+                    pending.push_back(filter.clone());
+                    if handle.subscribe(&filter, q).await.is_err() {
+                        pending.pop_back();
+                    }
+                }
+                Some(Request::Unsubscribe(filter)) => {
+                    let _ = handle.unsubscribe(&filter).await;
+                }
+                Some(Request::Publish(p)) => {
+                    let _ = handle.publish(outgoing(p)).await;
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_thirty_seconds() {
+        let secs: Vec<u64> = (1..=8).map(|a| backoff(a).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
+
+    #[test]
+    fn reasons_in_plain_words() {
+        let o = ConnectOptions {
+            host: "broker.lab".into(),
+            port: 1884,
+            ..ConnectOptions::default()
+        };
+        assert_eq!(
+            plain_reason("Connection refused", None, &o),
+            "nothing accepts connections at broker.lab:1884 (connection refused)"
+        );
+        assert!(
+            plain_reason("Connection Refused: not authorised.", Some(5), &o)
+                .starts_with("not authorised")
+        );
+        assert!(plain_reason("x", Some(134), &o).starts_with("bad user name or password"));
+        assert!(
+            plain_reason("failed to lookup address information", None, &o)
+                .contains("cannot find the host 'broker.lab'")
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_connection_reports_and_backs_off() {
+        // A port that was free a moment ago: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let (link, mut rx) = connect(ConnectOptions {
+            host: "127.0.0.1".into(),
+            port,
+            ..ConnectOptions::default()
+        });
+        let ev = rx.recv().await.unwrap();
+        assert!(
+            matches!(&ev, LinkEvent::Disconnected(r) if r.contains("connection refused")),
+            "{ev:?}"
+        );
+        assert_eq!(
+            rx.recv().await,
+            Some(LinkEvent::Retrying {
+                attempt: 1,
+                delay: Duration::from_secs(1)
+            })
+        );
+        // "Retry now" skips the wait; failures in a row keep counting.
+        link.reconnect_now().unwrap();
+        assert!(matches!(rx.recv().await, Some(LinkEvent::Disconnected(_))));
+        assert!(matches!(
+            rx.recv().await,
+            Some(LinkEvent::Retrying { attempt: 2, .. })
+        ));
+        link.disconnect().await;
     }
 }

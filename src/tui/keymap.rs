@@ -31,6 +31,10 @@ pub enum Ctx {
     List,
     /// A yes/no question.
     Confirm,
+    /// The profile picker.
+    Picker,
+    /// The profile editor.
+    Editor,
 }
 
 impl Ctx {
@@ -48,6 +52,8 @@ impl Ctx {
             Self::Prompt => "Prompts",
             Self::List => "Unsubscribe list",
             Self::Confirm => "Questions",
+            Self::Picker => "Profile picker (P)",
+            Self::Editor => "Profile editor",
         }
     }
 }
@@ -164,6 +170,97 @@ pub static BINDINGS: &[Binding] = &[
         C::ToggleField,
         "Space",
         "QoS / retain",
+        true,
+    ),
+    b(X::Picker, K::Esc, NONE, C::Cancel, "Esc", "close", true),
+    b(
+        X::Picker,
+        K::Enter,
+        NONE,
+        C::Submit,
+        "Enter",
+        "connect",
+        true,
+    ),
+    b(X::Picker, K::Up, NONE, C::Up, "↑↓", "choose", true),
+    b(X::Picker, K::Char('k'), NONE, C::Up, "", "", false),
+    b(X::Picker, K::Down, NONE, C::Down, "", "", false),
+    b(X::Picker, K::Char('j'), NONE, C::Down, "", "", false),
+    b(
+        X::Picker,
+        K::Char('n'),
+        NONE,
+        C::NewProfile,
+        "n",
+        "new",
+        true,
+    ),
+    b(
+        X::Picker,
+        K::Char('e'),
+        NONE,
+        C::EditProfile,
+        "e",
+        "edit",
+        true,
+    ),
+    b(
+        X::Picker,
+        K::Char('d'),
+        NONE,
+        C::DuplicateProfile,
+        "d",
+        "duplicate",
+        true,
+    ),
+    b(
+        X::Picker,
+        K::Char('x'),
+        NONE,
+        C::DeleteProfile,
+        "x/Del",
+        "delete",
+        true,
+    ),
+    b(X::Picker, K::Delete, NONE, C::DeleteProfile, "", "", false),
+    b(X::Editor, K::Esc, NONE, C::Cancel, "Esc", "cancel", true),
+    b(
+        X::Editor,
+        K::Char('s'),
+        CTRL,
+        C::Compose,
+        "Enter/C-s",
+        "save",
+        true,
+    ),
+    b(X::Editor, K::Enter, NONE, C::Submit, "", "", false),
+    b(
+        X::Editor,
+        K::Tab,
+        NONE,
+        C::NextField,
+        "Tab/↓",
+        "next field",
+        true,
+    ),
+    b(X::Editor, K::Down, NONE, C::NextField, "", "", false),
+    b(
+        X::Editor,
+        K::BackTab,
+        NONE,
+        C::PrevField,
+        "S-Tab/↑",
+        "previous field",
+        true,
+    ),
+    b(X::Editor, K::Up, NONE, C::PrevField, "", "", false),
+    b(
+        X::Editor,
+        K::Char(' '),
+        NONE,
+        C::ToggleField,
+        "Space/←→",
+        "change choice",
         true,
     ),
     b(X::Prompt, K::Esc, NONE, C::Cancel, "Esc", "cancel", true),
@@ -453,6 +550,24 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Global, K::Char('?'), NONE, C::Help, "?", "help", true),
     b(
         X::Global,
+        K::Char('P'),
+        NONE,
+        C::Profiles,
+        "P",
+        "profiles",
+        true,
+    ),
+    b(
+        X::Global,
+        K::Char('r'),
+        NONE,
+        C::Reconnect,
+        "r",
+        "reconnect now",
+        false,
+    ),
+    b(
+        X::Global,
         K::Char('z'),
         NONE,
         C::Zoom,
@@ -509,11 +624,18 @@ pub fn contexts(app: &App) -> Vec<Ctx> {
     match &app.modal {
         Some(Modal::Help) => vec![Ctx::Help],
         Some(Modal::Composer(_)) => vec![Ctx::Composer],
-        Some(Modal::Subscribe(_) | Modal::Search(_) | Modal::ClientFilter(_)) => {
+        Some(
+            Modal::Subscribe(_)
+            | Modal::Search(_)
+            | Modal::ClientFilter(_)
+            | Modal::Password { .. },
+        ) => {
             vec![Ctx::Prompt]
         }
         Some(Modal::Unsubscribe { .. }) => vec![Ctx::List],
-        Some(Modal::ConfirmClear(_)) => vec![Ctx::Confirm],
+        Some(Modal::ConfirmClear(_) | Modal::ConfirmDelete(_)) => vec![Ctx::Confirm],
+        Some(Modal::Profiles { .. }) => vec![Ctx::Picker],
+        Some(Modal::ProfileEditor(_)) => vec![Ctx::Editor],
         None => vec![pane_ctx(app.focus), Ctx::Global],
     }
 }
@@ -572,13 +694,32 @@ pub fn action_for(app: &App, ev: &Event) -> Option<Action> {
                         return Some(Action::Input(Input::from(*key)));
                     }
                 }
+                Some(Ctx::Editor) => {
+                    let on_toggle = matches!(
+                        &app.modal,
+                        Some(Modal::ProfileEditor(f)) if f.focus.is_toggle()
+                    );
+                    if on_toggle {
+                        match key.code {
+                            KeyCode::Char(' ') | KeyCode::Right => {
+                                return Some(Action::Cmd(Cmd::ToggleField));
+                            }
+                            KeyCode::Left => return Some(Action::Cmd(Cmd::ToggleFieldBack)),
+                            _ => {}
+                        }
+                    } else if key.code == KeyCode::Char(' ') {
+                        return Some(Action::Input(Input::from(*key)));
+                    }
+                }
                 _ => {}
             }
             if let Some(cmd) = lookup(&ctxs, key) {
                 return Some(Action::Cmd(cmd));
             }
             match ctxs.first() {
-                Some(Ctx::Composer | Ctx::Prompt) => Some(Action::Input(Input::from(*key))),
+                Some(Ctx::Composer | Ctx::Prompt | Ctx::Editor) => {
+                    Some(Action::Input(Input::from(*key)))
+                }
                 _ => None,
             }
         }

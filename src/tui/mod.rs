@@ -22,6 +22,7 @@ pub mod history;
 pub mod keymap;
 pub mod layout;
 pub mod payload;
+pub mod profiles;
 pub mod terminal;
 pub mod widgets;
 
@@ -40,8 +41,11 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 
 use self::app::{Action, App, Effect, Limits, StartInfo};
-use self::client_link::{LinkEvent, LinkHandle, LinkOptions};
+use self::client_link::{LinkEvent, LinkHandle};
+use self::profiles::{ConnectTo, Target};
 use crate::broker::{self, BrokerConfig, BrokerEvent, BrokerHandle, EventBus, LogEntry};
+use crate::client::{ConnectOptions, MqttVersion};
+use crate::profile::{Profile, ProfileStore, secret};
 
 /// The broker port the workbench tries first.
 pub const DEFAULT_PORT: u16 = 1883;
@@ -61,6 +65,10 @@ pub struct Options {
     pub client_port: Option<u16>,
     /// Client: `mqtt://[user[:password]@]host[:port][/topic]` (`-L`).
     pub url: Option<String>,
+    /// Client: a saved profile to open on (`--profile`).
+    pub profile: Option<String>,
+    /// Directory of `profiles.toml` (`--config-dir`).
+    pub config_dir: Option<PathBuf>,
 }
 
 /// A parsed `-L` URL.
@@ -166,6 +174,44 @@ fn start_broker(opts: &Options, events: &EventBus) -> Result<(Embedded, Option<S
     Ok((Embedded { handle, addr }, notice))
 }
 
+/// The profile named by `--profile`, with its options (password included) and the
+/// command line's `-h`/`-p`/`-L` over them.
+fn start_profile(
+    opts: &Options,
+    url: Option<&MqttUrl>,
+    store: Result<&ProfileStore, &String>,
+) -> Result<Option<(Profile, ConnectOptions)>, String> {
+    let Some(name) = &opts.profile else {
+        return Ok(None);
+    };
+    let store = store.map_err(Clone::clone)?;
+    let profile = store.require(name).map_err(|e| error_chain(&e))?.clone();
+    let mut o = profile.base_options().map_err(|e| e.to_string())?;
+    if let Some(h) = &opts.host {
+        o.host.clone_from(h);
+    }
+    if let Some(p) = opts.client_port {
+        o.port = p;
+    }
+    let url_credentials = url.and_then(|u| u.credentials.clone());
+    if let Some(u) = url {
+        o.host.clone_from(&u.host);
+        o.port = u.port;
+    }
+    match url_credentials {
+        Some((user, pw)) => {
+            o.username = Some(user);
+            o.password = Some(pw);
+        }
+        None => {
+            let user = profile.username.clone().unwrap_or_default();
+            o.password = secret::resolve(&profile.name, &user, &profile.password_source())
+                .map_err(|e| error_chain(&e))?;
+        }
+    }
+    Ok(Some((profile, o)))
+}
+
 /// Runs the workbench until the user quits, a signal arrives or the terminal fails.
 pub async fn run(opts: Options) -> ExitCode {
     let url = match opts.url.as_deref().map(parse_url).transpose() {
@@ -175,7 +221,28 @@ pub async fn run(opts: Options) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let remote = opts.host.is_some() || opts.client_port.is_some() || url.is_some();
+    // Profiles are read (and a password asked for) before the terminal changes mode.
+    let dir = crate::profile::config_dir(opts.config_dir.as_deref());
+    let profiles_file = dir.as_ref().map_or_else(
+        |_| "(no configuration directory)".to_owned(),
+        |d| {
+            d.join(crate::profile::store::FILE_NAME)
+                .display()
+                .to_string()
+        },
+    );
+    let store = dir
+        .map_err(|e| error_chain(&e))
+        .and_then(|d| ProfileStore::load(&d).map_err(|e| error_chain(&e)));
+    let start = match start_profile(&opts, url.as_ref(), store.as_ref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let remote =
+        opts.host.is_some() || opts.client_port.is_some() || url.is_some() || start.is_some();
     let want_broker = !opts.no_broker && (!remote || opts.port.is_some());
 
     let events = EventBus::new(1 << 16);
@@ -193,42 +260,93 @@ pub async fn run(opts: Options) -> ExitCode {
     };
 
     let client_id = format!("mqtt-workbench-{}", std::process::id());
-    let (host, port, credentials) = match (&url, &embedded) {
-        (Some(u), _) => (u.host.clone(), u.port, u.credentials.clone()),
-        (None, Some(e)) if !remote => (e.addr.ip().to_string(), e.addr.port(), None),
-        _ => (
-            opts.host.clone().unwrap_or_else(|| "localhost".into()),
-            opts.client_port.unwrap_or(DEFAULT_PORT),
-            None,
-        ),
+    let (target, link_opts, subscriptions) = match start {
+        Some((profile, mut o)) => {
+            if o.client_id.is_none() {
+                o.client_id = Some(client_id.clone());
+            }
+            let subs = match url.as_ref().and_then(|u| u.topic.clone()) {
+                Some(t) => vec![(t, 0)],
+                None => profile
+                    .subscriptions_or_all()
+                    .into_iter()
+                    .map(|(f, q)| (f, q as u8))
+                    .collect(),
+            };
+            (Target::Profile(profile.name), o, subs)
+        }
+        None => {
+            let (host, port, credentials) = match (&url, &embedded) {
+                (Some(u), _) => (u.host.clone(), u.port, u.credentials.clone()),
+                (None, Some(e)) if !remote => (e.addr.ip().to_string(), e.addr.port(), None),
+                _ => (
+                    opts.host.clone().unwrap_or_else(|| "localhost".into()),
+                    opts.client_port.unwrap_or(DEFAULT_PORT),
+                    None,
+                ),
+            };
+            let filter = url
+                .as_ref()
+                .and_then(|u| u.topic.clone())
+                .unwrap_or_else(|| "#".into());
+            let (username, password) =
+                credentials.map_or((None, None), |(u, p)| (Some(u), Some(p)));
+            let o = ConnectOptions {
+                host,
+                port,
+                version: MqttVersion::V5,
+                client_id: Some(client_id.clone()),
+                username,
+                password,
+                ..ConnectOptions::default()
+            };
+            let target = if remote {
+                Target::Remote
+            } else {
+                Target::Embedded
+            };
+            (target, o, vec![(filter, 0)])
+        }
     };
-    let filter = url
-        .as_ref()
-        .and_then(|u| u.topic.clone())
-        .unwrap_or_else(|| "#".into());
-    let link_opts = LinkOptions {
-        host: host.clone(),
-        port,
-        client_id: client_id.clone(),
-        credentials,
-        keep_alive: 60,
+    let client_target = match &target {
+        Target::Profile(_) => crate::profile::options_address(&link_opts),
+        _ => format!("{}:{}", link_opts.host, link_opts.port),
+    };
+    let (profiles, profiles_error) = match &store {
+        Ok(s) => (s.profiles().to_vec(), None),
+        Err(e) => (Vec::new(), Some(e.clone())),
     };
     let info = StartInfo {
         broker_addr: embedded.as_ref().map(|e| e.addr.to_string()),
-        client_target: format!("{host}:{port}"),
-        client_id,
-        subscriptions: vec![(filter, 0)],
+        client_target,
+        client_id: client_id.clone(),
+        subscriptions,
         notice,
+        target,
+        profiles,
+        profiles_error,
+        profiles_file,
+    };
+    let env = Env {
+        config_dir: opts.config_dir.clone(),
+        embedded: embedded.as_ref().map(|e| e.addr),
+        client_id,
     };
 
     let code = match terminal::enter() {
         Ok(mut guard) => {
-            let (link, link_rx) = client_link::connect(&link_opts);
+            let (link, link_rx) = client_link::connect(link_opts);
+            let mut client = Client {
+                link: Some(link),
+                rx: Some(link_rx),
+            };
             let mut app = App::new(info, Limits::default());
-            let res = event_loop(&mut guard, &mut app, &link, link_rx, log_rx).await;
+            let res = event_loop(&mut guard, &mut app, &mut client, &env, log_rx).await;
             terminal::restore();
             drop(guard);
-            link.disconnect().await;
+            if let Some(link) = client.link.take() {
+                link.disconnect().await;
+            }
             match res {
                 Ok(()) if !terminal::panicked() => ExitCode::SUCCESS,
                 Ok(()) => ExitCode::FAILURE,
@@ -247,6 +365,41 @@ pub async fn run(opts: Options) -> ExitCode {
         e.handle.shutdown().await;
     }
     code
+}
+
+/// The client pane's current connection (none after a switch that could not start).
+struct Client {
+    link: Option<LinkHandle>,
+    rx: Option<mpsc::Receiver<LinkEvent>>,
+}
+
+impl Client {
+    /// The next event, or never when there is no connection.
+    async fn recv(&mut self) -> Option<LinkEvent> {
+        match &mut self.rx {
+            Some(rx) => rx.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Replaces the connection; the old one disconnects in the background.
+    fn replace(&mut self, next: Option<(LinkHandle, mpsc::Receiver<LinkEvent>)>) {
+        if let Some(old) = self.link.take() {
+            tokio::spawn(old.disconnect());
+        }
+        self.rx = None;
+        if let Some((link, rx)) = next {
+            self.link = Some(link);
+            self.rx = Some(rx);
+        }
+    }
+}
+
+/// What the run loop needs to perform effects.
+struct Env {
+    config_dir: Option<PathBuf>,
+    embedded: Option<SocketAddr>,
+    client_id: String,
 }
 
 /// How many queued log lines or client events one wake-up takes before the loop looks at
@@ -319,8 +472,8 @@ fn log_action(res: Result<LogEntry, RecvError>) -> Option<Action> {
 async fn event_loop(
     guard: &mut terminal::TerminalGuard,
     app: &mut App,
-    link: &LinkHandle,
-    mut link_rx: mpsc::Receiver<LinkEvent>,
+    client: &mut Client,
+    env: &Env,
     mut log_rx: tokio::sync::broadcast::Receiver<LogEntry>,
 ) -> std::io::Result<()> {
     let size = guard.terminal.size()?;
@@ -333,7 +486,6 @@ async fn event_loop(
     second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut signals = Signals::new();
     let mut log_open = true;
-    let mut link_open = true;
     let mut dirty = true;
     loop {
         let mut effects = Vec::new();
@@ -367,15 +519,17 @@ async fn event_loop(
                 dirty = true;
             }
             // The client pane's connection: messages, (re)connects, SUBACKs.
-            ev = link_rx.recv(), if link_open => {
+            ev = client.recv() => {
                 match ev {
                     Some(ev) => effects.extend(app.update(Action::Client(ev))),
-                    None => link_open = false,
+                    None => client.rx = None,
                 }
-                for _ in 0..BATCH {
-                    match link_rx.try_recv() {
-                        Ok(ev) => effects.extend(app.update(Action::Client(ev))),
-                        Err(_) => break,
+                if let Some(rx) = &mut client.rx {
+                    for _ in 0..BATCH {
+                        match rx.try_recv() {
+                            Ok(ev) => effects.extend(app.update(Action::Client(ev))),
+                            Err(_) => break,
+                        }
                     }
                 }
                 dirty = true;
@@ -400,7 +554,7 @@ async fn event_loop(
             () = signals.recv() => app.quit = true,
         }
         for e in effects {
-            perform(e, link, guard, app);
+            perform(e, client, env, guard, app);
         }
         if app.quit {
             return Ok(());
@@ -408,19 +562,113 @@ async fn event_loop(
     }
 }
 
-fn perform(effect: Effect, link: &LinkHandle, guard: &mut terminal::TerminalGuard, app: &mut App) {
+fn perform(
+    effect: Effect,
+    client: &mut Client,
+    env: &Env,
+    guard: &mut terminal::TerminalGuard,
+    app: &mut App,
+) {
+    let link = client.link.as_ref();
+    let no_link = || Err(client_link::LinkError::not_connected());
     let res = match effect {
-        Effect::Subscribe { filter, qos } => link.subscribe(&filter, qos),
-        Effect::Unsubscribe(filter) => link.unsubscribe(&filter),
-        Effect::Publish(p) => link.publish(&p),
+        Effect::Subscribe { filter, qos } => {
+            link.map_or_else(no_link, |l| l.subscribe(&filter, qos))
+        }
+        Effect::Unsubscribe(filter) => link.map_or_else(no_link, |l| l.unsubscribe(&filter)),
+        Effect::Publish(p) => link.map_or_else(no_link, |l| l.publish(&p)),
+        Effect::Reconnect => link.map_or_else(no_link, LinkHandle::reconnect_now),
         Effect::Copy(text) => {
             if let Err(e) = terminal::copy_osc52(guard.terminal.backend_mut(), &text) {
                 app.notice = Some(format!("copy failed: {e}"));
             }
             Ok(())
         }
+        Effect::Connect(to) => {
+            match connect_options(to, env) {
+                Ok(o) => client.replace(Some(client_link::connect(o))),
+                Err(e) => {
+                    client.replace(None);
+                    app.update(Action::ConnectFailed(e));
+                }
+            }
+            Ok(())
+        }
+        Effect::SaveProfile { original, profile } => {
+            let r = with_store(env, |store| {
+                let old = original.unwrap_or_else(|| {
+                    if store.get(&profile.name).is_some() {
+                        // A new profile must not replace one of the same name.
+                        String::new()
+                    } else {
+                        profile.name.clone()
+                    }
+                });
+                if old.is_empty() {
+                    return Err(format!("a profile named '{}' exists already", profile.name));
+                }
+                store
+                    .replace(&old, *profile)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            });
+            app.update(Action::Profiles(r));
+            Ok(())
+        }
+        Effect::DeleteProfile(name) => {
+            let r = with_store(env, |store| {
+                store
+                    .remove(&name)
+                    .map(|_| ())
+                    .ok_or_else(|| format!("no profile named '{name}'"))
+            });
+            app.update(Action::Profiles(r));
+            Ok(())
+        }
     };
     if let Err(e) = res {
         app.notice = Some(e.to_string());
+    }
+}
+
+/// Loads `profiles.toml` afresh, applies `change` and saves, returning the new list.
+fn with_store(
+    env: &Env,
+    change: impl FnOnce(&mut ProfileStore) -> Result<(), String>,
+) -> Result<Vec<Profile>, String> {
+    let mut store = ProfileStore::open(env.config_dir.as_deref()).map_err(|e| error_chain(&e))?;
+    change(&mut store)?;
+    store.save().map_err(|e| error_chain(&e))?;
+    Ok(store.profiles().to_vec())
+}
+
+/// The options for a switch: the embedded broker, or a profile with its password resolved
+/// (typed at the workbench's prompt, or from the file, environment or password file).
+fn connect_options(to: ConnectTo, env: &Env) -> Result<ConnectOptions, String> {
+    match to {
+        ConnectTo::Embedded => {
+            let addr = env
+                .embedded
+                .ok_or_else(|| "no embedded broker in this session".to_owned())?;
+            Ok(ConnectOptions {
+                host: addr.ip().to_string(),
+                port: addr.port(),
+                version: MqttVersion::V5,
+                client_id: Some(env.client_id.clone()),
+                ..ConnectOptions::default()
+            })
+        }
+        ConnectTo::Profile { profile, password } => {
+            let mut o = profile.base_options().map_err(|e| e.to_string())?;
+            o.password = match password {
+                Some(p) => Some(p.expose().to_owned()),
+                None => secret::resolve_without_asking(&profile.name, &profile.password_source())
+                    .map_err(|e| error_chain(&e))?,
+            };
+            if o.client_id.is_none() {
+                o.client_id = Some(env.client_id.clone());
+            }
+            Ok(o)
+        }
     }
 }

@@ -12,4 +12,6 @@ mod client_format;
 mod client_pub;
 mod client_sub;
 mod client_support;
+mod profile_cli;
+mod profile_tui;
 mod tui_tmux;

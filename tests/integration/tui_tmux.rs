@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::common::{KillOnDrop, have_mosquitto, run_tool};
 
 /// A private tmux server (its own socket) running one session; killed on drop.
-struct Tmux {
+pub(crate) struct Tmux {
     socket: String,
     dir: tempfile::TempDir,
 }
@@ -17,7 +17,7 @@ struct Tmux {
 impl Tmux {
     /// Starts `mqtt-workbench ARGS` in a 160x48 pane. When it exits the pane's shell prints
     /// `WB-EXIT=<code>`, whether the tty is back in cooked mode, and waits.
-    fn start(name: &str, args: &[&str]) -> Self {
+    pub(crate) fn start(name: &str, args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let bin = assert_cmd::cargo::cargo_bin("mqtt-workbench");
         let pidfile = dir.path().join("pid");
@@ -63,12 +63,12 @@ impl Tmux {
             .expect("run tmux")
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "wb"]).stdout).into_owned()
     }
 
     /// Polls the screen (up to 15 s) until `pred` holds; panics with the last screen if not.
-    fn wait_until(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_until(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let s = self.screen();
@@ -82,7 +82,7 @@ impl Tmux {
         }
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "wb"];
         args.extend_from_slice(keys);
         assert!(self.tmux(&args).status.success());
@@ -111,7 +111,7 @@ impl Tmux {
     }
 
     /// Waits for the workbench to end and checks it left a clean terminal.
-    fn assert_clean_exit(&self, code: i32) {
+    pub(crate) fn assert_clean_exit(&self, code: i32) {
         let s = self.wait_until("the workbench to exit", |s| s.contains("WB-EXIT="));
         assert!(
             s.contains(&format!("WB-EXIT={code}")),
@@ -136,7 +136,7 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-fn have_tmux() -> bool {
+pub(crate) fn have_tmux() -> bool {
     let ok = Command::new("tmux")
         .arg("-V")
         .stdout(Stdio::null())

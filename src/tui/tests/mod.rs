@@ -1,5 +1,6 @@
 //! Tests of the workbench model (`App::update` on pure state) and whole-screen snapshots.
 
+mod profiles;
 mod screens;
 mod update;
 
@@ -25,6 +26,42 @@ fn app() -> App {
     app_with(Limits::default())
 }
 
+/// Two saved profiles: `lab` (TLS, MQTT 5, password from the environment, two
+/// subscriptions) and `cloud` (asks for its password).
+fn saved_profiles() -> Vec<crate::profile::Profile> {
+    use crate::client::{MqttVersion, Qos, Transport};
+    use crate::profile::{Profile, Subscription};
+    let mut lab = Profile::named("lab");
+    lab.note = Some("rack 3".into());
+    lab.host = Some("broker.lab".into());
+    lab.transport = Some(Transport::Tls);
+    lab.version = Some(MqttVersion::V5);
+    lab.username = Some("alice".into());
+    lab.password_env = Some("LAB_PW".into());
+    lab.tls.ca_file = Some("/etc/lab/ca.pem".into());
+    lab.subscriptions = vec![
+        Subscription {
+            filter: "sensors/#".into(),
+            qos: Qos::AtLeastOnce,
+        },
+        Subscription {
+            filter: "devices/+/state".into(),
+            qos: Qos::AtMostOnce,
+        },
+    ];
+    let mut cloud = Profile::named("cloud");
+    cloud.url = Some("wss://mqtt.example.com:443/mqtt".into());
+    cloud.username = Some("bob".into());
+    cloud.ask_password = true;
+    vec![lab, cloud]
+}
+
+fn app_with_profiles() -> App {
+    let mut app = app();
+    app.profiles = saved_profiles();
+    app
+}
+
 fn app_with(limits: Limits) -> App {
     let mut app = App::new(
         StartInfo {
@@ -33,6 +70,8 @@ fn app_with(limits: Limits) -> App {
             client_id: "mqtt-workbench-1".into(),
             subscriptions: vec![("#".into(), 0)],
             notice: None,
+            profiles_file: "/home/user/.config/mqtt-workbench/profiles.toml".into(),
+            ..StartInfo::default()
         },
         limits,
     );

@@ -178,3 +178,62 @@ fn render_cost_follows_visible_rows_not_history() {
     assert!(text.contains("39999"));
     assert!(!text.contains("line 39000"));
 }
+
+#[test]
+fn profile_picker_at_80x24() {
+    let mut app = tutorial_app();
+    app.profiles = saved_profiles();
+    key(&mut app, 'P');
+    key(&mut app, 'j');
+    let t = screen(&mut app, 80, 24);
+    let text = t.backend().to_string();
+    assert!(text.contains("embedded broker") && text.contains("mqtts://broker.lab:8883"));
+    assert!(text.contains("alice (password from $LAB_PW)"));
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}
+
+#[test]
+fn profile_editor_at_160x48() {
+    let mut app = tutorial_app();
+    app.profiles = saved_profiles();
+    key(&mut app, 'P');
+    key(&mut app, 'j');
+    key(&mut app, 'e');
+    let t = screen(&mut app, 160, 48);
+    let text = t.backend().to_string();
+    assert!(text.contains("Edit profile 'lab'") && text.contains("sensors/# @1, devices/+/state"));
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}
+
+#[test]
+fn profile_editor_scrolls_at_80x24() {
+    let mut app = tutorial_app();
+    app.profiles = saved_profiles();
+    key(&mut app, 'P');
+    key(&mut app, 'j');
+    key(&mut app, 'e');
+    press(&mut app, KeyCode::BackTab, KeyModifiers::NONE);
+    let t = screen(&mut app, 80, 24);
+    assert!(t.backend().to_string().contains("Subscriptions"));
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}
+
+#[test]
+fn profile_connection_failure_at_80x24() {
+    let mut app = tutorial_app();
+    app.profiles = saved_profiles();
+    key(&mut app, 'P');
+    key(&mut app, 'j');
+    press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    app.update(Action::Client(LinkEvent::Disconnected(
+        "not authorised: check the user name and password (CONNACK 5)".into(),
+    )));
+    app.update(Action::Client(LinkEvent::Retrying {
+        attempt: 2,
+        delay: std::time::Duration::from_secs(2),
+    }));
+    let t = screen(&mut app, 80, 24);
+    let text = t.backend().to_string();
+    assert!(text.contains("client disconnected 'lab'"), "{text}");
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}

@@ -10,6 +10,7 @@ use ratatui_textarea::TextArea;
 
 use super::centered;
 use crate::tui::app::{App, Composer, ComposerField, Modal, Prompt, SubState};
+use crate::tui::profiles::{FormField, ProfileForm, Target};
 
 fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
     Clear.render(area, buf);
@@ -67,6 +68,36 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
                     inner.width,
                 );
             }
+        }
+        Modal::Profiles { cursor } => picker(app, *cursor, screen, buf),
+        Modal::ProfileEditor(f) => editor(f, screen, buf),
+        Modal::Password { profile, prompt: p } => prompt(
+            p,
+            &format!(
+                "Password for {} · profile '{}' · Enter connects",
+                profile.username.as_deref().unwrap_or("?"),
+                profile.name
+            ),
+            "Not stored; asked again when the workbench restarts",
+            screen,
+            buf,
+        ),
+        Modal::ConfirmDelete(name) => {
+            let inner = dialog(centered(screen, 64, 4), buf, "Delete profile");
+            buf.set_line(
+                inner.x,
+                inner.y,
+                &Line::raw(format!(
+                    "Delete profile '{name}'? (profiles.toml.bak keeps it)"
+                )),
+                inner.width,
+            );
+            buf.set_line(
+                inner.x,
+                inner.y + 1,
+                &Line::styled("y: yes   n/Esc: no", Style::default().fg(Color::Cyan)),
+                inner.width,
+            );
         }
         Modal::ConfirmClear(topic) => {
             let inner = dialog(centered(screen, 64, 4), buf, "Clear retained message");
@@ -244,4 +275,142 @@ fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
             err.width,
         );
     }
+}
+
+/// The profile picker: the embedded broker, then every profile.
+fn picker(app: &App, cursor: usize, screen: Rect, buf: &mut Buffer) {
+    let n = u16::try_from(app.picker_len()).unwrap_or(u16::MAX);
+    let w = screen.width.saturating_sub(4).min(110);
+    let h = n.saturating_add(4).min(screen.height.saturating_sub(2));
+    let inner = dialog(
+        centered(screen, w, h),
+        buf,
+        "Profiles · Enter connect · n new · e edit · d duplicate · x delete",
+    );
+    if inner.height < 3 {
+        return;
+    }
+    let rows = usize::from(inner.height - 2);
+    let name_w = app
+        .profiles
+        .iter()
+        .map(|p| p.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("embedded broker".len());
+    let offset = cursor.saturating_sub(rows.saturating_sub(1));
+    let embedded = match &app.broker_addr {
+        Some(a) => format!("mqtt://{a}"),
+        None => "not running in this session".to_owned(),
+    };
+    let mut lines: Vec<(bool, String)> = vec![(
+        app.target == Target::Embedded,
+        format!("{:<name_w$}  {embedded}", "embedded broker"),
+    )];
+    for p in &app.profiles {
+        let mut text = format!("{:<name_w$}  {}  {}", p.name, p.address(), p.auth_summary());
+        if let Some(note) = &p.note {
+            text.push_str("  · ");
+            text.push_str(note);
+        }
+        lines.push((app.target == Target::Profile(p.name.clone()), text));
+    }
+    for (i, (current, text)) in lines.iter().enumerate().skip(offset).take(rows) {
+        let y = inner.y + u16::try_from(i - offset).unwrap_or(0);
+        let mut style = Style::default();
+        if *current {
+            style = style.fg(Color::Green);
+        }
+        if i == cursor {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        let marker = if *current { "● " } else { "  " };
+        buf.set_line(
+            inner.x,
+            y,
+            &Line::styled(format!("{marker}{text}"), style),
+            inner.width,
+        );
+    }
+    let last = inner.y + inner.height - 1;
+    let (text, style) = match &app.profiles_error {
+        Some(e) => (e.clone(), Style::default().fg(Color::Red)),
+        None if app.profiles.is_empty() => (
+            format!(
+                "No profiles yet: n creates one (saved in {})",
+                app.profiles_file
+            ),
+            Style::default().fg(Color::DarkGray),
+        ),
+        None => (
+            app.profiles_file.clone(),
+            Style::default().fg(Color::DarkGray),
+        ),
+    };
+    buf.set_line(inner.x, last, &Line::styled(text, style), inner.width);
+}
+
+/// The profile editor: one line per field, scrolled to keep the focus visible.
+fn editor(f: &ProfileForm, screen: Rect, buf: &mut Buffer) {
+    let fields = u16::try_from(FormField::ORDER.len()).unwrap_or(u16::MAX);
+    let w = screen.width.saturating_sub(4).min(90);
+    let h = fields
+        .saturating_add(4)
+        .min(screen.height.saturating_sub(2));
+    let title = match &f.original {
+        Some(name) => format!("Edit profile '{name}' · Enter/C-s save · Esc cancel"),
+        None => "New profile · Enter/C-s save · Esc cancel".to_owned(),
+    };
+    let inner = dialog(centered(screen, w, h), buf, &title);
+    if inner.height < 3 {
+        return;
+    }
+    let rows = usize::from(inner.height - 2);
+    let focus = f.focus.index();
+    let offset = focus.saturating_sub(rows.saturating_sub(1));
+    for (i, field) in FormField::ORDER.iter().enumerate().skip(offset).take(rows) {
+        let y = inner.y + u16::try_from(i - offset).unwrap_or(0);
+        let row = Rect::new(inner.x, y, inner.width, 1);
+        let [l, r] = Layout::horizontal([Constraint::Length(16), Constraint::Fill(1)]).areas(row);
+        let focused = *field == f.focus;
+        let label_style = if focused {
+            Style::default()
+                .fg(Color::Cyan)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().fg(Color::Gray)
+        };
+        buf.set_line(l.x, l.y, &Line::styled(field.label(), label_style), l.width);
+        match f.texts.get(field) {
+            Some(t) if focused => {
+                t.render(r, buf);
+            }
+            _ if focused => {
+                buf.set_line(
+                    r.x,
+                    r.y,
+                    &Line::styled(
+                        format!("‹ {} ›", f.shown(*field)),
+                        Style::default()
+                            .fg(Color::Black)
+                            .bg(Color::Cyan)
+                            .add_modifier(Modifier::BOLD),
+                    ),
+                    r.width,
+                );
+            }
+            _ => {
+                buf.set_line(r.x, r.y, &Line::raw(f.shown(*field)), r.width);
+            }
+        }
+    }
+    let last = inner.y + inner.height - 1;
+    let (text, style) = match &f.error {
+        Some(e) => (e.clone(), Style::default().fg(Color::Red)),
+        None => (
+            f.focus.hint().to_owned(),
+            Style::default().fg(Color::DarkGray),
+        ),
+    };
+    buf.set_line(inner.x, last, &Line::styled(text, style), inner.width);
 }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Widget};
 use super::centered;
 use crate::tui::keymap::{BINDINGS, Ctx};
 
-const ORDER: [Ctx; 8] = [
+const ORDER: [Ctx; 10] = [
     Ctx::Global,
     Ctx::Topics,
     Ctx::Messages,
@@ -18,6 +18,8 @@ const ORDER: [Ctx; 8] = [
     Ctx::Composer,
     Ctx::Prompt,
     Ctx::List,
+    Ctx::Picker,
+    Ctx::Editor,
 ];
 
 /// The help, one group of lines per context.

@@ -22,7 +22,7 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     let bar = Style::default().bg(Color::Rgb(40, 40, 60)).fg(Color::White);
     buf.set_style(area, bar);
     let sep = Span::styled(" │ ", bar.fg(Color::DarkGray));
-    let mut spans = vec![Span::styled(" MQTT ", bar.add_modifier(Modifier::BOLD))];
+    let mut spans = Vec::new();
     match &app.broker_addr {
         Some(addr) => {
             spans.push(Span::styled(format!("broker {addr}"), bar.fg(Color::Green)));
@@ -43,16 +43,20 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         }
         None => spans.push(Span::styled("no embedded broker", bar.fg(Color::Gray))),
     }
-    spans.push(sep.clone());
+    let broker = std::mem::take(&mut spans);
     let (state, color) = match &app.client_state {
         ClientState::Connected => ("connected", Color::Green),
         ClientState::Connecting => ("connecting", Color::Yellow),
         ClientState::Disconnected(_) => ("disconnected", Color::Red),
     };
-    let target = if area.width >= crate::tui::layout::WIDE {
-        format!(" {}", app.client_target)
-    } else {
-        String::new()
+    let wide = area.width >= crate::tui::layout::WIDE;
+    let target = match &app.target {
+        crate::tui::profiles::Target::Profile(name) if wide => {
+            format!(" '{name}' {}", app.client_target)
+        }
+        crate::tui::profiles::Target::Profile(name) => format!(" '{name}'"),
+        _ if wide => format!(" {}", app.client_target),
+        _ => String::new(),
     };
     spans.push(Span::styled(
         format!("client {state}{target}"),
@@ -65,8 +69,27 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         ));
     }
     if let ClientState::Disconnected(why) = &app.client_state {
-        spans.push(Span::styled(format!(" ({why})"), bar.fg(Color::Red)));
+        if let Some((attempt, at)) = app.retry {
+            let left = at.duration_since(app.now).map_or(0, |d| d.as_secs());
+            spans.push(Span::styled(
+                format!(" · retry {} in {left}s (r: now)", attempt + 1),
+                bar.fg(Color::Yellow),
+            ));
+        }
+        spans.push(Span::styled(format!(" · {why}"), bar.fg(Color::Red)));
     }
+    let client = std::mem::take(&mut spans);
+    spans.push(Span::styled(" MQTT ", bar.add_modifier(Modifier::BOLD)));
+    // Narrow and not connected: why comes first, the embedded broker after.
+    let client_first = !wide && app.client_state != ClientState::Connected;
+    let (first, second) = if client_first {
+        (client, broker)
+    } else {
+        (broker, client)
+    };
+    spans.extend(first);
+    spans.push(sep.clone());
+    spans.extend(second);
     if let Some(n) = &app.notice {
         spans.push(sep);
         spans.push(Span::styled(n.clone(), bar.fg(Color::Yellow)));
