@@ -182,6 +182,8 @@ pub enum Action {
     Client(LinkEvent),
     /// The clock advanced (rates age).
     Tick(SystemTime),
+    /// The embedded broker's counters, once a second (exact even when the log lags).
+    BrokerStats(crate::broker::sys::LiveStats),
     /// Profiles after a save or delete (the list now on disk), or why it failed.
     Profiles(Result<Vec<Profile>, String>),
     /// The run loop could not start the connection asked for (a password file missing, …).
@@ -770,6 +772,10 @@ pub struct App {
     pub broker_in: Rate,
     /// PUBLISH sent by the broker.
     pub broker_out: Rate,
+    /// The broker's own counters (embedded broker only): exact, unlike the log.
+    pub broker_stats: Option<crate::broker::sys::LiveStats>,
+    /// PUBLISH in and out during the last second, from `broker_stats`.
+    pub broker_rates: Option<(u64, u64)>,
 
     /// Client pane target.
     pub client_target: String,
@@ -867,6 +873,8 @@ impl App {
             connected_clients: HashSet::new(),
             broker_in: Rate::default(),
             broker_out: Rate::default(),
+            broker_stats: None,
+            broker_rates: None,
             client_target: info.client_target,
             default_client_id: info.client_id.clone(),
             client_id: info.client_id,
@@ -980,6 +988,16 @@ impl App {
             Action::Client(ev) => self.on_client(ev),
             Action::Tick(now) => {
                 self.now = now;
+                Vec::new()
+            }
+            Action::BrokerStats(stats) => {
+                if let Some(prev) = self.broker_stats {
+                    self.broker_rates = Some((
+                        stats.publish_received.saturating_sub(prev.publish_received),
+                        stats.publish_sent.saturating_sub(prev.publish_sent),
+                    ));
+                }
+                self.broker_stats = Some(stats);
                 Vec::new()
             }
             Action::Profiles(result) => {

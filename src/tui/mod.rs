@@ -331,6 +331,7 @@ pub async fn run(opts: Options) -> ExitCode {
         config_dir: opts.config_dir.clone(),
         embedded: embedded.as_ref().map(|e| e.addr),
         client_id,
+        broker_stats: embedded.as_ref().map(|e| e.handle.stats_handle()),
     };
 
     let code = match terminal::enter() {
@@ -400,6 +401,8 @@ struct Env {
     config_dir: Option<PathBuf>,
     embedded: Option<SocketAddr>,
     client_id: String,
+    /// The embedded broker's live counters (clients, messages), read once a second.
+    broker_stats: Option<std::sync::Arc<crate::broker::sys::Stats>>,
 }
 
 /// How many queued log lines or client events one wake-up takes before the loop looks at
@@ -548,6 +551,9 @@ async fn event_loop(
             // Rates age once a second.
             _ = second.tick() => {
                 app.update(Action::Tick(SystemTime::now()));
+                if let Some(stats) = &env.broker_stats {
+                    app.update(Action::BrokerStats(stats.snapshot()));
+                }
                 dirty = true;
             }
             // SIGTERM / SIGHUP / SIGINT: leave like `q`.

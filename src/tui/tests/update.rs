@@ -441,3 +441,26 @@ fn mqtt_urls_parse_like_mosquitto_sub_dash_l() {
     assert!(parse_url("mqtts://x").unwrap_err().contains("only mqtt://"));
     assert!(parse_url("mqtt://x:port").unwrap_err().contains("bad port"));
 }
+
+#[test]
+fn broker_stats_give_exact_clients_and_rates() {
+    use crate::broker::sys::LiveStats;
+    let mut app = app();
+    let first = LiveStats {
+        clients_connected: 3,
+        publish_received: 100,
+        publish_sent: 250,
+        ..LiveStats::default()
+    };
+    app.update(Action::BrokerStats(first));
+    assert_eq!(app.broker_rates, None, "a rate needs two samples");
+    let second = LiveStats {
+        clients_connected: 4,
+        publish_received: 160,
+        publish_sent: 400,
+        ..first
+    };
+    app.update(Action::BrokerStats(second));
+    assert_eq!(app.broker_rates, Some((60, 150)));
+    assert_eq!(app.broker_stats.map(|s| s.clients_connected), Some(4));
+}

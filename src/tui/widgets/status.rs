@@ -27,17 +27,18 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         Some(addr) => {
             spans.push(Span::styled(format!("broker {addr}"), bar.fg(Color::Green)));
             spans.push(sep.clone());
-            spans.push(Span::styled(
-                format!("{} clients", app.connected_clients.len()),
-                bar,
+            // The broker's own counters when we have them; the log's view otherwise.
+            let clients = app
+                .broker_stats
+                .map_or(app.connected_clients.len() as u64, |s| s.clients_connected);
+            let (rate_in, rate_out) = app.broker_rates.unwrap_or((
+                app.broker_in.per_sec(now).into(),
+                app.broker_out.per_sec(now).into(),
             ));
+            spans.push(Span::styled(format!("{clients} clients"), bar));
             spans.push(sep.clone());
             spans.push(Span::styled(
-                format!(
-                    "in {}/s out {}/s",
-                    app.broker_in.per_sec(now),
-                    app.broker_out.per_sec(now)
-                ),
+                format!("in {rate_in}/s out {rate_out}/s"),
                 bar,
             ));
         }
