@@ -29,7 +29,7 @@ SOCK="tui-flood-$$"
 cleanup() { tmux -L "$SOCK" kill-server 2>/dev/null || true; }
 trap cleanup EXIT
 
-tmux -L "$SOCK" new-session -d -x 160 -y 48 "$BIN --port $PORT"
+tmux -L "$SOCK" new-session -d -x 160 -y 48 "$BIN --port $PORT; echo EXITED \$?; sleep 30"
 for _ in $(seq 100); do
     tmux -L "$SOCK" capture-pane -p | grep -q "client connected" && break
     sleep 0.1
@@ -72,6 +72,8 @@ n=$(printf '%s\n' "$sorted" | grep -c . || true)
 if [ "$n" -gt 0 ]; then
     echo "key press -> screen: median $(printf '%s\n' "$sorted" | sed -n "$(( (n + 1) / 2 ))p") ms, max $(printf '%s\n' "$sorted" | tail -1) ms over $n presses"
 fi
+
+t0=$(ms)
 tmux -L "$SOCK" send-keys q
-sleep 0.5
-kill -0 "$PID" 2>/dev/null && echo "workbench still running after q" || echo "workbench quit cleanly"
+for _ in $(seq 500); do tmux -L "$SOCK" capture-pane -p | grep -q "^EXITED" && break; sleep 0.01; done
+echo "q: $(tmux -L "$SOCK" capture-pane -p | grep "^EXITED" || echo "still running") after $(( $(ms) - t0 )) ms"

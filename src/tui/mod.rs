@@ -346,7 +346,8 @@ pub async fn run(opts: Options) -> ExitCode {
             terminal::restore();
             drop(guard);
             if let Some(link) = client.link.take() {
-                link.disconnect().await;
+                // A polite DISCONNECT, but never a wait: the shell is already back.
+                let _ = tokio::time::timeout(Duration::from_millis(300), link.disconnect()).await;
             }
             match res {
                 Ok(()) if !terminal::panicked() => ExitCode::SUCCESS,
