@@ -30,6 +30,10 @@ pub struct ListenerConfig {
     pub max_connections: Option<usize>,
 }
 
+/// Payload bytes one client may have queued when `max_queued_bytes` is 0: a backstop so that no
+/// single client can take the broker's memory, however large its messages.
+pub const QUEUE_BYTES_BACKSTOP: usize = 64 * 1024 * 1024;
+
 /// Broker settings. `Default` is mosquitto 2.0's defaults.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -45,7 +49,8 @@ pub struct BrokerConfig {
     pub max_inflight_messages: u16,
     /// `max_queued_messages` per client beyond the in-flight window; 0 = unlimited.
     pub max_queued_messages: usize,
-    /// `max_queued_bytes` per client; 0 = unlimited.
+    /// `max_queued_bytes` per client; 0 = mosquitto's "no limit", which here still means
+    /// [`QUEUE_BYTES_BACKSTOP`] (see [`BrokerConfig::queue_bytes_limit`]).
     pub max_queued_bytes: usize,
     /// `max_keepalive`: the largest keep alive a client may ask for.
     pub max_keepalive: u16,
@@ -325,6 +330,17 @@ impl BrokerConfig {
             _ => return Err(format!("unknown option '{option}'")),
         }
         Ok(())
+    }
+
+    /// The payload bytes a client's queue may hold (outgoing QoS 0 waiting to be written, and
+    /// QoS 1/2 beyond the in-flight window).
+    #[must_use]
+    pub fn queue_bytes_limit(&self) -> usize {
+        if self.max_queued_bytes == 0 {
+            QUEUE_BYTES_BACKSTOP
+        } else {
+            self.max_queued_bytes
+        }
     }
 
     /// Where persisted state lives, when `persistence` is on.

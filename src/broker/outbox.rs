@@ -195,12 +195,12 @@ impl Outbox {
         }
         let len = publish.payload.len();
         // While the consumer makes progress, back-pressure keeps the queue near the
-        // high-water mark and a burst may overshoot the limit; a slow consumer gets the limit
-        // strictly, and nobody gets more than eight times it.
+        // high-water mark and a burst may overshoot the message limit; a slow consumer gets it
+        // strictly, and nobody more than eight times it. The byte limit is always strict.
         let slack = if g.slow { 1 } else { 8 };
         if !force
             && ((max_msgs > 0 && g.qos0 >= max_msgs * slack)
-                || (max_bytes > 0 && g.qos0_bytes + len > max_bytes * slack))
+                || (max_bytes > 0 && g.qos0_bytes + len > max_bytes))
         {
             g.dropped += 1;
             return None;

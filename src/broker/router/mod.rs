@@ -1095,7 +1095,7 @@ impl Router {
             if let Some(wake) = link.outbox.push_qos0(
                 publish,
                 cfg.max_queued_messages,
-                cfg.max_queued_bytes,
+                cfg.queue_bytes_limit(),
                 force,
             ) {
                 if wake {
@@ -1138,8 +1138,7 @@ impl Router {
         };
         let full = (cfg.max_queued_messages > 0
             && s.queue.len() >= cfg.max_queued_messages * slack)
-            || (cfg.max_queued_bytes > 0
-                && s.queued_bytes + msg.payload.len() > cfg.max_queued_bytes * slack);
+            || s.queued_bytes + msg.payload.len() > cfg.queue_bytes_limit();
         if full && !force {
             // Like mosquitto: beyond max_queued_messages, new messages are dropped.
             s.dropped += 1;
