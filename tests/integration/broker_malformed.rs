@@ -427,3 +427,40 @@ async fn oversize_v5_packet_gets_disconnect_0x95() {
     c.send(&publish_v5("a", &[], &[0u8; 200])).await;
     assert_eq!(disconnect_reason(&mut c).await, Some(0x95));
 }
+
+#[tokio::test]
+async fn unreleased_qos2_messages_are_bounded_by_receive_maximum() {
+    // CVE-2023-28366-style flood: QoS 2 PUBLISHes that are never released. The broker announces
+    // Receive Maximum 1024 and disconnects with 0x93 past it [MQTT-3.3.4-8].
+    let b = default_broker().await;
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&connect_packet(5, "q2flood", 0x02, 60)).await;
+    let ack = c.recv().await.expect("CONNACK");
+    assert!(
+        ack.windows(3).any(|w| w == [0x21, 0x04, 0x00]),
+        "Receive Maximum 1024: {ack:02X?}"
+    );
+    let mut batch = Vec::new();
+    for id in 1..=1025u16 {
+        batch.extend(publish_v5_qos2("flood", id));
+    }
+    c.send(&batch).await;
+    let mut reason = None;
+    while let Some(p) = c.recv().await {
+        if p[0] == 0xE0 {
+            reason = Some(p[2]);
+            break;
+        }
+    }
+    assert_eq!(reason, Some(0x93));
+    // Still healthy for everyone else.
+    RawClient::connect_v311(b.addr, "after-flood").await;
+}
+
+fn publish_v5_qos2(topic: &str, pkid: u16) -> Vec<u8> {
+    let mut body = mqtt_str(topic);
+    body.extend_from_slice(&pkid.to_be_bytes());
+    body.push(0);
+    body.push(b'x');
+    packet(0x34, &body)
+}

@@ -35,6 +35,10 @@ use crate::protocol::{
     RetainHandling, Subscribe, SubscriptionOptions, Unsubscribe,
 };
 
+/// The Receive Maximum announced to MQTT 5 clients, and the most unreleased incoming QoS 2
+/// messages any client may have (MQTT 5 §3.2.2.3.3).
+pub const RECEIVE_MAXIMUM: u16 = 1024;
+
 /// An application message as the router stores and forwards it.
 #[derive(Debug, Clone)]
 pub struct Message {
@@ -611,6 +615,7 @@ impl Router {
                 props.assigned_client_id = Some(connect.client_id.clone());
             }
             props.topic_alias_maximum = Some(cfg.max_topic_alias);
+            props.receive_maximum = Some(RECEIVE_MAXIMUM);
             if !cfg.retain_available {
                 props.retain_available = Some(0);
             }
@@ -920,6 +925,17 @@ impl Router {
                 let Some(s) = self.session(idx) else {
                     return;
                 };
+                if !s.inbound_qos2.contains_key(&pkid)
+                    && s.inbound_qos2.len() >= usize::from(RECEIVE_MAXIMUM)
+                {
+                    // More unreleased QoS 2 messages than our Receive Maximum: MQTT 5
+                    // DISCONNECT 0x93 [MQTT-3.3.4-8]; a 3.x client is closed. This bounds the
+                    // state a client can make the broker hold (CVE-2023-28366).
+                    link.outbox
+                        .close(CloseReason::Protocol(ReasonCode::ReceiveMaximumExceeded));
+                    self.kick(idx, CloseKind::Protocol);
+                    return;
+                }
                 // [MQTT-4.3.3-9]: a re-sent PUBLISH with a known id is acknowledged again but
                 // not delivered twice.
                 s.inbound_qos2
