@@ -43,6 +43,8 @@ pub struct BrokerConfig {
     pub allow_anonymous: Option<bool>,
     /// `password_file` (mosquitto_passwd format).
     pub password_file: Option<PathBuf>,
+    /// `acl_file` (mosquitto format: `topic`, `user`, `pattern` lines).
+    pub acl_file: Option<PathBuf>,
     /// `max_packet_size` in bytes; 0 = the MQTT maximum.
     pub max_packet_size: usize,
     /// `max_inflight_messages` per client, outgoing QoS 1/2; 0 = unlimited.
@@ -95,6 +97,7 @@ impl Default for BrokerConfig {
             listeners: Vec::new(),
             allow_anonymous: None,
             password_file: None,
+            acl_file: None,
             max_packet_size: 0,
             max_inflight_messages: 20,
             max_queued_messages: 1000,
@@ -285,6 +288,7 @@ impl BrokerConfig {
             }
             "allow_anonymous" => self.allow_anonymous = Some(parse_bool(option, v)?),
             "password_file" => self.password_file = Some(PathBuf::from(v)),
+            "acl_file" => self.acl_file = Some(PathBuf::from(v)),
             "max_packet_size" => {
                 let n: usize = parse_num(option, v)?;
                 if n != 0 && n < 20 {

@@ -16,6 +16,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod acl;
 pub mod auth;
 pub mod config;
 pub mod connection;
@@ -48,6 +49,9 @@ use self::sys::Stats;
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The ACL file could not be used.
+    #[error(transparent)]
+    Acl(#[from] acl::AclError),
     /// The persistence file could not be read (it is left untouched).
     #[error(transparent)]
     Persistence(#[from] persist::PersistError),
@@ -151,6 +155,9 @@ pub fn start(
     });
     tracker.spawn(pressure.tick(shutdown.clone()));
     let mut router = Router::new(cfg.clone(), events.clone(), stats.clone());
+    if let Some(path) = &cfg.acl_file {
+        router.set_acl(acl::Acl::load(path)?);
+    }
     if let Some(path) = cfg.persistence_path()
         && let Some(snap) = persist::load(&path)?
     {

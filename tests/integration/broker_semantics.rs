@@ -909,3 +909,80 @@ async fn persistence_keeps_retained_messages_and_sessions_across_a_restart() {
     assert!(err.to_string().contains("mqtt-workbench.db"), "{err}");
     assert_eq!(std::fs::read(&file).expect("read"), b"not json");
 }
+
+/// CONNECT (3.1.1 or 5) with a user name and no password.
+fn connect_as(level: u8, id: &str, user: &str) -> Vec<u8> {
+    let mut body = mqtt_str("MQTT");
+    body.extend([level, 0x82, 0, 60]);
+    if level == 5 {
+        body.push(0);
+    }
+    body.extend(mqtt_str(id));
+    body.extend(mqtt_str(user));
+    packet(0x10, &body)
+}
+
+#[tokio::test]
+async fn acl_file_grants_and_denies_like_mosquitto() {
+    // bob may read home/#, alice may read and write it; everything else is denied.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let acl = dir.path().join("acl");
+    std::fs::write(
+        &acl,
+        "user bob\ntopic read home/#\nuser alice\ntopic readwrite home/#\n",
+    )
+    .expect("write acl");
+    let text = format!(
+        "listener 0 127.0.0.1\nallow_anonymous true\nacl_file {}\n",
+        acl.display()
+    );
+    let (cfg, _) = BrokerConfig::parse(&text).expect("config");
+    let mut b = start_broker(cfg).await;
+    let addr = b.addr;
+    let login = |level, id: &str, user: &str| {
+        let bytes = connect_as(level, id, user);
+        async move {
+            let mut c = RawClient::connect(addr).await;
+            c.send(&bytes).await;
+            let ack = c.recv().await.expect("CONNACK");
+            assert_eq!(ack[3], 0, "{ack:02X?}");
+            c
+        }
+    };
+    let mut bob = login(4, "bobsub", "bob").await;
+    bob.send(&subscribe_packet(1, "home/#", 1)).await;
+    bob.recv().await.expect("SUBACK");
+    // bob may not publish: 3.1.1 still gets a plain PUBACK, the log says Denied and rc135.
+    let mut bobpub = login(4, "bobpub", "bob").await;
+    bobpub
+        .send(&publish_packet("home/lamp", b"on", 1, false, 1))
+        .await;
+    assert_eq!(bobpub.recv().await, Some(vec![0x40, 0x02, 0x00, 0x01]));
+    b.wait_log("Denied PUBLISH from bobpub (d0, q1, r0, m1, 'home/lamp', ... (2 bytes))")
+        .await;
+    b.wait_log("Sending PUBACK to bobpub (m1, rc135)").await;
+    assert_eq!(
+        bob.recv_within(Duration::from_millis(300)).await,
+        None,
+        "denied message delivered"
+    );
+    // MQTT 5 learns why: PUBACK 0x87.
+    let mut bob5 = login(5, "bob5", "bob").await;
+    bob5.send(&publish_v5("home/lamp", 1, false, 2, &[], b"on"))
+        .await;
+    assert_eq!(bob5.recv().await, Some(vec![0x40, 0x03, 0x00, 0x02, 0x87]));
+    // alice may: bob reads it.
+    let mut alice = login(4, "alicepub", "alice").await;
+    alice
+        .send(&publish_packet("home/lamp", b"off", 0, false, 0))
+        .await;
+    let got = parse_publish(&bob.recv().await.expect("delivery"), false);
+    assert_eq!(got.payload, b"off");
+    // Outside the ACL nobody reads: alice's own subscription to other/# gets nothing.
+    alice.send(&subscribe_packet(1, "other/#", 0)).await;
+    alice.recv().await.expect("SUBACK");
+    let mut anon = RawClient::connect_v311(addr, "anon").await;
+    anon.send(&publish_packet("other/x", b"x", 0, false, 0))
+        .await;
+    assert_eq!(alice.recv_within(Duration::from_millis(300)).await, None);
+}

@@ -20,8 +20,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use self::retained::RetainedStore;
-use self::session::{InFlight, Link, Queued, Session};
+use self::session::{InFlight, Link, PendingWill, Queued, Session};
 use self::subscriptions::{Entry, SessionIdx, Subscriptions, Target};
+use super::acl::{Access, Acl};
 use super::config::BrokerConfig;
 use super::event::{BrokerEvent, EventBus, PublishFlags};
 use super::outbox::{CloseReason, Outbox};
@@ -179,6 +180,8 @@ struct Delivery {
 /// The broker's state and its command loop.
 pub struct Router {
     cfg: Arc<BrokerConfig>,
+    /// Topic access control (`acl_file`), if configured.
+    acl: Option<Arc<Acl>>,
     events: EventBus,
     stats: Arc<Stats>,
     /// Boxed: a growing table then costs a pointer per slot, not a whole session.
@@ -204,6 +207,7 @@ impl Router {
     pub fn new(cfg: Arc<BrokerConfig>, events: EventBus, stats: Arc<Stats>) -> Self {
         Self {
             cfg,
+            acl: None,
             events,
             stats,
             sessions: Vec::new(),
@@ -219,6 +223,24 @@ impl Router {
             started: Instant::now(),
             counters: sys::Counters::default(),
         }
+    }
+
+    /// Enforces an ACL from now on.
+    pub fn set_acl(&mut self, acl: Acl) {
+        self.acl = Some(Arc::new(acl));
+    }
+
+    /// True when the ACL (if any) lets the session `access` the topic.
+    fn acl_allows(
+        &self,
+        username: Option<&str>,
+        client_id: &str,
+        topic: &str,
+        access: Access,
+    ) -> bool {
+        self.acl
+            .as_ref()
+            .is_none_or(|acl| acl.allows(username, client_id, topic, access))
     }
 
     /// Runs until `shutdown` is cancelled or every sender is gone.
@@ -581,7 +603,15 @@ impl Router {
         };
         s.receive_maximum = connect.properties.receive_maximum.unwrap_or(u16::MAX);
         s.max_packet_size = connect.properties.maximum_packet_size;
-        s.will = connect.will.clone().map(Box::new);
+        let username: Option<Arc<str>> = connect.username.as_deref().map(Arc::from);
+        s.will = connect.will.clone().map(|will| {
+            Box::new(PendingWill {
+                will,
+                client_id: id.clone(),
+                username: username.clone(),
+            })
+        });
+        s.username = username;
         s.disconnected_at = None;
         s.link = Some(Link {
             conn,
@@ -745,7 +775,7 @@ impl Router {
         let delay = s
             .will
             .as_ref()
-            .and_then(|w| w.properties.will_delay)
+            .and_then(|w| w.will.properties.will_delay)
             .unwrap_or(0);
         let mut will_now = None;
         if s.will.is_some() {
@@ -844,8 +874,16 @@ impl Router {
         self.retained.remove_expired(now);
     }
 
-    fn publish_will(&mut self, w: Box<crate::protocol::LastWill>) {
-        let w = *w;
+    /// Publishes a will as the client that set it, if the ACL lets that client write there.
+    fn publish_will(&mut self, pending: Box<PendingWill>) {
+        let PendingWill {
+            will: w,
+            client_id,
+            username,
+        } = *pending;
+        if !self.acl_allows(username.as_deref(), &client_id, &w.topic, Access::Write) {
+            return;
+        }
         let now = Instant::now();
         let mut props = w.properties;
         props.will_delay = None;
@@ -875,20 +913,36 @@ impl Router {
             return;
         };
         let id = s.id.clone();
+        let username = s.username.clone();
         let version = s.version;
         let Some(link) = s.link.clone() else {
             return;
         };
         self.counters.publish_received += 1;
         self.counters.publish_bytes_received += p.payload.len() as u64;
+        let allowed = self.acl_allows(username.as_deref(), &id, &p.topic, Access::Write);
         {
             let (c, t) = (id.clone(), p.topic.clone());
-            self.trace(|| BrokerEvent::PublishReceived {
-                client: c,
-                flags: flags_of(&p),
-                topic: t,
-                len: p.payload.len(),
-            });
+            let (flags, len) = (flags_of(&p), p.payload.len());
+            if allowed {
+                self.trace(|| BrokerEvent::PublishReceived {
+                    client: c,
+                    flags,
+                    topic: t,
+                    len,
+                });
+            } else {
+                self.trace(|| BrokerEvent::PublishDenied {
+                    client: c,
+                    flags,
+                    topic: t,
+                    len,
+                });
+            }
+        }
+        if !allowed {
+            self.deny_publish(&link, &id, version, p.qos, p.pkid);
+            return;
         }
         if p.retain && !self.cfg.retain_available {
             // MQTT 5 §3.3.1.3: RETAIN=1 when Retain Available is 0 is a protocol error (0x9A).
@@ -950,6 +1004,46 @@ impl Router {
                     rc: 0,
                 });
             }
+        }
+    }
+
+    /// Completes the QoS flow of a PUBLISH the ACL refused, without delivering it: MQTT 5 gets
+    /// reason 0x87 (Not authorized) [MQTT-3.3.5-2]; 3.1.1 cannot say so and gets a plain
+    /// acknowledgement. The log shows rc135 either way, like mosquitto.
+    fn deny_publish(
+        &mut self,
+        link: &Link,
+        id: &Arc<str>,
+        version: ProtocolVersion,
+        qos: QoS,
+        pkid: u16,
+    ) {
+        let rc = if version.is_v5() {
+            ReasonCode::NotAuthorized.as_u8()
+        } else {
+            0
+        };
+        let logged = ReasonCode::NotAuthorized.as_u8();
+        let packet = match qos {
+            QoS::AtMostOnce => return,
+            QoS::AtLeastOnce => Outgoing::PubAck(Ack::new(pkid, rc)),
+            QoS::ExactlyOnce => Outgoing::PubRec(Ack::new(pkid, rc)),
+        };
+        if link.outbox.push(packet) {
+            self.wakes.push(link.outbox.clone());
+        }
+        let c = id.clone();
+        match qos {
+            QoS::AtLeastOnce => self.trace(|| BrokerEvent::PubAckSent {
+                client: c,
+                pkid,
+                rc: logged,
+            }),
+            _ => self.trace(|| BrokerEvent::PubRecSent {
+                client: c,
+                pkid,
+                rc: logged,
+            }),
         }
     }
 
@@ -1091,6 +1185,15 @@ impl Router {
     ) {
         if msg.expired() {
             return;
+        }
+        if self.acl.is_some() {
+            // `read` is checked at delivery, as mosquitto does (subscribing is always granted).
+            let Some(s) = self.sessions.get(idx as usize).and_then(|o| o.as_deref()) else {
+                return;
+            };
+            if !self.acl_allows(s.username.as_deref(), &s.id, &msg.topic, Access::Read) {
+                return;
+            }
         }
         let cfg = self.cfg.clone();
         let Some(s) = self.session(idx) else {

@@ -39,6 +39,18 @@ pub struct Queued {
     pub sub_ids: Vec<u32>,
 }
 
+/// A will and the client that set it: a will is published as that client [MQTT-3.1.2-8], so
+/// the ACL's `write` check uses its user name and client id.
+#[derive(Debug, Clone)]
+pub struct PendingWill {
+    /// The will message.
+    pub will: LastWill,
+    /// Client id of the connection that set it.
+    pub client_id: Arc<str>,
+    /// User name of that connection.
+    pub username: Option<Arc<str>>,
+}
+
 /// Everything the broker remembers about one client id.
 #[derive(Debug)]
 pub struct Session {
@@ -65,8 +77,10 @@ pub struct Session {
     next_pkid: u16,
     /// Incoming QoS 2 messages received but not yet released by PUBREL [MQTT-4.3.3-2].
     pub inbound_qos2: HashMap<u16, Message>,
-    /// The will of the current or last connection.
-    pub will: Option<Box<LastWill>>,
+    /// The will of the current or last connection, with who set it (for the ACL check).
+    pub will: Option<Box<PendingWill>>,
+    /// User name of the current or last connection (for the ACL).
+    pub username: Option<Arc<str>>,
     /// The client's Receive Maximum (MQTT 5), else 65,535.
     pub receive_maximum: u16,
     /// The client's Maximum Packet Size (MQTT 5).
@@ -95,6 +109,7 @@ impl Session {
             next_pkid: 0,
             inbound_qos2: HashMap::new(),
             will: None,
+            username: None,
             receive_maximum: u16::MAX,
             max_packet_size: None,
             disconnected_at: None,
