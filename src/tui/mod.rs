@@ -483,6 +483,14 @@ async fn event_loop(
     let size = guard.terminal.size()?;
     app.update(Action::Resize(size.width, size.height));
     app.update(Action::Tick(SystemTime::now()));
+    // Test hook for the terminal-restore guarantee (tests/integration/tui_tmux.rs): a panic in
+    // a background task, as a bug in the client or broker would cause.
+    if std::env::var_os("MQTT_WORKBENCH_TEST_PANIC").is_some() {
+        tokio::spawn(async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            panic!("test panic requested by MQTT_WORKBENCH_TEST_PANIC");
+        });
+    }
     let mut input = EventStream::new();
     let mut frame = tokio::time::interval(Duration::from_millis(33));
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -18,12 +18,17 @@ impl Tmux {
     /// Starts `mqtt-workbench ARGS` in a 160x48 pane. When it exits the pane's shell prints
     /// `WB-EXIT=<code>`, whether the tty is back in cooked mode, and waits.
     pub(crate) fn start(name: &str, args: &[&str]) -> Self {
+        Self::start_with_env(name, "", args)
+    }
+
+    /// Like [`Tmux::start`], with `env` (`NAME=value ...`) set for the workbench.
+    pub(crate) fn start_with_env(name: &str, env: &str, args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let bin = assert_cmd::cargo::cargo_bin("mqtt-workbench");
         let pidfile = dir.path().join("pid");
         let inner = format!(
             // `\$\$` so that the inner shell (replaced by the workbench) expands it.
-            "echo \\$\\$ > '{}'; exec '{}' {}",
+            "echo \\$\\$ > '{}'; {env} exec '{}' {}",
             pidfile.display(),
             bin.display(),
             args.join(" ")
@@ -65,6 +70,12 @@ impl Tmux {
 
     pub(crate) fn screen(&self) -> String {
         String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "wb"]).stdout).into_owned()
+    }
+
+    /// The screen and up to 2,000 lines of scrollback.
+    fn history(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-S", "-2000", "-t", "wb"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Polls the screen (up to 15 s) until `pred` holds; panics with the last screen if not.
@@ -254,6 +265,23 @@ async fn busy_port_falls_back_with_a_notice_and_sigterm_restores_the_terminal() 
     assert!(ok, "kill -TERM {pid}");
     t.assert_clean_exit(0);
     drop(blocker);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panicking_task_restores_the_terminal_before_the_message() {
+    // broker-checklist §4.3: a panic on any thread leaves raw mode and the alternate screen, the
+    // panic message is readable on the normal screen, and the exit code says it failed.
+    if !have_tmux() {
+        return;
+    }
+    let port = free_port().to_string();
+    let t = Tmux::start_with_env("panic", "MQTT_WORKBENCH_TEST_PANIC=1", &["--port", &port]);
+    t.assert_clean_exit(1);
+    let s = t.history();
+    assert!(
+        s.contains("test panic requested by MQTT_WORKBENCH_TEST_PANIC"),
+        "{s}"
+    );
 }
 
 #[test]
