@@ -24,6 +24,8 @@ pub struct BoundListener {
     pub max_connections: Option<usize>,
     /// MQTT over TCP, or over WebSockets.
     pub protocol: ListenerProtocol,
+    /// TLS, when the listener has a certificate.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Why a listener could not be opened.
@@ -37,6 +39,14 @@ pub enum ListenError {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// The listener's TLS settings cannot be used.
+    #[error("listener on port {port}: {message}")]
+    Tls {
+        /// The configured port.
+        port: u16,
+        /// What is wrong, naming the file.
+        message: String,
     },
 }
 
@@ -90,6 +100,7 @@ pub fn bind(
             local_addr: addr,
             max_connections: None,
             protocol: ListenerProtocol::Mqtt,
+            tls: None,
         });
         // IPv6 loopback on the same port, when the machine has it.
         if let Ok(v6) = bind_one(SocketAddr::new(
@@ -106,6 +117,7 @@ pub fn bind(
                 local_addr: a6,
                 max_connections: None,
                 protocol: ListenerProtocol::Mqtt,
+                tls: None,
             });
         }
         return Ok(out);
@@ -117,6 +129,15 @@ pub fn bind(
 }
 
 fn bind_listener(l: &ListenerConfig, events: &EventBus) -> Result<Vec<BoundListener>, ListenError> {
+    let tls = match &l.tls {
+        Some(t) => Some(
+            super::tls::server_config(t).map_err(|message| ListenError::Tls {
+                port: l.port,
+                message,
+            })?,
+        ),
+        None => None,
+    };
     let addrs: Vec<IpAddr> = match l.bind {
         Some(a) => vec![a],
         None => vec![
@@ -147,6 +168,7 @@ fn bind_listener(l: &ListenerConfig, events: &EventBus) -> Result<Vec<BoundListe
             local_addr: local,
             max_connections: l.max_connections,
             protocol: l.protocol,
+            tls: tls.clone(),
         });
     }
     Ok(out)
@@ -179,13 +201,19 @@ pub async fn accept_loop(l: BoundListener, shared: Arc<Shared>, tracker: TaskTra
                 active.fetch_add(1, Ordering::Relaxed);
                 let (shared, active) = (shared.clone(), active.clone());
                 let protocol = l.protocol;
+                let tls = l.tls.clone();
                 tracker.spawn(async move {
-                    match protocol {
-                        ListenerProtocol::Mqtt => {
-                            connection::serve(stream, peer, port, shared).await
+                    match (tls, protocol) {
+                        (None, ListenerProtocol::Mqtt) => {
+                            connection::serve(stream, peer, port, shared).await;
                         }
-                        ListenerProtocol::WebSockets => {
+                        (None, ListenerProtocol::WebSockets) => {
                             Box::pin(websocket::serve(stream, peer, port, shared)).await;
+                        }
+                        (Some(config), protocol) => {
+                            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                            Box::pin(serve_tls(acceptor, stream, peer, port, protocol, shared))
+                                .await;
                         }
                     }
                     active.fetch_sub(1, Ordering::Relaxed);
@@ -199,5 +227,38 @@ pub async fn accept_loop(l: BoundListener, shared: Arc<Shared>, tracker: TaskTra
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+    }
+}
+
+/// The TLS handshake (within the CONNECT deadline), then MQTT or WebSockets over it.
+async fn serve_tls(
+    acceptor: tokio_rustls::TlsAcceptor,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    port: u16,
+    protocol: ListenerProtocol,
+    shared: Arc<Shared>,
+) {
+    let tls = match tokio::time::timeout(shared.cfg.connect_timeout, acceptor.accept(stream)).await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            shared.events.emit(BrokerEvent::DisconnectedBecause {
+                client: Arc::from("<unknown>"),
+                reason: format!("TLS handshake from {peer} failed: {e}"),
+            });
+            return;
+        }
+        Err(_) => {
+            shared.events.emit(BrokerEvent::DisconnectedBecause {
+                client: Arc::from("<unknown>"),
+                reason: format!("no TLS handshake from {peer} in time"),
+            });
+            return;
+        }
+    };
+    match protocol {
+        ListenerProtocol::Mqtt => connection::serve(tls, peer, port, shared).await,
+        ListenerProtocol::WebSockets => websocket::serve(tls, peer, port, shared).await,
     }
 }

@@ -27,6 +27,7 @@ pub mod persist;
 pub mod pressure;
 pub mod router;
 pub mod sys;
+pub mod tls;
 pub mod topic;
 pub mod websocket;
 

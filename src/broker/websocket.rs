@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use async_tungstenite::tungstenite::http::HeaderValue;
-use tokio::net::TcpStream;
 use ws_stream_tungstenite::WsStream;
 
 use super::connection::{self, Shared};
@@ -35,7 +34,10 @@ fn choose_subprotocol(req: &Request, mut resp: Response) -> Result<Response, Err
 }
 
 /// Serves one WebSocket connection: upgrade within the CONNECT deadline, then MQTT.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, port: u16, shared: Arc<Shared>) {
+pub async fn serve<S>(stream: S, peer: SocketAddr, port: u16, shared: Arc<Shared>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let handshake = async_tungstenite::tokio::accept_hdr_async(stream, choose_subprotocol);
     let ws = match tokio::time::timeout(shared.cfg.connect_timeout, handshake).await {
         Ok(Ok(ws)) => ws,

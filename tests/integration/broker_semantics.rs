@@ -986,3 +986,68 @@ async fn acl_file_grants_and_denies_like_mosquitto() {
         .await;
     assert_eq!(alice.recv_within(Duration::from_millis(300)).await, None);
 }
+
+#[tokio::test]
+async fn tls_listener_serves_mosquitto_sub_with_cafile() {
+    // A TLS listener (certfile/keyfile) beside a plain one; mosquitto_sub (OpenSSL) verifies
+    // the chain with --cafile and receives a message published over plain TCP.
+    if !have_mosquitto() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ca, cert, key) = crate::profile_cli::make_certs(dir.path(), "broker-test-ca");
+    let text = format!(
+        "listener 0 127.0.0.1\nallow_anonymous true\nlistener 0 127.0.0.1\ncertfile {cert}\nkeyfile {key}\n"
+    );
+    let (cfg, _) = BrokerConfig::parse(&text).expect("config");
+    let b = start_broker(cfg).await;
+    let tls_port = b.handle.local_addrs[1].port().to_string();
+    let sub = tokio::process::Command::new("mosquitto_sub")
+        .args([
+            "-h",
+            "localhost",
+            "-p",
+            &tls_port,
+            "--cafile",
+            &ca,
+            "-t",
+            "secure/t",
+            "-v",
+            "-C",
+            "1",
+            "-W",
+            "10",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mosquitto_sub");
+    let waiter = tokio::spawn(sub.wait_with_output());
+    let mut p = RawClient::connect_v311(b.addr, "plain-pub").await;
+    let mut out = None;
+    for _ in 0..50 {
+        p.send(&publish_packet("secure/t", b"over tls", 0, false, 0))
+            .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if waiter.is_finished() {
+            out = Some(waiter.await.expect("join").expect("output"));
+            break;
+        }
+    }
+    let out = out.expect("the TLS subscriber finished");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "secure/t over tls\n",
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A missing key file is a start-up error naming the listener and the file.
+    let bad = format!("listener 0 127.0.0.1\ncertfile {cert}\nkeyfile /nonexistent/key.pem\n");
+    let (cfg, _) = BrokerConfig::parse(&bad).expect("config");
+    let events = mqtt_workbench::broker::EventBus::new(16);
+    let err = mqtt_workbench::broker::bind(&cfg, 0, &events)
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains("/nonexistent/key.pem"), "{err}");
+}

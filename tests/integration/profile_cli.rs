@@ -241,7 +241,7 @@ async fn malformed_file_is_reported_with_line_and_column_and_left_alone() {
 
 /// A CA and a server certificate for 127.0.0.1/localhost signed by it, as PEM files in
 /// `dir`: (ca.pem, server.pem, server.key).
-fn make_certs(dir: &Path, ca_name: &str) -> (String, String, String) {
+pub(crate) fn make_certs(dir: &Path, ca_name: &str) -> (String, String, String) {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     };
