@@ -359,6 +359,18 @@ where
         let shutdown = self.shared.shutdown.clone();
         let pressure = self.shared.pressure.clone();
         let mut read_once = false;
+        // Packets that arrived in the same read as CONNECT (pipelined SUBSCRIBE, PUBLISH,
+        // DISCONNECT) are handled now, not after the next read.
+        if !self.rbuf.is_empty() {
+            match Box::pin(self.on_bytes()).await {
+                Ok(None) => {}
+                Ok(Some(how)) => return how,
+                Err(fail) => return Box::pin(self.fail(fail)).await,
+            }
+            if !Box::pin(self.flush()).await {
+                return CloseKind::PeerClosed;
+            }
+        }
         loop {
             self.prepare_read();
             // While a consumer is congested, read only once per pause slice.

@@ -5,8 +5,9 @@
 //! (it is "slow"), so one stalled client can never stall the broker; its excess is then
 //! dropped by the queue limits, as in mosquitto.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -22,30 +23,51 @@ pub const PAUSE_SLICE: Duration = Duration::from_millis(10);
 /// Paused readers wait on one `Notify` without a timer of their own (a timer in every
 /// connection task would cost memory for every idle client); [`Pressure::tick`] wakes them
 /// every [`PAUSE_SLICE`] while any consumer is congested.
+///
+/// If nothing changes for [`SLOW_AFTER`] while consumers are congested (a consumer that never
+/// acknowledges and publishers that went quiet, so nobody re-examines it), the pressure is
+/// declared stalled and readers go on; the next change re-arms it.
 #[derive(Debug, Default)]
 pub struct Pressure {
     congested: AtomicUsize,
     notify: Notify,
     activated: Notify,
+    /// Milliseconds (since the first use) of the last raise or release.
+    last_change: AtomicU64,
+    stalled: AtomicBool,
+}
+
+/// Milliseconds since the first call: a cheap clock for `last_change`.
+fn now_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    u64::try_from(START.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Pressure {
     /// True while at least one consumer is congested.
     #[must_use]
     pub fn active(&self) -> bool {
-        self.congested.load(Ordering::Acquire) > 0
+        self.congested.load(Ordering::Acquire) > 0 && !self.stalled.load(Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.last_change.store(now_ms(), Ordering::Release);
+        self.stalled.store(false, Ordering::Release);
+        // The ticker may be asleep (nothing was active): wake it.
+        self.activated.notify_one();
     }
 
     /// One more consumer is congested.
     pub fn raise(&self) {
-        if self.congested.fetch_add(1, Ordering::AcqRel) == 0 {
-            self.activated.notify_one();
-        }
+        self.congested.fetch_add(1, Ordering::AcqRel);
+        self.changed();
     }
 
     /// A consumer caught up (or was declared slow).
     pub fn release(&self) {
-        if self.congested.fetch_sub(1, Ordering::AcqRel) == 1 {
+        let before = self.congested.fetch_sub(1, Ordering::AcqRel);
+        self.changed();
+        if before == 1 {
             self.notify.notify_waiters();
         }
     }
@@ -72,9 +94,43 @@ impl Pressure {
                 }
             }
             tokio::select! {
-                () = tokio::time::sleep(PAUSE_SLICE) => self.notify.notify_waiters(),
+                () = tokio::time::sleep(PAUSE_SLICE) => {}
                 () = shutdown.cancelled() => return,
             }
+            let quiet = now_ms().saturating_sub(self.last_change.load(Ordering::Acquire));
+            if self.congested.load(Ordering::Acquire) > 0 && quiet > SLOW_AFTER.as_millis() as u64 {
+                self.stalled.store(true, Ordering::Release);
+            }
+            self.notify.notify_waiters();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_untouched_congestion_stalls_and_stops_pausing_readers() {
+        let p = Arc::new(Pressure::default());
+        let token = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(p.clone().tick(token.clone()));
+        p.raise();
+        assert!(p.active());
+        // Nothing changes (a consumer that never acknowledges, publishers gone quiet).
+        tokio::time::sleep(SLOW_AFTER + Duration::from_millis(200)).await;
+        assert!(
+            !p.active(),
+            "a stalled congestion must not pause readers forever"
+        );
+        // Any change re-arms it.
+        p.raise();
+        assert!(p.active());
+        p.release();
+        p.release();
+        assert!(!p.active());
+        token.cancel();
     }
 }

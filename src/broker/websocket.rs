@@ -7,10 +7,14 @@ use std::sync::Arc;
 
 use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use async_tungstenite::tungstenite::http::HeaderValue;
+use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use ws_stream_tungstenite::WsStream;
 
 use super::connection::{self, Shared};
 use super::event::BrokerEvent;
+
+/// Largest WebSocket frame or message when `max_packet_size` is not set.
+const WS_DEFAULT_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Picks the MQTT subprotocol the client offered, as MQTT over WebSockets requires.
 // The signature is tungstenite's handshake callback; its error type is not ours to shrink.
@@ -38,7 +42,20 @@ pub async fn serve<S>(stream: S, peer: SocketAddr, port: u16, shared: Arc<Shared
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let handshake = async_tungstenite::tokio::accept_hdr_async(stream, choose_subprotocol);
+    // Frames and messages are capped like MQTT packets, so a client cannot make the broker
+    // buffer tungstenite's default 64 MiB before CONNECT (the CVE-2023-0809 pattern).
+    let limit = match shared.cfg.max_packet_size {
+        0 => WS_DEFAULT_LIMIT,
+        n => n.max(crate::protocol::decode::MAX_CONNECT_SIZE),
+    };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit));
+    let handshake = async_tungstenite::tokio::accept_hdr_async_with_config(
+        stream,
+        choose_subprotocol,
+        Some(config),
+    );
     let ws = match tokio::time::timeout(shared.cfg.connect_timeout, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {

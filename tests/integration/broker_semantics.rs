@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use tokio::io::AsyncWriteExt;
+
 use mqtt_workbench::broker::BrokerConfig;
 
 use crate::common::*;
@@ -862,6 +864,10 @@ async fn persistence_keeps_retained_messages_and_sessions_across_a_restart() {
     let mut p = RawClient::connect_v311(b.addr, "persist-pub").await;
     p.send(&publish_packet("keep/r", b"kept", 1, true, 1)).await;
     p.recv().await.expect("PUBACK");
+    // `$` topics other than $SYS are kept too [MQTT-3.1.2-7].
+    p.send(&publish_packet("$app/state", b"dollar", 1, true, 3))
+        .await;
+    p.recv().await.expect("PUBACK");
     let mut s = RawClient::connect(b.addr).await;
     s.send(&connect_packet(4, "survivor", 0x00, 60)).await;
     s.recv().await.expect("CONNACK");
@@ -877,7 +883,7 @@ async fn persistence_keeps_retained_messages_and_sessions_across_a_restart() {
     assert!(file.exists(), "nothing was saved");
 
     let mut b = start_broker(cfg()).await;
-    b.wait_log("Restored 1 retained messages and 1 sessions")
+    b.wait_log("Restored 2 retained messages and 1 sessions")
         .await;
     let mut s = RawClient::connect(b.addr).await;
     s.send(&connect_packet(4, "survivor", 0x00, 60)).await;
@@ -898,6 +904,13 @@ async fn persistence_keeps_retained_messages_and_sessions_across_a_restart() {
     assert_eq!(
         (r.topic.as_str(), r.payload.as_slice(), r.retain),
         ("keep/r", &b"kept"[..], true)
+    );
+    late.send(&subscribe_packet(2, "$app/#", 0)).await;
+    late.recv().await.expect("SUBACK");
+    let r = parse_publish(&late.recv().await.expect("$ retained"), false);
+    assert_eq!(
+        (r.topic.as_str(), r.payload.as_slice()),
+        ("$app/state", &b"dollar"[..])
     );
     b.handle.shutdown().await;
 
@@ -1050,4 +1063,123 @@ async fn tls_listener_serves_mosquitto_sub_with_cafile() {
         .expect_err("refused")
         .to_string();
     assert!(err.contains("/nonexistent/key.pem"), "{err}");
+}
+
+#[tokio::test]
+async fn packets_pipelined_with_connect_are_handled_at_once() {
+    // A client may send SUBSCRIBE, PUBLISH and DISCONNECT right behind CONNECT, in one write.
+    let b = default_broker().await;
+    let mut c = RawClient::connect(b.addr).await;
+    let mut burst = connect_packet(4, "pipelined", 0x02, 60);
+    burst.extend(subscribe_packet(1, "pipe/#", 0));
+    c.send(&burst).await;
+    assert_eq!(c.recv().await, Some(vec![0x20, 0x02, 0x00, 0x00]));
+    assert_eq!(
+        c.recv().await,
+        Some(vec![0x90, 0x03, 0x00, 0x01, 0x00]),
+        "SUBACK without another read"
+    );
+    // CONNECT (with a will) + PUBLISH + DISCONNECT, then the client closes: the message goes
+    // out and the will does not [MQTT-3.14.4-3].
+    let mut body = mqtt_str("MQTT");
+    body.extend([4, 0x06, 0, 60]);
+    body.extend(mqtt_str("pipe7"));
+    body.extend(mqtt_str("pipe/will"));
+    body.extend(mqtt_str("gone"));
+    let mut burst = packet(0x10, &body);
+    burst.extend(publish_packet("pipe/data", b"data", 0, false, 0));
+    burst.extend([0xE0, 0x00]);
+    let mut p = RawClient::connect(b.addr).await;
+    p.send(&burst).await;
+    p.stream.shutdown().await.expect("shutdown");
+    assert_eq!(
+        c.recv().await,
+        Some(publish_packet("pipe/data", b"data", 0, false, 0))
+    );
+    assert_eq!(
+        c.recv_within(Duration::from_millis(300)).await,
+        None,
+        "the will was published"
+    );
+}
+
+#[tokio::test]
+async fn taking_over_a_clean_session_does_not_resume_it() {
+    // [MQTT-3.1.2-6]: a clean session ends with its connection, even when the client that
+    // takes its id over asks for a persistent one.
+    let b = default_broker().await;
+    let mut old = RawClient::connect_v311(b.addr, "tk").await;
+    old.send(&subscribe_packet(1, "tk/x", 1)).await;
+    old.recv().await.expect("SUBACK");
+    let mut new = RawClient::connect(b.addr).await;
+    new.send(&connect_packet(4, "tk", 0x00, 60)).await;
+    assert_eq!(
+        new.recv().await,
+        Some(vec![0x20, 0x02, 0x00, 0x00]),
+        "no session present"
+    );
+    let mut p = RawClient::connect_v311(b.addr, "tk-pub").await;
+    p.send(&publish_packet("tk/x", b"x", 1, false, 1)).await;
+    p.recv().await.expect("PUBACK");
+    assert_eq!(
+        new.recv_within(Duration::from_millis(300)).await,
+        None,
+        "old subscription kept"
+    );
+}
+
+#[tokio::test]
+async fn an_old_sessions_expiry_timer_cannot_end_a_new_one() {
+    // A session expiry armed for an earlier session must not expire the next one in its slot.
+    let b = default_broker().await;
+    let (mut c, _) = v5_client(b.addr, "gen-a", 0x02, &[0x11, 0, 0, 0, 1]).await;
+    c.send(&[0xE0, 0x00]).await;
+    assert!(c.closed_within(Duration::from_secs(5)).await);
+    let hour = [0x11, 0, 0, 0x0E, 0x10];
+    let (mut c, _) = v5_client(b.addr, "gen-a", 0x02, &hour).await;
+    c.send(&[0xE0, 0x00]).await;
+    assert!(c.closed_within(Duration::from_secs(5)).await);
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    let (_c, ack) = v5_client(b.addr, "gen-a", 0x00, &hour).await;
+    assert_eq!(
+        ack[2], 1,
+        "the one-hour session survived the old one-second timer"
+    );
+}
+
+#[tokio::test]
+async fn v5_message_expiry_of_zero_means_no_expiry() {
+    let b = default_broker().await;
+    let (mut s, _) = v5_client(b.addr, "exp0-sub", 0x02, &[]).await;
+    s.send(&subscribe_v5(1, "e0", 0x01, None)).await;
+    s.recv().await.expect("SUBACK");
+    let (mut p, _) = v5_client(b.addr, "exp0-pub", 0x02, &[]).await;
+    p.send(&publish_v5("e0", 1, false, 1, &[0x02, 0, 0, 0, 0], b"kept"))
+        .await;
+    p.recv().await.expect("PUBACK");
+    let m = parse_publish(&s.recv().await.expect("delivered"), true);
+    assert_eq!(m.payload, b"kept");
+}
+
+#[tokio::test]
+async fn v5_disconnect_with_an_error_reason_keeps_the_will() {
+    // [MQTT-3.14.4-3]: only reason 0x00 discards the will.
+    let b = default_broker().await;
+    let mut watcher = RawClient::connect_v311(b.addr, "dr-watch").await;
+    watcher.send(&subscribe_packet(1, "dr", 0)).await;
+    watcher.recv().await.expect("SUBACK");
+    let mut body = mqtt_str("MQTT");
+    body.extend([5, 0x06, 0, 60, 0]);
+    body.extend(mqtt_str("dr-client"));
+    body.push(0);
+    body.extend(mqtt_str("dr"));
+    body.extend(mqtt_str("bye"));
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&packet(0x10, &body)).await;
+    c.recv().await.expect("CONNACK");
+    c.send(&[0xE0, 0x01, 0x80]).await;
+    assert_eq!(
+        watcher.recv().await,
+        Some(publish_packet("dr", b"bye", 0, false, 0))
+    );
 }

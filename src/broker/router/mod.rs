@@ -69,9 +69,11 @@ impl Message {
     pub fn from_publish(p: Publish) -> Self {
         let (properties, expires_at) = match p.properties {
             Some(mut props) => {
+                // An interval of 0 means "no expiry", as in mosquitto.
                 let expires_at = props
                     .message_expiry
                     .take()
+                    .filter(|&s| s > 0)
                     .map(|s| Instant::now() + Duration::from_secs(u64::from(s)));
                 props.topic_alias = None;
                 let props = if props.is_empty() {
@@ -196,6 +198,8 @@ pub struct Router {
     delivery_buf: Vec<Delivery>,
     /// Outboxes that got packets since the last wake-up round (woken once per batch).
     wakes: Vec<Arc<Outbox>>,
+    /// Source of session generations (see `Session::generation`).
+    generation: u64,
     started: Instant,
     /// Counters the router owns (the byte counters are atomics shared with connections).
     pub counters: sys::Counters,
@@ -220,6 +224,7 @@ impl Router {
             match_buf: Vec::new(),
             delivery_buf: Vec::new(),
             wakes: Vec::new(),
+            generation: 0,
             started: Instant::now(),
             counters: sys::Counters::default(),
         }
@@ -321,7 +326,8 @@ impl Router {
     pub fn snapshot(&self) -> Snapshot {
         let mut snap = Snapshot::new();
         let mut retained = Vec::new();
-        self.retained.matching("#", &mut retained);
+        self.retained.all(&mut retained);
+        retained.retain(|m| !m.topic.starts_with("$SYS/"));
         snap.retained = retained.iter().map(stored_message).collect();
         for s in self.sessions.iter().flatten() {
             if s.expiry == 0 {
@@ -435,6 +441,8 @@ impl Router {
                     s.subscriptions.insert(Arc::from(sub.filter.as_str()), opts);
                 }
             }
+            self.generation += 1;
+            let generation = self.generation;
             let Some(s) = self.session(idx) else {
                 continue;
             };
@@ -467,8 +475,8 @@ impl Router {
                     s.inbound_qos2.insert(*pkid, msg);
                 }
             }
+            s.generation = generation;
             if st.expiry != u32::MAX {
-                let generation = s.generation;
                 self.timers.push(Reverse((
                     Instant::now() + Duration::from_secs(left),
                     Timer::SessionExpiry {
@@ -548,7 +556,11 @@ impl Router {
         let mut session_present = false;
         if let Some(&idx) = self.by_id.get(&id) {
             // [MQTT-3.1.4-2] client-id takeover: the existing connection is closed.
-            let continues = !connect.clean_start;
+            // The old session continues only if the new connection asks for it (Clean Start
+            // 0) and it outlives its connections (expiry > 0): a clean-session (3.1.1) or
+            // expiry-0 (5.0) session ends with its connection [MQTT-3.1.2-6], [MQTT-3.2.2-2].
+            let old_expiry = self.session(idx).map_or(0, |s| s.expiry);
+            let continues = !connect.clean_start && old_expiry != 0;
             let mut old_will = None;
             if let Some(s) = self.session(idx)
                 && let Some(link) = s.link.take()
@@ -594,7 +606,14 @@ impl Router {
             // [MQTT-3.1.3-9].
             s.will = None;
         }
-        s.generation += 1;
+        // A broker-wide counter: timers armed for an earlier occupant of this slot, or an
+        // earlier connection of this session, can never match again.
+        self.generation += 1;
+        let generation = self.generation;
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        s.generation = generation;
         s.version = connect.version;
         s.expiry = match connect.version {
             ProtocolVersion::V5 => connect.properties.session_expiry.unwrap_or(0),
@@ -745,8 +764,9 @@ impl Router {
                     s.expiry = e;
                 }
                 self.trace(|| BrokerEvent::DisconnectReceived(id.clone()));
-                // [MQTT-3.14.4-3]: a normal DISCONNECT discards the will; 0x04 keeps it.
-                if reason != ReasonCode::DisconnectWithWill
+                // [MQTT-3.14.4-3]: only a normal DISCONNECT (0x00, and every 3.x DISCONNECT)
+                // discards the will; 0x04 and error reasons keep it.
+                if reason == ReasonCode::Success
                     && let Some(s) = self.session(idx)
                 {
                     s.will = None;
@@ -890,6 +910,7 @@ impl Router {
         let expires_at = props
             .message_expiry
             .take()
+            .filter(|&s| s > 0)
             .map(|s| now + Duration::from_secs(u64::from(s)));
         let msg = Message {
             topic: Arc::from(w.topic.as_str()),
@@ -1295,7 +1316,7 @@ impl Router {
             match s.next_packet_id() {
                 Some(id) => id,
                 None => {
-                    s.queue.push_front(q);
+                    s.requeue_front(q);
                     return;
                 }
             }

@@ -98,6 +98,15 @@ impl RetainedStore {
         }
     }
 
+    /// Clones every retained message, `$` topics included, into `out`.
+    pub fn all(&self, out: &mut Vec<Message>) {
+        let mut stack = vec![&self.root];
+        while let Some(n) = stack.pop() {
+            out.extend(n.value.iter().cloned());
+            stack.extend(n.children.values());
+        }
+    }
+
     /// Drops retained messages whose Message Expiry Interval has passed [MQTT-3.3.2-5].
     pub fn remove_expired(&mut self, now: std::time::Instant) {
         let mut expired = Vec::new();

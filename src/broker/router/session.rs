@@ -163,6 +163,12 @@ impl Session {
         self.queue.push_back(q);
     }
 
+    /// Puts a message back at the front of the queue (it could not be sent yet).
+    pub fn requeue_front(&mut self, q: Queued) {
+        self.queued_bytes += q.msg.payload.len();
+        self.queue.push_front(q);
+    }
+
     /// Takes the oldest queued message.
     pub fn dequeue(&mut self) -> Option<Queued> {
         let q = self.queue.pop_front()?;
