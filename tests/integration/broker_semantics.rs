@@ -1183,3 +1183,41 @@ async fn v5_disconnect_with_an_error_reason_keeps_the_will() {
         Some(publish_packet("dr", b"bye", 0, false, 0))
     );
 }
+
+#[tokio::test]
+async fn redelivery_after_reconnect_respects_a_smaller_receive_maximum() {
+    // [MQTT-3.3.4-9]: three unacknowledged messages, reconnect with Receive Maximum 1: they
+    // come back one at a time, each after the previous one is acknowledged.
+    let b = default_broker().await;
+    let expiry = [0x11, 0, 0, 0, 60];
+    let (mut c, _) = v5_client(b.addr, "rm-resume", 0x02, &expiry).await;
+    c.send(&subscribe_v5(1, "rr", 0x01, None)).await;
+    c.recv().await.expect("SUBACK");
+    let mut p = RawClient::connect_v311(b.addr, "rr-pub").await;
+    for i in 1..=3u16 {
+        p.send(&publish_packet("rr", &i.to_be_bytes(), 1, false, i))
+            .await;
+        p.recv().await.expect("PUBACK");
+    }
+    for _ in 0..3 {
+        c.recv().await.expect("first delivery, not acknowledged");
+    }
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut props = expiry.to_vec();
+    props.extend([0x21, 0x00, 0x01]); // Receive Maximum 1
+    let (mut c, ack) = v5_client(b.addr, "rm-resume", 0x00, &props).await;
+    assert_eq!(ack[2], 1, "session present");
+    for i in 1..=3u16 {
+        let m = parse_publish(&c.recv().await.expect("redelivery"), true);
+        assert!(m.dup, "redelivered with DUP=1");
+        assert_eq!(m.payload, i.to_be_bytes());
+        assert_eq!(
+            c.recv_within(Duration::from_millis(200)).await,
+            None,
+            "more than one in flight"
+        );
+        c.send(&[0x40, 0x02, (m.pkid >> 8) as u8, m.pkid as u8])
+            .await;
+    }
+}

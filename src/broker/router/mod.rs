@@ -457,6 +457,7 @@ impl Router {
                 s.outflight.push_back(InFlight {
                     publish: build_publish(version, &msg, qos, d.retain, &d.sub_ids, pkid),
                     released: d.released,
+                    resend_pending: false,
                 });
             }
             for d in &st.queued {
@@ -708,40 +709,60 @@ impl Router {
     /// Re-sends unacknowledged messages after a reconnect [MQTT-4.4.0-1]: PUBLISH with DUP=1,
     /// PUBREL for those already released, in the original order; then fills the window.
     fn resume(&mut self, idx: SessionIdx) {
-        let events = self.events.clone();
-        // Field borrows (not `self.session`), so `self.wakes` stays usable in the loop.
-        let Some(s) = self.sessions.get_mut(idx as usize).and_then(Option::as_mut) else {
+        let max_inflight = self.cfg.max_inflight_messages;
+        let Some(s) = self.session(idx) else {
             return;
         };
-        let Some(link) = s.link.clone() else {
-            return;
-        };
+        // Never more in flight than the client's Receive Maximum allows [MQTT-3.3.4-9]: the
+        // rest is re-sent as acknowledgements make room.
+        let window = s.window(max_inflight);
+        s.resend_pending = s.outflight.len();
         for f in &mut s.outflight {
-            if f.released {
-                if link
-                    .outbox
-                    .push(Outgoing::PubRel(Ack::new(f.publish.pkid, 0)))
-                {
-                    self.wakes.push(link.outbox.clone());
-                }
-                let (c, pkid) = (s.id.clone(), f.publish.pkid);
-                events.trace(|| BrokerEvent::PubRelSent { client: c, pkid });
-            } else {
-                f.publish.dup = true;
-                if link.outbox.push(Outgoing::Publish(f.publish.clone())) {
-                    self.wakes.push(link.outbox.clone());
-                }
-                let c = s.id.clone();
-                let p = &f.publish;
-                events.trace(|| BrokerEvent::PublishSent {
-                    client: c,
-                    flags: flags_of(p),
-                    topic: p.topic.clone(),
-                    len: p.payload.len(),
-                });
+            f.resend_pending = true;
+        }
+        for _ in 0..window {
+            if !self.resend_next(idx) {
+                break;
             }
         }
         self.fill_window(idx);
+    }
+
+    /// Re-sends the oldest in-flight message not re-sent since the reconnect: PUBREL if it
+    /// was released, else the PUBLISH with DUP=1 and its original id. False if none is left.
+    fn resend_next(&mut self, idx: SessionIdx) -> bool {
+        let events = self.events.clone();
+        let Some(s) = self.session(idx) else {
+            return false;
+        };
+        let Some(link) = s.link.clone() else {
+            return false;
+        };
+        let Some(f) = s.outflight.iter_mut().find(|f| f.resend_pending) else {
+            return false;
+        };
+        f.resend_pending = false;
+        let packet = if f.released {
+            let (c, pkid) = (s.id.clone(), f.publish.pkid);
+            events.trace(|| BrokerEvent::PubRelSent { client: c, pkid });
+            Outgoing::PubRel(Ack::new(pkid, 0))
+        } else {
+            f.publish.dup = true;
+            let c = s.id.clone();
+            let p = &f.publish;
+            events.trace(|| BrokerEvent::PublishSent {
+                client: c,
+                flags: flags_of(p),
+                topic: p.topic.clone(),
+                len: p.payload.len(),
+            });
+            Outgoing::Publish(f.publish.clone())
+        };
+        s.resend_pending -= 1;
+        if link.outbox.push(packet) {
+            self.wakes.push(link.outbox.clone());
+        }
+        true
     }
 
     fn on_closed(&mut self, conn: u64, how: CloseKind) {
@@ -1129,7 +1150,7 @@ impl Router {
                     });
                 }
                 Target::Group(g) => {
-                    if let Some(d) = self.pick_group_member(g) {
+                    if let Some(d) = self.pick_group_member(g, &msg.topic) {
                         deliveries.push(d);
                     }
                 }
@@ -1161,32 +1182,41 @@ impl Router {
         n
     }
 
-    fn pick_group_member(&mut self, gidx: u32) -> Option<Delivery> {
+    /// Picks the member of a shared subscription that gets this message: round robin over
+    /// connected members the ACL lets read the topic; if none is connected, the next allowed
+    /// one (its session queues it).
+    fn pick_group_member(&mut self, gidx: u32, topic_name: &str) -> Option<Delivery> {
         let sessions = &self.sessions;
+        let acl = self.acl.as_deref();
         let g = self.subs.group_mut(gidx)?;
         let n = g.members.len();
-        if n == 0 {
-            return None;
-        }
-        // Round robin over connected members; if none is connected, queue for the next one.
-        for step in 0..n {
-            let i = (g.next + step) % n;
-            let m = g.members[i];
-            let online = sessions
-                .get(m.session as usize)
-                .and_then(Option::as_ref)
-                .is_some_and(|s| s.link.is_some());
-            if online {
-                g.next = (i + 1) % n;
-                return Some(Delivery {
-                    session: m.session,
-                    options: m.options,
-                    ids: m.id.into_iter().collect(),
-                });
+        let may_read = |session: SessionIdx| {
+            let s = sessions.get(session as usize).and_then(|o| o.as_deref());
+            match (acl, s) {
+                (Some(acl), Some(s)) => {
+                    acl.allows(s.username.as_deref(), &s.id, topic_name, Access::Read)
+                }
+                (None, Some(_)) => true,
+                (_, None) => false,
             }
-        }
-        let m = g.members[g.next % n];
-        g.next = (g.next + 1) % n;
+        };
+        let online = |session: SessionIdx| {
+            sessions
+                .get(session as usize)
+                .and_then(|o| o.as_deref())
+                .is_some_and(|s| s.link.is_some())
+        };
+        let start = g.next;
+        let pick = (0..n)
+            .map(|step| (start + step) % n)
+            .find(|&i| online(g.members[i].session) && may_read(g.members[i].session))
+            .or_else(|| {
+                (0..n)
+                    .map(|step| (start + step) % n)
+                    .find(|&i| may_read(g.members[i].session))
+            })?;
+        g.next = (pick + 1) % n;
+        let m = g.members[pick];
         Some(Delivery {
             session: m.session,
             options: m.options,
@@ -1335,6 +1365,7 @@ impl Router {
             s.outflight.push_back(InFlight {
                 publish: publish.clone(),
                 released: false,
+                resend_pending: false,
             });
         }
         if link.outbox.push(Outgoing::Publish(publish)) {
@@ -1357,7 +1388,17 @@ impl Router {
             let Some(s) = self.session(idx) else {
                 return;
             };
-            if s.link.is_none() || s.outflight.len() >= s.window(max_inflight) {
+            let on_the_wire = s.outflight.len() - s.resend_pending;
+            if s.link.is_none() || on_the_wire >= s.window(max_inflight) {
+                return;
+            }
+            if s.resend_pending > 0 {
+                if !self.resend_next(idx) {
+                    return;
+                }
+                continue;
+            }
+            if s.outflight.len() >= s.window(max_inflight) {
                 return;
             }
             let Some(q) = s.dequeue() else {

@@ -24,6 +24,8 @@ pub struct InFlight {
     pub publish: Publish,
     /// QoS 2: PUBREC arrived and PUBREL was sent; waiting for PUBCOMP.
     pub released: bool,
+    /// Not re-sent yet after a reconnect: the client's Receive Maximum had no room.
+    pub resend_pending: bool,
 }
 
 /// A message waiting for room in the in-flight window, or for the client to come back.
@@ -70,6 +72,8 @@ pub struct Session {
     pub outflight: VecDeque<InFlight>,
     /// Packet identifiers in use by `outflight`.
     pub pkids: HashSet<u16>,
+    /// How many `outflight` entries wait to be re-sent (see [`InFlight::resend_pending`]).
+    pub resend_pending: usize,
     /// Messages waiting for the window or for the client.
     pub queue: VecDeque<Queued>,
     /// Payload bytes in `queue`.
@@ -104,6 +108,7 @@ impl Session {
             subscriptions: HashMap::new(),
             outflight: VecDeque::new(),
             pkids: HashSet::new(),
+            resend_pending: 0,
             queue: VecDeque::new(),
             queued_bytes: 0,
             next_pkid: 0,
@@ -154,6 +159,10 @@ impl Session {
     pub fn remove_inflight(&mut self, pos: usize) -> Option<InFlight> {
         let f = self.outflight.remove(pos)?;
         self.pkids.remove(&f.publish.pkid);
+        if f.resend_pending {
+            // Acknowledged before we re-sent it (its ack from the last connection was lost).
+            self.resend_pending -= 1;
+        }
         Some(f)
     }
 
