@@ -24,8 +24,9 @@ pub struct BrokerArgs {
     /// A mosquitto.conf-style configuration file.
     #[arg(short, long, value_name = "FILE")]
     pub config_file: Option<PathBuf>,
-    /// Print help. (The top level gives `-h` to the client's host, and clap propagates that
-    /// to subcommands, so the broker declares its own `-h`.)
+    // The top level gives `-h` to the client's host and clap propagates that to subcommands,
+    // so the broker declares its own `-h` (it has no host option, like mosquitto).
+    /// Print help.
     #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
     help: Option<bool>,
 }
