@@ -120,7 +120,7 @@ mod tests {
         p.raise();
         assert!(p.active());
         // Nothing changes (a consumer that never acknowledges, publishers gone quiet).
-        tokio::time::sleep(SLOW_AFTER + Duration::from_millis(200)).await;
+        tokio::time::sleep(SLOW_AFTER + Duration::from_millis(750)).await;
         assert!(
             !p.active(),
             "a stalled congestion must not pause readers forever"

@@ -260,9 +260,10 @@ async fn keep_alive_closes_a_silent_client_and_fires_its_will() {
 async fn pings_keep_a_client_alive() {
     let b = default_broker().await;
     let mut c = RawClient::connect(b.addr).await;
-    c.send(&connect_packet(4, "pinger", 0x02, 1)).await;
+    // Keep alive 2 s (closed after 3 s of silence); a ping every 0.5 s keeps it open.
+    c.send(&connect_packet(4, "pinger", 0x02, 2)).await;
     c.recv().await.expect("CONNACK");
-    for _ in 0..6 {
+    for _ in 0..8 {
         tokio::time::sleep(Duration::from_millis(500)).await;
         c.send(&[0xC0, 0x00]).await;
         assert_eq!(c.recv().await, Some(vec![0xD0, 0x00]));
@@ -447,7 +448,7 @@ async fn v5_will_delay_is_cancelled_by_a_reconnect() {
         body.extend([5, 0x04, 0, 60]); // will flag, clean start 0
         body.extend([5, 0x11, 0, 0, 0, 30]); // session expiry 30 s
         body.extend(mqtt_str(id));
-        body.extend([5, 0x18, 0, 0, 0, 1]); // will delay 1 s
+        body.extend([5, 0x18, 0, 0, 0, 2]); // will delay 2 s
         body.extend(mqtt_str(&format!("wd/{id}")));
         body.extend(mqtt_str("late"));
         packet(0x10, &body)
