@@ -480,7 +480,6 @@ where
             CloseReason::TakenOver => ReasonCode::SessionTakenOver,
             CloseReason::Protocol(r) => r,
             CloseReason::ShuttingDown => ReasonCode::ServerShuttingDown,
-            CloseReason::Refused => return,
         };
         // Only MQTT 5 has a server DISCONNECT; `encode` writes nothing for 3.x.
         encode(&mut self.wbuf, &Outgoing::Disconnect(code), self.version);

@@ -98,12 +98,6 @@ impl BrokerHandle {
         self.local_addrs.first().copied()
     }
 
-    /// A token that stops the broker when cancelled.
-    #[must_use]
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.shutdown.clone()
-    }
-
     /// Stops accepting, tells MQTT 5 clients the server is shutting down, and waits up to
     /// five seconds for every task to end.
     pub async fn shutdown(self) {

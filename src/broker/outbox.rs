@@ -14,6 +14,10 @@ use tokio::sync::Notify;
 use super::pressure::{Pressure, SLOW_AFTER};
 use crate::protocol::{Outgoing, Publish, ReasonCode};
 
+/// How many times `max_queued_messages` a consumer that keeps making progress may hold: with
+/// back-pressure a burst can overshoot the limit; a slow consumer gets the limit strictly.
+pub const PROGRESS_SLACK: usize = 8;
+
 /// Why the router asks a connection to close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
@@ -23,8 +27,6 @@ pub enum CloseReason {
     Protocol(ReasonCode),
     /// The broker is shutting down (MQTT 5: DISCONNECT 0x8B).
     ShuttingDown,
-    /// The CONNECT was refused: the CONNACK is queued, then the socket closes.
-    Refused,
 }
 
 #[derive(Debug, Default)]
@@ -33,7 +35,6 @@ struct Inner {
     qos0: usize,
     qos0_bytes: usize,
     close: Option<CloseReason>,
-    dropped: u64,
     /// Since when this consumer's unwritten packets hold the broker's readers back.
     congested_since: Option<Instant>,
     /// Since when (or the last progress) its session queue holds the readers back.
@@ -197,12 +198,11 @@ impl Outbox {
         // While the consumer makes progress, back-pressure keeps the queue near the
         // high-water mark and a burst may overshoot the message limit; a slow consumer gets it
         // strictly, and nobody more than eight times it. The byte limit is always strict.
-        let slack = if g.slow { 1 } else { 8 };
+        let slack = if g.slow { 1 } else { PROGRESS_SLACK };
         if !force
             && ((max_msgs > 0 && g.qos0 >= max_msgs * slack)
                 || (max_bytes > 0 && g.qos0_bytes + len > max_bytes))
         {
-            g.dropped += 1;
             return None;
         }
         let was_empty = g.packets.is_empty();
@@ -232,12 +232,6 @@ impl Outbox {
         self.notify.notify_one();
     }
 
-    /// True once [`Outbox::close`] was called.
-    #[must_use]
-    pub fn is_closing(&self) -> bool {
-        self.lock().close.is_some()
-    }
-
     /// Moves every queued packet into `into` and returns the close request, if any.
     pub fn take(&self, into: &mut Vec<Outgoing>) -> Option<CloseReason> {
         let mut g = self.lock();
@@ -250,12 +244,6 @@ impl Outbox {
             self.pressure.release();
         }
         g.close
-    }
-
-    /// Number of QoS 0 messages dropped so far because the queue was full.
-    #[must_use]
-    pub fn dropped(&self) -> u64 {
-        self.lock().dropped
     }
 
     /// Waits until something is queued or a close is requested.

@@ -341,7 +341,7 @@ async fn offline_queue_is_bounded() {
         max_queued_messages: 5,
         ..BrokerConfig::default()
     };
-    let b = start_broker(cfg).await;
+    let mut b = start_broker(cfg).await;
     let mut c = RawClient::connect(b.addr).await;
     c.send(&connect_packet(4, "bounded", 0x00, 60)).await;
     c.recv().await.expect("CONNACK");
@@ -365,8 +365,10 @@ async fn offline_queue_is_bounded() {
             .await;
         got.push(u16::from_be_bytes([m.payload[0], m.payload[1]]));
     }
-    // The oldest five were kept, in order.
+    // The oldest five were kept, in order, and the drop was logged once, in mosquitto's words.
     assert_eq!(got, vec![1, 2, 3, 4, 5]);
+    b.wait_log("Outgoing messages are being dropped for client bounded.")
+        .await;
 }
 
 #[tokio::test]
@@ -943,7 +945,7 @@ async fn acl_file_grants_and_denies_like_mosquitto() {
     let acl = dir.path().join("acl");
     std::fs::write(
         &acl,
-        "user bob\ntopic read home/#\nuser alice\ntopic readwrite home/#\n",
+        "topic write other/#\nuser bob\ntopic read home/#\nuser alice\ntopic readwrite home/#\n",
     )
     .expect("write acl");
     let text = format!(
@@ -992,11 +994,15 @@ async fn acl_file_grants_and_denies_like_mosquitto() {
         .await;
     let got = parse_publish(&bob.recv().await.expect("delivery"), false);
     assert_eq!(got.payload, b"off");
-    // Outside the ACL nobody reads: alice's own subscription to other/# gets nothing.
+    // Granted writes are still filtered at delivery: anonymous may write other/#, but alice may
+    // not read it, so her subscription gets nothing (and the publish is not Denied).
     alice.send(&subscribe_packet(1, "other/#", 0)).await;
     alice.recv().await.expect("SUBACK");
     let mut anon = RawClient::connect_v311(addr, "anon").await;
-    anon.send(&publish_packet("other/x", b"x", 0, false, 0))
+    anon.send(&publish_packet("other/x", b"x", 1, false, 5))
+        .await;
+    assert_eq!(anon.recv().await, Some(vec![0x40, 0x02, 0x00, 0x05]));
+    b.wait_log("Received PUBLISH from anon (d0, q1, r0, m5, 'other/x', ... (1 bytes))")
         .await;
     assert_eq!(alice.recv_within(Duration::from_millis(300)).await, None);
 }

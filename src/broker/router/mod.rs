@@ -25,7 +25,7 @@ use self::subscriptions::{Entry, SessionIdx, Subscriptions, Target};
 use super::acl::{Access, Acl};
 use super::config::BrokerConfig;
 use super::event::{BrokerEvent, EventBus, PublishFlags};
-use super::outbox::{CloseReason, Outbox};
+use super::outbox::{CloseReason, Outbox, PROGRESS_SLACK};
 use super::persist::{
     self, Snapshot, StoredDelivery, StoredMessage, StoredSession, StoredSubscription,
 };
@@ -447,7 +447,6 @@ impl Router {
                 continue;
             };
             s.expiry = st.expiry;
-            s.disconnected_at = Some(Instant::now());
             for d in &st.inflight {
                 let (Some(msg), Some(pkid)) = (message_from_stored(&d.message), d.pkid) else {
                     continue;
@@ -632,7 +631,6 @@ impl Router {
             })
         });
         s.username = username;
-        s.disconnected_at = None;
         s.link = Some(Link {
             conn,
             outbox: outbox.clone(),
@@ -773,7 +771,6 @@ impl Router {
             return;
         };
         s.link = None;
-        s.disconnected_at = Some(Instant::now());
         let id = s.id.clone();
         // The closing line, in mosquitto's words for each way a connection ends.
         let closing: fn(Arc<str>) -> BrokerEvent = match how {
@@ -1246,47 +1243,58 @@ impl Router {
                 return;
             }
         }
-        let cfg = self.cfg.clone();
-        let Some(s) = self.session(idx) else {
+        // Field borrows, not `self.session()`: this runs once per delivery, and the session,
+        // the config, the counters and the event bus are used side by side without clones.
+        let cfg = &*self.cfg;
+        let Some(s) = self
+            .sessions
+            .get_mut(idx as usize)
+            .and_then(Option::as_deref_mut)
+        else {
             return;
         };
-        let online = s.link.is_some();
-        if online && qos == QoS::AtMostOnce {
-            let Some(link) = s.link.clone() else {
-                return;
-            };
+        if qos == QoS::AtMostOnce && s.link.is_none() && !cfg.queue_qos0_messages {
+            // Offline: QoS 0 is queued only with `queue_qos0_messages`, under the limits below.
+            return;
+        }
+        if qos == QoS::AtMostOnce
+            && let Some(link) = &s.link
+        {
             let publish = build_publish(s.version, msg, qos, retain, &ids, 0);
             if too_big(s, &publish) {
                 return;
             }
-            let client = s.id.clone();
-            let flags = flags_of(&publish);
-            let (topic, len) = (publish.topic.clone(), publish.payload.len());
-            if let Some(wake) = link.outbox.push_qos0(
-                publish,
-                cfg.max_queued_messages,
-                cfg.queue_bytes_limit(),
-                force,
-            ) {
-                if wake {
-                    self.wakes.push(link.outbox.clone());
+            let (flags, topic, len) = (
+                flags_of(&publish),
+                publish.topic.clone(),
+                publish.payload.len(),
+            );
+            let limits = (cfg.max_queued_messages, cfg.queue_bytes_limit());
+            match link.outbox.push_qos0(publish, limits.0, limits.1, force) {
+                Some(wake) => {
+                    if wake {
+                        self.wakes.push(link.outbox.clone());
+                    }
+                    self.counters.publish_sent += 1;
+                    self.counters.publish_bytes_sent += len as u64;
+                    let client = &s.id;
+                    self.events.trace(|| BrokerEvent::PublishSent {
+                        client: client.clone(),
+                        flags,
+                        topic,
+                        len,
+                    });
                 }
-                self.counters.publish_sent += 1;
-                self.counters.publish_bytes_sent += len as u64;
-                self.trace(|| BrokerEvent::PublishSent {
-                    client,
-                    flags,
-                    topic,
-                    len,
-                });
-            } else {
-                self.counters.publish_dropped += 1;
+                None => {
+                    self.counters.publish_dropped += 1;
+                    warn_dropping(&self.events, s);
+                    return;
+                }
             }
+            s.dropping = false;
             return;
         }
-        if !online && qos == QoS::AtMostOnce && !cfg.queue_qos0_messages {
-            return;
-        }
+        let online = s.link.is_some();
         let window = s.window(cfg.max_inflight_messages);
         if online && s.queue.is_empty() && s.outflight.len() < window {
             self.send_inflight(
@@ -1303,7 +1311,7 @@ impl Router {
         // An online consumer that keeps up is protected by back-pressure and may overshoot
         // the limit by a burst; an offline or slow one gets it strictly (see `pressure`).
         let slack = match &s.link {
-            Some(link) if !link.outbox.is_slow() => 4,
+            Some(link) if !link.outbox.is_slow() => PROGRESS_SLACK,
             _ => 1,
         };
         let full = (cfg.max_queued_messages > 0
@@ -1311,10 +1319,11 @@ impl Router {
             || s.queued_bytes + msg.payload.len() > cfg.queue_bytes_limit();
         if full && !force {
             // Like mosquitto: beyond max_queued_messages, new messages are dropped.
-            s.dropped += 1;
             self.counters.publish_dropped += 1;
+            warn_dropping(&self.events, s);
             return;
         }
+        s.dropping = false;
         s.enqueue(Queued {
             msg: msg.clone(),
             qos,
@@ -1329,14 +1338,18 @@ impl Router {
 
     /// Assigns a packet id and sends a queued QoS 1/2 message (or a queued QoS 0 one).
     fn send_inflight(&mut self, idx: SessionIdx, q: Queued) {
-        let events = self.events.clone();
-        let Some(s) = self.session(idx) else {
+        // Field borrows, as in `deliver`: no clone of the event bus or the link per message.
+        let Some(s) = self
+            .sessions
+            .get_mut(idx as usize)
+            .and_then(Option::as_deref_mut)
+        else {
             return;
         };
-        let Some(link) = s.link.clone() else {
+        if s.link.is_none() {
             s.enqueue(q);
             return;
-        };
+        }
         if q.msg.expired() {
             return;
         }
@@ -1357,9 +1370,11 @@ impl Router {
         if too_big(s, &publish) {
             return;
         }
-        let client = s.id.clone();
-        let flags = flags_of(&publish);
-        let (topic, len) = (publish.topic.clone(), publish.payload.len());
+        let (flags, topic, len) = (
+            flags_of(&publish),
+            publish.topic.clone(),
+            publish.payload.len(),
+        );
         if pkid != 0 {
             s.pkids.insert(pkid);
             s.outflight.push_back(InFlight {
@@ -1368,13 +1383,17 @@ impl Router {
                 resend_pending: false,
             });
         }
+        let Some(link) = &s.link else {
+            return;
+        };
         if link.outbox.push(Outgoing::Publish(publish)) {
             self.wakes.push(link.outbox.clone());
         }
         self.counters.publish_sent += 1;
         self.counters.publish_bytes_sent += len as u64;
-        events.trace(|| BrokerEvent::PublishSent {
-            client,
+        let client = &s.id;
+        self.events.trace(|| BrokerEvent::PublishSent {
+            client: client.clone(),
             flags,
             topic,
             len,
@@ -1726,6 +1745,15 @@ fn message_from_stored(m: &StoredMessage) -> Option<Message> {
         },
         expires_at,
     })
+}
+
+/// Logs mosquitto's "Outgoing messages are being dropped for client X." once per episode of
+/// drops (the episode ends when a message for the client is queued again).
+fn warn_dropping(events: &EventBus, s: &mut Session) {
+    if !s.dropping {
+        s.dropping = true;
+        events.emit(BrokerEvent::MessagesDropped(s.id.clone()));
+    }
 }
 
 fn flags_of(p: &Publish) -> PublishFlags {

@@ -2,7 +2,6 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::Message;
 use crate::broker::outbox::Outbox;
@@ -89,10 +88,9 @@ pub struct Session {
     pub receive_maximum: u16,
     /// The client's Maximum Packet Size (MQTT 5).
     pub max_packet_size: Option<u32>,
-    /// When the last connection ended.
-    pub disconnected_at: Option<Instant>,
-    /// Messages dropped because the queue was full.
-    pub dropped: u64,
+    /// True while messages for this client are being dropped (the warning is logged once per
+    /// episode, like mosquitto's "Outgoing messages are being dropped").
+    pub dropping: bool,
 }
 
 impl Session {
@@ -117,8 +115,7 @@ impl Session {
             username: None,
             receive_maximum: u16::MAX,
             max_packet_size: None,
-            disconnected_at: None,
-            dropped: 0,
+            dropping: false,
         }
     }
 
