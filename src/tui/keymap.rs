@@ -621,7 +621,7 @@ fn pane_ctx(p: Pane) -> Ctx {
 /// The contexts that apply now, most specific first.
 #[must_use]
 pub fn contexts(app: &App) -> Vec<Ctx> {
-    match &app.modal {
+    match app.modal() {
         Some(Modal::Help) => vec![Ctx::Help],
         Some(Modal::Composer(_)) => vec![Ctx::Composer],
         Some(
@@ -636,7 +636,7 @@ pub fn contexts(app: &App) -> Vec<Ctx> {
         Some(Modal::ConfirmClear(_) | Modal::ConfirmDelete(_)) => vec![Ctx::Confirm],
         Some(Modal::Profiles { .. }) => vec![Ctx::Picker],
         Some(Modal::ProfileEditor(_)) => vec![Ctx::Editor],
-        None => vec![pane_ctx(app.focus), Ctx::Global],
+        None => vec![pane_ctx(app.focus()), Ctx::Global],
     }
 }
 
@@ -679,7 +679,7 @@ pub fn action_for(app: &App, ev: &Event) -> Option<Action> {
                 Some(Ctx::Help) => return Some(Action::Cmd(Cmd::Cancel)),
                 Some(Ctx::Composer) => {
                     let on_toggle = matches!(
-                        &app.modal,
+                        app.modal(),
                         Some(Modal::Composer(c)) if matches!(c.focus, ComposerField::Qos | ComposerField::Retain)
                     );
                     if on_toggle
@@ -696,7 +696,7 @@ pub fn action_for(app: &App, ev: &Event) -> Option<Action> {
                 }
                 Some(Ctx::Editor) => {
                     let on_toggle = matches!(
-                        &app.modal,
+                        app.modal(),
                         Some(Modal::ProfileEditor(f)) if f.focus.is_toggle()
                     );
                     if on_toggle {
@@ -782,12 +782,12 @@ mod tests {
     fn same_key_means_different_things_per_pane_and_in_dialogs() {
         let mut app = App::new(StartInfo::default(), Limits::default());
         let n = key(KeyCode::Char('n'), NONE);
-        app.focus = Pane::Log;
+        app.update(Action::Cmd(Cmd::Focus(Pane::Log)));
         assert!(matches!(
             action_for(&app, &n),
             Some(Action::Cmd(Cmd::SearchNext))
         ));
-        app.focus = Pane::Topics;
+        app.update(Action::Cmd(Cmd::Focus(Pane::Topics)));
         assert!(action_for(&app, &n).is_none());
         let q = key(KeyCode::Char('q'), NONE);
         assert!(matches!(action_for(&app, &q), Some(Action::Cmd(Cmd::Quit))));
@@ -799,7 +799,7 @@ mod tests {
             Some(Action::Cmd(Cmd::Quit))
         ));
         // Shift-G arrives with the SHIFT modifier.
-        app.modal = None;
+        app.update(Action::Cmd(Cmd::Cancel));
         assert!(matches!(
             action_for(&app, &key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
             Some(Action::Cmd(Cmd::Bottom))

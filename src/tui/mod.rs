@@ -3,26 +3,29 @@
 //!
 //! # Layout
 //!
-//! * [`app`]: the pure model: [`app::App`], [`app::Action`], [`app::Effect`].
+//! * [`app`]: the pure model, in The Elm Architecture: [`app::App`] is made of sub-models
+//!   (layout, topics, messages, log, broker status, client link, profiles) and dialogs
+//!   (composer, prompts, profile picker and editor), each in its own file with its own update;
+//!   [`app::Action`] in, [`app::Effect`] out.
 //! * [`keymap`]: keys as data, mapped to actions; drives the footer and the help.
-//! * [`layout`]: where the panes go (also used for mouse hit tests).
-//! * [`widgets`]: rendering from `&App`.
+//! * [`widgets`]: rendering from `&App` (never mutates it).
 //! * [`history`]: ring buffers capped in entries and bytes.
 //! * [`payload`]: payload detection and rendering.
 //! * [`client_link`]: the client pane's MQTT connection (rumqttc).
 //! * [`terminal`]: the terminal guard and its single restore path.
 //!
-//! [`run`] binds the broker before the terminal changes mode (start-up errors print on a
-//! normal screen), then loops over terminal input, broker log lines, client events and a frame
-//! tick. It draws at most 30 times a second, and only when something changed.
+//! [`run`] binds the broker ([`start_embedded_broker`]) before the terminal changes mode
+//! (start-up errors print on a normal screen), then loops over terminal input, broker log
+//! lines, client events and a frame tick. Every input becomes an [`app::Action`] for
+//! [`app::App::update`], the only door to the model; [`perform`] carries out the effects and
+//! hands their results back as actions, which the loop feeds to `update`. It draws at most 30
+//! times a second, and only when something changed.
 
 pub mod app;
 pub mod client_link;
 pub mod history;
 pub mod keymap;
-pub mod layout;
 pub mod payload;
-pub mod profiles;
 pub mod terminal;
 pub mod widgets;
 
@@ -40,9 +43,8 @@ use futures::StreamExt;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 
-use self::app::{Action, App, Effect, Limits, StartInfo};
+use self::app::{Action, App, ConnectTo, Effect, EffectFailure, Limits, StartInfo, Target};
 use self::client_link::{LinkEvent, LinkHandle};
-use self::profiles::{ConnectTo, Target};
 use crate::broker::{self, BrokerConfig, BrokerEvent, BrokerHandle, EventBus, LogEntry};
 use crate::client::{ConnectOptions, MqttVersion};
 use crate::profile::{Profile, ProfileStore, secret};
@@ -135,7 +137,7 @@ struct Embedded {
 
 /// Binds and starts the embedded broker. A busy port (default or `--port`) falls back to a
 /// free port with a notice, as long as the config does not name its own listeners.
-fn start_broker(opts: &Options, events: &EventBus) -> Result<(Embedded, Option<String>), String> {
+fn start_embedded_broker(opts: &Options, events: &EventBus) -> Result<(Embedded, Option<String>), String> {
     let (cfg, notes) = match &opts.config_file {
         Some(path) => BrokerConfig::from_file(path).map_err(|e| error_chain(&e))?,
         None => (BrokerConfig::default(), Vec::new()),
@@ -248,7 +250,7 @@ pub async fn run(opts: Options) -> ExitCode {
     let events = EventBus::new(1 << 16);
     let log_rx = events.subscribe();
     let (embedded, notice) = if want_broker {
-        match start_broker(&opts, &events) {
+        match start_embedded_broker(&opts, &events) {
             Ok((e, n)) => (Some(e), n),
             Err(e) => {
                 eprintln!("Error: {e}");
@@ -481,8 +483,8 @@ async fn event_loop(
     mut log_rx: tokio::sync::broadcast::Receiver<LogEntry>,
 ) -> std::io::Result<()> {
     let size = guard.terminal.size()?;
-    app.update(Action::Resize(size.width, size.height));
-    app.update(Action::Tick(SystemTime::now()));
+    let mut effects = app.update(Action::Resize(size.width, size.height));
+    effects.extend(app.update(Action::Tick(SystemTime::now())));
     // Test hook for the terminal-restore guarantee (tests/integration/tui_tmux.rs): a panic in
     // a background task, as a bug in the client or broker would cause.
     if std::env::var_os("MQTT_WORKBENCH_TEST_PANIC").is_some() {
@@ -500,13 +502,12 @@ async fn event_loop(
     let mut log_open = true;
     let mut dirty = true;
     loop {
-        let mut effects = Vec::new();
         tokio::select! {
             // Keys, mouse, resize and paste from the terminal.
             ev = input.next() => match ev {
                 Some(Ok(ev)) => {
                     if let Some(a) = keymap::action_for(app, &ev) {
-                        effects = app.update(a);
+                        effects.extend(app.update(a));
                         dirty = true;
                     }
                 }
@@ -516,7 +517,7 @@ async fn event_loop(
             // Broker log lines, taken in batches so a flood costs one redraw per frame.
             res = log_rx.recv(), if log_open => {
                 match log_action(res) {
-                    Some(a) => { app.update(a); }
+                    Some(a) => effects.extend(app.update(a)),
                     None => log_open = false,
                 }
                 for _ in 0..BATCH {
@@ -526,7 +527,7 @@ async fn event_loop(
                         Err(TryRecvError::Empty) => break,
                         Err(TryRecvError::Closed) => { log_open = false; break; }
                     };
-                    app.update(a);
+                    effects.extend(app.update(a));
                 }
                 dirty = true;
             }
@@ -552,38 +553,45 @@ async fn event_loop(
                     return Ok(());
                 }
                 if dirty {
-                    app.prepare();
+                    effects.extend(app.update(Action::Frame));
                     guard.terminal.draw(|f| widgets::draw(f, app))?;
                     dirty = false;
                 }
             }
             // Rates age once a second.
             _ = second.tick() => {
-                app.update(Action::Tick(SystemTime::now()));
+                effects.extend(app.update(Action::Tick(SystemTime::now())));
                 if let Some(stats) = &env.broker_stats {
-                    app.update(Action::BrokerStats(stats.snapshot()));
+                    effects.extend(app.update(Action::BrokerStats(stats.snapshot())));
                 }
                 dirty = true;
             }
             // SIGTERM / SIGHUP / SIGINT: leave like `q`.
-            () = signals.recv() => app.quit = true,
+            () = signals.recv() => effects.extend(app.update(Action::Cmd(app::Cmd::Quit))),
         }
-        for e in effects {
-            perform(e, client, env, guard, app);
+        // Effects run in order; each result goes back through `update`, and whatever that
+        // asks for runs next.
+        let mut queue: std::collections::VecDeque<Effect> = effects.drain(..).collect();
+        while let Some(e) = queue.pop_front() {
+            if let Some(result) = perform(e, client, env, guard) {
+                queue.extend(app.update(result));
+                dirty = true;
+            }
         }
-        if app.quit {
+        if app.quit() {
             return Ok(());
         }
     }
 }
 
+/// Carries out one effect. The model is never touched here: what happened comes back as an
+/// action for the loop to feed to [`App::update`].
 fn perform(
     effect: Effect,
     client: &mut Client,
     env: &Env,
     guard: &mut terminal::TerminalGuard,
-    app: &mut App,
-) {
+) -> Option<Action> {
     let link = client.link.as_ref();
     let no_link = || Err(client_link::LinkError::not_connected());
     let res = match effect {
@@ -594,41 +602,38 @@ fn perform(
         Effect::Publish(p) => link.map_or_else(no_link, |l| l.publish(&p)),
         Effect::Reconnect => link.map_or_else(no_link, LinkHandle::reconnect_now),
         Effect::Copy(text) => {
-            if let Err(e) = terminal::copy_osc52(guard.terminal.backend_mut(), &text) {
-                app.notice = Some(format!("copy failed: {e}"));
-            }
-            Ok(())
+            return terminal::copy_osc52(guard.terminal.backend_mut(), &text)
+                .err()
+                .map(|e| Action::EffectFailed(EffectFailure::Copy(e.to_string())));
         }
         Effect::Connect(to) => {
-            match connect_options(to, env) {
-                Ok(o) => client.replace(Some(client_link::connect(o))),
+            return match connect_options(to, env) {
+                Ok(o) => {
+                    client.replace(Some(client_link::connect(o)));
+                    None
+                }
                 Err(e) => {
                     client.replace(None);
-                    app.update(Action::ConnectFailed(e));
+                    Some(Action::ConnectFailed(e))
                 }
-            }
-            Ok(())
+            };
         }
         Effect::SaveProfile { original, profile } => {
             let r = with_store(env, |store| {
-                let old = original.unwrap_or_else(|| {
-                    if store.get(&profile.name).is_some() {
-                        // A new profile must not replace one of the same name.
-                        String::new()
-                    } else {
-                        profile.name.clone()
+                // A new profile must not replace one of the same name.
+                let replaces = match original {
+                    Some(old) => old,
+                    None if store.get(&profile.name).is_some() => {
+                        return Err(format!("a profile named '{}' exists already", profile.name));
                     }
-                });
-                if old.is_empty() {
-                    return Err(format!("a profile named '{}' exists already", profile.name));
-                }
+                    None => profile.name.clone(),
+                };
                 store
-                    .replace(&old, *profile)
+                    .replace(&replaces, *profile)
                     .map(|_| ())
                     .map_err(|e| e.to_string())
             });
-            app.update(Action::Profiles(r));
-            Ok(())
+            return Some(Action::Profiles(r));
         }
         Effect::DeleteProfile(name) => {
             let r = with_store(env, |store| {
@@ -637,13 +642,11 @@ fn perform(
                     .map(|_| ())
                     .ok_or_else(|| format!("no profile named '{name}'"))
             });
-            app.update(Action::Profiles(r));
-            Ok(())
+            return Some(Action::Profiles(r));
         }
     };
-    if let Err(e) = res {
-        app.notice = Some(e.to_string());
-    }
+    res.err()
+        .map(|e| Action::EffectFailed(EffectFailure::Link(e.to_string())))
 }
 
 /// Loads `profiles.toml` afresh, applies `change` and saves, returning the new list.

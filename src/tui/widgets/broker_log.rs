@@ -88,19 +88,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let mut title = String::from(" Broker log");
-    if app.log_follow {
+    if app.log().follow() {
         title.push_str(" · follow");
     } else {
-        title.push_str(&format!(" · scrolled +{}", app.log_bottom()));
+        title.push_str(&format!(" · scrolled +{}", app.log().bottom()));
     }
-    if let Some(f) = &app.log_filter {
+    if let Some(f) = app.log().filter() {
         title.push_str(&format!(" · client {f}"));
     }
-    if let Some(s) = &app.log_search {
+    if let Some(s) = app.log().search() {
         title.push_str(&format!(" · /{s}"));
     }
-    if app.log_lagged > 0 {
-        title.push_str(&format!(" · {} dropped", app.log_lagged));
+    if app.log().lagged() > 0 {
+        title.push_str(&format!(" · {} dropped", app.log().lagged()));
     }
     title.push(' ');
     let block = pane_block(app, Pane::Log, title);
@@ -109,14 +109,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let width = usize::from(inner.width);
     let height = usize::from(inner.height);
     let mut lines: Vec<Line<'_>> = Vec::with_capacity(height);
-    let mut i = app.log_bottom();
+    let mut i = app.log().bottom();
     while lines.len() < height {
-        let Some(entry) = app.log_seq_from_newest(i).and_then(|s| app.log.get(s)) else {
+        let Some(entry) = app.log().seq_from_newest(i).and_then(|s| app.log().ring().get(s)) else {
             break;
         };
         let style = style_for(&entry.event);
         for l in entry_lines(entry, width).into_iter().rev() {
-            lines.push(highlight(l, style, app.log_search.as_deref()));
+            lines.push(highlight(l, style, app.log().search()));
             if lines.len() == height {
                 break;
             }

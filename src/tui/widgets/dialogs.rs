@@ -10,7 +10,8 @@ use ratatui_textarea::TextArea;
 
 use super::centered;
 use crate::tui::app::{App, Composer, ComposerField, Modal, Prompt, SubState};
-use crate::tui::profiles::{FormField, ProfileForm, Target};
+use crate::tui::app::Target;
+use crate::tui::app::profiles::{FormField, ProfileForm};
 
 fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
     Clear.render(area, buf);
@@ -44,9 +45,9 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
             buf,
         ),
         Modal::Unsubscribe { cursor } => {
-            let h = u16::try_from(app.subscriptions.len()).unwrap_or(20).min(20) + 2;
+            let h = u16::try_from(app.link().subscriptions().len()).unwrap_or(20).min(20) + 2;
             let inner = dialog(centered(screen, 60, h), buf, "Unsubscribe · Enter");
-            for (i, s) in app.subscriptions.iter().enumerate() {
+            for (i, s) in app.link().subscriptions().iter().enumerate() {
                 let Ok(row) = u16::try_from(i) else { break };
                 if row >= inner.height {
                     break;
@@ -279,7 +280,7 @@ fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
 
 /// The profile picker: the embedded broker, then every profile.
 fn picker(app: &App, cursor: usize, screen: Rect, buf: &mut Buffer) {
-    let n = u16::try_from(app.picker_len()).unwrap_or(u16::MAX);
+    let n = u16::try_from(app.profiles().picker_len()).unwrap_or(u16::MAX);
     let w = screen.width.saturating_sub(4).min(110);
     let h = n.saturating_add(4).min(screen.height.saturating_sub(2));
     let inner = dialog(
@@ -292,28 +293,29 @@ fn picker(app: &App, cursor: usize, screen: Rect, buf: &mut Buffer) {
     }
     let rows = usize::from(inner.height - 2);
     let name_w = app
-        .profiles
+        .profiles()
+        .list()
         .iter()
         .map(|p| p.name.chars().count())
         .max()
         .unwrap_or(0)
         .max("embedded broker".len());
     let offset = cursor.saturating_sub(rows.saturating_sub(1));
-    let embedded = match &app.broker_addr {
+    let embedded = match app.broker().addr() {
         Some(a) => format!("mqtt://{a}"),
         None => "not running in this session".to_owned(),
     };
     let mut lines: Vec<(bool, String)> = vec![(
-        app.target == Target::Embedded,
+        *app.link().target() == Target::Embedded,
         format!("{:<name_w$}  {embedded}", "embedded broker"),
     )];
-    for p in &app.profiles {
+    for p in app.profiles().list() {
         let mut text = format!("{:<name_w$}  {}  {}", p.name, p.address(), p.auth_summary());
         if let Some(note) = &p.note {
             text.push_str("  · ");
             text.push_str(note);
         }
-        lines.push((app.target == Target::Profile(p.name.clone()), text));
+        lines.push((*app.link().target() == Target::Profile(p.name.clone()), text));
     }
     for (i, (current, text)) in lines.iter().enumerate().skip(offset).take(rows) {
         let y = inner.y + u16::try_from(i - offset).unwrap_or(0);
@@ -333,17 +335,17 @@ fn picker(app: &App, cursor: usize, screen: Rect, buf: &mut Buffer) {
         );
     }
     let last = inner.y + inner.height - 1;
-    let (text, style) = match &app.profiles_error {
-        Some(e) => (e.clone(), Style::default().fg(Color::Red)),
-        None if app.profiles.is_empty() => (
+    let (text, style) = match app.profiles().error() {
+        Some(e) => (e.to_owned(), Style::default().fg(Color::Red)),
+        None if app.profiles().list().is_empty() => (
             format!(
                 "No profiles yet: n creates one (saved in {})",
-                app.profiles_file
+                app.profiles().file()
             ),
             Style::default().fg(Color::DarkGray),
         ),
         None => (
-            app.profiles_file.clone(),
+            app.profiles().file().to_owned(),
             Style::default().fg(Color::DarkGray),
         ),
     };
@@ -406,7 +408,7 @@ fn editor(f: &ProfileForm, screen: Rect, buf: &mut Buffer) {
     }
     let last = inner.y + inner.height - 1;
     let (text, style) = match &f.error {
-        Some(e) => (e.clone(), Style::default().fg(Color::Red)),
+        Some(e) => (e.to_owned(), Style::default().fg(Color::Red)),
         None => (
             f.focus.hint().to_owned(),
             Style::default().fg(Color::DarkGray),

@@ -16,13 +16,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if area.width < 3 || area.height < 3 {
         return;
     }
-    let what = app.view_topic.as_deref().unwrap_or("all topics");
-    let follow = if app.msg_selected.is_none() {
+    let what = app.messages().view_topic().unwrap_or("all topics");
+    let follow = if app.messages().selected().is_none() {
         " · newest"
     } else {
         ""
     };
-    let title = format!(" Messages: {what} ({}){follow} ", app.view.len());
+    let title = format!(" Messages: {what} ({}){follow} ", app.messages().view().len());
     let block = pane_block(app, Pane::Messages, title);
     let inner = block.inner(area);
     block.render(area, buf);
@@ -31,8 +31,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let width = usize::from(inner.width);
     // Show the topic column when the view can hold several topics.
-    let multi = app.view_topic.as_ref().is_none_or(|t| {
-        crate::tui::app::node_ref(&app.tree, t).is_some_and(|n| !n.children.is_empty())
+    let multi = app.messages().view_topic().is_none_or(|t| {
+        crate::tui::app::node_ref(app.topics().tree(), t).is_some_and(|n| !n.children.is_empty())
     });
     let header = "Time         Q R   Size Payload";
     buf.set_line(
@@ -50,12 +50,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if h == 0 {
         return;
     }
-    let pos = app.msg_position();
+    let pos = app.messages().position();
     let offset = pos.saturating_sub(h - 1);
-    let focused = app.focus == Pane::Messages && app.modal.is_none();
+    let focused = app.focus() == Pane::Messages && app.modal().is_none();
     for r in 0..h {
         let i = offset + r;
-        let Some(m) = app.view.from_newest(i).and_then(|s| app.messages.get(s)) else {
+        let Some(m) = app.messages().view().from_newest(i).and_then(|s| app.messages().ring().get(s)) else {
             break;
         };
         let fixed = format!(

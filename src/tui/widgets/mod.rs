@@ -28,7 +28,7 @@ use super::app::{App, Modal, Pane};
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let screen = frame.area();
-    let a = super::layout::layout(screen, app);
+    let a = super::app::layout::layout(screen, app.layout());
     let buf = frame.buffer_mut();
     status::render_status(app, a.status, buf);
     status::render_footer(app, a.footer, buf);
@@ -36,7 +36,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     messages::render(app, a.messages, buf);
     payload::render(app, a.payload, buf);
     broker_log::render(app, a.log, buf);
-    match &app.modal {
+    match app.modal() {
         None => {}
         Some(Modal::Help) => help::render(screen, buf),
         Some(m) => dialogs::render(app, m, screen, buf),
@@ -46,7 +46,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 /// A pane's frame: highlighted when it has the focus.
 #[must_use]
 pub fn pane_block(app: &App, pane: Pane, title: String) -> Block<'static> {
-    let focused = app.focus == pane && app.modal.is_none();
+    let focused = app.focus() == pane && app.modal().is_none();
     let style = if focused {
         Style::default()
             .fg(Color::Cyan)

@@ -16,7 +16,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if area.width < 3 || area.height < 3 {
         return;
     }
-    let Some(m) = app.current_message() else {
+    let Some(m) = app.messages().current() else {
         let block = pane_block(app, Pane::Payload, " Payload ".into());
         let inner = block.inner(area);
         block.render(area, buf);
@@ -29,8 +29,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         );
         return;
     };
-    let (used, lines) = render_payload(&m.payload, app.payload_mode);
-    let mode = if app.payload_mode == PayloadMode::Auto {
+    let (used, lines) = render_payload(&m.payload, app.messages().payload_mode());
+    let mode = if app.messages().payload_mode() == PayloadMode::Auto {
         format!("auto:{}", used.name())
     } else {
         used.name().to_owned()
@@ -61,7 +61,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         lines
             .iter()
             .flat_map(|l| wrap(l, width))
-            .skip(app.payload_scroll)
+            .skip(app.messages().payload_scroll())
             .take(usize::from(inner.height))
             .map(Line::raw),
     );

@@ -16,25 +16,20 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let now = app
-        .now
+        .now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let bar = Style::default().bg(Color::Rgb(40, 40, 60)).fg(Color::White);
     buf.set_style(area, bar);
     let sep = Span::styled(" │ ", bar.fg(Color::DarkGray));
     let mut spans = Vec::new();
-    match &app.broker_addr {
+    match app.broker().addr() {
         Some(addr) => {
             spans.push(Span::styled(format!("broker {addr}"), bar.fg(Color::Green)));
             spans.push(sep.clone());
-            // The broker's own counters when we have them; the log's view otherwise.
-            let clients = app
-                .broker_stats
-                .map_or(app.connected_clients.len() as u64, |s| s.clients_connected);
-            let (rate_in, rate_out) = app.broker_rates.unwrap_or((
-                app.broker_in.per_sec(now).into(),
-                app.broker_out.per_sec(now).into(),
-            ));
+            // The broker's own counters: one source, exact even when the log lags.
+            let clients = app.broker().clients();
+            let (rate_in, rate_out) = app.broker().rates().unwrap_or((0, 0));
             spans.push(Span::styled(format!("{clients} clients"), bar));
             spans.push(sep.clone());
             spans.push(Span::styled(
@@ -45,33 +40,33 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         None => spans.push(Span::styled("no embedded broker", bar.fg(Color::Gray))),
     }
     let broker = std::mem::take(&mut spans);
-    let (state, color) = match &app.client_state {
+    let (state, color) = match app.link().state() {
         ClientState::Connected => ("connected", Color::Green),
         ClientState::Connecting => ("connecting", Color::Yellow),
         ClientState::Disconnected(_) => ("disconnected", Color::Red),
     };
-    let wide = area.width >= crate::tui::layout::WIDE;
-    let target = match &app.target {
-        crate::tui::profiles::Target::Profile(name) if wide => {
-            format!(" '{name}' {}", app.client_target)
+    let wide = area.width >= crate::tui::app::layout::WIDE;
+    let target = match app.link().target() {
+        crate::tui::app::Target::Profile(name) if wide => {
+            format!(" '{name}' {}", app.link().address())
         }
-        crate::tui::profiles::Target::Profile(name) => format!(" '{name}'"),
-        _ if wide => format!(" {}", app.client_target),
+        crate::tui::app::Target::Profile(name) => format!(" '{name}'"),
+        _ if wide => format!(" {}", app.link().address()),
         _ => String::new(),
     };
     spans.push(Span::styled(
         format!("client {state}{target}"),
         bar.fg(color),
     ));
-    if app.broker_addr.is_none() {
+    if app.broker().addr().is_none() {
         spans.push(Span::styled(
-            format!(" {}/s", app.client_in.per_sec(now)),
+            format!(" {}/s", app.messages().rate().per_sec(now)),
             bar,
         ));
     }
-    if let ClientState::Disconnected(why) = &app.client_state {
-        if let Some((attempt, at)) = app.retry {
-            let left = at.duration_since(app.now).map_or(0, |d| d.as_secs());
+    if let ClientState::Disconnected(why) = app.link().state() {
+        if let Some((attempt, at)) = app.link().retry() {
+            let left = at.duration_since(app.now()).map_or(0, |d| d.as_secs());
             spans.push(Span::styled(
                 format!(" · retry {} in {left}s (r: now)", attempt + 1),
                 bar.fg(Color::Yellow),
@@ -82,7 +77,7 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     let client = std::mem::take(&mut spans);
     spans.push(Span::styled(" MQTT ", bar.add_modifier(Modifier::BOLD)));
     // Narrow and not connected: why comes first, the embedded broker after.
-    let client_first = !wide && app.client_state != ClientState::Connected;
+    let client_first = !wide && !app.link().is_connected();
     let (first, second) = if client_first {
         (client, broker)
     } else {
@@ -91,9 +86,9 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     spans.extend(first);
     spans.push(sep.clone());
     spans.extend(second);
-    if let Some(n) = &app.notice {
+    if let Some(n) = app.notice() {
         spans.push(sep);
-        spans.push(Span::styled(n.clone(), bar.fg(Color::Yellow)));
+        spans.push(Span::styled(n.to_owned(), bar.fg(Color::Yellow)));
     }
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
 }

@@ -19,23 +19,24 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if area.width < 3 || area.height < 3 {
         return;
     }
-    let title = format!(" Topics ({}) ", app.topic_count);
+    let title = format!(" Topics ({}) ", app.topics().count());
     let block = pane_block(app, Pane::Topics, title);
     let inner = block.inner(area);
     block.render(area, buf);
-    let now = unix(app.now);
+    let now = unix(app.now());
     let width = usize::from(inner.width);
-    let focused = app.focus == Pane::Topics && app.modal.is_none();
+    let focused = app.focus() == Pane::Topics && app.modal().is_none();
     for (i, row) in app
-        .tree_rows
+        .topics()
+        .rows()
         .iter()
         .enumerate()
-        .skip(app.tree_offset)
+        .skip(app.topics().offset())
         .take(usize::from(inner.height))
     {
         let node = match &row.path {
-            None => Some(&app.tree),
-            Some(p) => node_ref(&app.tree, p),
+            None => Some(app.topics().tree()),
+            Some(p) => node_ref(app.topics().tree(), p),
         };
         let (count, rate, retained) = node.map_or((0, 0, false), |n| {
             (
@@ -67,7 +68,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 + right.len()
                 + usize::from(retained) * 2,
         );
-        let selected = i == app.tree_cursor;
+        let selected = i == app.topics().cursor();
         let base = if selected && focused {
             Style::default().add_modifier(Modifier::REVERSED)
         } else if selected {
@@ -83,7 +84,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             spans.push(Span::styled(" R", base.fg(Color::Yellow)));
         }
         spans.push(Span::styled(right, base.fg(Color::Gray)));
-        let y = inner.y + u16::try_from(i - app.tree_offset).unwrap_or(0);
+        let y = inner.y + u16::try_from(i - app.topics().offset()).unwrap_or(0);
         buf.set_line(inner.x, y, &Line::from(spans), inner.width);
     }
 }

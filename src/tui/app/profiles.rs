@@ -1,51 +1,21 @@
-//! The profile picker and editor: the model side (pure, like [`super::app`]).
+//! The profile dialogs: the picker, the editor and the list of saved profiles they show.
 //!
 //! `P` opens the picker: "embedded broker" and every saved profile. Enter connects the client
 //! pane to the chosen one (asking for the password first when the profile says so); `n`, `e`,
-//! `d` and `x` create, edit, duplicate and delete profiles. Saving and deleting are
-//! [`Effect`]s; the run loop writes `profiles.toml` and answers with
-//! [`Action::Profiles`](super::app::Action::Profiles).
-//!
-//! Switching brokers clears the topic tree and the message history (topics of two brokers
-//! in one tree would mislead) and subscribes to the profile's subscriptions (`#` when it has
-//! none).
+//! `d` and `x` create, edit, duplicate and delete profiles. The dialogs only return what the
+//! user chose ([`PickerOutcome`], [`EditorOutcome`]); the app turns that into effects, the run
+//! loop writes `profiles.toml` and answers with the list now on disk.
 
 use std::collections::BTreeMap;
 
 use ratatui_textarea::TextArea;
 
-use super::app::{App, ClientState, Cmd, Effect, Modal, Prompt, SubState, Subscription};
+use super::cmd::Cmd;
+use super::link::{ConnectTo, Target};
 use crate::client::{MqttVersion, Qos, Transport};
 use crate::profile::{
     PasswordSource, Profile, ProfileTls, ProfileWill, Secret, Subscription as SavedSub,
-    options_address,
 };
-
-/// What the client pane is connected to.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Target {
-    /// The embedded broker.
-    #[default]
-    Embedded,
-    /// A broker named on the command line (`-h`, `-p`, `-L`).
-    Remote,
-    /// A saved profile.
-    Profile(String),
-}
-
-/// Where to connect the client pane.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnectTo {
-    /// The embedded broker.
-    Embedded,
-    /// A saved profile, with the password typed into the workbench if it asked for one.
-    Profile {
-        /// The profile.
-        profile: Box<Profile>,
-        /// The password entered at the prompt.
-        password: Option<Secret>,
-    },
-}
 
 /// The editor's fields, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -560,114 +530,154 @@ impl ProfileForm {
     }
 }
 
-impl App {
+/// The saved profiles, as last read from `profiles.toml`.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileList {
+    list: Vec<Profile>,
+    error: Option<String>,
+    file: String,
+}
+
+/// What the picker did with a command.
+#[derive(Debug, Clone)]
+pub enum PickerOutcome {
+    /// Still open, on this row.
+    Stay(usize),
+    /// Still open, with a notice for the status bar.
+    Refused(usize, String),
+    /// Connect the client pane.
+    Connect(ConnectTo),
+    /// Ask for the password of this profile, then connect.
+    AskPassword(Box<Profile>),
+    /// Open the editor.
+    Edit(Box<ProfileForm>),
+    /// Ask before deleting the profile of this name.
+    ConfirmDelete(String),
+}
+
+/// What the editor did with a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditorOutcome {
+    /// Still open.
+    Stay,
+    /// The form is valid: save it, replacing `original` (or adding it).
+    Save {
+        /// The name it had when the editor opened (`None`: a new profile).
+        original: Option<String>,
+        /// The profile.
+        profile: Box<Profile>,
+    },
+}
+
+impl ProfileList {
+    /// The list read at start-up, why it could not be read, and where the file is.
+    #[must_use]
+    pub fn new(list: Vec<Profile>, error: Option<String>, file: String) -> Self {
+        Self { list, error, file }
+    }
+
+    /// The profiles.
+    #[must_use]
+    pub fn list(&self) -> &[Profile] {
+        &self.list
+    }
+
+    /// Why `profiles.toml` could not be read.
+    #[must_use]
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Where `profiles.toml` is.
+    #[must_use]
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The list as now on disk (after a save or delete).
+    pub fn replace(&mut self, list: Vec<Profile>) {
+        self.list = list;
+        self.error = None;
+    }
+
     /// Rows of the picker: the embedded broker, then the profiles.
     #[must_use]
     pub fn picker_len(&self) -> usize {
-        self.profiles.len() + 1
+        self.list.len() + 1
     }
 
-    /// The picker row of the current target.
-    fn picker_row_of_target(&self) -> usize {
-        match &self.target {
-            Target::Profile(name) => self
-                .profiles
-                .iter()
-                .position(|p| &p.name == name)
-                .map_or(0, |i| i + 1),
+    /// The picker row of the profile called `name` (the row of `target` if there is none).
+    #[must_use]
+    pub fn row_of(&self, name: Option<&str>, target: &Target) -> usize {
+        let target_row = || match target {
+            Target::Profile(name) => self.position(name).map_or(0, |i| i + 1),
             _ => 0,
-        }
+        };
+        name.and_then(|n| self.position(n))
+            .map_or_else(target_row, |i| i + 1)
     }
 
-    /// Opens the picker on the current target.
-    pub(crate) fn open_picker(&mut self) {
-        self.modal = Some(Modal::Profiles {
-            cursor: self.picker_row_of_target(),
-        });
+    fn position(&self, name: &str) -> Option<usize> {
+        self.list.iter().position(|p| p.name == name)
     }
 
-    /// Opens the picker on the profile called `name` (the current target if there is none).
-    pub(crate) fn open_picker_at(&mut self, name: Option<&str>) {
-        let cursor = name
-            .and_then(|n| self.profiles.iter().position(|p| p.name == n))
-            .map_or_else(|| self.picker_row_of_target(), |i| i + 1);
-        self.modal = Some(Modal::Profiles { cursor });
-    }
-
-    /// Handles a command while the picker is open.
-    pub(crate) fn on_picker_cmd(&mut self, cursor: usize, cmd: Cmd) -> Vec<Effect> {
+    /// Handles a command while the picker is open on row `cursor`.
+    #[must_use]
+    pub fn picker_update(&self, cursor: usize, cmd: Cmd) -> PickerOutcome {
         let n = self.picker_len();
         let chosen = cursor
             .checked_sub(1)
-            .and_then(|i| self.profiles.get(i))
+            .and_then(|i| self.list.get(i))
             .cloned();
-        let stay = |app: &mut App, cursor: usize| app.modal = Some(Modal::Profiles { cursor });
         match cmd {
-            Cmd::Up => stay(self, cursor.saturating_sub(1)),
-            Cmd::Down => stay(self, (cursor + 1).min(n - 1)),
-            Cmd::Top => stay(self, 0),
-            Cmd::Bottom => stay(self, n - 1),
+            Cmd::Up => PickerOutcome::Stay(cursor.saturating_sub(1)),
+            Cmd::Down => PickerOutcome::Stay((cursor + 1).min(n - 1)),
+            Cmd::Top => PickerOutcome::Stay(0),
+            Cmd::Bottom => PickerOutcome::Stay(n - 1),
             Cmd::Submit => match chosen {
-                None => return self.switch(ConnectTo::Embedded),
-                Some(p) if p.ask_password => {
-                    let mut prompt = Prompt::new("");
-                    prompt.text.set_mask_char('*');
-                    self.modal = Some(Modal::Password {
-                        profile: Box::new(p),
-                        prompt,
-                    });
-                }
-                Some(p) => {
-                    return self.switch(ConnectTo::Profile {
-                        profile: Box::new(p),
-                        password: None,
-                    });
-                }
+                None => PickerOutcome::Connect(ConnectTo::Embedded),
+                Some(p) if p.ask_password => PickerOutcome::AskPassword(Box::new(p)),
+                Some(p) => PickerOutcome::Connect(ConnectTo::Profile {
+                    profile: Box::new(p),
+                    password: None,
+                }),
             },
             Cmd::NewProfile | Cmd::EditProfile | Cmd::DuplicateProfile | Cmd::DeleteProfile
-                if self.profiles_error.is_some() =>
+                if self.error.is_some() =>
             {
-                self.notice = self
-                    .profiles_error
-                    .as_ref()
-                    .map(|e| format!("fix profiles.toml first: {e}"));
-                stay(self, cursor);
+                let e = self.error.as_deref().unwrap_or_default();
+                PickerOutcome::Refused(cursor, format!("fix profiles.toml first: {e}"))
             }
             Cmd::NewProfile => {
                 let mut form = ProfileForm::new(&Profile::named(""), None);
                 form.focus = FormField::Name;
-                self.modal = Some(Modal::ProfileEditor(Box::new(form)));
+                PickerOutcome::Edit(Box::new(form))
             }
             Cmd::EditProfile | Cmd::DuplicateProfile | Cmd::DeleteProfile => match chosen {
-                None => {
-                    self.notice = Some("the embedded broker is not a saved profile".into());
-                    stay(self, cursor);
-                }
+                None => PickerOutcome::Refused(
+                    cursor,
+                    "the embedded broker is not a saved profile".into(),
+                ),
                 Some(p) => match cmd {
                     Cmd::EditProfile => {
-                        self.modal = Some(Modal::ProfileEditor(Box::new(ProfileForm::new(
-                            &p,
-                            Some(p.name.clone()),
-                        ))));
+                        let original = Some(p.name.clone());
+                        PickerOutcome::Edit(Box::new(ProfileForm::new(&p, original)))
                     }
                     Cmd::DuplicateProfile => {
                         let mut copy = p.clone();
                         copy.name = self.free_name(&p.name);
-                        self.modal = Some(Modal::ProfileEditor(Box::new(ProfileForm::new(
-                            &copy, None,
-                        ))));
+                        PickerOutcome::Edit(Box::new(ProfileForm::new(&copy, None)))
                     }
-                    _ => self.modal = Some(Modal::ConfirmDelete(p.name)),
+                    _ => PickerOutcome::ConfirmDelete(p.name),
                 },
             },
-            _ => stay(self, cursor),
+            _ => PickerOutcome::Stay(cursor),
         }
-        Vec::new()
     }
 
     /// `name copy`, `name copy 2`, … whichever is free.
     fn free_name(&self, name: &str) -> String {
-        let taken = |n: &str| self.profiles.iter().any(|p| p.name == n);
+        let taken = |n: &str| self.position(n).is_some();
         let mut candidate = format!("{name} copy");
         let mut i = 2;
         while taken(&candidate) {
@@ -676,144 +686,46 @@ impl App {
         }
         candidate
     }
+}
 
+impl ProfileForm {
     /// Handles a command while the editor is open.
-    pub(crate) fn on_editor_cmd(&mut self, mut form: Box<ProfileForm>, cmd: Cmd) -> Vec<Effect> {
+    pub fn update(&mut self, cmd: Cmd) -> EditorOutcome {
         match cmd {
-            Cmd::NextField | Cmd::Down => form.step(true),
-            Cmd::PrevField | Cmd::Up => form.step(false),
-            Cmd::ToggleField => form.toggle(true),
-            Cmd::ToggleFieldBack => form.toggle(false),
-            Cmd::Submit | Cmd::Compose => match form.build() {
-                Err(e) => form.error = Some(e),
+            Cmd::NextField | Cmd::Down => self.step(true),
+            Cmd::PrevField | Cmd::Up => self.step(false),
+            Cmd::ToggleField => self.toggle(true),
+            Cmd::ToggleFieldBack => self.toggle(false),
+            Cmd::Submit | Cmd::Compose => match self.build() {
+                Err(e) => self.error = Some(e),
                 Ok(p) => {
-                    let original = form.original.clone();
-                    form.error = None;
-                    self.modal = Some(Modal::ProfileEditor(form));
-                    return vec![Effect::SaveProfile {
-                        original,
+                    self.error = None;
+                    return EditorOutcome::Save {
+                        original: self.original.clone(),
                         profile: Box::new(p),
-                    }];
+                    };
                 }
             },
             _ => {}
         }
-        self.modal = Some(Modal::ProfileEditor(form));
-        Vec::new()
+        EditorOutcome::Stay
     }
 
-    /// Handles the password prompt.
-    pub(crate) fn on_password_cmd(
-        &mut self,
-        profile: Box<Profile>,
-        prompt: Prompt,
-        cmd: Cmd,
-    ) -> Vec<Effect> {
-        if cmd == Cmd::Submit {
-            let password = Some(Secret::new(prompt.value()));
-            return self.switch(ConnectTo::Profile { profile, password });
+    /// A typed key into the focused text field.
+    pub fn input(&mut self, input: ratatui_textarea::Input) {
+        if input.key == ratatui_textarea::Key::Enter {
+            return;
         }
-        self.modal = Some(Modal::Password { profile, prompt });
-        Vec::new()
-    }
-
-    /// Handles the delete question.
-    pub(crate) fn on_confirm_delete(&mut self, name: String, cmd: Cmd) -> Vec<Effect> {
-        if cmd == Cmd::Submit {
-            return vec![Effect::DeleteProfile(name)];
+        if let Some(t) = self.focused_text() {
+            t.input(input);
+            self.error = None;
         }
-        self.modal = Some(Modal::ConfirmDelete(name));
-        Vec::new()
     }
 
-    /// Points the client pane at `to`: a fresh topic tree, the target's subscriptions, and
-    /// the effect that makes the connection.
-    pub(crate) fn switch(&mut self, to: ConnectTo) -> Vec<Effect> {
-        self.modal = None;
-        match &to {
-            ConnectTo::Embedded => {
-                let Some(addr) = self.broker_addr.clone() else {
-                    self.notice = Some(
-                        "no embedded broker in this session (started with -h, -L, --profile or \
-                         --no-broker; add --port to run one)"
-                            .into(),
-                    );
-                    return Vec::new();
-                };
-                self.target = Target::Embedded;
-                self.client_target = addr;
-                self.client_id.clone_from(&self.default_client_id);
-                self.set_subscriptions(vec![("#".into(), 0)]);
-                self.notice = Some("connecting to the embedded broker".into());
-            }
-            ConnectTo::Profile { profile, .. } => {
-                self.target = Target::Profile(profile.name.clone());
-                self.client_target = profile
-                    .base_options()
-                    .map_or_else(|_| profile.address(), |o| options_address(&o));
-                self.client_id = profile
-                    .client_id
-                    .clone()
-                    .unwrap_or_else(|| self.default_client_id.clone());
-                self.set_subscriptions(
-                    profile
-                        .subscriptions_or_all()
-                        .into_iter()
-                        .map(|(f, q)| (f, q as u8))
-                        .collect(),
-                );
-                self.notice = Some(format!(
-                    "connecting to profile '{}' ({})",
-                    profile.name, self.client_target
-                ));
-            }
-        }
-        self.client_state = ClientState::Connecting;
-        self.retry = None;
-        self.reset_client_view();
-        vec![Effect::Connect(to)]
-    }
-
-    fn set_subscriptions(&mut self, subs: Vec<(String, u8)>) {
-        self.subscriptions = subs
-            .into_iter()
-            .map(|(filter, qos)| Subscription {
-                filter,
-                qos,
-                state: SubState::Pending,
-            })
-            .collect();
-    }
-
-    /// The result of saving or deleting profiles: the list as now on disk, or why not.
-    pub(crate) fn on_profiles(&mut self, result: Result<Vec<Profile>, String>) {
-        match result {
-            Ok(list) => {
-                let saved = match self.modal.take() {
-                    Some(Modal::ProfileEditor(f)) => f.build().ok().map(|p| p.name),
-                    other => {
-                        self.modal = other;
-                        None
-                    }
-                };
-                self.profiles = list;
-                self.profiles_error = None;
-                if let Some(name) = saved {
-                    self.notice = Some(format!("saved profile '{name}'"));
-                    let cursor = self
-                        .profiles
-                        .iter()
-                        .position(|p| p.name == name)
-                        .map_or(0, |i| i + 1);
-                    self.modal = Some(Modal::Profiles { cursor });
-                } else if self.modal.is_none() {
-                    self.open_picker();
-                }
-            }
-            Err(e) => match &mut self.modal {
-                Some(Modal::ProfileEditor(f)) => f.error = Some(e),
-                _ => self.notice = Some(e),
-            },
+    /// Pasted text into the focused text field, on one line.
+    pub fn paste(&mut self, text: &str) {
+        if let Some(t) = self.focused_text() {
+            t.insert_str(text.replace(['\r', '\n'], " "));
         }
     }
 }
@@ -821,6 +733,54 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn picker_commands_give_outcomes() {
+        let mut asks = Profile::named("cloud");
+        asks.ask_password = true;
+        let list = ProfileList::new(vec![Profile::named("lab"), asks], None, String::new());
+        let broken = ProfileList::new(Vec::new(), Some("line 3: bad".into()), String::new());
+        let embedded = PickerOutcome::Connect(ConnectTo::Embedded);
+        let lab = PickerOutcome::Connect(ConnectTo::Profile {
+            profile: Box::new(Profile::named("lab")),
+            password: None,
+        });
+        // (list, cursor, command, outcome)
+        let cases = [
+            (&list, 0, Cmd::Up, PickerOutcome::Stay(0)),
+            (&list, 0, Cmd::Down, PickerOutcome::Stay(1)),
+            (&list, 2, Cmd::Down, PickerOutcome::Stay(2)),
+            (&list, 1, Cmd::Top, PickerOutcome::Stay(0)),
+            (&list, 0, Cmd::Bottom, PickerOutcome::Stay(2)),
+            (&list, 0, Cmd::Submit, embedded),
+            (&list, 1, Cmd::Submit, lab),
+            (&list, 1, Cmd::DeleteProfile, PickerOutcome::ConfirmDelete("lab".into())),
+            (
+                &list,
+                0,
+                Cmd::EditProfile,
+                PickerOutcome::Refused(0, "the embedded broker is not a saved profile".into()),
+            ),
+            (
+                &broken,
+                0,
+                Cmd::NewProfile,
+                PickerOutcome::Refused(0, "fix profiles.toml first: line 3: bad".into()),
+            ),
+        ];
+        for (l, cursor, cmd, want) in cases {
+            let got = l.picker_update(cursor, cmd);
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{cursor} {cmd:?}");
+        }
+        assert!(matches!(
+            list.picker_update(2, Cmd::Submit),
+            PickerOutcome::AskPassword(p) if p.name == "cloud"
+        ));
+        let PickerOutcome::Edit(form) = list.picker_update(1, Cmd::DuplicateProfile) else {
+            panic!("duplicate opens the editor");
+        };
+        assert_eq!((form.text(FormField::Name), form.original), ("lab copy".into(), None));
+    }
 
     #[test]
     fn form_round_trips_a_profile() {

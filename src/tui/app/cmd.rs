@@ -1,0 +1,131 @@
+//! The focusable panes and the data-free commands that keys and gestures ask for.
+
+/// The panes that can have the focus, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    /// The topic tree.
+    Topics,
+    /// The message list of the selected topic.
+    Messages,
+    /// The selected message's payload.
+    Payload,
+    /// The broker's verbose log.
+    Log,
+}
+
+impl Pane {
+    /// Every pane, in Tab order.
+    pub const ORDER: [Pane; 4] = [Pane::Topics, Pane::Messages, Pane::Payload, Pane::Log];
+
+    fn index(self) -> usize {
+        Self::ORDER.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    /// The pane after this one in Tab order.
+    #[must_use]
+    pub fn next(self) -> Self {
+        Self::ORDER[(self.index() + 1) % Self::ORDER.len()]
+    }
+
+    /// The pane before this one in Tab order.
+    #[must_use]
+    pub fn prev(self) -> Self {
+        Self::ORDER[(self.index() + Self::ORDER.len() - 1) % Self::ORDER.len()]
+    }
+}
+
+/// A command without data: what a key binding (see `keymap`) or a mouse gesture asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cmd {
+    /// Leave the workbench.
+    Quit,
+    /// Focus the next pane.
+    FocusNext,
+    /// Focus the previous pane.
+    FocusPrev,
+    /// Focus a given pane.
+    Focus(Pane),
+    /// Move up one row (or scroll up).
+    Up,
+    /// Move down one row.
+    Down,
+    /// Move up one page.
+    PageUp,
+    /// Move down one page.
+    PageDown,
+    /// Jump to the top (oldest log line, first topic, newest message).
+    Top,
+    /// Jump to the bottom; in the log this resumes follow mode.
+    Bottom,
+    /// Collapse the topic node (or go to its parent).
+    Collapse,
+    /// Expand the topic node.
+    Expand,
+    /// Toggle the topic node.
+    Toggle,
+    /// Next payload view mode.
+    CyclePayloadMode,
+    /// Message list: back to following the newest message.
+    FollowNewest,
+    /// Log: toggle follow mode.
+    ToggleFollow,
+    /// Show the key help.
+    Help,
+    /// Open the publish composer.
+    Compose,
+    /// Open the subscribe prompt.
+    Subscribe,
+    /// Open the unsubscribe list.
+    Unsubscribe,
+    /// Log: search prompt.
+    Search,
+    /// Log: jump to the next older match.
+    SearchNext,
+    /// Log: jump to the next newer match.
+    SearchPrev,
+    /// Log: client id filter prompt.
+    FilterClient,
+    /// Log: remove the client id filter.
+    ClearFilter,
+    /// Ask to clear the retained message of the selected topic.
+    ClearRetained,
+    /// Copy the selected topic.
+    CopyTopic,
+    /// Copy the selected payload.
+    CopyPayload,
+    /// Give the client panes more width (or height).
+    GrowClient,
+    /// Give the log more room.
+    GrowLog,
+    /// Zoom the focused pane to the whole screen, or back.
+    Zoom,
+    /// Dialogs: confirm.
+    Submit,
+    /// Dialogs: cancel / close.
+    Cancel,
+    /// Dialogs: next field.
+    NextField,
+    /// Dialogs: previous field.
+    PrevField,
+    /// Composer: older entry from the publish history.
+    HistoryPrev,
+    /// Composer: newer entry from the publish history.
+    HistoryNext,
+    /// Composer: change QoS / toggle retain when that field has the focus.
+    ToggleField,
+    /// Open the profile picker.
+    Profiles,
+    /// Picker: a new profile.
+    NewProfile,
+    /// Picker: edit the selected profile.
+    EditProfile,
+    /// Picker: copy the selected profile.
+    DuplicateProfile,
+    /// Picker: delete the selected profile.
+    DeleteProfile,
+    /// Reconnect the client pane now (skip the back-off wait).
+    Reconnect,
+    /// Editor: the previous choice of a choice field.
+    ToggleFieldBack,
+}
+

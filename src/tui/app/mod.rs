@@ -1,0 +1,834 @@
+//! The workbench's pure model, in The Elm Architecture: [`App`] is made of sub-models, each
+//! owning its state and its update, and [`App::update`] is the only door through which the
+//! model changes. Nothing here does I/O: side effects come back as [`Effect`]s and their
+//! results return as [`Action`]s, so every behaviour is testable by feeding actions and looking
+//! at the state (or at a rendered `TestBackend` screen).
+//!
+//! * [`layout`]: size, focus, zoom, split and where the panes go.
+//! * [`topics`]: the topic tree. [`messages`]: the message history and the payload view.
+//! * [`log`]: the broker log. [`broker`]: the embedded broker's live counters.
+//! * [`link`]: the client pane's connection, subscriptions and publish history.
+//! * Dialogs: [`composer`], [`prompt`], [`profiles`]; each returns an outcome that `App`
+//!   turns into state changes and effects.
+//!
+//! Sub-models import only [`cmd`], [`rate`] and each other downwards, never this file.
+
+pub mod broker;
+pub mod cmd;
+pub mod composer;
+pub mod layout;
+pub mod link;
+pub mod log;
+pub mod messages;
+pub mod profiles;
+pub mod prompt;
+pub mod rate;
+pub mod topics;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use ratatui_textarea::Input;
+
+pub use self::broker::BrokerStatus;
+pub use self::cmd::{Cmd, Pane};
+pub use self::composer::{Composer, ComposerField, ComposerOutcome};
+pub use self::layout::{Areas, LayoutModel};
+pub use self::link::{ClientState, ConnectTo, Link, LinkOutcome, SubState, Subscription, Target};
+pub use self::log::BrokerLog;
+pub use self::messages::{Message, Messages};
+pub use self::profiles::{EditorOutcome, PickerOutcome, ProfileForm, ProfileList};
+pub use self::prompt::{Prompt, PromptOutcome};
+pub use self::rate::Rate;
+pub use self::topics::{TopicNode, Topics, TreeOutcome, TreeRow, node_ref};
+use super::client_link::{LinkEvent, OutgoingPublish, PublishProps};
+use crate::broker::LogEntry;
+use crate::broker::sys::LiveStats;
+use crate::broker::topic::{matches, parse_filter};
+use crate::profile::{Profile, Secret};
+
+/// Everything that can change the model.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A bound key or gesture.
+    Cmd(Cmd),
+    /// A key typed into the open text field.
+    Input(Input),
+    /// Bracketed paste into the open text field.
+    Paste(String),
+    /// A left click at a screen cell.
+    Click {
+        /// Column.
+        col: u16,
+        /// Row.
+        row: u16,
+    },
+    /// A mouse wheel step over a screen cell (`up` towards older / the top).
+    Wheel {
+        /// Column.
+        col: u16,
+        /// Row.
+        row: u16,
+        /// True for wheel up.
+        up: bool,
+    },
+    /// The terminal now has this size.
+    Resize(u16, u16),
+    /// A broker log line.
+    Broker(LogEntry),
+    /// The log reader missed `n` lines.
+    BrokerLagged(u64),
+    /// An event from the client pane's connection.
+    Client(LinkEvent),
+    /// The clock advanced (rates age).
+    Tick(SystemTime),
+    /// The embedded broker's counters, once a second (exact even when the log lags).
+    BrokerStats(LiveStats),
+    /// Profiles after a save or delete (the list now on disk), or why it failed.
+    Profiles(Result<Vec<Profile>, String>),
+    /// The run loop could not start the connection asked for (a password file missing, …).
+    ConnectFailed(String),
+    /// An effect could not be carried out.
+    EffectFailed(EffectFailure),
+    /// A frame is about to be drawn: bring derived state (the tree rows, scrolling) up to
+    /// date, so that drawing only reads.
+    Frame,
+}
+
+/// Why the run loop could not carry out an effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EffectFailure {
+    /// The clipboard escape sequence could not be written.
+    Copy(String),
+    /// The client connection refused the request (not connected, queue full, …).
+    Link(String),
+}
+
+impl std::fmt::Display for EffectFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Copy(e) => write!(f, "copy failed: {e}"),
+            Self::Link(e) => f.write_str(e),
+        }
+    }
+}
+
+/// What the run loop must do for the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Send SUBSCRIBE.
+    Subscribe {
+        /// Topic filter.
+        filter: String,
+        /// Requested QoS.
+        qos: u8,
+    },
+    /// Send UNSUBSCRIBE.
+    Unsubscribe(String),
+    /// Send PUBLISH.
+    Publish(OutgoingPublish),
+    /// Put text on the clipboard (OSC 52).
+    Copy(String),
+    /// Connect the client pane somewhere else.
+    Connect(ConnectTo),
+    /// Write a profile to `profiles.toml`, replacing `original` (or adding it).
+    SaveProfile {
+        /// The name it had when the editor opened (`None`: a new profile).
+        original: Option<String>,
+        /// The profile.
+        profile: Box<Profile>,
+    },
+    /// Remove a profile from `profiles.toml`.
+    DeleteProfile(String),
+    /// Reconnect now.
+    Reconnect,
+}
+
+/// A dialog on top of the panes; it takes all keys while open.
+#[derive(Debug, Clone)]
+pub enum Modal {
+    /// The key help.
+    Help,
+    /// The publish composer.
+    Composer(Box<Composer>),
+    /// Subscribe: a filter and a QoS.
+    Subscribe(Prompt),
+    /// Unsubscribe: pick one of the subscriptions.
+    Unsubscribe {
+        /// Selected subscription.
+        cursor: usize,
+    },
+    /// Log search text.
+    Search(Prompt),
+    /// Log client id filter.
+    ClientFilter(Prompt),
+    /// Confirm clearing the retained message on a topic.
+    ConfirmClear(String),
+    /// The profile picker; row 0 is the embedded broker.
+    Profiles {
+        /// Selected row.
+        cursor: usize,
+    },
+    /// The profile editor.
+    ProfileEditor(Box<ProfileForm>),
+    /// The password of a profile that asks for it.
+    Password {
+        /// The profile.
+        profile: Box<Profile>,
+        /// The (masked) text field.
+        prompt: Prompt,
+    },
+    /// Confirm deleting a profile.
+    ConfirmDelete(String),
+}
+
+/// How much history the model keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Messages kept, at most.
+    pub messages: usize,
+    /// Message bytes kept, at most.
+    pub message_bytes: usize,
+    /// Log entries kept, at most.
+    pub log: usize,
+    /// Log bytes kept, at most.
+    pub log_bytes: usize,
+    /// Distinct topics tracked in the tree, at most.
+    pub topics: usize,
+    /// Publish history entries.
+    pub publish_history: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            messages: 50_000,
+            message_bytes: 64 * 1024 * 1024,
+            log: 50_000,
+            log_bytes: 16 * 1024 * 1024,
+            topics: 20_000,
+            publish_history: 100,
+        }
+    }
+}
+
+/// Facts the run loop knows at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct StartInfo {
+    /// The embedded broker's address, if it runs.
+    pub broker_addr: Option<String>,
+    /// Where the client pane connects (`host:port`).
+    pub client_target: String,
+    /// The client pane's client id.
+    pub client_id: String,
+    /// The filters subscribed at start (default `#`).
+    pub subscriptions: Vec<(String, u8)>,
+    /// A notice for the status bar (e.g. the port fallback).
+    pub notice: Option<String>,
+    /// What the client pane connects to first.
+    pub target: Target,
+    /// The saved profiles.
+    pub profiles: Vec<Profile>,
+    /// Why `profiles.toml` could not be read (the picker shows it; editing is off).
+    pub profiles_error: Option<String>,
+    /// Where `profiles.toml` is (shown in the picker).
+    pub profiles_file: String,
+}
+
+/// The whole workbench state: one sub-model per pane or concern, and the open dialog.
+#[derive(Debug)]
+pub struct App {
+    layout: LayoutModel,
+    topics: Topics,
+    messages: Messages,
+    log: BrokerLog,
+    broker: BrokerStatus,
+    link: Link,
+    profiles: ProfileList,
+    modal: Option<Modal>,
+    notice: Option<String>,
+    now: SystemTime,
+    quit: bool,
+}
+
+impl App {
+    /// A fresh model.
+    #[must_use]
+    pub fn new(info: StartInfo, limits: Limits) -> Self {
+        Self {
+            layout: LayoutModel::default(),
+            topics: Topics::new(limits.topics),
+            messages: Messages::new(limits.messages, limits.message_bytes),
+            log: BrokerLog::new(limits.log, limits.log_bytes),
+            broker: BrokerStatus::new(info.broker_addr),
+            link: Link::new(
+                info.client_target,
+                info.client_id,
+                info.target,
+                &info.subscriptions,
+                limits.publish_history,
+            ),
+            profiles: ProfileList::new(info.profiles, info.profiles_error, info.profiles_file),
+            modal: None,
+            notice: info.notice,
+            now: UNIX_EPOCH,
+            quit: false,
+        }
+    }
+
+    /// Size, focus, zoom and split.
+    #[must_use]
+    pub fn layout(&self) -> &LayoutModel {
+        &self.layout
+    }
+
+    /// The focused pane.
+    #[must_use]
+    pub fn focus(&self) -> Pane {
+        self.layout.focus()
+    }
+
+    /// The screen areas for the current size and layout settings.
+    #[must_use]
+    pub fn areas(&self) -> Areas {
+        self.layout.areas()
+    }
+
+    /// The topic tree.
+    #[must_use]
+    pub fn topics(&self) -> &Topics {
+        &self.topics
+    }
+
+    /// The message history.
+    #[must_use]
+    pub fn messages(&self) -> &Messages {
+        &self.messages
+    }
+
+    /// The broker log.
+    #[must_use]
+    pub fn log(&self) -> &BrokerLog {
+        &self.log
+    }
+
+    /// The embedded broker's address and counters.
+    #[must_use]
+    pub fn broker(&self) -> &BrokerStatus {
+        &self.broker
+    }
+
+    /// The client pane's connection.
+    #[must_use]
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+
+    /// The saved profiles.
+    #[must_use]
+    pub fn profiles(&self) -> &ProfileList {
+        &self.profiles
+    }
+
+    /// The open dialog.
+    #[must_use]
+    pub fn modal(&self) -> Option<&Modal> {
+        self.modal.as_ref()
+    }
+
+    /// The latest notice for the status bar.
+    #[must_use]
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    /// The clock, for rates and the retry countdown.
+    #[must_use]
+    pub fn now(&self) -> SystemTime {
+        self.now
+    }
+
+    /// True once the user (or a signal) asked to leave.
+    #[must_use]
+    pub fn quit(&self) -> bool {
+        self.quit
+    }
+
+    /// The topic of the selected tree row or, on the "all" row, of the current message.
+    #[must_use]
+    pub fn selected_topic(&self) -> Option<String> {
+        if (self.focus() == Pane::Topics || self.messages.selected().is_none())
+            && let Some(t) = self.messages.view_topic()
+        {
+            return Some(t.to_owned());
+        }
+        self.messages.current().map(|m| m.topic.to_string())
+    }
+
+    /// Applies one action. Side effects are returned, never performed here.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Cmd(cmd) => {
+                if cmd == Cmd::Quit {
+                    self.quit = true;
+                    self.modal = None;
+                    return Vec::new();
+                }
+                if self.modal.is_some() {
+                    return self.on_modal_cmd(cmd);
+                }
+                return self.on_cmd(cmd);
+            }
+            Action::Input(input) => self.on_input(input),
+            Action::Paste(text) => self.on_paste(&text),
+            Action::Click { col, row } => self.on_click(col, row),
+            Action::Wheel { col, row, up } => {
+                if self.modal.is_none()
+                    && let Some(p) = self.layout.pane_at(col, row)
+                {
+                    let saved = self.focus();
+                    self.layout.set_focus(p);
+                    for _ in 0..3 {
+                        self.navigate(if up { Cmd::Up } else { Cmd::Down });
+                    }
+                    self.layout.set_focus(saved);
+                }
+            }
+            Action::Resize(w, h) => self.layout.resize(w, h),
+            Action::Broker(entry) => self.log.push(entry),
+            Action::BrokerLagged(n) => self.log.push_lagged(n, self.now),
+            Action::Client(LinkEvent::Message(m)) => {
+                let sec = rate::unix_secs(m.time);
+                let retained = m.retain && !m.payload.is_empty();
+                let topic = self.messages.push(m);
+                self.topics.insert(&topic, sec, retained);
+            }
+            Action::Client(ev) => return self.on_link_event(ev),
+            Action::Tick(now) => self.now = now,
+            Action::BrokerStats(stats) => self.broker.sample(stats),
+            Action::Profiles(result) => self.on_profiles(result),
+            Action::ConnectFailed(why) => self.link.connect_failed(why),
+            Action::EffectFailed(failure) => self.notice = Some(failure.to_string()),
+            Action::Frame => self.prepare(),
+        }
+        Vec::new()
+    }
+
+    /// Brings the tree rows up to date and scrolls the tree cursor into view.
+    fn prepare(&mut self) {
+        let h = self.layout.area_of(Pane::Topics).height.saturating_sub(2);
+        self.topics.prepare(usize::from(h));
+    }
+
+    // ----- the panes -------------------------------------------------------------------
+
+    fn on_cmd(&mut self, cmd: Cmd) -> Vec<Effect> {
+        match cmd {
+            Cmd::FocusNext
+            | Cmd::FocusPrev
+            | Cmd::Focus(_)
+            | Cmd::GrowClient
+            | Cmd::GrowLog
+            | Cmd::Zoom => self.layout.update(cmd),
+            Cmd::Help => self.modal = Some(Modal::Help),
+            Cmd::Profiles => {
+                let cursor = self.profiles.row_of(None, self.link.target());
+                self.modal = Some(Modal::Profiles { cursor });
+            }
+            Cmd::Reconnect => {
+                self.link.reconnecting();
+                self.notice = Some(format!("reconnecting to {}", self.link.address()));
+                return vec![Effect::Reconnect];
+            }
+            Cmd::Compose => {
+                let topic = self.selected_topic().unwrap_or_default();
+                self.modal = Some(Modal::Composer(Box::new(Composer::new(&topic))));
+            }
+            Cmd::Subscribe => self.modal = Some(Modal::Subscribe(Prompt::subscribe())),
+            Cmd::Unsubscribe => {
+                if self.link.subscriptions().is_empty() {
+                    self.notice = Some("no subscriptions".into());
+                } else {
+                    self.modal = Some(Modal::Unsubscribe { cursor: 0 });
+                }
+            }
+            Cmd::Search => {
+                let cur = self.log.search().unwrap_or_default();
+                self.modal = Some(Modal::Search(Prompt::new(cur)));
+            }
+            Cmd::FilterClient => {
+                let cur = self.log.filter().unwrap_or_default();
+                self.modal = Some(Modal::ClientFilter(Prompt::new(cur)));
+            }
+            Cmd::ClearFilter => self.log.update(cmd, 1),
+            Cmd::SearchNext | Cmd::SearchPrev => {
+                if let Err(miss) = self.log.search_step(cmd == Cmd::SearchNext) {
+                    self.notice = Some(miss.to_string());
+                }
+            }
+            Cmd::ClearRetained => match self.selected_topic() {
+                Some(t) => self.modal = Some(Modal::ConfirmClear(t)),
+                None => self.notice = Some("select a topic first".into()),
+            },
+            Cmd::CopyTopic => {
+                if let Some(t) = self.selected_topic() {
+                    self.notice = Some(format!("copied topic '{t}'"));
+                    return vec![Effect::Copy(t)];
+                }
+            }
+            Cmd::CopyPayload => {
+                if let Some(m) = self.messages.current() {
+                    let text = String::from_utf8_lossy(&m.payload).into_owned();
+                    self.notice = Some(format!("copied payload ({} bytes)", m.payload.len()));
+                    return vec![Effect::Copy(text)];
+                }
+            }
+            Cmd::CyclePayloadMode => self.messages.update_payload(cmd, 1),
+            Cmd::ToggleFollow => self.log.update(cmd, 1),
+            Cmd::FollowNewest => self.messages.follow_newest(),
+            Cmd::Up
+            | Cmd::Down
+            | Cmd::PageUp
+            | Cmd::PageDown
+            | Cmd::Top
+            | Cmd::Bottom
+            | Cmd::Collapse
+            | Cmd::Expand
+            | Cmd::Toggle => self.navigate(cmd),
+            Cmd::Quit
+            | Cmd::Submit
+            | Cmd::Cancel
+            | Cmd::NextField
+            | Cmd::PrevField
+            | Cmd::HistoryPrev
+            | Cmd::HistoryNext
+            | Cmd::ToggleField
+            | Cmd::NewProfile
+            | Cmd::EditProfile
+            | Cmd::DuplicateProfile
+            | Cmd::DeleteProfile
+            | Cmd::ToggleFieldBack => {}
+        }
+        Vec::new()
+    }
+
+    fn navigate(&mut self, cmd: Cmd) {
+        let focus = self.focus();
+        let page = self.layout.page(focus);
+        match focus {
+            Pane::Topics => {
+                let outcome = self.topics.update(cmd, page);
+                self.on_tree(outcome);
+            }
+            Pane::Messages => self.messages.update_list(cmd, page),
+            Pane::Payload => self.messages.update_payload(cmd, page),
+            Pane::Log => self.log.update(cmd, page),
+        }
+    }
+
+    fn on_tree(&mut self, outcome: TreeOutcome) {
+        if let TreeOutcome::Selected(topic) = outcome {
+            self.messages.set_view_topic(topic);
+        }
+    }
+
+    fn on_link_event(&mut self, ev: LinkEvent) -> Vec<Effect> {
+        match self.link.on_event(ev, self.now) {
+            LinkOutcome::Nothing => Vec::new(),
+            LinkOutcome::Subscribe(filters) => filters
+                .into_iter()
+                .map(|(filter, qos)| Effect::Subscribe { filter, qos })
+                .collect(),
+            LinkOutcome::Refused { filter, why } => {
+                self.notice = Some(format!("subscription '{filter}' refused: {why}"));
+                Vec::new()
+            }
+        }
+    }
+
+    // ----- dialogs ---------------------------------------------------------------------
+
+    fn on_modal_cmd(&mut self, cmd: Cmd) -> Vec<Effect> {
+        let Some(modal) = self.modal.take() else {
+            return Vec::new();
+        };
+        if cmd == Cmd::Cancel {
+            // The editor and the delete question go back to the picker, on their profile.
+            match &modal {
+                Modal::ProfileEditor(f) => self.open_picker_at(f.original.as_deref()),
+                Modal::ConfirmDelete(name) => self.open_picker_at(Some(name)),
+                _ => {}
+            }
+            return Vec::new();
+        }
+        match modal {
+            // Any other bound key closes the help too.
+            Modal::Help => Vec::new(),
+            Modal::Profiles { cursor } => {
+                let outcome = self.profiles.picker_update(cursor, cmd);
+                self.on_picker(outcome)
+            }
+            Modal::ProfileEditor(mut form) => {
+                let outcome = form.update(cmd);
+                self.modal = Some(Modal::ProfileEditor(form));
+                match outcome {
+                    EditorOutcome::Stay => Vec::new(),
+                    EditorOutcome::Save { original, profile } => {
+                        vec![Effect::SaveProfile { original, profile }]
+                    }
+                }
+            }
+            Modal::Password {
+                profile,
+                mut prompt,
+            } => match prompt.update(cmd) {
+                PromptOutcome::Submit(password) => self.switch(ConnectTo::Profile {
+                    profile,
+                    password: Some(Secret::new(password)),
+                }),
+                PromptOutcome::Stay => {
+                    self.modal = Some(Modal::Password { profile, prompt });
+                    Vec::new()
+                }
+            },
+            Modal::ConfirmDelete(name) => {
+                if cmd == Cmd::Submit {
+                    return vec![Effect::DeleteProfile(name)];
+                }
+                self.modal = Some(Modal::ConfirmDelete(name));
+                Vec::new()
+            }
+            Modal::ConfirmClear(topic) => {
+                if cmd == Cmd::Submit {
+                    self.notice = Some(format!("cleared the retained message on '{topic}'"));
+                    self.topics.clear_retained(&topic);
+                    return vec![Effect::Publish(OutgoingPublish {
+                        topic,
+                        payload: Bytes::new(),
+                        qos: 1,
+                        retain: true,
+                        props: PublishProps::default(),
+                    })];
+                }
+                self.modal = Some(Modal::ConfirmClear(topic));
+                Vec::new()
+            }
+            Modal::Unsubscribe { cursor } => {
+                let n = self.link.subscriptions().len();
+                let cursor = match cmd {
+                    Cmd::Up => cursor.saturating_sub(1),
+                    Cmd::Down => (cursor + 1).min(n.saturating_sub(1)),
+                    Cmd::Submit => {
+                        if let Some(filter) = self.link.unsubscribe(cursor) {
+                            self.notice = Some(format!("unsubscribed from '{filter}'"));
+                            return vec![Effect::Unsubscribe(filter)];
+                        }
+                        cursor
+                    }
+                    _ => cursor,
+                };
+                self.modal = Some(Modal::Unsubscribe { cursor });
+                Vec::new()
+            }
+            Modal::Subscribe(mut p) => {
+                if let PromptOutcome::Submit(filter) = p.update(cmd) {
+                    match parse_filter(&filter) {
+                        Err(e) => p.error = Some(format!("invalid filter '{filter}': {e}")),
+                        Ok(_) => {
+                            let qos = p.qos;
+                            self.link.subscribe(filter.clone(), qos);
+                            self.notice = Some(format!("subscribing to '{filter}' (QoS {qos})"));
+                            return vec![Effect::Subscribe { filter, qos }];
+                        }
+                    }
+                }
+                self.modal = Some(Modal::Subscribe(p));
+                Vec::new()
+            }
+            Modal::Search(mut p) => {
+                if let PromptOutcome::Submit(q) = p.update(cmd) {
+                    if let Err(miss) = self.log.set_search(q) {
+                        self.notice = Some(miss.to_string());
+                    }
+                    return Vec::new();
+                }
+                self.modal = Some(Modal::Search(p));
+                Vec::new()
+            }
+            Modal::ClientFilter(mut p) => {
+                if let PromptOutcome::Submit(f) = p.update(cmd) {
+                    let f = f.trim().to_owned();
+                    self.log.set_filter((!f.is_empty()).then_some(f));
+                    return Vec::new();
+                }
+                self.modal = Some(Modal::ClientFilter(p));
+                Vec::new()
+            }
+            Modal::Composer(mut c) => {
+                if let ComposerOutcome::Send(p) = c.update(cmd, self.link.history()) {
+                    if self.link.is_connected() {
+                        self.notice = Some(format!(
+                            "published {} bytes to '{}' (QoS {}{})",
+                            p.payload.len(),
+                            p.topic,
+                            p.qos,
+                            if p.retain { ", retained" } else { "" }
+                        ));
+                        self.link.published_one(&p);
+                        return vec![Effect::Publish(p)];
+                    }
+                    c.refuse("the client is not connected");
+                }
+                self.modal = Some(Modal::Composer(c));
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_picker(&mut self, outcome: PickerOutcome) -> Vec<Effect> {
+        match outcome {
+            PickerOutcome::Stay(cursor) => self.modal = Some(Modal::Profiles { cursor }),
+            PickerOutcome::Refused(cursor, why) => {
+                self.notice = Some(why);
+                self.modal = Some(Modal::Profiles { cursor });
+            }
+            PickerOutcome::Connect(to) => return self.switch(to),
+            PickerOutcome::AskPassword(profile) => {
+                self.modal = Some(Modal::Password {
+                    profile,
+                    prompt: Prompt::masked(),
+                });
+            }
+            PickerOutcome::Edit(form) => self.modal = Some(Modal::ProfileEditor(form)),
+            PickerOutcome::ConfirmDelete(name) => self.modal = Some(Modal::ConfirmDelete(name)),
+        }
+        Vec::new()
+    }
+
+    fn open_picker_at(&mut self, name: Option<&str>) {
+        let cursor = self.profiles.row_of(name, self.link.target());
+        self.modal = Some(Modal::Profiles { cursor });
+    }
+
+    /// Points the client pane at `to`: a fresh topic tree and message history (topics of two
+    /// brokers in one tree would mislead), the target's subscriptions, and the effect that
+    /// makes the connection.
+    fn switch(&mut self, to: ConnectTo) -> Vec<Effect> {
+        self.modal = None;
+        match &to {
+            ConnectTo::Embedded => {
+                let Some(addr) = self.broker.addr() else {
+                    self.notice = Some(
+                        "no embedded broker in this session (started with -h, -L, --profile or \
+                         --no-broker; add --port to run one)"
+                            .into(),
+                    );
+                    return Vec::new();
+                };
+                self.link.point_at_embedded(addr);
+                self.notice = Some("connecting to the embedded broker".into());
+            }
+            ConnectTo::Profile { profile, .. } => {
+                self.link.point_at_profile(profile);
+                self.notice = Some(format!(
+                    "connecting to profile '{}' ({})",
+                    profile.name,
+                    self.link.address()
+                ));
+            }
+        }
+        self.topics.clear();
+        self.messages.clear();
+        vec![Effect::Connect(to)]
+    }
+
+    /// The result of saving or deleting profiles: the list as now on disk, or why not.
+    fn on_profiles(&mut self, result: Result<Vec<Profile>, String>) {
+        match result {
+            Ok(list) => {
+                let saved = match self.modal.take() {
+                    Some(Modal::ProfileEditor(f)) => f.build().ok().map(|p| p.name),
+                    other => {
+                        self.modal = other;
+                        None
+                    }
+                };
+                self.profiles.replace(list);
+                if let Some(name) = saved {
+                    self.notice = Some(format!("saved profile '{name}'"));
+                    self.open_picker_at(Some(&name));
+                } else if self.modal.is_none() {
+                    self.open_picker_at(None);
+                }
+            }
+            Err(e) => match &mut self.modal {
+                Some(Modal::ProfileEditor(f)) => f.error = Some(e),
+                _ => self.notice = Some(e),
+            },
+        }
+    }
+
+    fn on_input(&mut self, input: Input) {
+        match &mut self.modal {
+            Some(Modal::Composer(c)) => c.input(input),
+            Some(
+                Modal::Subscribe(p)
+                | Modal::Search(p)
+                | Modal::ClientFilter(p)
+                | Modal::Password { prompt: p, .. },
+            ) => p.input(input),
+            Some(Modal::ProfileEditor(f)) => f.input(input),
+            Some(Modal::Help) => self.modal = None,
+            _ => {}
+        }
+    }
+
+    fn on_paste(&mut self, text: &str) {
+        match &mut self.modal {
+            Some(Modal::Composer(c)) => c.paste(text),
+            Some(
+                Modal::Subscribe(p)
+                | Modal::Search(p)
+                | Modal::ClientFilter(p)
+                | Modal::Password { prompt: p, .. },
+            ) => p.paste(text),
+            Some(Modal::ProfileEditor(f)) => f.paste(text),
+            _ => {}
+        }
+    }
+
+    // ----- mouse -----------------------------------------------------------------------
+
+    fn on_click(&mut self, col: u16, row: u16) {
+        if self.modal.is_some() {
+            if matches!(self.modal, Some(Modal::Help)) {
+                self.modal = None;
+            }
+            return;
+        }
+        let Some(pane) = self.layout.pane_at(col, row) else {
+            return;
+        };
+        self.layout.set_focus(pane);
+        let area = self.layout.area_of(pane);
+        match pane {
+            Pane::Topics if row > area.y => {
+                self.prepare();
+                let outcome = self.topics.click(usize::from(row - area.y - 1));
+                self.on_tree(outcome);
+            }
+            // Row 0 is the border, row 1 the header.
+            Pane::Messages if row > area.y + 1 => {
+                let h = usize::from(area.height.saturating_sub(3));
+                self.messages.click(usize::from(row - area.y - 2), h);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// True when a subscription filter of the client covers `topic` (for tests and the status).
+#[must_use]
+pub fn covered(subs: &[Subscription], topic: &str) -> bool {
+    subs.iter().any(|s| matches(&s.filter, topic))
+}

@@ -1,0 +1,394 @@
+//! The topic tree sub-model: one node per topic level with counts and rates, the visible
+//! rows (rebuilt lazily) and the selected row.
+
+use std::collections::BTreeMap;
+
+use super::cmd::Cmd;
+use super::rate::Rate;
+
+/// Per-topic statistics.
+#[derive(Debug, Clone, Default)]
+pub struct TopicStats {
+    /// Messages received on this exact topic.
+    pub count: u64,
+    /// Arrival rate.
+    pub rate: Rate,
+    /// True when the last message was retained (and not empty).
+    pub retained: bool,
+}
+
+/// A node of the topic tree: one topic level.
+#[derive(Debug, Clone, Default)]
+pub struct TopicNode {
+    /// Child levels by name.
+    pub children: BTreeMap<String, TopicNode>,
+    /// Statistics when a message was received on exactly this topic.
+    pub stats: Option<TopicStats>,
+    /// Messages in this node and all below it.
+    pub subtree_count: u64,
+    /// Subtree arrival rate.
+    pub subtree_rate: Rate,
+    /// Shown expanded.
+    pub expanded: bool,
+}
+
+/// One visible row of the topic tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeRow {
+    /// Full topic of the node; `None` for the "all topics" row.
+    pub path: Option<String>,
+    /// The node's own level name.
+    pub name: String,
+    /// Indentation depth.
+    pub depth: usize,
+    /// True when the node has children.
+    pub has_children: bool,
+    /// True when expanded.
+    pub expanded: bool,
+}
+
+/// What a tree command did to the selection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeOutcome {
+    /// The selection stayed.
+    Same,
+    /// Another row is selected: its topic (`None`: all topics).
+    Selected(Option<String>),
+}
+
+/// The topic tree and its cursor.
+#[derive(Debug, Clone)]
+pub struct Topics {
+    root: TopicNode,
+    count: usize,
+    over_cap: u64,
+    cap: usize,
+    rows: Vec<TreeRow>,
+    dirty: bool,
+    cursor: usize,
+    offset: usize,
+    selected: Option<String>,
+}
+
+impl Topics {
+    /// An empty tree that tracks at most `cap` distinct topics.
+    #[must_use]
+    pub fn new(cap: usize) -> Self {
+        Self {
+            root: TopicNode {
+                expanded: true,
+                ..TopicNode::default()
+            },
+            count: 0,
+            over_cap: 0,
+            cap,
+            rows: vec![all_row()],
+            dirty: true,
+            cursor: 0,
+            offset: 0,
+            selected: None,
+        }
+    }
+
+    /// Forgets every topic (after switching brokers).
+    pub fn clear(&mut self) {
+        *self = Self::new(self.cap);
+    }
+
+    /// The root node (its children are the first levels).
+    #[must_use]
+    pub fn tree(&self) -> &TopicNode {
+        &self.root
+    }
+
+    /// Distinct topics in the tree.
+    #[must_use]
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Messages whose topic was not added because of the topic cap.
+    #[must_use]
+    pub fn over_cap(&self) -> u64 {
+        self.over_cap
+    }
+
+    /// The visible rows as of the last [`Topics::prepare`] or tree command.
+    #[must_use]
+    pub fn rows(&self) -> &[TreeRow] {
+        &self.rows
+    }
+
+    /// The selected row.
+    #[must_use]
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    /// The first visible row.
+    #[must_use]
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The topic of the selected row (`None`: all topics).
+    #[must_use]
+    pub fn selected(&self) -> Option<&str> {
+        self.selected.as_deref()
+    }
+
+    /// Counts one message on `topic` at second `sec`.
+    pub fn insert(&mut self, topic: &str, sec: u64, retained: bool) {
+        let is_new = node_ref(&self.root, topic).is_none_or(|n| n.stats.is_none());
+        if is_new && self.count >= self.cap {
+            self.over_cap += 1;
+            return;
+        }
+        let mut node = &mut self.root;
+        node.subtree_count += 1;
+        node.subtree_rate.add(sec, 1);
+        for level in topic.split('/') {
+            if !node.children.contains_key(level) {
+                self.dirty = true;
+                node.children.insert(
+                    level.to_owned(),
+                    TopicNode {
+                        expanded: true,
+                        ..TopicNode::default()
+                    },
+                );
+            }
+            let Some(next) = node.children.get_mut(level) else {
+                return;
+            };
+            node = next;
+            node.subtree_count += 1;
+            node.subtree_rate.add(sec, 1);
+        }
+        let stats = node.stats.get_or_insert_with(TopicStats::default);
+        stats.count += 1;
+        stats.rate.add(sec, 1);
+        stats.retained = retained;
+        if is_new {
+            self.count += 1;
+            self.dirty = true;
+        }
+    }
+
+    /// Marks `topic` as having no retained message (after clearing it).
+    pub fn clear_retained(&mut self, topic: &str) {
+        if let Some(n) = node_mut(&mut self.root, topic)
+            && let Some(s) = &mut n.stats
+        {
+            s.retained = false;
+        }
+    }
+
+    /// Brings the rows up to date and scrolls the cursor into a pane `height` rows high.
+    pub fn prepare(&mut self, height: usize) {
+        if self.dirty {
+            self.rebuild_rows();
+        }
+        let h = height.max(1);
+        if self.cursor < self.offset {
+            self.offset = self.cursor;
+        } else if self.cursor >= self.offset + h {
+            self.offset = self.cursor + 1 - h;
+        }
+    }
+
+    /// Moves the cursor or expands / collapses a node; `page` rows a page.
+    pub fn update(&mut self, cmd: Cmd, page: usize) -> TreeOutcome {
+        if self.dirty {
+            self.rebuild_rows();
+        }
+        let last = self.rows.len().saturating_sub(1);
+        let before = self.cursor;
+        match cmd {
+            Cmd::Up => self.cursor = self.cursor.saturating_sub(1),
+            Cmd::Down => self.cursor = (self.cursor + 1).min(last),
+            Cmd::PageUp => self.cursor = self.cursor.saturating_sub(page),
+            Cmd::PageDown => self.cursor = (self.cursor + page).min(last),
+            Cmd::Top => self.cursor = 0,
+            Cmd::Bottom => self.cursor = last,
+            Cmd::Expand | Cmd::Collapse | Cmd::Toggle => {
+                let Some(row) = self.rows.get(self.cursor).cloned() else {
+                    return TreeOutcome::Same;
+                };
+                let Some(path) = row.path else {
+                    return TreeOutcome::Same;
+                };
+                if cmd == Cmd::Collapse && (!row.has_children || !row.expanded) {
+                    // Go to the parent row.
+                    if let Some(i) = (0..self.cursor)
+                        .rev()
+                        .find(|&i| self.rows[i].depth < row.depth)
+                    {
+                        self.cursor = i;
+                    }
+                } else if row.has_children
+                    && let Some(node) = node_mut(&mut self.root, &path)
+                {
+                    node.expanded = match cmd {
+                        Cmd::Expand => true,
+                        Cmd::Collapse => false,
+                        _ => !node.expanded,
+                    };
+                    self.rebuild_rows();
+                }
+            }
+            _ => {}
+        }
+        if self.cursor == before {
+            return TreeOutcome::Same;
+        }
+        self.select_cursor_row()
+    }
+
+    /// A click on visible row `i` (counted from the first shown): selects it, or toggles it
+    /// when it is selected already.
+    pub fn click(&mut self, i: usize) -> TreeOutcome {
+        let i = self.offset + i;
+        if i >= self.rows.len() {
+            return TreeOutcome::Same;
+        }
+        if i == self.cursor {
+            return self.update(Cmd::Toggle, 1);
+        }
+        self.cursor = i;
+        self.select_cursor_row()
+    }
+
+    fn select_cursor_row(&mut self) -> TreeOutcome {
+        let path = self.rows.get(self.cursor).and_then(|r| r.path.clone());
+        if path == self.selected {
+            return TreeOutcome::Same;
+        }
+        self.selected.clone_from(&path);
+        TreeOutcome::Selected(path)
+    }
+
+    fn rebuild_rows(&mut self) {
+        let mut rows = vec![all_row()];
+        let mut prefix = String::new();
+        flatten(&self.root, &mut prefix, 0, &mut rows);
+        self.rows = rows;
+        self.dirty = false;
+        // Keep the cursor on the selected topic.
+        self.cursor = self
+            .rows
+            .iter()
+            .position(|r| r.path == self.selected)
+            .unwrap_or_else(|| self.cursor.min(self.rows.len().saturating_sub(1)));
+    }
+}
+
+fn all_row() -> TreeRow {
+    TreeRow {
+        path: None,
+        name: "(all topics)".into(),
+        depth: 0,
+        has_children: false,
+        expanded: true,
+    }
+}
+
+fn flatten(node: &TopicNode, prefix: &mut String, depth: usize, rows: &mut Vec<TreeRow>) {
+    for (name, child) in &node.children {
+        let len = prefix.len();
+        if depth > 0 {
+            prefix.push('/');
+        }
+        prefix.push_str(name);
+        rows.push(TreeRow {
+            path: Some(prefix.clone()),
+            name: name.clone(),
+            depth,
+            has_children: !child.children.is_empty(),
+            expanded: child.expanded,
+        });
+        if child.expanded {
+            flatten(child, prefix, depth + 1, rows);
+        }
+        prefix.truncate(len);
+    }
+}
+
+/// The tree node of a full topic path.
+#[must_use]
+pub fn node_ref<'a>(root: &'a TopicNode, path: &str) -> Option<&'a TopicNode> {
+    let mut node = root;
+    for level in path.split('/') {
+        node = node.children.get(level)?;
+    }
+    Some(node)
+}
+
+fn node_mut<'a>(root: &'a mut TopicNode, path: &str) -> Option<&'a mut TopicNode> {
+    let mut node = root;
+    for level in path.split('/') {
+        node = node.children.get_mut(level)?;
+    }
+    Some(node)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(topics: &[&str]) -> Topics {
+        let mut t = Topics::new(100);
+        for topic in topics {
+            t.insert(topic, 1, false);
+        }
+        t.prepare(10);
+        t
+    }
+
+    #[test]
+    fn tree_commands_move_the_selection() {
+        let topics = ["a/x", "a/y", "b"];
+        // Rows: (all), a, a/x, a/y, b.
+        let cases: &[(&[Cmd], usize, Option<&str>)] = &[
+            (&[], 0, None),
+            (&[Cmd::Down], 1, Some("a")),
+            (&[Cmd::Bottom], 4, Some("b")),
+            (&[Cmd::Bottom, Cmd::Top], 0, None),
+            (&[Cmd::PageDown], 4, Some("b")),
+            (&[Cmd::Down, Cmd::Down, Cmd::Collapse], 1, Some("a")),
+            (&[Cmd::Down, Cmd::Collapse, Cmd::Down], 2, Some("b")),
+            (&[Cmd::Down, Cmd::Toggle, Cmd::Toggle, Cmd::Down], 2, Some("a/x")),
+            (&[Cmd::Up, Cmd::Up], 0, None),
+        ];
+        for (cmds, cursor, selected) in cases {
+            let mut t = tree(&topics);
+            for c in *cmds {
+                t.update(*c, 5);
+            }
+            assert_eq!((t.cursor(), t.selected()), (*cursor, *selected), "{cmds:?}");
+        }
+    }
+
+    #[test]
+    fn the_cap_counts_topics_left_out() {
+        let mut t = Topics::new(2);
+        for topic in ["a", "b", "c", "a", "d"] {
+            t.insert(topic, 1, false);
+        }
+        assert_eq!((t.count(), t.over_cap()), (2, 2));
+        assert_eq!(t.tree().subtree_count, 3);
+        assert_eq!(node_ref(t.tree(), "a").map(|n| n.subtree_count), Some(2));
+    }
+
+    #[test]
+    fn a_new_topic_keeps_the_cursor_on_the_selected_row() {
+        let mut t = tree(&["m"]);
+        assert_eq!(t.update(Cmd::Down, 5), TreeOutcome::Selected(Some("m".into())));
+        t.insert("a", 2, true);
+        t.prepare(10);
+        assert_eq!((t.cursor(), t.selected()), (2, Some("m")));
+        assert!(node_ref(t.tree(), "a").and_then(|n| n.stats.as_ref()).is_some_and(|s| s.retained));
+        t.clear_retained("a");
+        assert!(node_ref(t.tree(), "a").and_then(|n| n.stats.as_ref()).is_some_and(|s| !s.retained));
+    }
+}
