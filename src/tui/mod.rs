@@ -137,7 +137,10 @@ struct Embedded {
 
 /// Binds and starts the embedded broker. A busy port (default or `--port`) falls back to a
 /// free port with a notice, as long as the config does not name its own listeners.
-fn start_embedded_broker(opts: &Options, events: &EventBus) -> Result<(Embedded, Option<String>), String> {
+fn start_embedded_broker(
+    opts: &Options,
+    events: &EventBus,
+) -> Result<(Embedded, Option<String>), String> {
     let (cfg, notes) = match &opts.config_file {
         Some(path) => BrokerConfig::from_file(path).map_err(|e| error_chain(&e))?,
         None => (BrokerConfig::default(), Vec::new()),

@@ -65,7 +65,8 @@ mod tests {
     #[test]
     fn rates_are_the_difference_of_two_samples() {
         // (received, sent) samples → rates after the last one
-        let cases: &[(&[(u64, u64)], Option<(u64, u64)>)] = &[
+        type Samples = &'static [(u64, u64)];
+        let cases: &[(Samples, Option<(u64, u64)>)] = &[
             (&[], None),
             (&[(100, 250)], None),
             (&[(100, 250), (160, 400)], Some((60, 150))),

@@ -128,4 +128,3 @@ pub enum Cmd {
     /// Editor: the previous choice of a choice field.
     ToggleFieldBack,
 }
-

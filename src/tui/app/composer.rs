@@ -376,8 +376,14 @@ mod tests {
         let cases: &[(&[Cmd], &str)] = &[
             (&[Cmd::HistoryPrev], "new"),
             (&[Cmd::HistoryPrev, Cmd::HistoryPrev], "old"),
-            (&[Cmd::HistoryPrev, Cmd::HistoryPrev, Cmd::HistoryPrev], "old"),
-            (&[Cmd::HistoryPrev, Cmd::HistoryPrev, Cmd::HistoryNext], "new"),
+            (
+                &[Cmd::HistoryPrev, Cmd::HistoryPrev, Cmd::HistoryPrev],
+                "old",
+            ),
+            (
+                &[Cmd::HistoryPrev, Cmd::HistoryPrev, Cmd::HistoryNext],
+                "new",
+            ),
             (&[Cmd::HistoryPrev, Cmd::HistoryNext], ""),
             (&[Cmd::HistoryNext], ""),
         ];

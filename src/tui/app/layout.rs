@@ -191,7 +191,12 @@ mod tests {
             (&[], Pane::Topics, 50, false),
             (&[Cmd::FocusNext], Pane::Messages, 50, false),
             (&[Cmd::FocusPrev], Pane::Log, 50, false),
-            (&[Cmd::Focus(Pane::Payload), Cmd::FocusNext], Pane::Log, 50, false),
+            (
+                &[Cmd::Focus(Pane::Payload), Cmd::FocusNext],
+                Pane::Log,
+                50,
+                false,
+            ),
             (&[Cmd::GrowClient; 10], Pane::Topics, 85, false),
             (&[Cmd::GrowLog; 10], Pane::Topics, 15, false),
             (&[Cmd::Zoom], Pane::Topics, 50, true),
@@ -202,7 +207,11 @@ mod tests {
             for c in *cmds {
                 m.update(*c);
             }
-            assert_eq!((m.focus(), m.split(), m.zoom()), (*focus, *split, *zoom), "{cmds:?}");
+            assert_eq!(
+                (m.focus(), m.split(), m.zoom()),
+                (*focus, *split, *zoom),
+                "{cmds:?}"
+            );
         }
     }
 

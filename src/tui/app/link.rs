@@ -313,7 +313,8 @@ mod tests {
     fn connection_events_drive_the_state() {
         let t0 = UNIX_EPOCH + Duration::from_secs(100);
         // (events, state, retry)
-        let cases: &[(&[LinkEvent], ClientState, Option<(u32, SystemTime)>)] = &[
+        type Retry = Option<(u32, SystemTime)>;
+        let cases: &[(&[LinkEvent], ClientState, Retry)] = &[
             (&[], ClientState::Connecting, None),
             (&[LinkEvent::Connected], ClientState::Connected, None),
             (
@@ -379,7 +380,10 @@ mod tests {
         let states: Vec<_> = l.subscriptions().iter().map(|s| s.state.clone()).collect();
         assert_eq!(
             states,
-            [SubState::Granted(0), SubState::Refused("not authorised".into())]
+            [
+                SubState::Granted(0),
+                SubState::Refused("not authorised".into())
+            ]
         );
         assert_eq!(l.unsubscribe(0).as_deref(), Some("#"));
         assert_eq!(l.unsubscribe(5), None);

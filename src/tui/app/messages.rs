@@ -284,7 +284,11 @@ mod tests {
             assert_eq!(m.view().len(), *n, "{topic:?}");
             m.push(msg("home/a/b"));
             let grew = topic.is_none_or(|t| "home/a/b".starts_with(t) && t != "homeless");
-            assert_eq!(m.view().len(), n + usize::from(grew), "{topic:?} after one more");
+            assert_eq!(
+                m.view().len(),
+                n + usize::from(grew),
+                "{topic:?} after one more"
+            );
         }
     }
 
@@ -306,7 +310,11 @@ mod tests {
             for c in *cmds {
                 m.update_list(*c, 2);
             }
-            assert_eq!((m.position(), m.selected().is_some()), (*pos, *selected), "{cmds:?}");
+            assert_eq!(
+                (m.position(), m.selected().is_some()),
+                (*pos, *selected),
+                "{cmds:?}"
+            );
         }
     }
 }

@@ -754,7 +754,12 @@ mod tests {
             (&list, 0, Cmd::Bottom, PickerOutcome::Stay(2)),
             (&list, 0, Cmd::Submit, embedded),
             (&list, 1, Cmd::Submit, lab),
-            (&list, 1, Cmd::DeleteProfile, PickerOutcome::ConfirmDelete("lab".into())),
+            (
+                &list,
+                1,
+                Cmd::DeleteProfile,
+                PickerOutcome::ConfirmDelete("lab".into()),
+            ),
             (
                 &list,
                 0,
@@ -779,7 +784,10 @@ mod tests {
         let PickerOutcome::Edit(form) = list.picker_update(1, Cmd::DuplicateProfile) else {
             panic!("duplicate opens the editor");
         };
-        assert_eq!((form.text(FormField::Name), form.original), ("lab copy".into(), None));
+        assert_eq!(
+            (form.text(FormField::Name), form.original),
+            ("lab copy".into(), None)
+        );
     }
 
     #[test]

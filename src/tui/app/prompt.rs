@@ -109,9 +109,17 @@ mod tests {
     fn only_the_subscribe_prompt_cycles_its_qos() {
         let cases: &[(bool, &[Cmd], u8)] = &[
             (true, &[Cmd::NextField], 1),
-            (true, &[Cmd::ToggleField, Cmd::ToggleField, Cmd::ToggleField], 0),
+            (
+                true,
+                &[Cmd::ToggleField, Cmd::ToggleField, Cmd::ToggleField],
+                0,
+            ),
             (true, &[Cmd::PrevField], 2),
-            (false, &[Cmd::NextField, Cmd::PrevField, Cmd::ToggleField], 0),
+            (
+                false,
+                &[Cmd::NextField, Cmd::PrevField, Cmd::ToggleField],
+                0,
+            ),
         ];
         for (subscribe, cmds, qos) in cases {
             let mut p = if *subscribe {
@@ -134,6 +142,9 @@ mod tests {
             key: Key::Enter,
             ..Input::default()
         });
-        assert_eq!(p.update(Cmd::Submit), PromptOutcome::Submit("a/b c  ".into()));
+        assert_eq!(
+            p.update(Cmd::Submit),
+            PromptOutcome::Submit("a/b c  ".into())
+        );
     }
 }

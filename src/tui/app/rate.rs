@@ -54,7 +54,8 @@ mod tests {
     #[test]
     fn rate_counts_the_last_complete_second() {
         // (events added as (second, n), asked at `now`, expected per second)
-        let cases: &[(&[(u64, u32)], u64, u32)] = &[
+        type Adds = &'static [(u64, u32)];
+        let cases: &[(Adds, u64, u32)] = &[
             (&[], 10, 0),
             (&[(10, 3)], 10, 0),
             (&[(10, 3)], 11, 3),

@@ -357,7 +357,11 @@ mod tests {
             (&[Cmd::PageDown], 4, Some("b")),
             (&[Cmd::Down, Cmd::Down, Cmd::Collapse], 1, Some("a")),
             (&[Cmd::Down, Cmd::Collapse, Cmd::Down], 2, Some("b")),
-            (&[Cmd::Down, Cmd::Toggle, Cmd::Toggle, Cmd::Down], 2, Some("a/x")),
+            (
+                &[Cmd::Down, Cmd::Toggle, Cmd::Toggle, Cmd::Down],
+                2,
+                Some("a/x"),
+            ),
             (&[Cmd::Up, Cmd::Up], 0, None),
         ];
         for (cmds, cursor, selected) in cases {
@@ -383,12 +387,23 @@ mod tests {
     #[test]
     fn a_new_topic_keeps_the_cursor_on_the_selected_row() {
         let mut t = tree(&["m"]);
-        assert_eq!(t.update(Cmd::Down, 5), TreeOutcome::Selected(Some("m".into())));
+        assert_eq!(
+            t.update(Cmd::Down, 5),
+            TreeOutcome::Selected(Some("m".into()))
+        );
         t.insert("a", 2, true);
         t.prepare(10);
         assert_eq!((t.cursor(), t.selected()), (2, Some("m")));
-        assert!(node_ref(t.tree(), "a").and_then(|n| n.stats.as_ref()).is_some_and(|s| s.retained));
+        assert!(
+            node_ref(t.tree(), "a")
+                .and_then(|n| n.stats.as_ref())
+                .is_some_and(|s| s.retained)
+        );
         t.clear_retained("a");
-        assert!(node_ref(t.tree(), "a").and_then(|n| n.stats.as_ref()).is_some_and(|s| !s.retained));
+        assert!(
+            node_ref(t.tree(), "a")
+                .and_then(|n| n.stats.as_ref())
+                .is_some_and(|s| !s.retained)
+        );
     }
 }

@@ -57,12 +57,20 @@ fn saved_profiles() -> Vec<crate::profile::Profile> {
 }
 
 fn app_with_profiles() -> App {
-    let mut app = app();
-    app.profiles = saved_profiles();
-    app
+    app_from(saved_profiles(), None, Limits::default())
 }
 
 fn app_with(limits: Limits) -> App {
+    app_from(Vec::new(), None, limits)
+}
+
+/// The model as the run loop starts it, with these saved profiles (or why they could not be
+/// read).
+fn app_from(
+    profiles: Vec<crate::profile::Profile>,
+    profiles_error: Option<String>,
+    limits: Limits,
+) -> App {
     let mut app = App::new(
         StartInfo {
             broker_addr: Some("127.0.0.1:1883".into()),
@@ -70,6 +78,8 @@ fn app_with(limits: Limits) -> App {
             client_id: "mqtt-workbench-1".into(),
             subscriptions: vec![("#".into(), 0)],
             notice: None,
+            profiles,
+            profiles_error,
             profiles_file: "/home/user/.config/mqtt-workbench/profiles.toml".into(),
             ..StartInfo::default()
         },
@@ -135,6 +145,23 @@ fn publish_flags() -> PublishFlags {
         retain: false,
         pkid: 0,
     }
+}
+
+/// The embedded broker's live counters over the tutorial: two clients and nothing published
+/// in the first sample; one second later the publisher is gone, one PUBLISH in, one out.
+fn tutorial_stats(app: &mut App) {
+    use crate::broker::sys::LiveStats;
+    let before = LiveStats {
+        clients_connected: 2,
+        ..LiveStats::default()
+    };
+    app.update(Action::BrokerStats(before));
+    app.update(Action::BrokerStats(LiveStats {
+        clients_connected: 1,
+        publish_received: 1,
+        publish_sent: 1,
+        ..before
+    }));
 }
 
 /// The broker lines of the classic tutorial: the workbench's own client subscribes to `#`,

@@ -6,8 +6,9 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyModifiers};
 
 use super::*;
+use crate::tui::app::profiles::FormField;
 use crate::tui::app::{ClientState, Modal, SubState};
-use crate::tui::profiles::{ConnectTo, FormField, Target};
+use crate::tui::app::{ConnectTo, Target};
 
 fn enter(app: &mut App) -> Vec<Effect> {
     press(app, KeyCode::Enter, KeyModifiers::NONE)
@@ -17,9 +18,9 @@ fn enter(app: &mut App) -> Vec<Effect> {
 fn picker_connects_to_a_profile_with_its_subscriptions_and_a_fresh_tree() {
     let mut app = app_with_profiles();
     message(&mut app, "old/topic", b"x", at(0, 0));
-    assert_eq!(app.topic_count, 1);
+    assert_eq!(app.topics().count(), 1);
     key(&mut app, 'P');
-    assert!(matches!(app.modal, Some(Modal::Profiles { cursor: 0 })));
+    assert!(matches!(app.modal(), Some(Modal::Profiles { cursor: 0 })));
     key(&mut app, 'j');
     let fx = enter(&mut app);
     let [Effect::Connect(ConnectTo::Profile { profile, password })] = fx.as_slice() else {
@@ -27,14 +28,15 @@ fn picker_connects_to_a_profile_with_its_subscriptions_and_a_fresh_tree() {
     };
     assert_eq!(profile.name, "lab");
     assert_eq!(*password, None);
-    assert!(app.modal.is_none());
-    assert_eq!(app.target, Target::Profile("lab".into()));
-    assert_eq!(app.client_target, "mqtts://broker.lab:8883");
-    assert_eq!(app.client_state, ClientState::Connecting);
-    assert_eq!(app.topic_count, 0, "the old broker's topics are gone");
-    assert_eq!(app.messages.len(), 0);
+    assert!(app.modal().is_none());
+    assert_eq!(*app.link().target(), Target::Profile("lab".into()));
+    assert_eq!(app.link().address(), "mqtts://broker.lab:8883");
+    assert_eq!(*app.link().state(), ClientState::Connecting);
+    assert_eq!(app.topics().count(), 0, "the old broker's topics are gone");
+    assert_eq!(app.messages().ring().len(), 0);
     let subs: Vec<_> = app
-        .subscriptions
+        .link()
+        .subscriptions()
         .iter()
         .map(|s| (s.filter.as_str(), s.qos))
         .collect();
@@ -43,22 +45,23 @@ fn picker_connects_to_a_profile_with_its_subscriptions_and_a_fresh_tree() {
     let fx = app.update(Action::Client(LinkEvent::Connected));
     assert_eq!(fx.len(), 2);
     assert!(
-        app.subscriptions
+        app.link()
+            .subscriptions()
             .iter()
             .all(|s| s.state == SubState::Pending)
     );
     // Back to the embedded broker: `#` again.
     key(&mut app, 'P');
     assert!(
-        matches!(app.modal, Some(Modal::Profiles { cursor: 1 })),
+        matches!(app.modal(), Some(Modal::Profiles { cursor: 1 })),
         "opens on the current one"
     );
     key(&mut app, 'k');
     let fx = enter(&mut app);
     assert_eq!(fx, [Effect::Connect(ConnectTo::Embedded)]);
-    assert_eq!(app.target, Target::Embedded);
-    assert_eq!(app.client_target, "127.0.0.1:1883");
-    assert_eq!(app.subscriptions[0].filter, "#");
+    assert_eq!(*app.link().target(), Target::Embedded);
+    assert_eq!(app.link().address(), "127.0.0.1:1883");
+    assert_eq!(app.link().subscriptions()[0].filter, "#");
 }
 
 #[test]
@@ -68,7 +71,7 @@ fn a_profile_that_asks_gets_a_masked_prompt() {
     key(&mut app, 'j');
     key(&mut app, 'j');
     assert!(enter(&mut app).is_empty());
-    assert!(matches!(app.modal, Some(Modal::Password { .. })));
+    assert!(matches!(app.modal(), Some(Modal::Password { .. })));
     typed(&mut app, "s3cret");
     let fx = enter(&mut app);
     let [Effect::Connect(ConnectTo::Profile { profile, password })] = fx.as_slice() else {
@@ -87,10 +90,10 @@ fn new_profile_is_saved_through_an_effect_and_the_editor_checks_fields() {
     let mut app = app_with_profiles();
     key(&mut app, 'P');
     key(&mut app, 'n');
-    assert!(matches!(app.modal, Some(Modal::ProfileEditor(_))));
+    assert!(matches!(app.modal(), Some(Modal::ProfileEditor(_))));
     // Nameless: refused with a reason, editor stays open.
     assert!(enter(&mut app).is_empty());
-    let Some(Modal::ProfileEditor(f)) = &app.modal else {
+    let Some(Modal::ProfileEditor(f)) = app.modal() else {
         panic!()
     };
     assert!(
@@ -109,12 +112,12 @@ fn new_profile_is_saved_through_an_effect_and_the_editor_checks_fields() {
     for _ in 0..3 {
         press(&mut app, KeyCode::Up, KeyModifiers::NONE);
     }
-    let Some(Modal::ProfileEditor(f)) = &app.modal else {
+    let Some(Modal::ProfileEditor(f)) = app.modal() else {
         panic!()
     };
     assert_eq!(f.focus, FormField::Name);
     press(&mut app, KeyCode::Up, KeyModifiers::NONE);
-    let Some(Modal::ProfileEditor(f)) = &app.modal else {
+    let Some(Modal::ProfileEditor(f)) = app.modal() else {
         panic!()
     };
     assert_eq!(f.focus, FormField::Subscriptions);
@@ -131,8 +134,8 @@ fn new_profile_is_saved_through_an_effect_and_the_editor_checks_fields() {
     let mut list = saved_profiles();
     list.push((**profile).clone());
     app.update(Action::Profiles(Ok(list)));
-    assert!(matches!(app.modal, Some(Modal::Profiles { cursor: 3 })));
-    assert_eq!(app.profiles.len(), 3);
+    assert!(matches!(app.modal(), Some(Modal::Profiles { cursor: 3 })));
+    assert_eq!(app.profiles().list().len(), 3);
 }
 
 #[test]
@@ -146,7 +149,7 @@ fn save_errors_stay_in_the_editor() {
     app.update(Action::Profiles(Err(
         "refusing to overwrite profiles.toml".into()
     )));
-    let Some(Modal::ProfileEditor(f)) = &app.modal else {
+    let Some(Modal::ProfileEditor(f)) = app.modal() else {
         panic!()
     };
     assert_eq!(
@@ -161,37 +164,35 @@ fn duplicate_and_delete() {
     key(&mut app, 'P');
     key(&mut app, 'j');
     key(&mut app, 'd');
-    let Some(Modal::ProfileEditor(f)) = &app.modal else {
+    let Some(Modal::ProfileEditor(f)) = app.modal() else {
         panic!()
     };
     assert_eq!(f.text(FormField::Name), "lab copy");
     assert_eq!(f.original, None);
     press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
-    assert!(matches!(app.modal, Some(Modal::Profiles { cursor: 0 })));
+    assert!(matches!(app.modal(), Some(Modal::Profiles { cursor: 0 })));
     key(&mut app, 'j');
     key(&mut app, 'x');
-    assert!(matches!(&app.modal, Some(Modal::ConfirmDelete(n)) if n == "lab"));
+    assert!(matches!(app.modal(), Some(Modal::ConfirmDelete(n)) if n == "lab"));
     assert_eq!(key(&mut app, 'y'), [Effect::DeleteProfile("lab".into())]);
     // The embedded broker row is not a profile.
     key(&mut app, 'P');
     key(&mut app, 'g');
     assert!(key(&mut app, 'x').is_empty());
-    assert!(
-        app.notice
-            .as_deref()
-            .unwrap()
-            .contains("not a saved profile")
-    );
+    assert!(app.notice().unwrap().contains("not a saved profile"));
 }
 
 #[test]
 fn unreadable_profiles_file_disables_editing() {
-    let mut app = app_with_profiles();
-    app.profiles_error = Some("profiles.toml:3:8: invalid type".into());
+    let mut app = app_from(
+        saved_profiles(),
+        Some("profiles.toml:3:8: invalid type".into()),
+        Limits::default(),
+    );
     key(&mut app, 'P');
     key(&mut app, 'n');
-    assert!(matches!(app.modal, Some(Modal::Profiles { .. })));
-    assert!(app.notice.as_deref().unwrap().contains("3:8"));
+    assert!(matches!(app.modal(), Some(Modal::Profiles { .. })));
+    assert!(app.notice().unwrap().contains("3:8"));
 }
 
 #[test]
@@ -204,8 +205,8 @@ fn failures_show_the_reason_and_the_retry_countdown() {
         attempt: 3,
         delay: Duration::from_secs(4),
     }));
-    assert_eq!(app.retry, Some((3, at(4, 0))));
+    assert_eq!(app.link().retry(), Some((3, at(4, 0))));
     assert_eq!(key(&mut app, 'r'), [Effect::Reconnect]);
-    assert_eq!(app.client_state, ClientState::Connecting);
-    assert_eq!(app.retry, None);
+    assert_eq!(*app.link().state(), ClientState::Connecting);
+    assert_eq!(app.link().retry(), None);
 }

@@ -13,7 +13,7 @@ use crate::tui::widgets;
 
 fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
     app.update(Action::Resize(w, h));
-    app.prepare();
+    app.update(Action::Frame);
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal.draw(|f| widgets::draw(f, app)).unwrap();
     terminal
@@ -29,13 +29,18 @@ fn settings() -> insta::Settings {
 /// The tutorial after `mosquitto_pub -t mqtt -m "Hello2 mqtt"`, plus a JSON sensor and a
 /// retained lamp state.
 fn tutorial_app() -> App {
-    let mut app = app();
+    tutorial(app())
+}
+
+/// The tutorial on `app`: connected, the broker's log and live counters, three messages.
+fn tutorial(mut app: App) -> App {
     app.update(Action::Client(LinkEvent::Connected));
     app.update(Action::Client(LinkEvent::SubAck {
         filter: "#".into(),
         result: Ok(0),
     }));
     tutorial_log(&mut app);
+    tutorial_stats(&mut app);
     retained(&mut app, "devices/lamp/state", b"on", at(1, 0));
     message(
         &mut app,
@@ -71,10 +76,11 @@ fn tutorial_at_80x24() {
 #[test]
 fn json_payload_pretty_printed_at_160x48() {
     let mut app = tutorial_app();
-    app.prepare();
+    app.update(Action::Frame);
     // Select sensors/kitchen/temp in the tree.
     let row = app
-        .tree_rows
+        .topics()
+        .rows()
         .iter()
         .position(|r| r.path.as_deref() == Some("sensors/kitchen/temp"))
         .unwrap();
@@ -132,7 +138,7 @@ fn tiny_and_empty_screens_do_not_panic() {
 fn topic_tree_rows_show_counts_and_retained_flag() {
     let mut app = tutorial_app();
     app.update(Action::Cmd(Cmd::Focus(Pane::Messages)));
-    app.prepare();
+    app.update(Action::Frame);
     let mut buf = Buffer::empty(Rect::new(0, 0, 30, 10));
     widgets::topic_tree::render(&app, buf.area, &mut buf);
     let lines: Vec<String> = (0..10)
@@ -181,8 +187,7 @@ fn render_cost_follows_visible_rows_not_history() {
 
 #[test]
 fn profile_picker_at_80x24() {
-    let mut app = tutorial_app();
-    app.profiles = saved_profiles();
+    let mut app = tutorial(app_with_profiles());
     key(&mut app, 'P');
     key(&mut app, 'j');
     let t = screen(&mut app, 80, 24);
@@ -194,8 +199,7 @@ fn profile_picker_at_80x24() {
 
 #[test]
 fn profile_editor_at_160x48() {
-    let mut app = tutorial_app();
-    app.profiles = saved_profiles();
+    let mut app = tutorial(app_with_profiles());
     key(&mut app, 'P');
     key(&mut app, 'j');
     key(&mut app, 'e');
@@ -207,8 +211,7 @@ fn profile_editor_at_160x48() {
 
 #[test]
 fn profile_editor_scrolls_at_80x24() {
-    let mut app = tutorial_app();
-    app.profiles = saved_profiles();
+    let mut app = tutorial(app_with_profiles());
     key(&mut app, 'P');
     key(&mut app, 'j');
     key(&mut app, 'e');
@@ -220,8 +223,7 @@ fn profile_editor_scrolls_at_80x24() {
 
 #[test]
 fn profile_connection_failure_at_80x24() {
-    let mut app = tutorial_app();
-    app.profiles = saved_profiles();
+    let mut app = tutorial(app_with_profiles());
     key(&mut app, 'P');
     key(&mut app, 'j');
     press(&mut app, KeyCode::Enter, KeyModifiers::NONE);

@@ -13,9 +13,10 @@ fn messages_build_the_topic_tree_with_counts() {
     message(&mut app, "home/kitchen/temp", b"21.6", at(1, 10));
     message(&mut app, "home/hall/light", b"on", at(1, 20));
     message(&mut app, "mqtt", b"Hello2 mqtt", at(1, 30));
-    app.prepare();
+    app.update(Action::Frame);
     let names: Vec<_> = app
-        .tree_rows
+        .topics()
+        .rows()
         .iter()
         .map(|r| (r.depth, r.name.as_str()))
         .collect();
@@ -31,9 +32,9 @@ fn messages_build_the_topic_tree_with_counts() {
             (0, "mqtt"),
         ]
     );
-    assert_eq!(app.topic_count, 3);
-    assert_eq!(app.tree.subtree_count, 4);
-    let home = crate::tui::app::node_ref(&app.tree, "home").unwrap();
+    assert_eq!(app.topics().count(), 3);
+    assert_eq!(app.topics().tree().subtree_count, 4);
+    let home = crate::tui::app::node_ref(app.topics().tree(), "home").unwrap();
     assert_eq!(home.subtree_count, 3);
     // Two messages arrived in second 1; at second 2 that is the last complete second.
     assert_eq!(home.subtree_rate.per_sec(1_700_000_002), 3);
@@ -47,23 +48,27 @@ fn selecting_a_tree_node_shows_its_subtree_and_new_matching_messages() {
     message(&mut app, "home/hall/light", b"2", at(1, 0));
     message(&mut app, "mqtt", b"3", at(1, 0));
     message(&mut app, "homeless", b"4", at(1, 0));
-    app.prepare();
-    assert_eq!(app.view.len(), 4);
+    app.update(Action::Frame);
+    assert_eq!(app.messages().view().len(), 4);
     // Row 1 is "home".
     key(&mut app, 'j');
-    assert_eq!(app.view_topic.as_deref(), Some("home"));
-    assert_eq!(app.view.len(), 2, "home/# but not 'homeless' or 'mqtt'");
+    assert_eq!(app.messages().view_topic(), Some("home"));
+    assert_eq!(
+        app.messages().view().len(),
+        2,
+        "home/# but not 'homeless' or 'mqtt'"
+    );
     message(&mut app, "home/kitchen/temp", b"5", at(2, 0));
     message(&mut app, "mqtt", b"6", at(2, 0));
-    assert_eq!(app.view.len(), 3);
-    assert_eq!(&app.current_message().unwrap().payload[..], b"5");
+    assert_eq!(app.messages().view().len(), 3);
+    assert_eq!(&app.messages().current().unwrap().payload[..], b"5");
     // Collapse "home" with h, the rows shrink; l expands again.
     key(&mut app, 'h');
-    app.prepare();
-    assert_eq!(app.tree_rows.len(), 4);
+    app.update(Action::Frame);
+    assert_eq!(app.topics().rows().len(), 4);
     key(&mut app, 'l');
-    app.prepare();
-    assert_eq!(app.tree_rows.len(), 8);
+    app.update(Action::Frame);
+    assert_eq!(app.topics().rows().len(), 8);
 }
 
 #[test]
@@ -75,13 +80,13 @@ fn a_selected_message_stays_selected_while_new_ones_arrive() {
     app.update(Action::Cmd(Cmd::Focus(Pane::Messages)));
     key(&mut app, 'j');
     key(&mut app, 'j');
-    assert_eq!(&app.current_message().unwrap().payload[..], b"m2");
+    assert_eq!(&app.messages().current().unwrap().payload[..], b"m2");
     message(&mut app, "t", b"m5", at(2, 0));
-    assert_eq!(&app.current_message().unwrap().payload[..], b"m2");
-    assert_eq!(app.msg_position(), 3);
+    assert_eq!(&app.messages().current().unwrap().payload[..], b"m2");
+    assert_eq!(app.messages().position(), 3);
     // Esc follows the newest again.
     press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
-    assert_eq!(&app.current_message().unwrap().payload[..], b"m5");
+    assert_eq!(&app.messages().current().unwrap().payload[..], b"m5");
 }
 
 #[test]
@@ -97,10 +102,10 @@ fn histories_are_capped_in_entries_and_bytes() {
         message(&mut app, "flood", &[0u8; 10], at(1, i));
         log(&mut app, BrokerEvent::Notice(format!("line {i}")), at(1, i));
     }
-    assert_eq!(app.messages.len(), 100);
-    assert_eq!(app.view.len(), 100);
-    assert_eq!(app.log.len(), 50);
-    assert_eq!(app.tree.subtree_count, 1000);
+    assert_eq!(app.messages().ring().len(), 100);
+    assert_eq!(app.messages().view().len(), 100);
+    assert_eq!(app.log().ring().len(), 50);
+    assert_eq!(app.topics().tree().subtree_count, 1000);
 
     let mut app = app_with(Limits {
         message_bytes: 10_000,
@@ -109,9 +114,9 @@ fn histories_are_capped_in_entries_and_bytes() {
     for i in 0..100 {
         message(&mut app, "big", &[7u8; 1000], at(1, i));
     }
-    assert!(app.messages.bytes() <= 10_000);
-    assert!(app.messages.len() < 10);
-    assert_eq!(app.view.len(), app.messages.len());
+    assert!(app.messages().ring().bytes() <= 10_000);
+    assert!(app.messages().ring().len() < 10);
+    assert_eq!(app.messages().view().len(), app.messages().ring().len());
 }
 
 #[test]
@@ -123,10 +128,10 @@ fn topics_past_the_cap_are_counted_not_added() {
     for i in 0..10 {
         message(&mut app, &format!("t/{i}"), b"x", at(1, 0));
     }
-    assert_eq!(app.topic_count, 3);
-    assert_eq!(app.topics_over_cap, 7);
+    assert_eq!(app.topics().count(), 3);
+    assert_eq!(app.topics().over_cap(), 7);
     // Messages still reach the history.
-    assert_eq!(app.messages.len(), 10);
+    assert_eq!(app.messages().ring().len(), 10);
 }
 
 #[test]
@@ -136,7 +141,7 @@ fn subscribe_prompt_explains_invalid_filters_and_subscribes_valid_ones() {
     typed(&mut app, "a/#/b");
     let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
     assert!(fx.is_empty());
-    let Some(Modal::Subscribe(p)) = &app.modal else {
+    let Some(Modal::Subscribe(p)) = app.modal() else {
         panic!("prompt closed on an invalid filter")
     };
     assert_eq!(
@@ -155,15 +160,15 @@ fn subscribe_prompt_explains_invalid_filters_and_subscribes_valid_ones() {
             qos: 1
         }]
     );
-    assert!(app.modal.is_none());
-    assert_eq!(app.subscriptions.len(), 2);
+    assert!(app.modal().is_none());
+    assert_eq!(app.link().subscriptions().len(), 2);
     // A refusal from the broker is shown on the subscription.
     app.update(Action::Client(LinkEvent::SubAck {
         filter: "a/#".into(),
         result: Err("not authorised".into()),
     }));
     assert_eq!(
-        app.subscriptions[1].state,
+        app.link().subscriptions()[1].state,
         SubState::Refused("not authorised".into())
     );
 }
@@ -175,7 +180,7 @@ fn unsubscribe_picks_from_the_list() {
     assert!(fx.is_empty());
     let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
     assert_eq!(fx, [Effect::Unsubscribe("#".into())]);
-    assert!(app.subscriptions.is_empty());
+    assert!(app.link().subscriptions().is_empty());
 }
 
 #[test]
@@ -189,10 +194,10 @@ fn reconnect_resubscribes_everything() {
             qos: 0
         }]
     );
-    assert_eq!(app.client_state, ClientState::Connected);
+    assert_eq!(*app.link().state(), ClientState::Connected);
     app.update(Action::Client(LinkEvent::Disconnected("refused".into())));
     assert_eq!(
-        app.client_state,
+        *app.link().state(),
         ClientState::Disconnected("refused".into())
     );
 }
@@ -205,7 +210,7 @@ fn composer_publishes_with_properties_and_remembers_history() {
     typed(&mut app, "sensors/+/t");
     let fx = press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
     assert!(fx.is_empty(), "wildcards are refused in topic names");
-    let Some(Modal::Composer(c)) = &app.modal else {
+    let Some(Modal::Composer(c)) = app.modal() else {
         panic!("composer closed")
     };
     assert!(c.error.as_deref().unwrap().contains("wildcards"));
@@ -241,12 +246,12 @@ fn composer_publishes_with_properties_and_remembers_history() {
     assert_eq!((p.qos, p.retain), (2, true));
     assert_eq!(p.props.content_type.as_deref(), Some("text/plain"));
     assert_eq!(p.props.user, [("site".to_owned(), "lab".to_owned())]);
-    assert!(app.modal.is_none());
-    assert_eq!(app.publish_history.len(), 1);
+    assert!(app.modal().is_none());
+    assert_eq!(app.link().history().len(), 1);
     // Ctrl-P in a new composer brings the last publish back.
     key(&mut app, 'p');
     press(&mut app, KeyCode::Char('p'), KeyModifiers::CONTROL);
-    let Some(Modal::Composer(c)) = &app.modal else {
+    let Some(Modal::Composer(c)) = app.modal() else {
         panic!("composer closed")
     };
     assert_eq!(c.build().unwrap(), *p);
@@ -259,7 +264,7 @@ fn composer_refuses_to_send_while_disconnected() {
     typed(&mut app, "a");
     let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
     assert!(fx.is_empty());
-    let Some(Modal::Composer(c)) = &app.modal else {
+    let Some(Modal::Composer(c)) = app.modal() else {
         panic!("composer closed")
     };
     assert_eq!(c.error.as_deref(), Some("the client is not connected"));
@@ -269,13 +274,13 @@ fn composer_refuses_to_send_while_disconnected() {
 fn clear_retained_asks_then_publishes_an_empty_retained_message() {
     let mut app = app();
     retained(&mut app, "devices/lamp", b"on", at(1, 0));
-    app.prepare();
+    app.update(Action::Frame);
     // Rows: all, devices, lamp.
     key(&mut app, 'G');
-    assert_eq!(app.view_topic.as_deref(), Some("devices/lamp"));
+    assert_eq!(app.messages().view_topic(), Some("devices/lamp"));
     let fx = key(&mut app, 'D');
     assert!(fx.is_empty());
-    assert!(matches!(app.modal, Some(Modal::ConfirmClear(_))));
+    assert!(matches!(app.modal(), Some(Modal::ConfirmClear(_))));
     let fx = key(&mut app, 'y');
     let [Effect::Publish(p)] = fx.as_slice() else {
         panic!("expected a publish, got {fx:?}")
@@ -288,25 +293,26 @@ fn clear_retained_asks_then_publishes_an_empty_retained_message() {
 fn log_scrolls_searches_and_filters_by_client() {
     let mut app = app();
     tutorial_log(&mut app);
-    let total = app.log.len();
+    let total = app.log().ring().len();
     app.update(Action::Cmd(Cmd::Focus(Pane::Log)));
-    assert!(app.log_follow);
+    assert!(app.log().follow());
     key(&mut app, 'k');
-    assert!(!app.log_follow);
-    assert_eq!(app.log_bottom(), 1);
+    assert!(!app.log().follow());
+    assert_eq!(app.log().bottom(), 1);
     // New lines do not move a scrolled view.
     log(&mut app, BrokerEvent::Notice("later".into()), at(2, 0));
-    assert_eq!(app.log_bottom(), 2);
+    assert_eq!(app.log().bottom(), 2);
     key(&mut app, 'f');
-    assert!(app.log_follow);
+    assert!(app.log().follow());
 
     // Search: the newest match first, then older ones.
     key(&mut app, '/');
     typed(&mut app, "PUBLISH");
     press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
     let shown = |app: &App| {
-        app.log
-            .get(app.log_seq_from_newest(app.log_bottom()).unwrap())
+        app.log()
+            .ring()
+            .get(app.log().seq_from_newest(app.log().bottom()).unwrap())
             .unwrap()
             .event
             .to_string()
@@ -319,13 +325,13 @@ fn log_scrolls_searches_and_filters_by_client() {
     key(&mut app, 'n');
     assert!(shown(&app).starts_with("Received PUBLISH"));
     key(&mut app, 'n');
-    assert!(app.notice.as_deref().unwrap().contains("not found"));
+    assert!(app.notice().unwrap().contains("not found"));
 
     // Client filter.
     key(&mut app, 'c');
     typed(&mut app, "auto-1A2B3C4D");
     press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
-    assert_eq!(app.log_len(), 4, "connected, publish, disconnect x2");
+    assert_eq!(app.log().len(), 4, "connected, publish, disconnect x2");
     log(
         &mut app,
         BrokerEvent::PingReqReceived("auto-1A2B3C4D".into()),
@@ -336,17 +342,21 @@ fn log_scrolls_searches_and_filters_by_client() {
         BrokerEvent::PingReqReceived("someone-else".into()),
         at(3, 0),
     );
-    assert_eq!(app.log_len(), 5);
+    assert_eq!(app.log().len(), 5);
     key(&mut app, 'C');
-    assert_eq!(app.log_len(), total + 3);
+    assert_eq!(app.log().len(), total + 3);
 }
 
 #[test]
 fn lagged_log_reader_shows_a_gap_line() {
     let mut app = app();
     app.update(Action::BrokerLagged(42));
-    assert_eq!(app.log_lagged, 42);
-    let last = app.log.get(app.log.end_seq() - 1).unwrap();
+    assert_eq!(app.log().lagged(), 42);
+    let last = app
+        .log()
+        .ring()
+        .get(app.log().ring().end_seq() - 1)
+        .unwrap();
     assert_eq!(
         last.event.to_string(),
         "... 42 log lines dropped (the log reader fell behind)"
@@ -354,13 +364,16 @@ fn lagged_log_reader_shows_a_gap_line() {
 }
 
 #[test]
-fn broker_log_counts_clients_and_rates() {
+fn broker_counters_come_from_live_stats_not_from_the_log() {
     let mut app = app();
     tutorial_log(&mut app);
+    // The log shows connects and PUBLISHes, but the counters have one source: the stats.
+    assert_eq!(app.broker().clients(), 0);
+    assert_eq!(app.broker().rates(), None);
+    tutorial_stats(&mut app);
     // The publisher disconnected; the workbench's own client stays.
-    assert_eq!(app.connected_clients.len(), 1);
-    assert_eq!(app.broker_in.per_sec(1_700_000_002), 1);
-    assert_eq!(app.broker_out.per_sec(1_700_000_002), 1);
+    assert_eq!(app.broker().clients(), 1);
+    assert_eq!(app.broker().rates(), Some((1, 1)));
 }
 
 #[test]
@@ -369,15 +382,15 @@ fn mouse_click_focuses_and_selects_wheel_scrolls_the_log() {
     app.update(Action::Resize(160, 48));
     message(&mut app, "a", b"1", at(1, 0));
     message(&mut app, "b", b"2", at(1, 0));
-    app.prepare();
+    app.update(Action::Frame);
     let a = app.areas();
     // Third row of the tree ("b").
     app.update(Action::Click {
         col: a.topics.x + 3,
         row: a.topics.y + 3,
     });
-    assert_eq!(app.focus, Pane::Topics);
-    assert_eq!(app.view_topic.as_deref(), Some("b"));
+    assert_eq!(app.focus(), Pane::Topics);
+    assert_eq!(app.messages().view_topic(), Some("b"));
     for i in 0..20 {
         log(&mut app, BrokerEvent::Notice(format!("n{i}")), at(1, 0));
     }
@@ -386,26 +399,30 @@ fn mouse_click_focuses_and_selects_wheel_scrolls_the_log() {
         row: a.log.y + 2,
         up: true,
     });
-    assert!(!app.log_follow);
-    assert_eq!(app.log_bottom(), 3);
-    assert_eq!(app.focus, Pane::Topics, "the wheel does not move the focus");
+    assert!(!app.log().follow());
+    assert_eq!(app.log().bottom(), 3);
+    assert_eq!(
+        app.focus(),
+        Pane::Topics,
+        "the wheel does not move the focus"
+    );
 }
 
 #[test]
 fn tab_cycles_focus_help_opens_and_q_quits() {
     let mut app = app();
     press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
-    assert_eq!(app.focus, Pane::Messages);
+    assert_eq!(app.focus(), Pane::Messages);
     press(&mut app, KeyCode::BackTab, KeyModifiers::SHIFT);
     press(&mut app, KeyCode::BackTab, KeyModifiers::SHIFT);
-    assert_eq!(app.focus, Pane::Log);
+    assert_eq!(app.focus(), Pane::Log);
     key(&mut app, '?');
-    assert!(matches!(app.modal, Some(Modal::Help)));
+    assert!(matches!(app.modal(), Some(Modal::Help)));
     // q closes the help rather than quitting.
     key(&mut app, 'q');
-    assert!(app.modal.is_none() && !app.quit);
+    assert!(app.modal().is_none() && !app.quit());
     key(&mut app, 'q');
-    assert!(app.quit);
+    assert!(app.quit());
 }
 
 #[test]
@@ -453,7 +470,7 @@ fn broker_stats_give_exact_clients_and_rates() {
         ..LiveStats::default()
     };
     app.update(Action::BrokerStats(first));
-    assert_eq!(app.broker_rates, None, "a rate needs two samples");
+    assert_eq!(app.broker().rates(), None, "a rate needs two samples");
     let second = LiveStats {
         clients_connected: 4,
         publish_received: 160,
@@ -461,6 +478,6 @@ fn broker_stats_give_exact_clients_and_rates() {
         ..first
     };
     app.update(Action::BrokerStats(second));
-    assert_eq!(app.broker_rates, Some((60, 150)));
-    assert_eq!(app.broker_stats.map(|s| s.clients_connected), Some(4));
+    assert_eq!(app.broker().rates(), Some((60, 150)));
+    assert_eq!(app.broker().stats().map(|s| s.clients_connected), Some(4));
 }

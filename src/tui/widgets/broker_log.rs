@@ -111,7 +111,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let mut lines: Vec<Line<'_>> = Vec::with_capacity(height);
     let mut i = app.log().bottom();
     while lines.len() < height {
-        let Some(entry) = app.log().seq_from_newest(i).and_then(|s| app.log().ring().get(s)) else {
+        let Some(entry) = app
+            .log()
+            .seq_from_newest(i)
+            .and_then(|s| app.log().ring().get(s))
+        else {
             break;
         };
         let style = style_for(&entry.event);

@@ -9,9 +9,9 @@ use ratatui::widgets::{Block, Borders, Clear, Widget};
 use ratatui_textarea::TextArea;
 
 use super::centered;
-use crate::tui::app::{App, Composer, ComposerField, Modal, Prompt, SubState};
 use crate::tui::app::Target;
 use crate::tui::app::profiles::{FormField, ProfileForm};
+use crate::tui::app::{App, Composer, ComposerField, Modal, Prompt, SubState};
 
 fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
     Clear.render(area, buf);
@@ -45,7 +45,10 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
             buf,
         ),
         Modal::Unsubscribe { cursor } => {
-            let h = u16::try_from(app.link().subscriptions().len()).unwrap_or(20).min(20) + 2;
+            let h = u16::try_from(app.link().subscriptions().len())
+                .unwrap_or(20)
+                .min(20)
+                + 2;
             let inner = dialog(centered(screen, 60, h), buf, "Unsubscribe · Enter");
             for (i, s) in app.link().subscriptions().iter().enumerate() {
                 let Ok(row) = u16::try_from(i) else { break };
@@ -315,7 +318,10 @@ fn picker(app: &App, cursor: usize, screen: Rect, buf: &mut Buffer) {
             text.push_str("  · ");
             text.push_str(note);
         }
-        lines.push((*app.link().target() == Target::Profile(p.name.clone()), text));
+        lines.push((
+            *app.link().target() == Target::Profile(p.name.clone()),
+            text,
+        ));
     }
     for (i, (current, text)) in lines.iter().enumerate().skip(offset).take(rows) {
         let y = inner.y + u16::try_from(i - offset).unwrap_or(0);

@@ -22,7 +22,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         ""
     };
-    let title = format!(" Messages: {what} ({}){follow} ", app.messages().view().len());
+    let title = format!(
+        " Messages: {what} ({}){follow} ",
+        app.messages().view().len()
+    );
     let block = pane_block(app, Pane::Messages, title);
     let inner = block.inner(area);
     block.render(area, buf);
@@ -55,7 +58,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let focused = app.focus() == Pane::Messages && app.modal().is_none();
     for r in 0..h {
         let i = offset + r;
-        let Some(m) = app.messages().view().from_newest(i).and_then(|s| app.messages().ring().get(s)) else {
+        let Some(m) = app
+            .messages()
+            .view()
+            .from_newest(i)
+            .and_then(|s| app.messages().ring().get(s))
+        else {
             break;
         };
         let fixed = format!(
