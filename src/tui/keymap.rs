@@ -680,7 +680,7 @@ pub fn action_for(app: &App, ev: &Event) -> Option<Action> {
                 Some(Ctx::Composer) => {
                     let on_toggle = matches!(
                         app.modal(),
-                        Some(Modal::Composer(c)) if matches!(c.focus, ComposerField::Qos | ComposerField::Retain)
+                        Some(Modal::Composer(c)) if matches!(c.focus(), ComposerField::Qos | ComposerField::Retain)
                     );
                     if on_toggle
                         && matches!(
@@ -697,7 +697,7 @@ pub fn action_for(app: &App, ev: &Event) -> Option<Action> {
                 Some(Ctx::Editor) => {
                     let on_toggle = matches!(
                         app.modal(),
-                        Some(Modal::ProfileEditor(f)) if f.focus.is_toggle()
+                        Some(Modal::ProfileEditor(f)) if f.focus().is_toggle()
                     );
                     if on_toggle {
                         match key.code {

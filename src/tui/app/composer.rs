@@ -74,30 +74,18 @@ impl ComposerField {
 /// The publish composer's state.
 #[derive(Debug, Clone)]
 pub struct Composer {
-    /// The focused field.
-    pub focus: ComposerField,
-    /// Topic name.
-    pub topic: TextArea<'static>,
-    /// Payload.
-    pub payload: TextArea<'static>,
-    /// QoS.
-    pub qos: u8,
-    /// Retain.
-    pub retain: bool,
-    /// Content Type.
-    pub content_type: TextArea<'static>,
-    /// Message Expiry Interval.
-    pub expiry: TextArea<'static>,
-    /// Response Topic.
-    pub response_topic: TextArea<'static>,
-    /// Correlation Data.
-    pub correlation: TextArea<'static>,
-    /// User Properties.
-    pub user_props: TextArea<'static>,
-    /// Why the last send was refused.
-    pub error: Option<String>,
-    /// Position in the publish history while browsing it (0 = newest).
-    pub history_pos: Option<usize>,
+    focus: ComposerField,
+    topic: TextArea<'static>,
+    payload: TextArea<'static>,
+    qos: u8,
+    retain: bool,
+    content_type: TextArea<'static>,
+    expiry: TextArea<'static>,
+    response_topic: TextArea<'static>,
+    correlation: TextArea<'static>,
+    user_props: TextArea<'static>,
+    error: Option<String>,
+    history_pos: Option<usize>,
 }
 
 /// What the composer did with a command.
@@ -173,8 +161,47 @@ impl Composer {
             .set_cursor_line_style(ratatui::style::Style::default());
     }
 
+    /// The focused field.
+    #[must_use]
+    pub fn focus(&self) -> ComposerField {
+        self.focus
+    }
+
+    /// QoS.
+    #[must_use]
+    pub fn qos(&self) -> u8 {
+        self.qos
+    }
+
+    /// Retain.
+    #[must_use]
+    pub fn retain(&self) -> bool {
+        self.retain
+    }
+
+    /// Why the last send was refused.
+    #[must_use]
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// The text of a text field (`None` for QoS and Retain).
+    #[must_use]
+    pub fn text(&self, field: ComposerField) -> Option<&TextArea<'static>> {
+        Some(match field {
+            ComposerField::Topic => &self.topic,
+            ComposerField::Payload => &self.payload,
+            ComposerField::ContentType => &self.content_type,
+            ComposerField::Expiry => &self.expiry,
+            ComposerField::ResponseTopic => &self.response_topic,
+            ComposerField::Correlation => &self.correlation,
+            ComposerField::UserProps => &self.user_props,
+            ComposerField::Qos | ComposerField::Retain => return None,
+        })
+    }
+
     /// The text field with the focus, if the focused field is a text field.
-    pub fn focused_text(&mut self) -> Option<&mut TextArea<'static>> {
+    fn focused_text(&mut self) -> Option<&mut TextArea<'static>> {
         Some(match self.focus {
             ComposerField::Topic => &mut self.topic,
             ComposerField::Payload => &mut self.payload,

@@ -555,7 +555,7 @@ impl App {
         if cmd == Cmd::Cancel {
             // The editor and the delete question go back to the picker, on their profile.
             match &modal {
-                Modal::ProfileEditor(f) => self.open_picker_at(f.original.as_deref()),
+                Modal::ProfileEditor(f) => self.open_picker_at(f.original()),
                 Modal::ConfirmDelete(name) => self.open_picker_at(Some(name)),
                 _ => {}
             }
@@ -633,9 +633,9 @@ impl App {
             Modal::Subscribe(mut p) => {
                 if let PromptOutcome::Submit(filter) = p.update(cmd) {
                     match parse_filter(&filter) {
-                        Err(e) => p.error = Some(format!("invalid filter '{filter}': {e}")),
+                        Err(e) => p.refuse(format!("invalid filter '{filter}': {e}")),
                         Ok(_) => {
-                            let qos = p.qos;
+                            let qos = p.qos();
                             self.link.subscribe(filter.clone(), qos);
                             self.notice = Some(format!("subscribing to '{filter}' (QoS {qos})"));
                             return vec![Effect::Subscribe { filter, qos }];
@@ -762,7 +762,7 @@ impl App {
                 }
             }
             Err(e) => match &mut self.modal {
-                Some(Modal::ProfileEditor(f)) => f.error = Some(e),
+                Some(Modal::ProfileEditor(f)) => f.refuse(e),
                 _ => self.notice = Some(e),
             },
         }

@@ -238,28 +238,17 @@ fn line(text: &str) -> TextArea<'static> {
 /// The profile editor's state.
 #[derive(Debug, Clone)]
 pub struct ProfileForm {
-    /// The name of the profile being edited; `None` for a new one.
-    pub original: Option<String>,
-    /// The focused field.
-    pub focus: FormField,
-    /// Text fields.
-    pub texts: BTreeMap<FormField, TextArea<'static>>,
-    /// Transport.
-    pub transport: Transport,
-    /// MQTT version.
-    pub version: MqttVersion,
-    /// Password source.
-    pub pw_from: PwFrom,
-    /// Clean session.
-    pub clean: bool,
-    /// TLS insecure.
-    pub insecure: bool,
-    /// Will QoS.
-    pub will_qos: u8,
-    /// Will retain.
-    pub will_retain: bool,
-    /// Why the last save was refused.
-    pub error: Option<String>,
+    original: Option<String>,
+    focus: FormField,
+    texts: BTreeMap<FormField, TextArea<'static>>,
+    transport: Transport,
+    version: MqttVersion,
+    pw_from: PwFrom,
+    clean: bool,
+    insecure: bool,
+    will_qos: u8,
+    will_retain: bool,
+    error: Option<String>,
 }
 
 fn subs_text(subs: &[SavedSub]) -> String {
@@ -689,6 +678,35 @@ impl ProfileList {
 }
 
 impl ProfileForm {
+    /// The name of the profile being edited; `None` for a new one.
+    #[must_use]
+    pub fn original(&self) -> Option<&str> {
+        self.original.as_deref()
+    }
+
+    /// The focused field.
+    #[must_use]
+    pub fn focus(&self) -> FormField {
+        self.focus
+    }
+
+    /// The text field of `field`, if it is one.
+    #[must_use]
+    pub fn text_area(&self, field: FormField) -> Option<&TextArea<'static>> {
+        self.texts.get(&field)
+    }
+
+    /// Why the last save was refused.
+    #[must_use]
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Shows why the profile was not saved; the editor stays open.
+    pub fn refuse(&mut self, why: String) {
+        self.error = Some(why);
+    }
+
     /// Handles a command while the editor is open.
     pub fn update(&mut self, cmd: Cmd) -> EditorOutcome {
         match cmd {

@@ -32,12 +32,9 @@ pub enum PromptOutcome {
 /// A one-line text prompt.
 #[derive(Debug, Clone)]
 pub struct Prompt {
-    /// The text.
-    pub text: TextArea<'static>,
-    /// QoS (subscribe prompt only).
-    pub qos: u8,
-    /// Why the last submit was refused.
-    pub error: Option<String>,
+    text: TextArea<'static>,
+    qos: u8,
+    error: Option<String>,
     choose_qos: bool,
 }
 
@@ -68,6 +65,29 @@ impl Prompt {
         let mut p = Self::new("");
         p.text.set_mask_char('*');
         p
+    }
+
+    /// The text field.
+    #[must_use]
+    pub fn text(&self) -> &TextArea<'static> {
+        &self.text
+    }
+
+    /// QoS (subscribe prompt only).
+    #[must_use]
+    pub fn qos(&self) -> u8 {
+        self.qos
+    }
+
+    /// Why the last submit was refused.
+    #[must_use]
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Shows why the text was refused; the prompt stays open.
+    pub fn refuse(&mut self, why: String) {
+        self.error = Some(why);
     }
 
     /// The entered text.

@@ -96,11 +96,7 @@ fn new_profile_is_saved_through_an_effect_and_the_editor_checks_fields() {
     let Some(Modal::ProfileEditor(f)) = app.modal() else {
         panic!()
     };
-    assert!(
-        f.error.as_deref().unwrap().contains("name"),
-        "{:?}",
-        f.error
-    );
+    assert!(f.error().unwrap().contains("name"), "{:?}", f.error());
     typed(&mut app, "home");
     // Transport: Tab twice (Note, Transport), then Space: tcp → tls.
     press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
@@ -115,12 +111,12 @@ fn new_profile_is_saved_through_an_effect_and_the_editor_checks_fields() {
     let Some(Modal::ProfileEditor(f)) = app.modal() else {
         panic!()
     };
-    assert_eq!(f.focus, FormField::Name);
+    assert_eq!(f.focus(), FormField::Name);
     press(&mut app, KeyCode::Up, KeyModifiers::NONE);
     let Some(Modal::ProfileEditor(f)) = app.modal() else {
         panic!()
     };
-    assert_eq!(f.focus, FormField::Subscriptions);
+    assert_eq!(f.focus(), FormField::Subscriptions);
     typed(&mut app, "a/# @2, b");
     let fx = press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
     let [Effect::SaveProfile { original, profile }] = fx.as_slice() else {
@@ -152,10 +148,7 @@ fn save_errors_stay_in_the_editor() {
     let Some(Modal::ProfileEditor(f)) = app.modal() else {
         panic!()
     };
-    assert_eq!(
-        f.error.as_deref(),
-        Some("refusing to overwrite profiles.toml")
-    );
+    assert_eq!(f.error(), Some("refusing to overwrite profiles.toml"));
 }
 
 #[test]
@@ -168,7 +161,7 @@ fn duplicate_and_delete() {
         panic!()
     };
     assert_eq!(f.text(FormField::Name), "lab copy");
-    assert_eq!(f.original, None);
+    assert_eq!(f.original(), None);
     press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
     assert!(matches!(app.modal(), Some(Modal::Profiles { cursor: 0 })));
     key(&mut app, 'j');

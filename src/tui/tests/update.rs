@@ -145,7 +145,7 @@ fn subscribe_prompt_explains_invalid_filters_and_subscribes_valid_ones() {
         panic!("prompt closed on an invalid filter")
     };
     assert_eq!(
-        p.error.as_deref(),
+        p.error(),
         Some("invalid filter 'a/#/b': '#' must be the last level and alone in it")
     );
     // Fix it: delete "/b", choose QoS 1 with Tab.
@@ -213,7 +213,7 @@ fn composer_publishes_with_properties_and_remembers_history() {
     let Some(Modal::Composer(c)) = app.modal() else {
         panic!("composer closed")
     };
-    assert!(c.error.as_deref().unwrap().contains("wildcards"));
+    assert!(c.error().unwrap().contains("wildcards"));
     for _ in 0.."+/t".len() {
         press(&mut app, KeyCode::Backspace, KeyModifiers::NONE);
     }
@@ -267,7 +267,7 @@ fn composer_refuses_to_send_while_disconnected() {
     let Some(Modal::Composer(c)) = app.modal() else {
         panic!("composer closed")
     };
-    assert_eq!(c.error.as_deref(), Some("the client is not connected"));
+    assert_eq!(c.error(), Some("the client is not connected"));
 }
 
 #[test]

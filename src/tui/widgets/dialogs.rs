@@ -31,7 +31,10 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
         Modal::Composer(c) => composer(c, screen, buf),
         Modal::Subscribe(p) => prompt(
             p,
-            &format!("Subscribe · QoS {} (Tab changes) · Enter subscribes", p.qos),
+            &format!(
+                "Subscribe · QoS {} (Tab changes) · Enter subscribes",
+                p.qos()
+            ),
             "Topic filter, e.g. sensors/+/temperature or #",
             screen,
             buf,
@@ -130,29 +133,26 @@ fn prompt(p: &Prompt, title: &str, hint: &str, screen: Rect, buf: &mut Buffer) {
         inner.width,
     );
     if inner.height > 1 {
-        (&p.text).render(Rect::new(inner.x, inner.y + 1, inner.width, 1), buf);
+        p.text()
+            .render(Rect::new(inner.x, inner.y + 1, inner.width, 1), buf);
     }
     if inner.height > 2
-        && let Some(e) = &p.error
+        && let Some(e) = p.error()
     {
         buf.set_line(
             inner.x,
             inner.y + 2,
-            &Line::styled(e.clone(), Style::default().fg(Color::Red)),
+            &Line::styled(e.to_owned(), Style::default().fg(Color::Red)),
             inner.width,
         );
     }
 }
 
-fn field(
-    c: &Composer,
-    f: ComposerField,
-    t: &TextArea<'static>,
-    area: Rect,
-    buf: &mut Buffer,
-    boxed: bool,
-) {
-    let focused = c.focus == f;
+fn field(c: &Composer, f: ComposerField, area: Rect, buf: &mut Buffer, boxed: bool) {
+    let Some(t) = c.text(f) else {
+        return;
+    };
+    let focused = c.focus() == f;
     let label_style = if focused {
         Style::default()
             .fg(Color::Cyan)
@@ -206,9 +206,9 @@ fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
         Constraint::Length(1),
     ])
     .areas(inner);
-    field(c, ComposerField::Topic, &c.topic, topic, buf, false);
+    field(c, ComposerField::Topic, topic, buf, false);
     let sel = |f: ComposerField| {
-        if c.focus == f {
+        if c.focus() == f {
             Style::default()
                 .fg(Color::Black)
                 .bg(Color::Cyan)
@@ -221,10 +221,10 @@ fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
         flags.x,
         flags.y,
         &Line::from(vec![
-            Span::styled(format!("QoS {}", c.qos), sel(ComposerField::Qos)),
+            Span::styled(format!("QoS {}", c.qos()), sel(ComposerField::Qos)),
             Span::raw("   "),
             Span::styled(
-                format!("Retain {}", if c.retain { "yes" } else { "no" }),
+                format!("Retain {}", if c.retain() { "yes" } else { "no" }),
                 sel(ComposerField::Retain),
             ),
             Span::styled(
@@ -234,38 +234,17 @@ fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
         ]),
         flags.width,
     );
-    field(c, ComposerField::Payload, &c.payload, payload, buf, true);
-    field(
-        c,
-        ComposerField::ContentType,
-        &c.content_type,
-        ct,
-        buf,
-        false,
-    );
-    field(c, ComposerField::Expiry, &c.expiry, exp, buf, false);
-    field(
-        c,
-        ComposerField::ResponseTopic,
-        &c.response_topic,
-        resp,
-        buf,
-        false,
-    );
-    field(
-        c,
-        ComposerField::Correlation,
-        &c.correlation,
-        corr,
-        buf,
-        false,
-    );
-    field(c, ComposerField::UserProps, &c.user_props, user, buf, true);
-    if let Some(e) = &c.error {
+    field(c, ComposerField::Payload, payload, buf, true);
+    field(c, ComposerField::ContentType, ct, buf, false);
+    field(c, ComposerField::Expiry, exp, buf, false);
+    field(c, ComposerField::ResponseTopic, resp, buf, false);
+    field(c, ComposerField::Correlation, corr, buf, false);
+    field(c, ComposerField::UserProps, user, buf, true);
+    if let Some(e) = c.error() {
         buf.set_line(
             err.x,
             err.y,
-            &Line::styled(e.clone(), Style::default().fg(Color::Red)),
+            &Line::styled(e.to_owned(), Style::default().fg(Color::Red)),
             err.width,
         );
     } else {
@@ -365,7 +344,7 @@ fn editor(f: &ProfileForm, screen: Rect, buf: &mut Buffer) {
     let h = fields
         .saturating_add(4)
         .min(screen.height.saturating_sub(2));
-    let title = match &f.original {
+    let title = match f.original() {
         Some(name) => format!("Edit profile '{name}' · Enter/C-s save · Esc cancel"),
         None => "New profile · Enter/C-s save · Esc cancel".to_owned(),
     };
@@ -374,13 +353,13 @@ fn editor(f: &ProfileForm, screen: Rect, buf: &mut Buffer) {
         return;
     }
     let rows = usize::from(inner.height - 2);
-    let focus = f.focus.index();
+    let focus = f.focus().index();
     let offset = focus.saturating_sub(rows.saturating_sub(1));
     for (i, field) in FormField::ORDER.iter().enumerate().skip(offset).take(rows) {
         let y = inner.y + u16::try_from(i - offset).unwrap_or(0);
         let row = Rect::new(inner.x, y, inner.width, 1);
         let [l, r] = Layout::horizontal([Constraint::Length(16), Constraint::Fill(1)]).areas(row);
-        let focused = *field == f.focus;
+        let focused = *field == f.focus();
         let label_style = if focused {
             Style::default()
                 .fg(Color::Cyan)
@@ -389,7 +368,7 @@ fn editor(f: &ProfileForm, screen: Rect, buf: &mut Buffer) {
             Style::default().fg(Color::Gray)
         };
         buf.set_line(l.x, l.y, &Line::styled(field.label(), label_style), l.width);
-        match f.texts.get(field) {
+        match f.text_area(*field) {
             Some(t) if focused => {
                 t.render(r, buf);
             }
@@ -413,10 +392,10 @@ fn editor(f: &ProfileForm, screen: Rect, buf: &mut Buffer) {
         }
     }
     let last = inner.y + inner.height - 1;
-    let (text, style) = match &f.error {
+    let (text, style) = match f.error() {
         Some(e) => (e.to_owned(), Style::default().fg(Color::Red)),
         None => (
-            f.focus.hint().to_owned(),
+            f.focus().hint().to_owned(),
             Style::default().fg(Color::DarkGray),
         ),
     };
