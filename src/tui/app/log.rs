@@ -287,3 +287,90 @@ impl BrokerLog {
             .is_some_and(|e| e.event.to_string().contains(needle))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::UNIX_EPOCH;
+
+    /// Lines `note 0`..`note 5` (notices, no client) with `SubAckSent` lines of client `c` after
+    /// `n1` and `n3`.
+    fn log() -> BrokerLog {
+        let mut l = BrokerLog::new(100, 1 << 20);
+        for i in 0..6 {
+            l.push(LogEntry {
+                time: UNIX_EPOCH,
+                event: BrokerEvent::Notice(format!("note {i}")),
+            });
+            if i == 1 || i == 3 {
+                l.push(LogEntry {
+                    time: UNIX_EPOCH,
+                    event: BrokerEvent::SubAckSent(Arc::from("c")),
+                });
+            }
+        }
+        l
+    }
+
+    #[test]
+    fn scrolling_leaves_and_bottom_resumes_follow_mode() {
+        // (commands, follow, bottom)
+        let cases: &[(&[Cmd], bool, usize)] = &[
+            (&[], true, 0),
+            (&[Cmd::Up], false, 1),
+            (&[Cmd::Up, Cmd::Down], true, 0),
+            (&[Cmd::PageUp], false, 3),
+            (&[Cmd::Top], false, 7),
+            (&[Cmd::Top, Cmd::Bottom], true, 0),
+            (&[Cmd::ToggleFollow], false, 0),
+            (&[Cmd::ToggleFollow, Cmd::ToggleFollow], true, 0),
+        ];
+        for (cmds, follow, bottom) in cases {
+            let mut l = log();
+            for c in *cmds {
+                l.update(*c, 3);
+            }
+            assert_eq!((l.follow(), l.bottom()), (*follow, *bottom), "{cmds:?}");
+        }
+    }
+
+    #[test]
+    fn the_client_filter_keeps_that_clients_lines_also_when_new_ones_come() {
+        let mut l = log();
+        l.set_filter(Some("c".into()));
+        assert_eq!(l.len(), 2);
+        l.push(LogEntry {
+            time: UNIX_EPOCH,
+            event: BrokerEvent::SubAckSent(Arc::from("c")),
+        });
+        l.push(LogEntry {
+            time: UNIX_EPOCH,
+            event: BrokerEvent::SubAckSent(Arc::from("other")),
+        });
+        assert_eq!(l.len(), 3);
+        l.update(Cmd::ClearFilter, 3);
+        assert_eq!((l.filter(), l.len()), (None, 10));
+    }
+
+    #[test]
+    fn search_walks_matches_and_names_a_miss() {
+        let mut l = log();
+        assert_eq!(l.search_step(true), Err(SearchMiss::NoSearch));
+        assert_eq!(l.set_search("note".into()), Ok(()));
+        assert_eq!(l.bottom(), 0, "the newest line matches");
+        assert_eq!(l.search_step(true), Ok(()));
+        assert_eq!(l.bottom(), 1);
+        assert_eq!(l.search_step(true), Ok(()));
+        assert_eq!(l.bottom(), 3, "the client line in between is skipped");
+        assert_eq!(l.search_step(false), Ok(()));
+        assert_eq!(l.bottom(), 1);
+        assert_eq!(
+            l.set_search("zz".into()),
+            Err(SearchMiss::NotFound("zz".into()))
+        );
+        assert_eq!(l.search(), Some("zz"));
+        assert_eq!(l.set_search(String::new()), Ok(()));
+        assert_eq!(l.search(), None);
+    }
+}

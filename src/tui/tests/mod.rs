@@ -2,6 +2,7 @@
 
 mod profiles;
 mod screens;
+mod structure;
 mod update;
 
 use std::net::SocketAddr;
