@@ -14,10 +14,10 @@
 //! * [`client_link`]: the client pane's MQTT connection (rumqttc).
 //! * [`terminal`]: the terminal guard and its single restore path.
 //!
-//! [`run`] binds the broker ([`start_embedded_broker`]) before the terminal changes mode
+//! [`run`] binds the broker (`start_embedded_broker`) before the terminal changes mode
 //! (start-up errors print on a normal screen), then loops over terminal input, broker log
 //! lines, client events and a frame tick. Every input becomes an [`app::Action`] for
-//! [`app::App::update`], the only door to the model; [`perform`] carries out the effects and
+//! [`app::App::update`], the only door to the model; `perform` carries out the effects and
 //! hands their results back as actions, which the loop feeds to `update`. It draws at most 30
 //! times a second, and only when something changed.
 

@@ -756,7 +756,13 @@ impl App {
                 self.profiles.replace(list);
                 if let Some(name) = saved {
                     self.notice = Some(format!("saved profile '{name}'"));
-                    self.open_picker_at(Some(&name));
+                    let cursor = self
+                        .profiles
+                        .list()
+                        .iter()
+                        .position(|p| p.name == name)
+                        .map_or(0, |i| i + 1);
+                    self.modal = Some(Modal::Profiles { cursor });
                 } else if self.modal.is_none() {
                     self.open_picker_at(None);
                 }
