@@ -41,6 +41,9 @@ pub struct DecodeArgs {
     /// The packet bytes as hex (several arguments are joined), or `-` to read hex from stdin.
     #[arg(value_name = "HEX|-", required = true, num_args = 1..)]
     pub hex: Vec<String>,
+    /// Print help.
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
+    help: Option<bool>,
 }
 
 /// Parses `-V`: `31`, `311`, `5`, also written `3.1`, `3.1.1`, `5.0`, `mqttv311`, ...

@@ -34,6 +34,9 @@ pub struct MatchArgs {
     /// The topic filters of subscriptions (shared ones as `$share/<group>/<filter>`).
     #[arg(value_name = "FILTER", required = true, num_args = 1..)]
     pub filters: Vec<String>,
+    /// Print help.
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
+    help: Option<bool>,
 }
 
 fn render(ex: &Explanation) -> String {

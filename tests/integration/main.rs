@@ -13,6 +13,8 @@ mod client_format;
 mod client_pub;
 mod client_sub;
 mod client_support;
+mod decode_cli;
+mod match_cli;
 mod profile_cli;
 mod profile_tui;
 mod tui_tmux;
