@@ -272,4 +272,29 @@ mod tests {
             );
         }
     }
+
+    /// Every clause literal in the inspector's sources (and `match`'s) is spelled right and
+    /// exists, including the branches no test reaches.
+    #[test]
+    fn every_clause_literal_in_the_sources_exists() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let mut checked = 0;
+        for file in [
+            "src/inspect/parse.rs",
+            "src/inspect/why.rs",
+            "src/inspect/topic_match.rs",
+            "src/cli/matching.rs",
+            "src/cli/decode.rs",
+        ] {
+            let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap_or_default();
+            for start in ["\"[MQTT", "\"MQTT311 §", "\"MQTT5 §"] {
+                for (at, _) in text.match_indices(start) {
+                    let lit = text[at + 1..].split('"').next().unwrap_or_default();
+                    assert!(is_known(lit), "{file}: unknown clause {lit}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 80, "only {checked} clause literals found");
+    }
 }

@@ -1090,7 +1090,17 @@ fn subscribe(p: &mut P) -> R<()> {
         if f.starts_with('+') || f.starts_with('#') {
             p.why.push(WhyKey::DollarTopics);
         }
+        let opts_at = p.pos;
         sub_options(p, i)?;
+        let shared = topic::parse_filter(&f).is_ok_and(|pf| pf.share_group.is_some());
+        if p.v.is_v5() && shared && p.b[opts_at] & 0x04 != 0 {
+            // The broker's decoder reads this; its router then closes the connection.
+            return stop(
+                opts_at,
+                "No Local",
+                DecodeError::Protocol("No Local on a shared subscription"),
+            );
+        }
     }
     if i == 0 {
         return stop(
@@ -1397,6 +1407,7 @@ pub fn clause_for(e: &DecodeError, kind: u8, v: ProtocolVersion, field: &str) ->
         "reserved subscription option bits set" => pick(v, "[MQTT311-3-8.3-4]", "[MQTT5-3.8.3-5]"),
         "subscription with QoS 3" => pick(v, "[MQTT311-3-8.3-4]", "MQTT5 §3.8.3.1"),
         "retain handling 3" => "MQTT5 §3.8.3.1",
+        "No Local on a shared subscription" => "[MQTT5-3.8.3-4]",
         "SUBSCRIBE without a topic filter" => pick(v, "[MQTT311-3.8.3-3]", "[MQTT5-3.8.3-2]"),
         "UNSUBSCRIBE without a topic filter" => pick(v, "[MQTT311-3.10.3-2]", "[MQTT5-3.10.3-2]"),
         "undefined DISCONNECT reason code" => "[MQTT5-3.14.2-1]",
