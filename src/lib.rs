@@ -18,6 +18,7 @@ pub mod bench;
 pub mod broker;
 pub mod cli;
 pub mod client;
+pub mod inspect;
 pub mod profile;
 pub mod protocol;
 pub mod tui;

@@ -3,6 +3,8 @@
 
 pub mod broker;
 pub mod conn;
+pub mod decode;
+pub mod matching;
 pub mod profile;
 pub mod publish;
 pub mod sub;
@@ -85,6 +87,11 @@ pub enum Command {
     Profile(profile::ProfileArgs),
     /// Load-test any MQTT broker: `pub`, `sub`, `conn`, `fanin`, `fanout`.
     Bench(crate::bench::BenchArgs),
+    /// Look inside MQTT packets given as hex: field table, byte map, note; malformed bytes get
+    /// the precise error and its clause.
+    Decode(decode::DecodeArgs),
+    /// Does a topic filter match a topic, and why: level by level, for each filter.
+    Match(matching::MatchArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -95,6 +102,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Sub(args)) => sub::run(args).await,
         Some(Command::Pub(args)) => publish::run(args).await,
         Some(Command::Profile(args)) => profile::run(args),
+        Some(Command::Decode(args)) => decode::run(&args),
+        Some(Command::Match(args)) => matching::run(&args),
         None => crate::tui::run(cli.workbench.into()).await,
     }
 }
