@@ -140,7 +140,7 @@ pub async fn run(args: SubArgs) -> ExitCode {
         pretty: args.pretty,
     };
     let debug = args.conn.debug;
-    let (handle, mut events) = client::connect(conn.options);
+    let (handle, mut events) = client::connect_with_trace(conn.options, debug);
 
     let timeout = async {
         match args.timeout {

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::url::{BrokerUrl, UrlError};
+
 /// The network transport under MQTT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -187,20 +189,6 @@ impl Default for ConnectOptions {
     }
 }
 
-/// Why a broker URL was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UrlError {
-    /// The scheme is not one of mqtt, mqtts, ws, wss.
-    #[error("unsupported URL scheme in '{0}': use mqtt://, mqtts://, ws:// or wss://")]
-    Scheme(String),
-    /// No host between the scheme and the port or path.
-    #[error("no host in URL '{0}'")]
-    NoHost(String),
-    /// The port is not a number from 1 to 65535.
-    #[error("invalid port in URL '{0}'")]
-    Port(String),
-}
-
 /// A parsed `-L` URL: the connection and the topic named by its path, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedUrl {
@@ -225,70 +213,11 @@ impl ConnectOptions {
     /// # Errors
     /// An unknown scheme, a missing host or a bad port.
     pub fn parse_url(url: &str) -> Result<ParsedUrl, UrlError> {
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| UrlError::Scheme(url.to_string()))?;
-        let transport = match scheme.to_ascii_lowercase().as_str() {
-            "mqtt" | "tcp" => Transport::Tcp,
-            "mqtts" | "ssl" => Transport::Tls,
-            "ws" => Transport::Ws,
-            "wss" => Transport::Wss,
-            _ => return Err(UrlError::Scheme(url.to_string())),
-        };
-        let (authority, path) = match rest.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (rest, None),
-        };
-        let mut options = Self {
-            transport,
-            ..Self::default()
-        };
-        let host_port = match authority.rsplit_once('@') {
-            Some((userinfo, hp)) => {
-                match userinfo.split_once(':') {
-                    Some((u, p)) => {
-                        options.username = Some(u.to_string());
-                        options.password = Some(p.to_string());
-                    }
-                    None => options.username = Some(userinfo.to_string()),
-                }
-                hp
-            }
-            None => authority,
-        };
-        // `[::1]:1883` keeps its brackets out of the host.
-        let (host, port) = if let Some(stripped) = host_port.strip_prefix('[') {
-            match stripped.split_once(']') {
-                Some((h, tail)) => (h, tail.strip_prefix(':')),
-                None => return Err(UrlError::NoHost(url.to_string())),
-            }
-        } else {
-            match host_port.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (host_port, None),
-            }
-        };
-        if host.is_empty() {
-            return Err(UrlError::NoHost(url.to_string()));
-        }
-        options.host = host.to_string();
-        options.port = match port {
-            Some(p) => match p.parse::<u16>() {
-                Ok(n) if n > 0 => n,
-                _ => return Err(UrlError::Port(url.to_string())),
-            },
-            None => transport.default_port(),
-        };
-        let mut topic = None;
-        match transport {
-            Transport::Ws | Transport::Wss => {
-                options.ws_path = format!("/{}", path.unwrap_or("mqtt"));
-            }
-            Transport::Tcp | Transport::Tls => {
-                topic = path.filter(|p| !p.is_empty()).map(str::to_string);
-            }
-        }
-        Ok(ParsedUrl { options, topic })
+        let url = BrokerUrl::parse(url)?;
+        Ok(ParsedUrl {
+            options: url.to_options(),
+            topic: url.topic,
+        })
     }
 
     /// The client id as mosquitto's `-d` trace shows it: `(null)` when the broker assigns it.
