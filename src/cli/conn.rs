@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use clap::Args;
 
-use crate::client::{ConnectOptions, MessageProperties, MqttVersion, Qos, Transport, WillOptions};
+use crate::client::{ConnectOptions, MessageProperties, MqttVersion, QoS, Transport, WillOptions};
 
 /// How to reach and log in to the broker (mosquitto's flag names; `-h` is the host).
 #[derive(Debug, Clone, Args)]
@@ -105,7 +105,7 @@ pub struct Connection {
     /// Properties for the other packets.
     pub properties: Properties,
     /// QoS for messages / subscriptions.
-    pub qos: Qos,
+    pub qos: QoS,
 }
 
 fn parse_num<T: std::str::FromStr>(prop: &str, value: &str) -> Result<T, String> {
@@ -213,7 +213,7 @@ impl ConnArgs {
             options.will = Some(WillOptions {
                 topic: topic.clone(),
                 payload: self.will_payload.clone().unwrap_or_default(),
-                qos: Qos::try_from(self.will_qos.unwrap_or(0))?,
+                qos: QoS::try_from(self.will_qos.unwrap_or(0))?,
                 retain: self.will_retain,
             });
         } else if self.will_payload.is_some() {
@@ -241,7 +241,7 @@ impl ConnArgs {
             options,
             url_topic,
             properties,
-            qos: Qos::try_from(self.qos.unwrap_or(0))?,
+            qos: QoS::try_from(self.qos.unwrap_or(0))?,
         })
     }
 

@@ -30,12 +30,12 @@ use rumqttc::Outgoing;
 use tokio::sync::mpsc;
 
 pub use options::{
-    ConnectOptions, ConnectProperties, MqttVersion, ParsedUrl, Qos, TlsOptions, Transport,
+    ConnectOptions, ConnectProperties, MqttVersion, ParsedUrl, QoS, Qos, TlsOptions, Transport,
     WillOptions,
 };
 pub use url::{BrokerUrl, UrlError};
 
-use crate::broker::topic::{FilterError, validate_filter};
+use crate::protocol::topic::{FilterError, TopicName, validate_filter};
 
 /// The largest packet the client accepts: MQTT's limit (256 MiB), as mosquitto_sub does.
 const MAX_PACKET: u32 = 268_435_455;
@@ -79,7 +79,7 @@ pub struct IncomingMessage {
     /// The payload bytes.
     pub payload: Bytes,
     /// Delivery QoS.
-    pub qos: Qos,
+    pub qos: QoS,
     /// Retain flag as delivered (set for retained messages sent on subscribe).
     pub retain: bool,
     /// Duplicate flag.
@@ -100,7 +100,7 @@ pub struct OutgoingMessage {
     /// Payload bytes.
     pub payload: Bytes,
     /// QoS.
-    pub qos: Qos,
+    pub qos: QoS,
     /// Retain flag.
     pub retain: bool,
     /// MQTT 5 properties (ignored under 3.1.1).
@@ -175,15 +175,13 @@ pub enum ClientError {
     Closed,
 }
 
-/// Checks a topic name for publishing (MQTT §4.7.3: non-empty, no wildcards, no NUL).
+/// Checks a topic name for publishing (MQTT311 §4.7.3: non-empty, no wildcards, no NUL); see
+/// [`TopicName::validate`].
 ///
 /// # Errors
 /// [`ClientError::InvalidTopic`].
 pub fn validate_topic(topic: &str) -> Result<(), ClientError> {
-    if topic.is_empty() || topic.contains(['+', '#', '\0']) {
-        return Err(ClientError::InvalidTopic(topic.to_string()));
-    }
-    Ok(())
+    TopicName::validate(topic).map_err(|_| ClientError::InvalidTopic(topic.to_string()))
 }
 
 /// What the trace needs to describe requests; rumqttc only reports packet ids.
@@ -234,20 +232,20 @@ impl std::fmt::Debug for ClientHandle {
     }
 }
 
-fn qos4(q: Qos) -> rumqttc::QoS {
+fn qos4(q: QoS) -> rumqttc::QoS {
     match q {
-        Qos::AtMostOnce => rumqttc::QoS::AtMostOnce,
-        Qos::AtLeastOnce => rumqttc::QoS::AtLeastOnce,
-        Qos::ExactlyOnce => rumqttc::QoS::ExactlyOnce,
+        QoS::AtMostOnce => rumqttc::QoS::AtMostOnce,
+        QoS::AtLeastOnce => rumqttc::QoS::AtLeastOnce,
+        QoS::ExactlyOnce => rumqttc::QoS::ExactlyOnce,
     }
 }
 
-fn qos5(q: Qos) -> rumqttc::v5::mqttbytes::QoS {
-    use rumqttc::v5::mqttbytes::QoS;
+fn qos5(q: QoS) -> rumqttc::v5::mqttbytes::QoS {
+    use rumqttc::v5::mqttbytes::QoS as V5;
     match q {
-        Qos::AtMostOnce => QoS::AtMostOnce,
-        Qos::AtLeastOnce => QoS::AtLeastOnce,
-        Qos::ExactlyOnce => QoS::ExactlyOnce,
+        QoS::AtMostOnce => V5::AtMostOnce,
+        QoS::AtLeastOnce => V5::AtLeastOnce,
+        QoS::ExactlyOnce => V5::ExactlyOnce,
     }
 }
 
@@ -269,7 +267,7 @@ impl ClientHandle {
     ///
     /// # Errors
     /// An invalid filter, or a closed connection.
-    pub async fn subscribe(&self, filter: &str, qos: Qos) -> Result<(), ClientError> {
+    pub async fn subscribe(&self, filter: &str, qos: QoS) -> Result<(), ClientError> {
         self.subscribe_many(&[(filter.to_string(), qos)], &[]).await
     }
 
@@ -280,7 +278,7 @@ impl ClientHandle {
     /// An invalid filter, or a closed connection.
     pub async fn subscribe_many(
         &self,
-        filters: &[(String, Qos)],
+        filters: &[(String, QoS)],
         user_properties: &[(String, String)],
     ) -> Result<(), ClientError> {
         for (f, _) in filters {
@@ -848,20 +846,20 @@ fn v5_pubcomp_code(c: &rumqttc::v5::mqttbytes::v5::PubCompReason) -> u8 {
     }
 }
 
-fn v4_qos(q: rumqttc::QoS) -> Qos {
+fn v4_qos(q: rumqttc::QoS) -> QoS {
     match q {
-        rumqttc::QoS::AtMostOnce => Qos::AtMostOnce,
-        rumqttc::QoS::AtLeastOnce => Qos::AtLeastOnce,
-        rumqttc::QoS::ExactlyOnce => Qos::ExactlyOnce,
+        rumqttc::QoS::AtMostOnce => QoS::AtMostOnce,
+        rumqttc::QoS::AtLeastOnce => QoS::AtLeastOnce,
+        rumqttc::QoS::ExactlyOnce => QoS::ExactlyOnce,
     }
 }
 
-fn v5_qos(q: rumqttc::v5::mqttbytes::QoS) -> Qos {
-    use rumqttc::v5::mqttbytes::QoS;
+fn v5_qos(q: rumqttc::v5::mqttbytes::QoS) -> QoS {
+    use rumqttc::v5::mqttbytes::QoS as V5;
     match q {
-        QoS::AtMostOnce => Qos::AtMostOnce,
-        QoS::AtLeastOnce => Qos::AtLeastOnce,
-        QoS::ExactlyOnce => Qos::ExactlyOnce,
+        V5::AtMostOnce => QoS::AtMostOnce,
+        V5::AtLeastOnce => QoS::AtLeastOnce,
+        V5::ExactlyOnce => QoS::ExactlyOnce,
     }
 }
 
@@ -947,7 +945,7 @@ impl Session {
             )
         })
         .await;
-        if msg.qos == Qos::AtMostOnce {
+        if msg.qos == QoS::AtMostOnce {
             self.emit(ClientEvent::Message(msg)).await;
         } else {
             self.held.insert(msg.pkid, msg);

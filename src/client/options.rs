@@ -51,36 +51,11 @@ pub enum MqttVersion {
     V5,
 }
 
-/// A quality of service level (MQTT §4.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
-#[serde(into = "u8", try_from = "u8")]
-pub enum Qos {
-    /// At most once.
-    #[default]
-    AtMostOnce = 0,
-    /// At least once.
-    AtLeastOnce = 1,
-    /// Exactly once.
-    ExactlyOnce = 2,
-}
+pub use crate::protocol::QoS;
 
-impl From<Qos> for u8 {
-    fn from(q: Qos) -> u8 {
-        q as u8
-    }
-}
-
-impl TryFrom<u8> for Qos {
-    type Error = String;
-    fn try_from(v: u8) -> Result<Self, String> {
-        match v {
-            0 => Ok(Self::AtMostOnce),
-            1 => Ok(Self::AtLeastOnce),
-            2 => Ok(Self::ExactlyOnce),
-            _ => Err(format!("QoS must be 0, 1 or 2, not {v}")),
-        }
-    }
-}
+/// The old name of [`QoS`], kept so code outside the client compiles during the move.
+/// Remove once nothing uses it.
+pub type Qos = QoS;
 
 /// The will message the broker publishes if the client vanishes (MQTT §3.1.2.5).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -91,7 +66,7 @@ pub struct WillOptions {
     /// Payload of the will message (UTF-8 text here; mosquitto's `--will-payload` is text too).
     pub payload: String,
     /// QoS of the will message.
-    pub qos: Qos,
+    pub qos: QoS,
     /// Whether the will is retained.
     pub retain: bool,
 }
@@ -271,7 +246,7 @@ mod tests {
             will: Some(WillOptions {
                 topic: "t".into(),
                 payload: "bye".into(),
-                qos: Qos::AtLeastOnce,
+                qos: QoS::AtLeastOnce,
                 retain: true,
             }),
             version: MqttVersion::V5,

@@ -38,8 +38,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub use secret::{PasswordSource, Secret};
 pub use store::{ProfileError, ProfileStore, config_dir};
 
-use crate::broker::topic::validate_filter;
-use crate::client::{ConnectOptions, MqttVersion, Qos, TlsOptions, Transport, WillOptions};
+use crate::client::{ConnectOptions, MqttVersion, QoS, TlsOptions, Transport, WillOptions};
+use crate::protocol::topic::validate_filter;
 
 /// Keep-alive when a profile names none, as mosquitto_sub's.
 pub const DEFAULT_KEEP_ALIVE: u16 = 60;
@@ -52,7 +52,7 @@ pub struct Subscription {
     pub filter: String,
     /// Requested QoS (0 when absent).
     #[serde(default, skip_serializing_if = "is_qos0")]
-    pub qos: Qos,
+    pub qos: QoS,
 }
 
 /// TLS settings of a profile (`[profile.tls]`).
@@ -96,7 +96,7 @@ pub struct ProfileWill {
     pub payload: String,
     /// QoS.
     #[serde(default, skip_serializing_if = "is_qos0")]
-    pub qos: Qos,
+    pub qos: QoS,
     /// Retained.
     #[serde(default, skip_serializing_if = "is_false")]
     pub retain: bool,
@@ -104,8 +104,8 @@ pub struct ProfileWill {
 
 // serde's skip_serializing_if passes a reference.
 #[allow(clippy::trivially_copy_pass_by_ref)]
-fn is_qos0(q: &Qos) -> bool {
-    *q == Qos::AtMostOnce
+fn is_qos0(q: &QoS) -> bool {
+    *q == QoS::AtMostOnce
 }
 
 // serde's skip_serializing_if passes a reference.
@@ -487,9 +487,9 @@ impl Profile {
 
     /// The subscriptions to make on connect: the profile's, or `#` at QoS 0.
     #[must_use]
-    pub fn subscriptions_or_all(&self) -> Vec<(String, Qos)> {
+    pub fn subscriptions_or_all(&self) -> Vec<(String, QoS)> {
         if self.subscriptions.is_empty() {
-            vec![("#".to_owned(), Qos::AtMostOnce)]
+            vec![("#".to_owned(), QoS::AtMostOnce)]
         } else {
             self.subscriptions
                 .iter()
@@ -602,8 +602,8 @@ mod tests {
         assert_eq!(
             p.subscriptions_or_all(),
             vec![
-                ("sensors/#".into(), Qos::AtLeastOnce),
-                ("a/b".into(), Qos::AtMostOnce)
+                ("sensors/#".into(), QoS::AtLeastOnce),
+                ("a/b".into(), QoS::AtMostOnce)
             ]
         );
         assert_eq!(p.address(), "mqtts://broker.lab:8884");
@@ -619,7 +619,7 @@ mod tests {
         assert_eq!(p.address(), "wss://10.0.0.5:443/mqtt");
         assert_eq!(
             p.subscriptions_or_all(),
-            vec![("#".into(), Qos::AtMostOnce)]
+            vec![("#".into(), QoS::AtMostOnce)]
         );
     }
 

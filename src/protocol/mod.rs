@@ -13,6 +13,7 @@
 //! * [`decode`]: frame splitting ([`decode::Decoder`]) and packet parsing.
 //! * [`encode`]: server-to-client packet serialisation.
 //! * [`reason`]: reason codes and the decode error type.
+//! * [`topic`]: Topic Names and Topic Filters, validated, and filter matching.
 
 pub mod decode;
 pub mod encode;
@@ -20,11 +21,13 @@ pub mod packet;
 pub mod properties;
 pub mod reader;
 pub mod reason;
+pub mod topic;
 
 pub use decode::Decoder;
 pub use packet::*;
 pub use properties::Properties;
 pub use reason::{DecodeError, ReasonCode};
+pub use topic::{TopicFilter, TopicName};
 
 /// The protocol level a client announced in its CONNECT packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,8 +58,24 @@ impl ProtocolVersion {
     }
 }
 
-/// Quality of service of a PUBLISH or a subscription.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+/// Quality of service of a PUBLISH, a will or a subscription (MQTT311 §4.3, MQTT5 §4.3).
+///
+/// The one QoS type of the crate: the broker, the client, the CLIs and saved profiles (where it
+/// is written as the number 0, 1 or 2) all use it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(into = "u8", try_from = "u8")]
 pub enum QoS {
     /// At most once (0).
     #[default]
@@ -68,7 +87,7 @@ pub enum QoS {
 }
 
 impl QoS {
-    /// Parses the two QoS bits; 3 is not a QoS [MQTT-3.3.1-4].
+    /// Parses the two QoS bits; 3 is not a QoS [MQTT311-3.3.1-4] [MQTT5-3.3.1-4].
     #[must_use]
     pub fn from_u8(v: u8) -> Option<Self> {
         match v {
@@ -83,6 +102,19 @@ impl QoS {
     #[must_use]
     pub fn as_u8(self) -> u8 {
         self as u8
+    }
+}
+
+impl From<QoS> for u8 {
+    fn from(q: QoS) -> u8 {
+        q as u8
+    }
+}
+
+impl TryFrom<u8> for QoS {
+    type Error = String;
+    fn try_from(v: u8) -> Result<Self, String> {
+        Self::from_u8(v).ok_or_else(|| format!("QoS must be 0, 1 or 2, not {v}"))
     }
 }
 
