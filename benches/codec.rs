@@ -8,9 +8,9 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use divan::counter::ItemsCount;
 use divan::{Bencher, black_box};
-use mqtt_workbench::bench::wire::{self, MqttVersion, PublishTemplate, Stamp};
+use mqtt_workbench::bench::wire::{self, PublishTemplate, Stamp};
 use mqtt_workbench::protocol::encode::put_publish;
-use mqtt_workbench::protocol::{Decoder, Packet, ProtocolVersion, Publish, QoS};
+use mqtt_workbench::protocol::{Decoder, MqttVersion, Packet, ProtocolVersion, Publish, QoS};
 
 /// Packets per iteration: the broker decodes whole read buffers, not single packets.
 const BATCH: usize = 1000;
@@ -20,11 +20,12 @@ fn main() {
 }
 
 fn versions(v5: bool) -> (MqttVersion, ProtocolVersion) {
-    if v5 {
-        (MqttVersion::V5, ProtocolVersion::V5)
+    let v = if v5 {
+        MqttVersion::V5
     } else {
-        (MqttVersion::V311, ProtocolVersion::V311)
-    }
+        MqttVersion::V311
+    };
+    (v, v.into())
 }
 
 /// A decoder that has seen CONNECT, and `BATCH` client PUBLISH packets in one buffer.

@@ -7,7 +7,8 @@ use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::wire::{self, Incoming, MqttVersion, WireError};
+use super::wire::{self, Incoming, WireError};
+use crate::protocol::MqttVersion;
 
 /// How long the handshake packets may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);

@@ -33,7 +33,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
 
-use self::wire::MqttVersion;
+use crate::protocol::MqttVersion;
 
 /// Options of `mqtt-workbench bench`.
 #[derive(Debug, Args)]
@@ -74,7 +74,7 @@ pub struct TargetArgs {
     pub port: u16,
     /// MQTT version: 3.1.1 or 5.
     #[arg(short = 'V', long = "protocol-version", default_value = "3.1.1",
-          value_parser = MqttVersion::parse)]
+          value_parser = wire::parse_version)]
     pub version: MqttVersion,
     /// Keep alive in seconds (0 = off); idle clients send PINGREQ after half of it.
     #[arg(short = 'k', long, default_value_t = 60)]

@@ -12,8 +12,9 @@ use tokio::time::Instant;
 
 use super::client::{ClientError, Session, io};
 use super::stats::Latency;
-use super::wire::{self, Incoming, MqttVersion, PublishTemplate, Stamp};
+use super::wire::{self, Incoming, PublishTemplate, Stamp};
 use super::{Counters, now_ns};
+use crate::protocol::MqttVersion;
 
 /// Bytes a publisher puts in one `write` when it may send as fast as it can.
 const WRITE_BATCH_BYTES: usize = 32 * 1024;

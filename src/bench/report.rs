@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Counters;
 use super::stats::LatencySummary;
-use super::wire::MqttVersion;
+use crate::protocol::MqttVersion;
 
 /// The result of `pub`, `sub`, `fanin` or `fanout`.
 #[derive(Debug, Clone, Serialize)]

@@ -11,8 +11,9 @@ use tokio::time::Instant;
 
 use super::client::{ClientError, Session, io};
 use super::stats::{Latency, SeqTracker};
-use super::wire::{self, Incoming, MqttVersion, Stamp};
+use super::wire::{self, Incoming, Stamp};
 use super::{Counters, now_ns};
+use crate::protocol::MqttVersion;
 
 /// How often a waiting subscriber looks at the stop rule.
 const TICK: Duration = Duration::from_millis(100);

@@ -8,44 +8,19 @@
 
 use bytes::{BufMut, BytesMut};
 
-/// The MQTT version a benchmark client speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum MqttVersion {
-    /// MQTT 3.1.1 (protocol level 4).
-    #[serde(rename = "3.1.1")]
-    V311,
-    /// MQTT 5.0 (protocol level 5).
-    #[serde(rename = "5")]
-    V5,
-}
+use crate::protocol::MqttVersion;
 
-impl MqttVersion {
-    /// Parses `-V`: `3.1.1`, `311`, `mqttv311`, `4`, `5`, `mqttv5` (mosquitto's spellings and a
-    /// few more).
-    pub fn parse(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "3.1.1" | "311" | "mqttv311" | "4" => Ok(Self::V311),
-            "5" | "5.0" | "mqttv5" => Ok(Self::V5),
-            other => Err(format!(
-                "unsupported MQTT version '{other}' (use 3.1.1 or 5)"
-            )),
-        }
-    }
-
-    /// True for MQTT 5.0.
-    #[must_use]
-    pub fn is_v5(self) -> bool {
-        self == Self::V5
-    }
-}
-
-impl std::fmt::Display for MqttVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::V311 => "3.1.1",
-            Self::V5 => "5",
-        })
-    }
+/// Parses `-V` for the benchmark (see [`MqttVersion::parse`] for the spellings).
+///
+/// # Errors
+/// An unknown version, in the benchmark's words.
+pub fn parse_version(s: &str) -> Result<MqttVersion, String> {
+    MqttVersion::parse(s).map_err(|_| {
+        format!(
+            "unsupported MQTT version '{}' (use 3.1.1 or 5)",
+            s.to_ascii_lowercase()
+        )
+    })
 }
 
 /// Bytes at the start of every benchmark payload: send time (ns since the Unix epoch),

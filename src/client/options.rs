@@ -39,18 +39,7 @@ impl Transport {
     }
 }
 
-/// The MQTT protocol version spoken by the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum MqttVersion {
-    /// MQTT 3.1.1 (protocol level 4), mosquitto_sub's default.
-    #[default]
-    #[serde(rename = "3.1.1")]
-    V311,
-    /// MQTT 5.0 (protocol level 5).
-    #[serde(rename = "5")]
-    V5,
-}
-
+pub use crate::protocol::MqttVersion;
 pub use crate::protocol::QoS;
 
 /// The old name of [`QoS`], kept so code outside the client compiles during the move.

@@ -215,22 +215,13 @@ fn de_version<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MqttVersion>, D:
 /// # Errors
 /// A message naming the value, including for MQTT 3.1, which the client does not speak.
 pub fn parse_version(v: &str) -> Result<MqttVersion, String> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "5" | "5.0" | "mqttv5" | "v5" => Ok(MqttVersion::V5),
-        "3.1.1" | "311" | "4" | "mqttv311" | "v311" => Ok(MqttVersion::V311),
-        _ => Err(format!(
-            "unsupported MQTT version '{v}': use \"3.1.1\" or \"5\""
-        )),
-    }
+    MqttVersion::parse(v)
 }
 
 /// Shows a version as profiles write it.
 #[must_use]
 pub fn version_text(v: MqttVersion) -> &'static str {
-    match v {
-        MqttVersion::V311 => "3.1.1",
-        MqttVersion::V5 => "5",
-    }
+    v.as_str()
 }
 
 /// Shows a transport as profiles write it.

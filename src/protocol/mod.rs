@@ -58,6 +58,71 @@ impl ProtocolVersion {
     }
 }
 
+/// The MQTT version this crate's clients speak: the client pane, `sub`/`pub`, profiles and the
+/// benchmark.
+///
+/// A subset of [`ProtocolVersion`] (what the broker accepts): no client here speaks MQTT 3.1.
+/// Profiles and the benchmark's JSON write it as `"3.1.1"` or `"5"`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+pub enum MqttVersion {
+    /// MQTT 3.1.1 (protocol level 4), mosquitto_sub's default.
+    #[default]
+    #[serde(rename = "3.1.1")]
+    V311,
+    /// MQTT 5.0 (protocol level 5).
+    #[serde(rename = "5")]
+    V5,
+}
+
+impl MqttVersion {
+    /// Parses a version as written on a command line or in a profile: `3.1.1`, `311`, `4`,
+    /// `mqttv311`, `v311`, `5`, `5.0`, `mqttv5` or `v5` (any case, surrounding blanks ignored).
+    ///
+    /// # Errors
+    /// A message naming the value, including for MQTT 3.1, which no client here speaks.
+    pub fn parse(v: &str) -> Result<Self, String> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "5" | "5.0" | "mqttv5" | "v5" => Ok(Self::V5),
+            "3.1.1" | "311" | "4" | "mqttv311" | "v311" => Ok(Self::V311),
+            _ => Err(format!(
+                "unsupported MQTT version '{v}': use \"3.1.1\" or \"5\""
+            )),
+        }
+    }
+
+    /// The version as profiles and reports write it: `3.1.1` or `5`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V311 => "3.1.1",
+            Self::V5 => "5",
+        }
+    }
+
+    /// True for MQTT 5.0.
+    #[must_use]
+    pub fn is_v5(self) -> bool {
+        self == Self::V5
+    }
+}
+
+impl std::fmt::Display for MqttVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<MqttVersion> for ProtocolVersion {
+    fn from(v: MqttVersion) -> Self {
+        match v {
+            MqttVersion::V311 => Self::V311,
+            MqttVersion::V5 => Self::V5,
+        }
+    }
+}
+
 /// Quality of service of a PUBLISH, a will or a subscription (MQTT311 §4.3, MQTT5 §4.3).
 ///
 /// The one QoS type of the crate: the broker, the client, the CLIs and saved profiles (where it
@@ -150,4 +215,49 @@ pub mod packet_type {
     pub const DISCONNECT: u8 = 14;
     /// AUTH (MQTT 5 only)
     pub const AUTH: u8 = 15;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mqtt_version_spellings() {
+        for (text, v) in [
+            ("3.1.1", MqttVersion::V311),
+            ("311", MqttVersion::V311),
+            ("4", MqttVersion::V311),
+            ("MQTTv311", MqttVersion::V311),
+            (" v311 ", MqttVersion::V311),
+            ("5", MqttVersion::V5),
+            ("5.0", MqttVersion::V5),
+            ("mqttv5", MqttVersion::V5),
+            ("V5", MqttVersion::V5),
+        ] {
+            assert_eq!(MqttVersion::parse(text), Ok(v), "{text}");
+        }
+        for bad in ["3.1", "31", "mqttv31", "6", ""] {
+            let e = MqttVersion::parse(bad).expect_err(bad);
+            assert!(e.contains(&format!("'{bad}'")), "{e}");
+        }
+        assert_eq!(
+            ProtocolVersion::from(MqttVersion::V311),
+            ProtocolVersion::V311
+        );
+        assert_eq!(ProtocolVersion::from(MqttVersion::V5), ProtocolVersion::V5);
+        assert_eq!(MqttVersion::V5.to_string(), "5");
+    }
+
+    #[test]
+    fn qos_as_a_number() {
+        assert_eq!(QoS::try_from(2), Ok(QoS::ExactlyOnce));
+        assert_eq!(
+            QoS::try_from(3),
+            Err("QoS must be 0, 1 or 2, not 3".to_string())
+        );
+        assert_eq!(u8::from(QoS::AtLeastOnce), 1);
+        let json = serde_json::to_string(&[QoS::AtMostOnce, QoS::ExactlyOnce]).unwrap_or_default();
+        assert_eq!(json, "[0,2]");
+        assert!(serde_json::from_str::<QoS>("3").is_err());
+    }
 }
