@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use clap::Args;
 
-use crate::client::{ConnectOptions, MessageProperties, MqttVersion, QoS, Transport, WillOptions};
+use crate::client::{ConnectOptions, MessageProperties, MqttVersion, QoS, Transport, Will};
 
 /// How to reach and log in to the broker (mosquitto's flag names; `-h` is the host).
 #[derive(Debug, Clone, Args)]
@@ -210,7 +210,7 @@ impl ConnArgs {
             crate::client::validate_topic(topic).map_err(|_| {
                 format!("Invalid will topic '{topic}', does it contain '+' or '#'?")
             })?;
-            options.will = Some(WillOptions {
+            options.will = Some(Will {
                 topic: topic.clone(),
                 payload: self.will_payload.clone().unwrap_or_default(),
                 qos: QoS::try_from(self.will_qos.unwrap_or(0))?,

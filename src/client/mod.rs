@@ -31,7 +31,7 @@ use tokio::sync::mpsc;
 
 pub use options::{
     ConnectOptions, ConnectProperties, MqttVersion, ParsedUrl, QoS, Qos, TlsOptions, Transport,
-    WillOptions,
+    Will,
 };
 pub use url::{BrokerUrl, UrlError};
 

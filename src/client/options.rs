@@ -46,18 +46,34 @@ pub use crate::protocol::QoS;
 /// Remove once nothing uses it.
 pub type Qos = QoS;
 
-/// The will message the broker publishes if the client vanishes (MQTT §3.1.2.5).
+/// The Will Message the broker publishes if the client vanishes (MQTT311 §3.1.2.5,
+/// MQTT5 §3.1.2.5), as the client is configured with it; [`crate::protocol::Will`] is the form
+/// the broker decodes. Saved profiles store it as their `[profile.will]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct WillOptions {
+#[serde(deny_unknown_fields)]
+pub struct Will {
     /// Topic of the will message.
     pub topic: String,
     /// Payload of the will message (UTF-8 text here; mosquitto's `--will-payload` is text too).
+    #[serde(default)]
     pub payload: String,
     /// QoS of the will message.
+    #[serde(default, skip_serializing_if = "is_qos0")]
     pub qos: QoS,
     /// Whether the will is retained.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub retain: bool,
+}
+
+// serde's skip_serializing_if passes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_qos0(q: &QoS) -> bool {
+    *q == QoS::AtMostOnce
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// TLS settings for `mqtts://` and `wss://`.
@@ -125,7 +141,7 @@ pub struct ConnectOptions {
     /// MQTT 5 session expiry interval in seconds.
     pub session_expiry: Option<u32>,
     /// The will message.
-    pub will: Option<WillOptions>,
+    pub will: Option<Will>,
     /// TLS settings (used by `Tls` and `Wss`).
     pub tls: TlsOptions,
     /// MQTT 5 CONNECT properties.
@@ -232,7 +248,7 @@ mod tests {
     #[test]
     fn options_round_trip_through_toml() {
         let o = ConnectOptions {
-            will: Some(WillOptions {
+            will: Some(Will {
                 topic: "t".into(),
                 payload: "bye".into(),
                 qos: QoS::AtLeastOnce,

@@ -38,7 +38,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub use secret::{PasswordSource, Secret};
 pub use store::{ProfileError, ProfileStore, config_dir};
 
-use crate::client::{ConnectOptions, MqttVersion, QoS, TlsOptions, Transport, WillOptions};
+use crate::client::{ConnectOptions, MqttVersion, QoS, TlsOptions, Transport, Will};
 use crate::protocol::topic::validate_filter;
 
 /// Keep-alive when a profile names none, as mosquitto_sub's.
@@ -85,22 +85,9 @@ impl ProfileTls {
     }
 }
 
-/// The will of a profile (`[profile.will]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileWill {
-    /// Topic of the will message.
-    pub topic: String,
-    /// Payload (text).
-    #[serde(default)]
-    pub payload: String,
-    /// QoS.
-    #[serde(default, skip_serializing_if = "is_qos0")]
-    pub qos: QoS,
-    /// Retained.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub retain: bool,
-}
+/// The old name of a profile's will, now the client's [`Will`] (the `[profile.will]` table
+/// has the same fields). Kept so the TUI compiles during the move; remove once nothing uses it.
+pub type ProfileWill = Will;
 
 // serde's skip_serializing_if passes a reference.
 #[allow(clippy::trivially_copy_pass_by_ref)]
@@ -108,7 +95,6 @@ fn is_qos0(q: &QoS) -> bool {
     *q == QoS::AtMostOnce
 }
 
-// serde's skip_serializing_if passes a reference.
 #[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_false(b: &bool) -> bool {
     !*b
@@ -177,7 +163,7 @@ pub struct Profile {
     pub session_expiry: Option<u32>,
     /// The will message.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub will: Option<ProfileWill>,
+    pub will: Option<Will>,
     /// TLS files and options (for `tls` and `wss`).
     #[serde(skip_serializing_if = "ProfileTls::is_empty")]
     pub tls: ProfileTls,
@@ -412,12 +398,7 @@ impl Profile {
         o.keep_alive = self.keep_alive.unwrap_or(DEFAULT_KEEP_ALIVE);
         o.clean_session = self.clean_session.unwrap_or(true);
         o.session_expiry = self.session_expiry;
-        o.will = self.will.as_ref().map(|w| WillOptions {
-            topic: w.topic.clone(),
-            payload: w.payload.clone(),
-            qos: w.qos,
-            retain: w.retain,
-        });
+        o.will.clone_from(&self.will);
         o.tls = TlsOptions {
             ca_file: self.tls.ca_file.clone(),
             cert_file: self.tls.cert_file.clone(),
@@ -446,12 +427,7 @@ impl Profile {
         self.keep_alive = (o.keep_alive != DEFAULT_KEEP_ALIVE).then_some(o.keep_alive);
         self.clean_session = (!o.clean_session).then_some(false);
         self.session_expiry = o.session_expiry;
-        self.will = o.will.as_ref().map(|w| ProfileWill {
-            topic: w.topic.clone(),
-            payload: w.payload.clone(),
-            qos: w.qos,
-            retain: w.retain,
-        });
+        self.will.clone_from(&o.will);
         self.tls = ProfileTls {
             ca_file: o.tls.ca_file.clone(),
             cert_file: o.tls.cert_file.clone(),
