@@ -136,7 +136,10 @@ pub struct ConnectOptions {
     pub password: Option<String>,
     /// Keep alive in seconds (0 disables pings).
     pub keep_alive: u16,
-    /// Clean session (3.1.1) / clean start (5).
+    /// Start without a stored Session: Clean Session in MQTT 3.1.1 (MQTT311 §3.1.2.4), Clean
+    /// Start in MQTT 5 (MQTT5 §3.1.2.4); the same CONNECT flag bit. The crate's general name
+    /// for it is `clean_start` (as in [`crate::protocol::Connect`]); this field keeps the
+    /// 3.1.1 name until the TUI, which reads it, is renamed with it.
     pub clean_session: bool,
     /// MQTT 5 session expiry interval in seconds.
     pub session_expiry: Option<u32>,
