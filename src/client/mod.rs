@@ -11,7 +11,7 @@
 //! * [`url`]: [`BrokerUrl`], the one parser for every `-L` and profile `url`.
 //! * [`tls`]: the rustls configuration for `--cafile`, `--cert`, `--key`, `--insecure`.
 //! * [`trace`]: the `-d` packet trace lines and libmosquitto's reason texts.
-//! * [`format`]: mosquitto_sub's output: `-v`, `-F` format strings, `%j`/`%J` JSON.
+//! * [`format`](mod@format): mosquitto_sub's output: `-v`, `-F` format strings, `%j`/`%J` JSON.
 
 pub mod format;
 pub mod options;

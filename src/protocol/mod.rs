@@ -14,6 +14,21 @@
 //! * [`encode`]: server-to-client packet serialisation.
 //! * [`reason`]: reason codes and the decode error type.
 //! * [`topic`]: Topic Names and Topic Filters, validated, and filter matching.
+//!
+//! # Vocabulary
+//!
+//! This module owns the MQTT words the rest of the crate uses; the broker, the client, the
+//! CLIs, profiles and the benchmark import them from here:
+//!
+//! * [`QoS`]: the one quality-of-service type (profiles and JSON write it as 0, 1 or 2).
+//! * [`ProtocolVersion`]: every level the broker accepts (3.1, 3.1.1, 5.0); [`MqttVersion`]:
+//!   the subset our clients speak (3.1.1, 5.0), converting into it.
+//! * [`ReasonCode`]: MQTT 5 reason codes.
+//! * [`TopicName`], [`TopicFilter`]: validated topic strings, with the matching and `$` rules.
+//! * [`Will`]: the Will Message ("will" everywhere, never "last will" or "testament").
+//! * `clean_start`: the CONNECT flag that MQTT 3.1.1 calls Clean Session and MQTT 5 Clean
+//!   Start (the same bit); `clean_session` appears only where the version is 3.1.1 or in
+//!   names kept for compatibility (a profile's `clean_session` key).
 
 pub mod decode;
 pub mod encode;
