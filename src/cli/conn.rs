@@ -3,7 +3,9 @@
 use bytes::Bytes;
 use clap::Args;
 
-use crate::client::{ConnectOptions, MessageProperties, MqttVersion, QoS, Transport, Will};
+use crate::client::{
+    BrokerUrl, ConnectOptions, MessageProperties, MqttVersion, QoS, Transport, Will,
+};
 
 /// How to reach and log in to the broker (mosquitto's flag names; `-h` is the host).
 #[derive(Debug, Clone, Args)]
@@ -133,14 +135,16 @@ impl ConnArgs {
         let mut options = base;
         let mut url_topic = None;
         if let Some(url) = &self.url {
-            let p = ConnectOptions::parse_url(url).map_err(|e| e.to_string())?;
-            options.transport = p.options.transport;
-            options.host = p.options.host;
-            options.port = p.options.port;
-            options.ws_path = p.options.ws_path;
-            if p.options.username.is_some() {
-                options.username = p.options.username;
-                options.password = p.options.password;
+            let p = BrokerUrl::parse(url).map_err(|e| e.to_string())?;
+            options.transport = p.transport;
+            options.host = p.host;
+            options.port = p.port;
+            options.ws_path = p
+                .ws_path
+                .unwrap_or_else(|| ConnectOptions::default().ws_path);
+            if p.username.is_some() {
+                options.username = p.username;
+                options.password = p.password;
             }
             url_topic = p.topic;
         }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::conn::{ConnArgs, Connection};
-use crate::client::{ConnectOptions, QoS};
+use crate::client::{BrokerUrl, ConnectOptions, QoS};
 use crate::error_chain;
 use crate::profile::secret::{self, SecretError};
 use crate::profile::store::{self, ProfileError};
@@ -202,8 +202,8 @@ pub fn profile_options(
     let url_password = conn
         .url
         .as_deref()
-        .and_then(|u| ConnectOptions::parse_url(u).ok())
-        .is_some_and(|p| p.options.password.is_some());
+        .and_then(|u| BrokerUrl::parse(u).ok())
+        .is_some_and(|p| p.password.is_some());
     let other_user = conn.username.is_some() && conn.username != profile.username;
     base.password = None;
     if conn.password.is_none() && !url_password && !other_user {

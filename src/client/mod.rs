@@ -30,8 +30,7 @@ use rumqttc::Outgoing;
 use tokio::sync::mpsc;
 
 pub use options::{
-    ConnectOptions, ConnectProperties, MqttVersion, ParsedUrl, QoS, Qos, TlsOptions, Transport,
-    Will,
+    ConnectOptions, ConnectProperties, MqttVersion, QoS, Qos, TlsOptions, Transport, Will,
 };
 pub use url::{BrokerUrl, UrlError};
 

@@ -3,8 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::url::{BrokerUrl, UrlError};
-
 /// The network transport under MQTT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -172,37 +170,7 @@ impl Default for ConnectOptions {
     }
 }
 
-/// A parsed `-L` URL: the connection and the topic named by its path, if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParsedUrl {
-    /// The connection options the URL describes (defaults elsewhere).
-    pub options: ConnectOptions,
-    /// The topic from the URL path (`mqtt://host/a/b` gives `a/b`); `None` when empty.
-    pub topic: Option<String>,
-}
-
 impl ConnectOptions {
-    /// Options from a URL such as `mqtts://user:pass@host:8883/topic`, `ws://host:8080/mqtt`.
-    ///
-    /// # Errors
-    /// An unknown scheme, a missing host or a bad port.
-    pub fn from_url(url: &str) -> Result<Self, UrlError> {
-        Self::parse_url(url).map(|p| p.options)
-    }
-
-    /// Like [`ConnectOptions::from_url`], also returning the topic in the URL's path, as
-    /// mosquitto's `-L` does. For ws/wss the whole path is the WebSocket path instead.
-    ///
-    /// # Errors
-    /// An unknown scheme, a missing host or a bad port.
-    pub fn parse_url(url: &str) -> Result<ParsedUrl, UrlError> {
-        let url = BrokerUrl::parse(url)?;
-        Ok(ParsedUrl {
-            options: url.to_options(),
-            topic: url.topic,
-        })
-    }
-
     /// The client id as mosquitto's `-d` trace shows it: `(null)` when the broker assigns it.
     #[must_use]
     pub fn display_id(&self) -> String {
@@ -215,38 +183,6 @@ impl ConnectOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn url_with_credentials_port_and_topic() {
-        let p = ConnectOptions::parse_url("mqtts://bob:s3cret@broker.example:8884/a/b").unwrap();
-        assert_eq!(p.options.transport, Transport::Tls);
-        assert_eq!(p.options.host, "broker.example");
-        assert_eq!(p.options.port, 8884);
-        assert_eq!(p.options.username.as_deref(), Some("bob"));
-        assert_eq!(p.options.password.as_deref(), Some("s3cret"));
-        assert_eq!(p.topic.as_deref(), Some("a/b"));
-    }
-
-    #[test]
-    fn url_defaults_and_errors() {
-        let p = ConnectOptions::parse_url("mqtt://localhost").unwrap();
-        assert_eq!((p.options.port, p.topic), (1883, None));
-        let w = ConnectOptions::parse_url("ws://[::1]:9001/mqtt").unwrap();
-        assert_eq!(w.options.host, "::1");
-        assert_eq!(w.options.ws_path, "/mqtt");
-        assert!(matches!(
-            ConnectOptions::parse_url("http://x"),
-            Err(UrlError::Scheme(_))
-        ));
-        assert!(matches!(
-            ConnectOptions::parse_url("mqtt://x:0"),
-            Err(UrlError::Port(_))
-        ));
-        assert!(matches!(
-            ConnectOptions::parse_url("mqtt://:1883"),
-            Err(UrlError::NoHost(_))
-        ));
-    }
 
     #[test]
     fn options_round_trip_through_toml() {

@@ -38,7 +38,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub use secret::{PasswordSource, Secret};
 pub use store::{ProfileError, ProfileStore, config_dir};
 
-use crate::client::{ConnectOptions, MqttVersion, QoS, TlsOptions, Transport, Will};
+use crate::client::{BrokerUrl, ConnectOptions, MqttVersion, QoS, TlsOptions, Transport, Will};
 use crate::protocol::topic::validate_filter;
 
 /// Keep-alive when a profile names none, as mosquitto_sub's.
@@ -304,8 +304,8 @@ impl Profile {
                     self.invalid("give either url or host/port/transport/ws_path, not both")
                 );
             }
-            let parsed = ConnectOptions::parse_url(url).map_err(|e| self.invalid(e.to_string()))?;
-            if parsed.options.password.is_some() {
+            let parsed = BrokerUrl::parse(url).map_err(|e| self.invalid(e.to_string()))?;
+            if parsed.password.is_some() {
                 return Err(self.invalid(
                     "the url holds a password; put it in password, password_env or \
                      password_file so that it is never shown",
@@ -373,11 +373,9 @@ impl Profile {
     pub fn base_options(&self) -> Result<ConnectOptions, Invalid> {
         self.validate()?;
         let mut o = match &self.url {
-            Some(url) => {
-                ConnectOptions::parse_url(url)
-                    .map_err(|e| self.invalid(e.to_string()))?
-                    .options
-            }
+            Some(url) => BrokerUrl::parse(url)
+                .map_err(|e| self.invalid(e.to_string()))?
+                .to_options(),
             None => {
                 let transport = self.transport.unwrap_or_default();
                 ConnectOptions {
