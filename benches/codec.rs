@@ -34,7 +34,12 @@ fn client_publishes(v: MqttVersion, qos: u8, size: usize) -> (Decoder, BytesMut)
     let mut c = BytesMut::new();
     wire::connect(&mut c, v, "bench", 60);
     assert!(matches!(d.decode(&mut c), Ok(Some(Packet::Connect(_)))));
-    let t = PublishTemplate::new(v, "bench/7/temperature", qos, size);
+    let t = PublishTemplate::new(
+        v,
+        "bench/7/temperature",
+        QoS::from_u8(qos).unwrap_or_default(),
+        size,
+    );
     let mut buf = BytesMut::new();
     for i in 0..BATCH {
         let stamp = Stamp {
@@ -88,7 +93,7 @@ fn broker_encode_publish(bencher: Bencher, (v5, qos, size): (bool, u8, usize)) {
 #[divan::bench(args = [false, true])]
 fn loadgen_write_publish(bencher: Bencher, v5: bool) {
     let (v, _) = versions(v5);
-    let t = PublishTemplate::new(v, "bench/7", 1, 64);
+    let t = PublishTemplate::new(v, "bench/7", QoS::AtLeastOnce, 64);
     let mut out = BytesMut::with_capacity(BATCH * 80);
     bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
         out.clear();

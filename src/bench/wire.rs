@@ -8,7 +8,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use crate::protocol::MqttVersion;
+use crate::protocol::{MqttVersion, QoS};
 
 /// Parses `-V` for the benchmark (see [`MqttVersion::parse`] for the spellings).
 ///
@@ -104,7 +104,7 @@ pub fn connect(out: &mut BytesMut, v: MqttVersion, client_id: &str, keep_alive: 
 }
 
 /// Writes a SUBSCRIBE for one filter.
-pub fn subscribe(out: &mut BytesMut, v: MqttVersion, pkid: u16, filter: &str, qos: u8) {
+pub fn subscribe(out: &mut BytesMut, v: MqttVersion, pkid: u16, filter: &str, qos: QoS) {
     let props = usize::from(v.is_v5());
     out.put_u8(0x82);
     put_varint(out, 2 + props + 2 + filter.len() + 1);
@@ -113,7 +113,7 @@ pub fn subscribe(out: &mut BytesMut, v: MqttVersion, pkid: u16, filter: &str, qo
         out.put_u8(0);
     }
     put_str(out, filter.as_bytes());
-    out.put_u8(qos & 0x03);
+    out.put_u8(qos.as_u8());
 }
 
 /// Writes a PUBACK (the two-byte form, reason Success, is valid in both versions).
@@ -146,9 +146,10 @@ pub struct PublishTemplate {
 impl PublishTemplate {
     /// A template for `topic` at `qos` with payloads of `size` bytes (at least [`HEADER_LEN`]).
     #[must_use]
-    pub fn new(v: MqttVersion, topic: &str, qos: u8, size: usize) -> Self {
+    pub fn new(v: MqttVersion, topic: &str, qos: QoS, size: usize) -> Self {
         let size = size.max(HEADER_LEN);
-        let qos = qos.min(1);
+        // The benchmark publishes at QoS 0 or 1.
+        let qos = qos.as_u8().min(1);
         let remaining = 2 + topic.len() + usize::from(qos > 0) * 2 + usize::from(v.is_v5()) + size;
         let mut b = BytesMut::with_capacity(8 + topic.len());
         b.put_u8(0x30 | (qos << 1));
@@ -368,7 +369,7 @@ mod tests {
     #[test]
     fn publish_round_trips_through_the_broker_decoder() {
         for v in [MqttVersion::V311, MqttVersion::V5] {
-            for qos in [0, 1] {
+            for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
                 let t = PublishTemplate::new(v, "bench/7", qos, 64);
                 let mut out = BytesMut::new();
                 let stamp = Stamp {
@@ -403,8 +404,8 @@ mod tests {
                         pkid,
                         payload,
                     } => {
-                        assert_eq!(q, qos);
-                        assert_eq!(pkid, if qos > 0 { 9 } else { 0 });
+                        assert_eq!(q, qos.as_u8());
+                        assert_eq!(pkid, if qos == QoS::AtLeastOnce { 9 } else { 0 });
                         assert_eq!(Stamp::read(payload), Some(stamp));
                     }
                     other => panic!("{other:?}"),
@@ -419,7 +420,7 @@ mod tests {
             let mut d = crate::protocol::Decoder::new(0);
             let mut b = BytesMut::new();
             connect(&mut b, v, "c", 60);
-            subscribe(&mut b, v, 1, "bench/#", 1);
+            subscribe(&mut b, v, 1, "bench/#", QoS::AtLeastOnce);
             assert!(d.decode(&mut b).unwrap().is_some());
             assert!(matches!(
                 d.decode(&mut b).unwrap(),
