@@ -8,9 +8,9 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use divan::counter::ItemsCount;
 use divan::{Bencher, black_box};
-use mqtt_workbench::bench::wire::{self, MqttVersion, PublishTemplate, Stamp};
+use mqtt_workbench::bench::wire::{self, PublishTemplate, Stamp};
 use mqtt_workbench::protocol::encode::put_publish;
-use mqtt_workbench::protocol::{Decoder, Packet, ProtocolVersion, Publish, QoS};
+use mqtt_workbench::protocol::{Decoder, MqttVersion, Packet, ProtocolVersion, Publish, QoS};
 
 /// Packets per iteration: the broker decodes whole read buffers, not single packets.
 const BATCH: usize = 1000;
@@ -20,11 +20,12 @@ fn main() {
 }
 
 fn versions(v5: bool) -> (MqttVersion, ProtocolVersion) {
-    if v5 {
-        (MqttVersion::V5, ProtocolVersion::V5)
+    let v = if v5 {
+        MqttVersion::V5
     } else {
-        (MqttVersion::V311, ProtocolVersion::V311)
-    }
+        MqttVersion::V311
+    };
+    (v, v.into())
 }
 
 /// A decoder that has seen CONNECT, and `BATCH` client PUBLISH packets in one buffer.
@@ -33,7 +34,12 @@ fn client_publishes(v: MqttVersion, qos: u8, size: usize) -> (Decoder, BytesMut)
     let mut c = BytesMut::new();
     wire::connect(&mut c, v, "bench", 60);
     assert!(matches!(d.decode(&mut c), Ok(Some(Packet::Connect(_)))));
-    let t = PublishTemplate::new(v, "bench/7/temperature", qos, size);
+    let t = PublishTemplate::new(
+        v,
+        "bench/7/temperature",
+        QoS::from_u8(qos).unwrap_or_default(),
+        size,
+    );
     let mut buf = BytesMut::new();
     for i in 0..BATCH {
         let stamp = Stamp {
@@ -87,7 +93,7 @@ fn broker_encode_publish(bencher: Bencher, (v5, qos, size): (bool, u8, usize)) {
 #[divan::bench(args = [false, true])]
 fn loadgen_write_publish(bencher: Bencher, v5: bool) {
     let (v, _) = versions(v5);
-    let t = PublishTemplate::new(v, "bench/7", 1, 64);
+    let t = PublishTemplate::new(v, "bench/7", QoS::AtLeastOnce, 64);
     let mut out = BytesMut::with_capacity(BATCH * 80);
     bencher.counter(ItemsCount::new(BATCH)).bench_local(|| {
         out.clear();

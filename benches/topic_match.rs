@@ -5,8 +5,8 @@
 
 use divan::{Bencher, black_box};
 use mqtt_workbench::broker::router::subscriptions::Subscriptions;
-use mqtt_workbench::broker::topic;
 use mqtt_workbench::protocol::SubscriptionOptions;
+use mqtt_workbench::protocol::topic;
 
 fn main() {
     divan::main();

@@ -7,7 +7,8 @@ use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::wire::{self, Incoming, MqttVersion, WireError};
+use super::wire::{self, Incoming, WireError};
+use crate::protocol::{MqttVersion, QoS};
 
 /// How long the handshake packets may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -111,7 +112,7 @@ impl Session {
     }
 
     /// Subscribes to one filter and waits for a granting SUBACK.
-    pub async fn subscribe(&mut self, filter: &str, qos: u8) -> Result<(), ClientError> {
+    pub async fn subscribe(&mut self, filter: &str, qos: QoS) -> Result<(), ClientError> {
         let mut out = BytesMut::with_capacity(32 + filter.len());
         wire::subscribe(&mut out, self.version, 1, filter, qos);
         self.stream

@@ -21,6 +21,7 @@ use super::report::{FlowSummary, Progress, print};
 use super::stats::{Latency, SeqTracker};
 use super::subscriber::{StopRule, Subscriber};
 use super::{Counters, FlowArgs, MessageArgs, PubArgs, SubArgs, TargetArgs};
+use crate::protocol::QoS;
 
 /// The default publishing time when neither a duration nor a count is given.
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
@@ -137,7 +138,7 @@ pub async fn run(spec: FlowSpec) -> ExitCode {
     match execute(&spec).await {
         Ok(summary) => {
             print(&summary, &summary.text(), spec.target.json);
-            let lost_qos1 = spec.msg.qos > 0 && summary.lost.is_some_and(|l| l > 0);
+            let lost_qos1 = spec.msg.qos != QoS::AtMostOnce && summary.lost.is_some_and(|l| l > 0);
             if summary.errors.is_empty() && !lost_qos1 {
                 ExitCode::SUCCESS
             } else {
@@ -308,7 +309,7 @@ pub async fn execute(spec: &FlowSpec) -> Result<FlowSummary, String> {
             recv_secs
         },
         sent,
-        acked: (qos > 0 && spec.publishers > 0).then_some(acked),
+        acked: (qos != QoS::AtMostOnce && spec.publishers > 0).then_some(acked),
         send_rate: per_sec(sent, send_secs),
         expected,
         received,

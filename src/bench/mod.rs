@@ -33,7 +33,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
 
-use self::wire::MqttVersion;
+use crate::protocol::{MqttVersion, QoS};
 
 /// Options of `mqtt-workbench bench`.
 #[derive(Debug, Args)]
@@ -74,7 +74,7 @@ pub struct TargetArgs {
     pub port: u16,
     /// MQTT version: 3.1.1 or 5.
     #[arg(short = 'V', long = "protocol-version", default_value = "3.1.1",
-          value_parser = MqttVersion::parse)]
+          value_parser = wire::parse_version)]
     pub version: MqttVersion,
     /// Keep alive in seconds (0 = off); idle clients send PINGREQ after half of it.
     #[arg(short = 'k', long, default_value_t = 60)]
@@ -94,8 +94,8 @@ pub struct TargetArgs {
 #[derive(Debug, Clone, Args)]
 pub struct MessageArgs {
     /// QoS of the messages and subscriptions (0 or 1).
-    #[arg(short = 'q', long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
-    pub qos: u8,
+    #[arg(short = 'q', long, default_value = "0", value_parser = parse_qos)]
+    pub qos: QoS,
     /// Payload size in bytes (at least 16: the timing header).
     #[arg(short = 's', long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(16..=268_435_000))]
     pub size: u64,
@@ -146,8 +146,8 @@ pub struct SubArgs {
     #[arg(short = 't', long, default_value = "bench/#")]
     pub topic: String,
     /// Subscription QoS (0 or 1).
-    #[arg(short = 'q', long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
-    pub qos: u8,
+    #[arg(short = 'q', long, default_value = "0", value_parser = parse_qos)]
+    pub qos: QoS,
     /// How long to listen (default 10 s, or unlimited with --count).
     #[arg(short = 'd', long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
@@ -258,6 +258,15 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         BenchCommand::Fanin(a) => flow::run(flow::FlowSpec::fan_in(a)).await,
         BenchCommand::Fanout(a) => flow::run(flow::FlowSpec::fan_out(a)).await,
         BenchCommand::Conn(a) => conn::run(a).await,
+    }
+}
+
+/// Parses `-q`: the benchmark speaks QoS 0 and 1 only. Worded like clap's range check.
+fn parse_qos(s: &str) -> Result<QoS, String> {
+    match s.parse::<u8>().map_err(|e| e.to_string())? {
+        0 => Ok(QoS::AtMostOnce),
+        1 => Ok(QoS::AtLeastOnce),
+        n => Err(format!("{n} is not in 0..=1")),
     }
 }
 

@@ -12,8 +12,9 @@ use tokio::time::Instant;
 
 use super::client::{ClientError, Session, io};
 use super::stats::Latency;
-use super::wire::{self, Incoming, MqttVersion, PublishTemplate, Stamp};
+use super::wire::{self, Incoming, PublishTemplate, Stamp};
 use super::{Counters, now_ns};
+use crate::protocol::{MqttVersion, QoS};
 
 /// Bytes a publisher puts in one `write` when it may send as fast as it can.
 const WRITE_BATCH_BYTES: usize = 32 * 1024;
@@ -29,7 +30,7 @@ pub struct PubPlan {
     /// The topic (already expanded).
     pub topic: String,
     /// QoS 0 or 1.
-    pub qos: u8,
+    pub qos: QoS,
     /// Payload size in bytes (at least the 16-byte header).
     pub size: usize,
     /// Messages per second for this publisher; `None` = as fast as possible.
@@ -104,7 +105,7 @@ impl Publisher {
         let state = Arc::new(AckState {
             acked: AtomicU64::new(0),
             notify: tokio::sync::Notify::new(),
-            send_ns: if plan.qos > 0 {
+            send_ns: if plan.qos != QoS::AtMostOnce {
                 (0..=usize::from(u16::MAX))
                     .map(|_| AtomicU64::new(0))
                     .collect()
@@ -137,7 +138,7 @@ impl Publisher {
             report.error = Some(e.to_string());
         }
         // Wait for the last PUBACKs.
-        if plan.qos > 0 && report.error.is_none() {
+        if plan.qos != QoS::AtMostOnce && report.error.is_none() {
             let deadline = Instant::now() + plan.drain;
             loop {
                 let notified = state.notify.notified();
@@ -239,7 +240,7 @@ async fn write_loop(
             }
             n = n.min(due - seq);
         }
-        if plan.qos > 0 {
+        if plan.qos != QoS::AtMostOnce {
             // Keep at most `window` messages in flight.
             loop {
                 let notified = state.notify.notified();

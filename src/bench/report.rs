@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Counters;
 use super::stats::LatencySummary;
-use super::wire::MqttVersion;
+use crate::protocol::{MqttVersion, QoS};
 
 /// The result of `pub`, `sub`, `fanin` or `fanout`.
 #[derive(Debug, Clone, Serialize)]
@@ -25,7 +25,7 @@ pub struct FlowSummary {
     /// MQTT version spoken.
     pub mqtt_version: MqttVersion,
     /// QoS of messages and subscriptions.
-    pub qos: u8,
+    pub qos: QoS,
     /// Number of publishers.
     pub publishers: usize,
     /// Number of subscribers.
@@ -156,7 +156,7 @@ impl FlowSummary {
             self.scenario,
             self.publishers,
             self.subscribers,
-            self.qos,
+            u8::from(self.qos),
             self.payload_bytes,
             self.mqtt_version,
             rate_note,

@@ -11,8 +11,9 @@ use tokio::time::Instant;
 
 use super::client::{ClientError, Session, io};
 use super::stats::{Latency, SeqTracker};
-use super::wire::{self, Incoming, MqttVersion, Stamp};
+use super::wire::{self, Incoming, Stamp};
 use super::{Counters, now_ns};
+use crate::protocol::{MqttVersion, QoS};
 
 /// How often a waiting subscriber looks at the stop rule.
 const TICK: Duration = Duration::from_millis(100);
@@ -69,7 +70,7 @@ impl Subscriber {
         client_id: &str,
         keep_alive: u16,
         filter: &str,
-        qos: u8,
+        qos: QoS,
     ) -> Result<Self, ClientError> {
         let mut session = Session::connect(addr, version, client_id, keep_alive).await?;
         session.subscribe(filter, qos).await?;

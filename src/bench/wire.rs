@@ -8,44 +8,19 @@
 
 use bytes::{BufMut, BytesMut};
 
-/// The MQTT version a benchmark client speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum MqttVersion {
-    /// MQTT 3.1.1 (protocol level 4).
-    #[serde(rename = "3.1.1")]
-    V311,
-    /// MQTT 5.0 (protocol level 5).
-    #[serde(rename = "5")]
-    V5,
-}
+use crate::protocol::{MqttVersion, QoS};
 
-impl MqttVersion {
-    /// Parses `-V`: `3.1.1`, `311`, `mqttv311`, `4`, `5`, `mqttv5` (mosquitto's spellings and a
-    /// few more).
-    pub fn parse(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "3.1.1" | "311" | "mqttv311" | "4" => Ok(Self::V311),
-            "5" | "5.0" | "mqttv5" => Ok(Self::V5),
-            other => Err(format!(
-                "unsupported MQTT version '{other}' (use 3.1.1 or 5)"
-            )),
-        }
-    }
-
-    /// True for MQTT 5.0.
-    #[must_use]
-    pub fn is_v5(self) -> bool {
-        self == Self::V5
-    }
-}
-
-impl std::fmt::Display for MqttVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::V311 => "3.1.1",
-            Self::V5 => "5",
-        })
-    }
+/// Parses `-V` for the benchmark (see [`MqttVersion::parse`] for the spellings).
+///
+/// # Errors
+/// An unknown version, in the benchmark's words.
+pub fn parse_version(s: &str) -> Result<MqttVersion, String> {
+    MqttVersion::parse(s).map_err(|_| {
+        format!(
+            "unsupported MQTT version '{}' (use 3.1.1 or 5)",
+            s.to_ascii_lowercase()
+        )
+    })
 }
 
 /// Bytes at the start of every benchmark payload: send time (ns since the Unix epoch),
@@ -129,7 +104,7 @@ pub fn connect(out: &mut BytesMut, v: MqttVersion, client_id: &str, keep_alive: 
 }
 
 /// Writes a SUBSCRIBE for one filter.
-pub fn subscribe(out: &mut BytesMut, v: MqttVersion, pkid: u16, filter: &str, qos: u8) {
+pub fn subscribe(out: &mut BytesMut, v: MqttVersion, pkid: u16, filter: &str, qos: QoS) {
     let props = usize::from(v.is_v5());
     out.put_u8(0x82);
     put_varint(out, 2 + props + 2 + filter.len() + 1);
@@ -138,7 +113,7 @@ pub fn subscribe(out: &mut BytesMut, v: MqttVersion, pkid: u16, filter: &str, qo
         out.put_u8(0);
     }
     put_str(out, filter.as_bytes());
-    out.put_u8(qos & 0x03);
+    out.put_u8(qos.as_u8());
 }
 
 /// Writes a PUBACK (the two-byte form, reason Success, is valid in both versions).
@@ -171,9 +146,10 @@ pub struct PublishTemplate {
 impl PublishTemplate {
     /// A template for `topic` at `qos` with payloads of `size` bytes (at least [`HEADER_LEN`]).
     #[must_use]
-    pub fn new(v: MqttVersion, topic: &str, qos: u8, size: usize) -> Self {
+    pub fn new(v: MqttVersion, topic: &str, qos: QoS, size: usize) -> Self {
         let size = size.max(HEADER_LEN);
-        let qos = qos.min(1);
+        // The benchmark publishes at QoS 0 or 1.
+        let qos = qos.as_u8().min(1);
         let remaining = 2 + topic.len() + usize::from(qos > 0) * 2 + usize::from(v.is_v5()) + size;
         let mut b = BytesMut::with_capacity(8 + topic.len());
         b.put_u8(0x30 | (qos << 1));
@@ -393,7 +369,7 @@ mod tests {
     #[test]
     fn publish_round_trips_through_the_broker_decoder() {
         for v in [MqttVersion::V311, MqttVersion::V5] {
-            for qos in [0, 1] {
+            for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
                 let t = PublishTemplate::new(v, "bench/7", qos, 64);
                 let mut out = BytesMut::new();
                 let stamp = Stamp {
@@ -428,8 +404,8 @@ mod tests {
                         pkid,
                         payload,
                     } => {
-                        assert_eq!(q, qos);
-                        assert_eq!(pkid, if qos > 0 { 9 } else { 0 });
+                        assert_eq!(q, qos.as_u8());
+                        assert_eq!(pkid, if qos == QoS::AtLeastOnce { 9 } else { 0 });
                         assert_eq!(Stamp::read(payload), Some(stamp));
                     }
                     other => panic!("{other:?}"),
@@ -444,7 +420,7 @@ mod tests {
             let mut d = crate::protocol::Decoder::new(0);
             let mut b = BytesMut::new();
             connect(&mut b, v, "c", 60);
-            subscribe(&mut b, v, 1, "bench/#", 1);
+            subscribe(&mut b, v, 1, "bench/#", QoS::AtLeastOnce);
             assert!(d.decode(&mut b).unwrap().is_some());
             assert!(matches!(
                 d.decode(&mut b).unwrap(),

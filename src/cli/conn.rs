@@ -3,7 +3,9 @@
 use bytes::Bytes;
 use clap::Args;
 
-use crate::client::{ConnectOptions, MessageProperties, MqttVersion, Qos, Transport, WillOptions};
+use crate::client::{
+    BrokerUrl, ConnectOptions, MessageProperties, MqttVersion, QoS, Transport, Will,
+};
 
 /// How to reach and log in to the broker (mosquitto's flag names; `-h` is the host).
 #[derive(Debug, Clone, Args)]
@@ -105,7 +107,7 @@ pub struct Connection {
     /// Properties for the other packets.
     pub properties: Properties,
     /// QoS for messages / subscriptions.
-    pub qos: Qos,
+    pub qos: QoS,
 }
 
 fn parse_num<T: std::str::FromStr>(prop: &str, value: &str) -> Result<T, String> {
@@ -133,14 +135,16 @@ impl ConnArgs {
         let mut options = base;
         let mut url_topic = None;
         if let Some(url) = &self.url {
-            let p = ConnectOptions::parse_url(url).map_err(|e| e.to_string())?;
-            options.transport = p.options.transport;
-            options.host = p.options.host;
-            options.port = p.options.port;
-            options.ws_path = p.options.ws_path;
-            if p.options.username.is_some() {
-                options.username = p.options.username;
-                options.password = p.options.password;
+            let p = BrokerUrl::parse(url).map_err(|e| e.to_string())?;
+            options.transport = p.transport;
+            options.host = p.host;
+            options.port = p.port;
+            options.ws_path = p
+                .ws_path
+                .unwrap_or_else(|| ConnectOptions::default().ws_path);
+            if p.username.is_some() {
+                options.username = p.username;
+                options.password = p.password;
             }
             url_topic = p.topic;
         }
@@ -210,10 +214,10 @@ impl ConnArgs {
             crate::client::validate_topic(topic).map_err(|_| {
                 format!("Invalid will topic '{topic}', does it contain '+' or '#'?")
             })?;
-            options.will = Some(WillOptions {
+            options.will = Some(Will {
                 topic: topic.clone(),
                 payload: self.will_payload.clone().unwrap_or_default(),
-                qos: Qos::try_from(self.will_qos.unwrap_or(0))?,
+                qos: QoS::try_from(self.will_qos.unwrap_or(0))?,
                 retain: self.will_retain,
             });
         } else if self.will_payload.is_some() {
@@ -241,7 +245,7 @@ impl ConnArgs {
             options,
             url_topic,
             properties,
-            qos: Qos::try_from(self.qos.unwrap_or(0))?,
+            qos: QoS::try_from(self.qos.unwrap_or(0))?,
         })
     }
 

@@ -170,7 +170,10 @@ mod tests {
         assert_eq!(a.target.host, "10.0.0.1");
         assert_eq!(a.target.port, 1884);
         assert!(a.target.version.is_v5());
-        assert_eq!((a.clients, a.msg.qos, a.msg.size), (3, 1, 100));
+        assert_eq!(
+            (a.clients, a.msg.qos, a.msg.size),
+            (3, crate::protocol::QoS::AtLeastOnce, 100)
+        );
         let help = Cli::try_parse_from(["mqtt-workbench", "bench", "conn", "--help"]);
         assert_eq!(
             help.unwrap_err().kind(),

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::conn::{ConnArgs, Connection};
-use crate::client::{ConnectOptions, Qos};
+use crate::client::{BrokerUrl, ConnectOptions, QoS};
 use crate::error_chain;
 use crate::profile::secret::{self, SecretError};
 use crate::profile::store::{self, ProfileError};
@@ -202,8 +202,8 @@ pub fn profile_options(
     let url_password = conn
         .url
         .as_deref()
-        .and_then(|u| ConnectOptions::parse_url(u).ok())
-        .is_some_and(|p| p.options.password.is_some());
+        .and_then(|u| BrokerUrl::parse(u).ok())
+        .is_some_and(|p| p.password.is_some());
     let other_user = conn.username.is_some() && conn.username != profile.username;
     base.password = None;
     if conn.password.is_none() && !url_password && !other_user {
@@ -273,7 +273,7 @@ pub fn list(store: &ProfileStore) -> String {
                 p.subscriptions
                     .iter()
                     .map(|s| {
-                        if s.qos == Qos::AtMostOnce {
+                        if s.qos == QoS::AtMostOnce {
                             s.filter.clone()
                         } else {
                             format!("{} (q{})", s.filter, s.qos as u8)
@@ -586,7 +586,7 @@ mod tests {
         assert_eq!(p.password.as_ref().map(Secret::expose), Some("secret"));
         assert_eq!(p.keep_alive, None);
         assert_eq!(p.subscriptions.len(), 2);
-        assert_eq!(p.subscriptions[0].qos, Qos::AtLeastOnce);
+        assert_eq!(p.subscriptions[0].qos, QoS::AtLeastOnce);
         assert_eq!(p.note.as_deref(), Some("rack 3"));
     }
 

@@ -197,7 +197,7 @@ pub async fn run(args: PubArgs) -> ExitCode {
     let delay = Duration::from_secs_f64(args.repeat_delay.min(1e9));
     let debug = args.conn.debug;
     let version = conn.options.version;
-    let (handle, mut events) = client::connect(conn.options);
+    let (handle, mut events) = client::connect_with_trace(conn.options, debug);
     let (done_tx, mut done_rx) = mpsc::channel(1);
     let mut source = Some(source);
     let mut queued: Option<u64> = None;

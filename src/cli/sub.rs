@@ -8,9 +8,9 @@ use bytes::Bytes;
 use clap::Args;
 
 use super::conn::ConnArgs;
-use crate::broker::topic::{matches, validate_filter};
 use crate::client::format::{self, OutputOptions};
-use crate::client::{self, ClientEvent, IncomingMessage, OutgoingMessage, Qos};
+use crate::client::{self, ClientEvent, IncomingMessage, OutgoingMessage, QoS};
+use crate::protocol::topic::{matches, validate_filter};
 
 /// mosquitto_sub's exit status after `-W` runs out ("Timed out").
 pub const TIMED_OUT: u8 = 27;
@@ -96,7 +96,7 @@ pub async fn run(args: SubArgs) -> ExitCode {
         Ok(r) => (r.connection, r.profile),
         Err(e) => return usage_error(quiet, &e),
     };
-    let mut topics: Vec<(String, Qos)> = args
+    let mut topics: Vec<(String, QoS)> = args
         .topics
         .iter()
         .chain(&conn.url_topic)
@@ -140,7 +140,7 @@ pub async fn run(args: SubArgs) -> ExitCode {
         pretty: args.pretty,
     };
     let debug = args.conn.debug;
-    let (handle, mut events) = client::connect(conn.options);
+    let (handle, mut events) = client::connect_with_trace(conn.options, debug);
 
     let timeout = async {
         match args.timeout {
@@ -265,7 +265,7 @@ async fn on_message(
             .publish(OutgoingMessage {
                 topic: msg.topic.clone(),
                 payload: Bytes::new(),
-                qos: Qos::AtLeastOnce,
+                qos: QoS::AtLeastOnce,
                 retain: true,
                 ..OutgoingMessage::default()
             })

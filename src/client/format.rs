@@ -858,14 +858,14 @@ impl Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::{MessageProperties, Qos};
+    use crate::client::{MessageProperties, QoS};
     use bytes::Bytes;
 
     fn msg(topic: &str, payload: &[u8]) -> IncomingMessage {
         IncomingMessage {
             topic: topic.into(),
             payload: Bytes::copy_from_slice(payload),
-            qos: Qos::AtMostOnce,
+            qos: QoS::AtMostOnce,
             retain: false,
             dup: false,
             pkid: 0,

@@ -7,15 +7,20 @@
 //!
 //! # Layout
 //!
-//! * [`options`]: [`ConnectOptions`] and friends (serializable, for saved profiles), `-L` URLs.
+//! * [`options`]: [`ConnectOptions`] and friends (serializable, for saved profiles).
+//! * [`url`]: [`BrokerUrl`], the one parser for every `-L` and profile `url`.
 //! * [`tls`]: the rustls configuration for `--cafile`, `--cert`, `--key`, `--insecure`.
 //! * [`trace`]: the `-d` packet trace lines and libmosquitto's reason texts.
-//! * [`format`]: mosquitto_sub's output: `-v`, `-F` format strings, `%j`/`%J` JSON.
+//! * `adapter` (private): rumqttc's 3.1.1 and 5.0 events as one `Polled` value, so one
+//!   connection loop serves both versions.
+//! * [`format`](mod@format): mosquitto_sub's output: `-v`, `-F` format strings, `%j`/`%J` JSON.
 
+mod adapter;
 pub mod format;
 pub mod options;
 pub mod tls;
 pub mod trace;
+pub mod url;
 
 use crate::error_chain;
 use std::collections::{HashMap, VecDeque};
@@ -28,11 +33,12 @@ use rumqttc::Outgoing;
 use tokio::sync::mpsc;
 
 pub use options::{
-    ConnectOptions, ConnectProperties, MqttVersion, ParsedUrl, Qos, TlsOptions, Transport,
-    UrlError, WillOptions,
+    ConnectOptions, ConnectProperties, MqttVersion, QoS, Qos, TlsOptions, Transport, Will,
 };
+pub use url::{BrokerUrl, UrlError};
 
-use crate::broker::topic::{FilterError, validate_filter};
+use crate::protocol::topic::{FilterError, TopicName, validate_filter};
+use adapter::{EventLoop, Polled};
 
 /// The largest packet the client accepts: MQTT's limit (256 MiB), as mosquitto_sub does.
 const MAX_PACKET: u32 = 268_435_455;
@@ -76,7 +82,7 @@ pub struct IncomingMessage {
     /// The payload bytes.
     pub payload: Bytes,
     /// Delivery QoS.
-    pub qos: Qos,
+    pub qos: QoS,
     /// Retain flag as delivered (set for retained messages sent on subscribe).
     pub retain: bool,
     /// Duplicate flag.
@@ -97,7 +103,7 @@ pub struct OutgoingMessage {
     /// Payload bytes.
     pub payload: Bytes,
     /// QoS.
-    pub qos: Qos,
+    pub qos: QoS,
     /// Retain flag.
     pub retain: bool,
     /// MQTT 5 properties (ignored under 3.1.1).
@@ -172,15 +178,13 @@ pub enum ClientError {
     Closed,
 }
 
-/// Checks a topic name for publishing (MQTT §4.7.3: non-empty, no wildcards, no NUL).
+/// Checks a topic name for publishing (MQTT311 §4.7.3: non-empty, no wildcards, no NUL); see
+/// [`TopicName::validate`].
 ///
 /// # Errors
 /// [`ClientError::InvalidTopic`].
 pub fn validate_topic(topic: &str) -> Result<(), ClientError> {
-    if topic.is_empty() || topic.contains(['+', '#', '\0']) {
-        return Err(ClientError::InvalidTopic(topic.to_string()));
-    }
-    Ok(())
+    TopicName::validate(topic).map_err(|_| ClientError::InvalidTopic(topic.to_string()))
 }
 
 /// What the trace needs to describe requests; rumqttc only reports packet ids.
@@ -231,20 +235,20 @@ impl std::fmt::Debug for ClientHandle {
     }
 }
 
-fn qos4(q: Qos) -> rumqttc::QoS {
+fn qos4(q: QoS) -> rumqttc::QoS {
     match q {
-        Qos::AtMostOnce => rumqttc::QoS::AtMostOnce,
-        Qos::AtLeastOnce => rumqttc::QoS::AtLeastOnce,
-        Qos::ExactlyOnce => rumqttc::QoS::ExactlyOnce,
+        QoS::AtMostOnce => rumqttc::QoS::AtMostOnce,
+        QoS::AtLeastOnce => rumqttc::QoS::AtLeastOnce,
+        QoS::ExactlyOnce => rumqttc::QoS::ExactlyOnce,
     }
 }
 
-fn qos5(q: Qos) -> rumqttc::v5::mqttbytes::QoS {
-    use rumqttc::v5::mqttbytes::QoS;
+fn qos5(q: QoS) -> rumqttc::v5::mqttbytes::QoS {
+    use rumqttc::v5::mqttbytes::QoS as V5;
     match q {
-        Qos::AtMostOnce => QoS::AtMostOnce,
-        Qos::AtLeastOnce => QoS::AtLeastOnce,
-        Qos::ExactlyOnce => QoS::ExactlyOnce,
+        QoS::AtMostOnce => V5::AtMostOnce,
+        QoS::AtLeastOnce => V5::AtLeastOnce,
+        QoS::ExactlyOnce => V5::ExactlyOnce,
     }
 }
 
@@ -266,7 +270,7 @@ impl ClientHandle {
     ///
     /// # Errors
     /// An invalid filter, or a closed connection.
-    pub async fn subscribe(&self, filter: &str, qos: Qos) -> Result<(), ClientError> {
+    pub async fn subscribe(&self, filter: &str, qos: QoS) -> Result<(), ClientError> {
         self.subscribe_many(&[(filter.to_string(), qos)], &[]).await
     }
 
@@ -277,7 +281,7 @@ impl ClientHandle {
     /// An invalid filter, or a closed connection.
     pub async fn subscribe_many(
         &self,
-        filters: &[(String, Qos)],
+        filters: &[(String, QoS)],
         user_properties: &[(String, String)],
     ) -> Result<(), ClientError> {
         for (f, _) in filters {
@@ -417,23 +421,35 @@ impl ClientHandle {
     }
 }
 
-/// Connects in the background. Must be called inside a tokio runtime.
+/// Connects in the background, without the `-d` packet trace. Must be called inside a tokio
+/// runtime.
 ///
 /// Returns at once; the first event is [`ClientEvent::Connected`] or
 /// [`ClientEvent::ConnectFailed`]. Never panics: bad options become a `ConnectFailed` event.
+/// No [`ClientEvent::Trace`] is sent, and no trace text is formatted; use
+/// [`connect_with_trace`] to get them.
 #[must_use]
 pub fn connect(opts: ConnectOptions) -> (ClientHandle, mpsc::Receiver<ClientEvent>) {
+    connect_with_trace(opts, false)
+}
+
+/// Like [`connect`]; with `trace` set, the event stream also carries a
+/// [`ClientEvent::Trace`] line per packet, worded like `mosquitto_sub -d`.
+///
+/// Trace lines are formatted only when `trace` is set, so a consumer that does not show
+/// them pays nothing per message.
+#[must_use]
+pub fn connect_with_trace(
+    opts: ConnectOptions,
+    trace: bool,
+) -> (ClientHandle, mpsc::Receiver<ClientEvent>) {
     let (tx, rx) = mpsc::channel(EVENT_QUEUE);
     let shared = Arc::new(Shared::default());
-    let session = Session::new(&opts, tx, shared.clone());
+    let session = Session::new(&opts, tx, shared.clone(), trace);
     let inner = match build(&opts) {
-        Ok(Built::V4(client, eventloop)) => {
-            tokio::spawn(session.run_v4(eventloop));
-            Inner::V4(client)
-        }
-        Ok(Built::V5(client, eventloop)) => {
-            tokio::spawn(session.run_v5(eventloop));
-            Inner::V5(client)
+        Ok((inner, eventloop)) => {
+            tokio::spawn(session.run(eventloop));
+            inner
         }
         Err(reason) => {
             tokio::spawn(async move {
@@ -446,11 +462,6 @@ pub fn connect(opts: ConnectOptions) -> (ClientHandle, mpsc::Receiver<ClientEven
         }
     };
     (ClientHandle { inner, shared }, rx)
-}
-
-enum Built {
-    V4(rumqttc::AsyncClient, Box<rumqttc::EventLoop>),
-    V5(rumqttc::v5::AsyncClient, Box<rumqttc::v5::EventLoop>),
 }
 
 /// rumqttc's transport for our options: TLS configuration and the WebSocket URL.
@@ -484,7 +495,7 @@ fn transport(opts: &ConnectOptions) -> Result<(rumqttc::Transport, String), Stri
     }
 }
 
-fn build(opts: &ConnectOptions) -> Result<Built, String> {
+fn build(opts: &ConnectOptions) -> Result<(Inner, EventLoop), String> {
     let id = opts.client_id.clone().unwrap_or_default();
     if !opts.clean_session && id.is_empty() {
         return Err("a client id is needed for a persistent session (clean session off)".into());
@@ -518,7 +529,7 @@ fn build(opts: &ConnectOptions) -> Result<Built, String> {
                 ));
             }
             let (client, eventloop) = rumqttc::AsyncClient::new(o, 64);
-            Ok(Built::V4(client, Box::new(eventloop)))
+            Ok((Inner::V4(client), EventLoop::V4(Box::new(eventloop))))
         }
         MqttVersion::V5 => {
             let mut o = rumqttc::v5::MqttOptions::new(id, host, opts.port);
@@ -549,101 +560,8 @@ fn build(opts: &ConnectOptions) -> Result<Built, String> {
                 ));
             }
             let (client, eventloop) = rumqttc::v5::AsyncClient::new(o, 64);
-            Ok(Built::V5(client, Box::new(eventloop)))
+            Ok((Inner::V5(client), EventLoop::V5(Box::new(eventloop))))
         }
-    }
-}
-
-/// Describes an I/O error as strerror would (`Connection refused`), without Rust's suffix.
-fn io_reason(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
-
-fn v5_connect_code(c: rumqttc::v5::mqttbytes::v5::ConnectReturnCode) -> u8 {
-    use rumqttc::v5::mqttbytes::v5::ConnectReturnCode as C;
-    match c {
-        C::Success => 0,
-        C::RefusedProtocolVersion | C::UnsupportedProtocolVersion => 132,
-        C::BadClientId | C::ClientIdentifierNotValid => 133,
-        C::ServiceUnavailable | C::ServerUnavailable => 136,
-        C::UnspecifiedError => 128,
-        C::MalformedPacket => 129,
-        C::ProtocolError => 130,
-        C::ImplementationSpecificError => 131,
-        C::BadUserNamePassword => 134,
-        C::NotAuthorized => 135,
-        C::ServerBusy => 137,
-        C::Banned => 138,
-        C::BadAuthenticationMethod => 140,
-        C::TopicNameInvalid => 144,
-        C::PacketTooLarge => 149,
-        C::QuotaExceeded => 151,
-        C::PayloadFormatInvalid => 153,
-        C::RetainNotSupported => 154,
-        C::QoSNotSupported => 155,
-        C::UseAnotherServer => 156,
-        C::ServerMoved => 157,
-        C::ConnectionRateExceeded => 159,
-    }
-}
-
-fn v5_suback_code(c: &rumqttc::v5::mqttbytes::v5::SubscribeReasonCode) -> u8 {
-    use rumqttc::v5::mqttbytes::v5::SubscribeReasonCode as C;
-    match c {
-        C::Success(q) => *q as u8,
-        C::Failure | C::Unspecified => 0x80,
-        C::ImplementationSpecific => 0x83,
-        C::NotAuthorized => 0x87,
-        C::TopicFilterInvalid => 0x8F,
-        C::PkidInUse => 0x91,
-        C::QuotaExceeded => 0x97,
-        C::SharedSubscriptionsNotSupported => 0x9E,
-        C::SubscriptionIdNotSupported => 0xA1,
-        C::WildcardSubscriptionsNotSupported => 0xA2,
-    }
-}
-
-fn v5_puback_code(c: &rumqttc::v5::mqttbytes::v5::PubAckReason) -> u8 {
-    use rumqttc::v5::mqttbytes::v5::PubAckReason as C;
-    match c {
-        C::Success => 0,
-        C::NoMatchingSubscribers => 16,
-        C::UnspecifiedError => 128,
-        C::ImplementationSpecificError => 131,
-        C::NotAuthorized => 135,
-        C::TopicNameInvalid => 144,
-        C::PacketIdentifierInUse => 145,
-        C::QuotaExceeded => 151,
-        C::PayloadFormatInvalid => 153,
-    }
-}
-
-fn v5_pubcomp_code(c: &rumqttc::v5::mqttbytes::v5::PubCompReason) -> u8 {
-    use rumqttc::v5::mqttbytes::v5::PubCompReason as C;
-    match c {
-        C::Success => 0,
-        C::PacketIdentifierNotFound => 146,
-    }
-}
-
-fn v4_qos(q: rumqttc::QoS) -> Qos {
-    match q {
-        rumqttc::QoS::AtMostOnce => Qos::AtMostOnce,
-        rumqttc::QoS::AtLeastOnce => Qos::AtLeastOnce,
-        rumqttc::QoS::ExactlyOnce => Qos::ExactlyOnce,
-    }
-}
-
-fn v5_qos(q: rumqttc::v5::mqttbytes::QoS) -> Qos {
-    use rumqttc::v5::mqttbytes::QoS;
-    match q {
-        QoS::AtMostOnce => Qos::AtMostOnce,
-        QoS::AtLeastOnce => Qos::AtLeastOnce,
-        QoS::ExactlyOnce => Qos::ExactlyOnce,
     }
 }
 
@@ -659,6 +577,8 @@ struct Session {
     connected: bool,
     /// The consumer dropped the receiver.
     gone: bool,
+    /// Whether [`ClientEvent::Trace`] lines are wanted; none is formatted otherwise.
+    tracing: bool,
 }
 
 /// What one step of the event loop means for the task.
@@ -668,8 +588,14 @@ enum Step {
 }
 
 impl Session {
-    fn new(opts: &ConnectOptions, tx: mpsc::Sender<ClientEvent>, shared: Arc<Shared>) -> Self {
+    fn new(
+        opts: &ConnectOptions,
+        tx: mpsc::Sender<ClientEvent>,
+        shared: Arc<Shared>,
+        tracing: bool,
+    ) -> Self {
         Self {
+            tracing,
             id: opts.display_id(),
             tx,
             shared,
@@ -686,12 +612,16 @@ impl Session {
         }
     }
 
-    async fn trace(&mut self, line: String) {
-        self.emit(ClientEvent::Trace(line)).await;
+    /// Emits a trace line built by `make` from the client id, only when tracing is on.
+    async fn trace(&mut self, make: impl FnOnce(&str) -> String) {
+        if self.tracing {
+            let line = make(&self.id);
+            self.emit(ClientEvent::Trace(line)).await;
+        }
     }
 
     async fn on_connack(&mut self, session_present: bool, assigned: Option<String>) {
-        self.trace(trace::received_connack(&self.id, 0)).await;
+        self.trace(|id| trace::received_connack(id, 0)).await;
         if let Some(id) = assigned {
             self.id = id;
         }
@@ -705,17 +635,19 @@ impl Session {
     }
 
     async fn on_publish(&mut self, msg: IncomingMessage) {
-        let line = trace::received_publish(
-            &self.id,
-            msg.dup,
-            msg.qos as u8,
-            msg.retain,
-            msg.pkid,
-            &msg.topic,
-            msg.payload.len(),
-        );
-        self.trace(line).await;
-        if msg.qos == Qos::AtMostOnce {
+        self.trace(|id| {
+            trace::received_publish(
+                id,
+                msg.dup,
+                msg.qos as u8,
+                msg.retain,
+                msg.pkid,
+                &msg.topic,
+                msg.payload.len(),
+            )
+        })
+        .await;
+        if msg.qos == QoS::AtMostOnce {
             self.emit(ClientEvent::Message(msg)).await;
         } else {
             self.held.insert(msg.pkid, msg);
@@ -728,13 +660,7 @@ impl Session {
         }
     }
 
-    async fn on_suback(&mut self, pkid: u16, codes: Vec<u8>) {
-        self.trace(trace::received_suback(&self.id)).await;
-        self.emit(ClientEvent::SubAck { pkid, codes }).await;
-    }
-
     async fn on_outgoing(&mut self, out: Outgoing) -> Step {
-        let id = self.id.clone();
         match out {
             Outgoing::Publish(pkid) => {
                 let note = self.shared.pending().publishes.pop_front();
@@ -746,10 +672,8 @@ impl Session {
                     pkid
                 };
                 let (topic, qos, retain, len) = note.unwrap_or_default();
-                self.trace(trace::sending_publish(
-                    &id, false, qos, retain, mid, &topic, len,
-                ))
-                .await;
+                self.trace(|id| trace::sending_publish(id, false, qos, retain, mid, &topic, len))
+                    .await;
                 if qos == 0 {
                     self.emit(ClientEvent::Published {
                         pkid: mid,
@@ -767,7 +691,7 @@ impl Session {
                     .pop_front()
                     .unwrap_or_default();
                 for (f, q) in filters {
-                    self.trace(trace::sending_subscribe(&id, pkid, &f, q, 0))
+                    self.trace(|id| trace::sending_subscribe(id, pkid, &f, q, 0))
                         .await;
                 }
             }
@@ -779,21 +703,22 @@ impl Session {
                     .unsubscribes
                     .pop_front()
                     .unwrap_or_default();
-                self.trace(trace::sending_unsubscribe(&id, pkid, &f)).await;
+                self.trace(|id| trace::sending_unsubscribe(id, pkid, &f))
+                    .await;
             }
             Outgoing::PubAck(pkid) => {
-                self.trace(trace::sending_puback(&id, pkid, 0)).await;
+                self.trace(|id| trace::sending_puback(id, pkid, 0)).await;
                 self.release(pkid).await;
             }
-            Outgoing::PubRec(pkid) => self.trace(trace::sending_pubrec(&id, pkid, 0)).await,
-            Outgoing::PubRel(pkid) => self.trace(trace::sending_pubrel(&id, pkid)).await,
+            Outgoing::PubRec(pkid) => self.trace(|id| trace::sending_pubrec(id, pkid, 0)).await,
+            Outgoing::PubRel(pkid) => self.trace(|id| trace::sending_pubrel(id, pkid)).await,
             Outgoing::PubComp(pkid) => {
-                self.trace(trace::sending_pubcomp(&id, pkid)).await;
+                self.trace(|id| trace::sending_pubcomp(id, pkid)).await;
                 self.release(pkid).await;
             }
-            Outgoing::PingReq => self.trace(trace::sending_pingreq(&id)).await,
+            Outgoing::PingReq => self.trace(trace::sending_pingreq).await,
             Outgoing::Disconnect => {
-                self.trace(trace::sending_disconnect(&id)).await;
+                self.trace(trace::sending_disconnect).await;
                 self.emit(ClientEvent::Disconnected {
                     reason: "disconnected".into(),
                 })
@@ -808,7 +733,7 @@ impl Session {
     /// Reports a connection error: refused or failed before CONNACK, lost after.
     async fn on_error(&mut self, reason: String, code: Option<u8>) {
         if let Some(c) = code {
-            self.trace(trace::received_connack(&self.id, c)).await;
+            self.trace(|id| trace::received_connack(id, c)).await;
         }
         if self.connected {
             let reason = if self.shared.disconnecting.load(Ordering::SeqCst) {
@@ -822,198 +747,63 @@ impl Session {
         }
     }
 
-    async fn run_v4(mut self, mut el: Box<rumqttc::EventLoop>) {
-        use rumqttc::{ConnectionError, Event, Packet};
-        self.trace(trace::sending_connect(&self.id)).await;
+    /// The connection task: one loop over [`EventLoop::poll`] for both protocol versions.
+    async fn run(mut self, mut el: EventLoop) {
+        self.trace(trace::sending_connect).await;
         loop {
             let step = match el.poll().await {
-                Ok(Event::Incoming(p)) => {
-                    let id = self.id.clone();
-                    match p {
-                        Packet::ConnAck(c) => self.on_connack(c.session_present, None).await,
-                        Packet::Publish(p) => {
-                            let msg = IncomingMessage {
-                                topic: p.topic,
-                                payload: p.payload,
-                                qos: v4_qos(p.qos),
-                                retain: p.retain,
-                                dup: p.dup,
-                                pkid: p.pkid,
-                                properties: MessageProperties::default(),
-                                received_at: SystemTime::now(),
-                            };
-                            self.on_publish(msg).await;
-                        }
-                        Packet::PubAck(a) => {
-                            self.trace(trace::received_puback(&id, a.pkid, 0)).await;
-                            self.emit(ClientEvent::Published {
-                                pkid: a.pkid,
-                                reason: 0,
-                            })
-                            .await;
-                        }
-                        Packet::PubRec(r) => self.trace(trace::received_pubrec(&id, r.pkid)).await,
-                        Packet::PubRel(r) => self.trace(trace::received_pubrel(&id, r.pkid)).await,
-                        Packet::PubComp(c) => {
-                            self.trace(trace::received_pubcomp(&id, c.pkid, 0)).await;
-                            self.emit(ClientEvent::Published {
-                                pkid: c.pkid,
-                                reason: 0,
-                            })
-                            .await;
-                        }
-                        Packet::SubAck(s) => {
-                            let codes = s
-                                .return_codes
-                                .iter()
-                                .map(|c| match c {
-                                    rumqttc::SubscribeReasonCode::Success(q) => *q as u8,
-                                    rumqttc::SubscribeReasonCode::Failure => 0x80,
-                                })
-                                .collect();
-                            self.on_suback(s.pkid, codes).await;
-                        }
-                        Packet::UnsubAck(u) => {
-                            self.trace(trace::received_unsuback(&id, u.pkid)).await;
-                            self.emit(ClientEvent::UnsubAck { pkid: u.pkid }).await;
-                        }
-                        Packet::PingResp => self.trace(trace::received_pingresp(&id)).await,
-                        _ => {}
-                    }
+                Polled::ConnAck {
+                    session_present,
+                    assigned,
+                } => {
+                    self.on_connack(session_present, assigned).await;
                     Step::Continue
                 }
-                Ok(Event::Outgoing(o)) => self.on_outgoing(o).await,
-                Err(e) => {
-                    let (reason, code) = match &e {
-                        ConnectionError::ConnectionRefused(c) => {
-                            let c = *c as u8;
-                            (trace::connack_string(c).to_string(), Some(c))
-                        }
-                        ConnectionError::Io(io) => (io_reason(io), None),
-                        ConnectionError::NetworkTimeout => ("Timed out".into(), None),
-                        ConnectionError::Tls(t) => (format!("A TLS error occurred: {t}"), None),
-                        ConnectionError::MqttState(rumqttc::StateError::Io(io)) => {
-                            (format!("The connection was lost: {}", io_reason(io)), None)
-                        }
-                        ConnectionError::MqttState(_) => ("The connection was lost.".into(), None),
-                        other => (error_chain(other), None),
-                    };
-                    self.on_error(reason, code).await;
-                    Step::Stop
-                }
-            };
-            if matches!(step, Step::Stop) || self.gone {
-                return;
-            }
-        }
-    }
-
-    async fn run_v5(mut self, mut el: Box<rumqttc::v5::EventLoop>) {
-        use rumqttc::v5::mqttbytes::v5::Packet;
-        use rumqttc::v5::{ConnectionError, Event};
-        self.trace(trace::sending_connect(&self.id)).await;
-        loop {
-            let step = match el.poll().await {
-                Ok(Event::Incoming(p)) => {
-                    let id = self.id.clone();
-                    match p {
-                        Packet::ConnAck(c) => {
-                            let assigned = c
-                                .properties
-                                .as_ref()
-                                .and_then(|p| p.assigned_client_identifier.clone());
-                            self.on_connack(c.session_present, assigned).await;
-                        }
-                        Packet::Publish(p) => {
-                            let properties = p
-                                .properties
-                                .map(|pp| MessageProperties {
-                                    payload_format_indicator: pp.payload_format_indicator,
-                                    message_expiry_interval: pp.message_expiry_interval,
-                                    topic_alias: pp.topic_alias,
-                                    content_type: pp.content_type,
-                                    response_topic: pp.response_topic,
-                                    correlation_data: pp.correlation_data,
-                                    user_properties: pp.user_properties,
-                                    subscription_identifiers: pp
-                                        .subscription_identifiers
-                                        .into_iter()
-                                        .filter_map(|i| u32::try_from(i).ok())
-                                        .collect(),
-                                })
-                                .unwrap_or_default();
-                            let msg = IncomingMessage {
-                                topic: String::from_utf8_lossy(&p.topic).into_owned(),
-                                payload: p.payload,
-                                qos: v5_qos(p.qos),
-                                retain: p.retain,
-                                dup: p.dup,
-                                pkid: p.pkid,
-                                properties,
-                                received_at: SystemTime::now(),
-                            };
-                            self.on_publish(msg).await;
-                        }
-                        Packet::PubAck(a) => {
-                            let rc = v5_puback_code(&a.reason);
-                            self.trace(trace::received_puback(&id, a.pkid, rc)).await;
-                            self.emit(ClientEvent::Published {
-                                pkid: a.pkid,
-                                reason: rc,
-                            })
-                            .await;
-                        }
-                        Packet::PubRec(r) => self.trace(trace::received_pubrec(&id, r.pkid)).await,
-                        Packet::PubRel(r) => self.trace(trace::received_pubrel(&id, r.pkid)).await,
-                        Packet::PubComp(c) => {
-                            let rc = v5_pubcomp_code(&c.reason);
-                            self.trace(trace::received_pubcomp(&id, c.pkid, rc)).await;
-                            self.emit(ClientEvent::Published {
-                                pkid: c.pkid,
-                                reason: rc,
-                            })
-                            .await;
-                        }
-                        Packet::SubAck(s) => {
-                            let codes = s.return_codes.iter().map(v5_suback_code).collect();
-                            self.on_suback(s.pkid, codes).await;
-                        }
-                        Packet::UnsubAck(u) => {
-                            self.trace(trace::received_unsuback(&id, u.pkid)).await;
-                            self.emit(ClientEvent::UnsubAck { pkid: u.pkid }).await;
-                        }
-                        Packet::PingResp(_) => self.trace(trace::received_pingresp(&id)).await,
-                        Packet::Disconnect(d) => {
-                            let rc = d.reason_code as u8;
-                            self.trace(trace::received_disconnect(&id, rc)).await;
-                        }
-                        _ => {}
-                    }
+                Polled::Publish(msg) => {
+                    self.on_publish(msg).await;
                     Step::Continue
                 }
-                Ok(Event::Outgoing(o)) => self.on_outgoing(o).await,
-                Err(e) => {
-                    let (reason, code) = match &e {
-                        ConnectionError::ConnectionRefused(c) => {
-                            let c = v5_connect_code(*c);
-                            (trace::reason_string(c).to_string(), Some(c))
-                        }
-                        ConnectionError::Io(io) => (io_reason(io), None),
-                        ConnectionError::Timeout(_) => ("Timed out".into(), None),
-                        ConnectionError::Tls(t) => (format!("A TLS error occurred: {t}"), None),
-                        ConnectionError::MqttState(rumqttc::v5::StateError::ServerDisconnect {
-                            reason_code,
-                            ..
-                        }) => {
-                            let rc = *reason_code as u8;
-                            (trace::reason_string(rc).to_string(), None)
-                        }
-                        ConnectionError::MqttState(rumqttc::v5::StateError::Io(io)) => {
-                            (format!("The connection was lost: {}", io_reason(io)), None)
-                        }
-                        ConnectionError::MqttState(_) => ("The connection was lost.".into(), None),
-                        other => (error_chain(other), None),
-                    };
+                Polled::PubAck { pkid, reason } => {
+                    self.trace(|id| trace::received_puback(id, pkid, reason))
+                        .await;
+                    self.emit(ClientEvent::Published { pkid, reason }).await;
+                    Step::Continue
+                }
+                Polled::PubRec(pkid) => {
+                    self.trace(|id| trace::received_pubrec(id, pkid)).await;
+                    Step::Continue
+                }
+                Polled::PubRel(pkid) => {
+                    self.trace(|id| trace::received_pubrel(id, pkid)).await;
+                    Step::Continue
+                }
+                Polled::PubComp { pkid, reason } => {
+                    self.trace(|id| trace::received_pubcomp(id, pkid, reason))
+                        .await;
+                    self.emit(ClientEvent::Published { pkid, reason }).await;
+                    Step::Continue
+                }
+                Polled::SubAck { pkid, codes } => {
+                    self.trace(trace::received_suback).await;
+                    self.emit(ClientEvent::SubAck { pkid, codes }).await;
+                    Step::Continue
+                }
+                Polled::UnsubAck(pkid) => {
+                    self.trace(|id| trace::received_unsuback(id, pkid)).await;
+                    self.emit(ClientEvent::UnsubAck { pkid }).await;
+                    Step::Continue
+                }
+                Polled::PingResp => {
+                    self.trace(trace::received_pingresp).await;
+                    Step::Continue
+                }
+                Polled::Disconnect(rc) => {
+                    self.trace(|id| trace::received_disconnect(id, rc)).await;
+                    Step::Continue
+                }
+                Polled::Ignored => Step::Continue,
+                Polled::Outgoing(o) => self.on_outgoing(o).await,
+                Polled::Error { reason, code } => {
                     self.on_error(reason, code).await;
                     Step::Stop
                 }

@@ -37,61 +37,41 @@ impl Transport {
     }
 }
 
-/// The MQTT protocol version spoken by the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum MqttVersion {
-    /// MQTT 3.1.1 (protocol level 4), mosquitto_sub's default.
-    #[default]
-    #[serde(rename = "3.1.1")]
-    V311,
-    /// MQTT 5.0 (protocol level 5).
-    #[serde(rename = "5")]
-    V5,
-}
+pub use crate::protocol::MqttVersion;
+pub use crate::protocol::QoS;
 
-/// A quality of service level (MQTT §4.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
-#[serde(into = "u8", try_from = "u8")]
-pub enum Qos {
-    /// At most once.
-    #[default]
-    AtMostOnce = 0,
-    /// At least once.
-    AtLeastOnce = 1,
-    /// Exactly once.
-    ExactlyOnce = 2,
-}
+/// The old name of [`QoS`], kept so code outside the client compiles during the move.
+/// Remove once nothing uses it.
+pub type Qos = QoS;
 
-impl From<Qos> for u8 {
-    fn from(q: Qos) -> u8 {
-        q as u8
-    }
-}
-
-impl TryFrom<u8> for Qos {
-    type Error = String;
-    fn try_from(v: u8) -> Result<Self, String> {
-        match v {
-            0 => Ok(Self::AtMostOnce),
-            1 => Ok(Self::AtLeastOnce),
-            2 => Ok(Self::ExactlyOnce),
-            _ => Err(format!("QoS must be 0, 1 or 2, not {v}")),
-        }
-    }
-}
-
-/// The will message the broker publishes if the client vanishes (MQTT §3.1.2.5).
+/// The Will Message the broker publishes if the client vanishes (MQTT311 §3.1.2.5,
+/// MQTT5 §3.1.2.5), as the client is configured with it; [`crate::protocol::Will`] is the form
+/// the broker decodes. Saved profiles store it as their `[profile.will]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct WillOptions {
+#[serde(deny_unknown_fields)]
+pub struct Will {
     /// Topic of the will message.
     pub topic: String,
     /// Payload of the will message (UTF-8 text here; mosquitto's `--will-payload` is text too).
+    #[serde(default)]
     pub payload: String,
     /// QoS of the will message.
-    pub qos: Qos,
+    #[serde(default, skip_serializing_if = "is_qos0")]
+    pub qos: QoS,
     /// Whether the will is retained.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub retain: bool,
+}
+
+// serde's skip_serializing_if passes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_qos0(q: &QoS) -> bool {
+    *q == QoS::AtMostOnce
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// TLS settings for `mqtts://` and `wss://`.
@@ -154,12 +134,15 @@ pub struct ConnectOptions {
     pub password: Option<String>,
     /// Keep alive in seconds (0 disables pings).
     pub keep_alive: u16,
-    /// Clean session (3.1.1) / clean start (5).
+    /// Start without a stored Session: Clean Session in MQTT 3.1.1 (MQTT311 §3.1.2.4), Clean
+    /// Start in MQTT 5 (MQTT5 §3.1.2.4); the same CONNECT flag bit. The crate's general name
+    /// for it is `clean_start` (as in [`crate::protocol::Connect`]); this field keeps the
+    /// 3.1.1 name until the TUI, which reads it, is renamed with it.
     pub clean_session: bool,
     /// MQTT 5 session expiry interval in seconds.
     pub session_expiry: Option<u32>,
     /// The will message.
-    pub will: Option<WillOptions>,
+    pub will: Option<Will>,
     /// TLS settings (used by `Tls` and `Wss`).
     pub tls: TlsOptions,
     /// MQTT 5 CONNECT properties.
@@ -187,110 +170,7 @@ impl Default for ConnectOptions {
     }
 }
 
-/// Why a broker URL was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UrlError {
-    /// The scheme is not one of mqtt, mqtts, ws, wss.
-    #[error("unsupported URL scheme in '{0}': use mqtt://, mqtts://, ws:// or wss://")]
-    Scheme(String),
-    /// No host between the scheme and the port or path.
-    #[error("no host in URL '{0}'")]
-    NoHost(String),
-    /// The port is not a number from 1 to 65535.
-    #[error("invalid port in URL '{0}'")]
-    Port(String),
-}
-
-/// A parsed `-L` URL: the connection and the topic named by its path, if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParsedUrl {
-    /// The connection options the URL describes (defaults elsewhere).
-    pub options: ConnectOptions,
-    /// The topic from the URL path (`mqtt://host/a/b` gives `a/b`); `None` when empty.
-    pub topic: Option<String>,
-}
-
 impl ConnectOptions {
-    /// Options from a URL such as `mqtts://user:pass@host:8883/topic`, `ws://host:8080/mqtt`.
-    ///
-    /// # Errors
-    /// An unknown scheme, a missing host or a bad port.
-    pub fn from_url(url: &str) -> Result<Self, UrlError> {
-        Self::parse_url(url).map(|p| p.options)
-    }
-
-    /// Like [`ConnectOptions::from_url`], also returning the topic in the URL's path, as
-    /// mosquitto's `-L` does. For ws/wss the whole path is the WebSocket path instead.
-    ///
-    /// # Errors
-    /// An unknown scheme, a missing host or a bad port.
-    pub fn parse_url(url: &str) -> Result<ParsedUrl, UrlError> {
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| UrlError::Scheme(url.to_string()))?;
-        let transport = match scheme.to_ascii_lowercase().as_str() {
-            "mqtt" | "tcp" => Transport::Tcp,
-            "mqtts" | "ssl" => Transport::Tls,
-            "ws" => Transport::Ws,
-            "wss" => Transport::Wss,
-            _ => return Err(UrlError::Scheme(url.to_string())),
-        };
-        let (authority, path) = match rest.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (rest, None),
-        };
-        let mut options = Self {
-            transport,
-            ..Self::default()
-        };
-        let host_port = match authority.rsplit_once('@') {
-            Some((userinfo, hp)) => {
-                match userinfo.split_once(':') {
-                    Some((u, p)) => {
-                        options.username = Some(u.to_string());
-                        options.password = Some(p.to_string());
-                    }
-                    None => options.username = Some(userinfo.to_string()),
-                }
-                hp
-            }
-            None => authority,
-        };
-        // `[::1]:1883` keeps its brackets out of the host.
-        let (host, port) = if let Some(stripped) = host_port.strip_prefix('[') {
-            match stripped.split_once(']') {
-                Some((h, tail)) => (h, tail.strip_prefix(':')),
-                None => return Err(UrlError::NoHost(url.to_string())),
-            }
-        } else {
-            match host_port.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (host_port, None),
-            }
-        };
-        if host.is_empty() {
-            return Err(UrlError::NoHost(url.to_string()));
-        }
-        options.host = host.to_string();
-        options.port = match port {
-            Some(p) => match p.parse::<u16>() {
-                Ok(n) if n > 0 => n,
-                _ => return Err(UrlError::Port(url.to_string())),
-            },
-            None => transport.default_port(),
-        };
-        let mut topic = None;
-        match transport {
-            Transport::Ws | Transport::Wss => {
-                options.ws_path = format!("/{}", path.unwrap_or("mqtt"));
-            }
-            Transport::Tcp | Transport::Tls => {
-                topic = path.filter(|p| !p.is_empty()).map(str::to_string);
-            }
-        }
-        Ok(ParsedUrl { options, topic })
-    }
-
     /// The client id as mosquitto's `-d` trace shows it: `(null)` when the broker assigns it.
     #[must_use]
     pub fn display_id(&self) -> String {
@@ -305,44 +185,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn url_with_credentials_port_and_topic() {
-        let p = ConnectOptions::parse_url("mqtts://bob:s3cret@broker.example:8884/a/b").unwrap();
-        assert_eq!(p.options.transport, Transport::Tls);
-        assert_eq!(p.options.host, "broker.example");
-        assert_eq!(p.options.port, 8884);
-        assert_eq!(p.options.username.as_deref(), Some("bob"));
-        assert_eq!(p.options.password.as_deref(), Some("s3cret"));
-        assert_eq!(p.topic.as_deref(), Some("a/b"));
-    }
-
-    #[test]
-    fn url_defaults_and_errors() {
-        let p = ConnectOptions::parse_url("mqtt://localhost").unwrap();
-        assert_eq!((p.options.port, p.topic), (1883, None));
-        let w = ConnectOptions::parse_url("ws://[::1]:9001/mqtt").unwrap();
-        assert_eq!(w.options.host, "::1");
-        assert_eq!(w.options.ws_path, "/mqtt");
-        assert!(matches!(
-            ConnectOptions::parse_url("http://x"),
-            Err(UrlError::Scheme(_))
-        ));
-        assert!(matches!(
-            ConnectOptions::parse_url("mqtt://x:0"),
-            Err(UrlError::Port(_))
-        ));
-        assert!(matches!(
-            ConnectOptions::parse_url("mqtt://:1883"),
-            Err(UrlError::NoHost(_))
-        ));
-    }
-
-    #[test]
     fn options_round_trip_through_toml() {
         let o = ConnectOptions {
-            will: Some(WillOptions {
+            will: Some(Will {
                 topic: "t".into(),
                 payload: "bye".into(),
-                qos: Qos::AtLeastOnce,
+                qos: QoS::AtLeastOnce,
                 retain: true,
             }),
             version: MqttVersion::V5,

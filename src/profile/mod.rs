@@ -38,8 +38,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub use secret::{PasswordSource, Secret};
 pub use store::{ProfileError, ProfileStore, config_dir};
 
-use crate::broker::topic::validate_filter;
-use crate::client::{ConnectOptions, MqttVersion, Qos, TlsOptions, Transport, WillOptions};
+use crate::client::{BrokerUrl, ConnectOptions, MqttVersion, QoS, TlsOptions, Transport, Will};
+use crate::protocol::topic::validate_filter;
 
 /// Keep-alive when a profile names none, as mosquitto_sub's.
 pub const DEFAULT_KEEP_ALIVE: u16 = 60;
@@ -52,7 +52,7 @@ pub struct Subscription {
     pub filter: String,
     /// Requested QoS (0 when absent).
     #[serde(default, skip_serializing_if = "is_qos0")]
-    pub qos: Qos,
+    pub qos: QoS,
 }
 
 /// TLS settings of a profile (`[profile.tls]`).
@@ -85,30 +85,16 @@ impl ProfileTls {
     }
 }
 
-/// The will of a profile (`[profile.will]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileWill {
-    /// Topic of the will message.
-    pub topic: String,
-    /// Payload (text).
-    #[serde(default)]
-    pub payload: String,
-    /// QoS.
-    #[serde(default, skip_serializing_if = "is_qos0")]
-    pub qos: Qos,
-    /// Retained.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub retain: bool,
-}
+/// The old name of a profile's will, now the client's [`Will`] (the `[profile.will]` table
+/// has the same fields). Kept so the TUI compiles during the move; remove once nothing uses it.
+pub type ProfileWill = Will;
 
 // serde's skip_serializing_if passes a reference.
 #[allow(clippy::trivially_copy_pass_by_ref)]
-fn is_qos0(q: &Qos) -> bool {
-    *q == Qos::AtMostOnce
+fn is_qos0(q: &QoS) -> bool {
+    *q == QoS::AtMostOnce
 }
 
-// serde's skip_serializing_if passes a reference.
 #[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_false(b: &bool) -> bool {
     !*b
@@ -177,7 +163,7 @@ pub struct Profile {
     pub session_expiry: Option<u32>,
     /// The will message.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub will: Option<ProfileWill>,
+    pub will: Option<Will>,
     /// TLS files and options (for `tls` and `wss`).
     #[serde(skip_serializing_if = "ProfileTls::is_empty")]
     pub tls: ProfileTls,
@@ -215,22 +201,13 @@ fn de_version<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MqttVersion>, D:
 /// # Errors
 /// A message naming the value, including for MQTT 3.1, which the client does not speak.
 pub fn parse_version(v: &str) -> Result<MqttVersion, String> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "5" | "5.0" | "mqttv5" | "v5" => Ok(MqttVersion::V5),
-        "3.1.1" | "311" | "4" | "mqttv311" | "v311" => Ok(MqttVersion::V311),
-        _ => Err(format!(
-            "unsupported MQTT version '{v}': use \"3.1.1\" or \"5\""
-        )),
-    }
+    MqttVersion::parse(v)
 }
 
 /// Shows a version as profiles write it.
 #[must_use]
 pub fn version_text(v: MqttVersion) -> &'static str {
-    match v {
-        MqttVersion::V311 => "3.1.1",
-        MqttVersion::V5 => "5",
-    }
+    v.as_str()
 }
 
 /// Shows a transport as profiles write it.
@@ -327,8 +304,8 @@ impl Profile {
                     self.invalid("give either url or host/port/transport/ws_path, not both")
                 );
             }
-            let parsed = ConnectOptions::parse_url(url).map_err(|e| self.invalid(e.to_string()))?;
-            if parsed.options.password.is_some() {
+            let parsed = BrokerUrl::parse(url).map_err(|e| self.invalid(e.to_string()))?;
+            if parsed.password.is_some() {
                 return Err(self.invalid(
                     "the url holds a password; put it in password, password_env or \
                      password_file so that it is never shown",
@@ -396,11 +373,9 @@ impl Profile {
     pub fn base_options(&self) -> Result<ConnectOptions, Invalid> {
         self.validate()?;
         let mut o = match &self.url {
-            Some(url) => {
-                ConnectOptions::parse_url(url)
-                    .map_err(|e| self.invalid(e.to_string()))?
-                    .options
-            }
+            Some(url) => BrokerUrl::parse(url)
+                .map_err(|e| self.invalid(e.to_string()))?
+                .to_options(),
             None => {
                 let transport = self.transport.unwrap_or_default();
                 ConnectOptions {
@@ -421,12 +396,7 @@ impl Profile {
         o.keep_alive = self.keep_alive.unwrap_or(DEFAULT_KEEP_ALIVE);
         o.clean_session = self.clean_session.unwrap_or(true);
         o.session_expiry = self.session_expiry;
-        o.will = self.will.as_ref().map(|w| WillOptions {
-            topic: w.topic.clone(),
-            payload: w.payload.clone(),
-            qos: w.qos,
-            retain: w.retain,
-        });
+        o.will.clone_from(&self.will);
         o.tls = TlsOptions {
             ca_file: self.tls.ca_file.clone(),
             cert_file: self.tls.cert_file.clone(),
@@ -455,12 +425,7 @@ impl Profile {
         self.keep_alive = (o.keep_alive != DEFAULT_KEEP_ALIVE).then_some(o.keep_alive);
         self.clean_session = (!o.clean_session).then_some(false);
         self.session_expiry = o.session_expiry;
-        self.will = o.will.as_ref().map(|w| ProfileWill {
-            topic: w.topic.clone(),
-            payload: w.payload.clone(),
-            qos: w.qos,
-            retain: w.retain,
-        });
+        self.will.clone_from(&o.will);
         self.tls = ProfileTls {
             ca_file: o.tls.ca_file.clone(),
             cert_file: o.tls.cert_file.clone(),
@@ -487,9 +452,9 @@ impl Profile {
 
     /// The subscriptions to make on connect: the profile's, or `#` at QoS 0.
     #[must_use]
-    pub fn subscriptions_or_all(&self) -> Vec<(String, Qos)> {
+    pub fn subscriptions_or_all(&self) -> Vec<(String, QoS)> {
         if self.subscriptions.is_empty() {
-            vec![("#".to_owned(), Qos::AtMostOnce)]
+            vec![("#".to_owned(), QoS::AtMostOnce)]
         } else {
             self.subscriptions
                 .iter()
@@ -602,8 +567,8 @@ mod tests {
         assert_eq!(
             p.subscriptions_or_all(),
             vec![
-                ("sensors/#".into(), Qos::AtLeastOnce),
-                ("a/b".into(), Qos::AtMostOnce)
+                ("sensors/#".into(), QoS::AtLeastOnce),
+                ("a/b".into(), QoS::AtMostOnce)
             ]
         );
         assert_eq!(p.address(), "mqtts://broker.lab:8884");
@@ -619,7 +584,7 @@ mod tests {
         assert_eq!(p.address(), "wss://10.0.0.5:443/mqtt");
         assert_eq!(
             p.subscriptions_or_all(),
-            vec![("#".into(), Qos::AtMostOnce)]
+            vec![("#".into(), QoS::AtMostOnce)]
         );
     }
 

@@ -552,7 +552,7 @@ mod tests {
         p.password = Some(Secret::new("secret"));
         p.subscriptions = vec![Subscription {
             filter: "sensors/#".into(),
-            qos: crate::client::Qos::AtLeastOnce,
+            qos: crate::client::QoS::AtLeastOnce,
         }];
         p
     }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use bytes::{Buf, BytesMut};
 
 use super::packet::{
-    Ack, Auth, Connect, Disconnect, LastWill, Packet, Publish, RetainHandling, Subscribe,
-    SubscriptionOptions, Unsubscribe,
+    Ack, Auth, Connect, Disconnect, Packet, Publish, RetainHandling, Subscribe,
+    SubscriptionOptions, Unsubscribe, Will,
 };
 use super::packet_type as pt;
 use super::properties::PropertyContext;
@@ -199,7 +199,7 @@ fn read_connect(r: &mut Reader) -> Result<Connect, DecodeError> {
         let topic = r.string()?;
         check_topic_name(&topic)?;
         let payload = r.binary()?;
-        Some(LastWill {
+        Some(Will {
             topic,
             payload,
             qos: will_qos,

@@ -7,9 +7,12 @@ use bytes::Bytes;
 
 use super::{Properties, ProtocolVersion, QoS, ReasonCode};
 
-/// A will message carried in CONNECT (§3.1.2.5).
+/// A Will Message as carried in CONNECT (MQTT311 §3.1.2.5, MQTT5 §3.1.2.5).
+///
+/// "Will" is the crate's one name for it: the client's settings form is
+/// [`crate::client::Will`], which a profile's `[profile.will]` table stores.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LastWill {
+pub struct Will {
     /// Will topic.
     pub topic: String,
     /// Will payload.
@@ -21,6 +24,10 @@ pub struct LastWill {
     /// Will properties (MQTT 5), including Will Delay Interval.
     pub properties: Properties,
 }
+
+/// The old name of [`Will`], kept so the router compiles during the move. Remove once
+/// nothing uses it.
+pub type LastWill = Will;
 
 /// A CONNECT packet (§3.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +41,7 @@ pub struct Connect {
     /// Client identifier; may be empty.
     pub client_id: String,
     /// The will, if the will flag was set.
-    pub will: Option<LastWill>,
+    pub will: Option<Will>,
     /// User name, if the flag was set.
     pub username: Option<String>,
     /// Password, if the flag was set (binary data).

@@ -9,6 +9,7 @@ mod broker_cli;
 mod broker_malformed;
 mod broker_rumqttc;
 mod broker_semantics;
+mod client_api;
 mod client_format;
 mod client_pub;
 mod client_sub;
