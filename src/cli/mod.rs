@@ -49,7 +49,7 @@ pub struct WorkbenchArgs {
     /// Client: broker port to connect to (with -h; default 1883).
     #[arg(short = 'p', long = "client-port", value_name = "PORT")]
     pub client_port: Option<u16>,
-    /// Client: mqtt://[user[:password]@]host[:port][/topic] to connect and subscribe to.
+    /// Client: broker URL to connect and subscribe to: mqtt(s)://[user[:pass]@]host[:port]/topic, or ws(s)://host[:port]/path.
     #[arg(short = 'L', long = "url", value_name = "URL")]
     pub url: Option<String>,
     /// Client: open on a saved profile (`mqtt-workbench profile list`).

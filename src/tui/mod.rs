@@ -46,7 +46,7 @@ use tokio::sync::mpsc;
 use self::app::{Action, App, ConnectTo, Effect, EffectFailure, Limits, StartInfo, Target};
 use self::client_link::{LinkEvent, LinkHandle};
 use crate::broker::{self, BrokerConfig, BrokerEvent, BrokerHandle, EventBus, LogEntry};
-use crate::client::{ConnectOptions, MqttVersion};
+use crate::client::{BrokerUrl, ConnectOptions, MqttVersion};
 use crate::profile::{Profile, ProfileStore, secret};
 
 /// The broker port the workbench tries first.
@@ -65,68 +65,12 @@ pub struct Options {
     pub host: Option<String>,
     /// Client: broker port (`-p`).
     pub client_port: Option<u16>,
-    /// Client: `mqtt://[user[:password]@]host[:port][/topic]` (`-L`).
+    /// Client: a broker URL (`-L`): `mqtt`, `mqtts`, `ws` or `wss`, as `sub -L` takes.
     pub url: Option<String>,
     /// Client: a saved profile to open on (`--profile`).
     pub profile: Option<String>,
     /// Directory of `profiles.toml` (`--config-dir`).
     pub config_dir: Option<PathBuf>,
-}
-
-/// A parsed `-L` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MqttUrl {
-    /// Host.
-    pub host: String,
-    /// Port (1883 when absent).
-    pub port: u16,
-    /// User name and password.
-    pub credentials: Option<(String, String)>,
-    /// The topic filter of the path, if any.
-    pub topic: Option<String>,
-}
-
-/// Parses `mqtt://[user[:password]@]host[:port][/topic]` like mosquitto_sub's `-L`.
-pub fn parse_url(url: &str) -> Result<MqttUrl, String> {
-    let rest = url
-        .strip_prefix("mqtt://")
-        .ok_or_else(|| format!("unsupported URL '{url}': only mqtt:// is supported"))?;
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let (userinfo, hostport) = match authority.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, authority),
-    };
-    let credentials = userinfo.map(|u| match u.split_once(':') {
-        Some((a, b)) => (a.to_owned(), b.to_owned()),
-        None => (u.to_owned(), String::new()),
-    });
-    let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
-        // [v6]:port
-        let (h, p) = h
-            .split_once(']')
-            .ok_or_else(|| format!("bad host in URL '{url}'"))?;
-        (h.to_owned(), p.strip_prefix(':').unwrap_or(""))
-    } else {
-        match hostport.rsplit_once(':') {
-            Some((h, p)) => (h.to_owned(), p),
-            None => (hostport.to_owned(), ""),
-        }
-    };
-    if host.is_empty() {
-        return Err(format!("no host in URL '{url}'"));
-    }
-    let port = if port.is_empty() {
-        DEFAULT_PORT
-    } else {
-        port.parse()
-            .map_err(|_| format!("bad port '{port}' in URL '{url}'"))?
-    };
-    Ok(MqttUrl {
-        host,
-        port,
-        credentials,
-        topic: (!path.is_empty()).then(|| path.to_owned()),
-    })
 }
 
 /// The running embedded broker and its log.
@@ -183,7 +127,7 @@ fn start_embedded_broker(
 /// command line's `-h`/`-p`/`-L` over them.
 fn start_profile(
     opts: &Options,
-    url: Option<&MqttUrl>,
+    url: Option<&BrokerUrl>,
     store: Result<&ProfileStore, &String>,
 ) -> Result<Option<(Profile, ConnectOptions)>, String> {
     let Some(name) = &opts.profile else {
@@ -198,15 +142,19 @@ fn start_profile(
     if let Some(p) = opts.client_port {
         o.port = p;
     }
-    let url_credentials = url.and_then(|u| u.credentials.clone());
     if let Some(u) = url {
-        o.host.clone_from(&u.host);
-        o.port = u.port;
+        // The URL names the broker (scheme, host, port, WebSocket path) and may carry
+        // credentials; the profile's other settings stay.
+        let from_url = u.to_options();
+        o.transport = from_url.transport;
+        o.host = from_url.host;
+        o.port = from_url.port;
+        o.ws_path = from_url.ws_path;
     }
-    match url_credentials {
-        Some((user, pw)) => {
-            o.username = Some(user);
-            o.password = Some(pw);
+    match url.filter(|u| u.username.is_some()) {
+        Some(u) => {
+            o.username.clone_from(&u.username);
+            o.password.clone_from(&u.password);
         }
         None => {
             let user = profile.username.clone().unwrap_or_default();
@@ -219,10 +167,10 @@ fn start_profile(
 
 /// Runs the workbench until the user quits, a signal arrives or the terminal fails.
 pub async fn run(opts: Options) -> ExitCode {
-    let url = match opts.url.as_deref().map(parse_url).transpose() {
+    let url = match opts.url.as_deref().map(BrokerUrl::parse).transpose() {
         Ok(u) => u,
         Err(e) => {
-            eprintln!("Error: {e}");
+            eprintln!("Error: {}", error_chain(&e));
             return ExitCode::FAILURE;
         }
     };
@@ -281,30 +229,25 @@ pub async fn run(opts: Options) -> ExitCode {
             (Target::Profile(profile.name), o, subs)
         }
         None => {
-            let (host, port, credentials) = match (&url, &embedded) {
-                (Some(u), _) => (u.host.clone(), u.port, u.credentials.clone()),
-                (None, Some(e)) if !remote => (e.addr.ip().to_string(), e.addr.port(), None),
-                _ => (
-                    opts.host.clone().unwrap_or_else(|| "localhost".into()),
-                    opts.client_port.unwrap_or(DEFAULT_PORT),
-                    None,
-                ),
-            };
             let filter = url
                 .as_ref()
                 .and_then(|u| u.topic.clone())
                 .unwrap_or_else(|| "#".into());
-            let (username, password) =
-                credentials.map_or((None, None), |(u, p)| (Some(u), Some(p)));
-            let o = ConnectOptions {
-                host,
-                port,
-                version: MqttVersion::V5,
-                client_id: Some(client_id.clone()),
-                username,
-                password,
-                ..ConnectOptions::default()
+            let mut o = match (&url, &embedded) {
+                (Some(u), _) => u.to_options(),
+                (None, Some(e)) if !remote => ConnectOptions {
+                    host: e.addr.ip().to_string(),
+                    port: e.addr.port(),
+                    ..ConnectOptions::default()
+                },
+                _ => ConnectOptions {
+                    host: opts.host.clone().unwrap_or_else(|| "localhost".into()),
+                    port: opts.client_port.unwrap_or(DEFAULT_PORT),
+                    ..ConnectOptions::default()
+                },
             };
+            o.version = MqttVersion::V5;
+            o.client_id = Some(client_id.clone());
             let target = if remote {
                 Target::Remote
             } else {

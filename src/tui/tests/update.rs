@@ -435,28 +435,33 @@ fn copy_topic_and_payload_become_effects() {
 }
 
 #[test]
-fn mqtt_urls_parse_like_mosquitto_sub_dash_l() {
-    use crate::tui::{MqttUrl, parse_url};
+fn workbench_dash_l_takes_every_scheme_sub_takes() {
+    // The workbench's `-L` goes through the same parser as `sub -L` (issue 9): every scheme
+    // `sub` accepts, credentials, IPv6 literals and the topic of the path.
+    use crate::client::{BrokerUrl, Transport};
+    let u = BrokerUrl::parse("mqtt://user:pw@broker.local:1884/sensors/#").expect("mqtt URL");
+    let o = u.to_options();
     assert_eq!(
-        parse_url("mqtt://user:pw@broker.local:1884/sensors/#"),
-        Ok(MqttUrl {
-            host: "broker.local".into(),
-            port: 1884,
-            credentials: Some(("user".into(), "pw".into())),
-            topic: Some("sensors/#".into()),
-        })
+        (o.host.as_str(), o.port, o.transport),
+        ("broker.local", 1884, Transport::Tcp)
     );
     assert_eq!(
-        parse_url("mqtt://[::1]"),
-        Ok(MqttUrl {
-            host: "::1".into(),
-            port: 1883,
-            credentials: None,
-            topic: None,
-        })
+        (o.username.as_deref(), o.password.as_deref()),
+        (Some("user"), Some("pw"))
     );
-    assert!(parse_url("mqtts://x").unwrap_err().contains("only mqtt://"));
-    assert!(parse_url("mqtt://x:port").unwrap_err().contains("bad port"));
+    assert_eq!(u.topic.as_deref(), Some("sensors/#"));
+    let v6 = BrokerUrl::parse("mqtt://[::1]").expect("IPv6 literal");
+    assert_eq!((v6.host.as_str(), v6.port, v6.topic), ("::1", 1883, None));
+    for (url, transport, port) in [
+        ("mqtts://x", Transport::Tls, 8883),
+        ("ws://x/mqtt", Transport::Ws, 80),
+        ("wss://x:9443/mqtt", Transport::Wss, 9443),
+    ] {
+        let o = BrokerUrl::parse(url).expect(url).to_options();
+        assert_eq!((o.transport, o.port), (transport, port), "{url}");
+    }
+    assert!(BrokerUrl::parse("mqtt://x:port").is_err());
+    assert!(BrokerUrl::parse("gopher://x").is_err());
 }
 
 #[test]
