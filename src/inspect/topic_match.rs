@@ -1,11 +1,11 @@
 //! Why a topic filter does or does not match a topic, level by level (MQTT311 §4.7, MQTT5 §4.7,
 //! shared subscriptions MQTT5 §4.8.2). The verdict on a filter's validity is the broker's own
-//! ([`crate::broker::topic::parse_filter`]); the level walk is written out here so that every
+//! ([`crate::protocol::topic::parse_filter`]); the level walk is written out here so that every
 //! step can be shown, and a property test checks it against the broker's matcher.
 
 use std::fmt;
 
-use crate::broker::topic::{self, FilterError};
+use crate::protocol::topic::{self, FilterError};
 
 /// One step of the level-by-level comparison. Levels count from 1.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -44,7 +44,7 @@ pub use self::topics::{TopicNode, Topics, TreeOutcome, TreeRow, node_ref};
 use super::client_link::{LinkEvent, OutgoingPublish, PublishProps};
 use crate::broker::LogEntry;
 use crate::broker::sys::LiveStats;
-use crate::broker::topic::{matches, parse_filter};
+use crate::protocol::topic::{matches, parse_filter};
 use crate::profile::{Profile, Secret};
 
 /// Everything that can change the model.
