@@ -23,19 +23,11 @@
 use super::Router;
 use super::message::{Message, build_publish, flags_of};
 use super::session::{InFlight, Queued, Session};
-use super::subscriptions::{SessionIdx, Target};
+use super::subscriptions::{Delivery, SessionIdx, Target};
 use crate::broker::acl::Access;
 use crate::broker::event::{BrokerEvent, EventBus};
 use crate::broker::outbox::PROGRESS_SLACK;
-use crate::protocol::{Ack, Outgoing, Publish, QoS, ReasonCode, SubscriptionOptions};
-
-/// One receiver of one message, after overlapping subscriptions were merged.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    session: SessionIdx,
-    options: SubscriptionOptions,
-    ids: Vec<u32>,
-}
+use crate::protocol::{Ack, Outgoing, Publish, QoS, ReasonCode};
 
 impl Router {
     /// Delivers a message to every matching subscription and stores it if retained.

@@ -65,7 +65,7 @@ pub use self::command::{CloseKind, ConnectRequest, RouterCmd};
 pub use self::message::{Message, RECEIVE_MAXIMUM};
 use self::retained::RetainedStore;
 use self::session::Session;
-use self::subscriptions::{Entry, SessionIdx, Subscriptions};
+use self::subscriptions::{Delivery, Entry, SessionIdx, Subscriptions};
 use self::timers::Timers;
 use super::acl::{Access, Acl};
 use super::config::BrokerConfig;
@@ -92,7 +92,7 @@ pub struct Router {
     timers: Timers,
     /// Scratch buffers for `route`, kept to avoid an allocation per message.
     match_buf: Vec<Entry>,
-    delivery_buf: Vec<delivery::Delivery>,
+    delivery_buf: Vec<Delivery>,
     /// Outboxes that got packets since the last wake-up round (woken once per batch).
     wakes: Vec<Arc<Outbox>>,
     /// Source of session generations (see [`timers`]).
