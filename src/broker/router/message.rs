@@ -40,6 +40,7 @@ pub struct Message {
 
 impl Message {
     /// True once the Message Expiry Interval has run out (reads the clock only if it has one).
+    #[inline]
     #[must_use]
     pub fn expired(&self) -> bool {
         self.expires_at.is_some_and(|t| t <= Instant::now())
@@ -82,6 +83,7 @@ pub fn expiry_deadline(interval: Option<u32>) -> Option<Instant> {
 }
 
 /// The flags the verbose log prints for a PUBLISH (`d0, q1, r0, m7`).
+#[inline]
 #[must_use]
 pub fn flags_of(p: &Publish) -> PublishFlags {
     PublishFlags {

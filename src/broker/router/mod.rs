@@ -242,12 +242,14 @@ impl Router {
     }
 
     /// Queues a packet for a connection; its task is woken at the end of the batch.
+    #[inline]
     fn send(&mut self, outbox: &Arc<Outbox>, packet: Outgoing) {
         if outbox.push(packet) {
             self.wakes.push(outbox.clone());
         }
     }
 
+    #[inline]
     fn session(&mut self, idx: SessionIdx) -> Option<&mut Session> {
         self.sessions
             .get_mut(idx as usize)

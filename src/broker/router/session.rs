@@ -160,24 +160,28 @@ impl Session {
     // ----- identity and connection ------------------------------------------------------------
 
     /// The client identifier.
+    #[inline]
     #[must_use]
     pub fn id(&self) -> &Arc<str> {
         &self.id
     }
 
     /// The generation of the current or last connection (see `timers`).
+    #[inline]
     #[must_use]
     pub fn generation(&self) -> u64 {
         self.generation
     }
 
     /// Protocol version of the current or last connection.
+    #[inline]
     #[must_use]
     pub fn version(&self) -> ProtocolVersion {
         self.version
     }
 
     /// Session Expiry Interval in seconds (0: ends with the connection, `u32::MAX`: never).
+    #[inline]
     #[must_use]
     pub fn expiry(&self) -> u32 {
         self.expiry
@@ -189,24 +193,28 @@ impl Session {
     }
 
     /// User name of the current or last connection.
+    #[inline]
     #[must_use]
     pub fn username(&self) -> Option<&Arc<str>> {
         self.username.as_ref()
     }
 
     /// The client's Maximum Packet Size (MQTT5 §3.1.2.11.4), if it set one.
+    #[inline]
     #[must_use]
     pub fn max_packet_size(&self) -> Option<u32> {
         self.max_packet_size
     }
 
     /// The connection, while the client is connected.
+    #[inline]
     #[must_use]
     pub fn link(&self) -> Option<&Link> {
         self.link.as_ref()
     }
 
     /// True while a connection is attached.
+    #[inline]
     #[must_use]
     pub fn is_online(&self) -> bool {
         self.link.is_some()
@@ -254,6 +262,7 @@ impl Session {
     }
 
     /// True while a will is pending.
+    #[inline]
     #[must_use]
     pub fn has_will(&self) -> bool {
         self.will.is_some()
@@ -303,6 +312,7 @@ impl Session {
 
     /// How many outgoing QoS 1/2 messages may be in flight: the broker's own limit and the
     /// client's Receive Maximum, whichever is lower [MQTT5-3.3.4-9].
+    #[inline]
     #[must_use]
     pub fn window(&self, max_inflight: u16) -> usize {
         let ours = if max_inflight == 0 {
@@ -314,6 +324,7 @@ impl Session {
     }
 
     /// Number of messages in flight (re-sent or not).
+    #[inline]
     #[must_use]
     pub fn inflight_len(&self) -> usize {
         self.outflight.len()
@@ -321,12 +332,14 @@ impl Session {
 
     /// Number of messages in flight that are on the wire of the current connection (those
     /// still waiting to be re-sent after a reconnect are not).
+    #[inline]
     #[must_use]
     pub fn on_the_wire(&self) -> usize {
         self.outflight.len() - self.resend_pending
     }
 
     /// True while in-flight messages from an earlier connection wait to be re-sent.
+    #[inline]
     #[must_use]
     pub fn resend_pending(&self) -> bool {
         self.resend_pending > 0
@@ -420,12 +433,14 @@ impl Session {
     // ----- queue --------------------------------------------------------------------------
 
     /// Number of queued messages.
+    #[inline]
     #[must_use]
     pub fn queue_len(&self) -> usize {
         self.queue.len()
     }
 
     /// Payload bytes queued.
+    #[inline]
     #[must_use]
     pub fn queued_bytes(&self) -> usize {
         self.queued_bytes
