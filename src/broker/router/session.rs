@@ -6,11 +6,12 @@
 //!
 //! * **Packet identifiers mirror the in-flight list.** Every entry of the outgoing in-flight
 //!   list holds a packet identifier that is in the in-use set, and no other identifier is in
-//!   it. Only [`Session::push_inflight`] adds and only `remove_inflight` (used by the ack methods) removes,
-//!   so an identifier is never handed out twice [MQTT311-2.3.1-2] and never leaks.
+//!   it. Only [`Session::push_inflight`] adds, and only `remove_inflight` (behind the ack
+//!   methods) removes, so an identifier is never handed out twice [MQTT311-2.3.1-2] and never
+//!   leaks.
 //! * **The re-send count mirrors the flags.** `resend_pending` equals the number of in-flight
 //!   entries whose `resend_pending` flag is set: [`Session::begin_resend`] sets them all,
-//!   [`Session::next_resend`] and `remove_inflight` (used by the ack methods) clear one each.
+//!   [`Session::next_resend`] and `remove_inflight` clear one each.
 //! * **Queued bytes mirror the queue.** `queued_bytes` is the payload total of the queue; only
 //!   [`Session::enqueue`], [`Session::requeue_front`] and [`Session::dequeue`] touch either.
 //! * **Inbound QoS 2 state is bounded**: [`Session::accept_qos2`] refuses a new packet
