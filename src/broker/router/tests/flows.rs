@@ -13,9 +13,8 @@ async fn qos1_publish_is_acknowledged_with_its_packet_id() {
     let (p, _) = h.connect(v5("p", true, None)).await;
     p.publish(publish("nobody", b"x", QoS::AtLeastOnce, false, 7))
         .await;
-    assert!(
-        matches!(&p.take()[..], [Outgoing::PubAck(a)] if a.pkid == 7 && a.reason == ReasonCode::NoMatchingSubscribers.as_u8())
-    );
+    let no_match = ReasonCode::NoMatchingSubscribers.as_u8();
+    assert!(matches!(&p.take()[..], [Outgoing::PubAck(a)] if a.pkid == 7 && a.reason == no_match));
     let _s = h.subscriber("s", "t", QoS::AtLeastOnce).await;
     p.publish(publish("t", b"x", QoS::AtLeastOnce, false, 7))
         .await;
