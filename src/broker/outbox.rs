@@ -7,9 +7,9 @@
 //! the peer's own in-flight packets.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use super::pressure::{Pressure, SLOW_AFTER};
 use crate::protocol::{Outgoing, Publish, ReasonCode};

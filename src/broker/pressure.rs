@@ -5,11 +5,11 @@
 //! (it is "slow"), so one stalled client can never stall the broker; its excess is then
 //! dropped by the queue limits, as in mosquitto.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// How long a congested consumer may make no progress before it stops holding others back.
 pub const SLOW_AFTER: Duration = Duration::from_millis(250);
@@ -27,23 +27,39 @@ pub const PAUSE_SLICE: Duration = Duration::from_millis(10);
 /// If nothing changes for [`SLOW_AFTER`] while consumers are congested (a consumer that never
 /// acknowledges and publishers that went quiet, so nobody re-examines it), the pressure is
 /// declared stalled and readers go on; the next change re-arms it.
-#[derive(Debug, Default)]
+///
+/// Time comes from tokio's clock, so tests can pause it.
+#[derive(Debug)]
 pub struct Pressure {
     congested: AtomicUsize,
     notify: Notify,
     activated: Notify,
-    /// Milliseconds (since the first use) of the last raise or release.
+    /// When this `Pressure` was made: `last_change` counts from here.
+    start: Instant,
+    /// Milliseconds (since `start`) of the last raise or release.
     last_change: AtomicU64,
     stalled: AtomicBool,
 }
 
-/// Milliseconds since the first call: a cheap clock for `last_change`.
-fn now_ms() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    u64::try_from(START.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
+impl Default for Pressure {
+    fn default() -> Self {
+        Self {
+            congested: AtomicUsize::new(0),
+            notify: Notify::new(),
+            activated: Notify::new(),
+            start: Instant::now(),
+            last_change: AtomicU64::new(0),
+            stalled: AtomicBool::new(false),
+        }
+    }
 }
 
 impl Pressure {
+    /// Milliseconds since `start`: a cheap clock for `last_change`.
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     /// True while at least one consumer is congested.
     #[must_use]
     pub fn active(&self) -> bool {
@@ -51,7 +67,7 @@ impl Pressure {
     }
 
     fn changed(&self) {
-        self.last_change.store(now_ms(), Ordering::Release);
+        self.last_change.store(self.now_ms(), Ordering::Release);
         self.stalled.store(false, Ordering::Release);
         // The ticker may be asleep (nothing was active): wake it.
         self.activated.notify_one();
@@ -97,7 +113,9 @@ impl Pressure {
                 () = tokio::time::sleep(PAUSE_SLICE) => {}
                 () = shutdown.cancelled() => return,
             }
-            let quiet = now_ms().saturating_sub(self.last_change.load(Ordering::Acquire));
+            let quiet = self
+                .now_ms()
+                .saturating_sub(self.last_change.load(Ordering::Acquire));
             if self.congested.load(Ordering::Acquire) > 0 && quiet > SLOW_AFTER.as_millis() as u64 {
                 self.stalled.store(true, Ordering::Release);
             }
@@ -112,7 +130,7 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_untouched_congestion_stalls_and_stops_pausing_readers() {
         let p = Arc::new(Pressure::default());
         let token = tokio_util::sync::CancellationToken::new();

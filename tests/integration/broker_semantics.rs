@@ -1,5 +1,9 @@
-//! Broker semantics over raw sockets: sessions, keep-alive, QoS flows, retained messages,
-//! wills and MQTT 5 features, checked byte by byte against the specification.
+//! Broker semantics over raw sockets: sessions, QoS flows, retained messages, wills and
+//! MQTT 5 features, checked byte by byte against the specification.
+//!
+//! Behaviour that depends on time (keep alive, will delay, session and message expiry,
+//! redelivery on resume) is tested on tokio's paused clock by the socket-free router harness
+//! in `src/broker/router/tests/`, not here with wall-clock sleeps.
 
 use std::time::Duration;
 
@@ -181,46 +185,6 @@ async fn qos2_duplicate_before_pubrel_is_not_delivered_twice() {
 }
 
 #[tokio::test]
-async fn persistent_session_is_resumed_and_unacked_messages_are_resent_with_dup() {
-    // [MQTT-3.2.2-2] session present; [MQTT-4.4.0-1] redelivery with DUP=1 on reconnect.
-    let b = default_broker().await;
-    let mut c = RawClient::connect(b.addr).await;
-    c.send(&connect_packet(4, "persist", 0x00, 60)).await;
-    assert_eq!(c.recv().await, Some(vec![0x20, 0x02, 0x00, 0x00]));
-    c.send(&subscribe_packet(1, "p/#", 1)).await;
-    c.recv().await.expect("SUBACK");
-    let mut p = RawClient::connect_v311(b.addr, "persist-pub").await;
-    p.send(&publish_packet("p/1", b"first", 1, false, 1)).await;
-    p.recv().await.expect("PUBACK");
-    let first = parse_publish(&c.recv().await.expect("PUBLISH"), false);
-    assert!(!first.dup);
-    drop(c); // no PUBACK, no DISCONNECT
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    p.send(&publish_packet("p/2", b"second", 1, false, 2)).await;
-    p.recv().await.expect("PUBACK");
-    let mut c = RawClient::connect(b.addr).await;
-    c.send(&connect_packet(4, "persist", 0x00, 60)).await;
-    assert_eq!(
-        c.recv().await,
-        Some(vec![0x20, 0x02, 0x01, 0x00]),
-        "session present"
-    );
-    let again = parse_publish(&c.recv().await.expect("resent"), false);
-    assert_eq!(
-        (again.dup, again.pkid, again.payload.as_slice()),
-        (true, first.pkid, &b"first"[..])
-    );
-    let queued = parse_publish(&c.recv().await.expect("queued"), false);
-    assert_eq!(queued.payload, b"second");
-    // A clean session discards it [MQTT-3.1.2-6].
-    drop(c);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut c = RawClient::connect(b.addr).await;
-    c.send(&connect_packet(4, "persist", 0x02, 60)).await;
-    assert_eq!(c.recv().await, Some(vec![0x20, 0x02, 0x00, 0x00]));
-}
-
-#[tokio::test]
 async fn client_id_takeover_closes_the_old_connection() {
     // [MQTT-3.1.4-2]; MQTT 5 gets DISCONNECT 0x8E first.
     let mut b = default_broker().await;
@@ -230,44 +194,6 @@ async fn client_id_takeover_closes_the_old_connection() {
     assert!(old.closed_within(Duration::from_secs(5)).await);
     b.wait_log("Client dupid already connected, closing old connection.")
         .await;
-}
-
-#[tokio::test]
-async fn keep_alive_closes_a_silent_client_and_fires_its_will() {
-    // [MQTT-3.1.2-24]: 1.5 x keep alive; [MQTT-3.1.2-8] the will goes out.
-    let mut b = default_broker().await;
-    let mut watcher = RawClient::connect_v311(b.addr, "watcher").await;
-    watcher.send(&subscribe_packet(1, "will/#", 0)).await;
-    watcher.recv().await.expect("SUBACK");
-    let mut body = mqtt_str("MQTT");
-    body.extend([4, 0x06, 0, 1]); // clean, will flag, keep alive 1 s
-    body.extend(mqtt_str("sleepy"));
-    body.extend(mqtt_str("will/sleepy"));
-    body.extend(mqtt_str("gone"));
-    let mut c = RawClient::connect(b.addr).await;
-    c.send(&packet(0x10, &body)).await;
-    assert_eq!(c.recv().await, Some(vec![0x20, 0x02, 0x00, 0x00]));
-    assert!(c.closed_within(Duration::from_secs(5)).await);
-    b.wait_log("Client sleepy has exceeded timeout, disconnecting.")
-        .await;
-    assert_eq!(
-        watcher.recv().await,
-        Some(publish_packet("will/sleepy", b"gone", 0, false, 0))
-    );
-}
-
-#[tokio::test]
-async fn pings_keep_a_client_alive() {
-    let b = default_broker().await;
-    let mut c = RawClient::connect(b.addr).await;
-    // Keep alive 2 s (closed after 3 s of silence); a ping every 0.5 s keeps it open.
-    c.send(&connect_packet(4, "pinger", 0x02, 2)).await;
-    c.recv().await.expect("CONNACK");
-    for _ in 0..8 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        c.send(&[0xC0, 0x00]).await;
-        assert_eq!(c.recv().await, Some(vec![0xD0, 0x00]));
-    }
 }
 
 #[tokio::test]
@@ -421,63 +347,6 @@ async fn v5_assigned_client_identifier_is_returned() {
 }
 
 #[tokio::test]
-async fn v5_session_expiry_keeps_then_ends_a_session() {
-    // [MQTT-3.1.2-23], [MQTT-4.1.0-2]
-    let b = default_broker().await;
-    let expiry_1s = [0x11, 0, 0, 0, 1];
-    let (mut c, _) = v5_client(b.addr, "exp", 0x02, &expiry_1s).await;
-    c.send(&[0xE0, 0x00]).await;
-    drop(c);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (mut c, ack) = v5_client(b.addr, "exp", 0x00, &expiry_1s).await;
-    assert_eq!(ack[2], 1, "session present within the expiry");
-    c.send(&[0xE0, 0x00]).await;
-    drop(c);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let (_c, ack) = v5_client(b.addr, "exp", 0x00, &expiry_1s).await;
-    assert_eq!(ack[2], 0, "session gone after the expiry");
-}
-
-#[tokio::test]
-async fn v5_will_delay_is_cancelled_by_a_reconnect() {
-    // [MQTT-3.1.3-9]: a reconnect within the will delay means no will.
-    let mut b = default_broker().await;
-    let mut watcher = RawClient::connect_v311(b.addr, "wd-watch").await;
-    watcher.send(&subscribe_packet(1, "wd/#", 0)).await;
-    watcher.recv().await.expect("SUBACK");
-    let will_conn = |id: &str| {
-        let mut body = mqtt_str("MQTT");
-        body.extend([5, 0x04, 0, 60]); // will flag, clean start 0
-        body.extend([5, 0x11, 0, 0, 0, 30]); // session expiry 30 s
-        body.extend(mqtt_str(id));
-        body.extend([5, 0x18, 0, 0, 0, 2]); // will delay 2 s
-        body.extend(mqtt_str(&format!("wd/{id}")));
-        body.extend(mqtt_str("late"));
-        packet(0x10, &body)
-    };
-    // Dropped and back within the delay: no will.
-    let mut c = RawClient::connect(b.addr).await;
-    c.send(&will_conn("quick")).await;
-    c.recv().await.expect("CONNACK");
-    drop(c);
-    b.wait_log("Client quick closed its connection.").await;
-    let (_c2, ack) = v5_client(b.addr, "quick", 0x00, &[0x11, 0, 0, 0, 30]).await;
-    assert_eq!(ack[2], 1);
-    // Dropped for good: the will comes after the delay.
-    let mut c = RawClient::connect(b.addr).await;
-    c.send(&will_conn("slow")).await;
-    c.recv().await.expect("CONNACK");
-    drop(c);
-    let got = parse_publish(&watcher.recv().await.expect("delayed will"), false);
-    assert_eq!(got.topic, "wd/slow");
-    assert_eq!(
-        watcher.recv_within(Duration::from_millis(1500)).await,
-        None,
-        "no will for 'quick'"
-    );
-}
-
-#[tokio::test]
 async fn v5_disconnect_with_will_publishes_the_will() {
     // §3.14.2.1 reason 0x04
     let b = default_broker().await;
@@ -553,42 +422,6 @@ async fn v5_no_local_and_retain_handling() {
     c.send(&publish_v5("nl/r", 0, true, 0, &[], b"again")).await;
     let live = parse_publish(&s.recv().await.expect("live"), true);
     assert!(live.retain, "retain as published");
-}
-
-#[tokio::test]
-async fn v5_message_expiry_drops_stale_retained_messages() {
-    // [MQTT-3.3.2-5]
-    let b = default_broker().await;
-    let (mut p, _) = v5_client(b.addr, "exp-pub", 0x02, &[]).await;
-    p.send(&publish_v5(
-        "e/short",
-        0,
-        true,
-        0,
-        &[0x02, 0, 0, 0, 1],
-        b"soon gone",
-    ))
-    .await;
-    p.send(&publish_v5(
-        "e/long",
-        0,
-        true,
-        0,
-        &[0x02, 0, 0, 0, 100],
-        b"stays",
-    ))
-    .await;
-    tokio::time::sleep(Duration::from_millis(2200)).await;
-    let (mut s, _) = v5_client(b.addr, "exp-sub", 0x02, &[]).await;
-    s.send(&subscribe_v5(1, "e/#", 0, None)).await;
-    s.recv().await.expect("SUBACK");
-    let got = parse_publish(&s.recv().await.expect("retained"), true);
-    assert_eq!(got.topic, "e/long");
-    // The remaining interval is forwarded [MQTT-3.3.2-6].
-    assert_eq!(got.props[0], 0x02);
-    let left = u32::from_be_bytes([got.props[1], got.props[2], got.props[3], got.props[4]]);
-    assert!((90..=100).contains(&left), "{left}");
-    assert_eq!(s.recv_within(Duration::from_millis(300)).await, None);
 }
 
 #[tokio::test]
@@ -1136,25 +969,6 @@ async fn taking_over_a_clean_session_does_not_resume_it() {
 }
 
 #[tokio::test]
-async fn an_old_sessions_expiry_timer_cannot_end_a_new_one() {
-    // A session expiry armed for an earlier session must not expire the next one in its slot.
-    let b = default_broker().await;
-    let (mut c, _) = v5_client(b.addr, "gen-a", 0x02, &[0x11, 0, 0, 0, 1]).await;
-    c.send(&[0xE0, 0x00]).await;
-    assert!(c.closed_within(Duration::from_secs(5)).await);
-    let hour = [0x11, 0, 0, 0x0E, 0x10];
-    let (mut c, _) = v5_client(b.addr, "gen-a", 0x02, &hour).await;
-    c.send(&[0xE0, 0x00]).await;
-    assert!(c.closed_within(Duration::from_secs(5)).await);
-    tokio::time::sleep(Duration::from_millis(1800)).await;
-    let (_c, ack) = v5_client(b.addr, "gen-a", 0x00, &hour).await;
-    assert_eq!(
-        ack[2], 1,
-        "the one-hour session survived the old one-second timer"
-    );
-}
-
-#[tokio::test]
 async fn v5_message_expiry_of_zero_means_no_expiry() {
     let b = default_broker().await;
     let (mut s, _) = v5_client(b.addr, "exp0-sub", 0x02, &[]).await;
@@ -1189,42 +1003,4 @@ async fn v5_disconnect_with_an_error_reason_keeps_the_will() {
         watcher.recv().await,
         Some(publish_packet("dr", b"bye", 0, false, 0))
     );
-}
-
-#[tokio::test]
-async fn redelivery_after_reconnect_respects_a_smaller_receive_maximum() {
-    // [MQTT-3.3.4-9]: three unacknowledged messages, reconnect with Receive Maximum 1: they
-    // come back one at a time, each after the previous one is acknowledged.
-    let b = default_broker().await;
-    let expiry = [0x11, 0, 0, 0, 60];
-    let (mut c, _) = v5_client(b.addr, "rm-resume", 0x02, &expiry).await;
-    c.send(&subscribe_v5(1, "rr", 0x01, None)).await;
-    c.recv().await.expect("SUBACK");
-    let mut p = RawClient::connect_v311(b.addr, "rr-pub").await;
-    for i in 1..=3u16 {
-        p.send(&publish_packet("rr", &i.to_be_bytes(), 1, false, i))
-            .await;
-        p.recv().await.expect("PUBACK");
-    }
-    for _ in 0..3 {
-        c.recv().await.expect("first delivery, not acknowledged");
-    }
-    drop(c);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut props = expiry.to_vec();
-    props.extend([0x21, 0x00, 0x01]); // Receive Maximum 1
-    let (mut c, ack) = v5_client(b.addr, "rm-resume", 0x00, &props).await;
-    assert_eq!(ack[2], 1, "session present");
-    for i in 1..=3u16 {
-        let m = parse_publish(&c.recv().await.expect("redelivery"), true);
-        assert!(m.dup, "redelivered with DUP=1");
-        assert_eq!(m.payload, i.to_be_bytes());
-        assert_eq!(
-            c.recv_within(Duration::from_millis(200)).await,
-            None,
-            "more than one in flight"
-        );
-        c.send(&[0x40, 0x02, (m.pkid >> 8) as u8, m.pkid as u8])
-            .await;
-    }
 }

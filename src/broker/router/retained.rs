@@ -1,7 +1,7 @@
 //! The retained message store (§3.3.1.3): the last retained message per topic, found by
 //! walking a subscription filter over a level tree.
 
-use super::Message;
+use super::message::Message;
 use super::tree::Node;
 
 /// Every retained message, by topic.
@@ -108,7 +108,7 @@ impl RetainedStore {
     }
 
     /// Drops retained messages whose Message Expiry Interval has passed [MQTT-3.3.2-5].
-    pub fn remove_expired(&mut self, now: std::time::Instant) {
+    pub fn remove_expired(&mut self, now: tokio::time::Instant) {
         let mut expired = Vec::new();
         let mut stack = vec![&self.root];
         while let Some(n) = stack.pop() {

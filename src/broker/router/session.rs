@@ -1,9 +1,26 @@
-//! Session state (§4.1): what the broker keeps for one client id, connected or not.
+//! Session state (MQTT311 §4.1, MQTT5 §4.1): what the broker keeps for one client id,
+//! connected or not.
+//!
+//! Every field of [`Session`] is private; the router changes a session only through the
+//! methods below, which keep these invariants in one place:
+//!
+//! * **Packet identifiers mirror the in-flight list.** Every entry of the outgoing in-flight
+//!   list holds a packet identifier that is in the in-use set, and no other identifier is in
+//!   it. Only [`Session::push_inflight`] adds, and only `remove_inflight` (behind the ack
+//!   methods) removes, so an identifier is never handed out twice [MQTT311-2.3.1-2] and never
+//!   leaks.
+//! * **The re-send count mirrors the flags.** `resend_pending` equals the number of in-flight
+//!   entries whose `resend_pending` flag is set: [`Session::begin_resend`] sets them all,
+//!   [`Session::next_resend`] and `remove_inflight` clear one each.
+//! * **Queued bytes mirror the queue.** `queued_bytes` is the payload total of the queue; only
+//!   [`Session::enqueue`], [`Session::requeue_front`] and [`Session::dequeue`] touch either.
+//! * **Inbound QoS 2 state is bounded**: [`Session::accept_qos2`] refuses a new packet
+//!   identifier beyond the limit the router gives it (CVE-2023-28366).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use super::Message;
+use super::message::Message;
 use crate::broker::outbox::Outbox;
 use crate::protocol::{LastWill, ProtocolVersion, Publish, QoS, SubscriptionOptions};
 
@@ -19,12 +36,33 @@ pub struct Link {
 /// An outgoing QoS 1 or 2 PUBLISH awaiting acknowledgement.
 #[derive(Debug, Clone)]
 pub struct InFlight {
-    /// The PUBLISH as sent (re-sent with DUP=1 on reconnect [MQTT-4.4.0-1]).
+    /// The PUBLISH as sent (re-sent with DUP=1 on reconnect [MQTT311-4.4.0-1]).
     pub publish: Publish,
     /// QoS 2: PUBREC arrived and PUBREL was sent; waiting for PUBCOMP.
     pub released: bool,
     /// Not re-sent yet after a reconnect: the client's Receive Maximum had no room.
-    pub resend_pending: bool,
+    resend_pending: bool,
+}
+
+impl InFlight {
+    /// A PUBLISH just sent (or restored from the persistence file).
+    #[must_use]
+    pub fn new(publish: Publish, released: bool) -> Self {
+        Self {
+            publish,
+            released,
+            resend_pending: false,
+        }
+    }
+}
+
+/// What to re-send for one in-flight message after a reconnect.
+#[derive(Debug)]
+pub enum Resend {
+    /// PUBREL with this packet identifier (QoS 2, already released) [MQTT311-4.4.0-1].
+    PubRel(u16),
+    /// The PUBLISH again, with DUP=1 and its original packet identifier [MQTT311-3.3.1-1].
+    Publish(Publish),
 }
 
 /// A message waiting for room in the in-flight window, or for the client to come back.
@@ -40,7 +78,7 @@ pub struct Queued {
     pub sub_ids: Vec<u32>,
 }
 
-/// A will and the client that set it: a will is published as that client [MQTT-3.1.2-8], so
+/// A will and the client that set it: a will is published as that client [MQTT311-3.1.2-8], so
 /// the ACL's `write` check uses its user name and client id.
 #[derive(Debug, Clone)]
 pub struct PendingWill {
@@ -52,49 +90,50 @@ pub struct PendingWill {
     pub username: Option<Arc<str>>,
 }
 
-/// Everything the broker remembers about one client id.
+/// Everything the broker remembers about one client id. See the module docs for the
+/// invariants its methods keep.
 #[derive(Debug)]
 pub struct Session {
     /// Client identifier.
-    pub id: Arc<str>,
-    /// Incremented at each connection, so timers armed for an earlier one are ignored.
-    pub generation: u64,
+    id: Arc<str>,
+    /// Set at each connection, so timers armed for an earlier one are ignored.
+    generation: u64,
     /// The connection, while the client is connected.
-    pub link: Option<Link>,
+    link: Option<Link>,
     /// Protocol version of the last connection.
-    pub version: ProtocolVersion,
+    version: ProtocolVersion,
     /// Session Expiry Interval in seconds: 0 ends the session at disconnect, `u32::MAX` never.
-    pub expiry: u32,
+    expiry: u32,
     /// The client's subscriptions by full filter (including any `$share/group/` prefix).
-    pub subscriptions: HashMap<Arc<str>, SubscriptionOptions>,
+    subscriptions: HashMap<Arc<str>, SubscriptionOptions>,
     /// Outgoing QoS 1/2 messages in flight, in the order they were sent.
-    pub outflight: VecDeque<InFlight>,
+    outflight: VecDeque<InFlight>,
     /// Packet identifiers in use by `outflight`.
-    pub pkids: HashSet<u16>,
-    /// How many `outflight` entries wait to be re-sent (see [`InFlight::resend_pending`]).
-    pub resend_pending: usize,
+    pkids: HashSet<u16>,
+    /// How many `outflight` entries wait to be re-sent.
+    resend_pending: usize,
     /// Messages waiting for the window or for the client.
-    pub queue: VecDeque<Queued>,
+    queue: VecDeque<Queued>,
     /// Payload bytes in `queue`.
-    pub queued_bytes: usize,
+    queued_bytes: usize,
     next_pkid: u16,
-    /// Incoming QoS 2 messages received but not yet released by PUBREL [MQTT-4.3.3-2].
-    pub inbound_qos2: HashMap<u16, Message>,
+    /// Incoming QoS 2 messages received but not yet released by PUBREL [MQTT311-4.3.3-2].
+    inbound_qos2: HashMap<u16, Message>,
     /// The will of the current or last connection, with who set it (for the ACL check).
-    pub will: Option<Box<PendingWill>>,
+    will: Option<Box<PendingWill>>,
     /// User name of the current or last connection (for the ACL).
-    pub username: Option<Arc<str>>,
+    username: Option<Arc<str>>,
     /// The client's Receive Maximum (MQTT 5), else 65,535.
-    pub receive_maximum: u16,
+    receive_maximum: u16,
     /// The client's Maximum Packet Size (MQTT 5).
-    pub max_packet_size: Option<u32>,
+    max_packet_size: Option<u32>,
     /// True while messages for this client are being dropped (the warning is logged once per
     /// episode, like mosquitto's "Outgoing messages are being dropped").
-    pub dropping: bool,
+    dropping: bool,
 }
 
 impl Session {
-    /// A new, empty session.
+    /// A new, empty, offline session.
     #[must_use]
     pub fn new(id: Arc<str>, version: ProtocolVersion) -> Self {
         Self {
@@ -119,8 +158,147 @@ impl Session {
         }
     }
 
-    /// The next free packet identifier, never 0 [MQTT-2.3.1-1] and never one still in use
-    /// [MQTT-2.3.1-2]. `None` when all 65,535 are in use.
+    // ----- identity and connection ------------------------------------------------------------
+
+    /// The client identifier.
+    #[inline]
+    #[must_use]
+    pub fn id(&self) -> &Arc<str> {
+        &self.id
+    }
+
+    /// The generation of the current or last connection (see `timers`).
+    #[inline]
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Protocol version of the current or last connection.
+    #[inline]
+    #[must_use]
+    pub fn version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    /// Session Expiry Interval in seconds (0: ends with the connection, `u32::MAX`: never).
+    #[inline]
+    #[must_use]
+    pub fn expiry(&self) -> u32 {
+        self.expiry
+    }
+
+    /// Sets the Session Expiry Interval (from CONNECT, DISCONNECT or the persistence file).
+    pub fn set_expiry(&mut self, expiry: u32) {
+        self.expiry = expiry;
+    }
+
+    /// User name of the current or last connection.
+    #[inline]
+    #[must_use]
+    pub fn username(&self) -> Option<&Arc<str>> {
+        self.username.as_ref()
+    }
+
+    /// The client's Maximum Packet Size (MQTT5 §3.1.2.11.4), if it set one.
+    #[inline]
+    #[must_use]
+    pub fn max_packet_size(&self) -> Option<u32> {
+        self.max_packet_size
+    }
+
+    /// The connection, while the client is connected.
+    #[inline]
+    #[must_use]
+    pub fn link(&self) -> Option<&Link> {
+        self.link.as_ref()
+    }
+
+    /// True while a connection is attached.
+    #[inline]
+    #[must_use]
+    pub fn is_online(&self) -> bool {
+        self.link.is_some()
+    }
+
+    /// Attaches a new connection: its generation, protocol version, limits and user name.
+    /// The will is set separately ([`Session::set_will`]).
+    pub fn attach(
+        &mut self,
+        link: Link,
+        generation: u64,
+        version: ProtocolVersion,
+        receive_maximum: u16,
+        max_packet_size: Option<u32>,
+        username: Option<Arc<str>>,
+    ) {
+        self.link = Some(link);
+        self.generation = generation;
+        self.version = version;
+        self.receive_maximum = receive_maximum;
+        self.max_packet_size = max_packet_size;
+        self.username = username;
+    }
+
+    /// Marks a session restored from the persistence file: offline, with this generation.
+    pub fn set_generation(&mut self, generation: u64) {
+        self.generation = generation;
+    }
+
+    /// Detaches the connection (it closed, or was taken over); returns it.
+    pub fn detach(&mut self) -> Option<Link> {
+        self.link.take()
+    }
+
+    // ----- will ---------------------------------------------------------------------------
+
+    /// Sets (or clears) the will of the current connection.
+    pub fn set_will(&mut self, will: Option<Box<PendingWill>>) {
+        self.will = will;
+    }
+
+    /// Takes the pending will, if any, so it is published at most once.
+    pub fn take_will(&mut self) -> Option<Box<PendingWill>> {
+        self.will.take()
+    }
+
+    /// True while a will is pending.
+    #[inline]
+    #[must_use]
+    pub fn has_will(&self) -> bool {
+        self.will.is_some()
+    }
+
+    /// The pending will's Will Delay Interval in seconds (0 if none or not set).
+    #[must_use]
+    pub fn will_delay(&self) -> u32 {
+        self.will
+            .as_ref()
+            .and_then(|w| w.will.properties.will_delay)
+            .unwrap_or(0)
+    }
+
+    // ----- subscriptions ------------------------------------------------------------------
+
+    /// Records a subscription by its full filter (a repeated filter replaces the options).
+    pub fn add_subscription(&mut self, filter: Arc<str>, options: SubscriptionOptions) {
+        self.subscriptions.insert(filter, options);
+    }
+
+    /// Forgets a subscription by its full filter.
+    pub fn remove_subscription(&mut self, filter: &str) {
+        self.subscriptions.remove(filter);
+    }
+
+    /// Every subscription by full filter.
+    pub fn subscriptions(&self) -> impl Iterator<Item = (&Arc<str>, &SubscriptionOptions)> {
+        self.subscriptions.iter()
+    }
+
+    // ----- outgoing in-flight window ------------------------------------------------------
+
+    /// The next free packet identifier, never 0 [MQTT311-2.3.1-1] and never one still in use
+    /// [MQTT311-2.3.1-2]. `None` when all 65,535 are in use.
     pub fn next_packet_id(&mut self) -> Option<u16> {
         if self.pkids.len() >= usize::from(u16::MAX) {
             return None;
@@ -134,7 +312,8 @@ impl Session {
     }
 
     /// How many outgoing QoS 1/2 messages may be in flight: the broker's own limit and the
-    /// client's Receive Maximum, whichever is lower [MQTT-3.3.4-9].
+    /// client's Receive Maximum, whichever is lower [MQTT5-3.3.4-9].
+    #[inline]
     #[must_use]
     pub fn window(&self, max_inflight: u16) -> usize {
         let ours = if max_inflight == 0 {
@@ -145,15 +324,48 @@ impl Session {
         usize::from(ours.min(self.receive_maximum))
     }
 
+    /// Number of messages in flight (re-sent or not).
+    #[inline]
+    #[must_use]
+    pub fn inflight_len(&self) -> usize {
+        self.outflight.len()
+    }
+
+    /// Number of messages in flight that are on the wire of the current connection (those
+    /// still waiting to be re-sent after a reconnect are not).
+    #[inline]
+    #[must_use]
+    pub fn on_the_wire(&self) -> usize {
+        self.outflight.len() - self.resend_pending
+    }
+
+    /// True while in-flight messages from an earlier connection wait to be re-sent.
+    #[inline]
+    #[must_use]
+    pub fn resend_pending(&self) -> bool {
+        self.resend_pending > 0
+    }
+
+    /// The in-flight messages, oldest first.
+    pub fn inflight(&self) -> impl Iterator<Item = &InFlight> {
+        self.outflight.iter()
+    }
+
+    /// Adds a message sent with a packet identifier from [`Session::next_packet_id`], and
+    /// marks that identifier in use.
+    pub fn push_inflight(&mut self, f: InFlight) {
+        self.pkids.insert(f.publish.pkid);
+        self.outflight.push_back(f);
+    }
+
     /// Position of an in-flight message by packet id (acks usually arrive in order, so the
     /// search is short).
-    #[must_use]
-    pub fn find_inflight(&self, pkid: u16) -> Option<usize> {
+    fn find_inflight(&self, pkid: u16) -> Option<usize> {
         self.outflight.iter().position(|f| f.publish.pkid == pkid)
     }
 
     /// Removes an in-flight message and frees its packet id.
-    pub fn remove_inflight(&mut self, pos: usize) -> Option<InFlight> {
+    fn remove_inflight(&mut self, pos: usize) -> Option<InFlight> {
         let f = self.outflight.remove(pos)?;
         self.pkids.remove(&f.publish.pkid);
         if f.resend_pending {
@@ -161,6 +373,83 @@ impl Session {
             self.resend_pending -= 1;
         }
         Some(f)
+    }
+
+    /// PUBACK: ends the QoS 1 flow with this packet id. False if no QoS 1 message waits for
+    /// it (an unknown or wrong-kind ack changes nothing).
+    pub fn on_puback(&mut self, pkid: u16) -> bool {
+        match self.find_inflight(pkid) {
+            Some(pos)
+                if !self.outflight[pos].released
+                    && self.outflight[pos].publish.qos == QoS::AtLeastOnce =>
+            {
+                self.remove_inflight(pos).is_some()
+            }
+            _ => false,
+        }
+    }
+
+    /// PUBREC: a success releases the message (PUBREL goes out next); a failure (reason
+    /// ≥ 0x80) ends the flow, no PUBREL (MQTT5 §4.3.3). Returns `None` for an unknown id.
+    pub fn on_pubrec(&mut self, pkid: u16, failed: bool) -> Option<()> {
+        let pos = self.find_inflight(pkid)?;
+        if failed {
+            self.remove_inflight(pos);
+        } else {
+            self.outflight[pos].released = true;
+        }
+        Some(())
+    }
+
+    /// PUBCOMP: ends the QoS 2 flow of a released message. False if none waits for it.
+    pub fn on_pubcomp(&mut self, pkid: u16) -> bool {
+        match self.find_inflight(pkid) {
+            Some(pos) if self.outflight[pos].released => self.remove_inflight(pos).is_some(),
+            _ => false,
+        }
+    }
+
+    /// After a reconnect: every in-flight message waits to be re-sent [MQTT311-4.4.0-1].
+    pub fn begin_resend(&mut self) {
+        self.resend_pending = self.outflight.len();
+        for f in &mut self.outflight {
+            f.resend_pending = true;
+        }
+    }
+
+    /// The oldest in-flight message not yet re-sent since the reconnect, marked re-sent: a
+    /// PUBREL if it was released, else the PUBLISH with DUP=1. `None` if none is left.
+    pub fn next_resend(&mut self) -> Option<Resend> {
+        let f = self.outflight.iter_mut().find(|f| f.resend_pending)?;
+        f.resend_pending = false;
+        self.resend_pending -= 1;
+        Some(if f.released {
+            Resend::PubRel(f.publish.pkid)
+        } else {
+            f.publish.dup = true;
+            Resend::Publish(f.publish.clone())
+        })
+    }
+
+    // ----- queue --------------------------------------------------------------------------
+
+    /// Number of queued messages.
+    #[inline]
+    #[must_use]
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Payload bytes queued.
+    #[inline]
+    #[must_use]
+    pub fn queued_bytes(&self) -> usize {
+        self.queued_bytes
+    }
+
+    /// The queued messages, oldest first.
+    pub fn queued(&self) -> impl Iterator<Item = &Queued> {
+        self.queue.iter()
     }
 
     /// Queues a message at the back, updating the byte count.
@@ -180,5 +469,118 @@ impl Session {
         let q = self.queue.pop_front()?;
         self.queued_bytes -= q.msg.payload.len();
         Some(q)
+    }
+
+    /// Starts an episode of dropped messages; true if it is a new one (log the warning once).
+    pub fn start_dropping(&mut self) -> bool {
+        !std::mem::replace(&mut self.dropping, true)
+    }
+
+    /// A message was queued or sent again: the drop episode (if any) is over.
+    pub fn stop_dropping(&mut self) {
+        self.dropping = false;
+    }
+
+    // ----- incoming QoS 2 -----------------------------------------------------------------
+
+    /// An incoming QoS 2 PUBLISH: keeps the message until PUBREL. A re-sent PUBLISH with a
+    /// known id keeps the first copy, so it is not delivered twice [MQTT5-4.3.3-9]. False
+    /// (nothing stored) when the id is new and `limit` messages already wait.
+    pub fn accept_qos2(&mut self, pkid: u16, limit: usize, make: impl FnOnce() -> Message) -> bool {
+        if !self.inbound_qos2.contains_key(&pkid) && self.inbound_qos2.len() >= limit {
+            return false;
+        }
+        self.inbound_qos2.entry(pkid).or_insert_with(make);
+        true
+    }
+
+    /// PUBREL: takes the message released by this packet id, if one waits.
+    pub fn release_qos2(&mut self, pkid: u16) -> Option<Message> {
+        self.inbound_qos2.remove(&pkid)
+    }
+
+    /// Restores a received-but-unreleased QoS 2 message (persistence file).
+    pub fn restore_qos2(&mut self, pkid: u16, msg: Message) {
+        self.inbound_qos2.insert(pkid, msg);
+    }
+
+    /// The incoming QoS 2 messages that wait for PUBREL, by packet id.
+    pub fn awaiting_pubrel(&self) -> impl Iterator<Item = (&u16, &Message)> {
+        self.inbound_qos2.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Publish;
+
+    fn publish(pkid: u16, qos: QoS) -> Publish {
+        Publish {
+            dup: false,
+            qos,
+            retain: false,
+            topic: Arc::from("t"),
+            pkid,
+            properties: None,
+            payload: bytes::Bytes::from_static(b"x"),
+        }
+    }
+
+    fn with_inflight(qos: QoS, n: u16) -> Session {
+        let mut s = Session::new(Arc::from("c"), ProtocolVersion::V5);
+        for _ in 0..n {
+            let pkid = s.next_packet_id().unwrap_or(0);
+            s.push_inflight(InFlight::new(publish(pkid, qos), false));
+        }
+        s
+    }
+
+    #[test]
+    fn packet_ids_in_flight_are_never_handed_out_again() {
+        let mut s = with_inflight(QoS::AtLeastOnce, 3);
+        // Wrap the counter around: ids 1..=3 are in use and must be skipped.
+        s.next_pkid = u16::MAX;
+        assert_eq!(s.next_packet_id(), Some(4));
+        assert!(s.on_puback(2));
+        s.next_pkid = 1;
+        assert_eq!(s.next_packet_id(), Some(2), "a freed id is reusable");
+    }
+
+    #[test]
+    fn acks_of_the_wrong_kind_change_nothing() {
+        let mut s = with_inflight(QoS::ExactlyOnce, 1);
+        assert!(!s.on_puback(1), "PUBACK does not end a QoS 2 flow");
+        assert!(!s.on_pubcomp(1), "PUBCOMP before PUBREC does not end it");
+        assert_eq!(s.on_pubrec(1, false), Some(()));
+        assert!(s.on_pubcomp(1));
+        assert_eq!(s.inflight_len(), 0);
+        assert!(s.pkids.is_empty(), "packet ids mirror the in-flight list");
+    }
+
+    #[test]
+    fn resend_count_follows_acks_that_overtake_the_resend() {
+        let mut s = with_inflight(QoS::AtLeastOnce, 3);
+        s.begin_resend();
+        assert_eq!(s.on_the_wire(), 0);
+        assert!(s.on_puback(2), "ack of a message not re-sent yet");
+        assert_eq!(s.on_the_wire(), 0);
+        assert!(matches!(s.next_resend(), Some(Resend::Publish(p)) if p.pkid == 1 && p.dup));
+        assert!(matches!(s.next_resend(), Some(Resend::Publish(p)) if p.pkid == 3));
+        assert!(s.next_resend().is_none());
+        assert!(!s.resend_pending());
+        assert_eq!(s.on_the_wire(), 2);
+    }
+
+    #[test]
+    fn inbound_qos2_state_is_bounded_but_repeats_are_accepted() {
+        let mut s = Session::new(Arc::from("c"), ProtocolVersion::V5);
+        let msg = || Message::from_publish(publish(1, QoS::ExactlyOnce));
+        assert!(s.accept_qos2(1, 2, msg));
+        assert!(s.accept_qos2(2, 2, msg));
+        assert!(!s.accept_qos2(3, 2, msg), "a third id is over the limit");
+        assert!(s.accept_qos2(1, 2, msg), "a repeat of a known id is not");
+        assert!(s.release_qos2(1).is_some());
+        assert!(s.release_qos2(1).is_none());
     }
 }

@@ -22,6 +22,18 @@ pub enum Target {
     Group(u32),
 }
 
+/// One receiver of one message, after overlapping subscriptions were merged (built by the
+/// router's fan-out from the [`Entry`]s a topic matched).
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The receiving session.
+    pub session: SessionIdx,
+    /// The merged options: the highest QoS, Retain As Published if any asked for it.
+    pub options: SubscriptionOptions,
+    /// Every Subscription Identifier of the merged subscriptions [MQTT5-3.3.4-3].
+    pub ids: Vec<u32>,
+}
+
 /// One subscription stored at a filter's node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {

@@ -1,0 +1,426 @@
+//! Delivery: the fan-out of one message to every matching subscription, the picks of shared
+//! subscriptions, the outgoing in-flight window, offline queues, and the acknowledgements of
+//! outgoing QoS 1/2 messages (PUBACK, PUBREC, PUBCOMP from a subscriber).
+//!
+//! # Invariants
+//!
+//! * One copy per session: overlapping subscriptions are merged into one delivery with the
+//!   highest QoS and every Subscription Identifier [MQTT5-3.3.4-2], [MQTT5-3.3.4-3].
+//! * Delivered QoS is the lower of the published QoS and the granted one [MQTT311-3.8.4-6].
+//! * Per session, QoS 1/2 messages go out in order: a new message goes straight on the wire
+//!   only while the queue is empty and the window has room; otherwise it queues behind the
+//!   others and `fill_window` moves it when an acknowledgement makes room [MQTT311-4.6.0-6].
+//! * The window is the lower of `max_inflight_messages` and the client's Receive Maximum
+//!   [MQTT5-3.3.4-9]; messages waiting to be re-sent after a reconnect go first.
+//! * An expired message is never delivered [MQTT5-3.3.2-5]; a PUBLISH larger than the
+//!   client's Maximum Packet Size is dropped as if sent [MQTT5-3.1.2-25].
+//! * Queues are bounded by `max_queued_messages` and `max_queued_bytes`; over the limit new
+//!   messages are dropped (and counted), except retained messages sent on subscribe (`force`),
+//!   which are all delivered [MQTT311-3.3.1-6]. A consumer that keeps up may overshoot the
+//!   count by [`PROGRESS_SLACK`] times: the back-pressure in [`crate::broker::pressure`]
+//!   slows its publishers down instead.
+
+use super::Router;
+use super::message::{Message, build_publish, flags_of};
+use super::session::{InFlight, Queued, Session};
+use super::subscriptions::{Delivery, SessionIdx, Target};
+use crate::broker::acl::Access;
+use crate::broker::event::{BrokerEvent, EventBus};
+use crate::broker::outbox::PROGRESS_SLACK;
+use crate::protocol::{Ack, Outgoing, Publish, QoS, ReasonCode};
+
+impl Router {
+    /// Delivers a message to every matching subscription and stores it if retained.
+    /// Returns the number of receivers.
+    pub fn route(&mut self, msg: &Message, from: Option<SessionIdx>) -> usize {
+        if msg.retain {
+            // [MQTT311-3.3.1-5]: store it (an empty payload deletes [MQTT311-3.3.1-10]).
+            self.retained.set(msg.clone());
+        }
+        let mut matched = std::mem::take(&mut self.match_buf);
+        matched.clear();
+        self.subs.matches(&msg.topic, &mut matched);
+        if matched.is_empty() {
+            self.match_buf = matched;
+            return 0;
+        }
+        let mut deliveries = std::mem::take(&mut self.delivery_buf);
+        deliveries.clear();
+        for e in &matched {
+            match e.target {
+                Target::Session(s) => {
+                    // [MQTT5-3.8.3-3] No Local: not back to the publisher.
+                    if e.options.no_local && from == Some(s) {
+                        continue;
+                    }
+                    deliveries.push(Delivery {
+                        session: s,
+                        options: e.options,
+                        ids: e.id.into_iter().collect(),
+                    });
+                }
+                Target::Group(g) => {
+                    if let Some(d) = self.pick_group_member(g, &msg.topic) {
+                        deliveries.push(d);
+                    }
+                }
+            }
+        }
+        self.match_buf = matched;
+        if deliveries.len() > 1 {
+            // Overlapping subscriptions: one copy with the highest QoS and every
+            // Subscription Identifier [MQTT5-3.3.4-2], [MQTT5-3.3.4-3].
+            deliveries.sort_by_key(|d| d.session);
+            deliveries.dedup_by(|later, first| {
+                if later.session != first.session {
+                    return false;
+                }
+                first.options.qos = first.options.qos.max(later.options.qos);
+                first.options.retain_as_published |= later.options.retain_as_published;
+                first.ids.append(&mut later.ids);
+                true
+            });
+        }
+        let n = deliveries.len();
+        for d in deliveries.drain(..) {
+            let qos = d.options.qos.min(msg.qos);
+            // [MQTT311-3.3.1-9] live forwarding clears RETAIN unless Retain As Published.
+            let retain = msg.retain && d.options.retain_as_published;
+            self.deliver(d.session, msg, qos, retain, d.ids, false);
+        }
+        self.delivery_buf = deliveries;
+        n
+    }
+
+    /// Picks the member of a shared subscription that gets this message: round robin over
+    /// connected members the ACL lets read the topic; if none is connected, the next allowed
+    /// one (its session queues it).
+    fn pick_group_member(&mut self, gidx: u32, topic_name: &str) -> Option<Delivery> {
+        let sessions = &self.sessions;
+        let acl = self.acl.as_deref();
+        let g = self.subs.group_mut(gidx)?;
+        let n = g.members.len();
+        let may_read = |session: SessionIdx| {
+            let s = sessions.get(session as usize).and_then(|o| o.as_deref());
+            match (acl, s) {
+                (Some(acl), Some(s)) => {
+                    acl.allows(s.username().map(|u| &**u), s.id(), topic_name, Access::Read)
+                }
+                (None, Some(_)) => true,
+                (_, None) => false,
+            }
+        };
+        let online = |session: SessionIdx| {
+            sessions
+                .get(session as usize)
+                .and_then(|o| o.as_deref())
+                .is_some_and(Session::is_online)
+        };
+        let start = g.next;
+        let pick = (0..n)
+            .map(|step| (start + step) % n)
+            .find(|&i| online(g.members[i].session) && may_read(g.members[i].session))
+            .or_else(|| {
+                (0..n)
+                    .map(|step| (start + step) % n)
+                    .find(|&i| may_read(g.members[i].session))
+            })?;
+        g.next = (pick + 1) % n;
+        let m = g.members[pick];
+        Some(Delivery {
+            session: m.session,
+            options: m.options,
+            ids: m.id.into_iter().collect(),
+        })
+    }
+
+    /// Sends or queues one message for one session. `force` (retained messages sent on
+    /// subscribe) ignores the queue limits.
+    pub(super) fn deliver(
+        &mut self,
+        idx: SessionIdx,
+        msg: &Message,
+        qos: QoS,
+        retain: bool,
+        ids: Vec<u32>,
+        force: bool,
+    ) {
+        if msg.expired() {
+            return;
+        }
+        if self.acl.is_some() {
+            // `read` is checked at delivery, as mosquitto does (subscribing is always granted).
+            let Some(s) = self.sessions.get(idx as usize).and_then(|o| o.as_deref()) else {
+                return;
+            };
+            if !self.acl_allows(s.username().map(|u| &**u), s.id(), &msg.topic, Access::Read) {
+                return;
+            }
+        }
+        // Field borrows, not `self.session()`: this runs once per delivery, and the session,
+        // the config, the counters and the event bus are used side by side without clones.
+        let cfg = &*self.cfg;
+        let Some(s) = self
+            .sessions
+            .get_mut(idx as usize)
+            .and_then(Option::as_deref_mut)
+        else {
+            return;
+        };
+        if qos == QoS::AtMostOnce && !s.is_online() && !cfg.queue_qos0_messages {
+            // Offline: QoS 0 is queued only with `queue_qos0_messages`, under the limits below.
+            return;
+        }
+        if qos == QoS::AtMostOnce
+            && let Some(link) = s.link()
+        {
+            let publish = build_publish(s.version(), msg, qos, retain, &ids, 0);
+            if too_big(s, &publish) {
+                return;
+            }
+            let (flags, topic, len) = (
+                flags_of(&publish),
+                publish.topic.clone(),
+                publish.payload.len(),
+            );
+            let limits = (cfg.max_queued_messages, cfg.queue_bytes_limit());
+            match link.outbox.push_qos0(publish, limits.0, limits.1, force) {
+                Some(wake) => {
+                    if wake {
+                        self.wakes.push(link.outbox.clone());
+                    }
+                    self.counters.publish_sent += 1;
+                    self.counters.publish_bytes_sent += len as u64;
+                    let client = s.id();
+                    self.events.trace(|| BrokerEvent::PublishSent {
+                        client: client.clone(),
+                        flags,
+                        topic,
+                        len,
+                    });
+                }
+                None => {
+                    self.counters.publish_dropped += 1;
+                    warn_dropping(&self.events, s);
+                    return;
+                }
+            }
+            s.stop_dropping();
+            return;
+        }
+        let window = s.window(cfg.max_inflight_messages);
+        if s.is_online() && s.queue_len() == 0 && s.inflight_len() < window {
+            self.send_inflight(
+                idx,
+                Queued {
+                    msg: msg.clone(),
+                    qos,
+                    retain,
+                    sub_ids: ids,
+                },
+            );
+            return;
+        }
+        // An online consumer that keeps up is protected by back-pressure and may overshoot
+        // the limit by a burst; an offline or slow one gets it strictly (see `pressure`).
+        let slack = match s.link() {
+            Some(link) if !link.outbox.is_slow() => PROGRESS_SLACK,
+            _ => 1,
+        };
+        let full = (cfg.max_queued_messages > 0
+            && s.queue_len() >= cfg.max_queued_messages * slack)
+            || s.queued_bytes() + msg.payload.len() > cfg.queue_bytes_limit();
+        if full && !force {
+            // Like mosquitto: beyond max_queued_messages, new messages are dropped.
+            self.counters.publish_dropped += 1;
+            warn_dropping(&self.events, s);
+            return;
+        }
+        s.stop_dropping();
+        s.enqueue(Queued {
+            msg: msg.clone(),
+            qos,
+            retain,
+            sub_ids: ids,
+        });
+        if let Some(link) = s.link() {
+            // A growing backlog slows the publishers down (see `pressure`).
+            link.outbox.note_backlog(s.queue_len());
+        }
+    }
+
+    /// Assigns a packet id and sends a queued QoS 1/2 message (or a queued QoS 0 one).
+    fn send_inflight(&mut self, idx: SessionIdx, q: Queued) {
+        // Field borrows, as in `deliver`: no clone of the event bus or the link per message.
+        let Some(s) = self
+            .sessions
+            .get_mut(idx as usize)
+            .and_then(Option::as_deref_mut)
+        else {
+            return;
+        };
+        if !s.is_online() {
+            s.enqueue(q);
+            return;
+        }
+        if q.msg.expired() {
+            return;
+        }
+        let pkid = if q.qos == QoS::AtMostOnce {
+            0
+        } else {
+            match s.next_packet_id() {
+                Some(id) => id,
+                None => {
+                    s.requeue_front(q);
+                    return;
+                }
+            }
+        };
+        let publish = build_publish(s.version(), &q.msg, q.qos, q.retain, &q.sub_ids, pkid);
+        // [MQTT5-3.1.2-25]: a packet above the client's Maximum Packet Size is dropped as if
+        // it had been sent.
+        if too_big(s, &publish) {
+            return;
+        }
+        let (flags, topic, len) = (
+            flags_of(&publish),
+            publish.topic.clone(),
+            publish.payload.len(),
+        );
+        if pkid != 0 {
+            s.push_inflight(InFlight::new(publish.clone(), false));
+        }
+        let Some(link) = s.link() else {
+            return;
+        };
+        if link.outbox.push(Outgoing::Publish(publish)) {
+            self.wakes.push(link.outbox.clone());
+        }
+        self.counters.publish_sent += 1;
+        self.counters.publish_bytes_sent += len as u64;
+        let client = s.id();
+        self.events.trace(|| BrokerEvent::PublishSent {
+            client: client.clone(),
+            flags,
+            topic,
+            len,
+        });
+    }
+
+    /// Moves queued messages into the in-flight window while there is room; messages that
+    /// wait to be re-sent after a reconnect go first.
+    pub(super) fn fill_window(&mut self, idx: SessionIdx) {
+        let max_inflight = self.cfg.max_inflight_messages;
+        loop {
+            let Some(s) = self.session(idx) else {
+                return;
+            };
+            let window = s.window(max_inflight);
+            if !s.is_online() || s.on_the_wire() >= window {
+                return;
+            }
+            if s.resend_pending() {
+                if !self.resend_next(idx) {
+                    return;
+                }
+                continue;
+            }
+            if s.inflight_len() >= window {
+                return;
+            }
+            let Some(q) = s.dequeue() else {
+                return;
+            };
+            if let Some(link) = s.link() {
+                // Progress on the backlog: may release the publishers.
+                link.outbox.note_backlog(s.queue_len());
+            }
+            self.send_inflight(idx, q);
+        }
+    }
+
+    /// PUBACK from a subscriber: ends a QoS 1 flow and makes room in the window.
+    pub(super) fn on_puback(&mut self, idx: SessionIdx, a: &Ack) {
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        let (c, pkid, rc) = (s.id().clone(), a.pkid, a.reason);
+        s.on_puback(pkid);
+        self.trace(|| BrokerEvent::PubAckReceived {
+            client: c,
+            pkid,
+            rc,
+        });
+        self.fill_window(idx);
+    }
+
+    /// PUBREC from a subscriber: answers PUBREL (MQTT 5: 0x92 for an unknown id), or ends
+    /// the flow if the PUBREC reports a failure (MQTT5 §4.3.3: no PUBREL after a reason
+    /// code of 0x80 or above).
+    pub(super) fn on_pubrec(&mut self, idx: SessionIdx, a: &Ack) {
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        let (c, pkid) = (s.id().clone(), a.pkid);
+        let v5 = s.version().is_v5();
+        let Some(link) = s.link().cloned() else {
+            return;
+        };
+        let failed = a.reason >= 0x80;
+        let known = s.on_pubrec(pkid, failed).is_some();
+        {
+            let c = c.clone();
+            self.trace(|| BrokerEvent::PubRecReceived { client: c, pkid });
+        }
+        if known && failed {
+            self.fill_window(idx);
+            return;
+        }
+        let rc = if !known && v5 {
+            ReasonCode::PacketIdentifierNotFound.as_u8()
+        } else {
+            0
+        };
+        self.send(&link.outbox, Outgoing::PubRel(Ack::new(pkid, rc)));
+        self.trace(|| BrokerEvent::PubRelSent { client: c, pkid });
+    }
+
+    /// PUBCOMP from a subscriber: ends a QoS 2 flow and makes room in the window.
+    pub(super) fn on_pubcomp(&mut self, idx: SessionIdx, a: &Ack) {
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        let (c, pkid, rc) = (s.id().clone(), a.pkid, a.reason);
+        s.on_pubcomp(pkid);
+        self.trace(|| BrokerEvent::PubCompReceived {
+            client: c,
+            pkid,
+            rc,
+        });
+        self.fill_window(idx);
+    }
+
+    /// Messages stored for sessions (queued and in flight), for `$SYS`.
+    pub(super) fn stored_in_sessions(&self) -> usize {
+        self.sessions
+            .iter()
+            .flatten()
+            .map(|s| s.queue_len() + s.inflight_len())
+            .sum()
+    }
+}
+
+/// Logs mosquitto's "Outgoing messages are being dropped for client X." once per episode of
+/// drops (the episode ends when a message for the client is queued again).
+fn warn_dropping(events: &EventBus, s: &mut Session) {
+    if s.start_dropping() {
+        events.emit(BrokerEvent::MessagesDropped(s.id().clone()));
+    }
+}
+
+/// True if the PUBLISH is larger than the client's Maximum Packet Size (MQTT5 §3.1.2.11.4).
+fn too_big(s: &Session, p: &Publish) -> bool {
+    s.max_packet_size()
+        .is_some_and(|max| crate::protocol::encode::publish_len(p, s.version()) > max as usize)
+}
