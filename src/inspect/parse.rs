@@ -7,9 +7,9 @@ use bytes::BytesMut;
 
 use super::why::WhyKey;
 use super::{Direction, Fault, Field, Inspection, Note, Section, Span, clause};
-use crate::protocol::topic;
 use crate::protocol::decode::{Decoder, check_topic_name};
 use crate::protocol::reader::{read_varint, validate_utf8};
+use crate::protocol::topic;
 use crate::protocol::{DecodeError, ProtocolVersion, ReasonCode, packet_type as pt};
 
 /// How many payload bytes a preview shows before it says it was cut.

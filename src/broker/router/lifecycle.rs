@@ -30,7 +30,7 @@ use super::timers::Timer;
 use crate::broker::acl::Access;
 use crate::broker::event::BrokerEvent;
 use crate::broker::outbox::CloseReason;
-use crate::broker::topic;
+use crate::protocol::topic;
 use crate::protocol::{Ack, ConnAck, Outgoing, Properties, ProtocolVersion, ReasonCode};
 
 impl Router {

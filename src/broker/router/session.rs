@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use super::message::Message;
 use crate::broker::outbox::Outbox;
-use crate::protocol::{LastWill, ProtocolVersion, Publish, QoS, SubscriptionOptions};
+use crate::protocol::{ProtocolVersion, Publish, QoS, SubscriptionOptions, Will};
 
 /// The live network connection of a session.
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ pub struct Queued {
 #[derive(Debug, Clone)]
 pub struct PendingWill {
     /// The will message.
-    pub will: LastWill,
+    pub will: Will,
     /// Client id of the connection that set it.
     pub client_id: Arc<str>,
     /// User name of that connection.

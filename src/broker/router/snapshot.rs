@@ -28,7 +28,7 @@ use crate::broker::event::BrokerEvent;
 use crate::broker::persist::{
     self, Snapshot, StoredDelivery, StoredMessage, StoredSession, StoredSubscription,
 };
-use crate::broker::topic;
+use crate::protocol::topic;
 use crate::protocol::{Properties, ProtocolVersion, QoS, RetainHandling, SubscriptionOptions};
 
 impl Router {

@@ -22,7 +22,7 @@ use super::command::CloseKind;
 use super::message::Message;
 use super::subscriptions::SessionIdx;
 use crate::broker::event::BrokerEvent;
-use crate::broker::topic;
+use crate::protocol::topic;
 use crate::protocol::{Outgoing, QoS, ReasonCode, RetainHandling, Subscribe, Unsubscribe};
 
 impl Router {

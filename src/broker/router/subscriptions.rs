@@ -282,7 +282,7 @@ mod tests {
             let mut expected: Vec<u32> = filters
                 .iter()
                 .enumerate()
-                .filter(|(_, f)| crate::broker::topic::matches(f, topic))
+                .filter(|(_, f)| crate::protocol::topic::matches(f, topic))
                 .map(|(i, _)| i as u32)
                 .collect();
             expected.sort_unstable();

@@ -44,8 +44,8 @@ pub use self::topics::{TopicNode, Topics, TreeOutcome, TreeRow, node_ref};
 use super::client_link::{LinkEvent, OutgoingPublish, PublishProps};
 use crate::broker::LogEntry;
 use crate::broker::sys::LiveStats;
-use crate::protocol::topic::{matches, parse_filter};
 use crate::profile::{Profile, Secret};
+use crate::protocol::topic::{matches, parse_filter};
 
 /// Everything that can change the model.
 #[derive(Debug, Clone)]

@@ -33,8 +33,8 @@ use crate::broker::outbox::{CloseReason, Outbox};
 use crate::broker::pressure::Pressure;
 use crate::broker::sys::Stats;
 use crate::protocol::{
-    Ack, ConnAck, Connect, LastWill, Outgoing, Packet, Properties, ProtocolVersion, Publish, QoS,
-    ReasonCode, RetainHandling, Subscribe, SubscriptionOptions, Unsubscribe,
+    Ack, ConnAck, Connect, Outgoing, Packet, Properties, ProtocolVersion, Publish, QoS, ReasonCode,
+    RetainHandling, Subscribe, SubscriptionOptions, Unsubscribe, Will,
 };
 
 /// A running router and the means to talk to it like connection tasks do.
@@ -293,12 +293,12 @@ pub fn v5(id: &str, clean: bool, session_expiry: Option<u32>) -> Connect {
 }
 
 /// A will with an optional Will Delay Interval.
-pub fn will(topic: &str, payload: &'static [u8], delay: Option<u32>) -> LastWill {
+pub fn will(topic: &str, payload: &'static [u8], delay: Option<u32>) -> Will {
     let properties = Properties {
         will_delay: delay,
         ..Properties::default()
     };
-    LastWill {
+    Will {
         topic: topic.to_string(),
         payload: Bytes::from_static(payload),
         qos: QoS::AtMostOnce,
