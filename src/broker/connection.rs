@@ -169,7 +169,7 @@ impl<S> Connection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    /// Reads the first packet, which must be CONNECT [MQTT-3.1.0-1].
+    /// Reads the first packet, which must be CONNECT [MQTT311-3.1.0-1] [MQTT5-3.1.0-1].
     async fn read_connect(&mut self) -> Option<Box<Connect>> {
         loop {
             match self.decoder.decode(&mut self.rbuf) {
@@ -180,7 +180,7 @@ where
                 }
                 Ok(None) => {}
                 Err(DecodeError::UnsupportedVersion { .. }) => {
-                    // [MQTT-3.1.2-2]: CONNACK "unacceptable protocol version", then close.
+                    // [MQTT311-3.1.2-2]: CONNACK "unacceptable protocol version", then close.
                     self.wbuf.extend_from_slice(&[0x20, 0x02, 0x00, 0x01]);
                     self.flush().await;
                     let ip: Arc<str> = Arc::from(self.peer.ip().to_string().as_str());
@@ -219,20 +219,20 @@ where
     }
 
     /// Checks the client id, keep alive and credentials. Refused clients get a CONNACK with
-    /// the reason and are closed; nothing they sent after CONNECT is processed [MQTT-3.1.4-5].
+    /// the reason and are closed; nothing they sent after CONNECT is processed [MQTT311-3.1.4-5] [MQTT5-3.1.4-6].
     async fn admit(&mut self, mut c: Box<Connect>) -> Option<(Box<ConnectRequest>, u16)> {
         let cfg = self.shared.cfg.clone();
         self.version = c.version;
         let v5 = c.version.is_v5();
         self.connect_expiry_zero = c.properties.session_expiry.unwrap_or(0) == 0;
         if c.properties.auth_method.is_some() {
-            // [MQTT-4.12.0-1]: no enhanced authentication method is supported.
+            // [MQTT5-4.12.0-1]: no enhanced authentication method is supported.
             self.refuse(ReasonCode::BadAuthenticationMethod).await;
             return None;
         }
         let mut assigned = false;
         if c.client_id.is_empty() {
-            // [MQTT-3.1.3-8]: 3.1.1 with Clean Session 0 and no id is refused; 3.1 needs an id.
+            // [MQTT311-3.1.3-8]: 3.1.1 with Clean Session 0 and no id is refused; 3.1 needs an id.
             let allowed = cfg.allow_zero_length_clientid
                 && c.version != ProtocolVersion::V31
                 && (v5 || c.clean_start);
@@ -351,7 +351,7 @@ where
     /// 2 KiB each; see docs/benchmarks.md). One small allocation per read or write batch is
     /// far cheaper than the syscall it accompanies.
     async fn run(&mut self, outbox: &Arc<Outbox>, keep_alive: u16) -> CloseKind {
-        // [MQTT-3.1.2-24]: close after one and a half keep-alive periods of silence.
+        // [MQTT311-3.1.2-24] [MQTT5-3.1.2-22]: close after one and a half keep-alive periods of silence.
         let limit = (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500));
         let far = Duration::from_secs(86_400 * 365);
         let idle = tokio::time::sleep(limit.unwrap_or(far));
@@ -491,7 +491,7 @@ where
             .events
             .emit_with(|| BrokerEvent::Warning(format!("client {id}: {detail}")));
         if self.version.is_v5() {
-            // [MQTT-4.13.1-1]: tell an MQTT 5 client why before closing.
+            // [MQTT5-4.13.1-1]: tell an MQTT 5 client why before closing.
             encode(
                 &mut self.wbuf,
                 &Outgoing::Disconnect(fail.reason),
@@ -545,7 +545,7 @@ where
                 Packet::Disconnect(d) => {
                     let expiry = d.properties.session_expiry;
                     if self.connect_expiry_zero && expiry.is_some_and(|e| e != 0) {
-                        // [MQTT-3.14.2-2]: cannot set an expiry after CONNECT had none.
+                        // [MQTT5 §3.14.2.2.2]: cannot set an expiry after CONNECT had none.
                         return Err(Fail::protocol(
                             ReasonCode::ProtocolError,
                             "session expiry set in DISCONNECT after CONNECT had none",
@@ -610,7 +610,7 @@ where
             return Ok(());
         };
         if alias == 0 || alias > self.shared.cfg.max_topic_alias {
-            // [MQTT-3.3.2-8], [MQTT-3.3.2-9]
+            // [MQTT5-3.3.2-8], [MQTT5-3.3.2-9]
             return Err(Fail::protocol(
                 ReasonCode::TopicAliasInvalid,
                 "topic alias out of range",
@@ -633,7 +633,7 @@ where
     }
 }
 
-/// A client id the broker assigns [MQTT-3.1.3-6]: the prefix and a random UUID-shaped value,
+/// A client id the broker assigns [MQTT311-3.1.3-6] [MQTT5-3.1.3-6]: the prefix and a random UUID-shaped value,
 /// like mosquitto's `auto-A9049815-FC08-A93F-EC6D-8F4C87B4A709`.
 fn assign_client_id(prefix: &str, conn: u64) -> String {
     let rs = std::collections::hash_map::RandomState::new();

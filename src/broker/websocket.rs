@@ -1,6 +1,6 @@
 //! MQTT over WebSockets (`protocol websockets` listeners): the HTTP upgrade, then the same
 //! connection code as TCP over a byte stream made of binary frames. One frame may carry several
-//! MQTT packets or part of one [MQTT-6.0.0-2]; the subprotocol is `mqtt` [MQTT-6.0.0-3].
+//! MQTT packets or part of one [MQTT311-6.0.0-2] [MQTT5-6.0.0-2]; the subprotocol is `mqtt` [MQTT311-6.0.0-4] [MQTT5-6.0.0-4].
 
 use std::net::SocketAddr;
 use std::sync::Arc;

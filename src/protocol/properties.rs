@@ -112,7 +112,7 @@ impl PropertyContext {
                     | CORRELATION_DATA
                     | WILL_DELAY
             ),
-            // A client never sends a Subscription Identifier in PUBLISH [MQTT-3.3.4-6].
+            // A client never sends a Subscription Identifier in PUBLISH [MQTT5-3.3.4-6].
             Self::Publish => matches!(
                 pid,
                 PAYLOAD_FORMAT
@@ -178,7 +178,7 @@ pub struct Properties {
     pub maximum_qos: Option<u8>,
     /// Retain Available.
     pub retain_available: Option<u8>,
-    /// User Properties, in the order they were sent [MQTT-3.3.2-18].
+    /// User Properties, in the order they were sent [MQTT5-3.3.2-18].
     pub user_properties: Vec<(String, String)>,
     /// Maximum Packet Size.
     pub maximum_packet_size: Option<u32>,
@@ -232,7 +232,7 @@ impl Properties {
             CONTENT_TYPE => set_once(&mut self.content_type, r.string()?),
             RESPONSE_TOPIC => {
                 let t = r.string()?;
-                // [MQTT-3.3.2-14]: a Response Topic is a topic name, without wildcards.
+                // [MQTT5-3.3.2-14]: a Response Topic is a topic name, without wildcards.
                 if t.is_empty() || t.contains(['+', '#']) {
                     return Err(DecodeError::Protocol(
                         "response topic must be a valid topic name",

@@ -89,7 +89,7 @@ impl ReasonCode {
         self as u8
     }
 
-    /// True for codes of 0x80 and above, which mean failure [MQTT-4.13.2-1].
+    /// True for codes of 0x80 and above, which mean failure [MQTT5 §2.4].
     #[must_use]
     pub fn is_error(self) -> bool {
         self.as_u8() >= 0x80
