@@ -13,6 +13,7 @@ mod client_format;
 mod client_pub;
 mod client_sub;
 mod client_support;
+mod conformance;
 mod profile_cli;
 mod profile_tui;
 mod tui_tmux;
