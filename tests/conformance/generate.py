@@ -215,9 +215,11 @@ def close(allowed=(), on=0):
     return st
 
 
-def barrier(on=0):
-    """PINGREQ answered by PINGRESP: proves nothing else was sent before it."""
-    return [send(b"\xc0\x00", on), expect("d0 00", on)]
+def barrier(v, on=0):
+    """UNSUBSCRIBE of a filter never subscribed, answered by UNSUBACK. The UNSUBACK comes from
+    the broker's router, after everything the connection sent before it was routed (PINGRESP
+    would not do: the connection answers PINGREQ itself and can overtake a delivery)."""
+    return [send(unsubscribe(v, 0xBEEF, ["barrier/none"]), on), expect(unsuback(v, 0xBEEF), on)]
 
 
 def prelude(v, cid, on=0, **kw):
@@ -310,7 +312,7 @@ def gen_header_flags():
                             title + ": DUP on a QoS 0 PUBLISH", steps + fail(v, MALFORMED))
                     elif qos == 0:
                         add(v, "header", name, cite(v, "3.3.4-1", "4.3.1-1"), title + ": QoS 0 gets no response",
-                            steps + barrier())
+                            steps + barrier(v))
                     elif qos == 1:
                         add(v, "header", name, cite(v, "3.3.4-1", "4.3.2-4" if v == V5 else "4.3.2-2"),
                             title + ": QoS 1 gets PUBACK", steps + [expect(puback_out(v, 1))])
@@ -328,7 +330,7 @@ def gen_header_flags():
                             steps + fail(v, MALFORMED))
                     elif kind == "puback" or kind == "pubcomp":
                         add(v, "header", name, cite(v, "§4.3.2" if kind == "puback" else "§4.3.3"),
-                            title + ": an acknowledgement of an unknown identifier is ignored", steps + barrier())
+                            title + ": an acknowledgement of an unknown identifier is ignored", steps + barrier(v))
                     elif kind == "pubrec":
                         add(v, "header", name, cite(v, "3.6.2-1" if v == V5 else "4.3.3-1"),
                             title + ": PUBREC of an unknown identifier gets PUBREL" + (" 0x92" if v == V5 else ""),
@@ -847,10 +849,10 @@ def accepted(ctx):
         "connect": [expect(CONNACK_OK[V5])],
         "will": [expect(CONNACK_OK[V5])],
         "publish": [expect(puback_out(V5, 1))],
-        "puback": barrier(),
+        "puback": barrier(V5),
         "pubrec": [expect(pubrel_out(V5, 9, 0x92))],
         "pubrel": [expect(pubcomp_out(V5, 9, 0x92))],
-        "pubcomp": barrier(),
+        "pubcomp": barrier(V5),
         "subscribe": [expect(suback(V5, 1, [0]))],
         "unsubscribe": [expect(unsuback(V5, 1))],
         "disconnect": [close(())],
@@ -1013,7 +1015,7 @@ def string_field_case(v, field, text, n, good=True):
             [expect(fwd(v, plain, b"p", fprops=p))], False
     if field == "reason-string":
         p = b"\x1f" + s(b"r" + text)
-        return pre + [send(ack("puback", 9, 0, vbi(len(p)) + p))], barrier(), False
+        return pre + [send(ack("puback", 9, 0, vbi(len(p)) + p))], barrier(v), False
     raise ValueError(field)
 
 
@@ -1097,7 +1099,7 @@ def gen_packet_ids():
             prelude(v, "pu" + n) + [send(subscribe(v, 1, [(t, 0)])), expect(suback(v, 1, [0])),
                                     send(publish(v, t, b"a", qos=2, pkid=7)), expect(pubrec_out(7)),
                                     send(publish(v, t, b"a", qos=2, pkid=7, dup=True)), expect(pubrec_out(7)),
-                                    send(ack("pubrel", 7)), expect(fwd(v, t, b"a")), expect(pubcomp_out(v, 7))] + barrier())
+                                    send(ack("pubrel", 7)), expect(fwd(v, t, b"a")), expect(pubcomp_out(v, 7))] + barrier(v))
         n = uid()
         t = f"pr/{n}"
         add(v, "packet-id", "reuse-qos2-after-pubcomp", cite(v, "4.3.3-12" if c5 else "4.3.3-2"),
@@ -1118,10 +1120,10 @@ def gen_packet_ids():
         for pid in (1, 0x1234, 0xFFFF):
             n = uid()
             add(v, "packet-id", f"unknown-puback-{pid:04x}", cite(v, "§4.3.2"),
-                "PUBACK for an identifier the server never used: ignored", prelude(v, "pk" + n) + [send(ack("puback", pid))] + barrier())
+                "PUBACK for an identifier the server never used: ignored", prelude(v, "pk" + n) + [send(ack("puback", pid))] + barrier(v))
             n = uid()
             add(v, "packet-id", f"unknown-pubcomp-{pid:04x}", cite(v, "§4.3.3"),
-                "PUBCOMP for an identifier the server never used: ignored", prelude(v, "pk" + n) + [send(ack("pubcomp", pid))] + barrier())
+                "PUBCOMP for an identifier the server never used: ignored", prelude(v, "pk" + n) + [send(ack("pubcomp", pid))] + barrier(v))
             n = uid()
             add(v, "packet-id", f"unknown-pubrec-{pid:04x}", cite(v, "3.6.2-1" if c5 else "4.3.3-1"),
                 "PUBREC for an unknown identifier: PUBREL" + (" 0x92 (Packet Identifier not found)" if c5 else ""),
@@ -1196,7 +1198,7 @@ def gen_topics():
             pre = f"m{n}/"
             steps = prelude(v, "tm" + n) + [send(subscribe(v, 1, [(pre + f, 0)])), expect(suback(v, 1, [0])),
                                             send(publish(v, pre + t, b"m"))]
-            steps += [expect(fwd(v, pre + t, b"m"))] if hit else barrier()
+            steps += [expect(fwd(v, pre + t, b"m"))] if hit else barrier(v)
             add(v, "topic", f"match-{f}-{t}-{'yes' if hit else 'no'}".replace("/", "|"),
                 cite(v, "3.3.2-3", "4.7.3-4") if hit else cite(v, "§4.7", "4.7.3-4"),
                 f"filter {f!r} {'matches' if hit else 'does not match'} topic {t!r} (under a unique prefix)", steps)
@@ -1234,7 +1236,7 @@ def gen_topics():
         for f, t in (("#", "$d/x"), ("+/x", "$d/x"), ("+/+", "$d/x"), ("+", "$d"), ("#", "$SYS/x")):
             n = uid()
             steps = prelude(v, "dl" + n) + [send(subscribe(v, 1, [(f, 0)])), expect(suback(v, 1, [0])),
-                                            send(publish(v, t, b"m"))] + barrier()
+                                            send(publish(v, t, b"m"))] + barrier(v)
             add(v, "topic", f"dollar-{f}-{t}".replace("/", "|"), cite(v, "4.7.2-1"),
                 f"filter {f!r} does not match {t!r}: no delivery", steps, group="isolated")
         n = uid()
@@ -1244,7 +1246,7 @@ def gen_topics():
         if c5:
             n = uid()
             steps = prelude(v, "dl" + n) + [send(subscribe(v, 1, [("$share/g/#", 0)])), expect(suback(v, 1, [0])),
-                                            send(publish(v, "$d/x", b"m"))] + barrier()
+                                            send(publish(v, "$d/x", b"m"))] + barrier(v)
             add(v, "topic", "dollar-shared-hash", cite(v, "4.7.2-1"), "'$share/g/#' does not match '$d/x'", steps, group="isolated")
 
 
@@ -1306,7 +1308,7 @@ def gen_scenarios():
             "DISCONNECT discards the Will Message: nothing is published",
             prelude(v, "wa" + n, flags=0x06, will=(b"", wt, b"gone")) + prelude(v, "wb" + n, on=1)
             + [send(subscribe(v, 1, [(wt, 0)]), 1), expect(suback(v, 1, [0]), 1), send(b"\xe0\x00"), close(())]
-            + barrier(1))
+            + barrier(v, 1))
         n = uid()
         wt = f"wl/{n}"
         add(v, "will", "retained-will", cite(v, "3.1.2-15" if c5 else "3.1.2-17", "3.3.1-9" if not c5 else "3.3.1-9"),
@@ -1355,7 +1357,7 @@ def gen_scenarios():
             "Clean Start / CleanSession 1 discards the stored session: Session Present 0 and no old subscription",
             [send(connect(v, cid, flags=0, cprops=ex[1:] if c5 else b"")), expect(CONNACK_ANY_OK[v]),
              send(subscribe(v, 1, [(f"ss/{n}", 0)])), expect(suback(v, 1, [0])), send(b"\xe0\x00"), close(()),
-             send(connect(v, cid, flags=2), 1), expect(CONNACK_OK[v], 1), send(publish(v, f"ss/{n}", b"m"), 1)] + barrier(1))
+             send(connect(v, cid, flags=2), 1), expect(CONNACK_OK[v], 1), send(publish(v, f"ss/{n}", b"m"), 1)] + barrier(v, 1))
         n = uid()
         cid = "ss" + n
         add(v, "session", "offline-queue", cite(v, "3.1.2-23", "4.5.0-1") if c5 else cite(v, "3.1.2-5", "4.5.0-1"),
@@ -1370,13 +1372,13 @@ def gen_scenarios():
         cid = "tk" + n
         add(v, "session", "takeover", cite(v, "3.1.4-3") if c5 else cite(v, "3.1.4-2"),
             "a second connection with the same client identifier closes the first" + (" with DISCONNECT 0x8E" if c5 else ""),
-            prelude(v, cid) + prelude(v, cid, on=1) + ([expect("e0 02 8e 00"), close(())] if c5 else [close(())]) + barrier(1))
+            prelude(v, cid) + prelude(v, cid, on=1) + ([expect("e0 02 8e 00"), close(())] if c5 else [close(())]) + barrier(v, 1))
         n = uid()
         add(v, "session", "refused-connect-processes-nothing", cite(v, "3.1.4-6") if c5 else cite(v, "3.1.4-5"),
             "after a refused CONNECT nothing the client pipelined is processed",
             prelude(v, "rb" + n, on=1) + [send(subscribe(v, 1, [(f"rf/{n}", 0)]), 1), expect(suback(v, 1, [0]), 1),
                                           send(connect(v, "x" + n, level=6) + publish(v, f"rf/{n}", b"no")),
-                                          expect("20 02 00 01"), close(())] + barrier(1))
+                                          expect("20 02 00 01"), close(())] + barrier(v, 1))
         # Retained messages.
         n = uid()
         t = f"rt/{n}"
@@ -1397,7 +1399,7 @@ def gen_scenarios():
             "a retained PUBLISH with an empty payload removes the retained message",
             prelude(v, "ra" + n) + [send(publish(v, t, b"r", qos=1, pkid=1, retain=True)), expect(puback_out(v, 1)),
                                     send(publish(v, t, b"", qos=1, pkid=2, retain=True)), expect(puback_out(v, 2))]
-            + prelude(v, "rb" + n, on=1) + [send(subscribe(v, 1, [(t, 0)]), 1), expect(suback(v, 1, [0]), 1)] + barrier(1))
+            + prelude(v, "rb" + n, on=1) + [send(subscribe(v, 1, [(t, 0)]), 1), expect(suback(v, 1, [0]), 1)] + barrier(v, 1))
         n = uid()
         t = f"rt/{n}"
         add(v, "retain", "retain-0-keeps-retained", cite(v, "3.3.1-8") if c5 else cite(v, "3.3.1-12"),
@@ -1405,15 +1407,15 @@ def gen_scenarios():
             prelude(v, "ra" + n) + [send(publish(v, t, b"r", qos=1, pkid=1, retain=True)), expect(puback_out(v, 1)),
                                     send(publish(v, t, b"n", qos=1, pkid=2)), expect(puback_out(v, 2))]
             + prelude(v, "rb" + n, on=1) + [send(subscribe(v, 1, [(t, 0)]), 1), expect(suback(v, 1, [0]), 1),
-                                            expect(fwd(v, t, b"r", retain=True), 1)] + barrier(1))
+                                            expect(fwd(v, t, b"r", retain=True), 1)] + barrier(v, 1))
         n = uid()
         t = f"rt/{n}"
         add(v, "retain", "qos0-replaces", cite(v, "3.3.1-5") if c5 else cite(v, "3.3.1-7"),
             "a retained QoS 0 PUBLISH replaces the retained message",
             prelude(v, "ra" + n) + [send(publish(v, t, b"r", qos=1, pkid=1, retain=True)), expect(puback_out(v, 1)),
-                                    send(publish(v, t, b"z", retain=True))] + barrier()
+                                    send(publish(v, t, b"z", retain=True))] + barrier(v)
             + prelude(v, "rb" + n, on=1) + [send(subscribe(v, 1, [(t, 1)]), 1), expect(suback(v, 1, [1]), 1),
-                                            expect(fwd(v, t, b"z", retain=True), 1)] + barrier(1))
+                                            expect(fwd(v, t, b"z", retain=True), 1)] + barrier(v, 1))
         n = uid()
         t = f"rt/{n}"
         add(v, "retain", "resubscribe-resends", cite(v, "3.8.4-4") if c5 else cite(v, "3.8.4-3"),
@@ -1422,7 +1424,7 @@ def gen_scenarios():
                                     send(subscribe(v, 2, [(t, 0)])), expect(suback(v, 2, [0])), expect(fwd(v, t, b"r", retain=True)),
                                     send(subscribe(v, 3, [(t, 1)])), expect(suback(v, 3, [1])),
                                     expect(fwd(v, t, b"r", qos=1, pkid=1, retain=True)), send(ack("puback", 1)),
-                                    send(publish(v, t + "x", b"-")), send(publish(v, t, b"n"))] + [expect(fwd(v, t, b"n"))] + barrier())
+                                    send(publish(v, t + "x", b"-")), send(publish(v, t, b"n"))] + [expect(fwd(v, t, b"n"))] + barrier(v))
         if c5:
             for rh, clause, sends in ((0, "3.3.1-9", True), (1, "3.3.1-10", True), (2, "3.3.1-11", False)):
                 n = uid()
@@ -1430,9 +1432,9 @@ def gen_scenarios():
                 steps = prelude(v, "rh" + n) + [send(publish(v, t, b"r", qos=1, pkid=1, retain=True)), expect(puback_out(v, 1)),
                                                 send(subscribe(v, 2, [(t, rh << 4)])), expect(suback(v, 2, [0]))]
                 steps += [expect(fwd(v, t, b"r", retain=True))] if sends else []
-                steps += barrier() + [send(subscribe(v, 3, [(t, rh << 4)])), expect(suback(v, 3, [0]))]
+                steps += barrier(v) + [send(subscribe(v, 3, [(t, rh << 4)])), expect(suback(v, 3, [0]))]
                 steps += [expect(fwd(v, t, b"r", retain=True))] if rh == 0 else []
-                steps += barrier()
+                steps += barrier(v)
                 add(v, "retain", f"retain-handling-{rh}", cite(v, clause),
                     f"Retain Handling {rh}: retained message sent " + ["at every subscribe", "only for a new subscription", "never"][rh],
                     steps)
@@ -1460,7 +1462,7 @@ def gen_scenarios():
                     steps.append(send(ack("puback", 1), 1))
                 if q == 2:
                     steps += [send(ack("pubrec", 1), 1), expect(pubrel_out(v, 1), 1), send(ack("pubcomp", 1), 1)]
-                steps += barrier(1)
+                steps += barrier(v, 1)
                 add(v, "delivery", f"publish-qos{pq}-subscription-qos{sq}",
                     cite(v, "3.8.4-8", "4.3.3-4" if q == 2 else "4.3.2-2" if q == 1 else "4.3.1-1") if c5 else
                     cite(v, "3.8.4-6", "4.3.3-1" if q == 2 else "4.3.2-1" if q == 1 else "4.3.1-1"),
@@ -1479,14 +1481,14 @@ def gen_scenarios():
             prelude(v, "ov" + n) + [send(subscribe(v, 1, [(t + "/#", 0), (t + "/+", 2)])), expect(suback(v, 1, [0, 2])),
                                     send(publish(v, t + "/x", b"o", qos=2, pkid=5)), expect(pubrec_out(5)),
                                     send(ack("pubrel", 5)), expect(fwd(v, t + "/x", b"o", qos=2, pkid=1)), expect(pubcomp_out(v, 5)),
-                                    send(ack("pubrec", 1)), expect(pubrel_out(v, 1)), send(ack("pubcomp", 1))] + barrier())
+                                    send(ack("pubrec", 1)), expect(pubrel_out(v, 1)), send(ack("pubcomp", 1))] + barrier(v))
         n = uid()
         t = f"us/{n}"
         add(v, "delivery", "unsubscribe-stops", cite(v, "3.10.4-1", "3.10.4-2"),
             "after UNSUBSCRIBE no new message is delivered for the filter",
             prelude(v, "us" + n) + [send(subscribe(v, 1, [(t, 0)])), expect(suback(v, 1, [0])),
                                     send(unsubscribe(v, 2, [t])), expect(unsuback(v, 2, [0]) if c5 else unsuback(v, 2)),
-                                    send(publish(v, t, b"u"))] + barrier())
+                                    send(publish(v, t, b"u"))] + barrier(v))
         n = uid()
         t = f"us/{n}"
         add(v, "delivery", "unsubscribe-exact-match", cite(v, "3.10.4-1"),
@@ -1499,7 +1501,7 @@ def gen_scenarios():
             t = f"nl/{n}"
             add(v, "delivery", "no-local", cite(v, "3.8.3-3"), "No Local 1: the client's own PUBLISH is not sent back to it",
                 prelude(v, "nl" + n) + [send(subscribe(v, 1, [(t, 0x04)])), expect(suback(v, 1, [0])),
-                                        send(publish(v, t, b"n"))] + barrier())
+                                        send(publish(v, t, b"n"))] + barrier(v))
             n = uid()
             t = f"sid/{n}"
             add(v, "delivery", "subscription-identifiers", cite(v, "3.3.4-3", "3.3.4-4"),
@@ -1537,7 +1539,7 @@ def gen_scenarios():
                  send(subscribe(v, 1, [(t, 1)]), 1), expect(suback(v, 1, [1]), 1)]
                 + prelude(v, "rp" + n) + [send(publish(v, t, b"1", qos=1, pkid=1)), expect(puback_out(v, 1, True)),
                                           send(publish(v, t, b"2", qos=1, pkid=2)), expect(puback_out(v, 2, True)),
-                                          expect(fwd(v, t, b"1", qos=1, pkid=1), 1)] + barrier(1)
+                                          expect(fwd(v, t, b"1", qos=1, pkid=1), 1)] + barrier(v, 1)
                 + [send(ack("puback", 1), 1), expect(fwd(v, t, b"2", qos=1, pkid=2), 1)])
             n = uid()
             t = f"mp/{n}"

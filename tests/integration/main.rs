@@ -16,4 +16,5 @@ mod client_support;
 mod conformance;
 mod profile_cli;
 mod profile_tui;
+mod properties;
 mod tui_tmux;
