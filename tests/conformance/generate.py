@@ -291,7 +291,8 @@ def gen_header_flags():
                     body = connect(v, cid)[2:]
                     steps = pre + [send(pkt(first, body))]
                     steps += fail(v, PROTOCOL) if f == 0 else fail_any(v, [MALFORMED, PROTOCOL])
-                    add(v, "header", name, cite(v, "3.1.0-2"), title + ": a second CONNECT is a protocol violation", steps)
+                    add(v, "header", name, cite(v, "3.1.0-2", *(["3.2.0-2", "3.14.4-1", "4.13.2-1"] if v == V5 else [])),
+                        title + ": a second CONNECT is a protocol violation", steps)
                 elif t in (2, 9, 11, 13):
                     bodies = {2: b"\x00\x00", 9: b"\x00\x01\x00", 11: b"\x00\x01", 13: b""}
                     if v == V5:
@@ -314,10 +315,10 @@ def gen_header_flags():
                         add(v, "header", name, cite(v, "3.3.4-1", "4.3.1-1"), title + ": QoS 0 gets no response",
                             steps + barrier(v))
                     elif qos == 1:
-                        add(v, "header", name, cite(v, "3.3.4-1", "4.3.2-4" if v == V5 else "4.3.2-2"),
+                        add(v, "header", name, cite(v, "3.3.4-1", *(["4.3.2-4", "3.4.2-1"] if v == V5 else ["4.3.2-2"])),
                             title + ": QoS 1 gets PUBACK", steps + [expect(puback_out(v, 1))])
                     else:
-                        add(v, "header", name, cite(v, "3.3.4-1", "4.3.3-8" if v == V5 else "4.3.3-2"),
+                        add(v, "header", name, cite(v, "3.3.4-1", *(["4.3.3-8", "3.5.2-1", "3.7.2-1"] if v == V5 else ["4.3.3-2"])),
                             title + ": QoS 2 gets PUBREC, PUBREL gets PUBCOMP",
                             steps + [expect(pubrec_out(1)), send(ack("pubrel", 1)), expect(pubcomp_out(v, 1))])
                 elif t in (4, 5, 6, 7):
@@ -326,7 +327,7 @@ def gen_header_flags():
                     steps = pre + [send(pkt(first, u16(9)))]
                     if f != good:
                         ids = {6: "3.6.1-1"}.get(t, "2.1.3-1" if v == V5 else "2.2.2-2")
-                        add(v, "header", name, cite(v, ids), title + ": invalid flags are malformed",
+                        add(v, "header", name, cite(v, ids, *([] if v == V5 else ["2.2.2-1"])), title + ": invalid flags are malformed",
                             steps + fail(v, MALFORMED))
                     elif kind == "puback" or kind == "pubcomp":
                         add(v, "header", name, cite(v, "§4.3.2" if kind == "puback" else "§4.3.3"),
@@ -412,7 +413,8 @@ def gen_connect_flags():
             name = f"flags-{flags:08b}"
             title = f"CONNECT flags {flags:08b}"
             if reserved:
-                add(v, "connect-flags", name, cite(v, "3.1.2-3", "3.1.4-1"), title + ": reserved bit set",
+                add(v, "connect-flags", name, cite(v, "3.1.2-3", "3.1.4-1", "3.14.0-1" if v == V5 else "3.2.2-6"),
+                    title + ": reserved bit set",
                     [send(b)] + refuse_connect(v))
             elif not will and (wqos or wret):
                 ids = ["3.1.2-11"] + (["3.1.2-13"] if wqos else []) + (["3.1.2-15" if v != V5 else "3.1.2-13"] if wret else [])
@@ -430,6 +432,10 @@ def gen_connect_flags():
                     [send(b)] + refuse_connect(v))
             else:
                 ids = ["3.1.4-5" if v == V5 else "3.1.4-4", ("3.2.2-2" if v == V5 else "3.2.2-1") if clean else "3.2.2-3"]
+                if v == V5:
+                    ids += ["3.2.2-1", "3.1.4-4", "3.1.2-4" if clean else "3.1.2-6", "4.12.0-6"]
+                else:
+                    ids += ["3.1.4-3", "3.1.2-6" if clean else "3.1.2-4"]
                 if will:
                     ids.append("3.1.2-9")
                 if userf:
@@ -460,7 +466,7 @@ def gen_connect_misc():
             pkt(0x10, s(nm) + bytes([lvl, 2]) + u16(60) + b"\x00" + s("pn" + n))
         name = f"protocol-{(nm or 'empty').replace(' ', '_')}-{lvl}"
         if kind == "ok":
-            add(v, "connect", name, cite(v, "3.1.4-5" if v == V5 else "3.1.4-4", "3.2.0-1"),
+            add(v, "connect", name, cite(v, "3.1.4-5" if v == V5 else "3.1.4-4", "3.2.0-1", *(["4.2.0-1"] if v == V5 else [])),
                 f"CONNECT {nm!r} level {lvl}: accepted", [send(b), expect(CONNACK_OK[v])])
         elif kind == "level":
             add(v, "connect", name, cite(v, "3.1.2-2"), f"CONNECT {nm!r} level {lvl}: CONNACK 0x01, then close",
@@ -510,7 +516,7 @@ def gen_connect_misc():
             if v == V5:
                 b = {3: publish(V5, "a"), 8: subscribe(V5, 1, [("a", 0)]), 10: unsubscribe(V5, 1, ["a"]),
                      4: b"\x40\x03\x00\x01\x00", 14: b"\xe0\x01\x00", 15: b"\xf0\x02\x00\x00"}.get(t, b)
-            add(v, "first-packet", TYPE_NAMES[t].lower(), cite(v, "3.1.0-1", "4.13.1-1" if v == V5 else "4.8.0-1"),
+            add(v, "first-packet", TYPE_NAMES[t].lower(), cite(v, "3.1.0-1", *(["4.13.1-1", "3.14.0-1"] if v == V5 else ["4.8.0-1"])),
                 f"{TYPE_NAMES[t]} as the first packet: closed without a response", [send(b), close(())])
     # The CONNECT size cap and a declared maximum before CONNECT.
     for v in (V311, V5):
@@ -876,7 +882,7 @@ def gen_properties():
             title = f"{ctx.upper()} with {pname} (0x{pid:02x})"
             if ctx in allowed:
                 if ctx == "connect" and pid == 0x15:
-                    add(v, "property", f"{ctx}-{pname}", cite(v, "4.12.0-1"),
+                    add(v, "property", f"{ctx}-{pname}", cite(v, "4.12.0-1", "3.2.2-6", "3.2.2-7", "3.2.2-8", "4.13.2-1"),
                         title + ": no authentication method is supported, CONNACK 0x8C",
                         steps + [expect("20 03 00 8c 00"), close(())])
                 elif ctx == "connect" and pid == 0x16:
@@ -889,6 +895,9 @@ def gen_properties():
                     add(v, "property", f"{ctx}-{pname}", cite(v, "4.12.0-7", "4.13.1-1"),
                         title + ": a valid AUTH, but no Authentication Method was agreed: protocol error",
                         steps + accepted(ctx))
+                elif ctx == "connect" and pid == 0x19:
+                    add(v, "property", f"{ctx}-{pname}", cite(v, "§2.2.2.2", "3.1.2-28"),
+                        title + " 0: accepted, and the CONNACK carries no Response Information", steps + accepted(ctx))
                 else:
                     add(v, "property", f"{ctx}-{pname}", cite(v, "§2.2.2.2", "2.2.2-1"),
                         title + ": allowed, accepted", steps + accepted(ctx))
@@ -984,6 +993,22 @@ def v5id(i):
     return {"1.5.3-1": "1.5.4-1", "1.5.3-2": "1.5.4-2", "1.5.3-3": "1.5.4-3"}[i]
 
 
+FIELD_CLAUSE = {
+    "client-id": ("3.1.3-4", "3.1.3-4"), "will-topic": ("3.1.3-10", "3.1.3-11"), "user-name": ("3.1.3-11", "3.1.3-12"),
+    "topic": ("3.3.2-1", "3.3.2-1"), "filter": ("3.8.3-1", "3.8.3-1"), "unsubscribe-filter": ("3.10.3-1", "3.10.3-1"),
+    "content-type": (None, "3.3.2-19"), "response-topic": (None, "3.3.2-13"), "user-property-key": (None, "1.5.7-1"),
+    "user-property-value": (None, "1.5.7-1"), "reason-string": (None, "§3.4.2.2.2"), "will-content-type": (None, "3.3.2-19"),
+}
+
+
+def field_clause(v, field, text):
+    c = FIELD_CLAUSE[field][1 if v == V5 else 0]
+    out = [c]
+    if b"\x00" in text and field in ("will-topic", "topic", "filter", "unsubscribe-filter"):
+        out.append("4.7.3-2")
+    return out
+
+
 def string_field_case(v, field, text, n, good=True):
     """(steps up to the packet, response if accepted, refused-in-connect?)"""
     if field == "client-id":
@@ -1029,7 +1054,8 @@ def gen_strings():
             for name, text, rule in BAD_UTF8:
                 n = uid()
                 steps, _, in_connect = string_field_case(v, field, text, n, good=False)
-                clause = cite(v, v5id(rule) if v == V5 else rule, "3.1.4-1" if in_connect else ("4.13.1-1" if v == V5 else "4.8.0-1"))
+                clause = cite(v, v5id(rule) if v == V5 else rule, *field_clause(v, field, text),
+                              "3.1.4-1" if in_connect else ("4.13.1-1" if v == V5 else "4.8.0-1"))
                 add(v, "string", f"{field}-{name}", clause, f"{field.replace('-', ' ')} containing {name.replace('-', ' ')}: refused",
                     steps + (refuse_connect(v) if in_connect else fail(v, MALFORMED)))
             for name, text in POLICY:
@@ -1042,7 +1068,7 @@ def gen_strings():
             for name, text, rule in GOOD_UTF8:
                 n = uid()
                 steps, ok, _ = string_field_case(v, field, text, n)
-                clause = cite(v, v5id(rule) if v == V5 else rule)
+                clause = cite(v, v5id(rule) if v == V5 else rule, *field_clause(v, field, text))
                 add(v, "string", f"{field}-{name}", clause,
                     f"{field.replace('-', ' ')} containing {name.replace('-', ' ')}: accepted, bytes kept as sent", steps + ok)
 
@@ -1215,7 +1241,7 @@ def gen_topics():
                 "a failing filter between two good ones: its own code, in its place",
                 prelude(v, "so" + n) + [send(subscribe(v, 3, fs)), expect(suback(v, 3, [1, 0x8F, 2]))])
             n = uid()
-            add(v, "topic", "unsuback-order", cite(v, "3.11.3-1", "3.10.4-6"),
+            add(v, "topic", "unsuback-order", cite(v, "3.11.3-1", "3.11.3-2", "3.10.4-6"),
                 "three filters in one UNSUBSCRIBE, one subscribed: one UNSUBACK, codes in order",
                 prelude(v, "so" + n) + [send(subscribe(v, 1, [(f"so/{n}/b", 0)])), expect(suback(v, 1, [0])),
                                         send(unsubscribe(v, 2, [f"so/{n}/a", f"so/{n}/b", f"so/{n}/c"])),
@@ -1297,14 +1323,16 @@ def gen_scenarios():
         # Will published when the connection fails.
         n = uid()
         wt = f"wl/{n}"
-        add(v, "will", "published-on-protocol-error", cite(v, "3.1.2-8"),
-            "the Will Message is published when the connection closes without DISCONNECT",
+        add(v, "will", "published-on-protocol-error", cite(v, "3.1.2-8", "3.1.2-7" if c5 else "3.1.2-9",
+                                                            "3.1.2-14" if c5 else "3.1.2-16"),
+            "the Will Message is published when the connection closes without DISCONNECT, not retained (Will Retain 0)",
             prelude(v, "wa" + n, flags=0x06, will=(b"", wt, b"gone")) + prelude(v, "wb" + n, on=1)
             + [send(subscribe(v, 1, [(wt, 0)]), 1), expect(suback(v, 1, [0]), 1), send(b"\x00\x00")] + fail(v, MALFORMED)
-            + [expect(fwd(v, wt, b"gone"), 1)])
+            + [expect(fwd(v, wt, b"gone"), 1)] + prelude(v, "wc" + n, on=2)
+            + [send(subscribe(v, 1, [(wt, 0)]), 2), expect(suback(v, 1, [0]), 2)] + barrier(v, 2))
         n = uid()
         wt = f"wl/{n}"
-        add(v, "will", "discarded-on-disconnect", cite(v, "3.14.4-3"),
+        add(v, "will", "discarded-on-disconnect", cite(v, "3.14.4-3", "3.1.2-10"),
             "DISCONNECT discards the Will Message: nothing is published",
             prelude(v, "wa" + n, flags=0x06, will=(b"", wt, b"gone")) + prelude(v, "wb" + n, on=1)
             + [send(subscribe(v, 1, [(wt, 0)]), 1), expect(suback(v, 1, [0]), 1), send(b"\xe0\x00"), close(())]
@@ -1343,7 +1371,7 @@ def gen_scenarios():
         # Sessions.
         n = uid()
         cid = "ss" + n
-        sp_clause = cite(v, "3.2.2-3") if c5 else cite(v, "3.2.2-2", "3.1.2-4")
+        sp_clause = cite(v, "3.2.2-3", "3.1.2-5", "3.1.3-2", "3.1.2-23") if c5 else cite(v, "3.2.2-2", "3.1.2-4", "3.1.3-2")
         ex = props(b"\x11" + u32(300)) if c5 else b""
         if v != V31:  # MQTT 3.1's CONNACK has no Session Present flag
             add(v, "session", "session-present", sp_clause,
@@ -1353,7 +1381,7 @@ def gen_scenarios():
                  expect("20 02 01 00" if not c5 else "20 ?? 01 00 ..", 1)])
         n = uid()
         cid = "ss" + n
-        add(v, "session", "clean-discards", cite(v, "3.1.2-4", "3.2.2-2") if c5 else cite(v, "3.1.2-6", "3.2.2-1"),
+        add(v, "session", "clean-discards", cite(v, "3.1.2-4", "3.2.2-2", "3.1.4-4") if c5 else cite(v, "3.1.2-6", "3.2.2-1", "3.1.4-3"),
             "Clean Start / CleanSession 1 discards the stored session: Session Present 0 and no old subscription",
             [send(connect(v, cid, flags=0, cprops=ex[1:] if c5 else b"")), expect(CONNACK_ANY_OK[v]),
              send(subscribe(v, 1, [(f"ss/{n}", 0)])), expect(suback(v, 1, [0])), send(b"\xe0\x00"), close(()),
@@ -1370,7 +1398,7 @@ def gen_scenarios():
                                             expect(fwd(v, f"ss/{n}", b"q", qos=1, pkid=1), 2)])
         n = uid()
         cid = "tk" + n
-        add(v, "session", "takeover", cite(v, "3.1.4-3") if c5 else cite(v, "3.1.4-2"),
+        add(v, "session", "takeover", cite(v, "3.1.4-3", "3.14.2-2") if c5 else cite(v, "3.1.4-2"),
             "a second connection with the same client identifier closes the first" + (" with DISCONNECT 0x8E" if c5 else ""),
             prelude(v, cid) + prelude(v, cid, on=1) + ([expect("e0 02 8e 00"), close(())] if c5 else [close(())]) + barrier(v, 1))
         n = uid()
@@ -1418,7 +1446,7 @@ def gen_scenarios():
                                             expect(fwd(v, t, b"z", retain=True), 1)] + barrier(v, 1))
         n = uid()
         t = f"rt/{n}"
-        add(v, "retain", "resubscribe-resends", cite(v, "3.8.4-4") if c5 else cite(v, "3.8.4-3"),
+        add(v, "retain", "resubscribe-resends", cite(v, "3.8.4-3", "3.8.4-4") if c5 else cite(v, "3.8.4-3"),
             "subscribing again to the same filter replaces the subscription and re-sends the retained message",
             prelude(v, "ra" + n) + [send(publish(v, t, b"r", qos=1, pkid=1, retain=True)), expect(puback_out(v, 1)),
                                     send(subscribe(v, 2, [(t, 0)])), expect(suback(v, 2, [0])), expect(fwd(v, t, b"r", retain=True)),
@@ -1445,6 +1473,124 @@ def gen_scenarios():
                     f"Retain As Published {rap}: a live retained PUBLISH is forwarded with RETAIN {rap}",
                     prelude(v, "ra" + n) + [send(subscribe(v, 1, [(t, rap << 3)])), expect(suback(v, 1, [0])),
                                             send(publish(v, t, b"r", retain=True)), expect(fwd(v, t, b"r", retain=bool(rap)))])
+
+        # More sessions and flows.
+        ex5 = b"\x11" + u32(300) if c5 else b""
+        sp1 = {V31: "20 02 00 00", V311: "20 02 01 00", V5: "20 ?? 01 00 .."}[v]
+        n = uid()
+        t = f"rs/{n}"
+        add(v, "retain", "retained-outlives-session", cite(v, "3.3.1-5") if c5 else cite(v, "3.1.2-7"),
+            "a retained message outlives the session of the client that published it",
+            prelude(v, "ra" + n) + [send(publish(v, t, b"r", qos=1, pkid=1, retain=True)), expect(puback_out(v, 1)),
+                                    send(b"\xe0\x00"), close(())]
+            + prelude(v, "rb" + n, on=1) + [send(subscribe(v, 1, [(t, 0)]), 1), expect(suback(v, 1, [0]), 1),
+                                            expect(fwd(v, t, b"r", retain=True), 1)])
+        n = uid()
+        t = f"ip/{n}"
+        add(v, "delivery", "distinct-identifiers-in-flight",
+            cite(v, "2.2.1-4", "4.3.2-1", "4.3.2-3") if c5 else cite(v, "2.3.1-4", "4.3.2-1"),
+            "two unacknowledged QoS 1 deliveries carry different non-zero identifiers",
+            prelude(v, "ia" + n, on=1) + [send(subscribe(v, 1, [(t, 1)]), 1), expect(suback(v, 1, [1]), 1)]
+            + prelude(v, "ib" + n) + [send(publish(v, t, b"1", qos=1, pkid=9)), expect(puback_out(v, 9, True)),
+                                      send(publish(v, t, b"2", qos=1, pkid=9)), expect(puback_out(v, 9, True)),
+                                      expect(fwd(v, t, b"1", qos=1, pkid=1), 1), expect(fwd(v, t, b"2", qos=1, pkid=2), 1)])
+        n = uid()
+        t = f"rd/{n}"
+        cid = "rd" + n
+        add(v, "session", "qos1-redelivered-with-dup",
+            cite(v, "3.3.1-1", "4.4.0-1", "4.3.2-3", "4.1.0-1") if c5 else cite(v, "3.3.1-1", "4.4.0-1", "4.1.0-1"),
+            "an unacknowledged QoS 1 delivery is resent on reconnect with DUP 1 and the same identifier",
+            [send(connect(v, cid, flags=0, cprops=ex5)), expect(CONNACK_ANY_OK[v]),
+             send(subscribe(v, 1, [(t, 1)])), expect(suback(v, 1, [1]))]
+            + prelude(v, "rp" + n, on=1) + [send(publish(v, t, b"q", qos=1, pkid=3), 1), expect(puback_out(v, 3, True), 1),
+                                            expect(fwd(v, t, b"q", qos=1, pkid=1)), send(b"\xe0\x00"), close(()),
+                                            send(connect(v, cid, flags=0, cprops=ex5), 2), expect(sp1, 2),
+                                            expect(fwd(v, t, b"q", qos=1, pkid=1, dup=True), 2), send(ack("puback", 1), 2)]
+            + barrier(v, 2))
+        n = uid()
+        t = f"rd/{n}"
+        cid = "rd" + n
+        add(v, "session", "qos2-pubrel-redelivered",
+            cite(v, "4.3.3-6", "4.4.0-1", "4.3.3-5") if c5 else cite(v, "4.3.3-1", "4.4.0-1"),
+            "after PUBREC, a reconnect resends PUBREL with the same identifier, never the PUBLISH",
+            [send(connect(v, cid, flags=0, cprops=ex5)), expect(CONNACK_ANY_OK[v]),
+             send(subscribe(v, 1, [(t, 2)])), expect(suback(v, 1, [2]))]
+            + prelude(v, "rp" + n, on=1) + [send(publish(v, t, b"q", qos=1, pkid=3), 1), expect(puback_out(v, 3, True), 1),
+                                            expect(fwd(v, t, b"q", qos=1, pkid=1)), send(ack("puback", 1)),
+                                            send(publish(v, t, b"w", qos=2, pkid=4), 1), expect(pubrec_out(4), 1),
+                                            send(ack("pubrel", 4), 1), expect(pubcomp_out(v, 4), 1),
+                                            expect(fwd(v, t, b"w", qos=2, pkid=2)), send(ack("pubrec", 2)), expect(pubrel_out(v, 2)),
+                                            send(b"\xe0\x00"), close(()),
+                                            send(connect(v, cid, flags=0, cprops=ex5), 2), expect(sp1, 2),
+                                            expect(pubrel_out(v, 2), 2), send(ack("pubcomp", 2), 2)]
+            + barrier(v, 2))
+        if c5:
+            n = uid()
+            t = f"rd/{n}"
+            cid = "rd" + n
+            add(v, "session", "failed-puback-not-resent", cite(v, "4.4.0-2"),
+                "a PUBACK with reason 0x80 acknowledges the delivery: nothing is resent on reconnect",
+                [send(connect(v, cid, flags=0, cprops=ex5)), expect(CONNACK_ANY_OK[v]),
+                 send(subscribe(v, 1, [(t, 1)])), expect(suback(v, 1, [1]))]
+                + prelude(v, "rp" + n, on=1) + [send(publish(v, t, b"q", qos=1, pkid=3), 1), expect(puback_out(v, 3, True), 1),
+                                                expect(fwd(v, t, b"q", qos=1, pkid=1)), send(ack("puback", 1, 0x80)),
+                                                send(b"\xe0\x00"), close(()),
+                                                send(connect(v, cid, flags=0, cprops=ex5), 2), expect(sp1, 2)]
+                + barrier(v, 2))
+        n = uid()
+        t = f"uq/{n}"
+        add(v, "delivery", "unsubscribe-completes-qos2", cite(v, "3.10.4-3"),
+            "a QoS 2 delivery started before UNSUBSCRIBE is completed: PUBREC still gets PUBREL",
+            prelude(v, "ua" + n) + [send(subscribe(v, 1, [(t, 2)])), expect(suback(v, 1, [2]))]
+            + prelude(v, "ub" + n, on=1) + [send(publish(v, t, b"u", qos=1, pkid=3), 1), expect(puback_out(v, 3, True), 1),
+                                            expect(fwd(v, t, b"u", qos=1, pkid=1)), send(ack("puback", 1)),
+                                            send(publish(v, t, b"v", qos=2, pkid=4), 1), expect(pubrec_out(4), 1),
+                                            send(ack("pubrel", 4), 1), expect(pubcomp_out(v, 4), 1),
+                                            expect(fwd(v, t, b"v", qos=2, pkid=2)),
+                                            send(unsubscribe(v, 5, [t])), expect(unsuback(v, 5, [0]) if c5 else unsuback(v, 5)),
+                                            send(ack("pubrec", 2)), expect(pubrel_out(v, 2)), send(ack("pubcomp", 2))]
+            + barrier(v))
+        n = uid()
+        t = f"um/{n}"
+        add(v, "delivery", "unsubscribe-several-filters", cite(v, "3.10.4-6", "3.10.4-2"),
+            "one UNSUBSCRIBE for two filters: one UNSUBACK, and neither filter delivers any more",
+            prelude(v, "um" + n) + [send(subscribe(v, 1, [(t + "/a", 0), (t + "/b", 0)])), expect(suback(v, 1, [0, 0])),
+                                    send(unsubscribe(v, 2, [t + "/a", t + "/b"])),
+                                    expect(unsuback(v, 2, [0, 0]) if c5 else unsuback(v, 2)),
+                                    send(publish(v, t + "/a", b"x")), send(publish(v, t + "/b", b"y"))] + barrier(v))
+        n = uid()
+        t = f"or/{n}"
+        steps = prelude(v, "oa" + n, on=1) + [send(subscribe(v, 1, [(t, 1)]), 1), expect(suback(v, 1, [1]), 1)] + prelude(v, "ob" + n)
+        for i in range(1, 6):
+            steps += [send(publish(v, t, str(i).encode(), qos=1, pkid=i)), expect(puback_out(v, i, True))]
+        for i in range(1, 6):
+            steps += [expect(fwd(v, t, str(i).encode(), qos=1, pkid=i), 1), send(ack("puback", i), 1)]
+        add(v, "delivery", "ordered-topic", cite(v, "4.6.0-5", "4.6.0-6"),
+            "five QoS 1 messages from one client reach a subscriber in the order they were published", steps)
+        n = uid()
+        add(v, "will", "no-will-without-will-flag", cite(v, "§3.1.2.5") if c5 else cite(v, "3.1.2-12"),
+            "a client without a Will Flag that fails publishes nothing",
+            prelude(v, "nw" + n, on=1) + [send(subscribe(v, 1, [("#", 0)]), 1), expect(suback(v, 1, [0]), 1)]
+            + prelude(v, "nx" + n) + [send(b"\x00\x00")] + fail(v, MALFORMED) + barrier(v, 1), group="isolated")
+        if c5:
+            n = uid()
+            t = f"ta/{n}"
+            add(v, "delivery", "topic-alias-per-connection", cite(v, "3.3.2-7", "4.13.1-1"),
+                "a Topic Alias set on one connection means nothing on another: protocol error",
+                prelude(v, "ta" + n) + [send(publish(v, t, b"1", pprops=b"\x23" + u16(3)))] + barrier(v)
+                + prelude(v, "tb" + n, on=1) + [send(publish(v, "", b"2", pprops=b"\x23" + u16(3)), 1)] + fail(v, PROTOCOL, 1))
+            n = uid()
+            add(v, "delivery", "request-problem-information-0", cite(v, "3.1.2-29", "3.8.4-7"),
+                "with Request Problem Information 0, a failing SUBACK carries no Reason String or User Property",
+                [send(connect(v, "rq" + n, cprops=b"\x17\x00")), expect(CONNACK_OK[v]),
+                 send(subscribe(v, 1, [("a/#/b", 0)])), expect(suback(v, 1, [0x8F]))])
+            n = uid()
+            t = f"sq/{n}"
+            add(v, "delivery", "shared-granted-qos", cite(v, "4.8.2-3"),
+                "a shared subscriber with granted QoS 0 receives a QoS 1 message at QoS 0",
+                prelude(v, "sq" + n) + [send(subscribe(v, 1, [(f"$share/g{n}/{t}", 0)])), expect(suback(v, 1, [0]))]
+                + prelude(v, "sp" + n, on=1) + [send(publish(v, t, b"s", qos=1, pkid=2), 1), expect(puback_out(v, 2, True), 1),
+                                                expect(fwd(v, t, b"s"))])
         # Delivery.
         for pq in (0, 1, 2):
             for sq in (0, 1, 2):
@@ -1463,9 +1609,12 @@ def gen_scenarios():
                 if q == 2:
                     steps += [send(ack("pubrec", 1), 1), expect(pubrel_out(v, 1), 1), send(ack("pubcomp", 1), 1)]
                 steps += barrier(v, 1)
+                extra5 = {0: ["2.2.1-2"], 1: ["2.2.1-4", "4.3.2-1", "4.3.2-2"], 2: ["2.2.1-4", "4.3.3-1", "4.3.3-2", "4.3.3-3", "4.3.3-5"]}[q]
+                extra5 += ["3.1.2-27", "3.3.2-11"]
+                extra3 = {0: ["2.3.1-5"], 1: ["2.3.1-4"], 2: ["2.3.1-4"]}[q]
                 add(v, "delivery", f"publish-qos{pq}-subscription-qos{sq}",
-                    cite(v, "3.8.4-8", "4.3.3-4" if q == 2 else "4.3.2-2" if q == 1 else "4.3.1-1") if c5 else
-                    cite(v, "3.8.4-6", "4.3.3-1" if q == 2 else "4.3.2-1" if q == 1 else "4.3.1-1"),
+                    cite(v, "3.8.4-8", "4.3.3-4" if q == 2 else "4.3.2-2" if q == 1 else "4.3.1-1", *extra5) if c5 else
+                    cite(v, "3.8.4-6", "4.3.3-1" if q == 2 else "4.3.2-1" if q == 1 else "4.3.1-1", *extra3),
                     f"QoS {pq} PUBLISH to a QoS {sq} subscription is delivered at QoS {q}", steps)
         n = uid()
         t = f"dd/{n}"
@@ -1533,7 +1682,7 @@ def gen_scenarios():
                 prelude(v, "ta" + n) + [send(publish(v, "", b"2", pprops=b"\x23" + u16(4)))] + fail(v, PROTOCOL))
             n = uid()
             t = f"rm/{n}"
-            add(v, "delivery", "receive-maximum", cite(v, "3.3.4-9", "4.9.0-2", "4.9.0-3"),
+            add(v, "delivery", "receive-maximum", cite(v, "3.3.4-9", "3.3.4-10", "4.9.0-1", "4.9.0-2", "4.9.0-3"),
                 "with Receive Maximum 1 the second QoS 1 message waits for the first PUBACK; PINGREQ is still answered",
                 [send(connect(v, "rm" + n, cprops=b"\x21" + u16(1)), 1), expect(CONNACK_OK[v], 1),
                  send(subscribe(v, 1, [(t, 1)]), 1), expect(suback(v, 1, [1]), 1)]

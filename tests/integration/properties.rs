@@ -2,6 +2,7 @@
 //! and topic matching agrees with a reference implementation (shared subscriptions and the
 //! `$` rule included), both as a function and on a real broker.
 
+use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -584,4 +585,38 @@ fn broker_delivers_exactly_what_the_reference_matches() {
             })
         })
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Fuzz corpora
+
+/// The fuzz targets' entry points, the very file the fuzz crate builds (fuzz/src/entry.rs).
+mod fuzz_entry {
+    include!(concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/src/entry.rs"));
+}
+
+/// Every file of every committed fuzz corpus (fuzz/corpus/<target>/) goes through its
+/// target's entry point: what the fuzzer once found interesting keeps working. CI runs this,
+/// not the fuzzing.
+#[test]
+fn fuzz_corpora_replay() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let mut total = 0;
+    for (name, entry) in fuzz_entry::TARGETS {
+        let dir = root.join(name);
+        let files = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file());
+        let mut n = 0;
+        for path in files {
+            let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            entry(&data);
+            n += 1;
+        }
+        assert!(n > 0, "fuzz/corpus/{name} is empty");
+        total += n;
+    }
+    println!("fuzz corpora: {total} files replayed");
 }
