@@ -2,6 +2,7 @@
 //! and topic matching agrees with a reference implementation (shared subscriptions and the
 //! `$` rule included), both as a function and on a real broker.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -618,7 +619,8 @@ fn fuzz_corpora_replay() {
         assert!(n > 0, "fuzz/corpus/{name} is empty");
         total += n;
     }
-    println!("fuzz corpora: {total} files replayed");
+    // Written to the terminal directly, so that `cargo test` shows it.
+    let _ = writeln!(std::io::stderr(), "fuzz corpora: {total} files replayed");
 }
 
 /// Inputs that made a fuzz target panic (fuzz/findings/<target>/): known bugs, listed in
