@@ -258,12 +258,14 @@ def cite(v, *ids):
     return " ".join(out)
 
 
-def add(v, cat, name, clause, title, steps, skip=None, group=None):
+def add(v, cat, name, clause, title, steps, skip=None, group=None, broker=None):
     case = {"id": f"{v}/{cat}/{name}", "v": v, "clause": clause, "title": title, "steps": steps}
     if skip:
         case["skip"] = skip
     if group:
         case["group"] = group
+    if broker:
+        case["broker"] = broker
     cases.append(case)
 
 
@@ -1726,6 +1728,45 @@ def gen_scenarios():
                     prelude(v, "dr" + n) + [send(bytes([0xE0, 1, code]))] + fail(v, MALFORMED))
 
 
+# ---------------------------------------------------------------- 13. a packet size limit
+
+
+def gen_packet_size_limit():
+    """A broker with `max_packet_size 128`: the exact maximum passes, one byte more is refused
+    before the body is buffered."""
+    limit = 128
+    for v in VERSIONS:
+        c5 = v == V5
+        clause = ("MQTT5 §3.2.2.3.6 [MQTT5-3.2.2-15] [MQTT5-4.13.1-1]" if c5 else "MQTT311 §2.2.3 [MQTT311-4.8.0-1]")
+        for size, ok in ((limit, True), (limit + 1, False)):
+            n = uid()
+            topic = f"ps/{n}"
+            base = len(publish(v, topic, b"", qos=1, pkid=5))
+            p = publish(v, topic, b"z" * (size - base), qos=1, pkid=5)
+            assert len(p) == size
+            steps = prelude(v, "ps" + n) + [send(p)]
+            steps += [expect(puback_out(v, 5))] if ok else fail(v, 0x95 if c5 else MALFORMED)
+            add(v, "packet-size", f"publish-{size}-bytes", clause,
+                f"with max_packet_size {limit}, a {size}-byte PUBLISH is " + ("accepted" if ok else "refused (0x95 Packet too large)"),
+                steps, broker="max-packet-size-128")
+        n = uid()
+        add(v, "packet-size", "declared-268435455", clause,
+            f"with max_packet_size {limit}, a PUBLISH declaring the largest Remaining Length is refused at once",
+            prelude(v, "ps" + n) + [send(b"\x30\xff\xff\xff\x7f")] + fail(v, 0x95 if c5 else MALFORMED),
+            broker="max-packet-size-128")
+        n = uid()
+        cb = connect(v, "ps" + n + "x" * (limit - len(connect(v, "ps" + n)) + 1))
+        add(v, "packet-size", "connect-129-bytes", cite(v, "3.1.4-1"),
+            f"with max_packet_size {limit}, a {len(cb)}-byte CONNECT is refused",
+            [send(cb)] + refuse_connect(v, (0x95,)), broker="max-packet-size-128")
+        if c5:
+            n = uid()
+            add(v, "packet-size", "connack-announces-maximum", cite(v, "§3.2.2.3.6", "3.2.2-1"),
+                "the CONNACK announces Maximum Packet Size 128",
+                [send(connect(v, "ps" + n)), expect("20 0e 00 00 0b 21 04 00 22 00 0a 27 00 00 00 80"), send(b"\xe0\x00"), close(())],
+                broker="max-packet-size-128")
+
+
 def main():
     gen_header_flags()
     gen_connect_flags()
@@ -1739,6 +1780,7 @@ def main():
     gen_topics()
     gen_subscription_options()
     gen_scenarios()
+    gen_packet_size_limit()
     ids = [c["id"] for c in cases]
     dup = {i for i in ids if ids.count(i) > 1} if len(ids) != len(set(ids)) else set()
     if dup:

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::StreamExt;
+use mqtt_workbench::broker::BrokerConfig;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -39,6 +40,21 @@ struct Case {
     /// `isolated`: run alone on a quiet broker.
     #[serde(default)]
     group: Option<String>,
+    /// A broker configuration other than the default, by name (see [`preset`]).
+    #[serde(default)]
+    broker: Option<String>,
+}
+
+/// The broker configurations cases may ask for.
+fn preset(name: &str) -> BrokerConfig {
+    match name {
+        // Whole packets of at most 128 bytes (mosquitto's `max_packet_size 128`).
+        "max-packet-size-128" => BrokerConfig {
+            max_packet_size: 128,
+            ..BrokerConfig::default()
+        },
+        other => panic!("unknown broker preset {other:?}"),
+    }
 }
 
 /// One step of a case; exactly one of `send`, `expect` and `close` is set.
@@ -296,9 +312,12 @@ async fn conformance_table() {
         default_broker().await,
         default_broker().await,
     ];
-    let (isolated, shared): (Vec<&Case>, Vec<&Case>) = cases
+    let (configured, default): (Vec<&Case>, Vec<&Case>) = cases
         .iter()
         .filter(|c| c.skip.is_none())
+        .partition(|c| c.broker.is_some());
+    let (isolated, shared): (Vec<&Case>, Vec<&Case>) = default
+        .into_iter()
         .partition(|c| c.group.as_deref() == Some("isolated"));
     let addrs = [brokers[0].addr, brokers[1].addr];
     let results: Vec<(String, Result<(), String>)> =
@@ -318,6 +337,25 @@ async fn conformance_table() {
         if let Err(e) = play(brokers[2].addr, case).await {
             failures.push(format!("{}: {e}", case.id));
         }
+    }
+    // Cases for another configuration: one broker per preset, cases one after another.
+    let mut presets: Vec<&str> = configured
+        .iter()
+        .filter_map(|c| c.broker.as_deref())
+        .collect();
+    presets.sort_unstable();
+    presets.dedup();
+    for name in presets {
+        let b = start_broker(preset(name)).await;
+        for case in configured
+            .iter()
+            .filter(|c| c.broker.as_deref() == Some(name))
+        {
+            if let Err(e) = play(b.addr, case).await {
+                failures.push(format!("{}: {e}", case.id));
+            }
+        }
+        assert_alive(b.addr).await;
     }
     for b in &brokers {
         assert_alive(b.addr).await;
@@ -339,7 +377,7 @@ async fn conformance_table() {
         }
     }
     failures.sort();
-    let ran = shared.len() + isolated.len();
+    let ran = shared.len() + isolated.len() + configured.len();
     if !failures.is_empty() {
         let by_id: std::collections::HashMap<&str, &Case> =
             cases.iter().map(|c| (c.id.as_str(), c)).collect();
