@@ -468,7 +468,7 @@ def gen_connect_misc():
             pkt(0x10, s(nm) + bytes([lvl, 2]) + u16(60) + b"\x00" + s("pn" + n))
         name = f"protocol-{(nm or 'empty').replace(' ', '_')}-{lvl}"
         if kind == "ok":
-            add(v, "connect", name, cite(v, "3.1.4-5" if v == V5 else "3.1.4-4", "3.2.0-1", *(["4.2.0-1"] if v == V5 else [])),
+            add(v, "connect", name, cite(v, "3.1.4-5" if v == V5 else "3.1.4-4", "3.2.0-1", *(["4.2.0-1"] if v == V5 else ["7.1.1-1"])),
                 f"CONNECT {nm!r} level {lvl}: accepted", [send(b), expect(CONNACK_OK[v])])
         elif kind == "level":
             add(v, "connect", name, cite(v, "3.1.2-2"), f"CONNECT {nm!r} level {lvl}: CONNACK 0x01, then close",
@@ -1313,7 +1313,7 @@ def gen_subscription_options():
                         steps + [expect(suback(v, 1, [qos]))])
             else:
                 if opt & 0xFC or qos == 3:
-                    add(v, "sub-options", name, cite(v, "3-8.3-4"), f"requested QoS byte {opt:08b}: reserved bits or QoS 3, malformed",
+                    add(v, "sub-options", name, cite(v, "3.8.3-4"), f"requested QoS byte {opt:08b}: reserved bits or QoS 3, malformed",
                         steps + fail(v, MALFORMED))
                 else:
                     add(v, "sub-options", name, cite(v, "3.8.4-5", "3.9.3-2"), f"requested QoS byte {opt:08b}: granted QoS {qos}",
