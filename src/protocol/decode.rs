@@ -345,7 +345,7 @@ fn read_subscribe(r: &mut Reader, v5: bool) -> Result<Subscribe, DecodeError> {
         let opts = r.u8()?;
         let reserved = if v5 { opts & 0xC0 } else { opts & 0xFC };
         if reserved != 0 {
-            // [MQTT311-3-8.3-4] (3.1.1) / [MQTT5-3.8.3-5] (5.0)
+            // [MQTT311-3.8.3-4] (3.1.1) / [MQTT5-3.8.3-5] (5.0)
             return Err(DecodeError::Malformed(
                 "reserved subscription option bits set",
             ));

@@ -71,11 +71,11 @@ const AFTER_CONNECT_V311: &[(&str, &[u8])] = &[
         &[0x82, 0x06, 0x00, 0x00, 0x00, 0x01, b'a', 0x00],
     ),
     (
-        "[MQTT311-3-8.3-4] SUBSCRIBE requesting QoS 3",
+        "[MQTT311-3.8.3-4] SUBSCRIBE requesting QoS 3",
         &[0x82, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x03],
     ),
     (
-        "[MQTT311-3-8.3-4] SUBSCRIBE reserved option bits",
+        "[MQTT311-3.8.3-4] SUBSCRIBE reserved option bits",
         &[0x82, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x04],
     ),
     (
