@@ -371,14 +371,14 @@ impl P<'_> {
                 return stop(
                     pstart,
                     &format!("Property Identifier 0x{pid:02X}"),
-                    DecodeError::Protocol("property not allowed in this packet"),
+                    DecodeError::Malformed("property not allowed in this packet"),
                 );
             };
             if !ctxs.contains(&ctx) {
                 return stop(
                     pstart,
                     name,
-                    DecodeError::Protocol("property not allowed in this packet"),
+                    DecodeError::Malformed("property not allowed in this packet"),
                 );
             }
             let value = match kind {
@@ -1053,7 +1053,7 @@ fn sub_options(p: &mut P, i: usize) -> R<()> {
         return stop(
             at,
             "Retain Handling",
-            DecodeError::Malformed("retain handling 3"),
+            DecodeError::Protocol("retain handling 3"),
         );
     }
     if v5 && o & 0x04 != 0 {
@@ -1293,8 +1293,9 @@ fn disconnect(p: &mut P) -> R<()> {
                     DecodeError::Malformed("undefined DISCONNECT reason code"),
                 );
             }
-            if server_only && ReasonCode::from_disconnect_byte(b).is_none() {
-                // A code the broker never accepts from a client: this DISCONNECT is a server's.
+            if server_only {
+                // A code only a server sends (the "Sent by" column of MQTT5 §3.14.2.1): this
+                // DISCONNECT is a server's.
                 p.from_server = true;
             }
             if b == 0x04 {
@@ -1395,6 +1396,8 @@ pub fn clause_for(e: &DecodeError, kind: u8, v: ProtocolVersion, field: &str) ->
             pick(v, "[MQTT311-3.1.2-13]", "[MQTT5-3.1.2-11]")
         }
         "will QoS 3" => pick(v, "[MQTT311-3.1.2-14]", "[MQTT5-3.1.2-12]"),
+        "authentication data without a method" => "MQTT5 §3.1.2.11.10",
+        "subscription identifier from a client" => "[MQTT5-3.3.4-6]",
         "password without a user name" => "[MQTT311-3.1.2-22]",
         "empty topic name" => pick(v, "[MQTT311-4.7.3-1]", "[MQTT5-4.7.3-1]"),
         "wildcard in a topic name" if kind == pt::CONNECT => {

@@ -189,6 +189,13 @@ fn read_connect(r: &mut Reader) -> Result<Connect, DecodeError> {
     } else {
         Properties::default()
     };
+    if properties.auth_data.is_some() && properties.auth_method.is_none() {
+        // MQTT5 §3.1.2.11.10: Authentication Data without an Authentication Method is a
+        // Protocol Error.
+        return Err(DecodeError::Protocol(
+            "authentication data without a method",
+        ));
+    }
     let client_id = r.string()?;
     let will = if will_flag {
         let properties = if v5 {
@@ -356,7 +363,8 @@ fn read_subscribe(r: &mut Reader, v5: bool) -> Result<Subscribe, DecodeError> {
             0 => RetainHandling::SendAtSubscribe,
             1 => RetainHandling::SendIfNew,
             2 => RetainHandling::DoNotSend,
-            _ => return Err(DecodeError::Malformed("retain handling 3")),
+            // MQTT5 §3.8.3.1: a Retain Handling of 3 is a Protocol Error.
+            _ => return Err(DecodeError::Protocol("retain handling 3")),
         };
         filters.push((
             filter,

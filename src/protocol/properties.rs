@@ -216,8 +216,19 @@ impl Properties {
         while body.remaining() > 0 {
             let pid = u8::try_from(body.varint()?)
                 .map_err(|_| DecodeError::Malformed("unknown property identifier"))?;
+            // MQTT5 §2.2.2.2: an identifier not valid for the packet type makes it a Malformed
+            // Packet (a duplicated one is a Protocol Error, below).
+            if matches!(ctx, PropertyContext::Publish) && pid == id::SUBSCRIPTION_ID {
+                // A Subscription Identifier is valid in PUBLISH, but a client never sends one
+                // [MQTT5-3.3.4-6]: a Protocol Error, not a Malformed Packet.
+                return Err(DecodeError::Protocol(
+                    "subscription identifier from a client",
+                ));
+            }
             if !ctx.allows(pid) {
-                return Err(DecodeError::Protocol("property not allowed in this packet"));
+                return Err(DecodeError::Malformed(
+                    "property not allowed in this packet",
+                ));
             }
             p.read_one(pid, &mut body)?;
         }
@@ -282,7 +293,9 @@ impl Properties {
                 }
                 set_once(&mut self.maximum_packet_size, v)
             }
-            _ => Err(DecodeError::Protocol("property not allowed in this packet")),
+            _ => Err(DecodeError::Malformed(
+                "property not allowed in this packet",
+            )),
         }
     }
 

@@ -330,7 +330,7 @@ async fn mqtt5_protocol_errors_get_the_right_reason_code() {
         (
             "§2.2.2.2 property not allowed in PUBLISH",
             publish_v5("a", &[0x11, 0, 0, 0, 1], b"x"),
-            0x82,
+            0x81,
         ),
         (
             "§2.2.2.2 subscription identifier sent by a client",

@@ -298,10 +298,18 @@ fn start_up_errors_print_plainly_without_touching_the_terminal() {
     assert!(err.contains("/nonexistent/broker.conf"), "{err}");
     // Nothing was drawn: no escape sequences on stdout.
     assert!(out.stdout.is_empty());
+    // -L goes through the one URL parser (mqtt, mqtts, ws, wss as `sub` takes): an unknown
+    // scheme is refused before the terminal changes mode.
     let out = Command::new(&bin)
-        .args(["-L", "mqtts://example.com"])
+        .args(["-L", "gopher://example.com"])
+        .stdin(Stdio::null())
         .output()
         .expect("run");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("only mqtt:// is supported"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("Error: unsupported URL scheme in 'gopher://example.com'"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
 }
