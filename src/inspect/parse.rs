@@ -10,7 +10,7 @@ use super::{Direction, Fault, Field, Inspection, Note, Section, Span, clause};
 use crate::protocol::decode::{Decoder, check_topic_name};
 use crate::protocol::reader::{read_varint, validate_utf8};
 use crate::protocol::topic;
-use crate::protocol::{DecodeError, ProtocolVersion, ReasonCode, packet_type as pt};
+use crate::protocol::{DecodeError, ProtocolVersion, packet_type as pt};
 
 /// How many payload bytes a preview shows before it says it was cut.
 pub const PREVIEW_BYTES: usize = 64;
