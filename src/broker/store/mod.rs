@@ -203,8 +203,6 @@ pub struct Progress {
 pub(crate) enum Job {
     /// Store these records as one transaction.
     Commit(Ticket, Vec<Record>),
-    /// Make everything so far durable (interval mode).
-    Sync,
 }
 
 /// The durable store, owned by the router.
@@ -242,7 +240,11 @@ impl Store {
     /// numbers its next delivery for that session `inflight.len() + queued.len()`.
     pub fn open(path: &Path, options: StoreOptions) -> Result<(Self, Snapshot), PersistError> {
         let db = match classify(path)? {
-            Kind::Missing | Kind::Redb => open_db(path)?,
+            Kind::Missing => open_db(path)?,
+            Kind::Redb => {
+                check_ours(path)?;
+                open_db(path)?
+            }
             Kind::Json => {
                 let snap = persist::load(path)?.unwrap_or_default();
                 convert(path, &snap)?;
@@ -269,27 +271,7 @@ impl Store {
             writer: Some(writer),
             path: path.to_owned(),
         };
-        if let SyncMode::Interval(every) = sync {
-            store.spawn_syncer(every);
-        }
         Ok((store, snap))
-    }
-
-    /// A thread that asks for an `fsync` every `every` while the store is open.
-    fn spawn_syncer(&self, every: Duration) {
-        let Some(jobs) = self.jobs.clone() else {
-            return;
-        };
-        let _ = std::thread::Builder::new()
-            .name("persistence-sync".into())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(every.max(Duration::from_millis(10)));
-                    if jobs.send(Job::Sync).is_err() {
-                        break;
-                    }
-                }
-            });
     }
 
     /// Buffers one change for the next [`commit`](Self::commit); never blocks.
@@ -433,14 +415,53 @@ fn unreadable(path: &Path, e: impl std::fmt::Display) -> PersistError {
     }
 }
 
+/// Checks, without writing, that a redb file is ours (or has no tables yet). A file that
+/// needs redb's repair after a crash cannot be opened read-only; it is repaired by the
+/// read-write open and checked there.
+fn check_ours(path: &Path) -> Result<(), PersistError> {
+    let db = match redb::ReadOnlyDatabase::open(path) {
+        Ok(db) => db,
+        Err(redb::DatabaseError::RepairAborted) => return Ok(()),
+        Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+            return Err(unreadable(path, "it is in use by another broker"));
+        }
+        Err(e) => return Err(unreadable(path, e)),
+    };
+    let r = db.begin_read().map_err(|e| unreadable(path, e))?;
+    let tables = r.list_tables().map_err(|e| unreadable(path, e))?.count();
+    if tables == 0 {
+        return Ok(());
+    }
+    let format = match r.open_table(META) {
+        Ok(meta) => meta
+            .get("format")
+            .map_err(|e| unreadable(path, e))?
+            .map(|v| v.value().to_vec()),
+        Err(_) => None,
+    };
+    match format {
+        Some(f) if f == FORMAT.as_bytes() => Ok(()),
+        Some(f) => Err(unreadable(
+            path,
+            format!("format '{}'", String::from_utf8_lossy(&f)),
+        )),
+        None => Err(unreadable(path, "a redb database of another program")),
+    }
+}
+
 /// Opens a redb database and checks it is ours (creating the tables of a new one).
 fn open_db(path: &Path) -> Result<redb::Database, PersistError> {
-    let db = redb::Database::create(path).map_err(|e| match e {
-        redb::DatabaseError::DatabaseAlreadyOpen => {
-            unreadable(path, "it is in use by another broker")
-        }
-        e => unreadable(path, e),
-    })?;
+    // Every page's checksum is verified at open: a file damaged outside redb is refused
+    // instead of trusted (a plain open may even panic on one).
+    let db = redb::Builder::new()
+        .set_check_integrity_on_open(true)
+        .create(path)
+        .map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => {
+                unreadable(path, "it is in use by another broker")
+            }
+            e => unreadable(path, e),
+        })?;
     let txn = db.begin_write().map_err(|e| unreadable(path, e))?;
     {
         let mut meta = txn.open_table(META).map_err(|e| unreadable(path, e))?;
@@ -647,3 +668,6 @@ pub fn dump(path: &Path) -> Result<String, PersistError> {
     let snap = read(path)?.unwrap_or_default();
     serde_json::to_string_pretty(&snap).map_err(|e| unreadable(path, e))
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,8 @@
 //! The writer thread: applies batches of [`Record`]s as redb transactions, one `fsync` per
 //! group of batches that were waiting together (group commit), and reports progress.
 
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 use redb::{Durability, ReadableTable, WriteTransaction};
 use tokio::sync::watch;
@@ -22,12 +23,35 @@ pub(crate) fn run(
     progress: watch::Sender<Progress>,
     sync: SyncMode,
 ) {
-    let every_commit = sync == SyncMode::EveryCommit;
+    let every = match sync {
+        SyncMode::EveryCommit => None,
+        SyncMode::Interval(d) => Some(d.max(Duration::from_millis(10))),
+    };
     // Whether non-durable commits happened since the last durable one.
     let mut dirty = false;
+    let mut next_sync = every.map(|d| Instant::now() + d);
     let mut group = Vec::new();
-    while let Ok(first) = jobs.recv() {
-        group.push(first);
+    loop {
+        let first = match next_sync {
+            None => jobs.recv().ok(),
+            Some(at) => match jobs.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                Ok(j) => Some(j),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+        };
+        let want_sync = match (next_sync, every) {
+            (Some(at), Some(d)) if Instant::now() >= at => {
+                next_sync = Some(Instant::now() + d);
+                true
+            }
+            _ => false,
+        };
+        match first {
+            Some(j) => group.push(j),
+            None if want_sync => {}
+            None => break,
+        }
         while group.len() < MAX_GROUP {
             match jobs.try_recv() {
                 Ok(j) => group.push(j),
@@ -35,16 +59,10 @@ pub(crate) fn run(
             }
         }
         let mut last = None;
-        let mut want_sync = false;
         let mut batches = Vec::with_capacity(group.len());
-        for job in group.drain(..) {
-            match job {
-                Job::Commit(ticket, records) => {
-                    last = Some(ticket);
-                    batches.push(records);
-                }
-                Job::Sync => want_sync = true,
-            }
+        for Job::Commit(ticket, records) in group.drain(..) {
+            last = Some(ticket);
+            batches.push(records);
         }
         if progress.borrow().failed.is_some() {
             continue;
@@ -52,7 +70,7 @@ pub(crate) fn run(
         if batches.is_empty() && !(want_sync && dirty) {
             continue;
         }
-        let durable = every_commit || want_sync;
+        let durable = every.is_none() || want_sync;
         match commit(&db, batches.iter().flatten(), durable) {
             Ok(()) => {
                 dirty = !durable;
