@@ -83,6 +83,34 @@ fn commit(bencher: Bencher, n: u64, sync: SyncMode) {
     });
 }
 
+/// 64 router batches of 16 messages committed back to back (as the router does: it never
+/// waits), then waiting for the last: what group commit gives under load.
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn commit_pipelined_64x16(bencher: Bencher) {
+    let Ok(dir) = tempfile::tempdir() else {
+        return;
+    };
+    let Ok((mut store, _)) = Store::open(&dir.path().join("bench.db"), StoreOptions::default())
+    else {
+        return;
+    };
+    let rt = runtime();
+    let mut seq = 0;
+    bencher
+        .counter(ItemsCount::new(64 * 16usize))
+        .bench_local(|| {
+            let mut t = 0;
+            for _ in 0..64 {
+                for _ in 0..16 {
+                    store.append(enqueue(seq));
+                    seq += 1;
+                }
+                t = store.commit();
+            }
+            black_box(rt.block_on(store.wait(t)).is_ok())
+        });
+}
+
 /// Opening a store that holds 10,000 queued messages (a restart).
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn open_10k(bencher: Bencher) {
