@@ -22,6 +22,35 @@
 //!
 //! Loading gives back the [`Snapshot`] the router already restores from. An old JSON
 //! persistence file is converted on open; a file that is neither is refused and left untouched.
+//!
+//! # Wiring into the router
+//!
+//! Only sessions that outlive their connection (Session Expiry Interval > 0, or a 3.1.1 clean
+//! session 0) get session records; `$SYS` topics get none.
+//!
+//! * Start (`broker::start`): `Store::open(path, options)` instead of `persist::load`; restore
+//!   the returned [`Snapshot`] as today; each restored delivery's sequence number is its index
+//!   in `inflight` then `queued`, and the session's next number is their total length.
+//! * Retained: `RetainSet` / `RetainClear` (empty payload) where `route` stores it.
+//! * CONNECT: clean start over an old stored session → `SessionRemove`; a persistent session
+//!   created or resumed → `SessionOpen`. Disconnect (`went_offline`) → `SessionOffline` with
+//!   the expiry in force and `unix_now()`; expiry 0, expiry timer, takeover that ends it →
+//!   `SessionRemove`.
+//! * SUBSCRIBE / UNSUBSCRIBE on a persistent session → `Subscribe` per granted filter /
+//!   `Unsubscribe` per removed filter.
+//! * A message kept for a persistent session (queued, or sent at once with QoS > 0) →
+//!   `Enqueue` with the next sequence number (stored beside the entry in the queue and in the
+//!   in-flight window); queued → sent: `InFlight`; PUBREC received: `Released`; PUBACK /
+//!   PUBCOMP, expiry, queue-limit drop: `Delivered`.
+//! * Incoming QoS 2 on a persistent session: `AwaitPubrel` when stored, `Pubrel` on PUBREL.
+//! * Acknowledgements: while records are pending (`has_pending()`), PUBACK, PUBREC and PUBCOMP
+//!   for a connection are held (with any later ones for that connection, to keep their order)
+//!   instead of pushed to its outbox. At the end of each router batch `commit()` gives the
+//!   ticket for everything held in that batch; a `select!` arm on `progress().changed()`
+//!   releases every held acknowledgement whose ticket is `<= durable`. A set `failed` is
+//!   logged once (`BrokerEvent::Error`); the lead decides whether to release acks anyway.
+//! * Shutdown: `close()` in `spawn_blocking` instead of the final `save`; no autosave timer
+//!   (in [`SyncMode::Interval`] the writer syncs by itself).
 
 mod writer;
 
