@@ -671,7 +671,8 @@ fn renumber(db: &redb::Database, snap: &Snapshot, path: &Path) -> Result<(), Per
 }
 
 /// Reads the state at `path` without changing anything there (for `--dump-persistence`):
-/// `None` when there is no file.
+/// `None` when there is no file. A database left by a crash is read through a repaired copy
+/// in the temporary directory.
 pub fn read(path: &Path) -> Result<Option<Snapshot>, PersistError> {
     match classify(path)? {
         Kind::Missing => Ok(None),
@@ -681,15 +682,48 @@ pub fn read(path: &Path) -> Result<Option<Snapshot>, PersistError> {
                 redb::DatabaseError::DatabaseAlreadyOpen => {
                     unreadable(path, "it is in use by a running broker")
                 }
-                redb::DatabaseError::RepairAborted => unreadable(
-                    path,
-                    "it needs the repair a broker start does after a crash",
-                ),
                 e => unreadable(path, e),
-            })?;
-            read_snapshot(&db, path).map(Some)
+            });
+            match db {
+                Ok(db) => read_snapshot(&db, path).map(Some),
+                // Not shut down cleanly: repair a copy, never the file itself.
+                Err(PersistError::Unreadable { .. }) if needs_repair(path) => {
+                    read_repaired_copy(path).map(Some)
+                }
+                Err(e) => Err(e),
+            }
         }
     }
+}
+
+/// Whether a read-only open of `path` fails only because redb must repair it after a crash.
+fn needs_repair(path: &Path) -> bool {
+    matches!(
+        redb::ReadOnlyDatabase::open(path),
+        Err(redb::DatabaseError::RepairAborted)
+    )
+}
+
+/// Reads a file that needs repair through a repaired copy in the temporary directory.
+fn read_repaired_copy(path: &Path) -> Result<Snapshot, PersistError> {
+    let copy = std::env::temp_dir().join(format!(
+        "mqtt-workbench-dump-{}-{}.db",
+        std::process::id(),
+        persist::unix_now()
+    ));
+    let result = (|| {
+        std::fs::copy(path, &copy).map_err(|source| PersistError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let db = redb::Builder::new()
+            .set_check_integrity_on_open(true)
+            .create(&copy)
+            .map_err(|e| unreadable(path, e))?;
+        read_snapshot(&db, path)
+    })();
+    let _ = std::fs::remove_file(&copy);
+    result
 }
 
 /// The readable export: the state at `path` as pretty JSON (the old persistence format).

@@ -570,7 +570,20 @@ fn committed_batches_survive_kill_9() {
         let _ = child.wait();
         let last = last.expect("the child committed something");
         expected = Some(last);
-        let (store, snap) = open(&dir.path().join("state.db"));
+        let path = dir.path().join("state.db");
+        // The export reads a crashed database (through a repaired copy) without touching it.
+        assert!(needs_repair(&path), "round {round}: the kill left a clean file");
+        let before = std::fs::read(&path).expect("read");
+        let dumped: Snapshot = serde_json::from_str(&dump(&path).expect("dump")).expect("json");
+        assert!(
+            dumped.sessions[0].queued.len() as u64 > last,
+            "round {round}"
+        );
+        assert!(
+            std::fs::read(&path).expect("read") == before,
+            "dump changed the file"
+        );
+        let (store, snap) = open(&path);
         let s = snap.sessions.first().expect("session survived");
         // Every acknowledged batch is there, in order, without holes; batches the child
         // committed after the last line read here may be there too.
