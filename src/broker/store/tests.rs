@@ -572,7 +572,10 @@ fn committed_batches_survive_kill_9() {
         expected = Some(last);
         let path = dir.path().join("state.db");
         // The export reads a crashed database (through a repaired copy) without touching it.
-        assert!(needs_repair(&path), "round {round}: the kill left a clean file");
+        assert!(
+            needs_repair(&path),
+            "round {round}: the kill left a clean file"
+        );
         let before = std::fs::read(&path).expect("read");
         let dumped: Snapshot = serde_json::from_str(&dump(&path).expect("dump")).expect("json");
         assert!(
