@@ -11,6 +11,7 @@
 //! * [`event`]: [`BrokerEvent`], the verbose log that the TUI and `-v` both render.
 //! * [`auth`]: mosquitto password files.
 //! * [`sys`]: statistics and `$SYS` topics.
+//! * [`persist`] and [`store`]: persistence (the JSON snapshot format and the durable store).
 //!
 //! Network input never panics a task: a bad packet ends that one connection.
 
@@ -26,6 +27,7 @@ pub mod outbox;
 pub mod persist;
 pub mod pressure;
 pub mod router;
+pub mod store;
 pub mod sys;
 pub mod tls;
 pub mod topic;
