@@ -31,6 +31,41 @@ pub struct ListenerConfig {
     /// TLS for this listener (`certfile` + `keyfile`, optionally `cafile` and
     /// `require_certificate`).
     pub tls: Option<ListenerTls>,
+    /// `socket_domain`: only IPv4 or only IPv6 when the listener has no address.
+    pub socket_domain: Option<SocketDomain>,
+    /// `allow_anonymous`, `password_file` and `acl_file` given after this `listener` line:
+    /// they apply to this listener alone with `per_listener_settings true`.
+    pub security: SecuritySettings,
+}
+
+/// `socket_domain` of a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketDomain {
+    /// IPv4 only.
+    Ipv4,
+    /// IPv6 only.
+    Ipv6,
+}
+
+/// The options that decide who may connect and what they may do, named like mosquitto's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecuritySettings {
+    /// `allow_anonymous`; `None` = not given.
+    pub allow_anonymous: Option<bool>,
+    /// `password_file` (mosquitto_passwd format).
+    pub password_file: Option<PathBuf>,
+    /// `acl_file` (mosquitto format: `topic`, `user`, `pattern` lines).
+    pub acl_file: Option<PathBuf>,
+}
+
+/// The lowest TLS version a listener accepts (`tls_version`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TlsVersion {
+    /// TLS 1.2 and 1.3 (mosquitto's default, and `tls_version tlsv1.2`).
+    #[default]
+    Tls12,
+    /// TLS 1.3 only (`tls_version tlsv1.3`).
+    Tls13,
 }
 
 /// A listener's TLS settings, named like mosquitto's.
@@ -44,6 +79,87 @@ pub struct ListenerTls {
     pub cafile: Option<PathBuf>,
     /// `require_certificate`: clients must present a certificate signed by `cafile`.
     pub require_certificate: bool,
+    /// `tls_version`: the lowest version accepted.
+    pub min_version: TlsVersion,
+}
+
+/// Where log lines go (`log_dest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogDest {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+    /// Appended to a file (reopened on SIGHUP, for logrotate).
+    File(PathBuf),
+    /// The local syslog daemon (`/dev/log`), facility daemon.
+    Syslog,
+    /// Published to `$SYS/broker/log/<class>` (never the packet-level lines).
+    Topic,
+}
+
+/// mosquitto's `log_type` classes, as a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogTypes(u16);
+
+impl LogTypes {
+    /// `debug`: packet traffic.
+    pub const DEBUG: Self = Self(1);
+    /// `error`.
+    pub const ERROR: Self = Self(2);
+    /// `warning`.
+    pub const WARNING: Self = Self(4);
+    /// `notice`.
+    pub const NOTICE: Self = Self(8);
+    /// `information`.
+    pub const INFORMATION: Self = Self(16);
+    /// `subscribe`: the `CLIENT QOS FILTER` lines.
+    pub const SUBSCRIBE: Self = Self(32);
+    /// `unsubscribe`: the `CLIENT FILTER` lines.
+    pub const UNSUBSCRIBE: Self = Self(64);
+    /// `websockets`.
+    pub const WEBSOCKETS: Self = Self(128);
+    /// None.
+    pub const NONE: Self = Self(0);
+    /// `all`.
+    pub const ALL: Self = Self(255);
+    /// mosquitto's default: error, warning, notice and information.
+    pub const DEFAULT: Self = Self(2 | 4 | 8 | 16);
+
+    /// True when every class of `other` is in `self`.
+    #[must_use]
+    pub fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0 && other.0 != 0
+    }
+
+    /// True when any class of `other` is in `self`.
+    #[must_use]
+    pub fn intersects(self, other: Self) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Adds the classes of `other`.
+    #[must_use]
+    pub fn with(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// The class a `log_type` word names.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Some(match word {
+            "debug" => Self::DEBUG,
+            "error" => Self::ERROR,
+            "warning" => Self::WARNING,
+            "notice" => Self::NOTICE,
+            "information" => Self::INFORMATION,
+            "subscribe" => Self::SUBSCRIBE,
+            "unsubscribe" => Self::UNSUBSCRIBE,
+            "websockets" => Self::WEBSOCKETS,
+            "none" => Self::NONE,
+            "all" => Self::ALL,
+            _ => return None,
+        })
+    }
 }
 
 /// Payload bytes one client may have queued when `max_queued_bytes` is 0: a backstop so that no
@@ -55,12 +171,13 @@ pub const QUEUE_BYTES_BACKSTOP: usize = 64 * 1024 * 1024;
 pub struct BrokerConfig {
     /// Listeners from the file; empty means "local only mode" on the default port.
     pub listeners: Vec<ListenerConfig>,
-    /// `allow_anonymous`; `None` = the mosquitto 2 default (true in local only mode, else false).
-    pub allow_anonymous: Option<bool>,
-    /// `password_file` (mosquitto_passwd format).
-    pub password_file: Option<PathBuf>,
-    /// `acl_file` (mosquitto format: `topic`, `user`, `pattern` lines).
-    pub acl_file: Option<PathBuf>,
+    /// `allow_anonymous`, `password_file` and `acl_file` as they apply broker-wide (without
+    /// `per_listener_settings`, the last value given anywhere wins, as in mosquitto).
+    /// `allow_anonymous` `None` = the mosquitto 2 default (true in local only mode, else false).
+    pub security: SecuritySettings,
+    /// `per_listener_settings`: each listener has its own `allow_anonymous`, `password_file`
+    /// and `acl_file`.
+    pub per_listener_settings: bool,
     /// `max_packet_size` in bytes; 0 = the MQTT maximum.
     pub max_packet_size: usize,
     /// `max_inflight_messages` per client, outgoing QoS 1/2; 0 = unlimited.
@@ -103,6 +220,15 @@ pub struct BrokerConfig {
     pub persistence_file: String,
     /// `autosave_interval` in seconds; 0 saves only at shutdown.
     pub autosave_interval: u64,
+    /// `pid_file`: written with the process id at start, removed at shutdown.
+    pub pid_file: Option<PathBuf>,
+    /// `user`: when started as root, the user to run as once the listeners are open.
+    pub user: Option<String>,
+    /// `log_dest` lines in order; empty = standard output.
+    pub log_dest: Vec<LogDest>,
+    /// `log_type` lines combined; `None` = mosquitto's default (error, warning, notice,
+    /// information). `-v` overrides it with `all`.
+    pub log_type: Option<LogTypes>,
     /// The file this was read from.
     pub source: Option<PathBuf>,
 }
@@ -111,9 +237,8 @@ impl Default for BrokerConfig {
     fn default() -> Self {
         Self {
             listeners: Vec::new(),
-            allow_anonymous: None,
-            password_file: None,
-            acl_file: None,
+            security: SecuritySettings::default(),
+            per_listener_settings: false,
             max_packet_size: 0,
             max_inflight_messages: 20,
             max_queued_messages: 1000,
@@ -134,6 +259,10 @@ impl Default for BrokerConfig {
             persistence_location: None,
             persistence_file: "mqtt-workbench.db".into(),
             autosave_interval: 1800,
+            pid_file: None,
+            user: None,
+            log_dest: Vec::new(),
+            log_type: None,
             source: None,
         }
     }
@@ -177,19 +306,34 @@ fn parse_num<T: std::str::FromStr>(option: &str, v: &str) -> Result<T, String> {
 }
 
 /// Options mosquitto knows that this broker accepts but does not act on.
+/// None of them touches security or service behaviour: `set_tcp_nodelay` (always on here),
+/// `max_inflight_bytes` (the in-flight window counts messages), `websockets_log_level`
+/// (libwebsockets' own log).
 const IGNORED: &[&str] = &[
-    "log_dest",
-    "log_type",
-    "autosave_on_changes",
-    "user",
-    "pid_file",
-    "per_listener_settings",
     "set_tcp_nodelay",
     "max_inflight_bytes",
-    "upgrade_outgoing_qos",
-    "check_retain_source",
     "websockets_log_level",
-    "socket_domain",
+];
+
+/// Options accepted only with the value that matches what this broker does; any other value
+/// is refused with the reason.
+const ONLY: &[(&str, &str, &str)] = &[
+    (
+        "autosave_on_changes",
+        "false",
+        "saves are timed by autosave_interval only",
+    ),
+    (
+        "upgrade_outgoing_qos",
+        "false",
+        "messages are delivered at the lower of the published and the granted QoS",
+    ),
+    (
+        "check_retain_source",
+        "false",
+        "a retained message is checked against the subscriber's read access only, not its \
+         publisher's current rights",
+    ),
 ];
 
 impl BrokerConfig {
@@ -283,6 +427,8 @@ impl BrokerConfig {
                     protocol: ListenerProtocol::Mqtt,
                     max_connections: None,
                     tls: None,
+                    socket_domain: None,
+                    security: SecuritySettings::default(),
                 });
             }
             "protocol" => {
@@ -307,9 +453,31 @@ impl BrokerConfig {
                     "keyfile" => tls.keyfile = Some(PathBuf::from(v)),
                     "cafile" => tls.cafile = Some(PathBuf::from(v)),
                     "require_certificate" => tls.require_certificate = parse_bool(option, v)?,
-                    // TLS 1.2 and 1.3 are both offered; a minimum is accepted and ignored.
-                    _ => {}
+                    _ => {
+                        tls.min_version = match v {
+                            "tlsv1.2" => TlsVersion::Tls12,
+                            "tlsv1.3" => TlsVersion::Tls13,
+                            "tlsv1.1" | "tlsv1" => {
+                                return Err(format!(
+                                    "'tls_version {v}' is not supported: TLS before 1.2 is \
+                                     insecure; use tlsv1.2 or tlsv1.3"
+                                ));
+                            }
+                            _ => {
+                                return Err(format!(
+                                    "'tls_version' takes tlsv1.2 or tlsv1.3, not '{v}'"
+                                ));
+                            }
+                        };
+                    }
                 }
+            }
+            "ciphers" | "ciphers_tls1.3" => {
+                return Err(format!(
+                    "'{option}' is not supported: the broker offers only rustls's safe default \
+                     cipher suites (TLS 1.3: AES-256-GCM, AES-128-GCM, ChaCha20-Poly1305; TLS 1.2: \
+                     ECDHE with the same ciphers); remove the line"
+                ));
             }
             "max_connections" => {
                 let n: i64 = parse_num(option, v)?;
@@ -318,9 +486,28 @@ impl BrokerConfig {
                     l.max_connections = limit;
                 }
             }
-            "allow_anonymous" => self.allow_anonymous = Some(parse_bool(option, v)?),
-            "password_file" => self.password_file = Some(PathBuf::from(v)),
-            "acl_file" => self.acl_file = Some(PathBuf::from(v)),
+            "allow_anonymous" => {
+                let b = parse_bool(option, v)?;
+                self.security.allow_anonymous = Some(b);
+                if let Some(l) = self.listeners.last_mut() {
+                    l.security.allow_anonymous = Some(b);
+                }
+            }
+            "password_file" | "acl_file" => {
+                let path = Some(PathBuf::from(v));
+                let (global, local) = match self.listeners.last_mut() {
+                    Some(l) => (&mut self.security, Some(&mut l.security)),
+                    None => (&mut self.security, None),
+                };
+                for s in std::iter::once(global).chain(local) {
+                    if option == "password_file" {
+                        s.password_file.clone_from(&path);
+                    } else {
+                        s.acl_file.clone_from(&path);
+                    }
+                }
+            }
+            "per_listener_settings" => self.per_listener_settings = parse_bool(option, v)?,
             "max_packet_size" => {
                 let n: usize = parse_num(option, v)?;
                 if n != 0 && n < 20 {
@@ -362,7 +549,68 @@ impl BrokerConfig {
             "persistence_location" => self.persistence_location = Some(PathBuf::from(v)),
             "persistence_file" => self.persistence_file = v.to_owned(),
             "autosave_interval" => self.autosave_interval = parse_num(option, v)?,
+            "pid_file" => self.pid_file = Some(PathBuf::from(v)),
+            "user" => self.user = Some(v.to_owned()),
+            "log_type" => {
+                let t = LogTypes::from_word(v).ok_or_else(|| {
+                    format!(
+                        "'log_type' takes debug, error, warning, notice, information, \
+                         subscribe, unsubscribe, websockets, none or all, not '{v}'"
+                    )
+                })?;
+                self.log_type = Some(self.log_type.unwrap_or(LogTypes::NONE).with(t));
+            }
+            "log_dest" => {
+                let (kind, rest) = v.split_once(char::is_whitespace).unwrap_or((v, ""));
+                let dest = match (kind, rest.trim()) {
+                    ("stdout", "") => LogDest::Stdout,
+                    ("stderr", "") => LogDest::Stderr,
+                    ("syslog", "") => LogDest::Syslog,
+                    ("topic", "") => LogDest::Topic,
+                    ("none", "") => {
+                        self.log_dest.clear();
+                        return Ok(());
+                    }
+                    ("file", "") => return Err("'log_dest file' needs a file name".into()),
+                    ("file", path) => LogDest::File(PathBuf::from(path)),
+                    ("dlt", _) => {
+                        return Err("'log_dest dlt' is not supported (no DLT daemon client)".into());
+                    }
+                    _ => {
+                        return Err(format!(
+                            "'log_dest' takes stdout, stderr, file FILE, syslog, topic or none, \
+                             not '{v}'"
+                        ));
+                    }
+                };
+                if !self.log_dest.contains(&dest) {
+                    self.log_dest.push(dest);
+                }
+            }
             o if IGNORED.contains(&o) => {}
+            o if ONLY.iter().any(|(name, _, _)| *name == o) => {
+                let (_, allowed, why) = ONLY
+                    .iter()
+                    .find(|(name, _, _)| *name == o)
+                    .copied()
+                    .unwrap_or_default();
+                if v != allowed {
+                    return Err(format!(
+                        "'{o} {v}' is not supported ({why}); use '{o} {allowed}'"
+                    ));
+                }
+            }
+            "socket_domain" => {
+                let l = self
+                    .listeners
+                    .last_mut()
+                    .ok_or_else(|| "'socket_domain' must follow a 'listener' line".to_string())?;
+                l.socket_domain = match v {
+                    "ipv4" => Some(SocketDomain::Ipv4),
+                    "ipv6" => Some(SocketDomain::Ipv6),
+                    _ => return Err(format!("'socket_domain' takes ipv4 or ipv6, not '{v}'")),
+                };
+            }
             _ => return Err(format!("unknown option '{option}'")),
         }
         Ok(())
@@ -392,7 +640,9 @@ impl BrokerConfig {
     /// only mode unless the file says otherwise.
     #[must_use]
     pub fn anonymous_allowed(&self) -> bool {
-        self.allow_anonymous.unwrap_or(self.listeners.is_empty())
+        self.security
+            .allow_anonymous
+            .unwrap_or(self.listeners.is_empty())
     }
 }
 

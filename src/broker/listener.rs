@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::task::TaskTracker;
 
-use super::config::{BrokerConfig, ListenerConfig, ListenerProtocol};
+use super::config::{BrokerConfig, ListenerConfig, ListenerProtocol, SocketDomain};
 use super::connection::{self, Shared};
 use super::event::{BrokerEvent, EventBus};
 use super::websocket;
@@ -26,6 +26,9 @@ pub struct BoundListener {
     pub protocol: ListenerProtocol,
     /// TLS, when the listener has a certificate.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The index of its `listener` line in the configuration (0 in local only mode): which
+    /// security settings apply with `per_listener_settings`.
+    pub index: usize,
 }
 
 /// Why a listener could not be opened.
@@ -101,6 +104,7 @@ pub fn bind(
             max_connections: None,
             protocol: ListenerProtocol::Mqtt,
             tls: None,
+            index: 0,
         });
         // IPv6 loopback on the same port, when the machine has it.
         if let Ok(v6) = bind_one(SocketAddr::new(
@@ -118,17 +122,22 @@ pub fn bind(
                 max_connections: None,
                 protocol: ListenerProtocol::Mqtt,
                 tls: None,
+                index: 0,
             });
         }
         return Ok(out);
     }
-    for l in &cfg.listeners {
-        out.extend(bind_listener(l, events)?);
+    for (index, l) in cfg.listeners.iter().enumerate() {
+        out.extend(bind_listener(l, index, events)?);
     }
     Ok(out)
 }
 
-fn bind_listener(l: &ListenerConfig, events: &EventBus) -> Result<Vec<BoundListener>, ListenError> {
+fn bind_listener(
+    l: &ListenerConfig,
+    index: usize,
+    events: &EventBus,
+) -> Result<Vec<BoundListener>, ListenError> {
     let tls = match &l.tls {
         Some(t) => Some(
             super::tls::server_config(t).map_err(|message| ListenError::Tls {
@@ -138,9 +147,11 @@ fn bind_listener(l: &ListenerConfig, events: &EventBus) -> Result<Vec<BoundListe
         ),
         None => None,
     };
-    let addrs: Vec<IpAddr> = match l.bind {
-        Some(a) => vec![a],
-        None => vec![
+    let addrs: Vec<IpAddr> = match (l.bind, l.socket_domain) {
+        (Some(a), _) => vec![a],
+        (None, Some(SocketDomain::Ipv4)) => vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
+        (None, Some(SocketDomain::Ipv6)) => vec![IpAddr::V6(Ipv6Addr::UNSPECIFIED)],
+        (None, None) => vec![
             IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         ],
@@ -169,6 +180,7 @@ fn bind_listener(l: &ListenerConfig, events: &EventBus) -> Result<Vec<BoundListe
             max_connections: l.max_connections,
             protocol: l.protocol,
             tls: tls.clone(),
+            index,
         });
     }
     Ok(out)
@@ -202,18 +214,26 @@ pub async fn accept_loop(l: BoundListener, shared: Arc<Shared>, tracker: TaskTra
                 let (shared, active) = (shared.clone(), active.clone());
                 let protocol = l.protocol;
                 let tls = l.tls.clone();
+                let index = l.index;
                 tracker.spawn(async move {
                     match (tls, protocol) {
                         (None, ListenerProtocol::Mqtt) => {
-                            connection::serve(stream, peer, port, shared).await;
+                            connection::serve(stream, peer, port, index, shared).await;
                         }
                         (None, ListenerProtocol::WebSockets) => {
-                            Box::pin(websocket::serve(stream, peer, port, shared)).await;
+                            Box::pin(websocket::serve(stream, peer, port, index, shared)).await;
                         }
                         (Some(config), protocol) => {
                             let acceptor = tokio_rustls::TlsAcceptor::from(config);
-                            Box::pin(serve_tls(acceptor, stream, peer, port, protocol, shared))
-                                .await;
+                            Box::pin(serve_tls(
+                                acceptor,
+                                stream,
+                                peer,
+                                (port, index),
+                                protocol,
+                                shared,
+                            ))
+                            .await;
                         }
                     }
                     active.fetch_sub(1, Ordering::Relaxed);
@@ -235,7 +255,7 @@ async fn serve_tls(
     acceptor: tokio_rustls::TlsAcceptor,
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
-    port: u16,
+    (port, index): (u16, usize),
     protocol: ListenerProtocol,
     shared: Arc<Shared>,
 ) {
@@ -258,7 +278,7 @@ async fn serve_tls(
         }
     };
     match protocol {
-        ListenerProtocol::Mqtt => connection::serve(tls, peer, port, shared).await,
-        ListenerProtocol::WebSockets => websocket::serve(tls, peer, port, shared).await,
+        ListenerProtocol::Mqtt => connection::serve(tls, peer, port, index, shared).await,
+        ListenerProtocol::WebSockets => websocket::serve(tls, peer, port, index, shared).await,
     }
 }

@@ -7,6 +7,7 @@ mod common;
 mod bench_cli;
 mod broker_cli;
 mod broker_malformed;
+mod broker_ops;
 mod broker_rumqttc;
 mod broker_semantics;
 mod client_format;

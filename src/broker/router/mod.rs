@@ -22,13 +22,15 @@ use tokio_util::sync::CancellationToken;
 use self::retained::RetainedStore;
 use self::session::{InFlight, Link, PendingWill, Queued, Session};
 use self::subscriptions::{Entry, SessionIdx, Subscriptions, Target};
-use super::acl::{Access, Acl};
+use super::acl::Access;
 use super::config::BrokerConfig;
+use super::control::Control;
 use super::event::{BrokerEvent, EventBus, PublishFlags};
 use super::outbox::{CloseReason, Outbox, PROGRESS_SLACK};
 use super::persist::{
     self, Snapshot, StoredDelivery, StoredMessage, StoredSession, StoredSubscription,
 };
+use super::security::SecurityPolicy;
 use super::sys::{self, Stats};
 use super::topic;
 use crate::protocol::{
@@ -133,6 +135,8 @@ pub struct ConnectRequest {
     pub server_keep_alive: Option<u16>,
     /// The peer address.
     pub peer: SocketAddr,
+    /// The index of the listener it came in on (its security settings).
+    pub listener: usize,
     /// The connection's outgoing queue.
     pub outbox: Arc<Outbox>,
 }
@@ -157,6 +161,8 @@ pub enum RouterCmd {
         /// How.
         how: CloseKind,
     },
+    /// An operator request (a signal): new security settings, save now, dump subscriptions.
+    Control(Control),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -182,8 +188,8 @@ struct Delivery {
 /// The broker's state and its command loop.
 pub struct Router {
     cfg: Arc<BrokerConfig>,
-    /// Topic access control (`acl_file`), if configured.
-    acl: Option<Arc<Acl>>,
+    /// Topic access control (`acl_file`, per listener with `per_listener_settings`).
+    security: Arc<SecurityPolicy>,
     events: EventBus,
     stats: Arc<Stats>,
     /// Boxed: a growing table then costs a pointer per slot, not a whole session.
@@ -211,7 +217,7 @@ impl Router {
     pub fn new(cfg: Arc<BrokerConfig>, events: EventBus, stats: Arc<Stats>) -> Self {
         Self {
             cfg,
-            acl: None,
+            security: Arc::new(SecurityPolicy::open()),
             events,
             stats,
             sessions: Vec::new(),
@@ -230,22 +236,22 @@ impl Router {
         }
     }
 
-    /// Enforces an ACL from now on.
-    pub fn set_acl(&mut self, acl: Acl) {
-        self.acl = Some(Arc::new(acl));
+    /// Enforces the ACLs of `security` from now on.
+    pub fn set_security(&mut self, security: Arc<SecurityPolicy>) {
+        self.security = security;
     }
 
-    /// True when the ACL (if any) lets the session `access` the topic.
+    /// True when the ACL (if any) of the client's listener lets it `access` the topic.
     fn acl_allows(
         &self,
+        listener: usize,
         username: Option<&str>,
         client_id: &str,
         topic: &str,
         access: Access,
     ) -> bool {
-        self.acl
-            .as_ref()
-            .is_none_or(|acl| acl.allows(username, client_id, topic, access))
+        self.security
+            .acl_allows(listener, username, client_id, topic, access)
     }
 
     /// Runs until `shutdown` is cancelled or every sender is gone.
@@ -304,6 +310,58 @@ impl Router {
         }
         if let Some(path) = persist_path {
             self.save(path).await;
+        }
+    }
+
+    /// Applies an operator request (a signal).
+    fn on_control(&mut self, c: Control) {
+        match c {
+            Control::Security(policy) => self.security = policy,
+            Control::SaveNow => {
+                let Some(path) = self.cfg.persistence_path() else {
+                    self.emit(|| {
+                        BrokerEvent::Notice("Persistence is off: nothing to save.".into())
+                    });
+                    return;
+                };
+                self.emit(|| {
+                    BrokerEvent::Notice(format!("Saving in-memory database to {}.", path.display()))
+                });
+                // Rare and operator-driven: written here, in order with every command before
+                // it, as mosquitto does in its main loop.
+                if let Err(e) = persist::save(&path, &self.snapshot().to_bytes()) {
+                    self.emit(|| BrokerEvent::Error(crate::error_chain(&e)));
+                }
+            }
+            Control::DumpSubscriptions => {
+                let mut lines: Vec<String> = self
+                    .sessions
+                    .iter()
+                    .flatten()
+                    .flat_map(|s| {
+                        s.subscriptions.iter().map(|(filter, o)| {
+                            format!("\t{filter} {} (QoS {})", s.id, o.qos.as_u8())
+                        })
+                    })
+                    .collect();
+                lines.sort();
+                let mut all = Vec::new();
+                self.retained.all(&mut all);
+                let sys = all.iter().filter(|m| m.topic.starts_with("$SYS/")).count();
+                let retained = (all.len() - sys, sys);
+                self.emit(|| BrokerEvent::SubscriptionTree { lines, retained });
+            }
+            Control::Publish { topic, payload } => {
+                let msg = Message {
+                    topic,
+                    payload,
+                    qos: QoS::AtMostOnce,
+                    retain: false,
+                    properties: None,
+                    expires_at: None,
+                };
+                self.route(&msg, None);
+            }
         }
     }
 
@@ -517,6 +575,7 @@ impl Router {
                 }
             }
             RouterCmd::Closed { conn, how } => self.on_closed(conn, how),
+            RouterCmd::Control(c) => self.on_control(c),
         }
     }
 
@@ -550,6 +609,7 @@ impl Router {
             assigned_id,
             server_keep_alive,
             peer,
+            listener,
             outbox,
         } = req;
         let id: Arc<str> = Arc::from(connect.client_id.as_str());
@@ -628,9 +688,11 @@ impl Router {
                 will,
                 client_id: id.clone(),
                 username: username.clone(),
+                listener,
             })
         });
         s.username = username;
+        s.listener = listener;
         s.link = Some(Link {
             conn,
             outbox: outbox.clone(),
@@ -918,8 +980,15 @@ impl Router {
             will: w,
             client_id,
             username,
+            listener,
         } = *pending;
-        if !self.acl_allows(username.as_deref(), &client_id, &w.topic, Access::Write) {
+        if !self.acl_allows(
+            listener,
+            username.as_deref(),
+            &client_id,
+            &w.topic,
+            Access::Write,
+        ) {
             return;
         }
         let now = Instant::now();
@@ -953,13 +1022,14 @@ impl Router {
         };
         let id = s.id.clone();
         let username = s.username.clone();
+        let listener = s.listener;
         let version = s.version;
         let Some(link) = s.link.clone() else {
             return;
         };
         self.counters.publish_received += 1;
         self.counters.publish_bytes_received += p.payload.len() as u64;
-        let allowed = self.acl_allows(username.as_deref(), &id, &p.topic, Access::Write);
+        let allowed = self.acl_allows(listener, username.as_deref(), &id, &p.topic, Access::Write);
         {
             let (c, t) = (id.clone(), p.topic.clone());
             let (flags, len) = (flags_of(&p), p.payload.len());
@@ -1184,18 +1254,20 @@ impl Router {
     /// one (its session queues it).
     fn pick_group_member(&mut self, gidx: u32, topic_name: &str) -> Option<Delivery> {
         let sessions = &self.sessions;
-        let acl = self.acl.as_deref();
+        let security = &*self.security;
         let g = self.subs.group_mut(gidx)?;
         let n = g.members.len();
         let may_read = |session: SessionIdx| {
             let s = sessions.get(session as usize).and_then(|o| o.as_deref());
-            match (acl, s) {
-                (Some(acl), Some(s)) => {
-                    acl.allows(s.username.as_deref(), &s.id, topic_name, Access::Read)
-                }
-                (None, Some(_)) => true,
-                (_, None) => false,
-            }
+            s.is_some_and(|s| {
+                security.acl_allows(
+                    s.listener,
+                    s.username.as_deref(),
+                    &s.id,
+                    topic_name,
+                    Access::Read,
+                )
+            })
         };
         let online = |session: SessionIdx| {
             sessions
@@ -1234,12 +1306,18 @@ impl Router {
         if msg.expired() {
             return;
         }
-        if self.acl.is_some() {
+        if self.security.has_acl() {
             // `read` is checked at delivery, as mosquitto does (subscribing is always granted).
             let Some(s) = self.sessions.get(idx as usize).and_then(|o| o.as_deref()) else {
                 return;
             };
-            if !self.acl_allows(s.username.as_deref(), &s.id, &msg.topic, Access::Read) {
+            if !self.acl_allows(
+                s.listener,
+                s.username.as_deref(),
+                &s.id,
+                &msg.topic,
+                Access::Read,
+            ) {
                 return;
             }
         }

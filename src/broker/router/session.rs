@@ -50,6 +50,8 @@ pub struct PendingWill {
     pub client_id: Arc<str>,
     /// User name of that connection.
     pub username: Option<Arc<str>>,
+    /// The listener that connection came in on (whose ACL applies).
+    pub listener: usize,
 }
 
 /// Everything the broker remembers about one client id.
@@ -84,6 +86,8 @@ pub struct Session {
     pub will: Option<Box<PendingWill>>,
     /// User name of the current or last connection (for the ACL).
     pub username: Option<Arc<str>>,
+    /// The listener of the current or last connection (whose ACL applies).
+    pub listener: usize,
     /// The client's Receive Maximum (MQTT 5), else 65,535.
     pub receive_maximum: u16,
     /// The client's Maximum Packet Size (MQTT 5).
@@ -113,6 +117,7 @@ impl Session {
             inbound_qos2: HashMap::new(),
             will: None,
             username: None,
+            listener: 0,
             receive_maximum: u16::MAX,
             max_packet_size: None,
             dropping: false,
