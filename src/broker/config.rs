@@ -746,6 +746,146 @@ mod tests {
     }
 
     #[test]
+    fn security_and_service_options_work_or_are_refused_with_the_reason() {
+        let err = |text: &str| BrokerConfig::parse(text).err().map(|(l, m)| (l, m));
+        // tls_version: 1.2 and 1.3 work; older versions and typos are refused.
+        let (cfg, _) = BrokerConfig::parse(
+            "listener 1
+tls_version tlsv1.3
+",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let tls = cfg.listeners[0].tls.as_ref().map(|t| t.min_version);
+        assert_eq!(tls, Some(TlsVersion::Tls13));
+        let e = err("listener 1
+tls_version tlsv1.1
+")
+        .unwrap_or_default();
+        assert_eq!(e.0, 2);
+        assert!(e.1.contains("not supported"), "{}", e.1);
+        assert!(
+            err("listener 1
+tls_version tls13
+")
+            .is_some()
+        );
+        // ciphers cannot be chosen here: refused, never ignored.
+        for o in ["ciphers", "ciphers_tls1.3"] {
+            let e = err(&format!(
+                "listener 1
+{o} HIGH
+"
+            ))
+            .unwrap_or_default();
+            assert_eq!(e.0, 2);
+            assert!(
+                e.1.starts_with(&format!("'{o}' is not supported")),
+                "{}",
+                e.1
+            );
+        }
+        // Only the value that matches what the broker does.
+        assert!(
+            err("check_retain_source false
+")
+            .is_none()
+        );
+        let e = err("check_retain_source true
+")
+        .unwrap_or_default();
+        assert!(e.1.contains("use 'check_retain_source false'"), "{}", e.1);
+        assert!(
+            err("upgrade_outgoing_qos true
+")
+            .is_some()
+        );
+        assert!(
+            err("autosave_on_changes true
+")
+            .is_some()
+        );
+        // Logging and service options.
+        let (cfg, _) = BrokerConfig::parse(
+            "log_dest file /tmp/x.log
+log_dest stdout
+log_dest stdout
+log_type error
+             log_type subscribe
+pid_file /run/x.pid
+user mosquitto
+connection_messages false
+",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            cfg.log_dest,
+            vec![LogDest::File("/tmp/x.log".into()), LogDest::Stdout]
+        );
+        assert_eq!(
+            cfg.log_type,
+            Some(LogTypes::ERROR.with(LogTypes::SUBSCRIBE))
+        );
+        assert_eq!(cfg.pid_file, Some(PathBuf::from("/run/x.pid")));
+        assert_eq!(cfg.user.as_deref(), Some("mosquitto"));
+        assert!(!cfg.connection_messages);
+        assert!(
+            err("log_dest dlt
+")
+            .is_some()
+        );
+        assert!(
+            err("log_dest file
+")
+            .is_some()
+        );
+        assert!(
+            err("log_type everything
+")
+            .is_some()
+        );
+        let (cfg, _) = BrokerConfig::parse(
+            "log_dest stdout
+log_dest none
+",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(cfg.log_dest.is_empty());
+        let (cfg, _) = BrokerConfig::parse(
+            "listener 1
+socket_domain ipv4
+",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(cfg.listeners[0].socket_domain, Some(SocketDomain::Ipv4));
+    }
+
+    #[test]
+    fn per_listener_options_follow_their_listener() {
+        let (cfg, _) = BrokerConfig::parse(
+            "per_listener_settings true
+listener 1
+password_file /a
+listener 2
+             allow_anonymous true
+acl_file /b
+",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(cfg.per_listener_settings);
+        assert_eq!(
+            cfg.listeners[0].security.password_file,
+            Some(PathBuf::from("/a"))
+        );
+        assert_eq!(cfg.listeners[0].security.allow_anonymous, None);
+        assert_eq!(cfg.listeners[1].security.allow_anonymous, Some(true));
+        assert_eq!(
+            cfg.listeners[1].security.acl_file,
+            Some(PathBuf::from("/b"))
+        );
+        assert_eq!(cfg.listeners[1].security.password_file, None);
+    }
+
+    #[test]
     fn listener_without_allow_anonymous_refuses_anonymous() {
         let (cfg, _) = BrokerConfig::parse("listener 1883\n").unwrap_or_else(|e| panic!("{e:?}"));
         assert!(!cfg.anonymous_allowed());

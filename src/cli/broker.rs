@@ -330,6 +330,11 @@ async fn print_log(
                 match cmd {
                     SinkCmd::Publisher(p) => sink.publisher = Some(p),
                     SinkCmd::Reconfigure(cfg) => {
+                        // Lines emitted before the reload (its "Reloading config." among
+                        // them) still go to the old destinations, as in mosquitto.
+                        while let Ok(entry) = rx.try_recv() {
+                            sink.write(&entry);
+                        }
                         sink.flush();
                         match LogSink::open(&cfg, verbose) {
                             Ok(mut new) => {

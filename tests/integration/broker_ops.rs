@@ -495,3 +495,253 @@ async fn debian_stock_config_with_per_listener_settings_behaves_as_mosquitto() {
     assert!(inst.path("lib/mqtt-workbench.db").exists());
     assert!(!inst.path("run/mosquitto.pid").exists());
 }
+
+/// Starts `mqtt-workbench broker -c CONF` with `envs`, stdout and stderr collected.
+fn start_plain(conf: &Path, envs: &[(&str, &str)]) -> KillOnDrop {
+    let mut cmd = Command::new(wb());
+    cmd.args(["broker", "-c", conf.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    KillOnDrop(cmd.spawn().unwrap())
+}
+
+/// Waits until `path` holds `needle`, returning the text.
+async fn wait_file(path: &Path, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} in {}:\n{text}",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn systemd_gets_ready_at_start_and_stopping_at_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    let sock = tokio::net::UnixDatagram::bind(&sock_path).unwrap();
+    let log = dir.path().join("broker.log");
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(
+        &conf,
+        format!("listener 0 127.0.0.1\nlog_dest file {}\n", log.display()),
+    )
+    .unwrap();
+    let mut child = start_plain(&conf, &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())]);
+    let mut buf = [0u8; 256];
+    let n = tokio::time::timeout(Duration::from_secs(10), sock.recv(&mut buf))
+        .await
+        .expect("READY within 10 s")
+        .unwrap();
+    assert_eq!(&buf[..n], b"READY=1\n");
+    // READY comes once the listeners accept connections.
+    let text = wait_file(&log, "running").await;
+    let port = text
+        .lines()
+        .find_map(|l| l.split_once("Opening ipv4 listen socket on port "))
+        .map(|(_, p)| p.trim_end_matches('.').to_owned())
+        .unwrap();
+    assert!(std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok());
+    send_signal(child.0.id(), "TERM");
+    let n = tokio::time::timeout(Duration::from_secs(10), sock.recv(&mut buf))
+        .await
+        .expect("STOPPING within 10 s")
+        .unwrap();
+    assert_eq!(&buf[..n], b"STOPPING=1\n");
+    assert!(child.0.wait().unwrap().success());
+}
+
+#[tokio::test]
+async fn log_file_is_reopened_on_sighup_for_logrotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("broker.log");
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener 0 127.0.0.1\nlog_dest file {}\nlog_timestamp false\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let child = start_plain(&conf, &[]);
+    let text = wait_file(&log, "running").await;
+    let port = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Opening ipv4 listen socket on port "))
+        .map(|p| p.trim_end_matches('.').to_owned())
+        .unwrap();
+    // What logrotate does: move the file away, then SIGHUP. As in mosquitto, the
+    // "Reloading config." line still goes to the old file; what follows, to a new one.
+    let rotated = dir.path().join("broker.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    send_signal(child.0.id(), "HUP");
+    wait_file(&rotated, "Reloading config.").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !log.exists() {
+        assert!(Instant::now() < deadline, "no new log file");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _c = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    let text = wait_file(&log, "New connection from 127.0.0.1:").await;
+    assert!(!text.contains("running"), "a fresh file: {text}");
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert!(old.starts_with("mqtt-workbench version"), "{old}");
+    assert!(!old.contains("New connection"), "{old}");
+    send_signal(child.0.id(), "TERM");
+    wait_file(&log, "terminating").await;
+}
+
+#[tokio::test]
+async fn log_type_and_connection_messages_filter_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("broker.log");
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener 0 127.0.0.1\nallow_anonymous true\nlog_dest file {}\nlog_timestamp false\n\
+             log_type notice\nlog_type subscribe\nconnection_messages false\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let child = start_plain(&conf, &[]);
+    let text = wait_file(&log, "running").await;
+    let port = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Opening ipv4 listen socket on port "))
+        .map(|p| p.trim_end_matches('.').to_owned())
+        .unwrap();
+    // A client subscribes and leaves: only the `subscribe` class line shows, no connection
+    // lines and no packet lines.
+    let mut c =
+        crate::common::RawClient::connect(format!("127.0.0.1:{port}").parse().unwrap()).await;
+    c.send(&crate::common::connect_packet(4, "quiet", 0x02, 60))
+        .await;
+    c.recv().await.unwrap();
+    c.send(&crate::common::subscribe_packet(1, "q/t", 0)).await;
+    c.recv().await.unwrap();
+    let text = wait_file(&log, "quiet 0 q/t").await;
+    assert!(!text.contains("New connection"), "{text}");
+    assert!(!text.contains("New client connected"), "{text}");
+    assert!(!text.contains("Received SUBSCRIBE"), "{text}");
+    assert!(!text.contains("Sending SUBACK"), "{text}");
+    drop(c);
+    send_signal(child.0.id(), "TERM");
+    let text = wait_file(&log, "terminating").await;
+    assert!(!text.contains("Client quiet"), "{text}");
+}
+
+#[tokio::test]
+async fn log_dest_topic_publishes_like_mosquitto() {
+    if !have_mosquitto() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(
+        &conf,
+        "listener 0 127.0.0.1\nallow_anonymous true\nlog_dest stdout\nlog_dest topic\n",
+    )
+    .unwrap();
+    let mut b = BrokerProcess::start(&["-c", conf.to_str().unwrap()]);
+    let port = b.port_arg();
+    let sub = tokio::process::Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port, "-i", "logwatcher"])
+        .args(["-t", "$SYS/broker/log/#", "-v", "-C", "3", "-W", "20"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    b.wait_for("Sending SUBACK to logwatcher");
+    let (ok, err) = publish(&port, &["-i", "demo-pub", "-t", "x", "-m", "y"]).await;
+    assert!(ok, "{err}");
+    let out = sub.wait_with_output().await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    // -v shows every packet on stdout, but only the subscribe and notice classes are
+    // published; the payload carries the time stamp like mosquitto's.
+    let strip = |l: &str| -> String {
+        let (topic, rest) = l.split_once(' ').unwrap();
+        let (ts, msg) = rest.split_once(": ").unwrap();
+        assert!(ts.chars().all(|c| c.is_ascii_digit()), "{l}");
+        format!("{topic} {msg}")
+    };
+    assert_eq!(
+        strip(lines[0]),
+        "$SYS/broker/log/M/subscribe logwatcher 0 $SYS/broker/log/#"
+    );
+    assert!(
+        strip(lines[1]).starts_with("$SYS/broker/log/N New connection from 127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        strip(lines[2]).starts_with("$SYS/broker/log/N New client connected from 127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        strip(lines[2]).ends_with(" as demo-pub (p2, c1, k60)."),
+        "{text}"
+    );
+}
+
+/// The effective user id of a process, from /proc.
+fn uid_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+#[tokio::test]
+async fn user_drops_root_privileges_or_refuses_to_start() {
+    if uid_of(std::process::id()) != Some(0) {
+        eprintln!("SKIPPED: dropping privileges needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let _ = Command::new("chmod")
+        .args(["a+rwx", dir.path().to_str().unwrap()])
+        .status();
+    let log = dir.path().join("broker.log");
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener 0 127.0.0.1\nuser nobody\nlog_dest file {}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let child = start_plain(&conf, &[]);
+    wait_file(&log, "running").await;
+    wait_file(&log, "Dropped privileges to user 'nobody'").await;
+    assert_eq!(uid_of(child.0.id()), Some(65534));
+    send_signal(child.0.id(), "TERM");
+    wait_file(&log, "terminating").await;
+
+    // A user that does not exist: no start (never run as root by mistake).
+    std::fs::write(&conf, "listener 0 127.0.0.1\nuser no-such-user-here\n").unwrap();
+    let out = Command::new(wb())
+        .args(["broker", "-c", conf.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "Unable to drop privileges to 'no-such-user-here' because this user does not exist."
+        ),
+        "{err}"
+    );
+}
