@@ -267,6 +267,11 @@ async fn serve_tls(
                 client: Arc::from("<unknown>"),
                 reason: format!("TLS handshake from {peer} failed: {e}"),
             });
+            if e.to_string().contains("UnsupportedCertVersion") {
+                shared
+                    .events
+                    .emit(BrokerEvent::Warning(v1_certificate_advice(peer)));
+            }
             return;
         }
         Err(_) => {
@@ -281,4 +286,21 @@ async fn serve_tls(
         ListenerProtocol::Mqtt => connection::serve(tls, peer, port, index, shared).await,
         ListenerProtocol::WebSockets => websocket::serve(tls, peer, port, index, shared).await,
     }
+}
+
+/// Why an X.509 v1 client certificate is refused, and how to make one that is accepted.
+///
+/// The certificate verifier (webpki, under rustls) accepts only v3 certificates, and no
+/// well-kept Rust verifier accepts v1 ones; checking v1 chains with own code would mean own
+/// signature and path validation, which is not worth the risk for a format that cannot
+/// express key usage or CA constraints. `openssl x509 -req` without extensions makes v1.
+#[must_use]
+pub fn v1_certificate_advice(peer: SocketAddr) -> String {
+    format!(
+        "Client certificate from {peer} refused: it is an X.509 v1 certificate, and this broker \
+         accepts only v3 (its verifier, webpki, checks CA and key-usage extensions that v1 cannot \
+         carry). Sign the request with extensions to get v3: openssl x509 -req -in client.csr \
+         -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -out client.crt -extfile client.ext, \
+         where client.ext holds 'basicConstraints=CA:FALSE' and 'extendedKeyUsage=clientAuth'."
+    )
 }

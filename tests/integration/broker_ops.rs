@@ -745,3 +745,119 @@ async fn user_drops_root_privileges_or_refuses_to_start() {
         "{err}"
     );
 }
+
+/// Runs `openssl` in `dir`, failing the test on an error.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn x509_v1_client_certificates_are_refused_with_advice_and_v3_ones_work() {
+    if !have_mosquitto() {
+        return;
+    }
+    if Command::new("openssl").arg("version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl must be installed in CI"
+        );
+        eprintln!("SKIPPED: openssl not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509", "-keyout", "ca.key", "-out", "ca.pem"];
+    ca.extend(ec);
+    ca.extend(["-subj", "/CN=v1-test-ca", "-days", "2"]);
+    openssl(d, &ca);
+    let sign = |csr: &str, out: &str, ext: Option<&str>| {
+        let mut a = vec![
+            "x509", "-req", "-in", csr, "-CA", "ca.pem", "-CAkey", "ca.key",
+        ];
+        a.extend(["-CAcreateserial", "-days", "2", "-out", out]);
+        if let Some(e) = ext {
+            a.extend(["-extfile", e]);
+        }
+        openssl(d, &a);
+    };
+    for (name, cn) in [("server", "localhost"), ("client", "v1client")] {
+        let (key, csr, subj) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("/CN={cn}"),
+        );
+        let mut a = vec!["req", "-new", "-keyout", key.as_str(), "-out", csr.as_str()];
+        a.extend(ec);
+        a.extend(["-subj", subj.as_str()]);
+        openssl(d, &a);
+    }
+    std::fs::write(
+        d.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    // The advice the broker gives, verbatim: a v3 certificate from the same request.
+    std::fs::write(
+        d.join("client.ext"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    sign("server.csr", "server.pem", Some("server.ext"));
+    sign("client.csr", "v1.pem", None);
+    sign("client.csr", "v3.pem", Some("client.ext"));
+    let p = |f: &str| d.join(f).to_string_lossy().into_owned();
+    let text = format!(
+        "listener 0 127.0.0.1\nallow_anonymous true\ncertfile {}\nkeyfile {}\ncafile {}\n\
+         require_certificate true\n",
+        p("server.pem"),
+        p("server.key"),
+        p("ca.pem")
+    );
+    let (cfg, _) = mqtt_workbench::broker::BrokerConfig::parse(&text).unwrap();
+    let mut b = crate::common::start_broker(cfg).await;
+    let port = b.port().to_string();
+    let with_cert = |cert: String| {
+        vec![
+            "--cafile".to_owned(),
+            p("ca.pem"),
+            "--cert".to_owned(),
+            cert,
+            "--key".to_owned(),
+            p("client.key"),
+            "-t".to_owned(),
+            "t".to_owned(),
+            "-m".to_owned(),
+            "m".to_owned(),
+        ]
+    };
+    let v1 = with_cert(p("v1.pem"));
+    let v1: Vec<&str> = v1.iter().map(String::as_str).collect();
+    let (ok, _) = publish(&port, &v1).await;
+    assert!(!ok, "a v1 client certificate was accepted");
+    let line = b.wait_log("is an X.509 v1 certificate").await;
+    assert!(
+        line.contains("Client certificate from 127.0.0.1:"),
+        "{line}"
+    );
+    assert!(line.contains("-extfile client.ext"), "{line}");
+    let v3 = with_cert(p("v3.pem"));
+    let v3: Vec<&str> = v3.iter().map(String::as_str).collect();
+    let (ok, err) = publish(&port, &v3).await;
+    assert!(ok, "the v3 certificate made as advised: {err}");
+}
