@@ -21,6 +21,7 @@
 
 pub mod acl;
 pub mod auth;
+pub mod bridge;
 pub mod config;
 pub mod connection;
 pub mod control;
@@ -64,6 +65,9 @@ pub enum StartError {
     /// The persistence file could not be read (it is left untouched).
     #[error(transparent)]
     Persistence(#[from] persist::PersistError),
+    /// A bridge is incomplete.
+    #[error("{0}")]
+    Bridge(String),
 }
 
 /// A running broker.
@@ -198,6 +202,9 @@ pub fn start(
     listeners: Vec<BoundListener>,
     events: EventBus,
 ) -> Result<BrokerHandle, StartError> {
+    for b in &cfg.bridges {
+        bridge::validate(b).map_err(StartError::Bridge)?;
+    }
     let (policy, warnings) = security::SecurityPolicy::load(&cfg)?;
     for w in warnings {
         events.emit(BrokerEvent::Warning(w));
@@ -235,6 +242,9 @@ pub fn start(
         )));
     }
     tracker.spawn(router.run(rx, shutdown.clone()));
+    for b in &cfg.bridges {
+        tracker.spawn(bridge::run(b.clone(), shared.clone()));
+    }
     let local_addrs = listeners.iter().map(|l| l.local_addr).collect();
     for l in listeners {
         tracker.spawn(listener::accept_loop(l, shared.clone(), tracker.clone()));

@@ -15,6 +15,10 @@ use super::auth::PasswordFile;
 use super::config::{BrokerConfig, SecuritySettings};
 use crate::protocol::ReasonCode;
 
+/// The listener index of the broker's own in-process sessions (the local side of a bridge):
+/// no ACL applies to them, as mosquitto does not check its bridges' local side.
+pub const INTERNAL: usize = usize::MAX;
+
 /// Why a policy could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum SecurityError {
@@ -199,6 +203,9 @@ impl SecurityPolicy {
         topic_name: &str,
         access: Access,
     ) -> bool {
+        if listener == INTERNAL {
+            return true;
+        }
         match self.scope(listener) {
             Some(scope) => scope
                 .acl

@@ -5,6 +5,7 @@
 mod common;
 
 mod bench_cli;
+mod broker_bridge;
 mod broker_cli;
 mod broker_malformed;
 mod broker_ops;
