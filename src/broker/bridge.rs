@@ -442,10 +442,7 @@ async fn remote_loop(
         match eventloop.poll().await {
             Ok(Event::Incoming(rumqttc::Packet::ConnAck(ack))) => {
                 if ack.code != rumqttc::ConnectReturnCode::Success {
-                    shared.events.emit(BrokerEvent::Notice(format!(
-                        "Connection Refused: {:?} (bridge {})",
-                        ack.code, b.name
-                    )));
+                    shared.events.emit(BrokerEvent::Notice(refused(ack.code)));
                     return Err(false);
                 }
                 connected = true;
@@ -500,6 +497,10 @@ async fn remote_loop(
                 local.publish(&local_topic, p.payload, qos, p.retain).await;
             }
             Ok(_) => {}
+            Err(rumqttc::ConnectionError::ConnectionRefused(code)) => {
+                shared.events.emit(BrokerEvent::Notice(refused(code)));
+                return Err(false);
+            }
             Err(e) => {
                 if connected {
                     shared.events.emit(BrokerEvent::Notice(format!(
@@ -515,6 +516,20 @@ async fn remote_loop(
             }
         }
     }
+}
+
+/// mosquitto's line for a bridge the remote refused (its `mosquitto_connack_string`).
+fn refused(code: rumqttc::ConnectReturnCode) -> String {
+    use rumqttc::ConnectReturnCode as C;
+    let why = match code {
+        C::Success => "success",
+        C::RefusedProtocolVersion => "unacceptable protocol version",
+        C::BadClientId => "identifier rejected",
+        C::ServiceUnavailable => "broker unavailable",
+        C::BadUserNamePassword => "bad user name or password",
+        C::NotAuthorized => "not authorised",
+    };
+    format!("Connection Refused: {why}.")
 }
 
 /// Takes what the router sends the local side and forwards `out` topics to the remote,

@@ -15,11 +15,17 @@ use crate::common::{KillOnDrop, have_mosquitto, mosquitto_bin, run_tool, start_b
 
 /// A real mosquitto on `port`, anonymous, logging to `remote.log` beside `conf`.
 fn remote(conf: &Path, port: u16) -> KillOnDrop {
+    remote_with(conf, port, "allow_anonymous true\n")
+}
+
+/// A real mosquitto on `port` with `extra` config lines, logging to `remote.log` beside
+/// `conf`.
+fn remote_with(conf: &Path, port: u16, extra: &str) -> KillOnDrop {
     let log = conf.with_file_name("remote.log");
     std::fs::write(
         conf,
         format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\nlog_type all\npersistence false\n\
+            "listener {port} 127.0.0.1\n{extra}log_type all\npersistence false\n\
              log_dest file {}\n",
             log.display()
         ),
@@ -196,6 +202,68 @@ async fn a_bridge_to_mosquitto_carries_messages_both_ways_and_survives_a_restart
     publish(port, "edge-pub2", "edge/sensors/t2", "19", false).await;
     assert_eq!(there.await.unwrap(), "site1/sensors/t2 19\n");
     drop(central);
+}
+
+#[tokio::test]
+async fn a_bridge_logs_in_to_a_tls_mosquitto_with_credentials() {
+    if !have_mosquitto() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = crate::profile_cli::make_certs(dir.path(), "bridge-ca");
+    let pw = dir.path().join("passwd");
+    let (ok, _, err) = run_tool(
+        &[
+            "mosquitto_passwd",
+            "-c",
+            "-b",
+            pw.to_str().unwrap(),
+            "edge",
+            "s3cret",
+        ],
+        10,
+    )
+    .await;
+    assert!(ok, "{err}");
+    let _ = Command::new("chmod")
+        .args(["-R", "a+rwX", dir.path().to_str().unwrap()])
+        .status();
+    let remote_port = free_port();
+    let remote_conf = dir.path().join("remote.conf");
+    let _central = remote_with(
+        &remote_conf,
+        remote_port,
+        &format!(
+            "allow_anonymous false\npassword_file {}\ncertfile {cert}\nkeyfile {key}\n\
+             tls_version tlsv1.2\n",
+            pw.display()
+        ),
+    );
+    let text = format!(
+        "listener 0 127.0.0.1\nallow_anonymous true\n\
+         connection secure\naddress localhost:{remote_port}\nremote_clientid edge-tls\n\
+         remote_username edge\nremote_password s3cret\nbridge_cafile {ca}\n\
+         topic up/# out 1\n"
+    );
+    let (cfg, _) = BrokerConfig::parse(&text).unwrap();
+    let mut b = start_broker(cfg).await;
+    let port = b.port();
+    state_is(port, "$SYS/broker/connection/edge-tls/state", "1").await;
+    remote_log(&remote_conf, "as edge-tls").await;
+    remote_log(&remote_conf, "u'edge'").await;
+    b.wait_log("Connecting bridge secure (localhost:").await;
+    // A wrong password: refused by mosquitto, the state stays 0 and the bridge retries.
+    let text = format!(
+        "listener 0 127.0.0.1\nallow_anonymous true\n\
+         connection wrong\naddress localhost:{remote_port}\nremote_clientid edge-bad\n\
+         remote_username edge\nremote_password nope\nbridge_cafile {ca}\n\
+         restart_timeout 1\ntopic up/# out 1\n"
+    );
+    let (cfg, _) = BrokerConfig::parse(&text).unwrap();
+    let mut bad = start_broker(cfg).await;
+    bad.wait_log("Connection Refused: not authorised.").await;
+    bad.wait_log("Connecting bridge wrong").await;
+    state_is(bad.port(), "$SYS/broker/connection/edge-bad/state", "0").await;
 }
 
 #[test]
