@@ -477,6 +477,9 @@ pub struct BrokerConfig {
     pub log_type: Option<LogTypes>,
     /// `connection` blocks: bridges to other brokers.
     pub bridges: Vec<BridgeConfig>,
+    /// The first security option given before any `listener` line (it would apply to no
+    /// listener with `per_listener_settings true`).
+    early_security: Option<String>,
     /// The file this was read from.
     pub source: Option<PathBuf>,
 }
@@ -512,6 +515,7 @@ impl Default for BrokerConfig {
             log_dest: Vec::new(),
             log_type: None,
             bridges: Vec::new(),
+            early_security: None,
             source: None,
         }
     }
@@ -670,6 +674,9 @@ impl BrokerConfig {
                 if parts.next().is_some() {
                     return Err("'listener' takes a port and an optional address".into());
                 }
+                if self.per_listener_settings {
+                    self.check_early_security()?;
+                }
                 self.listeners.push(ListenerConfig {
                     port,
                     bind,
@@ -735,6 +742,12 @@ impl BrokerConfig {
                     l.max_connections = limit;
                 }
             }
+            "allow_anonymous" | "password_file" | "acl_file"
+                if self.listeners.is_empty() && self.early_security.is_none() =>
+            {
+                self.early_security = Some(option.to_owned());
+                return self.apply(option, v, notes);
+            }
             "allow_anonymous" => {
                 let b = parse_bool(option, v)?;
                 self.security.allow_anonymous = Some(b);
@@ -756,7 +769,12 @@ impl BrokerConfig {
                     }
                 }
             }
-            "per_listener_settings" => self.per_listener_settings = parse_bool(option, v)?,
+            "per_listener_settings" => {
+                self.per_listener_settings = parse_bool(option, v)?;
+                if self.per_listener_settings && !self.listeners.is_empty() {
+                    self.check_early_security()?;
+                }
+            }
             "max_packet_size" => {
                 let n: usize = parse_num(option, v)?;
                 if n != 0 && n < 20 {
@@ -899,6 +917,18 @@ impl BrokerConfig {
             _ => return Err(format!("unknown option '{option}'")),
         }
         Ok(())
+    }
+
+    /// With `per_listener_settings true`, security options before the first listener would
+    /// apply to no listener: refused rather than ignored.
+    fn check_early_security(&self) -> Result<(), String> {
+        match &self.early_security {
+            Some(o) => Err(format!(
+                "'{o}' comes before any 'listener' line, so with 'per_listener_settings true' it \
+                 would apply to no listener; put it under the listener it is for"
+            )),
+            None => Ok(()),
+        }
     }
 
     /// The payload bytes a client's queue may hold (outgoing QoS 0 waiting to be written, and
@@ -1168,6 +1198,18 @@ acl_file /b
             Some(PathBuf::from("/b"))
         );
         assert_eq!(cfg.listeners[1].security.password_file, None);
+        // A security option before any listener would apply to none: refused, in either
+        // order of the lines.
+        for text in [
+            "per_listener_settings true\npassword_file /a\nlistener 1\n",
+            "allow_anonymous true\nlistener 1\nper_listener_settings true\n",
+        ] {
+            let e = BrokerConfig::parse(text).err().unwrap_or_default();
+            assert_eq!(e.0, 3, "{text}");
+            assert!(e.1.contains("would apply to no listener"), "{}", e.1);
+        }
+        // Without listeners (local only mode) they apply broker-wide.
+        assert!(BrokerConfig::parse("per_listener_settings true\nallow_anonymous true\n").is_ok());
     }
 
     #[test]
