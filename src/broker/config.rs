@@ -477,9 +477,9 @@ pub struct BrokerConfig {
     pub log_type: Option<LogTypes>,
     /// `connection` blocks: bridges to other brokers.
     pub bridges: Vec<BridgeConfig>,
-    /// The first security option given before any `listener` line (it would apply to no
-    /// listener with `per_listener_settings true`).
-    early_security: Option<String>,
+    /// Set while parsing: the first security option given before any `listener` line (it
+    /// would apply to no listener with `per_listener_settings true`).
+    pub early_security: Option<String>,
     /// The file this was read from.
     pub source: Option<PathBuf>,
 }
