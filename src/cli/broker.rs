@@ -68,23 +68,6 @@ impl Timestamp {
     }
 }
 
-/// Formats one log entry as the lines mosquitto would print, each with the stamp.
-#[must_use]
-pub fn format_entry(entry: &LogEntry, stamp: &Timestamp) -> String {
-    let text = entry.event.to_string();
-    let prefix = stamp.render(entry.time);
-    let mut out = String::with_capacity(text.len() + 16);
-    for line in text.split('\n') {
-        if let Some(p) = &prefix {
-            out.push_str(p);
-            out.push_str(": ");
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
-
 /// Runs the broker until SIGINT or SIGTERM, answering SIGHUP (reload), SIGUSR1 (save) and
 /// SIGUSR2 (print the subscriptions) as mosquitto does.
 pub async fn run(args: BrokerArgs) -> ExitCode {
@@ -241,12 +224,12 @@ impl LogSink {
         }
         let is_error = matches!(entry.event, BrokerEvent::Error(_));
         let mut ok = true;
-        // Errors go to standard error rather than standard output, so that they show even
-        // when the log is piped away.
+        // Errors go to standard error (as well as to files, syslog and topics) rather than
+        // standard output, so that they show even when the log is piped or written away.
         if self.stdout && !is_error && self.out.write_all(text.as_bytes()).is_err() {
             ok = false;
         }
-        if self.stderr || (self.stdout && is_error) {
+        if self.stderr || is_error {
             let _ = self.out.flush();
             let _ = std::io::stderr().write_all(text.as_bytes());
         }
