@@ -24,11 +24,41 @@ pub struct BoundListener {
     pub max_connections: Option<usize>,
     /// MQTT over TCP, or over WebSockets.
     pub protocol: ListenerProtocol,
-    /// TLS, when the listener has a certificate.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// TLS, when the listener has a certificate (replaced on SIGHUP, for certificate
+    /// rotation; connections made before keep their session).
+    pub tls: Option<Arc<TlsSlot>>,
     /// The index of its `listener` line in the configuration (0 in local only mode): which
     /// security settings apply with `per_listener_settings`.
     pub index: usize,
+}
+
+/// A listener's current TLS configuration, shared by its IPv4 and IPv6 sockets.
+#[derive(Debug)]
+pub struct TlsSlot(std::sync::RwLock<Arc<rustls::ServerConfig>>);
+
+impl TlsSlot {
+    /// Holds `config`.
+    #[must_use]
+    pub fn new(config: Arc<rustls::ServerConfig>) -> Self {
+        Self(std::sync::RwLock::new(config))
+    }
+
+    /// The configuration new connections get.
+    #[must_use]
+    pub fn current(&self) -> Arc<rustls::ServerConfig> {
+        match self.0.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Puts `config` in force for new connections.
+    pub fn replace(&self, config: Arc<rustls::ServerConfig>) {
+        match self.0.write() {
+            Ok(mut g) => *g = config,
+            Err(p) => *p.into_inner() = config,
+        }
+    }
 }
 
 /// Why a listener could not be opened.
@@ -139,12 +169,12 @@ fn bind_listener(
     events: &EventBus,
 ) -> Result<Vec<BoundListener>, ListenError> {
     let tls = match &l.tls {
-        Some(t) => Some(
+        Some(t) => Some(Arc::new(TlsSlot::new(
             super::tls::server_config(t).map_err(|message| ListenError::Tls {
                 port: l.port,
                 message,
             })?,
-        ),
+        ))),
         None => None,
     };
     let addrs: Vec<IpAddr> = match (l.bind, l.socket_domain) {
@@ -213,7 +243,7 @@ pub async fn accept_loop(l: BoundListener, shared: Arc<Shared>, tracker: TaskTra
                 active.fetch_add(1, Ordering::Relaxed);
                 let (shared, active) = (shared.clone(), active.clone());
                 let protocol = l.protocol;
-                let tls = l.tls.clone();
+                let tls = l.tls.as_ref().map(|slot| slot.current());
                 let index = l.index;
                 tracker.spawn(async move {
                     match (tls, protocol) {

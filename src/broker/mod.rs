@@ -83,6 +83,8 @@ pub struct BrokerHandle {
     cfg: Arc<BrokerConfig>,
     security: Arc<Security>,
     router: mpsc::Sender<router::RouterCmd>,
+    /// The TLS configuration of each TLS listener, by listener index.
+    tls: Vec<(usize, Arc<listener::TlsSlot>)>,
 }
 
 impl BrokerHandle {
@@ -136,8 +138,22 @@ impl BrokerHandle {
         }
         let (policy, warnings) =
             security::SecurityPolicy::load(&cfg).map_err(|e| crate::error_chain(&e))?;
+        // Certificates are read again (rotation); all of them, before any is put in force.
+        let mut tls = Vec::new();
+        for (index, slot) in &self.tls {
+            let Some(t) = cfg.listeners.get(*index).and_then(|l| l.tls.as_ref()) else {
+                return Err(format!(
+                    "listener {} is no longer TLS; restart the broker",
+                    index + 1
+                ));
+            };
+            tls.push((slot, tls::server_config(t)?));
+        }
         for w in warnings {
             self.events.emit(BrokerEvent::Warning(w));
+        }
+        for (slot, config) in tls {
+            slot.replace(config);
         }
         let policy = Arc::new(policy);
         self.security.replace(policy.clone());
@@ -246,6 +262,14 @@ pub fn start(
         tracker.spawn(bridge::run(b.clone(), shared.clone()));
     }
     let local_addrs = listeners.iter().map(|l| l.local_addr).collect();
+    let mut tls_slots: Vec<(usize, Arc<listener::TlsSlot>)> = Vec::new();
+    for l in &listeners {
+        if let Some(slot) = &l.tls
+            && !tls_slots.iter().any(|(_, s)| Arc::ptr_eq(s, slot))
+        {
+            tls_slots.push((l.index, slot.clone()));
+        }
+    }
     for l in listeners {
         tracker.spawn(listener::accept_loop(l, shared.clone(), tracker.clone()));
     }
@@ -259,15 +283,18 @@ pub fn start(
         cfg,
         security,
         router: tx,
+        tls: tls_slots,
     })
 }
 
-/// True when both configurations open the same listeners (port, address, protocol), in the
-/// same order.
+/// True when both configurations open the same listeners (port, address, protocol, TLS or
+/// not), in the same order.
 fn same_listeners(a: &BrokerConfig, b: &BrokerConfig) -> bool {
     a.listeners.len() == b.listeners.len()
-        && a.listeners
-            .iter()
-            .zip(&b.listeners)
-            .all(|(x, y)| x.port == y.port && x.bind == y.bind && x.protocol == y.protocol)
+        && a.listeners.iter().zip(&b.listeners).all(|(x, y)| {
+            x.port == y.port
+                && x.bind == y.bind
+                && x.protocol == y.protocol
+                && x.tls.is_some() == y.tls.is_some()
+        })
 }

@@ -861,3 +861,83 @@ async fn x509_v1_client_certificates_are_refused_with_advice_and_v3_ones_work() 
     let (ok, err) = publish(&port, &v3).await;
     assert!(ok, "the v3 certificate made as advised: {err}");
 }
+
+#[tokio::test]
+async fn a_reload_puts_new_tls_certificates_in_force_for_new_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old_ca, cert, key) = crate::profile_cli::make_certs(dir.path(), "old-ca");
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(
+        &conf,
+        format!("listener 0 127.0.0.1\nallow_anonymous true\ncertfile {cert}\nkeyfile {key}\n"),
+    )
+    .unwrap();
+    let (cfg, _) = mqtt_workbench::broker::BrokerConfig::from_file(&conf).unwrap();
+    let b = crate::common::start_broker(cfg).await;
+    let port = b.port().to_string();
+    // A client that connected before the rotation.
+    let before = tls_stream(&port, &old_ca).await.unwrap();
+    // Rotation: a certificate from another CA at the same paths, then a reload.
+    let other = tempfile::tempdir().unwrap();
+    let (new_ca, new_cert, new_key) = crate::profile_cli::make_certs(other.path(), "new-ca");
+    std::fs::copy(&new_cert, &cert).unwrap();
+    std::fs::copy(&new_key, &key).unwrap();
+    b.handle.reload().await.unwrap();
+    assert!(
+        handshake(&port, &new_ca, &rustls::version::TLS13)
+            .await
+            .is_ok()
+    );
+    let err = handshake(&port, &old_ca, &rustls::version::TLS13)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("UnknownIssuer") || err.contains("invalid peer certificate"),
+        "{err}"
+    );
+    // The earlier connection is untouched: it still completes CONNECT.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut before = before;
+    before
+        .write_all(&crate::common::connect_packet(
+            4,
+            "before-rotation",
+            0x02,
+            60,
+        ))
+        .await
+        .unwrap();
+    let mut connack = [0u8; 4];
+    tokio::time::timeout(Duration::from_secs(10), before.read_exact(&mut connack))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(connack, [0x20, 0x02, 0x00, 0x00]);
+}
+
+/// A TLS connection to 127.0.0.1:`port` trusting `ca`.
+async fn tls_stream(
+    port: &str,
+    ca: &str,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    connector
+        .connect(name, tcp)
+        .await
+        .map_err(|e| e.to_string())
+}
