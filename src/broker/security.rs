@@ -53,6 +53,8 @@ pub struct SecurityPolicy {
     /// `per_listener_settings true`: `scopes[i]` belongs to listener `i`; else one scope.
     per_listener: bool,
     scopes: Vec<ListenerSecurity>,
+    /// Any scope has an ACL (read once per delivery, so kept rather than computed).
+    any_acl: bool,
 }
 
 /// Why a CONNECT with credentials was refused. Both answers are "not authorised" on the wire
@@ -124,10 +126,12 @@ impl SecurityPolicy {
             warnings.extend(w);
             scopes.push(scope);
         }
+        let any_acl = scopes.iter().any(|s| s.acl.is_some());
         Ok((
             Self {
                 per_listener: cfg.per_listener_settings && !cfg.listeners.is_empty(),
                 scopes,
+                any_acl,
             },
             warnings,
         ))
@@ -143,6 +147,7 @@ impl SecurityPolicy {
                 passwords: None,
                 acl: None,
             }],
+            any_acl: false,
         }
     }
 
@@ -189,7 +194,7 @@ impl SecurityPolicy {
     /// True when any listener has an ACL file (so delivery must check `read`).
     #[must_use]
     pub fn has_acl(&self) -> bool {
-        self.scopes.iter().any(|s| s.acl.is_some())
+        self.any_acl
     }
 
     /// True when the ACL of listener `listener` (if any) lets the client `access` the topic.
