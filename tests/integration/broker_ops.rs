@@ -280,7 +280,10 @@ impl Install {
         let (ca, cert, key) = crate::profile_cli::make_certs(&root.join("certs"), "debian-ca");
         let pw = root.join("passwd");
         set_password(&pw, "alice", "secret", true).await;
-        let (tls_port, plain_port) = (free_port(), free_port());
+        let tls_port = free_port();
+        let plain_port = std::iter::repeat_with(free_port)
+            .find(|&p| p != tls_port)
+            .unwrap();
         std::fs::write(
             root.join("conf.d/listeners.conf"),
             format!(
