@@ -14,12 +14,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::auth::PasswordFile;
 use super::config::BrokerConfig;
 use super::event::{BrokerEvent, EventBus};
 use super::outbox::{CloseReason, Outbox};
 use super::pressure::Pressure;
 use super::router::{CloseKind, ConnectRequest, RouterCmd};
+use super::security::Security;
 use super::sys::Stats;
 use crate::protocol::encode::encode;
 use crate::protocol::{
@@ -38,10 +38,8 @@ pub struct Shared {
     pub router: mpsc::Sender<RouterCmd>,
     /// Byte counters.
     pub stats: Arc<Stats>,
-    /// Users, when a password file is configured.
-    pub passwords: Option<Arc<PasswordFile>>,
-    /// Whether clients without a user name may connect.
-    pub anonymous: bool,
+    /// Who may connect and what they may do (replaced on SIGHUP).
+    pub security: Arc<Security>,
     /// Source of connection ids.
     pub next_conn: AtomicU64,
     /// Cancelled when the broker shuts down.
@@ -52,9 +50,16 @@ pub struct Shared {
 
 const UNKNOWN: &str = "<unknown>";
 
-/// Serves one connection until it ends. Never panics on network input.
-pub async fn serve<S>(stream: S, peer: SocketAddr, local_port: u16, shared: Arc<Shared>)
-where
+/// Serves one connection until it ends. Never panics on network input. `listener` is the
+/// index of the listener in the configuration (its security settings with
+/// `per_listener_settings`).
+pub async fn serve<S>(
+    stream: S,
+    peer: SocketAddr,
+    local_port: u16,
+    listener: usize,
+    shared: Arc<Shared>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     shared.events.emit(BrokerEvent::NewConnection {
@@ -64,6 +69,7 @@ where
     let mut conn = Connection {
         stream,
         peer,
+        listener,
         shared: shared.clone(),
         rbuf: BytesMut::new(),
         wbuf: BytesMut::new(),
@@ -116,6 +122,7 @@ where
 struct Connection<S> {
     stream: S,
     peer: SocketAddr,
+    listener: usize,
     shared: Arc<Shared>,
     rbuf: BytesMut,
     wbuf: BytesMut,
@@ -272,28 +279,18 @@ where
             assigned_id: assigned,
             server_keep_alive,
             peer: self.peer,
+            listener: self.listener,
             outbox,
         });
         Some((req, keep_alive))
     }
 
     fn check_credentials(&self, c: &Connect) -> Option<ReasonCode> {
-        match (&c.username, &self.shared.passwords) {
-            (None, _) if !self.shared.anonymous => Some(ReasonCode::NotAuthorized),
-            (None, _) => None,
-            (Some(user), Some(pw)) => {
-                let password = c.password.as_deref().unwrap_or_default();
-                if pw.check(user, password) {
-                    None
-                } else {
-                    Some(ReasonCode::BadUserNameOrPassword)
-                }
-            }
-            // A user name without a password file: mosquitto lets it in only if anonymous
-            // clients are allowed.
-            (Some(_), None) if self.shared.anonymous => None,
-            (Some(_), None) => Some(ReasonCode::NotAuthorized),
-        }
+        self.shared
+            .security
+            .current()
+            .check_credentials(self.listener, c.username.as_deref(), c.password.as_deref())
+            .map(super::security::Refusal::reason_code)
     }
 
     async fn refuse(&mut self, reason: ReasonCode) {

@@ -38,7 +38,7 @@ fn choose_subprotocol(req: &Request, mut resp: Response) -> Result<Response, Err
 }
 
 /// Serves one WebSocket connection: upgrade within the CONNECT deadline, then MQTT.
-pub async fn serve<S>(stream: S, peer: SocketAddr, port: u16, shared: Arc<Shared>)
+pub async fn serve<S>(stream: S, peer: SocketAddr, port: u16, listener: usize, shared: Arc<Shared>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -73,5 +73,5 @@ where
             return;
         }
     };
-    connection::serve(WsStream::new(ws), peer, port, shared).await;
+    connection::serve(WsStream::new(ws), peer, port, listener, shared).await;
 }
