@@ -43,7 +43,9 @@ use futures::StreamExt;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 
-use self::app::{Action, App, ConnectTo, Effect, EffectFailure, Limits, StartInfo, Target};
+use self::app::{
+    Action, App, ConnectTo, Effect, EffectFailure, Limits, StartInfo, Target, fault::FaultRequest,
+};
 use self::client_link::{LinkEvent, LinkHandle};
 use crate::broker::{self, BrokerConfig, BrokerEvent, BrokerHandle, EventBus, LogEntry};
 use crate::client::{ConnectOptions, MqttVersion};
@@ -51,6 +53,13 @@ use crate::profile::{Profile, ProfileStore, secret};
 
 /// The broker port the workbench tries first.
 pub const DEFAULT_PORT: u16 = 1883;
+
+/// The marker file (in the config dir) that says the first-minute overlay was seen.
+pub const FIRST_MINUTE_MARKER: &str = "first-minute-seen";
+
+/// Set to a non-empty value to skip the first-minute overlay: for tests and scripted sessions
+/// that must not depend on whether the config dir has the marker.
+pub const NO_FIRST_MINUTE_ENV: &str = "MQTT_WORKBENCH_NO_FIRST_MINUTE";
 
 /// What the command line asks of the workbench.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -228,6 +237,9 @@ pub async fn run(opts: Options) -> ExitCode {
     };
     // Profiles are read (and a password asked for) before the terminal changes mode.
     let dir = crate::profile::config_dir(opts.config_dir.as_deref());
+    let first_minute_marker = dir.as_ref().ok().map(|d| d.join(FIRST_MINUTE_MARKER));
+    let first_minute = std::env::var_os(NO_FIRST_MINUTE_ENV).is_none_or(|v| v.is_empty())
+        && first_minute_marker.as_ref().is_some_and(|m| !m.exists());
     let profiles_file = dir.as_ref().map_or_else(
         |_| "(no configuration directory)".to_owned(),
         |d| {
@@ -331,12 +343,20 @@ pub async fn run(opts: Options) -> ExitCode {
         profiles,
         profiles_error,
         profiles_file,
+        first_minute,
     };
+    let (fault_tx, fault_rx) = mpsc::unbounded_channel();
+    if first_minute && let Some(m) = &first_minute_marker {
+        // Shown once: the marker is written as it shows (a failure only means it shows again).
+        let _ = m.parent().map(std::fs::create_dir_all);
+        let _ = std::fs::write(m, "the first-minute overlay was shown\n");
+    }
     let env = Env {
         config_dir: opts.config_dir.clone(),
         embedded: embedded.as_ref().map(|e| e.addr),
         client_id,
         broker_stats: embedded.as_ref().map(|e| e.handle.stats_handle()),
+        fault_tx,
     };
 
     let code = match terminal::enter() {
@@ -347,7 +367,7 @@ pub async fn run(opts: Options) -> ExitCode {
                 rx: Some(link_rx),
             };
             let mut app = App::new(info, Limits::default());
-            let res = event_loop(&mut guard, &mut app, &mut client, &env, log_rx).await;
+            let res = event_loop(&mut guard, &mut app, &mut client, &env, log_rx, fault_rx).await;
             terminal::restore();
             drop(guard);
             if let Some(link) = client.link.take() {
@@ -409,6 +429,8 @@ struct Env {
     client_id: String,
     /// The embedded broker's live counters (clients, messages), read once a second.
     broker_stats: Option<std::sync::Arc<crate::broker::sys::Stats>>,
+    /// Fault helpers report here when they finish.
+    fault_tx: mpsc::UnboundedSender<Action>,
 }
 
 /// How many queued log lines or client events one wake-up takes before the loop looks at
@@ -484,6 +506,7 @@ async fn event_loop(
     client: &mut Client,
     env: &Env,
     mut log_rx: tokio::sync::broadcast::Receiver<LogEntry>,
+    mut fault_rx: mpsc::UnboundedReceiver<Action>,
 ) -> std::io::Result<()> {
     let size = guard.terminal.size()?;
     let mut effects = app.update(Action::Resize(size.width, size.height));
@@ -569,6 +592,11 @@ async fn event_loop(
                 }
                 dirty = true;
             }
+            // A fault helper finished.
+            Some(a) = fault_rx.recv() => {
+                effects.extend(app.update(a));
+                dirty = true;
+            }
             // SIGTERM / SIGHUP / SIGINT: leave like `q`.
             () = signals.recv() => effects.extend(app.update(Action::Cmd(app::Cmd::Quit))),
         }
@@ -604,6 +632,23 @@ fn perform(
         Effect::Unsubscribe(filter) => link.map_or_else(no_link, |l| l.unsubscribe(&filter)),
         Effect::Publish(p) => link.map_or_else(no_link, |l| l.publish(&p)),
         Effect::Reconnect => link.map_or_else(no_link, LinkHandle::reconnect_now),
+        Effect::Fault(FaultRequest {
+            fault,
+            broker,
+            client_id,
+        }) => {
+            let Ok(addr) = broker.parse::<SocketAddr>() else {
+                return Some(Action::FaultDone(Err(format!(
+                    "bad broker address '{broker}'"
+                ))));
+            };
+            let tx = env.fault_tx.clone();
+            tokio::spawn(async move {
+                let r = crate::lessons::faults::run(fault, addr, &client_id).await;
+                let _ = tx.send(Action::FaultDone(r));
+            });
+            return None;
+        }
         Effect::Copy(text) => {
             return terminal::copy_osc52(guard.terminal.backend_mut(), &text)
                 .err()
