@@ -31,9 +31,10 @@ pub enum Fault {
 pub const WILL_TOPIC: &str = "lesson/will/device";
 /// The topic the stalled subscriber listens to and the flood goes to.
 pub const FLOOD_TOPIC: &str = "lesson/flood";
-/// Messages the flood publishes: more than mosquitto's default in-flight window (20) plus
-/// `max_queued_messages` (1000), so drops must show.
-pub const FLOOD_COUNT: u32 = 1500;
+/// Messages the flood publishes: more than the broker queues for one client with the default
+/// limits (20 in flight plus `max_queued_messages` 1000, which a consumer that is not yet
+/// flagged slow may overshoot eightfold), so drops must show.
+pub const FLOOD_COUNT: u32 = 9000;
 
 impl Fault {
     /// The menu, in order; the menu key is the position plus one.
@@ -51,7 +52,7 @@ impl Fault {
             Self::DropWithoutDisconnect => "drop a client with a will, without DISCONNECT",
             Self::StopPings => "a client stops sending PINGREQ (keep-alive 2 s)",
             Self::Takeover => "connect a second client with the client pane's id",
-            Self::StopReading => "a subscriber stops reading while 1500 messages arrive",
+            Self::StopReading => "a subscriber stops reading while 9000 messages arrive",
         }
     }
 
@@ -291,5 +292,130 @@ pub async fn run(fault: Fault, addr: SocketAddr, pane: &str) -> Result<String, S
                 "{id} stopped reading while {FLOOD_COUNT} messages arrived"
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::{self, BrokerConfig, EventBus, LogEntry};
+    use tokio::sync::broadcast;
+
+    async fn broker() -> (
+        broker::BrokerHandle,
+        SocketAddr,
+        broadcast::Receiver<LogEntry>,
+    ) {
+        let events = EventBus::new(1 << 16);
+        let log = events.subscribe();
+        let cfg = BrokerConfig::default();
+        let listeners = broker::bind(&cfg, 0, &events).expect("bind loopback");
+        let handle = broker::start(cfg, listeners, events).expect("start");
+        let addr = handle
+            .local_addrs
+            .iter()
+            .copied()
+            .find(SocketAddr::is_ipv4)
+            .expect("ipv4 listener");
+        (handle, addr, log)
+    }
+
+    fn lines(log: &mut broadcast::Receiver<LogEntry>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(e) = log.try_recv() {
+            out.push(e.event.to_string());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn stop_reading_fills_the_queue_and_the_broker_drops() {
+        let (h, addr, mut log) = broker().await;
+        let r = run(Fault::StopReading, addr, "pane").await;
+        assert!(r.is_ok(), "{r:?}");
+        let l = lines(&mut log);
+        let stalled = Fault::StopReading.client_id("pane");
+        assert!(
+            l.iter()
+                .any(|x| x.contains("being dropped") && x.contains(&stalled)),
+            "{:?}",
+            l.iter()
+                .filter(|x| x.contains(&stalled))
+                .take(20)
+                .collect::<Vec<_>>()
+        );
+        h.shutdown().await;
+    }
+
+    async fn client(addr: SocketAddr, id: &str, subscribe: Option<&str>) -> Conn {
+        let mut out = BytesMut::new();
+        wire::connect(&mut out, MqttVersion::V311, id, 60);
+        let mut c = Conn::open(addr, &out).await.expect("connect");
+        if let Some(f) = subscribe {
+            let mut s = BytesMut::new();
+            wire::subscribe(&mut s, MqttVersion::V311, 1, f, 1);
+            c.send(&s).await.expect("subscribe");
+            assert_eq!(c.next().await, Ok(Got::SubAck));
+        }
+        c
+    }
+
+    #[tokio::test]
+    async fn a_client_dropped_without_disconnect_has_its_will_published() {
+        let (h, addr, mut log) = broker().await;
+        let _watch = client(addr, "watch", Some("lesson/will/#")).await;
+        let r = run(Fault::DropWithoutDisconnect, addr, "pane").await;
+        assert!(r.is_ok(), "{r:?}");
+        let device = Fault::DropWithoutDisconnect.client_id("pane");
+        let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !seen
+            .iter()
+            .any(|l: &String| l.starts_with("Sending PUBLISH to watch") && l.contains(WILL_TOPIC))
+        {
+            assert!(tokio::time::Instant::now() < deadline, "{seen:?}");
+            sleep(Duration::from_millis(20)).await;
+            seen.extend(lines(&mut log));
+        }
+        assert!(seen.iter().any(|l| l.starts_with("Will message specified")));
+        assert!(seen.contains(&format!("Client {device} closed its connection.")));
+        assert!(
+            !seen
+                .iter()
+                .any(|l| l.starts_with(&format!("Received DISCONNECT from {device}")))
+        );
+        h.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_client_without_pingreq_is_closed_by_its_keep_alive() {
+        let (h, addr, mut log) = broker().await;
+        let r = run(Fault::StopPings, addr, "pane").await;
+        assert!(r.is_ok(), "{r:?}");
+        let silent = Fault::StopPings.client_id("pane");
+        let l = lines(&mut log);
+        assert!(
+            l.contains(&format!(
+                "Client {silent} has exceeded timeout, disconnecting."
+            )),
+            "{l:?}"
+        );
+        h.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_second_client_with_the_same_id_takes_over() {
+        let (h, addr, mut log) = broker().await;
+        let mut pane = client(addr, "pane", None).await;
+        let r = run(Fault::Takeover, addr, "pane").await;
+        assert!(r.is_ok(), "{r:?}");
+        let l = lines(&mut log);
+        assert!(
+            l.contains(&"Client pane already connected, closing old connection.".to_owned()),
+            "{l:?}"
+        );
+        // The first connection was closed by the broker.
+        assert!(pane.until_closed(Duration::from_secs(2)).await);
+        h.shutdown().await;
     }
 }

@@ -15,6 +15,7 @@ mod client_sub;
 mod client_support;
 mod decode_cli;
 mod layering;
+mod lessons_tui;
 mod match_cli;
 mod profile_cli;
 mod profile_tui;

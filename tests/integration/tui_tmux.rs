@@ -101,7 +101,7 @@ impl Tmux {
         assert!(self.tmux(&args).status.success());
     }
 
-    fn text(&self, text: &str) {
+    pub(crate) fn text(&self, text: &str) {
         assert!(
             self.tmux(&["send-keys", "-t", "wb", "-l", text])
                 .status
