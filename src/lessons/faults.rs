@@ -25,6 +25,9 @@ pub enum Fault {
     Takeover,
     /// A subscriber stops reading while messages pour in: its queue fills and the broker drops.
     StopReading,
+    /// The embedded broker stops and starts again: persistent sessions resume and their
+    /// queued messages arrive. The workbench does this one itself (it owns the broker).
+    RestartBroker,
 }
 
 /// The topic the dropped client's will goes to.
@@ -38,11 +41,12 @@ pub const FLOOD_COUNT: u32 = 9000;
 
 impl Fault {
     /// The menu, in order; the menu key is the position plus one.
-    pub const ALL: [Fault; 4] = [
+    pub const ALL: [Fault; 5] = [
         Fault::DropWithoutDisconnect,
         Fault::StopPings,
         Fault::Takeover,
         Fault::StopReading,
+        Fault::RestartBroker,
     ];
 
     /// The menu line.
@@ -53,6 +57,7 @@ impl Fault {
             Self::StopPings => "a client stops sending PINGREQ (keep-alive 2 s)",
             Self::Takeover => "connect a second client with the client pane's id",
             Self::StopReading => "a subscriber stops reading while 9000 messages arrive",
+            Self::RestartBroker => "restart the embedded broker (sessions are kept)",
         }
     }
 
@@ -65,6 +70,7 @@ impl Fault {
             Self::StopPings => format!("wb-silent-{pid}"),
             Self::Takeover => pane.to_owned(),
             Self::StopReading => format!("wb-stalled-{pid}"),
+            Self::RestartBroker => pane.to_owned(),
         }
     }
 
@@ -99,6 +105,13 @@ impl Fault {
                  being dropped'. {}",
                 note(WhyKey::QueueFull)
             ),
+            Self::RestartBroker => "FAULT: the embedded broker restarts. Its sessions are saved \
+                 to its persistence file and loaded again, so clients that connected with clean \
+                 session off (or a Session Expiry Interval) find their subscriptions, and the \
+                 QoS 1 and 2 messages queued for them arrive when they reconnect: look for \
+                 'Sending CONNACK to ID (1, 0)', session present (MQTT311 §3.2.2.2, \
+                 MQTT5 §3.2.2.1.1). The client pane reconnects by itself."
+                .to_owned(),
         }
     }
 }
@@ -258,6 +271,7 @@ pub async fn run(fault: Fault, addr: SocketAddr, pane: &str) -> Result<String, S
             }
             Ok(format!("a second {id} connected and took the id over"))
         }
+        Fault::RestartBroker => Err("the workbench restarts its broker itself".into()),
         Fault::StopReading => {
             let mut sub_out = BytesMut::new();
             wire::connect(&mut sub_out, MqttVersion::V311, &id, 60);

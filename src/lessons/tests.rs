@@ -223,6 +223,9 @@ fn lesson_5_sessions() {
             BrokerEvent::DisconnectReceived(id("learner")),
             BrokerEvent::Disconnected(id("learner")),
             got("p", "lesson/session", 1, false, 18),
+            BrokerEvent::Terminating,
+            BrokerEvent::Starting,
+            BrokerEvent::Running,
             connected("learner", 2, false, 60),
             BrokerEvent::ConnAckSent {
                 client: id("learner"),

@@ -142,6 +142,11 @@ pub fn parse_url(url: &str) -> Result<MqttUrl, String> {
 struct Embedded {
     handle: BrokerHandle,
     addr: SocketAddr,
+    /// Its configuration and log, to start it again (the restart fault).
+    cfg: BrokerConfig,
+    events: EventBus,
+    /// The private persistence directory used without `-c`, removed at exit.
+    scratch: Option<PathBuf>,
 }
 
 /// Binds and starts the embedded broker. A busy port (default or `--port`) falls back to a
@@ -150,10 +155,23 @@ fn start_embedded_broker(
     opts: &Options,
     events: &EventBus,
 ) -> Result<(Embedded, Option<String>), String> {
-    let (cfg, notes) = match &opts.config_file {
+    let (mut cfg, notes) = match &opts.config_file {
         Some(path) => BrokerConfig::from_file(path).map_err(|e| error_chain(&e))?,
         None => (BrokerConfig::default(), Vec::new()),
     };
+    // Without a config file, sessions go to a private persistence file saved at shutdown, so
+    // that the restart fault shows persistent sessions resuming.
+    let scratch = opts
+        .config_file
+        .is_none()
+        .then(|| std::env::temp_dir().join(format!("mqtt-workbench-{}", std::process::id())));
+    if let Some(dir) = &scratch
+        && std::fs::create_dir_all(dir).is_ok()
+    {
+        cfg.persistence = true;
+        cfg.persistence_location = Some(dir.clone());
+        cfg.autosave_interval = 0;
+    }
     events.emit(BrokerEvent::Starting);
     events.emit(BrokerEvent::Config(
         opts.config_file.as_ref().map(|p| p.display().to_string()),
@@ -177,7 +195,8 @@ fn start_embedded_broker(
         }
         Err(e) => return Err(error_chain(&e)),
     };
-    let handle = broker::start(cfg, listeners, events.clone()).map_err(|e| error_chain(&e))?;
+    let handle =
+        broker::start(cfg.clone(), listeners, events.clone()).map_err(|e| error_chain(&e))?;
     let addr = handle
         .local_addrs
         .iter()
@@ -185,7 +204,15 @@ fn start_embedded_broker(
         .find(SocketAddr::is_ipv4)
         .or_else(|| handle.addr())
         .ok_or_else(|| "the broker has no listener".to_owned())?;
-    Ok((Embedded { handle, addr }, notice))
+    let events = events.clone();
+    let e = Embedded {
+        handle,
+        addr,
+        cfg,
+        events,
+        scratch,
+    };
+    Ok((e, notice))
 }
 
 /// The profile named by `--profile`, with its options (password included) and the
@@ -264,7 +291,7 @@ pub async fn run(opts: Options) -> ExitCode {
 
     let events = EventBus::new(1 << 16);
     let log_rx = events.subscribe();
-    let (embedded, notice) = if want_broker {
+    let (mut embedded, notice) = if want_broker {
         match start_embedded_broker(&opts, &events) {
             Ok((e, n)) => (Some(e), n),
             Err(e) => {
@@ -346,6 +373,7 @@ pub async fn run(opts: Options) -> ExitCode {
         first_minute,
     };
     let (fault_tx, fault_rx) = mpsc::unbounded_channel();
+    let (restart_tx, restart_rx) = mpsc::unbounded_channel();
     if first_minute && let Some(m) = &first_minute_marker {
         // Shown once: the marker is written as it shows (a failure only means it shows again).
         let _ = m.parent().map(std::fs::create_dir_all);
@@ -355,8 +383,8 @@ pub async fn run(opts: Options) -> ExitCode {
         config_dir: opts.config_dir.clone(),
         embedded: embedded.as_ref().map(|e| e.addr),
         client_id,
-        broker_stats: embedded.as_ref().map(|e| e.handle.stats_handle()),
         fault_tx,
+        restart_tx,
     };
 
     let code = match terminal::enter() {
@@ -367,7 +395,12 @@ pub async fn run(opts: Options) -> ExitCode {
                 rx: Some(link_rx),
             };
             let mut app = App::new(info, Limits::default());
-            let res = event_loop(&mut guard, &mut app, &mut client, &env, log_rx, fault_rx).await;
+            let helpers = Helpers {
+                embedded: &mut embedded,
+                faults: fault_rx,
+                restarted: restart_rx,
+            };
+            let res = event_loop(&mut guard, &mut app, &mut client, &env, log_rx, helpers).await;
             terminal::restore();
             drop(guard);
             if let Some(link) = client.link.take() {
@@ -390,8 +423,60 @@ pub async fn run(opts: Options) -> ExitCode {
     };
     if let Some(e) = embedded {
         e.handle.shutdown().await;
+        if let Some(dir) = e.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
     code
+}
+
+/// The embedded broker and the channels on which fault helpers report.
+struct Helpers<'a> {
+    embedded: &'a mut Option<Embedded>,
+    faults: mpsc::UnboundedReceiver<Action>,
+    restarted: mpsc::UnboundedReceiver<Embedded>,
+}
+
+/// The restart fault: stops the embedded broker (it saves its sessions) and starts it again
+/// on the same port in the background; the new broker comes back on `env.restart_tx`.
+fn restart_broker(embedded: Option<Embedded>, env: &Env) {
+    let Some(e) = embedded else {
+        let _ = env.fault_tx.send(Action::FaultDone(Err(
+            "no embedded broker to restart (a restart may be under way)".into(),
+        )));
+        return;
+    };
+    let (faults, back) = (env.fault_tx.clone(), env.restart_tx.clone());
+    tokio::spawn(async move {
+        let Embedded {
+            handle,
+            addr,
+            cfg,
+            events,
+            scratch,
+        } = e;
+        handle.shutdown().await;
+        events.emit(BrokerEvent::Starting);
+        let started = broker::bind(&cfg, addr.port(), &events)
+            .map_err(|e| error_chain(&e))
+            .and_then(|l| {
+                broker::start(cfg.clone(), l, events.clone()).map_err(|e| error_chain(&e))
+            });
+        let report = match started {
+            Ok(handle) => {
+                let _ = back.send(Embedded {
+                    handle,
+                    addr,
+                    cfg,
+                    events,
+                    scratch,
+                });
+                Ok(format!("the broker restarted on port {}", addr.port()))
+            }
+            Err(e) => Err(format!("the broker could not start again: {e}")),
+        };
+        let _ = faults.send(Action::FaultDone(report));
+    });
 }
 
 /// The client pane's current connection (none after a switch that could not start).
@@ -427,10 +512,10 @@ struct Env {
     config_dir: Option<PathBuf>,
     embedded: Option<SocketAddr>,
     client_id: String,
-    /// The embedded broker's live counters (clients, messages), read once a second.
-    broker_stats: Option<std::sync::Arc<crate::broker::sys::Stats>>,
     /// Fault helpers report here when they finish.
     fault_tx: mpsc::UnboundedSender<Action>,
+    /// The restarted embedded broker comes back here.
+    restart_tx: mpsc::UnboundedSender<Embedded>,
 }
 
 /// How many queued log lines or client events one wake-up takes before the loop looks at
@@ -506,7 +591,7 @@ async fn event_loop(
     client: &mut Client,
     env: &Env,
     mut log_rx: tokio::sync::broadcast::Receiver<LogEntry>,
-    mut fault_rx: mpsc::UnboundedReceiver<Action>,
+    mut helpers: Helpers<'_>,
 ) -> std::io::Result<()> {
     let size = guard.terminal.size()?;
     let mut effects = app.update(Action::Resize(size.width, size.height));
@@ -587,16 +672,18 @@ async fn event_loop(
             // Rates age once a second.
             _ = second.tick() => {
                 effects.extend(app.update(Action::Tick(SystemTime::now())));
-                if let Some(stats) = &env.broker_stats {
-                    effects.extend(app.update(Action::BrokerStats(stats.snapshot())));
+                if let Some(e) = helpers.embedded.as_ref() {
+                    effects.extend(app.update(Action::BrokerStats(e.handle.stats())));
                 }
                 dirty = true;
             }
             // A fault helper finished.
-            Some(a) = fault_rx.recv() => {
+            Some(a) = helpers.faults.recv() => {
                 effects.extend(app.update(a));
                 dirty = true;
             }
+            // The embedded broker is back after a restart.
+            Some(e) = helpers.restarted.recv() => *helpers.embedded = Some(e),
             // SIGTERM / SIGHUP / SIGINT: leave like `q`.
             () = signals.recv() => effects.extend(app.update(Action::Cmd(app::Cmd::Quit))),
         }
@@ -604,6 +691,12 @@ async fn event_loop(
         // asks for runs next.
         let mut queue: std::collections::VecDeque<Effect> = effects.drain(..).collect();
         while let Some(e) = queue.pop_front() {
+            if let Effect::Fault(r) = &e
+                && r.fault == app::fault::Fault::RestartBroker
+            {
+                restart_broker(helpers.embedded.take(), env);
+                continue;
+            }
             if let Some(result) = perform(e, client, env, guard) {
                 queue.extend(app.update(result));
                 dirty = true;

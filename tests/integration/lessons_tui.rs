@@ -415,3 +415,65 @@ async fn the_copied_commands_run_as_printed_do_the_same() {
     let (ok, _, _) = run_tool(&clear.each_ref().map(String::as_str), 10).await;
     assert!(ok);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fault_5_a_broker_restart_keeps_persistent_sessions_and_their_queued_messages() {
+    if !have_mosquitto() || !have_tmux() {
+        return;
+    }
+    let port = free_port();
+    let p = port.to_string();
+    let t = Tmux::start("fault-restart", &["--port", &p]);
+    wait_ready(&t);
+    // A persistent session with a QoS 1 subscription, then offline.
+    let sub = [
+        "mosquitto_sub",
+        "-p",
+        &p,
+        "-t",
+        "lesson/session",
+        "-q",
+        "1",
+        "-c",
+        "-i",
+        "learner",
+    ];
+    let (_, _, _) = run_tool(&[&sub[..], &["-W", "1"]].concat(), 10).await;
+    t.wait_until("learner gone", |s| {
+        s.contains("Client learner disconnected")
+    });
+    let (ok, _, err) = run_tool(
+        &[
+            "mosquitto_pub",
+            "-p",
+            &p,
+            "-t",
+            "lesson/session",
+            "-q",
+            "1",
+            "-m",
+            "kept",
+        ],
+        10,
+    )
+    .await;
+    assert!(ok, "{err}");
+    t.keys(&["4", "z", "!"]);
+    t.wait_until("the fault menu", |s| {
+        s.contains("restart the embedded broker")
+    });
+    t.keys(&["5"]);
+    t.wait_until("the restart", |s| {
+        s.contains(&format!("FAULT done: the broker restarted on port {port}"))
+    });
+    // The session and its queued message survived the restart.
+    let (ok, out, err) = run_tool(&[&sub[..], &["-C", "1", "-v"]].concat(), 10).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "lesson/session kept");
+    let s = t.wait_until("session present", |s| {
+        s.contains("Sending CONNACK to learner (1, 0)")
+    });
+    assert!(s.contains("terminating") || s.contains("running"), "{s}");
+    t.keys(&["q"]);
+    t.assert_clean_exit(0);
+}

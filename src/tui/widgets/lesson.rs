@@ -166,7 +166,7 @@ pub fn render_faults(app: &App, screen: Rect, buf: &mut Buffer) {
     let inner = boxed(
         centered(screen, 72, n + 5),
         buf,
-        "Break something · 1-4 · Esc",
+        "Break something · 1-5 · Esc",
         Color::Red,
     );
     let mut lines = vec![Line::styled(
