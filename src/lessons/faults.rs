@@ -342,6 +342,35 @@ mod tests {
         out
     }
 
+    /// Every clause an announcement cites exists in the version it names.
+    #[test]
+    fn announcements_cite_clauses_that_exist() {
+        let mut n = 0;
+        for f in Fault::ALL {
+            let text = f.announce("pane");
+            for (at, _) in text.match_indices("[MQTT") {
+                let id = text[at..].split(']').next().unwrap_or_default();
+                assert!(
+                    crate::inspect::clause::is_known(&format!("{id}]")),
+                    "{f:?}: {id}"
+                );
+                n += 1;
+            }
+            for tag in ["MQTT311 §", "MQTT5 §"] {
+                for (at, _) in text.match_indices(tag) {
+                    let num: String = text[at + tag.len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_digit() || *c == '.')
+                        .collect();
+                    let lit = format!("{tag}{}", num.trim_end_matches('.'));
+                    assert!(crate::inspect::clause::is_known(&lit), "{f:?}: {lit}");
+                    n += 1;
+                }
+            }
+        }
+        assert!(n >= 8, "only {n} clause references");
+    }
+
     #[tokio::test]
     async fn stop_reading_fills_the_queue_and_the_broker_drops() {
         let (h, addr, mut log) = broker().await;
