@@ -477,3 +477,58 @@ async fn fault_5_a_broker_restart_keeps_persistent_sessions_and_their_queued_mes
     t.keys(&["q"]);
     t.assert_clean_exit(0);
 }
+
+/// Runs every command of a lesson as printed (subscribers in the background) against a real
+/// broker and feeds the broker's own events to the checker: each step must tick.
+async fn lesson_by_its_commands(index: usize) {
+    let mut broker = default_broker().await;
+    let port = broker.port();
+    let lesson = lessons::builtin().expect("lessons")[index].clone();
+    let mut progress = lessons::Progress::new(&lesson);
+    let mut background = Vec::new();
+    for (i, step) in lesson.steps.iter().enumerate() {
+        for cmd in &step.commands {
+            let cmd = lessons::fill(cmd, "127.0.0.1", port);
+            if cmd.starts_with("mosquitto_sub") {
+                let child = Command::new("sh")
+                    .arg("-c")
+                    .arg(format!("timeout 20 {cmd}"))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("mosquitto_sub");
+                background.push(KillOnDrop(child));
+            } else {
+                let (ok, _, err) = run_tool(&["sh", "-c", &cmd], 20).await;
+                assert!(ok, "{cmd}: {err}");
+            }
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while progress.step() == i {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, broker.log.recv()).await {
+                Ok(Ok(entry)) => {
+                    progress.on_event(&lesson, &entry.event);
+                }
+                Ok(Err(_)) => {}
+                Err(_) => panic!(
+                    "{}: step {} did not tick: {}",
+                    lesson.title,
+                    i + 1,
+                    step.goal
+                ),
+            }
+        }
+    }
+    assert!(progress.done());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lessons_1_2_3_and_7_tick_off_by_running_their_printed_commands() {
+    if !have_mosquitto() {
+        return;
+    }
+    for index in [0, 1, 2, 6] {
+        lesson_by_its_commands(index).await;
+    }
+}
