@@ -6,7 +6,7 @@ use crossterm::event::{
 };
 use ratatui_textarea::Input;
 
-use super::app::{Action, App, Cmd, ComposerField, Modal, Pane};
+use super::app::{Action, App, Cmd, ComposerField, LessonCmd, Modal, Pane};
 
 /// Where a binding applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,10 @@ pub enum Ctx {
     Picker,
     /// The profile editor.
     Editor,
+    /// The fault menu.
+    Faults,
+    /// The first-minute overlay.
+    FirstMinute,
 }
 
 impl Ctx {
@@ -54,6 +58,8 @@ impl Ctx {
             Self::Confirm => "Questions",
             Self::Picker => "Profile picker (P)",
             Self::Editor => "Profile editor",
+            Self::Faults => "Fault menu (!)",
+            Self::FirstMinute => "First minute",
         }
     }
 }
@@ -79,6 +85,7 @@ pub struct Binding {
 
 const NONE: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+const ALT: KeyModifiers = KeyModifiers::ALT;
 
 const fn b(
     ctx: Ctx,
@@ -607,6 +614,120 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Global, K::Char('g'), NONE, C::Top, "", "", false),
     b(X::Global, K::End, NONE, C::Bottom, "", "", false),
     b(X::Global, K::Char('G'), NONE, C::Bottom, "", "", false),
+    // Lessons, faults and the equivalent command.
+    b(
+        X::FirstMinute,
+        K::Char('L'),
+        NONE,
+        C::Lesson(LessonCmd::Toggle),
+        "L",
+        "open lesson 1",
+        true,
+    ),
+    b(
+        X::FirstMinute,
+        K::Esc,
+        NONE,
+        C::Cancel,
+        "any key",
+        "close",
+        true,
+    ),
+    b(
+        X::Faults,
+        K::Char('1'),
+        NONE,
+        C::Fault(0),
+        "1-5",
+        "cause that fault",
+        true,
+    ),
+    b(X::Faults, K::Char('2'), NONE, C::Fault(1), "", "", false),
+    b(X::Faults, K::Char('3'), NONE, C::Fault(2), "", "", false),
+    b(X::Faults, K::Char('4'), NONE, C::Fault(3), "", "", false),
+    b(X::Faults, K::Char('5'), NONE, C::Fault(4), "", "", false),
+    b(X::Faults, K::Esc, NONE, C::Cancel, "Esc", "close", true),
+    b(
+        X::Composer,
+        K::Char('y'),
+        CTRL,
+        C::CopyCommand(false),
+        "C-y/M-y",
+        "copy mosquitto/workbench command",
+        true,
+    ),
+    b(
+        X::Composer,
+        K::Char('y'),
+        ALT,
+        C::CopyCommand(true),
+        "",
+        "",
+        false,
+    ),
+    b(
+        X::Prompt,
+        K::Char('y'),
+        CTRL,
+        C::CopyCommand(false),
+        "C-y/M-y",
+        "copy command (subscribe)",
+        true,
+    ),
+    b(
+        X::Prompt,
+        K::Char('y'),
+        ALT,
+        C::CopyCommand(true),
+        "",
+        "",
+        false,
+    ),
+    b(
+        X::Global,
+        K::Char('L'),
+        NONE,
+        C::Lesson(LessonCmd::Toggle),
+        "L",
+        "lessons",
+        true,
+    ),
+    b(
+        X::Global,
+        K::Char(']'),
+        NONE,
+        C::Lesson(LessonCmd::Next),
+        "[/]",
+        "previous/next lesson",
+        false,
+    ),
+    b(
+        X::Global,
+        K::Char('['),
+        NONE,
+        C::Lesson(LessonCmd::Prev),
+        "",
+        "",
+        false,
+    ),
+    b(
+        X::Global,
+        K::Char('.'),
+        NONE,
+        C::Lesson(LessonCmd::Skip),
+        ".",
+        "skip lesson step",
+        false,
+    ),
+    b(
+        X::Global,
+        K::Char('!'),
+        NONE,
+        C::Faults,
+        "!",
+        "faults",
+        true,
+    ),
 ];
 
 fn pane_ctx(p: Pane) -> Ctx {
@@ -636,6 +757,8 @@ pub fn contexts(app: &App) -> Vec<Ctx> {
         Some(Modal::ConfirmClear(_) | Modal::ConfirmDelete(_)) => vec![Ctx::Confirm],
         Some(Modal::Profiles { .. }) => vec![Ctx::Picker],
         Some(Modal::ProfileEditor(_)) => vec![Ctx::Editor],
+        Some(Modal::Faults) => vec![Ctx::Faults],
+        Some(Modal::FirstMinute) => vec![Ctx::FirstMinute],
         None => vec![pane_ctx(app.focus()), Ctx::Global],
     }
 }
@@ -677,6 +800,9 @@ pub fn action_for(app: &App, ev: &Event) -> Option<Action> {
             let ctxs = contexts(app);
             match ctxs.first() {
                 Some(Ctx::Help) => return Some(Action::Cmd(Cmd::Cancel)),
+                Some(Ctx::FirstMinute) => {
+                    return Some(Action::Cmd(lookup(&ctxs, key).unwrap_or(Cmd::Cancel)));
+                }
                 Some(Ctx::Composer) => {
                     let on_toggle = matches!(
                         app.modal(),

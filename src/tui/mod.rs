@@ -43,7 +43,9 @@ use futures::StreamExt;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 
-use self::app::{Action, App, ConnectTo, Effect, EffectFailure, Limits, StartInfo, Target};
+use self::app::{
+    Action, App, ConnectTo, Effect, EffectFailure, Limits, StartInfo, Target, fault::FaultRequest,
+};
 use self::client_link::{LinkEvent, LinkHandle};
 use crate::broker::{self, BrokerConfig, BrokerEvent, BrokerHandle, EventBus, LogEntry};
 use crate::client::{BrokerUrl, ConnectOptions, MqttVersion};
@@ -51,6 +53,13 @@ use crate::profile::{Profile, ProfileStore, secret};
 
 /// The broker port the workbench tries first.
 pub const DEFAULT_PORT: u16 = 1883;
+
+/// The marker file (in the config dir) that says the first-minute overlay was seen.
+pub const FIRST_MINUTE_MARKER: &str = "first-minute-seen";
+
+/// Set to a non-empty value to skip the first-minute overlay: for tests and scripted sessions
+/// that must not depend on whether the config dir has the marker.
+pub const NO_FIRST_MINUTE_ENV: &str = "MQTT_WORKBENCH_NO_FIRST_MINUTE";
 
 /// What the command line asks of the workbench.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -77,6 +86,11 @@ pub struct Options {
 struct Embedded {
     handle: BrokerHandle,
     addr: SocketAddr,
+    /// Its configuration and log, to start it again (the restart fault).
+    cfg: BrokerConfig,
+    events: EventBus,
+    /// The private persistence directory used without `-c`, removed at exit.
+    scratch: Option<PathBuf>,
 }
 
 /// Binds and starts the embedded broker. A busy port (default or `--port`) falls back to a
@@ -85,10 +99,23 @@ fn start_embedded_broker(
     opts: &Options,
     events: &EventBus,
 ) -> Result<(Embedded, Option<String>), String> {
-    let (cfg, notes) = match &opts.config_file {
+    let (mut cfg, notes) = match &opts.config_file {
         Some(path) => BrokerConfig::from_file(path).map_err(|e| error_chain(&e))?,
         None => (BrokerConfig::default(), Vec::new()),
     };
+    // Without a config file, sessions go to a private persistence file saved at shutdown, so
+    // that the restart fault shows persistent sessions resuming.
+    let scratch = opts
+        .config_file
+        .is_none()
+        .then(|| std::env::temp_dir().join(format!("mqtt-workbench-{}", std::process::id())));
+    if let Some(dir) = &scratch
+        && std::fs::create_dir_all(dir).is_ok()
+    {
+        cfg.persistence = true;
+        cfg.persistence_location = Some(dir.clone());
+        cfg.autosave_interval = 0;
+    }
     events.emit(BrokerEvent::Starting);
     events.emit(BrokerEvent::Config(
         opts.config_file.as_ref().map(|p| p.display().to_string()),
@@ -112,7 +139,8 @@ fn start_embedded_broker(
         }
         Err(e) => return Err(error_chain(&e)),
     };
-    let handle = broker::start(cfg, listeners, events.clone()).map_err(|e| error_chain(&e))?;
+    let handle =
+        broker::start(cfg.clone(), listeners, events.clone()).map_err(|e| error_chain(&e))?;
     let addr = handle
         .local_addrs
         .iter()
@@ -120,7 +148,15 @@ fn start_embedded_broker(
         .find(SocketAddr::is_ipv4)
         .or_else(|| handle.addr())
         .ok_or_else(|| "the broker has no listener".to_owned())?;
-    Ok((Embedded { handle, addr }, notice))
+    let events = events.clone();
+    let e = Embedded {
+        handle,
+        addr,
+        cfg,
+        events,
+        scratch,
+    };
+    Ok((e, notice))
 }
 
 /// The profile named by `--profile`, with its options (password included) and the
@@ -176,6 +212,9 @@ pub async fn run(opts: Options) -> ExitCode {
     };
     // Profiles are read (and a password asked for) before the terminal changes mode.
     let dir = crate::profile::config_dir(opts.config_dir.as_deref());
+    let first_minute_marker = dir.as_ref().ok().map(|d| d.join(FIRST_MINUTE_MARKER));
+    let first_minute = std::env::var_os(NO_FIRST_MINUTE_ENV).is_none_or(|v| v.is_empty())
+        && first_minute_marker.as_ref().is_some_and(|m| !m.exists());
     let profiles_file = dir.as_ref().map_or_else(
         |_| "(no configuration directory)".to_owned(),
         |d| {
@@ -200,7 +239,7 @@ pub async fn run(opts: Options) -> ExitCode {
 
     let events = EventBus::new(1 << 16);
     let log_rx = events.subscribe();
-    let (embedded, notice) = if want_broker {
+    let (mut embedded, notice) = if want_broker {
         match start_embedded_broker(&opts, &events) {
             Ok((e, n)) => (Some(e), n),
             Err(e) => {
@@ -274,12 +313,21 @@ pub async fn run(opts: Options) -> ExitCode {
         profiles,
         profiles_error,
         profiles_file,
+        first_minute,
     };
+    let (fault_tx, fault_rx) = mpsc::unbounded_channel();
+    let (restart_tx, restart_rx) = mpsc::unbounded_channel();
+    if first_minute && let Some(m) = &first_minute_marker {
+        // Shown once: the marker is written as it shows (a failure only means it shows again).
+        let _ = m.parent().map(std::fs::create_dir_all);
+        let _ = std::fs::write(m, "the first-minute overlay was shown\n");
+    }
     let env = Env {
         config_dir: opts.config_dir.clone(),
         embedded: embedded.as_ref().map(|e| e.addr),
         client_id,
-        broker_stats: embedded.as_ref().map(|e| e.handle.stats_handle()),
+        fault_tx,
+        restart_tx,
     };
 
     let code = match terminal::enter() {
@@ -290,7 +338,12 @@ pub async fn run(opts: Options) -> ExitCode {
                 rx: Some(link_rx),
             };
             let mut app = App::new(info, Limits::default());
-            let res = event_loop(&mut guard, &mut app, &mut client, &env, log_rx).await;
+            let helpers = Helpers {
+                embedded: &mut embedded,
+                faults: fault_rx,
+                restarted: restart_rx,
+            };
+            let res = event_loop(&mut guard, &mut app, &mut client, &env, log_rx, helpers).await;
             terminal::restore();
             drop(guard);
             if let Some(link) = client.link.take() {
@@ -313,8 +366,60 @@ pub async fn run(opts: Options) -> ExitCode {
     };
     if let Some(e) = embedded {
         e.handle.shutdown().await;
+        if let Some(dir) = e.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
     code
+}
+
+/// The embedded broker and the channels on which fault helpers report.
+struct Helpers<'a> {
+    embedded: &'a mut Option<Embedded>,
+    faults: mpsc::UnboundedReceiver<Action>,
+    restarted: mpsc::UnboundedReceiver<Embedded>,
+}
+
+/// The restart fault: stops the embedded broker (it saves its sessions) and starts it again
+/// on the same port in the background; the new broker comes back on `env.restart_tx`.
+fn restart_broker(embedded: Option<Embedded>, env: &Env) {
+    let Some(e) = embedded else {
+        let _ = env.fault_tx.send(Action::FaultDone(Err(
+            "no embedded broker to restart (a restart may be under way)".into(),
+        )));
+        return;
+    };
+    let (faults, back) = (env.fault_tx.clone(), env.restart_tx.clone());
+    tokio::spawn(async move {
+        let Embedded {
+            handle,
+            addr,
+            cfg,
+            events,
+            scratch,
+        } = e;
+        handle.shutdown().await;
+        events.emit(BrokerEvent::Starting);
+        let started = broker::bind(&cfg, addr.port(), &events)
+            .map_err(|e| error_chain(&e))
+            .and_then(|l| {
+                broker::start(cfg.clone(), l, events.clone()).map_err(|e| error_chain(&e))
+            });
+        let report = match started {
+            Ok(handle) => {
+                let _ = back.send(Embedded {
+                    handle,
+                    addr,
+                    cfg,
+                    events,
+                    scratch,
+                });
+                Ok(format!("the broker restarted on port {}", addr.port()))
+            }
+            Err(e) => Err(format!("the broker could not start again: {e}")),
+        };
+        let _ = faults.send(Action::FaultDone(report));
+    });
 }
 
 /// The client pane's current connection (none after a switch that could not start).
@@ -350,8 +455,10 @@ struct Env {
     config_dir: Option<PathBuf>,
     embedded: Option<SocketAddr>,
     client_id: String,
-    /// The embedded broker's live counters (clients, messages), read once a second.
-    broker_stats: Option<std::sync::Arc<crate::broker::sys::Stats>>,
+    /// Fault helpers report here when they finish.
+    fault_tx: mpsc::UnboundedSender<Action>,
+    /// The restarted embedded broker comes back here.
+    restart_tx: mpsc::UnboundedSender<Embedded>,
 }
 
 /// How many queued log lines or client events one wake-up takes before the loop looks at
@@ -427,6 +534,7 @@ async fn event_loop(
     client: &mut Client,
     env: &Env,
     mut log_rx: tokio::sync::broadcast::Receiver<LogEntry>,
+    mut helpers: Helpers<'_>,
 ) -> std::io::Result<()> {
     let size = guard.terminal.size()?;
     let mut effects = app.update(Action::Resize(size.width, size.height));
@@ -507,11 +615,18 @@ async fn event_loop(
             // Rates age once a second.
             _ = second.tick() => {
                 effects.extend(app.update(Action::Tick(SystemTime::now())));
-                if let Some(stats) = &env.broker_stats {
-                    effects.extend(app.update(Action::BrokerStats(stats.snapshot())));
+                if let Some(e) = helpers.embedded.as_ref() {
+                    effects.extend(app.update(Action::BrokerStats(e.handle.stats())));
                 }
                 dirty = true;
             }
+            // A fault helper finished.
+            Some(a) = helpers.faults.recv() => {
+                effects.extend(app.update(a));
+                dirty = true;
+            }
+            // The embedded broker is back after a restart.
+            Some(e) = helpers.restarted.recv() => *helpers.embedded = Some(e),
             // SIGTERM / SIGHUP / SIGINT: leave like `q`.
             () = signals.recv() => effects.extend(app.update(Action::Cmd(app::Cmd::Quit))),
         }
@@ -519,6 +634,12 @@ async fn event_loop(
         // asks for runs next.
         let mut queue: std::collections::VecDeque<Effect> = effects.drain(..).collect();
         while let Some(e) = queue.pop_front() {
+            if let Effect::Fault(r) = &e
+                && r.fault == app::fault::Fault::RestartBroker
+            {
+                restart_broker(helpers.embedded.take(), env);
+                continue;
+            }
             if let Some(result) = perform(e, client, env, guard) {
                 queue.extend(app.update(result));
                 dirty = true;
@@ -547,6 +668,23 @@ fn perform(
         Effect::Unsubscribe(filter) => link.map_or_else(no_link, |l| l.unsubscribe(&filter)),
         Effect::Publish(p) => link.map_or_else(no_link, |l| l.publish(&p)),
         Effect::Reconnect => link.map_or_else(no_link, LinkHandle::reconnect_now),
+        Effect::Fault(FaultRequest {
+            fault,
+            broker,
+            client_id,
+        }) => {
+            let Ok(addr) = broker.parse::<SocketAddr>() else {
+                return Some(Action::FaultDone(Err(format!(
+                    "bad broker address '{broker}'"
+                ))));
+            };
+            let tx = env.fault_tx.clone();
+            tokio::spawn(async move {
+                let r = crate::lessons::faults::run(fault, addr, &client_id).await;
+                let _ = tx.send(Action::FaultDone(r));
+            });
+            return None;
+        }
         Effect::Copy(text) => {
             return terminal::copy_osc52(guard.terminal.backend_mut(), &text)
                 .err()

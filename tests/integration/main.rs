@@ -20,6 +20,7 @@ mod client_support;
 mod conformance;
 mod decode_cli;
 mod layering;
+mod lessons_tui;
 mod match_cli;
 mod profile_cli;
 mod profile_tui;

@@ -28,7 +28,9 @@ impl Tmux {
         let pidfile = dir.path().join("pid");
         let inner = format!(
             // `\$\$` so that the inner shell (replaced by the workbench) expands it.
-            "echo \\$\\$ > '{}'; {env} exec '{}' {}",
+            // The first-minute overlay would take the first key; `env` may set it to "" to
+            // see it.
+            "echo \\$\\$ > '{}'; export MQTT_WORKBENCH_NO_FIRST_MINUTE=1; {env} exec '{}' {}",
             pidfile.display(),
             bin.display(),
             args.join(" ")
@@ -99,7 +101,7 @@ impl Tmux {
         assert!(self.tmux(&args).status.success());
     }
 
-    fn text(&self, text: &str) {
+    pub(crate) fn text(&self, text: &str) {
         assert!(
             self.tmux(&["send-keys", "-t", "wb", "-l", text])
                 .status

@@ -16,7 +16,9 @@
 pub mod broker;
 pub mod cmd;
 pub mod composer;
+pub mod fault;
 pub mod layout;
+pub mod lesson;
 pub mod link;
 pub mod log;
 pub mod messages;
@@ -31,7 +33,7 @@ use bytes::Bytes;
 use ratatui_textarea::Input;
 
 pub use self::broker::BrokerStatus;
-pub use self::cmd::{Cmd, Pane};
+pub use self::cmd::{Cmd, LessonCmd, Pane};
 pub use self::composer::{Composer, ComposerField, ComposerOutcome};
 pub use self::layout::{Areas, LayoutModel};
 pub use self::link::{ClientState, ConnectTo, Link, LinkOutcome, SubState, Subscription, Target};
@@ -93,6 +95,8 @@ pub enum Action {
     /// A frame is about to be drawn: bring derived state (the tree rows, scrolling) up to
     /// date, so that drawing only reads.
     Frame,
+    /// A fault's helper client finished: what it saw, or why it could not.
+    FaultDone(Result<String, String>),
 }
 
 /// Why the run loop could not carry out an effect.
@@ -142,6 +146,8 @@ pub enum Effect {
     DeleteProfile(String),
     /// Reconnect now.
     Reconnect,
+    /// Cause a fault against the embedded broker.
+    Fault(fault::FaultRequest),
 }
 
 /// A dialog on top of the panes; it takes all keys while open.
@@ -180,6 +186,10 @@ pub enum Modal {
     },
     /// Confirm deleting a profile.
     ConfirmDelete(String),
+    /// The fault menu.
+    Faults,
+    /// The first-minute overlay, shown once.
+    FirstMinute,
 }
 
 /// How much history the model keeps.
@@ -233,6 +243,8 @@ pub struct StartInfo {
     pub profiles_error: Option<String>,
     /// Where `profiles.toml` is (shown in the picker).
     pub profiles_file: String,
+    /// Show the first-minute overlay (first start only).
+    pub first_minute: bool,
 }
 
 /// The whole workbench state: one sub-model per pane or concern, and the open dialog.
@@ -245,6 +257,7 @@ pub struct App {
     broker: BrokerStatus,
     link: Link,
     profiles: ProfileList,
+    lesson: lesson::LessonModel,
     modal: Option<Modal>,
     notice: Option<String>,
     now: SystemTime,
@@ -255,6 +268,7 @@ impl App {
     /// A fresh model.
     #[must_use]
     pub fn new(info: StartInfo, limits: Limits) -> Self {
+        let lesson = lesson::LessonModel::new(info.broker_addr.as_deref());
         Self {
             layout: LayoutModel::default(),
             topics: Topics::new(limits.topics),
@@ -269,7 +283,8 @@ impl App {
                 limits.publish_history,
             ),
             profiles: ProfileList::new(info.profiles, info.profiles_error, info.profiles_file),
-            modal: None,
+            lesson,
+            modal: info.first_minute.then_some(Modal::FirstMinute),
             notice: info.notice,
             now: UNIX_EPOCH,
             quit: false,
@@ -328,6 +343,12 @@ impl App {
     #[must_use]
     pub fn profiles(&self) -> &ProfileList {
         &self.profiles
+    }
+
+    /// The lessons and the learner's place.
+    #[must_use]
+    pub fn lesson(&self) -> &lesson::LessonModel {
+        &self.lesson
     }
 
     /// The open dialog.
@@ -394,8 +415,12 @@ impl App {
                     self.layout.set_focus(saved);
                 }
             }
-            Action::Resize(w, h) => self.layout.resize(w, h),
-            Action::Broker(entry) => self.log.push(entry),
+            Action::Resize(w, h) => self.lesson.resize(w, h, &mut self.layout),
+            Action::Broker(entry) => self.log.push(self.lesson.observe(entry, &mut self.notice)),
+            Action::FaultDone(result) => {
+                self.log
+                    .push(fault::report(result, self.now, &mut self.notice))
+            }
             Action::BrokerLagged(n) => self.log.push_lagged(n, self.now),
             Action::Client(LinkEvent::Message(m)) => {
                 let sec = rate::unix_secs(m.time);
@@ -431,6 +456,13 @@ impl App {
             | Cmd::GrowLog
             | Cmd::Zoom => self.layout.update(cmd),
             Cmd::Help => self.modal = Some(Modal::Help),
+            Cmd::Lesson(c) => {
+                self.notice = self
+                    .lesson
+                    .update(c, &mut self.layout)
+                    .or(self.notice.take());
+            }
+            Cmd::Faults => self.modal = Some(Modal::Faults),
             Cmd::Profiles => {
                 let cursor = self.profiles.row_of(None, self.link.target());
                 self.modal = Some(Modal::Profiles { cursor });
@@ -507,7 +539,9 @@ impl App {
             | Cmd::EditProfile
             | Cmd::DuplicateProfile
             | Cmd::DeleteProfile
-            | Cmd::ToggleFieldBack => {}
+            | Cmd::ToggleFieldBack
+            | Cmd::Fault(_)
+            | Cmd::CopyCommand(_) => {}
         }
         Vec::new()
     }
@@ -552,6 +586,17 @@ impl App {
         let Some(modal) = self.modal.take() else {
             return Vec::new();
         };
+        if let Cmd::CopyCommand(wb) = cmd {
+            let (c, p) = match &modal {
+                Modal::Composer(c) => (Some(&**c), None),
+                Modal::Subscribe(p) => (None, Some(p)),
+                _ => (None, None),
+            };
+            let (notice, text) = lesson::copy_command(c, p, self.link.address(), wb);
+            self.modal = Some(modal);
+            self.notice = Some(notice);
+            return text.map(Effect::Copy).into_iter().collect();
+        }
         if cmd == Cmd::Cancel {
             // The editor and the delete question go back to the picker, on their profile.
             match &modal {
@@ -564,6 +609,18 @@ impl App {
         match modal {
             // Any other bound key closes the help too.
             Modal::Help => Vec::new(),
+            // Any key closes the overlay (shown once); `L` also opens the lesson.
+            Modal::FirstMinute => self.on_cmd(cmd),
+            Modal::Faults => {
+                let (id, addr) = (self.link.client_id(), self.broker.addr());
+                let Some((request, entry, notice)) = fault::pick(cmd, id, addr, self.now) else {
+                    self.modal = Some(Modal::Faults);
+                    return Vec::new();
+                };
+                self.notice = Some(notice);
+                self.log.push(entry);
+                vec![Effect::Fault(request)]
+            }
             Modal::Profiles { cursor } => {
                 let outcome = self.profiles.picker_update(cursor, cmd);
                 self.on_picker(outcome)

@@ -27,18 +27,22 @@ fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
 /// Renders the open dialog (not the help screen).
 pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
     match modal {
-        Modal::Help => {}
-        Modal::Composer(c) => composer(c, screen, buf),
-        Modal::Subscribe(p) => prompt(
-            p,
-            &format!(
-                "Subscribe · QoS {} (Tab changes) · Enter subscribes",
-                p.qos()
-            ),
-            "Topic filter, e.g. sensors/+/temperature or #",
-            screen,
-            buf,
-        ),
+        // The fault menu and the first-minute overlay are drawn by `super::lesson`.
+        Modal::Help | Modal::Faults | Modal::FirstMinute => {}
+        Modal::Composer(c) => composer(app, c, screen, buf),
+        Modal::Subscribe(p) => {
+            prompt(
+                p,
+                &format!(
+                    "Subscribe · QoS {} (Tab changes) · Enter subscribes",
+                    p.qos()
+                ),
+                "Topic filter, e.g. sensors/+/temperature or #",
+                screen,
+                buf,
+            );
+            super::lesson::subscribe_equivalent(app, p, centered(screen, 70, 5), buf);
+        }
         Modal::Search(p) => prompt(p, "Search the broker log", "Text to find", screen, buf),
         Modal::ClientFilter(p) => prompt(
             p,
@@ -186,7 +190,7 @@ fn text(t: &TextArea<'static>, focused: bool, area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
+fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
     let w = screen.width.saturating_sub(4).min(100);
     let h = screen.height.saturating_sub(2).min(30);
     let inner = dialog(
@@ -194,7 +198,18 @@ fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
         buf,
         "Publish · Tab next field · C-s send · C-p/C-n history · Esc close",
     );
-    let [topic, flags, payload, ct, exp, resp, corr, user, err] = Layout::vertical([
+    let [
+        topic,
+        flags,
+        payload,
+        ct,
+        exp,
+        resp,
+        corr,
+        user,
+        err,
+        equivalent,
+    ] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(3),
@@ -204,8 +219,10 @@ fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
         Constraint::Length(1),
         Constraint::Length(3),
         Constraint::Length(1),
+        Constraint::Length(2),
     ])
     .areas(inner);
+    super::lesson::publish_equivalent(app, c, equivalent, buf);
     field(c, ComposerField::Topic, topic, buf, false);
     let sel = |f: ComposerField| {
         if c.focus() == f {

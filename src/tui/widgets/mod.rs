@@ -7,10 +7,13 @@
 //! * [`status`]: the status bar and the key footer.
 //! * [`dialogs`]: composer, prompts, unsubscribe list, confirmation.
 //! * [`help`]: all keys.
+//! * [`lesson`]: the lesson pane, the fault menu, the first-minute overlay and the
+//!   equivalent-command lines of the composer and the subscribe dialog.
 
 pub mod broker_log;
 pub mod dialogs;
 pub mod help;
+pub mod lesson;
 pub mod messages;
 pub mod payload;
 pub mod status;
@@ -28,7 +31,9 @@ use super::app::{App, Modal, Pane};
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let screen = frame.area();
-    let a = super::app::layout::layout(screen, app.layout());
+    let side = app.lesson().width(screen.width);
+    let main = Rect::new(screen.x, screen.y, screen.width - side, screen.height);
+    let a = super::app::layout::layout(main, app.layout());
     let buf = frame.buffer_mut();
     status::render_status(app, a.status, buf);
     status::render_footer(app, a.footer, buf);
@@ -36,9 +41,15 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     messages::render(app, a.messages, buf);
     payload::render(app, a.payload, buf);
     broker_log::render(app, a.log, buf);
+    if side > 0 {
+        let area = Rect::new(main.x + main.width, screen.y, side, screen.height);
+        lesson::render(app, area, buf);
+    }
     match app.modal() {
         None => {}
         Some(Modal::Help) => help::render(screen, buf),
+        Some(Modal::Faults) => lesson::render_faults(app, screen, buf),
+        Some(Modal::FirstMinute) => lesson::render_first_minute(screen, buf),
         Some(m) => dialogs::render(app, m, screen, buf),
     }
 }
