@@ -1,5 +1,5 @@
-//! The command line: `mqtt-workbench [COMMAND]`: `broker`, the mosquitto_sub/mosquitto_pub
-//! work-alikes `sub` and `pub`, `profile` for saved connections, and `bench`.
+//! The command line: `mqtt-workbench [COMMAND]`: `broker`, the mosquitto_sub/mosquitto_pub/
+//! mosquitto_rr work-alikes `sub`, `pub` and `rr`, `profile` for saved connections, and `bench`.
 
 pub mod broker;
 pub mod conn;
@@ -7,6 +7,7 @@ pub mod decode;
 pub mod matching;
 pub mod profile;
 pub mod publish;
+pub mod rr;
 pub mod sub;
 
 use std::path::PathBuf;
@@ -84,6 +85,10 @@ pub enum Command {
     /// Publish messages, like mosquitto_pub (same flags; help is --help).
     #[command(disable_help_flag = true, disable_version_flag = true)]
     Pub(publish::PubArgs),
+    /// MQTT 5 request/response, like mosquitto_rr: publish a request with a Response Topic,
+    /// print the first response (same flags; help is --help).
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Rr(rr::RrArgs),
     /// Saved connection profiles: list, show, add, edit, rm, import, export.
     Profile(profile::ProfileArgs),
     /// Load-test any MQTT broker: `pub`, `sub`, `conn`, `fanin`, `fanout`.
@@ -102,6 +107,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Bench(args)) => crate::bench::run(args).await,
         Some(Command::Sub(args)) => sub::run(args).await,
         Some(Command::Pub(args)) => publish::run(args).await,
+        Some(Command::Rr(args)) => rr::run(args).await,
         Some(Command::Profile(args)) => profile::run(args),
         Some(Command::Decode(args)) => decode::run(&args),
         Some(Command::Match(args)) => matching::run(&args),

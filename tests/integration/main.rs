@@ -11,6 +11,7 @@ mod broker_rumqttc;
 mod broker_semantics;
 mod client_api;
 mod client_format;
+mod client_parity;
 mod client_pub;
 mod client_sub;
 mod client_support;
