@@ -507,6 +507,8 @@ async fn rr_matches_mosquitto_rr_byte_for_byte() {
         vec!["-m", "ping"],
         vec!["-m", "ping", "-v"],
         vec!["-m", "ping", "-N"],
+        // The -d packet trace too, with a fixed client id so both print the same one.
+        vec!["-m", "ping", "-d", "-i", "rr-trace", "-q", "1"],
         vec!["-n", "-v"],
         vec!["-m", "ping", "-q", "1", "-F", "%t|%p|%C|%P|%q"],
         vec![
@@ -550,6 +552,17 @@ async fn rr_matches_mosquitto_rr_byte_for_byte() {
             assert_eq!((oc, json(&oout)), (tc, json(&tout)), "{extra:?}: {oerr}");
             assert_eq!(oout.len(), tout.len(), "{extra:?}");
             assert!(String::from_utf8_lossy(&oout).contains("re:"), "{extra:?}");
+        } else if extra.contains(&"-d") {
+            // mosquitto_rr closes the socket after the response without a DISCONNECT (the
+            // broker logs "closed its connection", and would publish a Will); ours sends
+            // DISCONNECT, and its trace says so. Everything before is the same.
+            let mut expected = tout.clone();
+            expected.extend_from_slice(b"Client rr-trace sending DISCONNECT\n");
+            assert_eq!(
+                (oc, String::from_utf8_lossy(&oout)),
+                (tc, String::from_utf8_lossy(&expected)),
+                "{extra:?}: {oerr}"
+            );
         } else {
             assert_eq!(
                 (oc, String::from_utf8_lossy(&oout)),
