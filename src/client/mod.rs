@@ -658,6 +658,10 @@ impl Session {
     }
 
     async fn on_connack(&mut self, session_present: bool, assigned: Option<String>) {
+        // rumqttc reports no outgoing CONNECT; its CONNACK proves it went out. Written only
+        // now, the trace never claims a CONNECT on a socket that did not connect, as
+        // mosquitto_sub -d prints none then either.
+        self.trace(trace::sending_connect).await;
         self.trace(|id| trace::received_connack(id, 0)).await;
         if let Some(id) = assigned {
             self.id = id;
@@ -769,6 +773,11 @@ impl Session {
 
     /// Reports a connection error: refused or failed before CONNACK, lost after.
     async fn on_error(&mut self, reason: String, code: Option<u8>, kind: FailureKind) {
+        // The CONNECT went out when the broker answered it (a refusal) or when the failure
+        // came after the socket and TLS were up (a timeout or protocol error).
+        if !self.connected && (code.is_some() || kind == FailureKind::Other) {
+            self.trace(trace::sending_connect).await;
+        }
         if let Some(c) = code {
             self.trace(|id| trace::received_connack(id, c)).await;
         }
@@ -790,7 +799,6 @@ impl Session {
 
     /// The connection task: one loop over [`EventLoop::poll`] for both protocol versions.
     async fn run(mut self, mut el: EventLoop) {
-        self.trace(trace::sending_connect).await;
         loop {
             let step = match el.poll().await {
                 Polled::ConnAck {

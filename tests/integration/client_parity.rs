@@ -601,3 +601,39 @@ async fn rr_matches_mosquitto_rr_byte_for_byte() {
         );
     }
 }
+
+/// The `-d` trace claims a CONNECT only when one went out: none on a socket that never
+/// connected (mosquitto_sub prints nothing there either), and CONNECT then the refusing
+/// CONNACK when the broker refuses. mosquitto_sub then prints a DISCONNECT line for the
+/// DISCONNECT libmosquitto writes on its way out; ours writes none and prints none.
+#[tokio::test]
+async fn debug_trace_claims_connect_only_when_sent() {
+    if !have_mosquitto() {
+        return;
+    }
+    let nobody = free_port().to_string();
+    let args = ["-d", "-i", "trace-c", "-p", nobody.as_str(), "-t", "a"];
+    let (tc, tout, _) = run("mosquitto_sub", &args).await;
+    let mut ours = vec!["sub"];
+    ours.extend_from_slice(&args);
+    let (oc, oout, _) = run(wb(), &ours).await;
+    assert_eq!((oc, oout.as_str()), (tc, tout.as_str()));
+    assert_eq!((oc, oout.as_str()), (1, ""));
+
+    let closed = Mosquitto::start("allow_anonymous false").await;
+    let port = closed.port.to_string();
+    let args = ["-d", "-i", "trace-c", "-p", port.as_str(), "-t", "a"];
+    let (tc, tout, _) = run("mosquitto_sub", &args).await;
+    let mut ours = vec!["sub"];
+    ours.extend_from_slice(&args);
+    let (oc, oout, _) = run(wb(), &ours).await;
+    let refused = "Client trace-c sending CONNECT\nClient trace-c received CONNACK (5)\n";
+    assert_eq!(
+        (tc, tout.as_str()),
+        (
+            5,
+            format!("{refused}Client trace-c sending DISCONNECT\n").as_str()
+        )
+    );
+    assert_eq!((oc, oout.as_str()), (5, refused));
+}
