@@ -14,6 +14,7 @@ mod broker_semantics;
 mod clauses;
 mod client_api;
 mod client_format;
+mod client_parity;
 mod client_pub;
 mod client_sub;
 mod client_support;
