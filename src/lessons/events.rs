@@ -96,6 +96,7 @@ pub fn fields(e: &BrokerEvent) -> Fields {
         E::Notice(_) => "notice",
         E::Warning(_) => "warning",
         E::Error(_) => "error",
+        E::SubscriptionTree { .. } => "subscription_tree",
         E::NewConnection { .. } => "new_connection",
         E::ClientConnected {
             protocol,

@@ -11,8 +11,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout};
 
-use crate::bench::wire::{self, Incoming, MqttVersion, PublishTemplate, Stamp};
+use crate::bench::wire::{self, Incoming, PublishTemplate, Stamp};
 use crate::inspect::why::WhyKey;
+use crate::protocol::{MqttVersion, QoS};
 
 /// One fault of the menu.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -275,7 +276,13 @@ pub async fn run(fault: Fault, addr: SocketAddr, pane: &str) -> Result<String, S
         Fault::StopReading => {
             let mut sub_out = BytesMut::new();
             wire::connect(&mut sub_out, MqttVersion::V311, &id, 60);
-            wire::subscribe(&mut sub_out, MqttVersion::V311, 1, FLOOD_TOPIC, 1);
+            wire::subscribe(
+                &mut sub_out,
+                MqttVersion::V311,
+                1,
+                FLOOD_TOPIC,
+                QoS::AtLeastOnce,
+            );
             // CONNECT and SUBSCRIBE go together; the SUBACK is read, then nothing more.
             let mut stalled = Conn::open(addr, &sub_out).await?;
             timeout(Duration::from_secs(5), stalled.next())
@@ -285,7 +292,7 @@ pub async fn run(fault: Fault, addr: SocketAddr, pane: &str) -> Result<String, S
             let mut po = BytesMut::new();
             wire::connect(&mut po, MqttVersion::V311, &pub_id, 60);
             let mut publisher = Conn::open(addr, &po).await?;
-            let t = PublishTemplate::new(MqttVersion::V311, FLOOD_TOPIC, 1, 32);
+            let t = PublishTemplate::new(MqttVersion::V311, FLOOD_TOPIC, QoS::AtLeastOnce, 32);
             let mut b = BytesMut::new();
             for seq in 0..FLOOD_COUNT {
                 let stamp = Stamp {
@@ -396,7 +403,7 @@ mod tests {
         let mut c = Conn::open(addr, &out).await.expect("connect");
         if let Some(f) = subscribe {
             let mut s = BytesMut::new();
-            wire::subscribe(&mut s, MqttVersion::V311, 1, f, 1);
+            wire::subscribe(&mut s, MqttVersion::V311, 1, f, QoS::AtLeastOnce);
             c.send(&s).await.expect("subscribe");
             assert_eq!(c.next().await, Ok(Got::SubAck));
         }
