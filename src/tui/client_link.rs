@@ -234,27 +234,41 @@ pub fn plain_reason(reason: &str, code: Option<u8>, o: &ConnectOptions) -> Strin
     }
 }
 
+/// The MQTT 5 PUBLISH properties, each under its name in the specification (MQTT5 §3.3.2.3).
 fn interesting_props(p: MessageProperties) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    if let Some(ct) = p.content_type {
-        out.push(("content-type".into(), ct));
+    if let Some(f) = p.payload_format_indicator {
+        let what = if f == 1 {
+            "1 (UTF-8 text)"
+        } else {
+            "0 (bytes)"
+        };
+        out.push(("Payload Format Indicator".into(), what.into()));
     }
     if let Some(e) = p.message_expiry_interval {
-        out.push(("message-expiry".into(), format!("{e} s")));
+        out.push(("Message Expiry Interval".into(), format!("{e} s")));
+    }
+    if let Some(a) = p.topic_alias {
+        out.push(("Topic Alias".into(), a.to_string()));
     }
     if let Some(r) = p.response_topic {
-        out.push(("response-topic".into(), r));
+        out.push(("Response Topic".into(), r));
     }
     if let Some(c) = &p.correlation_data {
         out.push((
-            "correlation-data".into(),
+            "Correlation Data".into(),
             String::from_utf8_lossy(c).into_owned(),
         ));
     }
-    if let Some(f) = p.payload_format_indicator {
-        out.push(("payload-format".into(), f.to_string()));
+    for (k, v) in p.user_properties {
+        out.push(("User Property".into(), format!("{k} = {v}")));
     }
-    out.extend(p.user_properties);
+    for id in p.subscription_identifiers {
+        out.push(("Subscription Identifier".into(), id.to_string()));
+    }
+    if let Some(ct) = p.content_type {
+        out.push(("Content Type".into(), ct));
+    }
     out
 }
 

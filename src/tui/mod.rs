@@ -24,9 +24,11 @@
 pub mod app;
 pub mod client_link;
 pub mod history;
+pub mod json;
 pub mod keymap;
 pub mod payload;
 pub mod terminal;
+pub mod text;
 pub mod widgets;
 
 #[cfg(test)]

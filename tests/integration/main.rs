@@ -17,3 +17,4 @@ mod layering;
 mod profile_cli;
 mod profile_tui;
 mod tui_tmux;
+mod tui_views;

@@ -414,10 +414,16 @@ impl App {
         Vec::new()
     }
 
-    /// Brings the tree rows up to date and scrolls the tree cursor into view.
+    /// Brings the tree rows and the shown payload up to date and keeps the cursors and
+    /// scrolling inside what there is.
     fn prepare(&mut self) {
         let h = self.layout.area_of(Pane::Topics).height.saturating_sub(2);
         self.topics.prepare(usize::from(h));
+        let p = self.layout.area_of(Pane::Payload);
+        self.messages.prepare_payload(
+            usize::from(p.width.saturating_sub(2)).max(1),
+            usize::from(p.height.saturating_sub(2)),
+        );
     }
 
     // ----- the panes -------------------------------------------------------------------

@@ -89,43 +89,7 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-/// Cuts `s` to at most `width` display columns.
-#[must_use]
-pub fn fit(s: &str, width: usize) -> String {
-    use unicode_width::UnicodeWidthChar;
-    let mut out = String::new();
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = c.width().unwrap_or(0);
-        if w + cw > width {
-            break;
-        }
-        w += cw;
-        out.push(c);
-    }
-    out
-}
-
-/// Splits `s` into chunks of at most `width` display columns (at least one chunk).
-#[must_use]
-pub fn wrap(s: &str, width: usize) -> Vec<String> {
-    use unicode_width::UnicodeWidthChar;
-    let width = width.max(1);
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = c.width().unwrap_or(0);
-        if w + cw > width {
-            out.push(std::mem::take(&mut cur));
-            w = 0;
-        }
-        w += cw;
-        cur.push(c);
-    }
-    out.push(cur);
-    out
-}
+pub use crate::tui::text::{fit, fit_ellipsis, fit_left, wrap};
 
 /// Human-readable byte count.
 #[must_use]
@@ -143,15 +107,15 @@ pub fn human_bytes(n: usize) -> String {
 /// inside words only when a word is longer than a line.
 #[must_use]
 pub fn word_wrap(s: &str, width: usize) -> Vec<String> {
-    use unicode_width::UnicodeWidthStr;
+    use crate::tui::text::width as w;
     let width = width.max(1);
     let mut out = Vec::new();
     let mut cur = String::new();
     for word in s.split_inclusive(' ') {
-        if cur.width() + word.trim_end().width() > width && !cur.is_empty() {
+        if w(&cur) + w(word.trim_end()) > width && !cur.is_empty() {
             out.push(std::mem::take(&mut cur).trim_end().to_owned());
         }
-        if word.trim_end().width() > width {
+        if w(word.trim_end()) > width {
             let mut pieces = wrap(word, width);
             let last = pieces.pop().unwrap_or_default();
             out.extend(pieces);
