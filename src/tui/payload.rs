@@ -76,9 +76,17 @@ pub fn detect(bytes: &[u8]) -> PayloadMode {
         {
             return PayloadMode::Json;
         }
-        if s.chars()
-            .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
-        {
+        // Text with a few control characters (an escape sequence, a bell) is still text: the
+        // text view shows them escaped. NUL or many controls mean binary.
+        let mut chars = 0usize;
+        let mut controls = 0usize;
+        for c in s.chars() {
+            chars += 1;
+            if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+                controls += 1;
+            }
+        }
+        if controls == 0 || (!s.contains('\0') && controls * 16 <= chars) {
             return PayloadMode::Text;
         }
     }
@@ -109,11 +117,12 @@ fn decode_cbor(bytes: &[u8]) -> Option<ciborium::Value> {
     rd.is_empty().then_some(v)
 }
 
-/// A one-line preview for the message list: text with control characters shown as `·`, or
-/// the mode name and size for binary payloads. At most `max_chars` characters.
+/// A one-line preview for the message list, at most `max_cols` columns: text with control
+/// characters escaped (`\n`, `\u{1b}`), cut by grapheme cluster, or the first bytes in hex
+/// for binary payloads.
 #[must_use]
-pub fn preview(bytes: &[u8], max_chars: usize) -> String {
-    let head = &bytes[..bytes.len().min(max_chars.saturating_mul(4).max(16))];
+pub fn preview(bytes: &[u8], max_cols: usize) -> String {
+    let head = &bytes[..bytes.len().min(max_cols.saturating_mul(4).max(16))];
     let text = match std::str::from_utf8(head) {
         Ok(s) => Some(s),
         // A multi-byte character cut at the end of `head` is fine.
@@ -121,17 +130,13 @@ pub fn preview(bytes: &[u8], max_chars: usize) -> String {
         Err(_) => None,
     };
     match text {
-        Some(s) => s
-            .chars()
-            .map(|c| if c.is_control() { '·' } else { c })
-            .take(max_chars)
-            .collect(),
+        Some(s) => crate::tui::text::fit(s, max_cols),
         None => {
             let mut s = String::new();
-            for b in bytes.iter().take(max_chars / 3) {
+            for b in bytes.iter().take(max_cols / 3) {
                 let _ = write!(s, "{b:02x} ");
             }
-            s.truncate(max_chars);
+            s.truncate(max_cols);
             s
         }
     }
@@ -354,6 +359,12 @@ mod tests {
         // with trailing bytes, so MessagePack does not claim it.
         assert_eq!(detect(&cbor), PayloadMode::Cbor);
         assert_eq!(detect(&[0x00, 0xff, 0xfe]), PayloadMode::Hex);
+        assert_eq!(detect(b"a\x00b"), PayloadMode::Hex);
+        assert_eq!(detect(b"\x01\x02\x03"), PayloadMode::Hex);
+        assert_eq!(
+            detect(b"\x1b[31mred text in a terminal colour\x1b[0m and more words"),
+            PayloadMode::Text
+        );
     }
 
     #[test]
@@ -427,7 +438,9 @@ mod tests {
 
     #[test]
     fn preview_masks_control_characters_and_cuts() {
-        assert_eq!(preview(b"a\nb", 10), "a·b");
+        assert_eq!(preview(b"a\nb", 10), "a\\nb");
+        assert_eq!(preview("東京都".as_bytes(), 5), "東京");
+        assert_eq!(preview(b"\x1b[2J", 20), "\\u{1b}[2J");
         assert_eq!(preview(b"abcdef", 3), "abc");
         assert_eq!(preview(&[0xff, 0x00], 12), "ff 00 ");
     }

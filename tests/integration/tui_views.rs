@@ -74,3 +74,59 @@ async fn a_120_kib_json_payload_is_shown_whole_in_order_and_end_reaches_its_last
     t.keys(&["q"]);
     t.assert_clean_exit(0);
 }
+
+/// The display width of a captured row, as the terminal lays it out.
+fn row_width(row: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(row)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zwj_emoji_and_cjk_at_a_pane_edge_leave_other_rows_intact() {
+    if !have_mosquitto() || !have_tmux() {
+        return;
+    }
+    let port = free_port();
+    let t = Tmux::start("graphemes", &["--port", &port.to_string()]);
+    wait_ready(&t);
+    let family = "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}";
+    // A topic and payloads long enough to reach every pane's right edge.
+    let topic = format!("家/{}/東京都/{family}/leaf-end", "深い".repeat(20));
+    let payload = format!(
+        "{}{}e\u{301}\u{1b}[2J",
+        family.repeat(40),
+        "漢字".repeat(40)
+    );
+    publish(port, &topic, payload.as_bytes(), &[]).await;
+    publish(port, "plain/after", b"still-aligned", &[]).await;
+    let s = t.wait_until("both messages", |s| s.contains("still-aligned"));
+    let rows_fit = |s: &str| {
+        // Every row between the status line and the footer fills exactly the 160 columns:
+        // no cluster was split (a split ZWJ sequence joins the next row's text) and no
+        // control character reached the terminal.
+        let lines: Vec<&str> = s.lines().collect();
+        for (i, row) in lines
+            .iter()
+            .enumerate()
+            .take(lines.len().saturating_sub(1))
+            .skip(1)
+        {
+            assert_eq!(row_width(row), 160, "row {i}: {row}\n{s}");
+        }
+    };
+    rows_fit(&s);
+    // The tree keeps the deep leaf and the CJK and emoji levels visible.
+    assert!(s.contains("leaf-end"), "{s}");
+    assert!(s.contains("東京都"), "{s}");
+    assert!(s.contains(family), "{s}");
+    assert!(s.contains("still-alig"), "{s}");
+    // Select the older message: its payload wraps by cluster, the escape shows escaped, and
+    // the title is cut from the left so the leaf shows.
+    t.keys(&["2", "j"]);
+    let s = t.wait_until("the emoji payload", |s| s.contains("\\u{1b}[2J"));
+    rows_fit(&s);
+    assert!(s.contains("leaf-end · auto:text · "), "{s}");
+    assert!(s.contains("漢字漢字"), "{s}");
+    assert!(s.contains("e\u{301}"), "{s}");
+    t.keys(&["q"]);
+    t.assert_clean_exit(0);
+}

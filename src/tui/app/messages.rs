@@ -25,8 +25,11 @@ pub struct Message {
     pub payload: Bytes,
     /// Delivered QoS.
     pub qos: u8,
-    /// Retain flag.
+    /// The RETAIN flag of the delivery: 1 only for a message from the broker's retained store.
     pub retain: bool,
+    /// True when the sender published it with Retain but it was delivered live with RETAIN 0
+    /// ([MQTT311-3.3.1-9], [MQTT5-3.3.1-12]); known from the embedded broker's log.
+    pub sent_retained: bool,
     /// MQTT 5 properties.
     pub properties: Vec<(String, String)>,
 }
@@ -55,6 +58,7 @@ pub struct Messages {
     modes: HashMap<Arc<str>, PayloadMode>,
     payload_scroll: usize,
     shown: PayloadRows,
+    retained_sends: HashMap<Arc<str>, usize>,
     rate: Rate,
 }
 
@@ -86,6 +90,7 @@ impl Messages {
             modes: HashMap::new(),
             payload_scroll: 0,
             shown: PayloadRows::default(),
+            retained_sends: HashMap::new(),
             rate: Rate::default(),
         }
     }
@@ -236,12 +241,18 @@ impl Messages {
         self.rate.add(unix_secs(m.time), 1);
         let topic: Arc<str> = m.topic.into();
         let matches_view = self.view_matches(&topic);
+        let sent_retained = !m.retain
+            && self
+                .retained_sends
+                .remove(&topic)
+                .is_some_and(|len| len == m.payload.len());
         let seq = self.ring.push(Message {
             time: m.time,
             topic: topic.clone(),
             payload: m.payload,
             qos: m.qos,
             retain: m.retain,
+            sent_retained,
             properties: m.properties,
         });
         let first = self.ring.first_seq();
@@ -254,6 +265,30 @@ impl Messages {
             self.selected = None;
         }
         topic
+    }
+
+    /// The embedded broker received a PUBLISH with Retain on `topic` with `len` payload bytes:
+    /// marks its live delivery (RETAIN 0) as sent with Retain, whichever arrives first.
+    pub fn note_retained_publish(&mut self, topic: &str, len: usize) {
+        let recent = self
+            .ring
+            .iter()
+            .rev()
+            .take(64)
+            .find(|(_, m)| &*m.topic == topic)
+            .map(|(seq, m)| (seq, m.retain, m.sent_retained, m.payload.len()));
+        if let Some((seq, false, false, l)) = recent
+            && l == len
+            && let Some(m) = self.ring.get_mut(seq)
+        {
+            m.sent_retained = true;
+            self.shown.key = None;
+            return;
+        }
+        if self.retained_sends.len() > 10_000 {
+            self.retained_sends.clear();
+        }
+        self.retained_sends.insert(topic.into(), len);
     }
 
     /// Moves the selection in the message list; `page` rows a page.

@@ -395,13 +395,33 @@ impl App {
                 }
             }
             Action::Resize(w, h) => self.layout.resize(w, h),
-            Action::Broker(entry) => self.log.push(entry),
+            Action::Broker(entry) => {
+                if let crate::broker::BrokerEvent::PublishReceived {
+                    flags, topic, len, ..
+                } = &entry.event
+                    && flags.retain
+                    && *self.link.target() == Target::Embedded
+                {
+                    // The sender set Retain: the broker now holds (or, empty, deleted) the
+                    // retained message, although live deliveries carry RETAIN 0.
+                    self.messages.note_retained_publish(topic, *len);
+                    self.topics.set_retained(topic, *len > 0);
+                }
+                self.log.push(entry);
+            }
             Action::BrokerLagged(n) => self.log.push_lagged(n, self.now),
             Action::Client(LinkEvent::Message(m)) => {
                 let sec = rate::unix_secs(m.time);
-                let retained = m.retain && !m.payload.is_empty();
+                let empty = m.payload.is_empty();
+                let retained = m.retain && !empty;
                 let topic = self.messages.push(m);
-                self.topics.insert(&topic, sec, retained);
+                let sent_retained = self
+                    .messages
+                    .ring()
+                    .iter()
+                    .next_back()
+                    .is_some_and(|(_, m)| m.sent_retained && !empty);
+                self.topics.insert(&topic, sec, retained || sent_retained);
             }
             Action::Client(ev) => return self.on_link_event(ev),
             Action::Tick(now) => self.now = now,

@@ -61,7 +61,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             mode,
             m.payload.len(),
             m.qos,
-            if m.retain { " · retained" } else { "" }
+            match (m.retain, m.sent_retained) {
+                (true, _) => " · retained (RETAIN 1: from the broker's store)",
+                (false, true) =>
+                    " · sent with Retain, delivered live as RETAIN 0 [MQTT311-3.3.1-9]",
+                (false, false) => "",
+            }
         ),
         title_room,
     );
