@@ -124,7 +124,7 @@ pub static BINDINGS: &[Binding] = &[
         NONE,
         C::Submit,
         "Enter",
-        "send / newline in payload",
+        "next field / newline in payload",
         true,
     ),
     b(

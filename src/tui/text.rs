@@ -53,6 +53,10 @@ pub fn width(s: &str) -> usize {
     escape_controls(s).graphemes(true).map(cluster_width).sum()
 }
 
+fn width_of(s: &str) -> usize {
+    width(s)
+}
+
 /// Cuts `s` to at most `max` columns, keeping whole grapheme clusters; control characters are
 /// escaped first. Nothing marks the cut (see [`fit_ellipsis`]).
 #[must_use]
@@ -131,6 +135,31 @@ pub fn wrap(s: &str, width: usize) -> Vec<String> {
         cur.push_str(g);
     }
     out.push(cur);
+    out
+}
+
+/// Splits `s` into lines of at most `width` columns, breaking after spaces where possible and
+/// inside words only when a word is longer than a line.
+#[must_use]
+pub fn word_wrap(s: &str, width: usize) -> Vec<String> {
+    let w = width_of;
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for word in s.split_inclusive(' ') {
+        if w(&cur) + w(word.trim_end()) > width && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur).trim_end().to_owned());
+        }
+        if w(word.trim_end()) > width {
+            let mut pieces = wrap(word, width);
+            let last = pieces.pop().unwrap_or_default();
+            out.extend(pieces);
+            cur = last;
+        } else {
+            cur.push_str(word);
+        }
+    }
+    out.push(cur.trim_end().to_owned());
     out
 }
 

@@ -130,3 +130,115 @@ async fn zwj_emoji_and_cjk_at_a_pane_edge_leave_other_rows_intact() {
     t.keys(&["q"]);
     t.assert_clean_exit(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn p_topic_enter_lands_in_the_payload_and_an_empty_payload_asks_first() {
+    if !have_mosquitto() || !have_tmux() {
+        return;
+    }
+    let port = free_port();
+    let t = Tmux::start("enter", &["--port", &port.to_string()]);
+    wait_ready(&t);
+    t.keys(&["p"]);
+    t.wait_until("the composer", |s| s.contains("Publish · Tab next field"));
+    t.text("mqtt");
+    t.keys(&["Enter"]);
+    // Enter moved on: what is typed now is the payload, and nothing was published.
+    t.text("typed after Enter");
+    t.keys(&["C-s"]);
+    let s = t.wait_until("the publish notice", |s| {
+        s.contains("published 17 bytes to 'mqtt'")
+    });
+    assert!(!s.contains("published 0 bytes"), "{s}");
+    t.wait_until("the message back", |s| {
+        s.contains("Payload: mqtt · auto:text · 17 bytes")
+    });
+    // An empty retained payload asks first and says what it does.
+    // The composer opens on the selected topic with the payload focused: back to the topic.
+    t.keys(&["p", "BTab", "C-u"]);
+    t.text("gone");
+    t.keys(&["Enter", "Tab", "Tab", "Space", "C-s"]);
+    let s = t.wait_until("the question", |s| s.contains("C-s again"));
+    assert!(
+        s.contains("DELETES the retained message on") && s.contains("'gone'"),
+        "{s}"
+    );
+    assert!(!s.contains("to 'gone'"), "sent without asking: {s}");
+    t.keys(&["C-s"]);
+    t.wait_until("the empty publish after confirming", |s| {
+        s.contains("published 0 bytes to 'gone' (QoS 0, retained)")
+    });
+    t.keys(&["q"]);
+    t.assert_clean_exit(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retained_messages_are_marked_in_tree_list_and_title() {
+    if !have_mosquitto() || !have_tmux() {
+        return;
+    }
+    let port = free_port();
+    let t = Tmux::start("retained", &["--port", &port.to_string()]);
+    wait_ready(&t);
+    // Published with Retain while the workbench is subscribed: delivered live as RETAIN 0.
+    publish(port, "keep/me", b"kept", &["-r"]).await;
+    let s = t.wait_until("the live delivery", |s| s.contains("keep/me · auto:text"));
+    assert!(s.contains("· retained (sent live: RETAIN 0)"), "{s}");
+    assert!(s.contains("carries RETAIN 0"), "{s}");
+    assert!(s.contains("[MQTT311-3.3.1-9]"), "{s}");
+    let tree_row = s.lines().find(|l| l.starts_with("┃    me "));
+    assert!(
+        tree_row.is_some_and(|r| r.contains(" R 1")),
+        "tree row: {tree_row:?}\n{s}"
+    );
+    let list_row = s
+        .lines()
+        .find(|l| l.contains("keep/me") && l.contains(" kept"));
+    assert!(
+        list_row.is_some_and(|r| r.contains(" 0 r      4 ")),
+        "list row: {list_row:?}\n{s}"
+    );
+    // Subscribing again delivers it from the retained store: RETAIN 1.
+    t.keys(&["u", "Enter"]);
+    t.wait_until("the unsubscribe", |s| s.contains("unsubscribed from '#'"));
+    t.keys(&["s"]);
+    t.text("keep/#");
+    t.keys(&["Enter"]);
+    let s = t.wait_until("the retained delivery", |s| {
+        s.contains("retained (RETAIN 1, from the store)")
+    });
+    let list_row = s.lines().find(|l| l.contains(" R      4 "));
+    assert!(list_row.is_some(), "{s}");
+    t.keys(&["q"]);
+    t.assert_clean_exit(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_bar_never_shows_a_stale_state() {
+    if !have_mosquitto() || !have_tmux() {
+        return;
+    }
+    let port = free_port();
+    let t = Tmux::start("stale", &["--port", &port.to_string()]);
+    wait_ready(&t);
+    t.keys(&["s"]);
+    t.text("a/b");
+    t.keys(&["Enter"]);
+    // After the SUBACK the notice says how it went, not `subscribing…`.
+    let s = t.wait_until("the granted subscription", |s| {
+        s.contains("subscribed to 'a/b' (QoS 0 granted)")
+    });
+    assert!(
+        !s.lines().next().is_some_and(|l| l.contains("subscribing")),
+        "{s}"
+    );
+    // A reconnect: once connected again, the status bar no longer says it is reconnecting.
+    t.keys(&["r"]);
+    let s = t.wait_until("the reconnect to settle", |s| {
+        let status = s.lines().next().unwrap_or_default();
+        status.contains("client connected") && !status.contains("reconnecting")
+    });
+    assert!(s.contains("Sending SUBACK"), "{s}");
+    t.keys(&["q"]);
+    t.assert_clean_exit(0);
+}

@@ -12,7 +12,7 @@ use super::rate::{Rate, unix_secs};
 use crate::tui::client_link::IncomingMessage;
 use crate::tui::history::{Ring, SeqView, Weigh};
 use crate::tui::payload::{PayloadMode, render as render_payload};
-use crate::tui::text::wrap;
+use crate::tui::text::{word_wrap, wrap};
 
 /// A received message as the history keeps it.
 #[derive(Debug, Clone)]
@@ -61,6 +61,15 @@ pub struct Messages {
     retained_sends: HashMap<Arc<str>, usize>,
     rate: Rate,
 }
+
+/// Why a message shows RETAIN 1.
+pub const RETAINED_STORE: &str = "Retain: RETAIN 1, so the broker sent it from its retained \
+    store (when the subscription was made).";
+
+/// Why a message its sender retained shows RETAIN 0.
+pub const RETAINED_LIVE: &str = "Retain: the sender set Retain and the broker keeps it as the \
+    retained message, but a live delivery to an existing subscription carries RETAIN 0 \
+    ([MQTT311-3.3.1-9]; in MQTT 5 unless Retain As Published is set, [MQTT5-3.3.1-12]).";
 
 /// The selected payload decoded and wrapped for the payload pane (made before each frame,
 /// kept while the message, view mode and width stay the same).
@@ -158,6 +167,13 @@ impl Messages {
                 Some(m) => {
                     let (used, lines) = render_payload(&m.payload, mode);
                     let mut rows: Vec<String> = lines.iter().flat_map(|l| wrap(l, width)).collect();
+                    if m.retain {
+                        rows.push(String::new());
+                        rows.extend(word_wrap(RETAINED_STORE, width));
+                    } else if m.sent_retained {
+                        rows.push(String::new());
+                        rows.extend(word_wrap(RETAINED_LIVE, width));
+                    }
                     if !m.properties.is_empty() {
                         rows.push(String::new());
                         rows.push(format!("MQTT 5 properties ({}):", m.properties.len()));

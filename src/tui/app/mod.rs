@@ -20,6 +20,7 @@ pub mod layout;
 pub mod link;
 pub mod log;
 pub mod messages;
+pub mod notice;
 pub mod profiles;
 pub mod prompt;
 pub mod rate;
@@ -37,6 +38,7 @@ pub use self::layout::{Areas, LayoutModel};
 pub use self::link::{ClientState, ConnectTo, Link, LinkOutcome, SubState, Subscription, Target};
 pub use self::log::BrokerLog;
 pub use self::messages::{Message, Messages};
+pub use self::notice::{Notices, Pending};
 pub use self::profiles::{EditorOutcome, PickerOutcome, ProfileForm, ProfileList};
 pub use self::prompt::{Prompt, PromptOutcome};
 pub use self::rate::Rate;
@@ -246,7 +248,7 @@ pub struct App {
     link: Link,
     profiles: ProfileList,
     modal: Option<Modal>,
-    notice: Option<String>,
+    notices: Notices,
     now: SystemTime,
     quit: bool,
 }
@@ -270,7 +272,7 @@ impl App {
             ),
             profiles: ProfileList::new(info.profiles, info.profiles_error, info.profiles_file),
             modal: None,
-            notice: info.notice,
+            notices: Notices::new(info.notice),
             now: UNIX_EPOCH,
             quit: false,
         }
@@ -339,7 +341,7 @@ impl App {
     /// The latest notice for the status bar.
     #[must_use]
     pub fn notice(&self) -> Option<&str> {
-        self.notice.as_deref()
+        self.notices.text()
     }
 
     /// The clock, for rates and the retry countdown.
@@ -427,8 +429,12 @@ impl App {
             Action::Tick(now) => self.now = now,
             Action::BrokerStats(stats) => self.broker.sample(stats),
             Action::Profiles(result) => self.on_profiles(result),
-            Action::ConnectFailed(why) => self.link.connect_failed(why),
-            Action::EffectFailed(failure) => self.notice = Some(failure.to_string()),
+            Action::ConnectFailed(why) => {
+                self.notices.connection_settled();
+                self.notices.error(self.now, why.clone());
+                self.link.connect_failed(why);
+            }
+            Action::EffectFailed(failure) => self.notices.error(self.now, failure.to_string()),
             Action::Frame => self.prepare(),
         }
         Vec::new()
@@ -463,7 +469,10 @@ impl App {
             }
             Cmd::Reconnect => {
                 self.link.reconnecting();
-                self.notice = Some(format!("reconnecting to {}", self.link.address()));
+                self.notices.say_until(
+                    format!("reconnecting to {}", self.link.address()),
+                    Pending::Connect,
+                );
                 return vec![Effect::Reconnect];
             }
             Cmd::Compose => {
@@ -473,7 +482,7 @@ impl App {
             Cmd::Subscribe => self.modal = Some(Modal::Subscribe(Prompt::subscribe())),
             Cmd::Unsubscribe => {
                 if self.link.subscriptions().is_empty() {
-                    self.notice = Some("no subscriptions".into());
+                    self.notices.say("no subscriptions");
                 } else {
                     self.modal = Some(Modal::Unsubscribe { cursor: 0 });
                 }
@@ -489,23 +498,24 @@ impl App {
             Cmd::ClearFilter => self.log.update(cmd, 1),
             Cmd::SearchNext | Cmd::SearchPrev => {
                 if let Err(miss) = self.log.search_step(cmd == Cmd::SearchNext) {
-                    self.notice = Some(miss.to_string());
+                    self.notices.say(miss.to_string());
                 }
             }
             Cmd::ClearRetained => match self.selected_topic() {
                 Some(t) => self.modal = Some(Modal::ConfirmClear(t)),
-                None => self.notice = Some("select a topic first".into()),
+                None => self.notices.say("select a topic first"),
             },
             Cmd::CopyTopic => {
                 if let Some(t) = self.selected_topic() {
-                    self.notice = Some(format!("copied topic '{t}'"));
+                    self.notices.say(format!("copied topic '{t}'"));
                     return vec![Effect::Copy(t)];
                 }
             }
             Cmd::CopyPayload => {
                 if let Some(m) = self.messages.current() {
                     let text = String::from_utf8_lossy(&m.payload).into_owned();
-                    self.notice = Some(format!("copied payload ({} bytes)", m.payload.len()));
+                    self.notices
+                        .say(format!("copied payload ({} bytes)", m.payload.len()));
                     return vec![Effect::Copy(text)];
                 }
             }
@@ -559,6 +569,19 @@ impl App {
     }
 
     fn on_link_event(&mut self, ev: LinkEvent) -> Vec<Effect> {
+        match &ev {
+            LinkEvent::Connected => self.notices.connection_settled(),
+            LinkEvent::Disconnected(why) => {
+                self.notices.connection_settled();
+                let what = format!("client {}: {why}", self.link.address());
+                self.notices.record(self.now, what);
+            }
+            LinkEvent::SubAck {
+                filter,
+                result: Ok(q),
+            } => self.notices.suback(filter, Some(*q)),
+            _ => {}
+        }
         match self.link.on_event(ev, self.now) {
             LinkOutcome::Nothing => Vec::new(),
             LinkOutcome::Subscribe(filters) => filters
@@ -566,7 +589,9 @@ impl App {
                 .map(|(filter, qos)| Effect::Subscribe { filter, qos })
                 .collect(),
             LinkOutcome::Refused { filter, why } => {
-                self.notice = Some(format!("subscription '{filter}' refused: {why}"));
+                self.notices.suback(&filter, None);
+                self.notices
+                    .error(self.now, format!("subscription '{filter}' refused: {why}"));
                 Vec::new()
             }
         }
@@ -626,7 +651,8 @@ impl App {
             }
             Modal::ConfirmClear(topic) => {
                 if cmd == Cmd::Submit {
-                    self.notice = Some(format!("cleared the retained message on '{topic}'"));
+                    self.notices
+                        .say(format!("cleared the retained message on '{topic}'"));
                     self.topics.clear_retained(&topic);
                     return vec![Effect::Publish(OutgoingPublish {
                         topic,
@@ -646,7 +672,7 @@ impl App {
                     Cmd::Down => (cursor + 1).min(n.saturating_sub(1)),
                     Cmd::Submit => {
                         if let Some(filter) = self.link.unsubscribe(cursor) {
-                            self.notice = Some(format!("unsubscribed from '{filter}'"));
+                            self.notices.say(format!("unsubscribed from '{filter}'"));
                             return vec![Effect::Unsubscribe(filter)];
                         }
                         cursor
@@ -663,7 +689,10 @@ impl App {
                         Ok(_) => {
                             let qos = p.qos();
                             self.link.subscribe(filter.clone(), qos);
-                            self.notice = Some(format!("subscribing to '{filter}' (QoS {qos})"));
+                            self.notices.say_until(
+                                format!("subscribing to '{filter}' (QoS {qos})"),
+                                Pending::Subscribe(filter.clone()),
+                            );
                             return vec![Effect::Subscribe { filter, qos }];
                         }
                     }
@@ -674,7 +703,7 @@ impl App {
             Modal::Search(mut p) => {
                 if let PromptOutcome::Submit(q) = p.update(cmd) {
                     if let Err(miss) = self.log.set_search(q) {
-                        self.notice = Some(miss.to_string());
+                        self.notices.say(miss.to_string());
                     }
                     return Vec::new();
                 }
@@ -693,7 +722,7 @@ impl App {
             Modal::Composer(mut c) => {
                 if let ComposerOutcome::Send(p) = c.update(cmd, self.link.history()) {
                     if self.link.is_connected() {
-                        self.notice = Some(format!(
+                        self.notices.say(format!(
                             "published {} bytes to '{}' (QoS {}{})",
                             p.payload.len(),
                             p.topic,
@@ -715,7 +744,7 @@ impl App {
         match outcome {
             PickerOutcome::Stay(cursor) => self.modal = Some(Modal::Profiles { cursor }),
             PickerOutcome::Refused(cursor, why) => {
-                self.notice = Some(why);
+                self.notices.say(why);
                 self.modal = Some(Modal::Profiles { cursor });
             }
             PickerOutcome::Connect(to) => return self.switch(to),
@@ -744,23 +773,26 @@ impl App {
         match &to {
             ConnectTo::Embedded => {
                 let Some(addr) = self.broker.addr() else {
-                    self.notice = Some(
+                    self.notices.say(
                         "no embedded broker in this session (started with -h, -L, --profile or \
-                         --no-broker; add --port to run one)"
-                            .into(),
+                         --no-broker; add --port to run one)",
                     );
                     return Vec::new();
                 };
                 self.link.point_at_embedded(addr);
-                self.notice = Some("connecting to the embedded broker".into());
+                self.notices
+                    .say_until("connecting to the embedded broker", Pending::Connect);
             }
             ConnectTo::Profile { profile, .. } => {
                 self.link.point_at_profile(profile);
-                self.notice = Some(format!(
-                    "connecting to profile '{}' ({})",
-                    profile.name,
-                    self.link.address()
-                ));
+                self.notices.say_until(
+                    format!(
+                        "connecting to profile '{}' ({})",
+                        profile.name,
+                        self.link.address()
+                    ),
+                    Pending::Connect,
+                );
             }
         }
         self.topics.clear();
@@ -781,7 +813,7 @@ impl App {
                 };
                 self.profiles.replace(list);
                 if let Some(name) = saved {
-                    self.notice = Some(format!("saved profile '{name}'"));
+                    self.notices.say(format!("saved profile '{name}'"));
                     let cursor = self
                         .profiles
                         .list()
@@ -795,7 +827,7 @@ impl App {
             }
             Err(e) => match &mut self.modal {
                 Some(Modal::ProfileEditor(f)) => f.refuse(e),
-                _ => self.notice = Some(e),
+                _ => self.notices.error(self.now, e),
             },
         }
     }

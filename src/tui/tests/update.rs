@@ -262,11 +262,21 @@ fn composer_refuses_to_send_while_disconnected() {
     let mut app = app();
     key(&mut app, 'p');
     typed(&mut app, "a");
+    // Enter in the topic moves to the payload; it never sends.
     let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(fx.is_empty());
+    typed(&mut app, "x");
+    let fx = press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
     assert!(fx.is_empty());
     let Some(Modal::Composer(c)) = app.modal() else {
         panic!("composer closed")
     };
+    assert_eq!(
+        c.text(crate::tui::app::ComposerField::Payload)
+            .map(|t| t.lines().join("\n"))
+            .as_deref(),
+        Some("x")
+    );
     assert_eq!(c.error(), Some("the client is not connected"));
 }
 

@@ -202,8 +202,9 @@ fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
-        Constraint::Length(3),
-        Constraint::Length(1),
+        // Three lines of user properties, and two for a refusal (read in full).
+        Constraint::Length(5),
+        Constraint::Length(2),
     ])
     .areas(inner);
     field(c, ComposerField::Topic, topic, buf, false);
@@ -241,12 +242,15 @@ fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
     field(c, ComposerField::Correlation, corr, buf, false);
     field(c, ComposerField::UserProps, user, buf, true);
     if let Some(e) = c.error() {
-        buf.set_line(
-            err.x,
-            err.y,
-            &Line::styled(e.to_owned(), Style::default().fg(Color::Red)),
-            err.width,
-        );
+        let rows = super::word_wrap(e, usize::from(err.width));
+        for (i, row) in rows.iter().take(usize::from(err.height)).enumerate() {
+            buf.set_line(
+                err.x,
+                err.y + u16::try_from(i).unwrap_or(0),
+                &Line::styled(row.clone(), Style::default().fg(Color::Red)),
+                err.width,
+            );
+        }
     } else {
         buf.set_line(
             err.x,

@@ -89,7 +89,7 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-pub use crate::tui::text::{fit, fit_ellipsis, fit_left, wrap};
+pub use crate::tui::text::{fit, fit_ellipsis, fit_left, word_wrap, wrap};
 
 /// Human-readable byte count.
 #[must_use]
@@ -101,29 +101,4 @@ pub fn human_bytes(n: usize) -> String {
     } else {
         format!("{}M", n / (1024 * 1024))
     }
-}
-
-/// Splits `s` into lines of at most `width` columns, breaking after spaces where possible and
-/// inside words only when a word is longer than a line.
-#[must_use]
-pub fn word_wrap(s: &str, width: usize) -> Vec<String> {
-    use crate::tui::text::width as w;
-    let width = width.max(1);
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for word in s.split_inclusive(' ') {
-        if w(&cur) + w(word.trim_end()) > width && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur).trim_end().to_owned());
-        }
-        if w(word.trim_end()) > width {
-            let mut pieces = wrap(word, width);
-            let last = pieces.pop().unwrap_or_default();
-            out.extend(pieces);
-            cur = last;
-        } else {
-            cur.push_str(word);
-        }
-    }
-    out.push(cur.trim_end().to_owned());
-    out
 }

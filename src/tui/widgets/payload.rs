@@ -62,9 +62,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             m.payload.len(),
             m.qos,
             match (m.retain, m.sent_retained) {
-                (true, _) => " · retained (RETAIN 1: from the broker's store)",
-                (false, true) =>
-                    " · sent with Retain, delivered live as RETAIN 0 [MQTT311-3.3.1-9]",
+                (true, _) => " · retained (RETAIN 1, from the store)",
+                (false, true) => " · retained (sent live: RETAIN 0)",
                 (false, false) => "",
             }
         ),
