@@ -107,7 +107,34 @@ use KeyCode as K;
 /// Every binding. Earlier entries win.
 pub static BINDINGS: &[Binding] = &[
     // Dialogs.
-    b(X::Help, K::Esc, NONE, C::Cancel, "any key", "close", true),
+    b(X::Help, K::Up, NONE, C::Up, "↑↓ PgUp/PgDn", "scroll", true),
+    b(X::Help, K::Down, NONE, C::Down, "", "", false),
+    b(X::Help, K::Char('k'), NONE, C::Up, "", "", false),
+    b(X::Help, K::Char('j'), NONE, C::Down, "", "", false),
+    b(X::Help, K::PageUp, NONE, C::PageUp, "", "", false),
+    b(X::Help, K::PageDown, NONE, C::PageDown, "", "", false),
+    b(X::Help, K::Char(' '), NONE, C::PageDown, "", "", false),
+    b(
+        X::Help,
+        K::Home,
+        NONE,
+        C::Top,
+        "g/G Home/End",
+        "top/end",
+        true,
+    ),
+    b(X::Help, K::Char('g'), NONE, C::Top, "", "", false),
+    b(X::Help, K::End, NONE, C::Bottom, "", "", false),
+    b(X::Help, K::Char('G'), NONE, C::Bottom, "", "", false),
+    b(
+        X::Help,
+        K::Esc,
+        NONE,
+        C::Cancel,
+        "any other key",
+        "close",
+        true,
+    ),
     b(X::Composer, K::Esc, NONE, C::Cancel, "Esc", "cancel", true),
     b(
         X::Composer,
@@ -550,6 +577,15 @@ pub static BINDINGS: &[Binding] = &[
     b(X::Global, K::Char('?'), NONE, C::Help, "?", "help", true),
     b(
         X::Global,
+        K::Char('!'),
+        NONE,
+        C::Errors,
+        "!",
+        "errors in full",
+        false,
+    ),
+    b(
+        X::Global,
         K::Char('P'),
         NONE,
         C::Profiles,
@@ -622,7 +658,7 @@ fn pane_ctx(p: Pane) -> Ctx {
 #[must_use]
 pub fn contexts(app: &App) -> Vec<Ctx> {
     match app.modal() {
-        Some(Modal::Help) => vec![Ctx::Help],
+        Some(Modal::Help { .. } | Modal::Errors { .. }) => vec![Ctx::Help],
         Some(Modal::Composer(_)) => vec![Ctx::Composer],
         Some(
             Modal::Subscribe(_)
@@ -676,7 +712,10 @@ pub fn action_for(app: &App, ev: &Event) -> Option<Action> {
             }
             let ctxs = contexts(app);
             match ctxs.first() {
-                Some(Ctx::Help) => return Some(Action::Cmd(Cmd::Cancel)),
+                // Scrolling keys scroll the help (or error list); any other key closes it.
+                Some(Ctx::Help) => {
+                    return Some(Action::Cmd(lookup(&ctxs, key).unwrap_or(Cmd::Cancel)));
+                }
                 Some(Ctx::Composer) => {
                     let on_toggle = matches!(
                         app.modal(),

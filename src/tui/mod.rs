@@ -333,6 +333,7 @@ pub async fn run(opts: Options) -> ExitCode {
         profiles,
         profiles_error,
         profiles_file,
+        help_lines: widgets::help::help_lines().len(),
     };
     let env = Env {
         config_dir: opts.config_dir.clone(),

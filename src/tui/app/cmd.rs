@@ -71,6 +71,8 @@ pub enum Cmd {
     ToggleFollow,
     /// Show the key help.
     Help,
+    /// Show the recent errors in full.
+    Errors,
     /// Open the publish composer.
     Compose,
     /// Open the subscribe prompt.

@@ -20,6 +20,7 @@ pub mod layout;
 pub mod link;
 pub mod log;
 pub mod messages;
+pub mod msg;
 pub mod notice;
 pub mod profiles;
 pub mod prompt;
@@ -38,204 +39,15 @@ pub use self::layout::{Areas, LayoutModel};
 pub use self::link::{ClientState, ConnectTo, Link, LinkOutcome, SubState, Subscription, Target};
 pub use self::log::BrokerLog;
 pub use self::messages::{Message, Messages};
+pub use self::msg::{Action, Effect, EffectFailure, Limits, Modal, StartInfo};
 pub use self::notice::{Notices, Pending};
 pub use self::profiles::{EditorOutcome, PickerOutcome, ProfileForm, ProfileList};
 pub use self::prompt::{Prompt, PromptOutcome};
 pub use self::rate::Rate;
 pub use self::topics::{TopicNode, Topics, TreeOutcome, TreeRow, node_ref};
 use super::client_link::{LinkEvent, OutgoingPublish, PublishProps};
-use crate::broker::LogEntry;
-use crate::broker::sys::LiveStats;
 use crate::broker::topic::{matches, parse_filter};
 use crate::profile::{Profile, Secret};
-
-/// Everything that can change the model.
-#[derive(Debug, Clone)]
-pub enum Action {
-    /// A bound key or gesture.
-    Cmd(Cmd),
-    /// A key typed into the open text field.
-    Input(Input),
-    /// Bracketed paste into the open text field.
-    Paste(String),
-    /// A left click at a screen cell.
-    Click {
-        /// Column.
-        col: u16,
-        /// Row.
-        row: u16,
-    },
-    /// A mouse wheel step over a screen cell (`up` towards older / the top).
-    Wheel {
-        /// Column.
-        col: u16,
-        /// Row.
-        row: u16,
-        /// True for wheel up.
-        up: bool,
-    },
-    /// The terminal now has this size.
-    Resize(u16, u16),
-    /// A broker log line.
-    Broker(LogEntry),
-    /// The log reader missed `n` lines.
-    BrokerLagged(u64),
-    /// An event from the client pane's connection.
-    Client(LinkEvent),
-    /// The clock advanced (rates age).
-    Tick(SystemTime),
-    /// The embedded broker's counters, once a second (exact even when the log lags).
-    BrokerStats(LiveStats),
-    /// Profiles after a save or delete (the list now on disk), or why it failed.
-    Profiles(Result<Vec<Profile>, String>),
-    /// The run loop could not start the connection asked for (a password file missing, …).
-    ConnectFailed(String),
-    /// An effect could not be carried out.
-    EffectFailed(EffectFailure),
-    /// A frame is about to be drawn: bring derived state (the tree rows, scrolling) up to
-    /// date, so that drawing only reads.
-    Frame,
-}
-
-/// Why the run loop could not carry out an effect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EffectFailure {
-    /// The clipboard escape sequence could not be written.
-    Copy(String),
-    /// The client connection refused the request (not connected, queue full, …).
-    Link(String),
-}
-
-impl std::fmt::Display for EffectFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Copy(e) => write!(f, "copy failed: {e}"),
-            Self::Link(e) => f.write_str(e),
-        }
-    }
-}
-
-/// What the run loop must do for the model.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    /// Send SUBSCRIBE.
-    Subscribe {
-        /// Topic filter.
-        filter: String,
-        /// Requested QoS.
-        qos: u8,
-    },
-    /// Send UNSUBSCRIBE.
-    Unsubscribe(String),
-    /// Send PUBLISH.
-    Publish(OutgoingPublish),
-    /// Put text on the clipboard (OSC 52).
-    Copy(String),
-    /// Connect the client pane somewhere else.
-    Connect(ConnectTo),
-    /// Write a profile to `profiles.toml`, replacing `original` (or adding it).
-    SaveProfile {
-        /// The name it had when the editor opened (`None`: a new profile).
-        original: Option<String>,
-        /// The profile.
-        profile: Box<Profile>,
-    },
-    /// Remove a profile from `profiles.toml`.
-    DeleteProfile(String),
-    /// Reconnect now.
-    Reconnect,
-}
-
-/// A dialog on top of the panes; it takes all keys while open.
-#[derive(Debug, Clone)]
-pub enum Modal {
-    /// The key help.
-    Help,
-    /// The publish composer.
-    Composer(Box<Composer>),
-    /// Subscribe: a filter and a QoS.
-    Subscribe(Prompt),
-    /// Unsubscribe: pick one of the subscriptions.
-    Unsubscribe {
-        /// Selected subscription.
-        cursor: usize,
-    },
-    /// Log search text.
-    Search(Prompt),
-    /// Log client id filter.
-    ClientFilter(Prompt),
-    /// Confirm clearing the retained message on a topic.
-    ConfirmClear(String),
-    /// The profile picker; row 0 is the embedded broker.
-    Profiles {
-        /// Selected row.
-        cursor: usize,
-    },
-    /// The profile editor.
-    ProfileEditor(Box<ProfileForm>),
-    /// The password of a profile that asks for it.
-    Password {
-        /// The profile.
-        profile: Box<Profile>,
-        /// The (masked) text field.
-        prompt: Prompt,
-    },
-    /// Confirm deleting a profile.
-    ConfirmDelete(String),
-}
-
-/// How much history the model keeps.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Messages kept, at most.
-    pub messages: usize,
-    /// Message bytes kept, at most.
-    pub message_bytes: usize,
-    /// Log entries kept, at most.
-    pub log: usize,
-    /// Log bytes kept, at most.
-    pub log_bytes: usize,
-    /// Distinct topics tracked in the tree, at most.
-    pub topics: usize,
-    /// Publish history entries.
-    pub publish_history: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            messages: 50_000,
-            message_bytes: 64 * 1024 * 1024,
-            log: 50_000,
-            log_bytes: 16 * 1024 * 1024,
-            topics: 20_000,
-            publish_history: 100,
-        }
-    }
-}
-
-/// Facts the run loop knows at start-up.
-#[derive(Debug, Clone, Default)]
-pub struct StartInfo {
-    /// The embedded broker's address, if it runs.
-    pub broker_addr: Option<String>,
-    /// Where the client pane connects (`host:port`).
-    pub client_target: String,
-    /// The client pane's client id.
-    pub client_id: String,
-    /// The filters subscribed at start (default `#`).
-    pub subscriptions: Vec<(String, u8)>,
-    /// A notice for the status bar (e.g. the port fallback).
-    pub notice: Option<String>,
-    /// What the client pane connects to first.
-    pub target: Target,
-    /// The saved profiles.
-    pub profiles: Vec<Profile>,
-    /// Why `profiles.toml` could not be read (the picker shows it; editing is off).
-    pub profiles_error: Option<String>,
-    /// Where `profiles.toml` is (shown in the picker).
-    pub profiles_file: String,
-}
 
 /// The whole workbench state: one sub-model per pane or concern, and the open dialog.
 #[derive(Debug)]
@@ -249,6 +61,7 @@ pub struct App {
     profiles: ProfileList,
     modal: Option<Modal>,
     notices: Notices,
+    help_lines: usize,
     now: SystemTime,
     quit: bool,
 }
@@ -273,6 +86,7 @@ impl App {
             profiles: ProfileList::new(info.profiles, info.profiles_error, info.profiles_file),
             modal: None,
             notices: Notices::new(info.notice),
+            help_lines: info.help_lines,
             now: UNIX_EPOCH,
             quit: false,
         }
@@ -336,6 +150,12 @@ impl App {
     #[must_use]
     pub fn modal(&self) -> Option<&Modal> {
         self.modal.as_ref()
+    }
+
+    /// The notices and the recent errors in full.
+    #[must_use]
+    pub fn notices(&self) -> &Notices {
+        &self.notices
     }
 
     /// The latest notice for the status bar.
@@ -462,7 +282,8 @@ impl App {
             | Cmd::GrowClient
             | Cmd::GrowLog
             | Cmd::Zoom => self.layout.update(cmd),
-            Cmd::Help => self.modal = Some(Modal::Help),
+            Cmd::Help => self.modal = Some(Modal::Help { scroll: 0 }),
+            Cmd::Errors => self.modal = Some(Modal::Errors { first: 0 }),
             Cmd::Profiles => {
                 let cursor = self.profiles.row_of(None, self.link.target());
                 self.modal = Some(Modal::Profiles { cursor });
@@ -613,8 +434,24 @@ impl App {
             return Vec::new();
         }
         match modal {
-            // Any other bound key closes the help too.
-            Modal::Help => Vec::new(),
+            Modal::Help { scroll } => {
+                let (w, h) = self.layout.size();
+                let (cols, rows) = layout::help_grid(w, h);
+                let max = self.help_lines.saturating_sub(cols * rows);
+                let scroll = match scroll_by(cmd, scroll, rows.max(1), max) {
+                    Some(s) => s,
+                    None => return Vec::new(),
+                };
+                self.modal = Some(Modal::Help { scroll });
+                Vec::new()
+            }
+            Modal::Errors { first } => {
+                let max = self.notices.errors().count().saturating_sub(1);
+                if let Some(first) = scroll_by(cmd, first, 5, max) {
+                    self.modal = Some(Modal::Errors { first });
+                }
+                Vec::new()
+            }
             Modal::Profiles { cursor } => {
                 let outcome = self.profiles.picker_update(cursor, cmd);
                 self.on_picker(outcome)
@@ -842,7 +679,7 @@ impl App {
                 | Modal::Password { prompt: p, .. },
             ) => p.input(input),
             Some(Modal::ProfileEditor(f)) => f.input(input),
-            Some(Modal::Help) => self.modal = None,
+            Some(Modal::Help { .. } | Modal::Errors { .. }) => self.modal = None,
             _ => {}
         }
     }
@@ -865,7 +702,7 @@ impl App {
 
     fn on_click(&mut self, col: u16, row: u16) {
         if self.modal.is_some() {
-            if matches!(self.modal, Some(Modal::Help)) {
+            if matches!(self.modal, Some(Modal::Help { .. } | Modal::Errors { .. })) {
                 self.modal = None;
             }
             return;
@@ -895,4 +732,19 @@ impl App {
 #[must_use]
 pub fn covered(subs: &[Subscription], topic: &str) -> bool {
     subs.iter().any(|s| matches(&s.filter, topic))
+}
+
+/// A scrolling command applied to a position in `0..=max` (`page` a page); `None` for any
+/// other command (it closes a viewer).
+fn scroll_by(cmd: Cmd, pos: usize, page: usize, max: usize) -> Option<usize> {
+    let pos = pos.min(max);
+    Some(match cmd {
+        Cmd::Up => pos.saturating_sub(1),
+        Cmd::Down => (pos + 1).min(max),
+        Cmd::PageUp => pos.saturating_sub(page),
+        Cmd::PageDown => (pos + page).min(max),
+        Cmd::Top => 0,
+        Cmd::Bottom => max,
+        _ => return None,
+    })
 }

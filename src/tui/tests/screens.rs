@@ -111,6 +111,33 @@ fn help_at_160x48() {
 }
 
 #[test]
+fn help_scrolls_to_its_last_line_at_80x24() {
+    let mut app = tutorial_app();
+    key(&mut app, '?');
+    let t = screen(&mut app, 80, 24);
+    let first = t.backend().to_string();
+    assert!(first.contains("Everywhere"), "{first}");
+    assert!(
+        first.contains(" of "),
+        "the title says which lines show: {first}"
+    );
+    // The last group (the profile editor) is out of view until End.
+    assert!(!first.contains("Profile editor"), "{first}");
+    press(&mut app, KeyCode::End, KeyModifiers::NONE);
+    let t = screen(&mut app, 80, 24);
+    let last = t.backend().to_string();
+    assert!(last.contains("Profile editor"), "{last}");
+    assert!(!last.contains("Everywhere"), "{last}");
+    // Further down stays at the end; g goes back to the top; Esc closes.
+    press(&mut app, KeyCode::PageDown, KeyModifiers::NONE);
+    assert_eq!(screen(&mut app, 80, 24).backend().to_string(), last);
+    key(&mut app, 'g');
+    assert_eq!(screen(&mut app, 80, 24).backend().to_string(), first);
+    press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(app.modal().is_none());
+}
+
+#[test]
 fn log_zoomed_and_filtered_at_80x24() {
     let mut app = tutorial_app();
     app.update(Action::Cmd(Cmd::Focus(Pane::Log)));

@@ -427,7 +427,7 @@ fn tab_cycles_focus_help_opens_and_q_quits() {
     press(&mut app, KeyCode::BackTab, KeyModifiers::SHIFT);
     assert_eq!(app.focus(), Pane::Log);
     key(&mut app, '?');
-    assert!(matches!(app.modal(), Some(Modal::Help)));
+    assert!(matches!(app.modal(), Some(Modal::Help { .. })));
     // q closes the help rather than quitting.
     key(&mut app, 'q');
     assert!(app.modal().is_none() && !app.quit());

@@ -27,7 +27,8 @@ fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
 /// Renders the open dialog (not the help screen).
 pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
     match modal {
-        Modal::Help => {}
+        Modal::Help { .. } => {}
+        Modal::Errors { first } => errors(app, *first, screen, buf),
         Modal::Composer(c) => composer(c, screen, buf),
         Modal::Subscribe(p) => prompt(
             p,
@@ -404,4 +405,37 @@ fn editor(f: &ProfileForm, screen: Rect, buf: &mut Buffer) {
         ),
     };
     buf.set_line(inner.x, last, &Line::styled(text, style), inner.width);
+}
+
+/// The recent errors, each in full (word-wrapped), from the `first` one on.
+fn errors(app: &App, first: usize, screen: Rect, buf: &mut Buffer) {
+    let w = screen.width.saturating_sub(4).min(120);
+    let h = screen.height.saturating_sub(2);
+    let n = app.notices().errors().count();
+    let inner = dialog(
+        centered(screen, w, h),
+        buf,
+        &format!("Errors ({n}) · ↑↓ scroll · any other key closes"),
+    );
+    let width = usize::from(inner.width);
+    let mut rows: Vec<Line<'_>> = Vec::new();
+    if n == 0 {
+        rows.push(Line::styled(
+            "no errors so far",
+            Style::default().fg(Color::DarkGray),
+        ));
+    }
+    for (t, e) in app.notices().errors().skip(first) {
+        let text = format!("{} {e}", super::clock(*t, false));
+        rows.extend(
+            super::word_wrap(&text, width)
+                .into_iter()
+                .map(|r| Line::styled(r, Style::default().fg(Color::Red))),
+        );
+        rows.push(Line::raw(""));
+    }
+    for (i, row) in rows.iter().take(usize::from(inner.height)).enumerate() {
+        let y = inner.y + u16::try_from(i).unwrap_or(0);
+        buf.set_line(inner.x, y, row, inner.width);
+    }
 }

@@ -38,7 +38,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     broker_log::render(app, a.log, buf);
     match app.modal() {
         None => {}
-        Some(Modal::Help) => help::render(screen, buf),
+        Some(Modal::Help { scroll }) => help::render(screen, buf, *scroll),
         Some(m) => dialogs::render(app, m, screen, buf),
     }
 }
