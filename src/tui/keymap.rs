@@ -490,6 +490,15 @@ pub static BINDINGS: &[Binding] = &[
         true,
     ),
     b(X::Log, K::Char('C'), NONE, C::ClearFilter, "", "", false),
+    b(
+        X::Log,
+        K::Char('H'),
+        NONE,
+        C::TogglePings,
+        "H",
+        "hide/show PINGREQ/PINGRESP",
+        false,
+    ),
     // Everywhere.
     b(
         X::Global,

@@ -89,6 +89,8 @@ pub enum Cmd {
     FilterClient,
     /// Log: remove the client id filter.
     ClearFilter,
+    /// Log: hide or show the PINGREQ/PINGRESP lines.
+    TogglePings,
     /// Ask to clear the retained message of the selected topic.
     ClearRetained,
     /// Copy the selected topic.

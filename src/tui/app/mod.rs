@@ -265,6 +265,8 @@ impl App {
     fn prepare(&mut self) {
         let h = self.layout.area_of(Pane::Topics).height.saturating_sub(2);
         self.topics.prepare(usize::from(h));
+        let l = self.layout.area_of(Pane::Log).height.saturating_sub(2);
+        self.log.prepare(usize::from(l));
         let p = self.layout.area_of(Pane::Payload);
         self.messages.prepare_payload(
             usize::from(p.width.saturating_sub(2)).max(1),
@@ -316,7 +318,7 @@ impl App {
                 let cur = self.log.filter().unwrap_or_default();
                 self.modal = Some(Modal::ClientFilter(Prompt::new(cur)));
             }
-            Cmd::ClearFilter => self.log.update(cmd, 1),
+            Cmd::ClearFilter | Cmd::TogglePings => self.log.update(cmd, 1),
             Cmd::SearchNext | Cmd::SearchPrev => {
                 if let Err(miss) = self.log.search_step(cmd == Cmd::SearchNext) {
                     self.notices.say(miss.to_string());

@@ -41,13 +41,7 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
             buf,
         ),
         Modal::Search(p) => prompt(p, "Search the broker log", "Text to find", screen, buf),
-        Modal::ClientFilter(p) => prompt(
-            p,
-            "Filter the broker log by client id",
-            "Client id (empty shows all)",
-            screen,
-            buf,
-        ),
+        Modal::ClientFilter(p) => client_filter(app, p, screen, buf),
         Modal::Unsubscribe { cursor } => {
             let h = u16::try_from(app.link().subscriptions().len())
                 .unwrap_or(20)
@@ -146,6 +140,61 @@ fn prompt(p: &Prompt, title: &str, hint: &str, screen: Rect, buf: &mut Buffer) {
             &Line::styled(e.to_owned(), Style::default().fg(Color::Red)),
             inner.width,
         );
+    }
+}
+
+/// The client filter prompt with the client ids seen so far that contain the typed text.
+fn client_filter(app: &App, p: &Prompt, screen: Rect, buf: &mut Buffer) {
+    let typed = p.text().lines().join("");
+    let matching: Vec<&str> = app
+        .log()
+        .clients()
+        .filter(|c| c.contains(typed.trim()))
+        .collect();
+    let list_h = u16::try_from(matching.len()).unwrap_or(u16::MAX).min(12);
+    let area = centered(screen, 70, 6 + list_h);
+    let inner = dialog(area, buf, "Filter the broker log by client id");
+    let hint = "Part of a client id (empty shows all); will lines stay with their client";
+    let top = Rect::new(inner.x, inner.y, inner.width, inner.height.min(3));
+    buf.set_line(
+        top.x,
+        top.y,
+        &Line::styled(hint, Style::default().fg(Color::DarkGray)),
+        top.width,
+    );
+    if top.height > 1 {
+        p.text()
+            .render(Rect::new(top.x, top.y + 1, top.width, 1), buf);
+    }
+    if inner.height > 3 {
+        let head = format!(
+            "Known clients containing '{}' ({}):",
+            typed.trim(),
+            matching.len()
+        );
+        buf.set_line(
+            inner.x,
+            inner.y + 2,
+            &Line::styled(head, Style::default().fg(Color::Gray)),
+            inner.width,
+        );
+        let own = app.link().client_id();
+        for (i, c) in matching
+            .iter()
+            .take(usize::from(inner.height - 3))
+            .enumerate()
+        {
+            let mark = if *c == own { " (the workbench)" } else { "" };
+            buf.set_line(
+                inner.x,
+                inner.y + 3 + u16::try_from(i).unwrap_or(0),
+                &Line::raw(super::fit(
+                    &format!("  {c}{mark}"),
+                    usize::from(inner.width),
+                )),
+                inner.width,
+            );
+        }
     }
 }
 
