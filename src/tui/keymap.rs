@@ -678,7 +678,9 @@ pub fn contexts(app: &App) -> Vec<Ctx> {
             vec![Ctx::Prompt]
         }
         Some(Modal::Unsubscribe { .. }) => vec![Ctx::List],
-        Some(Modal::ConfirmClear(_) | Modal::ConfirmDelete(_)) => vec![Ctx::Confirm],
+        Some(Modal::ConfirmClear(_) | Modal::ConfirmDelete(_) | Modal::ConfirmSwitch(_)) => {
+            vec![Ctx::Confirm]
+        }
         Some(Modal::Profiles { .. }) => vec![Ctx::Picker],
         Some(Modal::ProfileEditor(_)) => vec![Ctx::Editor],
         None => vec![pane_ctx(app.focus()), Ctx::Global],

@@ -249,6 +249,11 @@ impl App {
             Action::Tick(now) => self.now = now,
             Action::BrokerStats(stats) => self.broker.sample(stats),
             Action::Profiles(result) => self.on_profiles(result),
+            Action::NeedPassword { profile, why } => {
+                self.notices.connection_settled();
+                self.link.connect_failed(why.clone());
+                self.ask_password(profile, format!("{why}; type the password to connect"));
+            }
             Action::ConnectFailed(why) => {
                 self.notices.connection_settled();
                 self.notices.error(self.now, why.clone());
@@ -403,6 +408,25 @@ impl App {
                 filter,
                 result: Ok(q),
             } => self.notices.suback(filter, Some(*q)),
+            LinkEvent::Refused(why) => {
+                self.notices.connection_settled();
+                let profile = match self.link.target() {
+                    Target::Profile(name) => self.profiles.list().iter().find(|p| p.name == *name),
+                    _ => None,
+                };
+                match profile.cloned() {
+                    Some(p) if self.modal.is_none() => self.ask_password(
+                        Box::new(p),
+                        format!(
+                            "{why}. Not retried: type the password to try again, or Esc and \
+                             P, e to edit the profile"
+                        ),
+                    ),
+                    _ => self
+                        .notices
+                        .error(self.now, format!("{why}; not retried (r tries again)")),
+                }
+            }
             _ => {}
         }
         match self.link.on_event(ev, self.now) {
@@ -481,6 +505,13 @@ impl App {
                     Vec::new()
                 }
             },
+            Modal::ConfirmSwitch(to) => {
+                if cmd == Cmd::Submit {
+                    return self.switch_now(*to);
+                }
+                self.modal = Some(Modal::ConfirmSwitch(to));
+                Vec::new()
+            }
             Modal::ConfirmDelete(name) => {
                 if cmd == Cmd::Submit {
                     return vec![Effect::DeleteProfile(name)];
@@ -599,6 +630,14 @@ impl App {
         Vec::new()
     }
 
+    /// Opens the password prompt for `profile`, saying `why`.
+    fn ask_password(&mut self, profile: Box<Profile>, why: String) {
+        self.notices.record(self.now, why.clone());
+        let mut prompt = Prompt::masked();
+        prompt.refuse(why);
+        self.modal = Some(Modal::Password { profile, prompt });
+    }
+
     fn open_picker_at(&mut self, name: Option<&str>) {
         let cursor = self.profiles.row_of(name, self.link.target());
         self.modal = Some(Modal::Profiles { cursor });
@@ -608,7 +647,31 @@ impl App {
     /// brokers in one tree would mislead), the target's subscriptions, and the effect that
     /// makes the connection.
     fn switch(&mut self, to: ConnectTo) -> Vec<Effect> {
+        if !self.same_target(&to) && !self.messages.ring().is_empty() {
+            self.modal = Some(Modal::ConfirmSwitch(Box::new(to)));
+            return Vec::new();
+        }
+        self.switch_now(to)
+    }
+
+    /// True when `to` is where the client pane already points (its data stays on a switch).
+    fn same_target(&self, to: &ConnectTo) -> bool {
+        match (to, self.link.target()) {
+            (ConnectTo::Embedded, Target::Embedded) => true,
+            (ConnectTo::Profile { profile, .. }, Target::Profile(name)) => profile.name == *name,
+            _ => false,
+        }
+    }
+
+    /// The number of messages a switch would forget.
+    #[must_use]
+    pub fn collected(&self) -> usize {
+        self.messages.ring().len()
+    }
+
+    fn switch_now(&mut self, to: ConnectTo) -> Vec<Effect> {
         self.modal = None;
+        let keep = self.same_target(&to);
         match &to {
             ConnectTo::Embedded => {
                 let Some(addr) = self.broker.addr() else {
@@ -634,8 +697,10 @@ impl App {
                 );
             }
         }
-        self.topics.clear();
-        self.messages.clear();
+        if !keep {
+            self.topics.clear();
+            self.messages.clear();
+        }
         vec![Effect::Connect(to)]
     }
 

@@ -54,8 +54,16 @@ pub enum Action {
     BrokerStats(LiveStats),
     /// Profiles after a save or delete (the list now on disk), or why it failed.
     Profiles(Result<Vec<Profile>, String>),
-    /// The run loop could not start the connection asked for (a password file missing, …).
+    /// The run loop could not start the connection asked for.
     ConnectFailed(String),
+    /// A profile's password could not be found (its `password_env` variable is unset, its
+    /// `password_file` unreadable): ask for it, saying why.
+    NeedPassword {
+        /// The profile.
+        profile: Box<Profile>,
+        /// Why the password is missing.
+        why: String,
+    },
     /// An effect could not be carried out.
     EffectFailed(EffectFailure),
     /// A frame is about to be drawn: bring derived state (the tree rows, scrolling) up to
@@ -156,6 +164,8 @@ pub enum Modal {
     },
     /// Confirm deleting a profile.
     ConfirmDelete(String),
+    /// Confirm switching the client pane to another broker, which clears what was collected.
+    ConfirmSwitch(Box<ConnectTo>),
 }
 
 /// How much history the model keeps.

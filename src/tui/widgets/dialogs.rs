@@ -11,7 +11,7 @@ use ratatui_textarea::TextArea;
 use super::centered;
 use crate::tui::app::Target;
 use crate::tui::app::profiles::{FormField, ProfileForm};
-use crate::tui::app::{App, Composer, ComposerField, Modal, Prompt, SubState};
+use crate::tui::app::{App, Composer, ComposerField, ConnectTo, Modal, Prompt, SubState};
 
 fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
     Clear.render(area, buf);
@@ -84,6 +84,32 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
             screen,
             buf,
         ),
+        Modal::ConfirmSwitch(to) => {
+            let whereto = match &**to {
+                ConnectTo::Embedded => "the embedded broker".to_owned(),
+                ConnectTo::Profile { profile, .. } => format!("profile '{}'", profile.name),
+            };
+            let inner = dialog(centered(screen, 72, 5), buf, "Switch connection");
+            let text = format!(
+                "Connect to {whereto}? The {} messages and the topic tree collected so far \
+                 are cleared (topics of two brokers in one tree would mislead).",
+                app.collected()
+            );
+            for (i, row) in super::word_wrap(&text, usize::from(inner.width))
+                .iter()
+                .take(2)
+                .enumerate()
+            {
+                let y = inner.y + u16::try_from(i).unwrap_or(0);
+                buf.set_line(inner.x, y, &Line::raw(row.clone()), inner.width);
+            }
+            buf.set_line(
+                inner.x,
+                inner.y + 2,
+                &Line::styled("y: switch   n/Esc: stay", Style::default().fg(Color::Cyan)),
+                inner.width,
+            );
+        }
         Modal::ConfirmDelete(name) => {
             let inner = dialog(centered(screen, 64, 4), buf, "Delete profile");
             buf.set_line(
@@ -120,7 +146,16 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
 }
 
 fn prompt(p: &Prompt, title: &str, hint: &str, screen: Rect, buf: &mut Buffer) {
-    let inner = dialog(centered(screen, 70, 5), buf, title);
+    // A refusal is shown in full, word-wrapped under the field.
+    let why = p
+        .error()
+        .map(|e| super::word_wrap(e, 66))
+        .unwrap_or_default();
+    let extra = u16::try_from(why.len())
+        .unwrap_or(8)
+        .min(8)
+        .saturating_sub(1);
+    let inner = dialog(centered(screen, 70, 5 + extra), buf, title);
     buf.set_line(
         inner.x,
         inner.y,
@@ -131,13 +166,15 @@ fn prompt(p: &Prompt, title: &str, hint: &str, screen: Rect, buf: &mut Buffer) {
         p.text()
             .render(Rect::new(inner.x, inner.y + 1, inner.width, 1), buf);
     }
-    if inner.height > 2
-        && let Some(e) = p.error()
-    {
+    for (i, row) in why.iter().enumerate() {
+        let y = inner.y + 2 + u16::try_from(i).unwrap_or(u16::MAX - 2);
+        if y >= inner.y + inner.height {
+            break;
+        }
         buf.set_line(
             inner.x,
-            inner.y + 2,
-            &Line::styled(e.to_owned(), Style::default().fg(Color::Red)),
+            y,
+            &Line::styled(row.clone(), Style::default().fg(Color::Red)),
             inner.width,
         );
     }
