@@ -26,9 +26,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         ""
     };
+    // Cut from the left so that the leaf of a deep topic shows.
     let title = format!(
-        " Messages: {what} ({}){follow} ",
-        app.messages().view().len()
+        " {} ",
+        fit_left(
+            &format!("Messages: {what} ({}){follow}", app.messages().view().len()),
+            usize::from(area.width.saturating_sub(4)),
+        )
     );
     let block = pane_block(app, Pane::Messages, title);
     let inner = block.inner(area);
