@@ -242,3 +242,54 @@ async fn the_status_bar_never_shows_a_stale_state() {
     t.keys(&["q"]);
     t.assert_clean_exit(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mqtt5_properties_from_mosquitto_pub_are_labelled_after_the_payload() {
+    if !have_mosquitto() || !have_tmux() {
+        return;
+    }
+    let port = free_port();
+    let t = Tmux::start("props", &["--port", &port.to_string()]);
+    wait_ready(&t);
+    publish(
+        port,
+        "props/t",
+        b"payload-first-line",
+        &[
+            "-V",
+            "5",
+            "-D",
+            "publish",
+            "user-property",
+            "unit",
+            "celsius",
+            "-D",
+            "publish",
+            "content-type",
+            "text/plain",
+            "-D",
+            "publish",
+            "response-topic",
+            "replies/x",
+        ],
+    )
+    .await;
+    let s = t.wait_until("the payload", |s| s.contains("payload-first-line"));
+    assert!(s.contains("3 properties at the end"), "{s}");
+    for label in [
+        "MQTT 5 properties (3):",
+        "User Property: unit = celsius",
+        "Content Type: text/plain",
+        "Response Topic: replies/x",
+    ] {
+        assert!(s.contains(label), "{label}: {s}");
+    }
+    // The payload comes first: its row is above the properties.
+    let row = |needle: &str| s.lines().position(|l| l.contains(needle));
+    assert!(
+        row("payload-first-line") < row("MQTT 5 properties (3):"),
+        "{s}"
+    );
+    t.keys(&["q"]);
+    t.assert_clean_exit(0);
+}

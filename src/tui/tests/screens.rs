@@ -267,3 +267,47 @@ fn profile_connection_failure_at_80x24() {
     assert!(text.contains("client disconnected 'lab'"), "{text}");
     settings().bind(|| insta::assert_snapshot!(t.backend()));
 }
+
+#[test]
+fn mqtt5_properties_are_labelled_and_leave_the_payload_in_view_at_80x24() {
+    let mut app = tutorial_app();
+    let props: Vec<(String, String)> = [
+        ("Payload Format Indicator", "1 (UTF-8 text)"),
+        ("Message Expiry Interval", "60 s"),
+        ("Response Topic", "replies/lamp"),
+        ("Correlation Data", "req-42"),
+        ("User Property", "unit = celsius"),
+        ("Content Type", "application/json"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    app.update(Action::Client(LinkEvent::Message(IncomingMessage {
+        time: at(5, 0),
+        topic: "sensors/kitchen/temp".into(),
+        payload: Bytes::from_static(b"{\"celsius\": 21.50}"),
+        qos: 1,
+        retain: false,
+        properties: props,
+    })));
+    let t = screen(&mut app, 80, 24);
+    let text = t.backend().to_string();
+    // The payload is the first thing in the pane; the title says where the properties are.
+    assert!(text.contains("\"celsius\": 21.50"), "{text}");
+    assert!(text.contains("6 properties at the end"), "{text}");
+    key(&mut app, '3');
+    key(&mut app, 'G');
+    let text = screen(&mut app, 80, 24).backend().to_string();
+    for label in [
+        "User Property: unit = celsius",
+        "Content Type: application/json",
+    ] {
+        assert!(text.contains(label), "{label}: {text}");
+    }
+    press(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
+    key(&mut app, 'k');
+    key(&mut app, 'k');
+    let text = screen(&mut app, 80, 24).backend().to_string();
+    assert!(text.contains("MQTT 5 properties (6):"), "{text}");
+    assert!(text.contains("Message Expiry Interval: 60 s"), "{text}");
+}
