@@ -159,7 +159,7 @@ pub fn render(bytes: &[u8], mode: PayloadMode) -> (PayloadMode, Vec<String>) {
     if cut {
         lines.push(format!(
             "(the payload is {} bytes; this {} view shows the first {} bytes only. \
-             y copies the whole payload)",
+             m changes the view, Y copies the whole payload)",
             bytes.len(),
             mode.name(),
             VIEW_LIMIT
@@ -393,7 +393,7 @@ mod tests {
             lines[0],
             format!(
                 "(the payload is {} bytes; this hex view shows the first {VIEW_LIMIT} bytes \
-                 only. y copies the whole payload)",
+                 only. m changes the view, Y copies the whole payload)",
                 VIEW_LIMIT * 2 + 5
             )
         );
