@@ -142,6 +142,7 @@ pub fn wrap(s: &str, width: usize) -> Vec<String> {
 /// inside words only when a word is longer than a line.
 #[must_use]
 pub fn word_wrap(s: &str, width: usize) -> Vec<String> {
+    let s = &*escape_controls(s);
     let w = width_of;
     let width = width.max(1);
     let mut out = Vec::new();
@@ -214,6 +215,12 @@ mod tests {
         assert_eq!(fit_left("東京/東京", 4), "…京");
         assert_eq!(fit_ellipsis("abcdef", 4), "abc…");
         assert_eq!(fit_ellipsis("abc", 4), "abc");
+    }
+
+    #[test]
+    fn word_wrapping_escapes_controls_and_breaks_at_spaces() {
+        assert_eq!(word_wrap("ab cd\u{202e}ef", 14), ["ab", "cd\\u{202e}ef"]);
+        assert_eq!(word_wrap("one two three", 8), ["one two", "three"]);
     }
 
     #[test]

@@ -90,6 +90,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 /// when the indentation would push it out, the indentation shrinks (a `…` says so), and a name
 /// wider than the room is cut from the left so its end stays visible.
 fn tree_label(depth: usize, marker: &str, name: &str, room: usize) -> String {
+    let name = &*crate::tui::text::escape_controls(name);
     let name_w = width_of(name);
     let want = depth * 2;
     let fixed = width_of(marker) + name_w;
@@ -119,6 +120,7 @@ mod tests {
             (30, "leaf", 20, "…             ▸ leaf"),
             (30, "a-very-long-level-name", 12, "…▸ …vel-name"),
             (0, "a-very-long-level-name", 8, "▸ …-name"),
+            (0, "bell\u{7}", 20, "▸ bell\\u{7}"),
         ];
         for (depth, name, room, want) in cases {
             let got = tree_label(*depth, "▸ ", name, *room);
