@@ -24,9 +24,11 @@
 pub mod app;
 pub mod client_link;
 pub mod history;
+pub mod json;
 pub mod keymap;
 pub mod payload;
 pub mod terminal;
+pub mod text;
 pub mod widgets;
 
 #[cfg(test)]
@@ -314,6 +316,7 @@ pub async fn run(opts: Options) -> ExitCode {
         profiles_error,
         profiles_file,
         first_minute,
+        help_lines: widgets::help::help_lines().len(),
     };
     let (fault_tx, fault_rx) = mpsc::unbounded_channel();
     let (restart_tx, restart_rx) = mpsc::unbounded_channel();
@@ -691,12 +694,27 @@ fn perform(
                 .map(|e| Action::EffectFailed(EffectFailure::Copy(e.to_string())));
         }
         Effect::Connect(to) => {
+            let asked = match &to {
+                ConnectTo::Profile {
+                    profile,
+                    password: None,
+                } => Some(profile.clone()),
+                _ => None,
+            };
             return match connect_options(to, env) {
                 Ok(o) => {
                     client.replace(Some(client_link::connect(o)));
                     None
                 }
-                Err(e) => {
+                Err(ConnectError::Password(why)) => {
+                    client.replace(None);
+                    // An unset password_env or unreadable password_file: ask instead.
+                    Some(match asked {
+                        Some(profile) => Action::NeedPassword { profile, why },
+                        None => Action::ConnectFailed(why),
+                    })
+                }
+                Err(ConnectError::Other(e)) => {
                     client.replace(None);
                     Some(Action::ConnectFailed(e))
                 }
@@ -733,6 +751,14 @@ fn perform(
         .map(|e| Action::EffectFailed(EffectFailure::Link(e.to_string())))
 }
 
+/// Why a connection could not be started.
+enum ConnectError {
+    /// The profile's password could not be found (the user can type it instead).
+    Password(String),
+    /// Anything else.
+    Other(String),
+}
+
 /// Loads `profiles.toml` afresh, applies `change` and saves, returning the new list.
 fn with_store(
     env: &Env,
@@ -746,12 +772,12 @@ fn with_store(
 
 /// The options for a switch: the embedded broker, or a profile with its password resolved
 /// (typed at the workbench's prompt, or from the file, environment or password file).
-fn connect_options(to: ConnectTo, env: &Env) -> Result<ConnectOptions, String> {
+fn connect_options(to: ConnectTo, env: &Env) -> Result<ConnectOptions, ConnectError> {
     match to {
         ConnectTo::Embedded => {
-            let addr = env
-                .embedded
-                .ok_or_else(|| "no embedded broker in this session".to_owned())?;
+            let addr = env.embedded.ok_or_else(|| {
+                ConnectError::Other("no embedded broker in this session".to_owned())
+            })?;
             Ok(ConnectOptions {
                 host: addr.ip().to_string(),
                 port: addr.port(),
@@ -761,11 +787,13 @@ fn connect_options(to: ConnectTo, env: &Env) -> Result<ConnectOptions, String> {
             })
         }
         ConnectTo::Profile { profile, password } => {
-            let mut o = profile.base_options().map_err(|e| e.to_string())?;
+            let mut o = profile
+                .base_options()
+                .map_err(|e| ConnectError::Other(e.to_string()))?;
             o.password = match password {
                 Some(p) => Some(p.expose().to_owned()),
                 None => secret::resolve_without_asking(&profile.name, &profile.password_source())
-                    .map_err(|e| error_chain(&e))?,
+                    .map_err(|e| ConnectError::Password(error_chain(&e)))?,
             };
             if o.client_id.is_none() {
                 o.client_id = Some(env.client_id.clone());

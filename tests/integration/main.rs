@@ -27,3 +27,4 @@ mod profile_cli;
 mod profile_tui;
 mod properties;
 mod tui_tmux;
+mod tui_views;

@@ -142,7 +142,7 @@ impl Drop for Tmux {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -166,7 +166,7 @@ pub(crate) fn have_tmux() -> bool {
 }
 
 /// Waits until the client pane is subscribed (its SUBACK is in the log).
-fn wait_ready(t: &Tmux) -> String {
+pub(crate) fn wait_ready(t: &Tmux) -> String {
     t.wait_until("the workbench's client to subscribe", |s| {
         s.contains("Sending SUBACK to mqtt-workbench-") && s.contains("client connected")
     })

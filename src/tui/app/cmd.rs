@@ -71,6 +71,8 @@ pub enum Cmd {
     ToggleFollow,
     /// Show the key help.
     Help,
+    /// Show the recent errors in full.
+    Errors,
     /// Open the publish composer.
     Compose,
     /// Open the subscribe prompt.
@@ -87,6 +89,8 @@ pub enum Cmd {
     FilterClient,
     /// Log: remove the client id filter.
     ClearFilter,
+    /// Log: hide or show the PINGREQ/PINGRESP lines.
+    TogglePings,
     /// Ask to clear the retained message of the selected topic.
     ClearRetained,
     /// Copy the selected topic.
