@@ -49,7 +49,9 @@ use self::app::{
     Action, App, ConnectTo, Effect, EffectFailure, Limits, StartInfo, Target, fault::FaultRequest,
 };
 use self::client_link::{LinkEvent, LinkHandle};
-use crate::broker::{self, BrokerConfig, BrokerEvent, BrokerHandle, EventBus, LogEntry};
+use crate::broker::launch::{self, LaunchOptions, Launched};
+use crate::broker::signals::{self, Signal, Signals};
+use crate::broker::{BrokerConfig, EventBus, LogEntry};
 use crate::client::{BrokerUrl, ConnectOptions, MqttVersion};
 use crate::profile::{Profile, ProfileStore, secret};
 
@@ -86,7 +88,7 @@ pub struct Options {
 
 /// The running embedded broker and its log.
 struct Embedded {
-    handle: BrokerHandle,
+    launched: Launched,
     addr: SocketAddr,
     /// Its configuration and log, to start it again (the restart fault).
     cfg: BrokerConfig,
@@ -95,16 +97,16 @@ struct Embedded {
     scratch: Option<PathBuf>,
 }
 
-/// Binds and starts the embedded broker. A busy port (default or `--port`) falls back to a
-/// free port with a notice, as long as the config does not name its own listeners.
+/// Starts the embedded broker through the launch path `broker` uses
+/// ([`broker::launch`]: start-up lines, listeners, `pid_file`, `user`, systemd). A busy port
+/// (default or `--port`) falls back to a free port with a notice, as long as the config does
+/// not name its own listeners.
 fn start_embedded_broker(
     opts: &Options,
     events: &EventBus,
 ) -> Result<(Embedded, Option<String>), String> {
-    let (mut cfg, notes) = match &opts.config_file {
-        Some(path) => BrokerConfig::from_file(path).map_err(|e| error_chain(&e))?,
-        None => (BrokerConfig::default(), Vec::new()),
-    };
+    let (mut cfg, notes) =
+        launch::load_config(opts.config_file.as_deref()).map_err(|e| error_chain(&e))?;
     // Without a config file, sessions go to a private persistence file saved at shutdown, so
     // that the restart fault shows persistent sessions resuming.
     let scratch = opts
@@ -118,44 +120,27 @@ fn start_embedded_broker(
         cfg.persistence_location = Some(dir.clone());
         cfg.autosave_interval = 0;
     }
-    events.emit(BrokerEvent::Starting);
-    events.emit(BrokerEvent::Config(
-        opts.config_file.as_ref().map(|p| p.display().to_string()),
-    ));
-    for n in notes {
-        events.emit(BrokerEvent::Notice(n));
-    }
-    let port = opts.port.unwrap_or(DEFAULT_PORT);
-    let mut notice = None;
-    let listeners = match broker::bind(&cfg, port, events) {
-        Ok(l) => l,
-        Err(e) if e.is_addr_in_use() && cfg.listeners.is_empty() => {
-            let l = broker::bind(&cfg, 0, events).map_err(|e| error_chain(&e))?;
-            let new_port = l.first().map_or(0, |l| l.local_addr.port());
-            let text = format!("port {port} is busy; the broker listens on port {new_port}");
-            events.emit(BrokerEvent::Warning(format!(
-                "Port {port} is in use; listening on port {new_port} instead."
-            )));
-            notice = Some(text);
-            l
-        }
-        Err(e) => return Err(error_chain(&e)),
+    let launch_opts = LaunchOptions {
+        port: opts.port.unwrap_or(DEFAULT_PORT),
+        port_given: opts.port.is_some(),
+        fall_back_to_free_port: true,
     };
-    let handle =
-        broker::start(cfg.clone(), listeners, events.clone()).map_err(|e| error_chain(&e))?;
-    let addr = handle
+    let launched =
+        launch::launch(cfg.clone(), notes, &launch_opts, events).map_err(|e| error_chain(&e))?;
+    let addr = launched
+        .handle
         .local_addrs
         .iter()
         .copied()
         .find(SocketAddr::is_ipv4)
-        .or_else(|| handle.addr())
+        .or_else(|| launched.handle.addr())
         .ok_or_else(|| "the broker has no listener".to_owned())?;
-    let events = events.clone();
+    let notice = launched.port_notice.clone();
     let e = Embedded {
-        handle,
+        launched,
         addr,
         cfg,
-        events,
+        events: events.clone(),
         scratch,
     };
     Ok((e, notice))
@@ -368,7 +353,7 @@ pub async fn run(opts: Options) -> ExitCode {
         }
     };
     if let Some(e) = embedded {
-        e.handle.shutdown().await;
+        e.launched.stop().await;
         if let Some(dir) = e.scratch {
             let _ = std::fs::remove_dir_all(dir);
         }
@@ -395,23 +380,26 @@ fn restart_broker(embedded: Option<Embedded>, env: &Env) {
     let (faults, back) = (env.fault_tx.clone(), env.restart_tx.clone());
     tokio::spawn(async move {
         let Embedded {
-            handle,
+            launched,
             addr,
             cfg,
             events,
             scratch,
         } = e;
-        handle.shutdown().await;
-        events.emit(BrokerEvent::Starting);
-        let started = broker::bind(&cfg, addr.port(), &events)
-            .map_err(|e| error_chain(&e))
-            .and_then(|l| {
-                broker::start(cfg.clone(), l, events.clone()).map_err(|e| error_chain(&e))
-            });
+        launched.stop().await;
+        // The same launch path as at start-up, on the same port (no fallback: the clients
+        // must find the broker where it was).
+        let again = LaunchOptions {
+            port: addr.port(),
+            port_given: true,
+            fall_back_to_free_port: false,
+        };
+        let started =
+            launch::launch(cfg.clone(), Vec::new(), &again, &events).map_err(|e| error_chain(&e));
         let report = match started {
-            Ok(handle) => {
+            Ok(launched) => {
                 let _ = back.send(Embedded {
-                    handle,
+                    launched,
                     addr,
                     cfg,
                     events,
@@ -467,61 +455,6 @@ struct Env {
 /// How many queued log lines or client events one wake-up takes before the loop looks at
 /// other sources again.
 const BATCH: usize = 4096;
-
-/// Signals that end the workbench gracefully.
-struct Signals {
-    #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    hup: Option<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    fn new() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Self {
-                term: signal(SignalKind::terminate()).ok(),
-                hup: signal(SignalKind::hangup()).ok(),
-            }
-        }
-        #[cfg(not(unix))]
-        Self {}
-    }
-
-    /// Resolves when SIGTERM, SIGHUP or SIGINT arrives.
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        {
-            let term = async {
-                match &mut self.term {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            let hup = async {
-                match &mut self.hup {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                () = term => {}
-                () = hup => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
 
 fn log_action(res: Result<LogEntry, RecvError>) -> Option<Action> {
     match res {
@@ -619,7 +552,7 @@ async fn event_loop(
             _ = second.tick() => {
                 effects.extend(app.update(Action::Tick(SystemTime::now())));
                 if let Some(e) = helpers.embedded.as_ref() {
-                    effects.extend(app.update(Action::BrokerStats(e.handle.stats())));
+                    effects.extend(app.update(Action::BrokerStats(e.launched.handle.stats())));
                 }
                 dirty = true;
             }
@@ -630,8 +563,17 @@ async fn event_loop(
             }
             // The embedded broker is back after a restart.
             Some(e) = helpers.restarted.recv() => *helpers.embedded = Some(e),
-            // SIGTERM / SIGHUP / SIGINT: leave like `q`.
-            () = signals.recv() => effects.extend(app.update(Action::Cmd(app::Cmd::Quit))),
+            // SIGTERM / SIGINT, and SIGHUP (for a terminal program: the terminal hung up):
+            // leave like `q`. SIGUSR1 / SIGUSR2 act on the embedded broker as on `broker`.
+            sig = signals.recv() => match (sig, helpers.embedded.as_ref()) {
+                (Signal::Stop | Signal::Reload, _) => {
+                    effects.extend(app.update(Action::Cmd(app::Cmd::Quit)));
+                }
+                (other, Some(e)) => {
+                    let _ = signals::act_on(&e.launched.handle, other).await;
+                }
+                (_, None) => {}
+            },
         }
         // Effects run in order; each result goes back through `update`, and whatever that
         // asks for runs next.
