@@ -8,7 +8,7 @@ use mqtt_workbench::broker::acl::{Access, Acl};
 use mqtt_workbench::broker::auth::PasswordFile;
 use mqtt_workbench::broker::config::BrokerConfig;
 use mqtt_workbench::client::format::{OutputOptions, check_format, render};
-use mqtt_workbench::client::{IncomingMessage, MessageProperties, Qos};
+use mqtt_workbench::client::{IncomingMessage, MessageProperties, QoS};
 use mqtt_workbench::protocol::{Decoder, Packet};
 
 /// A fuzz target's entry point.
@@ -157,7 +157,7 @@ pub fn format_string(data: &[u8]) {
     let msg = IncomingMessage {
         topic: "fuzz/topic".into(),
         payload: bytes::Bytes::copy_from_slice(payload),
-        qos: Qos::AtLeastOnce,
+        qos: QoS::AtLeastOnce,
         retain: true,
         dup: false,
         pkid: 7,

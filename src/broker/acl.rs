@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::topic;
+use crate::protocol::topic;
 
 /// What a rule allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,7 +34,7 @@ use super::event::BrokerEvent;
 use super::outbox::Outbox;
 use super::router::{CloseKind, ConnectRequest, RouterCmd};
 use super::security::INTERNAL;
-use super::topic;
+use crate::protocol::topic;
 use crate::protocol::{
     Ack, Connect, Outgoing, Packet, Properties, ProtocolVersion, Publish, QoS, ReasonCode,
     RetainHandling, Subscribe, SubscriptionOptions,

@@ -673,14 +673,17 @@ fn conf_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 /// mosquitto's `<number><h|d|w|m|y>` durations, in seconds.
 fn parse_duration(option: &str, v: &str) -> Result<u32, String> {
     let bad = || format!("'{option}' was set with an invalid value '{v}'");
-    let (num, unit) = v.split_at(v.len().saturating_sub(1));
+    // The last character is the unit; it may be any character, not only one byte (a fuzz
+    // finding: `persistent_client_expiration ϗ` split a character in two and panicked).
+    let unit = v.chars().next_back().ok_or_else(bad)?;
+    let num = &v[..v.len() - unit.len_utf8()];
     let n: u32 = num.parse().map_err(|_| bad())?;
     let mult = match unit {
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        "m" => 2_592_000,
-        "y" => 31_536_000,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 604_800,
+        'm' => 2_592_000,
+        'y' => 31_536_000,
         _ => return Err(bad()),
     };
     Ok(n.saturating_mul(mult))
@@ -689,6 +692,17 @@ fn parse_duration(option: &str, v: &str) -> Result<u32, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_with_any_last_character_are_refused_not_panicked_on() {
+        assert_eq!(parse_duration("x", "2d"), Ok(172_800));
+        for v in ["ϗ", "1ϗ", "", "d", "1€", "€1d"] {
+            assert!(
+                parse_duration("persistent_client_expiration", v).is_err(),
+                "{v}"
+            );
+        }
+    }
 
     #[test]
     fn parses_the_common_subset() {

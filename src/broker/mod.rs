@@ -7,7 +7,7 @@
 //! * [`connection`]: one task per client: CONNECT, keep-alive, framing.
 //! * [`router`]: the single owner of sessions, subscriptions and retained messages.
 //! * [`outbox`]: the bounded queue from the router to each connection.
-//! * [`topic`]: topic filter validation and matching.
+//! * Topic names and filters are shared vocabulary: [`crate::protocol::topic`].
 //! * [`event`]: [`BrokerEvent`], the verbose log that the TUI and `-v` both render.
 //! * [`auth`]: mosquitto password files.
 //! * [`security`]: who may connect and what they may do, per listener if asked; reloadable.
@@ -38,7 +38,6 @@ pub mod signals;
 pub mod store;
 pub mod sys;
 pub mod tls;
-pub mod topic;
 pub mod websocket;
 
 use std::net::SocketAddr;

@@ -33,7 +33,7 @@ use rumqttc::Outgoing;
 use tokio::sync::mpsc;
 
 pub use options::{
-    ConnectOptions, ConnectProperties, MqttVersion, QoS, Qos, TlsOptions, Transport, Will,
+    ConnectOptions, ConnectProperties, MqttVersion, QoS, TlsOptions, Transport, Will,
 };
 pub use url::{BrokerUrl, UrlError};
 

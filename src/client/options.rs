@@ -40,10 +40,6 @@ impl Transport {
 pub use crate::protocol::MqttVersion;
 pub use crate::protocol::QoS;
 
-/// The old name of [`QoS`], kept so code outside the client compiles during the move.
-/// Remove once nothing uses it.
-pub type Qos = QoS;
-
 /// The Will Message the broker publishes if the client vanishes (MQTT311 §3.1.2.5,
 /// MQTT5 §3.1.2.5), as the client is configured with it; [`crate::protocol::Will`] is the form
 /// the broker decodes. Saved profiles store it as their `[profile.will]` table.

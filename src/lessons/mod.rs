@@ -16,7 +16,7 @@ pub mod shell;
 use serde::Deserialize;
 
 use crate::broker::BrokerEvent;
-use crate::broker::topic::matches;
+use crate::protocol::topic::matches;
 
 /// The lesson files built into the binary, in order: (file name, text).
 pub const BUILTIN: &[(&str, &str)] = &[

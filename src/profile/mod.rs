@@ -85,10 +85,6 @@ impl ProfileTls {
     }
 }
 
-/// The old name of a profile's will, now the client's [`Will`] (the `[profile.will]` table
-/// has the same fields). Kept so the TUI compiles during the move; remove once nothing uses it.
-pub type ProfileWill = Will;
-
 // serde's skip_serializing_if passes a reference.
 #[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_qos0(q: &QoS) -> bool {

@@ -25,10 +25,6 @@ pub struct Will {
     pub properties: Properties,
 }
 
-/// The old name of [`Will`], kept so the router compiles during the move. Remove once
-/// nothing uses it.
-pub type LastWill = Will;
-
 /// A CONNECT packet (§3.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connect {

@@ -16,8 +16,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::client::{
-    self, ClientEvent, ConnectOptions, MessageProperties, OutgoingMessage, Qos, Transport,
+    self, ClientEvent, ConnectOptions, MessageProperties, OutgoingMessage, Transport,
 };
+use crate::protocol::QoS;
 
 /// The longest wait between two connection attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -122,7 +123,7 @@ impl LinkError {
 /// A request for the supervisor.
 #[derive(Debug)]
 enum Request {
-    Subscribe(String, Qos),
+    Subscribe(String, QoS),
     Unsubscribe(String),
     Publish(OutgoingPublish),
     Reconnect,
@@ -136,8 +137,8 @@ pub struct LinkHandle {
     task: JoinHandle<()>,
 }
 
-fn qos(q: u8) -> Qos {
-    Qos::try_from(q.min(2)).unwrap_or_default()
+fn qos(q: u8) -> QoS {
+    QoS::try_from(q.min(2)).unwrap_or_default()
 }
 
 /// Starts the supervisor; it connects in the background and reports on the receiver.

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use mqtt_workbench::bench::wire;
-use mqtt_workbench::broker::topic;
 use mqtt_workbench::protocol::MqttVersion;
 use mqtt_workbench::protocol::encode::encode;
+use mqtt_workbench::protocol::topic;
 use mqtt_workbench::protocol::{
     Ack, ConnAck, Decoder, Outgoing, Packet, Properties, ProtocolVersion, Publish, QoS, ReasonCode,
 };
@@ -633,9 +633,9 @@ fn fuzz_corpora_replay() {
 }
 
 /// Inputs that made a fuzz target panic (fuzz/findings/<target>/): known bugs, listed in
-/// docs/conformance.md. Ignored until they are fixed; then this passes and can be un-ignored.
+/// docs/conformance.md. Both are fixed (a duration's unit split by bytes; `-F` widths without a bound);
+/// every finding must stay harmless.
 #[test]
-#[ignore = "known bugs found by fuzzing (docs/conformance.md); passes once they are fixed"]
 fn fuzz_findings_no_longer_panic() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/findings");
     let mut failed = Vec::new();

@@ -148,7 +148,7 @@ fn bridge_topic(v: &str) -> Result<BridgeTopic, String> {
         format!("{local_prefix}{pattern}"),
         format!("{remote_prefix}{pattern}"),
     ] {
-        crate::broker::topic::validate_filter(&f)
+        crate::protocol::topic::validate_filter(&f)
             .map_err(|e| format!("bridge 'topic' makes an invalid filter '{f}': {e}"))?;
     }
     Ok(BridgeTopic {

@@ -12,10 +12,9 @@ use ratatui_textarea::TextArea;
 
 use super::cmd::Cmd;
 use super::link::{ConnectTo, Target};
-use crate::client::{MqttVersion, Qos, Transport};
-use crate::profile::{
-    PasswordSource, Profile, ProfileTls, ProfileWill, Secret, Subscription as SavedSub,
-};
+use crate::client::{MqttVersion, Transport, Will};
+use crate::profile::{PasswordSource, Profile, ProfileTls, Secret, Subscription as SavedSub};
+use crate::protocol::QoS;
 
 /// The editor's fields, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -254,7 +253,7 @@ pub struct ProfileForm {
 fn subs_text(subs: &[SavedSub]) -> String {
     subs.iter()
         .map(|s| {
-            if s.qos == Qos::AtMostOnce {
+            if s.qos == QoS::AtMostOnce {
                 s.filter.clone()
             } else {
                 format!("{} @{}", s.filter, s.qos as u8)
@@ -281,11 +280,11 @@ pub fn parse_subs(text: &str) -> Result<Vec<SavedSub>, String> {
                     .trim()
                     .parse::<u8>()
                     .ok()
-                    .and_then(|q| Qos::try_from(q).ok())
+                    .and_then(|q| QoS::try_from(q).ok())
                     .ok_or_else(|| format!("'{part}': the QoS after @ must be 0, 1 or 2"))?;
                 (f.trim(), q)
             }
-            _ => (part, Qos::AtMostOnce),
+            _ => (part, QoS::AtMostOnce),
         };
         out.push(SavedSub {
             filter: filter.to_owned(),
@@ -507,10 +506,10 @@ impl ProfileForm {
             sni: opt(FormField::Sni),
             alpn: opt(FormField::Alpn),
         };
-        p.will = opt(FormField::WillTopic).map(|topic| ProfileWill {
+        p.will = opt(FormField::WillTopic).map(|topic| Will {
             topic,
             payload: self.text(FormField::WillPayload),
-            qos: Qos::try_from(self.will_qos).unwrap_or_default(),
+            qos: QoS::try_from(self.will_qos).unwrap_or_default(),
             retain: self.will_retain,
         });
         p.subscriptions = parse_subs(&self.text(FormField::Subscriptions))?;

@@ -30,8 +30,9 @@ fn app() -> App {
 /// Two saved profiles: `lab` (TLS, MQTT 5, password from the environment, two
 /// subscriptions) and `cloud` (asks for its password).
 fn saved_profiles() -> Vec<crate::profile::Profile> {
-    use crate::client::{MqttVersion, Qos, Transport};
+    use crate::client::{MqttVersion, Transport};
     use crate::profile::{Profile, Subscription};
+    use crate::protocol::QoS;
     let mut lab = Profile::named("lab");
     lab.note = Some("rack 3".into());
     lab.host = Some("broker.lab".into());
@@ -43,11 +44,11 @@ fn saved_profiles() -> Vec<crate::profile::Profile> {
     lab.subscriptions = vec![
         Subscription {
             filter: "sensors/#".into(),
-            qos: Qos::AtLeastOnce,
+            qos: QoS::AtLeastOnce,
         },
         Subscription {
             filter: "devices/+/state".into(),
-            qos: Qos::AtMostOnce,
+            qos: QoS::AtMostOnce,
         },
     ];
     let mut cloud = Profile::named("cloud");
