@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::conn::ConnArgs;
 use crate::client::{
@@ -297,14 +297,27 @@ pub async fn run(args: ReplayArgs) -> ExitCode {
     let started = Instant::now();
     let (sent_tx, mut sent_rx) = mpsc::unbounded_channel();
     let (done_tx, mut done_rx) = oneshot::channel();
+    let (acked_tx, acked_rx) = watch::channel(0u64);
     let publisher = {
         let handle = handle.clone();
         let speed = args.speed;
         let rewrite = rewrite.clone();
         tokio::spawn(async move {
+            // A QoS 2 message is complete (PUBCOMP) before the next one goes out: brokers
+            // that forward it only on PUBREL would otherwise let later messages overtake it.
+            let mut handed_over = 0u64;
             let sent = publish_all(entries, rewrite, speed, sent_tx, |m| {
+                handed_over += 1;
+                let n = handed_over;
                 let h = handle.clone();
-                async move { h.publish(m).await.is_ok() }
+                let mut acked = acked_rx.clone();
+                async move {
+                    let exactly_once = m.qos == QoS::ExactlyOnce;
+                    if h.publish(m).await.is_err() {
+                        return false;
+                    }
+                    !exactly_once || acked.wait_for(|a| *a >= n).await.is_ok()
+                }
             })
             .await;
             let _ = done_tx.send(sent);
@@ -343,6 +356,7 @@ pub async fn run(args: ReplayArgs) -> ExitCode {
                         refused += 1;
                     }
                     bar.set_position(acked);
+                    acked_tx.send_replace(acked);
                 }
                 Some(ClientEvent::Disconnected { reason }) => {
                     if !disconnecting {

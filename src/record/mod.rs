@@ -256,12 +256,13 @@ impl TryFrom<WireEntry> for Entry {
 }
 
 /// A problem reading a record: the file, the line (1-based) and what is wrong.
+/// Shown as `FILE:LINE: message`, or `FILE: message` for the file as a whole.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
+#[error("{file}{}: {message}", if *line > 0 { format!(":{line}") } else { String::new() })]
 pub struct RecordError {
     /// The file name as given (or `-` for stdin).
     pub file: String,
-    /// The line number, from 1.
+    /// The line number, from 1; 0 when the file as a whole is at fault (it cannot be opened).
     pub line: usize,
     /// What is wrong.
     pub message: String,

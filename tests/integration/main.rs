@@ -19,4 +19,5 @@ mod layering;
 mod match_cli;
 mod profile_cli;
 mod profile_tui;
+mod record_cli;
 mod tui_tmux;
