@@ -94,7 +94,7 @@ pub enum Command {
     Decode(decode::DecodeArgs),
     /// Does a topic filter match a topic, and why: level by level, for each filter.
     Match(matching::MatchArgs),
-    /// Record messages to JSON lines (sub's flags; -o FILE, -C, -W; help is --help).
+    /// Record messages as JSON lines (sub's flags, but -q defaults to 2; -o FILE, -C, -W).
     #[command(disable_help_flag = true, disable_version_flag = true)]
     Record(record::RecordArgs),
     /// Publish a record to any broker with its original timing or --speed (help is --help).

@@ -14,6 +14,8 @@ use crate::protocol::topic::{matches, validate_filter};
 use crate::record::{Entry, Header, RecordWriter};
 
 /// Options of `mqtt-workbench record`: sub's connection and filter flags, and where to write.
+/// Unlike `sub`, the subscription QoS defaults to 2 (`-q` lowers it), so each message is
+/// recorded with the QoS it was published with.
 #[derive(Debug, Clone, Args)]
 pub struct RecordArgs {
     /// Connection options (as `sub`).
@@ -73,11 +75,18 @@ pub async fn run(args: RecordArgs) -> ExitCode {
         Ok(r) => (r.connection, r.profile),
         Err(e) => return usage_error(quiet, &e),
     };
+    // Delivered QoS is the lower of the published and the granted QoS: without -q, subscribe
+    // at QoS 2 so the record keeps the publishers' QoS.
+    let sub_qos = if args.conn.qos.is_some() {
+        conn.qos
+    } else {
+        QoS::ExactlyOnce
+    };
     let mut topics: Vec<(String, QoS)> = args
         .topics
         .iter()
         .chain(&conn.url_topic)
-        .map(|t| (t.clone(), conn.qos))
+        .map(|t| (t.clone(), sub_qos))
         .collect();
     if topics.is_empty()
         && let Some(p) = &profile
