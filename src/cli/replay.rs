@@ -260,7 +260,7 @@ pub async fn run(args: ReplayArgs) -> ExitCode {
     let bar = if !args.no_progress && !quiet && std::io::stderr().is_terminal() {
         let b = ProgressBar::new(total);
         let style = ProgressStyle::with_template(
-            "{elapsed_precise} [{wide_bar}] {pos}/{len} acknowledged, {per_sec}",
+            "{elapsed_precise} [{wide_bar}] {pos}/{len} acknowledged ({percent} %), ETA {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         b.set_style(style);
