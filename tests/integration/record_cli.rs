@@ -456,3 +456,107 @@ async fn record_to_stdout_until_the_timeout() {
     assert_eq!(c, 1);
     assert!(err.contains("invalid subscription filter 'a/#/b'"), "{err}");
 }
+
+/// Sends SIGINT (Ctrl-C) to a process.
+fn interrupt(pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -INT {pid}");
+}
+
+/// Ctrl-C ends `record` normally with every message written, and stops `replay` part-way with
+/// a summary and status 1.
+#[tokio::test]
+async fn ctrl_c_stops_record_cleanly_and_replay_with_a_summary() {
+    if !have_mosquitto() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("int.jsonl");
+    let mut b = AnyBroker::start(false).await;
+    let port = b.port();
+    let rec = tokio::process::Command::new(wb())
+        .args([
+            "record",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-i",
+            "rec-int",
+            "-t",
+            "i/#",
+            "-o",
+        ])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    b.wait_log("Sending SUBACK to rec-int").await;
+    for m in ["one", "two"] {
+        let (c, _, _) = run("mosquitto_pub", &["-p", &port, "-t", "i/x", "-m", m]).await;
+        assert_eq!(c, 0);
+    }
+    // Both messages are on disk before the interrupt: each line is flushed.
+    for _ in 0..250 {
+        if std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .lines()
+            .count()
+            == 3
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    interrupt(rec.id().unwrap());
+    let out = tokio::time::timeout(std::time::Duration::from_secs(15), rec.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("Recorded 2 messages to"), "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+        text.lines().nth(2).unwrap().contains(r#""payload":"two"}"#),
+        "{text}"
+    );
+
+    // A record whose second message is due in 60 s: interrupted after the first.
+    let long = dir.path().join("long.jsonl");
+    let mut lines: Vec<String> = text.lines().take(2).map(str::to_string).collect();
+    lines.push(
+        r#"{"time":"2026-12-01T00:01:00.000000Z","offset_us":60000000,"topic":"i/y","qos":0,"retain":false,"payload":"late"}"#
+            .to_string(),
+    );
+    std::fs::write(&long, lines.join("\n")).unwrap();
+    let replay = tokio::process::Command::new(wb())
+        .args(["replay", "-h", "127.0.0.1", "-p", &port, "-i", "rep-int"])
+        .arg(&long)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    b.wait_log("Received PUBLISH from rep-int").await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    interrupt(replay.id().unwrap());
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        replay.wait_with_output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Replayed 1/2 messages"), "{err}");
+    assert!(err.contains("Interrupted."), "{err}");
+}
