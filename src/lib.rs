@@ -7,6 +7,7 @@
 //! * [`bench`]: `mqtt-workbench bench`, a load generator and meter for any MQTT broker.
 //! * [`client`]: the MQTT client (rumqttc 3.1.1 and 5 behind one handle), its `-d` trace and
 //!   mosquitto_sub's output formats; used by `sub`, `pub` and the workbench's client pane.
+//! * [`record`]: the record format (JSON lines) of `record` and `replay`.
 //! * [`profile`]: saved connection profiles (`profiles.toml`) for the workbench, `sub` and `pub`.
 //! * [`cli`]: the command line (`broker`, `sub`, `pub`, `profile`, `bench`, and the workbench
 //!   itself when no command is given).
@@ -22,6 +23,7 @@ pub mod inspect;
 pub mod lessons;
 pub mod profile;
 pub mod protocol;
+pub mod record;
 pub mod tui;
 
 /// Joins an error and its chain of causes with ": ", for one-line messages

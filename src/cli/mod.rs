@@ -7,6 +7,8 @@ pub mod decode;
 pub mod matching;
 pub mod profile;
 pub mod publish;
+pub mod record;
+pub mod replay;
 pub mod rr;
 pub mod sub;
 
@@ -98,6 +100,12 @@ pub enum Command {
     Decode(decode::DecodeArgs),
     /// Does a topic filter match a topic, and why: level by level, for each filter.
     Match(matching::MatchArgs),
+    /// Record messages as JSON lines (sub's flags, but -q defaults to 2; -o FILE, -C, -W).
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Record(record::RecordArgs),
+    /// Publish a record to any broker with its original timing or --speed (help is --help).
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Replay(replay::ReplayArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -111,6 +119,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Profile(args)) => profile::run(args),
         Some(Command::Decode(args)) => decode::run(&args),
         Some(Command::Match(args)) => matching::run(&args),
+        Some(Command::Record(args)) => record::run(args).await,
+        Some(Command::Replay(args)) => replay::run(args).await,
         None => crate::tui::run(cli.workbench.into()).await,
     }
 }

@@ -26,5 +26,6 @@ mod match_cli;
 mod profile_cli;
 mod profile_tui;
 mod properties;
+mod record_cli;
 mod tui_tmux;
 mod tui_views;
