@@ -367,3 +367,22 @@ pub fn connect_failed(
     }
     std::process::ExitCode::from(status)
 }
+
+/// Prints a usage error the way mosquitto's clients do (`Error: …`, then where to find the
+/// usage; nothing with `--quiet`) and returns their status for it, 1. `command` is the
+/// subcommand (`sub`, `pub`, …).
+pub fn usage_error(command: &str, quiet: bool, msg: &str) -> std::process::ExitCode {
+    if !quiet {
+        eprintln!("Error: {msg}\n\nUse 'mqtt-workbench {command} --help' to see usage.");
+    }
+    std::process::ExitCode::from(1)
+}
+
+/// Writes bytes to stdout and flushes, as mosquitto_sub does per message (a closed pipe is
+/// not an error here: the next read of the connection ends the program).
+pub fn write_stdout(bytes: &[u8]) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(bytes);
+    let _ = stdout.flush();
+}

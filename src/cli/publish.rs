@@ -10,7 +10,7 @@ use clap::Args;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
-use super::conn::ConnArgs;
+use super::conn::{self, ConnArgs};
 use crate::client::{self, ClientEvent, ClientHandle, OutgoingMessage};
 
 /// Options of `mqtt-workbench pub`, named like mosquitto_pub's.
@@ -52,13 +52,6 @@ pub struct PubArgs {
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
-}
-
-fn usage_error(quiet: bool, msg: &str) -> ExitCode {
-    if !quiet {
-        eprintln!("Error: {msg}\n\nUse 'mqtt-workbench pub --help' to see usage.");
-    }
-    ExitCode::from(1)
 }
 
 /// Where payloads come from.
@@ -127,7 +120,7 @@ pub async fn run(args: PubArgs) -> ExitCode {
     let quiet = args.conn.quiet;
     let conn = match super::profile::resolve_connection(&args.conn, &args.profile) {
         Ok(r) => r.connection,
-        Err(e) => return usage_error(quiet, &e),
+        Err(e) => return conn::usage_error("pub", quiet, &e),
     };
     let sources = [
         args.message.is_some(),
@@ -140,22 +133,28 @@ pub async fn run(args: PubArgs) -> ExitCode {
     .filter(|b| **b)
     .count();
     if sources > 1 {
-        return usage_error(quiet, "Only one type of message can be sent at once.");
+        return conn::usage_error(
+            "pub",
+            quiet,
+            "Only one type of message can be sent at once.",
+        );
     }
     let Some(topic) = args.topic.clone().or(conn.url_topic.clone()) else {
-        return usage_error(quiet, "Both topic and message must be supplied.");
+        return conn::usage_error("pub", quiet, "Both topic and message must be supplied.");
     };
     if sources == 0 {
-        return usage_error(quiet, "Both topic and message must be supplied.");
+        return conn::usage_error("pub", quiet, "Both topic and message must be supplied.");
     }
     if client::validate_topic(&topic).is_err() {
-        return usage_error(
+        return conn::usage_error(
+            "pub",
             quiet,
             &format!("Invalid publish topic '{topic}', does it contain '+' or '#'?"),
         );
     }
     if !args.repeat_delay.is_finite() || args.repeat_delay < 0.0 {
-        return usage_error(
+        return conn::usage_error(
+            "pub",
             quiet,
             "--repeat-delay must be a number of seconds, 0 or more.",
         );

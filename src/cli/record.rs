@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::Args;
 
-use super::conn::ConnArgs;
+use super::conn::{self, ConnArgs};
 use crate::client::{self, ClientEvent, MqttVersion, QoS};
 use crate::protocol::topic::{matches, validate_filter};
 use crate::record::{Entry, Header, RecordWriter};
@@ -44,14 +44,6 @@ pub struct RecordArgs {
     pub help: Option<bool>,
 }
 
-/// Prints a usage error and returns status 1.
-fn usage_error(quiet: bool, msg: &str) -> ExitCode {
-    if !quiet {
-        eprintln!("Error: {msg}\n\nUse 'mqtt-workbench record --help' to see usage.");
-    }
-    ExitCode::from(1)
-}
-
 /// Resolves once on Ctrl-C or, on Unix, SIGTERM.
 async fn interrupted() {
     #[cfg(unix)]
@@ -73,7 +65,7 @@ pub async fn run(args: RecordArgs) -> ExitCode {
     let quiet = args.conn.quiet;
     let (conn, profile) = match super::profile::resolve_connection(&args.conn, &args.profile) {
         Ok(r) => (r.connection, r.profile),
-        Err(e) => return usage_error(quiet, &e),
+        Err(e) => return conn::usage_error("record", quiet, &e),
     };
     // Delivered QoS is the lower of the published and the granted QoS: without -q, subscribe
     // at QoS 2 so the record keeps the publishers' QoS.
@@ -98,11 +90,15 @@ pub async fn run(args: RecordArgs) -> ExitCode {
             .collect();
     }
     if topics.is_empty() {
-        return usage_error(quiet, "You must specify a topic to record (-t).");
+        return conn::usage_error("record", quiet, "You must specify a topic to record (-t).");
     }
     for f in topics.iter().map(|(f, _)| f).chain(&args.filter_out) {
         if let Err(e) = validate_filter(f) {
-            return usage_error(quiet, &format!("invalid subscription filter '{f}': {e}"));
+            return conn::usage_error(
+                "record",
+                quiet,
+                &format!("invalid subscription filter '{f}': {e}"),
+            );
         }
     }
     let out: Box<dyn Write + Send> = match &args.output {

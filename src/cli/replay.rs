@@ -10,7 +10,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::conn::ConnArgs;
+use super::conn::{self, ConnArgs};
 use crate::client::{
     self, ClientEvent, ClientHandle, ConnectOptions, MessageProperties, MqttVersion,
     OutgoingMessage, QoS,
@@ -49,14 +49,6 @@ pub struct ReplayArgs {
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
-}
-
-/// Prints a usage error and returns status 1.
-fn usage_error(quiet: bool, msg: &str) -> ExitCode {
-    if !quiet {
-        eprintln!("Error: {msg}\n\nUse 'mqtt-workbench replay --help' to see usage.");
-    }
-    ExitCode::from(1)
 }
 
 /// When a message is due, counted from the moment the replay starts: its recorded distance
@@ -219,24 +211,27 @@ async fn interrupted() {
 pub async fn run(args: ReplayArgs) -> ExitCode {
     let quiet = args.conn.quiet;
     if !args.speed.is_finite() || args.speed < 0.0 {
-        return usage_error(
+        return conn::usage_error(
+            "replay",
             quiet,
             &format!("--speed must be 0 or a positive number, not {}", args.speed),
         );
     }
     let (conn, _) = match super::profile::resolve_connection(&args.conn, &args.profile) {
         Ok(r) => (r.connection, r.profile),
-        Err(e) => return usage_error(quiet, &e),
+        Err(e) => return conn::usage_error("replay", quiet, &e),
     };
     if !conn.properties.publish.is_empty() {
-        return usage_error(
+        return conn::usage_error(
+            "replay",
             quiet,
             "replay sends the recorded properties; -D publish is not supported here.",
         );
     }
     let prefix = args.topic_prefix.clone().unwrap_or_default();
     if prefix.contains(['+', '#', '\0']) {
-        return usage_error(
+        return conn::usage_error(
+            "replay",
             quiet,
             &format!("--topic-prefix '{prefix}' must not contain '+', '#' or NUL."),
         );

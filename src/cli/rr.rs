@@ -6,7 +6,6 @@
 //! response topic is printed as mosquitto_sub would print it (`-v`, `-F`, `-N`, `--pretty`)
 //! and the command ends with status 0; `-W` gives up with "Timed out" and status 27.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use clap::Args;
 
-use super::conn::ConnArgs;
+use super::conn::{self, ConnArgs};
 use super::sub::TIMED_OUT;
 use crate::client::format::{self, OutputOptions};
 use crate::client::{self, ClientEvent, MqttVersion, OutgoingMessage};
@@ -68,21 +67,6 @@ pub struct RrArgs {
     pub help: Option<bool>,
 }
 
-/// Prints a usage error the way mosquitto_rr does and returns status 1.
-fn usage_error(quiet: bool, msg: &str) -> ExitCode {
-    if !quiet {
-        eprintln!("Error: {msg}\n\nUse 'mqtt-workbench rr --help' to see usage.");
-    }
-    ExitCode::from(1)
-}
-
-/// Writes bytes to stdout and flushes.
-fn out(bytes: &[u8]) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(bytes);
-    let _ = stdout.flush();
-}
-
 /// The request payload from `-m`, `-f`, `-s` or `-n`; `None` when none was given.
 fn payload(args: &RrArgs, quiet: bool) -> Result<Option<Bytes>, ExitCode> {
     let given = [
@@ -95,7 +79,8 @@ fn payload(args: &RrArgs, quiet: bool) -> Result<Option<Bytes>, ExitCode> {
     .filter(|b| **b)
     .count();
     if given > 1 {
-        return Err(usage_error(
+        return Err(conn::usage_error(
+            "rr",
             quiet,
             "Only one type of message can be sent at once.",
         ));
@@ -137,7 +122,7 @@ pub async fn run(args: RrArgs) -> ExitCode {
     }
     let conn = match conn_args.resolve() {
         Ok(c) => c,
-        Err(e) => return usage_error(quiet, &e),
+        Err(e) => return conn::usage_error("rr", quiet, &e),
     };
     let payload = match payload(&args, quiet) {
         Ok(p) => p,
@@ -147,19 +132,22 @@ pub async fn run(args: RrArgs) -> ExitCode {
     let (Some(topic), Some(response_topic), Some(payload)) =
         (topic, args.response_topic.clone(), payload)
     else {
-        return usage_error(
+        return conn::usage_error(
+            "rr",
             quiet,
             "All of topic, message, and response topic must be supplied.",
         );
     };
     if client::validate_topic(&topic).is_err() {
-        return usage_error(
+        return conn::usage_error(
+            "rr",
             quiet,
             &format!("Invalid publish topic '{topic}', does it contain '+' or '#'?"),
         );
     }
     if let Err(e) = validate_filter(&response_topic) {
-        return usage_error(
+        return conn::usage_error(
+            "rr",
             quiet,
             &format!("invalid response topic '{response_topic}': {e}"),
         );
@@ -167,7 +155,7 @@ pub async fn run(args: RrArgs) -> ExitCode {
     if let Some(f) = &args.format
         && let Err(e) = format::check_format(f)
     {
-        return usage_error(quiet, &e.to_string());
+        return conn::usage_error("rr", quiet, &e.to_string());
     }
     let output = OutputOptions {
         format: args.format.clone(),
@@ -223,7 +211,7 @@ pub async fn run(args: RrArgs) -> ExitCode {
         match ev {
             ClientEvent::Trace(line) => {
                 if debug {
-                    out(format!("{line}\n").as_bytes());
+                    conn::write_stdout(format!("{line}\n").as_bytes());
                 }
             }
             ClientEvent::Connected { .. } => {
@@ -246,7 +234,7 @@ pub async fn run(args: RrArgs) -> ExitCode {
                     continue;
                 }
                 let r = format::render(&msg, &output);
-                out(&r.stdout);
+                conn::write_stdout(&r.stdout);
                 if !quiet {
                     for line in r.stderr {
                         eprintln!("{line}");

@@ -1,13 +1,12 @@
 //! `mqtt-workbench sub`: subscribe and print messages, a work-alike of `mosquitto_sub`.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use bytes::Bytes;
 use clap::Args;
 
-use super::conn::ConnArgs;
+use super::conn::{self, ConnArgs};
 use crate::client::format::{self, OutputOptions};
 use crate::client::{self, ClientEvent, IncomingMessage, OutgoingMessage, QoS};
 use crate::protocol::topic::{matches, validate_filter};
@@ -68,21 +67,6 @@ pub struct SubArgs {
     pub help: Option<bool>,
 }
 
-/// Prints a usage error the way mosquitto_sub does and returns status 1.
-fn usage_error(quiet: bool, msg: &str) -> ExitCode {
-    if !quiet {
-        eprintln!("Error: {msg}\n\nUse 'mqtt-workbench sub --help' to see usage.");
-    }
-    ExitCode::from(1)
-}
-
-/// Writes bytes to stdout and flushes, as mosquitto_sub does per message.
-fn out(bytes: &[u8]) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(bytes);
-    let _ = stdout.flush();
-}
-
 /// What the message loop decided.
 enum Next {
     Continue,
@@ -94,7 +78,7 @@ pub async fn run(args: SubArgs) -> ExitCode {
     let quiet = args.conn.quiet;
     let (conn, profile) = match super::profile::resolve_connection(&args.conn, &args.profile) {
         Ok(r) => (r.connection, r.profile),
-        Err(e) => return usage_error(quiet, &e),
+        Err(e) => return conn::usage_error("sub", quiet, &e),
     };
     let mut topics: Vec<(String, QoS)> = args
         .topics
@@ -119,11 +103,16 @@ pub async fn run(args: SubArgs) -> ExitCode {
         .chain(&args.unsubscribe)
     {
         if let Err(e) = validate_filter(f) {
-            return usage_error(quiet, &format!("invalid subscription filter '{f}': {e}"));
+            return conn::usage_error(
+                "sub",
+                quiet,
+                &format!("invalid subscription filter '{f}': {e}"),
+            );
         }
     }
     if topics.is_empty() && args.unsubscribe.is_empty() {
-        return usage_error(
+        return conn::usage_error(
+            "sub",
             quiet,
             "You must specify a topic to subscribe to (-t) or unsubscribe from (-U).",
         );
@@ -131,7 +120,7 @@ pub async fn run(args: SubArgs) -> ExitCode {
     if let Some(f) = &args.format
         && let Err(e) = format::check_format(f)
     {
-        return usage_error(quiet, &e.to_string());
+        return conn::usage_error("sub", quiet, &e.to_string());
     }
     let output = OutputOptions {
         format: args.format.clone(),
@@ -187,7 +176,7 @@ pub async fn run(args: SubArgs) -> ExitCode {
         let next = match ev {
             ClientEvent::Trace(line) => {
                 if debug {
-                    out(format!("{line}\n").as_bytes());
+                    conn::write_stdout(format!("{line}\n").as_bytes());
                 }
                 Next::Continue
             }
@@ -233,7 +222,9 @@ pub async fn run(args: SubArgs) -> ExitCode {
             }
             ClientEvent::SubAck { pkid, codes } => {
                 if debug {
-                    out(format!("{}\n", client::trace::subscribed(pkid, &codes)).as_bytes());
+                    conn::write_stdout(
+                        format!("{}\n", client::trace::subscribed(pkid, &codes)).as_bytes(),
+                    );
                 }
                 if !codes.is_empty() && codes.iter().all(|c| *c >= 0x80) && !quiet {
                     eprintln!("All subscription requests were denied.");
@@ -304,7 +295,7 @@ async fn on_message(
             .await;
     }
     let r = format::render(msg, output);
-    out(&r.stdout);
+    conn::write_stdout(&r.stdout);
     for line in r.stderr {
         if !args.conn.quiet {
             eprintln!("{line}");
