@@ -56,6 +56,8 @@ pub enum BrokerEvent {
     OpeningListener {
         /// True for an IPv6 socket.
         ipv6: bool,
+        /// True for a `protocol websockets` listener (mosquitto names it so, once).
+        websockets: bool,
         /// The real port (never 0).
         port: u16,
     },
@@ -443,7 +445,12 @@ impl fmt::Display for BrokerEvent {
                  running on this machine.\nCreate a configuration file which defines a listener \
                  to allow remote access."
             ),
-            E::OpeningListener { ipv6, port } => {
+            E::OpeningListener {
+                websockets: true,
+                port,
+                ..
+            } => write!(f, "Opening websockets listen socket on port {port}."),
+            E::OpeningListener { ipv6, port, .. } => {
                 let v = if *ipv6 { 6 } else { 4 };
                 write!(f, "Opening ipv{v} listen socket on port {port}.")
             }

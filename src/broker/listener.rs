@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
 
 use super::config::{BrokerConfig, ListenerConfig, ListenerProtocol, SocketDomain};
@@ -92,17 +92,21 @@ impl ListenError {
 }
 
 fn bind_one(addr: SocketAddr) -> Result<TcpListener, ListenError> {
+    use socket2::{Domain, Protocol, Socket, Type};
     let err = |source| ListenError::Bind { addr, source };
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(err)?;
+    if addr.is_ipv6() {
+        // IPv6 only, so that `[::]:port` can sit beside `0.0.0.0:port` as mosquitto's two
+        // sockets do (with the kernel's default of dual-stack sockets the second bind fails).
+        socket.set_only_v6(true).map_err(err)?;
     }
-    .map_err(err)?;
-    socket.set_reuseaddr(true).map_err(err)?;
-    socket.bind(addr).map_err(err)?;
+    socket.set_reuse_address(true).map_err(err)?;
+    socket.set_nonblocking(true).map_err(err)?;
+    socket.bind(&addr.into()).map_err(err)?;
     // A deep backlog lets thousands of clients connect at once.
-    socket.listen(4096).map_err(err)
+    socket.listen(4096).map_err(err)?;
+    TcpListener::from_std(socket.into()).map_err(err)
 }
 
 /// Opens the listeners the config asks for, or, with none configured, loopback only on
@@ -125,6 +129,7 @@ pub fn bind(
             source,
         })?;
         events.emit(BrokerEvent::OpeningListener {
+            websockets: false,
             ipv6: false,
             port: addr.port(),
         });
@@ -144,6 +149,7 @@ pub fn bind(
         {
             events.emit(BrokerEvent::OpeningListener {
                 ipv6: true,
+                websockets: false,
                 port: a6.port(),
             });
             out.push(BoundListener {
@@ -200,10 +206,15 @@ fn bind_listener(
             .local_addr()
             .map_err(|source| ListenError::Bind { addr, source })?;
         port = local.port();
-        events.emit(BrokerEvent::OpeningListener {
-            ipv6: local.is_ipv6(),
-            port,
-        });
+        let websockets = l.protocol == ListenerProtocol::WebSockets;
+        // mosquitto (libwebsockets) logs a websockets listener once, not per address family.
+        if !(websockets && i > 0) {
+            events.emit(BrokerEvent::OpeningListener {
+                ipv6: local.is_ipv6(),
+                websockets,
+                port,
+            });
+        }
         out.push(BoundListener {
             listener,
             local_addr: local,

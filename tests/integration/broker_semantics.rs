@@ -642,8 +642,11 @@ async fn websocket_listener_serves_mqtt_clients() {
         "listener 0 127.0.0.1\nallow_anonymous true\nlistener 0 127.0.0.1\nprotocol websockets\n",
     )
     .expect("config");
-    let b = start_broker(cfg).await;
+    let mut b = start_broker(cfg).await;
     let ws = b.handle.local_addrs[1];
+    // mosquitto's wording for a websockets listener.
+    let opening = format!("Opening websockets listen socket on port {}.", ws.port());
+    assert_eq!(b.wait_log("Opening websockets").await, opening);
     let bin = assert_cmd::cargo::cargo_bin("mqtt-workbench");
     let url = format!("ws://127.0.0.1:{}/mqtt", ws.port());
     let sub = tokio::process::Command::new(&bin)
@@ -1005,4 +1008,27 @@ async fn v5_disconnect_with_an_error_reason_keeps_the_will() {
         watcher.recv().await,
         Some(publish_packet("dr", b"bye", 0, false, 0))
     );
+}
+
+#[tokio::test]
+async fn a_listener_without_an_address_serves_ipv4_and_ipv6_like_mosquitto() {
+    // `listener PORT` binds every interface, IPv4 and IPv6, on the same port (mosquitto's two
+    // sockets). The IPv6 socket is IPv6-only, or its bind would collide with the IPv4 one.
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        println!("SKIPPED: this machine has no IPv6 loopback");
+        return;
+    }
+    let (cfg, _) = BrokerConfig::parse("listener 0\nallow_anonymous true\n").expect("config");
+    let b = start_broker(cfg).await;
+    let v6 = b
+        .handle
+        .local_addrs
+        .iter()
+        .copied()
+        .find(std::net::SocketAddr::is_ipv6)
+        .expect("an IPv6 socket beside the IPv4 one");
+    assert_eq!(v6.port(), b.port(), "one port for both families");
+    let on_v6 = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, b.port()));
+    RawClient::connect_v311(on_v6, "over-ipv6").await;
+    RawClient::connect_v311(b.addr, "over-ipv4").await;
 }

@@ -178,6 +178,7 @@ fn tutorial_log(app: &mut App) {
         BrokerEvent::Config(None),
         BrokerEvent::OpeningListener {
             ipv6: false,
+            websockets: false,
             port: 1883,
         },
         BrokerEvent::Running,
