@@ -35,6 +35,7 @@ pub mod widgets;
 mod tests;
 
 use crate::error_chain;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -342,7 +343,9 @@ pub async fn run(opts: Options) -> ExitCode {
                 Ok(()) if !terminal::panicked() => ExitCode::SUCCESS,
                 Ok(()) => ExitCode::FAILURE,
                 Err(e) => {
-                    eprintln!("Error: the terminal failed: {e}");
+                    // Not `eprintln!`: it panics when the terminal is gone, which would skip
+                    // the broker's shutdown below.
+                    let _ = writeln!(std::io::stderr(), "Error: the terminal failed: {e}");
                     ExitCode::FAILURE
                 }
             }

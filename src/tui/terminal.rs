@@ -27,9 +27,14 @@ static HOOK: Once = Once::new();
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
 /// Owns the terminal while the workbench runs; restores it when dropped.
+///
+/// The ratatui `Terminal` itself is never dropped: its `Drop` shows the cursor again and, if
+/// that fails, prints with `eprintln!`, which panics when the terminal is gone (a closed window,
+/// a dropped ssh session). That panic used to skip the embedded broker's shutdown and its
+/// persistence save. [`restore`] shows the cursor instead, and ignores a dead terminal.
 pub struct TerminalGuard {
     /// The ratatui terminal.
-    pub terminal: Term,
+    pub terminal: std::mem::ManuallyDrop<Term>,
 }
 
 impl std::fmt::Debug for TerminalGuard {
@@ -57,7 +62,9 @@ pub fn enter() -> io::Result<TerminalGuard> {
                 restore();
                 return Err(e);
             }
-            Ok(TerminalGuard { terminal })
+            Ok(TerminalGuard {
+                terminal: std::mem::ManuallyDrop::new(terminal),
+            })
         }
         Err(e) => {
             restore();

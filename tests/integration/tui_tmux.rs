@@ -60,6 +60,12 @@ impl Tmux {
         t
     }
 
+    /// Closes the terminal under the workbench (as a closed window or a dropped ssh session
+    /// does): the tmux server and its pane go away.
+    pub(crate) fn close_terminal(&self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+
     fn tmux(&self, args: &[&str]) -> std::process::Output {
         Command::new("tmux")
             .arg("-L")
@@ -314,4 +320,66 @@ fn start_up_errors_print_plainly_without_touching_the_terminal() {
         "{err}"
     );
     assert!(out.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_the_terminal_still_shuts_the_broker_down_and_saves() {
+    // A closed window sends SIGHUP and leaves stdout/stderr dead. The workbench must still
+    // stop its broker cleanly: the persistence file is written, the pid file removed.
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let conf = dir.path().join("wb.conf");
+    let pid_file = dir.path().join("wb.pid");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+             persistence_location {}/\npid_file {}\n",
+            dir.path().display(),
+            pid_file.display()
+        ),
+    )
+    .expect("config");
+    let t = Tmux::start("closed", &["-c", &conf.display().to_string()]);
+    wait_ready(&t);
+    assert!(pid_file.exists(), "pid_file written at start");
+    let bin = assert_cmd::cargo::cargo_bin("mqtt-workbench");
+    let ok = Command::new(&bin)
+        .args([
+            "pub",
+            "-p",
+            &port.to_string(),
+            "-t",
+            "kept/across",
+            "-m",
+            "v",
+            "-r",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "publish a retained message");
+    t.wait_until("the retained publish in the log", |s| {
+        s.contains("kept/across")
+    });
+    t.close_terminal();
+    let db = dir.path().join("mqtt-workbench.db");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !(db.exists() && !pid_file.exists()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        db.exists(),
+        "the broker saved its persistence file after the terminal closed"
+    );
+    assert!(!pid_file.exists(), "the broker removed its pid file");
+    let saved = std::fs::read(&db).expect("read the persistence file");
+    assert!(
+        saved
+            .windows(b"kept/across".len())
+            .any(|w| w == b"kept/across"),
+        "the retained message is in the saved file"
+    );
 }
