@@ -29,8 +29,9 @@ pub struct Cli {
     /// The workbench's options (used when no command is given).
     #[command(flatten)]
     pub workbench: WorkbenchArgs,
-    /// Print help. Global, so every subcommand without its own `--help` answers it: the
-    /// root's `disable_help_flag` (needed for `-h` as the host) reaches every subcommand.
+    // Global, so every subcommand without its own `--help` answers it: the root's
+    // `disable_help_flag` (needed for `-h` as the host) reaches every subcommand.
+    /// Print help.
     #[arg(long, action = clap::ArgAction::Help, global = true)]
     help: Option<bool>,
 }

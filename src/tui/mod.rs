@@ -95,7 +95,7 @@ struct Embedded {
     cfg: BrokerConfig,
     events: EventBus,
     /// The private persistence directory used without `-c`, removed at exit.
-    scratch: Option<PathBuf>,
+    scratch: Option<tempfile::TempDir>,
 }
 
 /// Starts the embedded broker through the launch path `broker` uses
@@ -109,16 +109,20 @@ fn start_embedded_broker(
     let (mut cfg, notes) =
         launch::load_config(opts.config_file.as_deref()).map_err(|e| error_chain(&e))?;
     // Without a config file, sessions go to a private persistence file saved at shutdown, so
-    // that the restart fault shows persistent sessions resuming.
-    let scratch = opts
-        .config_file
-        .is_none()
-        .then(|| std::env::temp_dir().join(format!("mqtt-workbench-{}", std::process::id())));
-    if let Some(dir) = &scratch
-        && std::fs::create_dir_all(dir).is_ok()
-    {
+    // that the restart fault shows persistent sessions resuming. The directory is new, with
+    // a random name and mode 0700 (queued messages are nobody else's business), and removed
+    // at exit.
+    let scratch = if opts.config_file.is_none() {
+        tempfile::Builder::new()
+            .prefix("mqtt-workbench-")
+            .tempdir()
+            .ok()
+    } else {
+        None
+    };
+    if let Some(dir) = &scratch {
         cfg.persistence = true;
-        cfg.persistence_location = Some(dir.clone());
+        cfg.persistence_location = Some(dir.path().to_path_buf());
         cfg.autosave_interval = 0;
     }
     let launch_opts = LaunchOptions {
@@ -358,7 +362,7 @@ pub async fn run(opts: Options) -> ExitCode {
     if let Some(e) = embedded {
         e.launched.stop().await;
         if let Some(dir) = e.scratch {
-            let _ = std::fs::remove_dir_all(dir);
+            let _ = dir.close();
         }
     }
     code

@@ -320,13 +320,18 @@ impl BrokerLog {
             return Ok(());
         }
         self.search = Some(text.clone());
-        // Start from the newest line so the first match is the newest one.
-        let res = if self.row_contains(self.bottom(), &text) {
-            self.set_bottom(self.bottom());
+        // Start from the newest line so the first match is the newest one, wherever the view
+        // was scrolled to; a miss leaves the view where it was.
+        let before = (self.follow, self.anchor);
+        self.set_bottom(0);
+        let res = if self.row_contains(0, &text) {
             Ok(())
         } else {
             self.search_step(true)
         };
+        if res.is_err() {
+            (self.follow, self.anchor) = before;
+        }
         if self.follow
             && let Some(s) = self.seq_from_newest(0)
         {
@@ -503,6 +508,15 @@ mod tests {
             Err(SearchMiss::NotFound("zz".into()))
         );
         assert_eq!(l.search(), Some("zz"));
+        assert_eq!(l.bottom(), 1, "a miss leaves the view where it was");
+        // A new search starts from the newest line, not from where the view is scrolled to:
+        // from an older position, the newest match is still found.
+        assert_eq!(l.set_search("note".into()), Ok(()));
+        assert_eq!(l.search_step(true), Ok(()));
+        assert_eq!(l.search_step(true), Ok(()));
+        assert_eq!(l.bottom(), 3);
+        assert_eq!(l.set_search("note".into()), Ok(()));
+        assert_eq!(l.bottom(), 0, "found again at the newest line");
         assert_eq!(l.set_search(String::new()), Ok(()));
         assert_eq!(l.search(), None);
     }

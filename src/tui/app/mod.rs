@@ -320,6 +320,7 @@ impl App {
                     self.notices.say(text);
                 }
             }
+            Cmd::Faults if self.broker.addr().is_none() => self.notices.say(fault::NO_BROKER),
             Cmd::Faults => self.modal = Some(Modal::Faults),
             Cmd::Profiles => {
                 let cursor = self.profiles.row_of(None, self.link.target());
@@ -345,10 +346,8 @@ impl App {
                     self.modal = Some(Modal::Unsubscribe { cursor: 0 });
                 }
             }
-            Cmd::Search => {
-                let cur = self.log.search().unwrap_or_default();
-                self.modal = Some(Modal::Search(Prompt::new(cur)));
-            }
+            // A new search starts empty (`n`/`N` repeat the last one).
+            Cmd::Search => self.modal = Some(Modal::Search(Prompt::new(""))),
             Cmd::FilterClient => {
                 let cur = self.log.filter().unwrap_or_default();
                 self.modal = Some(Modal::ClientFilter(Prompt::new(cur)));

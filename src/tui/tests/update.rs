@@ -496,3 +496,23 @@ fn broker_stats_give_exact_clients_and_rates() {
     assert_eq!(app.broker().rates(), Some((60, 150)));
     assert_eq!(app.broker().stats().map(|s| s.clients_connected), Some(4));
 }
+
+#[test]
+fn the_fault_menu_needs_the_embedded_broker_and_says_so() {
+    // With a broker: `!` opens the menu.
+    let mut app = app();
+    app.update(Action::Cmd(Cmd::Faults));
+    assert!(matches!(app.modal(), Some(Modal::Faults)));
+    // Client only (-L, -h, --profile): no menu that cannot do anything, but the reason.
+    let mut app = App::new(
+        StartInfo {
+            broker_addr: None,
+            client_target: "broker.example:1883".into(),
+            ..StartInfo::default()
+        },
+        Limits::default(),
+    );
+    app.update(Action::Cmd(Cmd::Faults));
+    assert!(app.modal().is_none());
+    assert_eq!(app.notice(), Some(crate::tui::app::fault::NO_BROKER));
+}

@@ -164,18 +164,25 @@ fn boxed(area: Rect, buf: &mut Buffer, title: &str, color: Color) -> Rect {
 pub fn render_faults(app: &App, screen: Rect, buf: &mut Buffer) {
     let n = u16::try_from(Fault::ALL.len()).unwrap_or(4);
     let inner = boxed(
-        centered(screen, 78, n + 5),
+        centered(screen, 78, n + 6),
         buf,
         "Break something · 1-5 · Esc",
         Color::Red,
     );
-    let mut lines = vec![Line::styled(
-        format!(
-            "Against the embedded broker ({}); each one is explained in the log.",
-            app.broker().addr().unwrap_or("none")
+    // Two short lines rather than one that the box would cut.
+    let mut lines = vec![
+        Line::styled(
+            format!(
+                "Against the embedded broker ({}).",
+                app.broker().addr().unwrap_or("none")
+            ),
+            Style::default().fg(Color::DarkGray),
         ),
-        Style::default().fg(Color::DarkGray),
-    )];
+        Line::styled(
+            "Each one is announced and explained in the log.",
+            Style::default().fg(Color::DarkGray),
+        ),
+    ];
     lines.push(Line::raw(""));
     for (i, f) in Fault::ALL.iter().enumerate() {
         lines.push(Line::from(vec![
