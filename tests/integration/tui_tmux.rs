@@ -367,7 +367,7 @@ async fn closing_the_terminal_still_shuts_the_broker_down_and_saves() {
     t.close_terminal();
     let db = dir.path().join("mqtt-workbench.db");
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while !(db.exists() && !pid_file.exists()) && std::time::Instant::now() < deadline {
+    while (!db.exists() || pid_file.exists()) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(
