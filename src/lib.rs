@@ -27,15 +27,53 @@ pub mod record;
 pub mod tui;
 
 /// Joins an error and its chain of causes with ": ", for one-line messages
-/// (`cannot listen on 127.0.0.1:1883: Address already in use (os error 98)`).
+/// (`cannot listen on 127.0.0.1:1883: Address already in use (os error 98)`). A cause whose
+/// text the message already ends with (an error that prints its source and also returns it,
+/// or a transparent wrapper) is not repeated.
 #[must_use]
 pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut msg = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
+        let text = s.to_string();
+        if !msg.ends_with(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
         source = s.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_chain_names_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot listen on {addr}: {source}")]
+        struct Printed {
+            addr: &'static str,
+            #[source]
+            source: std::io::Error,
+        }
+        #[derive(Debug, thiserror::Error)]
+        #[error(transparent)]
+        struct Wrapper(#[from] Printed);
+        #[derive(Debug, thiserror::Error)]
+        #[error("reading '{0}'")]
+        struct Plain(&'static str, #[source] std::io::Error);
+        let busy = || std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let wrapped = Wrapper(Printed {
+            addr: "127.0.0.1:1883",
+            source: busy(),
+        });
+        assert_eq!(
+            super::error_chain(&wrapped),
+            format!("cannot listen on 127.0.0.1:1883: {}", busy())
+        );
+        assert_eq!(
+            super::error_chain(&Plain("x.conf", busy())),
+            format!("reading 'x.conf': {}", busy())
+        );
+    }
 }
