@@ -23,6 +23,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("acl_file", acl_file),
     ("profile_file", profile_file),
     ("format_string", format_string),
+    ("decode", decode),
 ];
 
 /// The broker's decoder of client packets. The first byte picks the starting state: a fresh
@@ -176,5 +177,28 @@ pub fn format_string(data: &[u8]) {
             pretty,
         };
         let _ = render(&msg, &opts);
+    }
+}
+
+/// `mqtt-workbench decode`: the packet inspector over any bytes, one or several packets in a
+/// row. The first byte picks the version the stream starts with (3.1, 3.1.1 or 5.0). Every
+/// packet is rendered as the command prints it, and its byte map must lie inside the input.
+pub fn decode(data: &[u8]) {
+    use mqtt_workbench::inspect::{inspect_stream, render::render};
+    use mqtt_workbench::protocol::ProtocolVersion;
+    let Some((&v, rest)) = data.split_first() else {
+        return;
+    };
+    let version = match v % 3 {
+        0 => ProtocolVersion::V31,
+        1 => ProtocolVersion::V311,
+        _ => ProtocolVersion::V5,
+    };
+    for i in inspect_stream(rest, version) {
+        let _ = render(&i);
+        // Each packet is a piece of the input: no field of its byte map can reach past it.
+        for f in i.byte_map() {
+            assert!(f.span.offset + f.span.len <= rest.len(), "byte map past the input");
+        }
     }
 }
