@@ -389,12 +389,14 @@ where
                     }
                     if let Some(reason) = close {
                         self.write_close(reason);
-                        Box::pin(self.flush_with_deadline(limit)).await;
+                        Box::pin(self.flush_with_deadline(outbox, limit)).await;
                         return CloseKind::Server;
                     }
-                    if !Box::pin(self.flush_with_deadline(limit)).await {
+                    if !Box::pin(self.flush_with_deadline(outbox, limit)).await {
                         return CloseKind::PeerClosed;
                     }
+                    // Progress: a slow consumer that wrote all it had catches up.
+                    outbox.written();
                 }
                 // Bytes from the client: decode every complete packet.
                 read = self.stream.read_buf(&mut self.rbuf), if !paused => {
@@ -466,13 +468,44 @@ where
     }
 
     /// Writes with a deadline, so a client that stops reading cannot hold the task forever.
-    async fn flush_with_deadline(&mut self, limit: Option<Duration>) -> bool {
+    /// Every partial write is reported to the outbox as progress: a consumer is slow only when
+    /// no byte at all could be written for a while (see [`Outbox::progress`]).
+    async fn flush_with_deadline(&mut self, outbox: &Outbox, limit: Option<Duration>) -> bool {
         let deadline = limit
             .unwrap_or(Duration::from_secs(60))
             .max(Duration::from_secs(10));
-        tokio::time::timeout(deadline, self.flush())
+        tokio::time::timeout(deadline, self.flush_reporting(outbox))
             .await
             .unwrap_or(false)
+    }
+
+    async fn flush_reporting(&mut self, outbox: &Outbox) -> bool {
+        let total = self.wbuf.len();
+        let mut off = 0;
+        while off < total {
+            match self.stream.write(&self.wbuf[off..]).await {
+                Ok(0) | Err(_) => {
+                    self.wbuf.clear();
+                    return false;
+                }
+                Ok(n) => {
+                    off += n;
+                    if off < total {
+                        outbox.progress();
+                    }
+                }
+            }
+        }
+        let ok = self.stream.flush().await.is_ok();
+        self.wbuf.clear();
+        if self.wbuf.capacity() > MAX_READ * 4 {
+            // Give back what a burst took.
+            self.wbuf = BytesMut::new();
+        }
+        if ok {
+            self.shared.stats.add_sent(total);
+        }
+        ok
     }
 
     fn write_close(&mut self, reason: CloseReason) {
