@@ -50,6 +50,11 @@ pub struct ListenerTls {
 /// single client can take the broker's memory, however large its messages.
 pub const QUEUE_BYTES_BACKSTOP: usize = 64 * 1024 * 1024;
 
+/// The default `max_packet_size`: 2,000,000 bytes, mosquitto 2.1's default, instead of the
+/// 256 MB the protocol allows (a client cannot make the broker buffer more than this for one
+/// packet unless the configuration asks for it).
+pub const DEFAULT_MAX_PACKET_SIZE: usize = 2_000_000;
+
 /// Broker settings. `Default` is mosquitto 2.0's defaults.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -61,7 +66,7 @@ pub struct BrokerConfig {
     pub password_file: Option<PathBuf>,
     /// `acl_file` (mosquitto format: `topic`, `user`, `pattern` lines).
     pub acl_file: Option<PathBuf>,
-    /// `max_packet_size` in bytes; 0 = the MQTT maximum.
+    /// `max_packet_size` in bytes; 0 = the MQTT maximum. Default [`DEFAULT_MAX_PACKET_SIZE`].
     pub max_packet_size: usize,
     /// `max_inflight_messages` per client, outgoing QoS 1/2; 0 = unlimited.
     pub max_inflight_messages: u16,
@@ -114,7 +119,7 @@ impl Default for BrokerConfig {
             allow_anonymous: None,
             password_file: None,
             acl_file: None,
-            max_packet_size: 0,
+            max_packet_size: DEFAULT_MAX_PACKET_SIZE,
             max_inflight_messages: 20,
             max_queued_messages: 1000,
             max_queued_bytes: 0,

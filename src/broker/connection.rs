@@ -130,6 +130,8 @@ struct Connection<S> {
 
 /// Most packets handed to the router in one command.
 const ROUTER_BATCH: usize = 64;
+/// Outgoing bytes encoded before a write: bounds the write buffer under a burst.
+const WRITE_CHUNK: usize = 64 * 1024;
 /// Smallest read buffer: what an idle connection holds.
 const MIN_READ: usize = 64;
 /// Largest read buffer: what a flooding publisher gets.
@@ -384,8 +386,21 @@ where
                     // A fresh vector each time: an idle connection then holds no queue memory.
                     let mut pending = Vec::new();
                     let close = outbox.take(&mut pending);
+                    // Written in chunks of about WRITE_CHUNK: the write buffer never grows
+                    // to the size of a whole burst, and its memory is given back after it.
+                    let mut failed = false;
                     for p in pending.drain(..) {
                         encode(&mut self.wbuf, &p, self.version);
+                        if self.wbuf.len() >= WRITE_CHUNK
+                            && !Box::pin(self.flush_with_deadline(outbox, limit)).await
+                        {
+                            failed = true;
+                            break;
+                        }
+                    }
+                    drop(pending);
+                    if failed {
+                        return CloseKind::PeerClosed;
                     }
                     if let Some(reason) = close {
                         self.write_close(reason);

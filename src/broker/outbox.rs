@@ -21,7 +21,7 @@ pub const PROGRESS_SLACK: usize = 8;
 /// Queued QoS 0 payload bytes above which a consumer that keeps up holds the publishers back
 /// (as `high_water` packets do): large messages then wait in the publishers' sockets, not in
 /// the broker's memory.
-pub const HIGH_WATER_BYTES: usize = 4 * 1024 * 1024;
+pub const HIGH_WATER_BYTES: usize = 1024 * 1024;
 
 /// Why the router asks a connection to close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
