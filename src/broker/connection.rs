@@ -74,6 +74,7 @@ where
         aliases: HashMap::new(),
         connect_expiry_zero: true,
         read_hint: MIN_READ,
+        linger: false,
     };
     // The handshake futures are boxed: they hold the whole CONNECT packet, and inlined they
     // would make every connection task that much larger for its whole life.
@@ -81,7 +82,12 @@ where
         match tokio::time::timeout(shared.cfg.connect_timeout, Box::pin(conn.read_connect())).await
         {
             Ok(Some(c)) => c,
-            Ok(None) => return,
+            Ok(None) => {
+                if conn.linger {
+                    Box::pin(conn.linger()).await;
+                }
+                return;
+            }
             Err(_) => {
                 let secs = shared.cfg.connect_timeout.as_secs();
                 shared.events.emit(BrokerEvent::DisconnectedBecause {
@@ -92,6 +98,8 @@ where
             }
         };
     let Some((req, keep_alive)) = Box::pin(conn.admit(connect)).await else {
+        // Refused: CONNACK with the reason was sent.
+        Box::pin(conn.linger()).await;
         return;
     };
     let outbox = req.outbox.clone();
@@ -106,12 +114,21 @@ where
         how,
     };
     let _ = Box::pin(shared.router.send(closed)).await;
-    let _ = Box::pin(tokio::time::timeout(
-        Duration::from_secs(1),
-        conn.stream.shutdown(),
-    ))
-    .await;
+    if conn.linger && !shared.shutdown.is_cancelled() {
+        Box::pin(conn.linger()).await;
+    } else {
+        let _ = Box::pin(tokio::time::timeout(
+            Duration::from_secs(1),
+            conn.stream.shutdown(),
+        ))
+        .await;
+    }
 }
+
+/// How long a lingering close waits for the peer to close its side.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+/// How many bytes a lingering close reads (and discards) at most.
+const LINGER_BYTES: usize = 256 * 1024;
 
 struct Connection<S> {
     stream: S,
@@ -126,6 +143,8 @@ struct Connection<S> {
     aliases: HashMap<u16, Arc<str>>,
     connect_expiry_zero: bool,
     read_hint: usize,
+    /// A CONNACK or DISCONNECT with an error was sent: close with [`Connection::linger`].
+    linger: bool,
 }
 
 /// Most packets handed to the router in one command.
@@ -185,6 +204,7 @@ where
                     // [MQTT-3.1.2-2]: CONNACK "unacceptable protocol version", then close.
                     self.wbuf.extend_from_slice(&[0x20, 0x02, 0x00, 0x01]);
                     self.flush().await;
+                    self.linger = true;
                     let ip: Arc<str> = Arc::from(self.peer.ip().to_string().as_str());
                     self.shared.events.trace(|| BrokerEvent::ConnAckSent {
                         client: ip,
@@ -311,6 +331,7 @@ where
         }));
         encode(&mut self.wbuf, &ack, self.version);
         self.flush().await;
+        self.linger = true;
         let ip: Arc<str> = Arc::from(self.peer.ip().to_string().as_str());
         self.shared.events.trace(|| BrokerEvent::ConnAckSent {
             client: ip,
@@ -404,6 +425,7 @@ where
                     }
                     if let Some(reason) = close {
                         self.write_close(reason);
+                        self.linger = matches!(reason, CloseReason::Protocol(_) | CloseReason::TakenOver);
                         Box::pin(self.flush_with_deadline(outbox, limit)).await;
                         return CloseKind::Server;
                     }
@@ -523,6 +545,30 @@ where
         ok
     }
 
+    /// A lingering close, after a CONNACK or DISCONNECT with an error: nothing more is
+    /// processed; the write side is shut down (FIN after the reason code), and what the peer
+    /// still sends is read and discarded until it closes its side, for at most
+    /// [`LINGER_TIME`] and [`LINGER_BYTES`]. Closing with unread input would make the kernel
+    /// answer with RST, and a peer that gets RST may never read the reason code.
+    async fn linger(&mut self) {
+        let deadline = Instant::now() + LINGER_TIME;
+        if tokio::time::timeout_at(deadline, self.stream.shutdown())
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let mut left = LINGER_BYTES;
+        self.rbuf = BytesMut::with_capacity(4096);
+        while left > 0 {
+            self.rbuf.clear();
+            match tokio::time::timeout_at(deadline, self.stream.read_buf(&mut self.rbuf)).await {
+                Ok(Ok(n)) if n > 0 => left = left.saturating_sub(n),
+                _ => return,
+            }
+        }
+    }
+
     fn write_close(&mut self, reason: CloseReason) {
         let code = match reason {
             CloseReason::TakenOver => ReasonCode::SessionTakenOver,
@@ -547,6 +593,8 @@ where
             );
             self.flush().await;
         }
+        // 3.x gets no reason but the same orderly close: no reset over unread input.
+        self.linger = true;
         fail.how
     }
 

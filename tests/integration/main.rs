@@ -6,6 +6,7 @@ mod common;
 
 mod bench_cli;
 mod broker_cli;
+mod broker_close;
 mod broker_malformed;
 mod broker_rumqttc;
 mod broker_semantics;
