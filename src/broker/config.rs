@@ -93,6 +93,11 @@ pub struct BrokerConfig {
     pub auto_id_prefix: String,
     /// `max_topic_alias` announced to MQTT 5 clients.
     pub max_topic_alias: u16,
+    /// `outgoing_topic_alias_max`: how many Topic Aliases the broker assigns per MQTT 5
+    /// client for the messages it sends (never more than the client's Topic Alias Maximum);
+    /// 0 = none (the default: common clients do not present aliased messages correctly, see
+    /// docs/broker.md).
+    pub outgoing_topic_alias_max: u16,
     /// `persistent_client_expiration` for 3.x persistent sessions, in seconds.
     pub persistent_client_expiration: Option<u32>,
     /// `connection_messages`: log connects and disconnects.
@@ -132,6 +137,7 @@ impl Default for BrokerConfig {
             allow_zero_length_clientid: true,
             auto_id_prefix: "auto-".into(),
             max_topic_alias: 10,
+            outgoing_topic_alias_max: 0,
             persistent_client_expiration: None,
             connection_messages: true,
             connect_timeout: Duration::from_secs(10),
@@ -359,6 +365,7 @@ impl BrokerConfig {
             }
             "auto_id_prefix" => self.auto_id_prefix = v.to_owned(),
             "max_topic_alias" => self.max_topic_alias = parse_num(option, v)?,
+            "outgoing_topic_alias_max" => self.outgoing_topic_alias_max = parse_num(option, v)?,
             "connection_messages" => self.connection_messages = parse_bool(option, v)?,
             "persistent_client_expiration" => {
                 self.persistent_client_expiration = Some(parse_duration(option, v)?);

@@ -75,6 +75,7 @@ where
         connect_expiry_zero: true,
         read_hint: MIN_READ,
         linger: false,
+        out_aliases: None,
     };
     // The handshake futures are boxed: they hold the whole CONNECT packet, and inlined they
     // would make every connection task that much larger for its whole life.
@@ -145,6 +146,72 @@ struct Connection<S> {
     read_hint: usize,
     /// A CONNACK or DISCONNECT with an error was sent: close with [`Connection::linger`].
     linger: bool,
+    /// Topic Aliases this broker assigns to the messages it sends (MQTT 5 only).
+    out_aliases: Option<Box<OutAliases>>,
+}
+
+/// Broker-assigned Topic Aliases for one MQTT 5 connection (MQTT5 §3.3.2.3.4): the first
+/// PUBLISH on a topic carries the topic and a new alias, later ones the alias and an empty
+/// topic. When every alias is taken, the least recently used one is given to the new topic
+/// (sent with the topic again, which remaps it [MQTT5-3.3.2-12]).
+#[derive(Debug)]
+pub struct OutAliases {
+    max: u16,
+    /// Topic to (alias, last use).
+    by_topic: HashMap<Arc<str>, (u16, u64)>,
+    clock: u64,
+}
+
+impl OutAliases {
+    /// Aliases 1..=`max`.
+    #[must_use]
+    pub fn new(max: u16) -> Self {
+        Self {
+            max,
+            by_topic: HashMap::new(),
+            clock: 0,
+        }
+    }
+
+    /// The alias for `topic`, and whether the topic must be sent with it (first use of the
+    /// alias for this topic). `None` if aliases are off.
+    pub fn assign(&mut self, topic: &Arc<str>) -> Option<(u16, bool)> {
+        if self.max == 0 || topic.is_empty() {
+            return None;
+        }
+        self.clock += 1;
+        let now = self.clock;
+        if let Some((alias, used)) = self.by_topic.get_mut(topic) {
+            *used = now;
+            return Some((*alias, false));
+        }
+        let alias = if self.by_topic.len() < usize::from(self.max) {
+            u16::try_from(self.by_topic.len() + 1).ok()?
+        } else {
+            let (old, alias) = self
+                .by_topic
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(t, (a, _))| (t.clone(), *a))?;
+            self.by_topic.remove(&old);
+            alias
+        };
+        self.by_topic.insert(topic.clone(), (alias, now));
+        Some((alias, true))
+    }
+
+    /// Puts the alias into an outgoing PUBLISH (and empties its topic after first use).
+    pub fn apply(&mut self, p: &mut crate::protocol::Publish) {
+        let Some((alias, first)) = self.assign(&p.topic) else {
+            return;
+        };
+        p.properties
+            .get_or_insert_with(Default::default)
+            .topic_alias = Some(alias);
+        if !first {
+            p.topic = Arc::from("");
+        }
+    }
 }
 
 /// Most packets handed to the router in one command.
@@ -283,6 +350,15 @@ where
             return None;
         }
         self.id = Arc::from(c.client_id.as_str());
+        // MQTT5 §3.1.2.11.5: the client's Topic Alias Maximum bounds the aliases we send.
+        let alias_max = c
+            .properties
+            .topic_alias_maximum
+            .unwrap_or(0)
+            .min(cfg.outgoing_topic_alias_max);
+        if v5 && alias_max > 0 {
+            self.out_aliases = Some(Box::new(OutAliases::new(alias_max)));
+        }
         let high_water = match cfg.max_queued_messages {
             0 => 1024,
             n => (n / 2).clamp(16, 1024),
@@ -410,7 +486,12 @@ where
                     // Written in chunks of about WRITE_CHUNK: the write buffer never grows
                     // to the size of a whole burst, and its memory is given back after it.
                     let mut failed = false;
-                    for p in pending.drain(..) {
+                    for mut p in pending.drain(..) {
+                        if let (Outgoing::Publish(publish), Some(aliases)) =
+                            (&mut p, self.out_aliases.as_deref_mut())
+                        {
+                            aliases.apply(publish);
+                        }
                         encode(&mut self.wbuf, &p, self.version);
                         if self.wbuf.len() >= WRITE_CHUNK
                             && !Box::pin(self.flush_with_deadline(outbox, limit)).await

@@ -5,6 +5,7 @@
 mod common;
 
 mod bench_cli;
+mod broker_alias;
 mod broker_cli;
 mod broker_close;
 mod broker_malformed;
