@@ -19,6 +19,7 @@ pub mod broker;
 pub mod cli;
 pub mod client;
 pub mod inspect;
+pub mod lessons;
 pub mod profile;
 pub mod protocol;
 pub mod tui;

@@ -8,6 +8,13 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod bridge;
+mod logging;
+
+use self::bridge::apply_bridge;
+pub use self::bridge::{BridgeConfig, BridgeDirection, BridgeTopic};
+pub use self::logging::{LogDest, LogTypes};
+
 /// What a listener speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenerProtocol {
@@ -31,6 +38,41 @@ pub struct ListenerConfig {
     /// TLS for this listener (`certfile` + `keyfile`, optionally `cafile` and
     /// `require_certificate`).
     pub tls: Option<ListenerTls>,
+    /// `socket_domain`: only IPv4 or only IPv6 when the listener has no address.
+    pub socket_domain: Option<SocketDomain>,
+    /// `allow_anonymous`, `password_file` and `acl_file` given after this `listener` line:
+    /// they apply to this listener alone with `per_listener_settings true`.
+    pub security: SecuritySettings,
+}
+
+/// `socket_domain` of a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketDomain {
+    /// IPv4 only.
+    Ipv4,
+    /// IPv6 only.
+    Ipv6,
+}
+
+/// The options that decide who may connect and what they may do, named like mosquitto's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecuritySettings {
+    /// `allow_anonymous`; `None` = not given.
+    pub allow_anonymous: Option<bool>,
+    /// `password_file` (mosquitto_passwd format).
+    pub password_file: Option<PathBuf>,
+    /// `acl_file` (mosquitto format: `topic`, `user`, `pattern` lines).
+    pub acl_file: Option<PathBuf>,
+}
+
+/// The lowest TLS version a listener accepts (`tls_version`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TlsVersion {
+    /// TLS 1.2 and 1.3 (mosquitto's default, and `tls_version tlsv1.2`).
+    #[default]
+    Tls12,
+    /// TLS 1.3 only (`tls_version tlsv1.3`).
+    Tls13,
 }
 
 /// A listener's TLS settings, named like mosquitto's.
@@ -44,6 +86,8 @@ pub struct ListenerTls {
     pub cafile: Option<PathBuf>,
     /// `require_certificate`: clients must present a certificate signed by `cafile`.
     pub require_certificate: bool,
+    /// `tls_version`: the lowest version accepted.
+    pub min_version: TlsVersion,
 }
 
 /// Payload bytes one client may have queued when `max_queued_bytes` is 0: a backstop so that no
@@ -60,12 +104,13 @@ pub const DEFAULT_MAX_PACKET_SIZE: usize = 2_000_000;
 pub struct BrokerConfig {
     /// Listeners from the file; empty means "local only mode" on the default port.
     pub listeners: Vec<ListenerConfig>,
-    /// `allow_anonymous`; `None` = the mosquitto 2 default (true in local only mode, else false).
-    pub allow_anonymous: Option<bool>,
-    /// `password_file` (mosquitto_passwd format).
-    pub password_file: Option<PathBuf>,
-    /// `acl_file` (mosquitto format: `topic`, `user`, `pattern` lines).
-    pub acl_file: Option<PathBuf>,
+    /// `allow_anonymous`, `password_file` and `acl_file` as they apply broker-wide (without
+    /// `per_listener_settings`, the last value given anywhere wins, as in mosquitto).
+    /// `allow_anonymous` `None` = the mosquitto 2 default (true in local only mode, else false).
+    pub security: SecuritySettings,
+    /// `per_listener_settings`: each listener has its own `allow_anonymous`, `password_file`
+    /// and `acl_file`.
+    pub per_listener_settings: bool,
     /// `max_packet_size` in bytes; 0 = the MQTT maximum. Default [`DEFAULT_MAX_PACKET_SIZE`].
     pub max_packet_size: usize,
     /// `max_inflight_messages` per client, outgoing QoS 1/2; 0 = unlimited.
@@ -113,6 +158,20 @@ pub struct BrokerConfig {
     pub persistence_file: String,
     /// `autosave_interval` in seconds; 0 saves only at shutdown.
     pub autosave_interval: u64,
+    /// `pid_file`: written with the process id at start, removed at shutdown.
+    pub pid_file: Option<PathBuf>,
+    /// `user`: when started as root, the user to run as once the listeners are open.
+    pub user: Option<String>,
+    /// `log_dest` lines in order; empty = standard output.
+    pub log_dest: Vec<LogDest>,
+    /// `log_type` lines combined; `None` = mosquitto's default (error, warning, notice,
+    /// information). `-v` overrides it with `all`.
+    pub log_type: Option<LogTypes>,
+    /// `connection` blocks: bridges to other brokers.
+    pub bridges: Vec<BridgeConfig>,
+    /// Set while parsing: the first security option given before any `listener` line (it
+    /// would apply to no listener with `per_listener_settings true`).
+    pub early_security: Option<String>,
     /// The file this was read from.
     pub source: Option<PathBuf>,
 }
@@ -121,9 +180,8 @@ impl Default for BrokerConfig {
     fn default() -> Self {
         Self {
             listeners: Vec::new(),
-            allow_anonymous: None,
-            password_file: None,
-            acl_file: None,
+            security: SecuritySettings::default(),
+            per_listener_settings: false,
             max_packet_size: DEFAULT_MAX_PACKET_SIZE,
             max_inflight_messages: 20,
             max_queued_messages: 1000,
@@ -145,6 +203,12 @@ impl Default for BrokerConfig {
             persistence_location: None,
             persistence_file: "mqtt-workbench.db".into(),
             autosave_interval: 1800,
+            pid_file: None,
+            user: None,
+            log_dest: Vec::new(),
+            log_type: None,
+            bridges: Vec::new(),
+            early_security: None,
             source: None,
         }
     }
@@ -188,19 +252,34 @@ fn parse_num<T: std::str::FromStr>(option: &str, v: &str) -> Result<T, String> {
 }
 
 /// Options mosquitto knows that this broker accepts but does not act on.
+/// None of them touches security or service behaviour: `set_tcp_nodelay` (always on here),
+/// `max_inflight_bytes` (the in-flight window counts messages), `websockets_log_level`
+/// (libwebsockets' own log).
 const IGNORED: &[&str] = &[
-    "log_dest",
-    "log_type",
-    "autosave_on_changes",
-    "user",
-    "pid_file",
-    "per_listener_settings",
     "set_tcp_nodelay",
     "max_inflight_bytes",
-    "upgrade_outgoing_qos",
-    "check_retain_source",
     "websockets_log_level",
-    "socket_domain",
+];
+
+/// Options accepted only with the value that matches what this broker does; any other value
+/// is refused with the reason.
+const ONLY: &[(&str, &str, &str)] = &[
+    (
+        "autosave_on_changes",
+        "false",
+        "saves are timed by autosave_interval only",
+    ),
+    (
+        "upgrade_outgoing_qos",
+        "false",
+        "messages are delivered at the lower of the published and the granted QoS",
+    ),
+    (
+        "check_retain_source",
+        "false",
+        "a retained message is checked against the subscriber's read access only, not its \
+         publisher's current rights",
+    ),
 ];
 
 impl BrokerConfig {
@@ -288,12 +367,17 @@ impl BrokerConfig {
                 if parts.next().is_some() {
                     return Err("'listener' takes a port and an optional address".into());
                 }
+                if self.per_listener_settings {
+                    self.check_early_security()?;
+                }
                 self.listeners.push(ListenerConfig {
                     port,
                     bind,
                     protocol: ListenerProtocol::Mqtt,
                     max_connections: None,
                     tls: None,
+                    socket_domain: None,
+                    security: SecuritySettings::default(),
                 });
             }
             "protocol" => {
@@ -318,9 +402,31 @@ impl BrokerConfig {
                     "keyfile" => tls.keyfile = Some(PathBuf::from(v)),
                     "cafile" => tls.cafile = Some(PathBuf::from(v)),
                     "require_certificate" => tls.require_certificate = parse_bool(option, v)?,
-                    // TLS 1.2 and 1.3 are both offered; a minimum is accepted and ignored.
-                    _ => {}
+                    _ => {
+                        tls.min_version = match v {
+                            "tlsv1.2" => TlsVersion::Tls12,
+                            "tlsv1.3" => TlsVersion::Tls13,
+                            "tlsv1.1" | "tlsv1" => {
+                                return Err(format!(
+                                    "'tls_version {v}' is not supported: TLS before 1.2 is \
+                                     insecure; use tlsv1.2 or tlsv1.3"
+                                ));
+                            }
+                            _ => {
+                                return Err(format!(
+                                    "'tls_version' takes tlsv1.2 or tlsv1.3, not '{v}'"
+                                ));
+                            }
+                        };
+                    }
                 }
+            }
+            "ciphers" | "ciphers_tls1.3" => {
+                return Err(format!(
+                    "'{option}' is not supported: the broker offers only rustls's safe default \
+                     cipher suites (TLS 1.3: AES-256-GCM, AES-128-GCM, ChaCha20-Poly1305; TLS 1.2: \
+                     ECDHE with the same ciphers); remove the line"
+                ));
             }
             "max_connections" => {
                 let n: i64 = parse_num(option, v)?;
@@ -329,9 +435,39 @@ impl BrokerConfig {
                     l.max_connections = limit;
                 }
             }
-            "allow_anonymous" => self.allow_anonymous = Some(parse_bool(option, v)?),
-            "password_file" => self.password_file = Some(PathBuf::from(v)),
-            "acl_file" => self.acl_file = Some(PathBuf::from(v)),
+            "allow_anonymous" | "password_file" | "acl_file"
+                if self.listeners.is_empty() && self.early_security.is_none() =>
+            {
+                self.early_security = Some(option.to_owned());
+                return self.apply(option, v, notes);
+            }
+            "allow_anonymous" => {
+                let b = parse_bool(option, v)?;
+                self.security.allow_anonymous = Some(b);
+                if let Some(l) = self.listeners.last_mut() {
+                    l.security.allow_anonymous = Some(b);
+                }
+            }
+            "password_file" | "acl_file" => {
+                let path = Some(PathBuf::from(v));
+                let (global, local) = match self.listeners.last_mut() {
+                    Some(l) => (&mut self.security, Some(&mut l.security)),
+                    None => (&mut self.security, None),
+                };
+                for s in std::iter::once(global).chain(local) {
+                    if option == "password_file" {
+                        s.password_file.clone_from(&path);
+                    } else {
+                        s.acl_file.clone_from(&path);
+                    }
+                }
+            }
+            "per_listener_settings" => {
+                self.per_listener_settings = parse_bool(option, v)?;
+                if self.per_listener_settings && !self.listeners.is_empty() {
+                    self.check_early_security()?;
+                }
+            }
             "max_packet_size" => {
                 let n: usize = parse_num(option, v)?;
                 if n != 0 && n < 20 {
@@ -374,10 +510,119 @@ impl BrokerConfig {
             "persistence_location" => self.persistence_location = Some(PathBuf::from(v)),
             "persistence_file" => self.persistence_file = v.to_owned(),
             "autosave_interval" => self.autosave_interval = parse_num(option, v)?,
+            "pid_file" => self.pid_file = Some(PathBuf::from(v)),
+            "user" => self.user = Some(v.to_owned()),
+            "log_type" => {
+                let t = LogTypes::from_word(v).ok_or_else(|| {
+                    format!(
+                        "'log_type' takes debug, error, warning, notice, information, \
+                         subscribe, unsubscribe, websockets, none or all, not '{v}'"
+                    )
+                })?;
+                self.log_type = Some(self.log_type.unwrap_or(LogTypes::NONE).with(t));
+            }
+            "log_dest" => {
+                let (kind, rest) = v.split_once(char::is_whitespace).unwrap_or((v, ""));
+                let dest = match (kind, rest.trim()) {
+                    ("stdout", "") => LogDest::Stdout,
+                    ("stderr", "") => LogDest::Stderr,
+                    ("syslog", "") => LogDest::Syslog,
+                    ("topic", "") => LogDest::Topic,
+                    ("none", "") => {
+                        self.log_dest.clear();
+                        return Ok(());
+                    }
+                    ("file", "") => return Err("'log_dest file' needs a file name".into()),
+                    ("file", path) => LogDest::File(PathBuf::from(path)),
+                    ("dlt", _) => {
+                        return Err("'log_dest dlt' is not supported (no DLT daemon client)".into());
+                    }
+                    _ => {
+                        return Err(format!(
+                            "'log_dest' takes stdout, stderr, file FILE, syslog, topic or none, \
+                             not '{v}'"
+                        ));
+                    }
+                };
+                if !self.log_dest.contains(&dest) {
+                    self.log_dest.push(dest);
+                }
+            }
+            "connection" => {
+                if self.bridges.iter().any(|b| b.name == v) {
+                    return Err(format!("bridge 'connection {v}' is defined twice"));
+                }
+                self.bridges.push(BridgeConfig::new(v));
+            }
+            "address"
+            | "addresses"
+            | "topic"
+            | "remote_clientid"
+            | "clientid"
+            | "local_clientid"
+            | "remote_username"
+            | "username"
+            | "remote_password"
+            | "password"
+            | "cleansession"
+            | "try_private"
+            | "notifications"
+            | "notification_topic"
+            | "keepalive_interval"
+            | "restart_timeout"
+            | "bridge_cafile"
+            | "bridge_certfile"
+            | "bridge_keyfile"
+            | "bridge_insecure"
+            | "bridge_alpn"
+            | "bridge_protocol_version"
+            | "bridge_tls_version"
+            | "start_type" => {
+                let b = self
+                    .bridges
+                    .last_mut()
+                    .ok_or_else(|| format!("'{option}' must follow a 'connection' line"))?;
+                apply_bridge(b, option, v)?;
+            }
             o if IGNORED.contains(&o) => {}
+            o if ONLY.iter().any(|(name, _, _)| *name == o) => {
+                let (_, allowed, why) = ONLY
+                    .iter()
+                    .find(|(name, _, _)| *name == o)
+                    .copied()
+                    .unwrap_or_default();
+                if v != allowed {
+                    return Err(format!(
+                        "'{o} {v}' is not supported ({why}); use '{o} {allowed}'"
+                    ));
+                }
+            }
+            "socket_domain" => {
+                let l = self
+                    .listeners
+                    .last_mut()
+                    .ok_or_else(|| "'socket_domain' must follow a 'listener' line".to_string())?;
+                l.socket_domain = match v {
+                    "ipv4" => Some(SocketDomain::Ipv4),
+                    "ipv6" => Some(SocketDomain::Ipv6),
+                    _ => return Err(format!("'socket_domain' takes ipv4 or ipv6, not '{v}'")),
+                };
+            }
             _ => return Err(format!("unknown option '{option}'")),
         }
         Ok(())
+    }
+
+    /// With `per_listener_settings true`, security options before the first listener would
+    /// apply to no listener: refused rather than ignored.
+    fn check_early_security(&self) -> Result<(), String> {
+        match &self.early_security {
+            Some(o) => Err(format!(
+                "'{o}' comes before any 'listener' line, so with 'per_listener_settings true' it \
+                 would apply to no listener; put it under the listener it is for"
+            )),
+            None => Ok(()),
+        }
     }
 
     /// The payload bytes a client's queue may hold (outgoing QoS 0 waiting to be written, and
@@ -404,7 +649,9 @@ impl BrokerConfig {
     /// only mode unless the file says otherwise.
     #[must_use]
     pub fn anonymous_allowed(&self) -> bool {
-        self.allow_anonymous.unwrap_or(self.listeners.is_empty())
+        self.security
+            .allow_anonymous
+            .unwrap_or(self.listeners.is_empty())
     }
 }
 
@@ -505,6 +752,158 @@ mod tests {
             .expect_err("bad include")
             .to_string();
         assert!(err.contains("30-c.conf:2: unknown option 'nope'"), "{err}");
+    }
+
+    #[test]
+    fn security_and_service_options_work_or_are_refused_with_the_reason() {
+        let err = |text: &str| BrokerConfig::parse(text).err();
+        // tls_version: 1.2 and 1.3 work; older versions and typos are refused.
+        let (cfg, _) = BrokerConfig::parse(
+            "listener 1
+tls_version tlsv1.3
+",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let tls = cfg.listeners[0].tls.as_ref().map(|t| t.min_version);
+        assert_eq!(tls, Some(TlsVersion::Tls13));
+        let e = err("listener 1
+tls_version tlsv1.1
+")
+        .unwrap_or_default();
+        assert_eq!(e.0, 2);
+        assert!(e.1.contains("not supported"), "{}", e.1);
+        assert!(
+            err("listener 1
+tls_version tls13
+")
+            .is_some()
+        );
+        // ciphers cannot be chosen here: refused, never ignored.
+        for o in ["ciphers", "ciphers_tls1.3"] {
+            let e = err(&format!(
+                "listener 1
+{o} HIGH
+"
+            ))
+            .unwrap_or_default();
+            assert_eq!(e.0, 2);
+            assert!(
+                e.1.starts_with(&format!("'{o}' is not supported")),
+                "{}",
+                e.1
+            );
+        }
+        // Only the value that matches what the broker does.
+        assert!(
+            err("check_retain_source false
+")
+            .is_none()
+        );
+        let e = err("check_retain_source true
+")
+        .unwrap_or_default();
+        assert!(e.1.contains("use 'check_retain_source false'"), "{}", e.1);
+        assert!(
+            err("upgrade_outgoing_qos true
+")
+            .is_some()
+        );
+        assert!(
+            err("autosave_on_changes true
+")
+            .is_some()
+        );
+        // Logging and service options.
+        let (cfg, _) = BrokerConfig::parse(
+            "log_dest file /tmp/x.log
+log_dest stdout
+log_dest stdout
+log_type error
+             log_type subscribe
+pid_file /run/x.pid
+user mosquitto
+connection_messages false
+",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            cfg.log_dest,
+            vec![LogDest::File("/tmp/x.log".into()), LogDest::Stdout]
+        );
+        assert_eq!(
+            cfg.log_type,
+            Some(LogTypes::ERROR.with(LogTypes::SUBSCRIBE))
+        );
+        assert_eq!(cfg.pid_file, Some(PathBuf::from("/run/x.pid")));
+        assert_eq!(cfg.user.as_deref(), Some("mosquitto"));
+        assert!(!cfg.connection_messages);
+        assert!(
+            err("log_dest dlt
+")
+            .is_some()
+        );
+        assert!(
+            err("log_dest file
+")
+            .is_some()
+        );
+        assert!(
+            err("log_type everything
+")
+            .is_some()
+        );
+        let (cfg, _) = BrokerConfig::parse(
+            "log_dest stdout
+log_dest none
+",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(cfg.log_dest.is_empty());
+        let (cfg, _) = BrokerConfig::parse(
+            "listener 1
+socket_domain ipv4
+",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(cfg.listeners[0].socket_domain, Some(SocketDomain::Ipv4));
+    }
+
+    #[test]
+    fn per_listener_options_follow_their_listener() {
+        let (cfg, _) = BrokerConfig::parse(
+            "per_listener_settings true
+listener 1
+password_file /a
+listener 2
+             allow_anonymous true
+acl_file /b
+",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(cfg.per_listener_settings);
+        assert_eq!(
+            cfg.listeners[0].security.password_file,
+            Some(PathBuf::from("/a"))
+        );
+        assert_eq!(cfg.listeners[0].security.allow_anonymous, None);
+        assert_eq!(cfg.listeners[1].security.allow_anonymous, Some(true));
+        assert_eq!(
+            cfg.listeners[1].security.acl_file,
+            Some(PathBuf::from("/b"))
+        );
+        assert_eq!(cfg.listeners[1].security.password_file, None);
+        // A security option before any listener would apply to none: refused, in either
+        // order of the lines.
+        for text in [
+            "per_listener_settings true\npassword_file /a\nlistener 1\n",
+            "allow_anonymous true\nlistener 1\nper_listener_settings true\n",
+        ] {
+            let e = BrokerConfig::parse(text).err().unwrap_or_default();
+            assert_eq!(e.0, 3, "{text}");
+            assert!(e.1.contains("would apply to no listener"), "{}", e.1);
+        }
+        // Without listeners (local only mode) they apply broker-wide.
+        assert!(BrokerConfig::parse("per_listener_settings true\nallow_anonymous true\n").is_ok());
     }
 
     #[test]

@@ -14,12 +14,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::auth::PasswordFile;
 use super::config::BrokerConfig;
 use super::event::{BrokerEvent, EventBus};
 use super::outbox::{CloseReason, Outbox};
 use super::pressure::Pressure;
 use super::router::{CloseKind, ConnectRequest, RouterCmd};
+use super::security::Security;
 use super::sys::Stats;
 use crate::protocol::encode::encode;
 use crate::protocol::{
@@ -38,10 +38,8 @@ pub struct Shared {
     pub router: mpsc::Sender<RouterCmd>,
     /// Byte counters.
     pub stats: Arc<Stats>,
-    /// Users, when a password file is configured.
-    pub passwords: Option<Arc<PasswordFile>>,
-    /// Whether clients without a user name may connect.
-    pub anonymous: bool,
+    /// Who may connect and what they may do (replaced on SIGHUP).
+    pub security: Arc<Security>,
     /// Source of connection ids.
     pub next_conn: AtomicU64,
     /// Cancelled when the broker shuts down.
@@ -52,9 +50,16 @@ pub struct Shared {
 
 const UNKNOWN: &str = "<unknown>";
 
-/// Serves one connection until it ends. Never panics on network input.
-pub async fn serve<S>(stream: S, peer: SocketAddr, local_port: u16, shared: Arc<Shared>)
-where
+/// Serves one connection until it ends. Never panics on network input. `listener` is the
+/// index of the listener in the configuration (its security settings with
+/// `per_listener_settings`).
+pub async fn serve<S>(
+    stream: S,
+    peer: SocketAddr,
+    local_port: u16,
+    listener: usize,
+    shared: Arc<Shared>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     shared.events.emit(BrokerEvent::NewConnection {
@@ -64,6 +69,7 @@ where
     let mut conn = Connection {
         stream,
         peer,
+        listener,
         shared: shared.clone(),
         rbuf: BytesMut::new(),
         wbuf: BytesMut::new(),
@@ -134,6 +140,7 @@ const LINGER_BYTES: usize = 256 * 1024;
 struct Connection<S> {
     stream: S,
     peer: SocketAddr,
+    listener: usize,
     shared: Arc<Shared>,
     rbuf: BytesMut,
     wbuf: BytesMut,
@@ -257,7 +264,7 @@ impl<S> Connection<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    /// Reads the first packet, which must be CONNECT [MQTT-3.1.0-1].
+    /// Reads the first packet, which must be CONNECT [MQTT311-3.1.0-1] [MQTT5-3.1.0-1].
     async fn read_connect(&mut self) -> Option<Box<Connect>> {
         loop {
             match self.decoder.decode(&mut self.rbuf) {
@@ -268,7 +275,7 @@ where
                 }
                 Ok(None) => {}
                 Err(DecodeError::UnsupportedVersion { .. }) => {
-                    // [MQTT-3.1.2-2]: CONNACK "unacceptable protocol version", then close.
+                    // [MQTT311-3.1.2-2]: CONNACK "unacceptable protocol version", then close.
                     self.wbuf.extend_from_slice(&[0x20, 0x02, 0x00, 0x01]);
                     self.flush().await;
                     self.linger = true;
@@ -308,20 +315,20 @@ where
     }
 
     /// Checks the client id, keep alive and credentials. Refused clients get a CONNACK with
-    /// the reason and are closed; nothing they sent after CONNECT is processed [MQTT-3.1.4-5].
+    /// the reason and are closed; nothing they sent after CONNECT is processed [MQTT311-3.1.4-5] [MQTT5-3.1.4-6].
     async fn admit(&mut self, mut c: Box<Connect>) -> Option<(Box<ConnectRequest>, u16)> {
         let cfg = self.shared.cfg.clone();
         self.version = c.version;
         let v5 = c.version.is_v5();
         self.connect_expiry_zero = c.properties.session_expiry.unwrap_or(0) == 0;
         if c.properties.auth_method.is_some() {
-            // [MQTT-4.12.0-1]: no enhanced authentication method is supported.
+            // [MQTT5-4.12.0-1]: no enhanced authentication method is supported.
             self.refuse(ReasonCode::BadAuthenticationMethod).await;
             return None;
         }
         let mut assigned = false;
         if c.client_id.is_empty() {
-            // [MQTT-3.1.3-8]: 3.1.1 with Clean Session 0 and no id is refused; 3.1 needs an id.
+            // [MQTT311-3.1.3-8]: 3.1.1 with Clean Session 0 and no id is refused; 3.1 needs an id.
             let allowed = cfg.allow_zero_length_clientid
                 && c.version != ProtocolVersion::V31
                 && (v5 || c.clean_start);
@@ -370,28 +377,18 @@ where
             assigned_id: assigned,
             server_keep_alive,
             peer: self.peer,
+            listener: self.listener,
             outbox,
         });
         Some((req, keep_alive))
     }
 
     fn check_credentials(&self, c: &Connect) -> Option<ReasonCode> {
-        match (&c.username, &self.shared.passwords) {
-            (None, _) if !self.shared.anonymous => Some(ReasonCode::NotAuthorized),
-            (None, _) => None,
-            (Some(user), Some(pw)) => {
-                let password = c.password.as_deref().unwrap_or_default();
-                if pw.check(user, password) {
-                    None
-                } else {
-                    Some(ReasonCode::BadUserNameOrPassword)
-                }
-            }
-            // A user name without a password file: mosquitto lets it in only if anonymous
-            // clients are allowed.
-            (Some(_), None) if self.shared.anonymous => None,
-            (Some(_), None) => Some(ReasonCode::NotAuthorized),
-        }
+        self.shared
+            .security
+            .current()
+            .check_credentials(self.listener, c.username.as_deref(), c.password.as_deref())
+            .map(super::security::Refusal::reason_code)
     }
 
     async fn refuse(&mut self, reason: ReasonCode) {
@@ -450,7 +447,7 @@ where
     /// 2 KiB each; see docs/benchmarks.md). One small allocation per read or write batch is
     /// far cheaper than the syscall it accompanies.
     async fn run(&mut self, outbox: &Arc<Outbox>, keep_alive: u16) -> CloseKind {
-        // [MQTT-3.1.2-24]: close after one and a half keep-alive periods of silence.
+        // [MQTT311-3.1.2-24] [MQTT5-3.1.2-22]: close after one and a half keep-alive periods of silence.
         let limit = (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500));
         let far = Duration::from_secs(86_400 * 365);
         let idle = tokio::time::sleep(limit.unwrap_or(far));
@@ -666,7 +663,7 @@ where
             .events
             .emit_with(|| BrokerEvent::Warning(format!("client {id}: {detail}")));
         if self.version.is_v5() {
-            // [MQTT-4.13.1-1]: tell an MQTT 5 client why before closing.
+            // [MQTT5-4.13.1-1]: tell an MQTT 5 client why before closing.
             encode(
                 &mut self.wbuf,
                 &Outgoing::Disconnect(fail.reason),
@@ -722,7 +719,7 @@ where
                 Packet::Disconnect(d) => {
                     let expiry = d.properties.session_expiry;
                     if self.connect_expiry_zero && expiry.is_some_and(|e| e != 0) {
-                        // [MQTT-3.14.2-2]: cannot set an expiry after CONNECT had none.
+                        // [MQTT5 §3.14.2.2.2]: cannot set an expiry after CONNECT had none.
                         return Err(Fail::protocol(
                             ReasonCode::ProtocolError,
                             "session expiry set in DISCONNECT after CONNECT had none",
@@ -787,7 +784,7 @@ where
             return Ok(());
         };
         if alias == 0 || alias > self.shared.cfg.max_topic_alias {
-            // [MQTT-3.3.2-8], [MQTT-3.3.2-9]
+            // [MQTT5-3.3.2-8], [MQTT5-3.3.2-9]
             return Err(Fail::protocol(
                 ReasonCode::TopicAliasInvalid,
                 "topic alias out of range",
@@ -810,7 +807,7 @@ where
     }
 }
 
-/// A client id the broker assigns [MQTT-3.1.3-6]: the prefix and a random UUID-shaped value,
+/// A client id the broker assigns [MQTT311-3.1.3-6] [MQTT5-3.1.3-6]: the prefix and a random UUID-shaped value,
 /// like mosquitto's `auto-A9049815-FC08-A93F-EC6D-8F4C87B4A709`.
 fn assign_client_id(prefix: &str, conn: u64) -> String {
     let rs = std::collections::hash_map::RandomState::new();

@@ -11,6 +11,8 @@ use std::time::SystemTime;
 
 use tokio::sync::broadcast;
 
+use super::config::{BrokerConfig, LogTypes};
+
 /// How important a log line is, mirroring mosquitto's `log_type` classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
@@ -257,6 +259,14 @@ pub enum BrokerEvent {
     SessionExpired(Arc<str>),
     /// The log consumer fell behind and missed lines.
     Lagged(u64),
+    /// Every subscription, one TAB line each (`\tFILTER CLIENT (QoS Q)`), and the number of
+    /// retained messages: the answer to SIGUSR2.
+    SubscriptionTree {
+        /// The lines, sorted.
+        lines: Vec<String>,
+        /// Retained messages held: outside `$SYS`, and under `$SYS`.
+        retained: (usize, usize),
+    },
 }
 
 fn b(v: bool) -> u8 {
@@ -288,7 +298,8 @@ impl BrokerEvent {
             | E::NotAuthorised(_)
             | E::DisconnectedBecause { .. }
             | E::SessionExpired(_)
-            | E::Lagged(_) => LogLevel::Notice,
+            | E::Lagged(_)
+            | E::SubscriptionTree { .. } => LogLevel::Notice,
             E::Warning(_) | E::MessagesDropped(_) => LogLevel::Warning,
             E::Error(_) => LogLevel::Error,
             _ => LogLevel::Debug,
@@ -332,6 +343,44 @@ impl BrokerEvent {
             | E::MessagesDropped(c)
             | E::SessionExpired(c) => Some(c),
             _ => None,
+        }
+    }
+
+    /// True for the lines `connection_messages false` hides: connections opening and closing.
+    #[must_use]
+    pub fn is_connection_message(&self) -> bool {
+        use BrokerEvent as E;
+        matches!(
+            self,
+            E::NewConnection { .. }
+                | E::ClientConnected { .. }
+                | E::Takeover(_)
+                | E::Disconnected(_)
+                | E::ConnectionClosed(_)
+                | E::KeepAliveTimeout(_)
+                | E::MalformedPacket(_)
+                | E::ProtocolError(_)
+                | E::OversizePacket(_)
+                | E::NotAuthorised(_)
+                | E::DisconnectedBecause { .. }
+        )
+    }
+
+    /// The mosquitto `log_type` class of this event's lines. SUBSCRIBE and UNSUBSCRIBE events
+    /// mix classes; [`LogFilter::lines`] splits them.
+    #[must_use]
+    pub fn log_type(&self) -> LogTypes {
+        use BrokerEvent as E;
+        match self.level() {
+            LogLevel::Error => LogTypes::ERROR,
+            LogLevel::Warning => LogTypes::WARNING,
+            LogLevel::Notice => match self {
+                E::Config(_) | E::LocalOnlyMode | E::SubscriptionTree { .. } => {
+                    LogTypes::INFORMATION
+                }
+                _ => LogTypes::NOTICE,
+            },
+            LogLevel::Debug => LogTypes::DEBUG,
         }
     }
 
@@ -535,7 +584,90 @@ impl fmt::Display for BrokerEvent {
             }
             E::SessionExpired(c) => write!(f, "Expiring client {c} due to timeout."),
             E::Lagged(n) => write!(f, "... {n} log lines dropped (the log reader fell behind)"),
+            E::SubscriptionTree { lines, retained } => {
+                write!(f, "Subscriptions ({}):", lines.len())?;
+                for l in lines {
+                    write!(f, "\n{l}")?;
+                }
+                write!(
+                    f,
+                    "\nRetained messages: {} (and {} under $SYS)",
+                    retained.0, retained.1
+                )
+            }
         }
+    }
+}
+
+/// Which log lines are wanted: mosquitto's `log_type` and `connection_messages`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogFilter {
+    /// The classes to keep.
+    pub types: LogTypes,
+    /// False hides connection and disconnection lines.
+    pub connection_messages: bool,
+}
+
+impl Default for LogFilter {
+    fn default() -> Self {
+        Self {
+            types: LogTypes::DEFAULT,
+            connection_messages: true,
+        }
+    }
+}
+
+impl LogFilter {
+    /// The filter a configuration asks for; `verbose` (`-v`) means `log_type all`, as in
+    /// mosquitto, whatever the file says.
+    #[must_use]
+    pub fn from_config(cfg: &BrokerConfig, verbose: bool) -> Self {
+        Self {
+            types: if verbose {
+                LogTypes::ALL
+            } else {
+                cfg.log_type.unwrap_or(LogTypes::DEFAULT)
+            },
+            connection_messages: cfg.connection_messages,
+        }
+    }
+
+    /// True when the broker must produce packet-level events for this filter (see
+    /// [`EventBus::quiet`]).
+    #[must_use]
+    pub fn wants_packets(&self) -> bool {
+        self.types.intersects(
+            LogTypes::DEBUG
+                .with(LogTypes::SUBSCRIBE)
+                .with(LogTypes::UNSUBSCRIBE),
+        )
+    }
+
+    /// The lines of `event` this filter keeps, each with its class, in order.
+    #[must_use]
+    pub fn lines(&self, event: &BrokerEvent) -> Vec<(LogTypes, String)> {
+        if !self.connection_messages && event.is_connection_message() {
+            return Vec::new();
+        }
+        let text = event.to_string();
+        let split = match event {
+            BrokerEvent::SubscribeReceived { .. } => Some(LogTypes::SUBSCRIBE),
+            BrokerEvent::UnsubscribeReceived { .. } => Some(LogTypes::UNSUBSCRIBE),
+            _ => None,
+        };
+        let class = event.log_type();
+        text.split('\n')
+            .map(|line| {
+                let c = match split {
+                    // `Received SUBSCRIBE from ID` and the TAB lines are debug; the
+                    // `ID QOS FILTER` lines are the subscribe class.
+                    Some(sub) if !line.starts_with('\t') && !line.starts_with("Received ") => sub,
+                    _ => class,
+                };
+                (c, line.to_owned())
+            })
+            .filter(|(c, _)| self.types.contains(*c))
+            .collect()
     }
 }
 

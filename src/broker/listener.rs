@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::task::TaskTracker;
 
-use super::config::{BrokerConfig, ListenerConfig, ListenerProtocol};
+use super::config::{BrokerConfig, ListenerConfig, ListenerProtocol, SocketDomain};
 use super::connection::{self, Shared};
 use super::event::{BrokerEvent, EventBus};
 use super::websocket;
@@ -24,8 +24,41 @@ pub struct BoundListener {
     pub max_connections: Option<usize>,
     /// MQTT over TCP, or over WebSockets.
     pub protocol: ListenerProtocol,
-    /// TLS, when the listener has a certificate.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// TLS, when the listener has a certificate (replaced on SIGHUP, for certificate
+    /// rotation; connections made before keep their session).
+    pub tls: Option<Arc<TlsSlot>>,
+    /// The index of its `listener` line in the configuration (0 in local only mode): which
+    /// security settings apply with `per_listener_settings`.
+    pub index: usize,
+}
+
+/// A listener's current TLS configuration, shared by its IPv4 and IPv6 sockets.
+#[derive(Debug)]
+pub struct TlsSlot(std::sync::RwLock<Arc<rustls::ServerConfig>>);
+
+impl TlsSlot {
+    /// Holds `config`.
+    #[must_use]
+    pub fn new(config: Arc<rustls::ServerConfig>) -> Self {
+        Self(std::sync::RwLock::new(config))
+    }
+
+    /// The configuration new connections get.
+    #[must_use]
+    pub fn current(&self) -> Arc<rustls::ServerConfig> {
+        match self.0.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Puts `config` in force for new connections.
+    pub fn replace(&self, config: Arc<rustls::ServerConfig>) {
+        match self.0.write() {
+            Ok(mut g) => *g = config,
+            Err(p) => *p.into_inner() = config,
+        }
+    }
 }
 
 /// Why a listener could not be opened.
@@ -101,6 +134,7 @@ pub fn bind(
             max_connections: None,
             protocol: ListenerProtocol::Mqtt,
             tls: None,
+            index: 0,
         });
         // IPv6 loopback on the same port, when the machine has it.
         if let Ok(v6) = bind_one(SocketAddr::new(
@@ -118,29 +152,36 @@ pub fn bind(
                 max_connections: None,
                 protocol: ListenerProtocol::Mqtt,
                 tls: None,
+                index: 0,
             });
         }
         return Ok(out);
     }
-    for l in &cfg.listeners {
-        out.extend(bind_listener(l, events)?);
+    for (index, l) in cfg.listeners.iter().enumerate() {
+        out.extend(bind_listener(l, index, events)?);
     }
     Ok(out)
 }
 
-fn bind_listener(l: &ListenerConfig, events: &EventBus) -> Result<Vec<BoundListener>, ListenError> {
+fn bind_listener(
+    l: &ListenerConfig,
+    index: usize,
+    events: &EventBus,
+) -> Result<Vec<BoundListener>, ListenError> {
     let tls = match &l.tls {
-        Some(t) => Some(
+        Some(t) => Some(Arc::new(TlsSlot::new(
             super::tls::server_config(t).map_err(|message| ListenError::Tls {
                 port: l.port,
                 message,
             })?,
-        ),
+        ))),
         None => None,
     };
-    let addrs: Vec<IpAddr> = match l.bind {
-        Some(a) => vec![a],
-        None => vec![
+    let addrs: Vec<IpAddr> = match (l.bind, l.socket_domain) {
+        (Some(a), _) => vec![a],
+        (None, Some(SocketDomain::Ipv4)) => vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
+        (None, Some(SocketDomain::Ipv6)) => vec![IpAddr::V6(Ipv6Addr::UNSPECIFIED)],
+        (None, None) => vec![
             IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         ],
@@ -169,6 +210,7 @@ fn bind_listener(l: &ListenerConfig, events: &EventBus) -> Result<Vec<BoundListe
             max_connections: l.max_connections,
             protocol: l.protocol,
             tls: tls.clone(),
+            index,
         });
     }
     Ok(out)
@@ -201,19 +243,27 @@ pub async fn accept_loop(l: BoundListener, shared: Arc<Shared>, tracker: TaskTra
                 active.fetch_add(1, Ordering::Relaxed);
                 let (shared, active) = (shared.clone(), active.clone());
                 let protocol = l.protocol;
-                let tls = l.tls.clone();
+                let tls = l.tls.as_ref().map(|slot| slot.current());
+                let index = l.index;
                 tracker.spawn(async move {
                     match (tls, protocol) {
                         (None, ListenerProtocol::Mqtt) => {
-                            connection::serve(stream, peer, port, shared).await;
+                            connection::serve(stream, peer, port, index, shared).await;
                         }
                         (None, ListenerProtocol::WebSockets) => {
-                            Box::pin(websocket::serve(stream, peer, port, shared)).await;
+                            Box::pin(websocket::serve(stream, peer, port, index, shared)).await;
                         }
                         (Some(config), protocol) => {
                             let acceptor = tokio_rustls::TlsAcceptor::from(config);
-                            Box::pin(serve_tls(acceptor, stream, peer, port, protocol, shared))
-                                .await;
+                            Box::pin(serve_tls(
+                                acceptor,
+                                stream,
+                                peer,
+                                (port, index),
+                                protocol,
+                                shared,
+                            ))
+                            .await;
                         }
                     }
                     active.fetch_sub(1, Ordering::Relaxed);
@@ -235,7 +285,7 @@ async fn serve_tls(
     acceptor: tokio_rustls::TlsAcceptor,
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
-    port: u16,
+    (port, index): (u16, usize),
     protocol: ListenerProtocol,
     shared: Arc<Shared>,
 ) {
@@ -247,6 +297,11 @@ async fn serve_tls(
                 client: Arc::from("<unknown>"),
                 reason: format!("TLS handshake from {peer} failed: {e}"),
             });
+            if e.to_string().contains("UnsupportedCertVersion") {
+                shared
+                    .events
+                    .emit(BrokerEvent::Warning(v1_certificate_advice(peer)));
+            }
             return;
         }
         Err(_) => {
@@ -258,7 +313,24 @@ async fn serve_tls(
         }
     };
     match protocol {
-        ListenerProtocol::Mqtt => connection::serve(tls, peer, port, shared).await,
-        ListenerProtocol::WebSockets => websocket::serve(tls, peer, port, shared).await,
+        ListenerProtocol::Mqtt => connection::serve(tls, peer, port, index, shared).await,
+        ListenerProtocol::WebSockets => websocket::serve(tls, peer, port, index, shared).await,
     }
+}
+
+/// Why an X.509 v1 client certificate is refused, and how to make one that is accepted.
+///
+/// The certificate verifier (webpki, under rustls) accepts only v3 certificates, and no
+/// well-kept Rust verifier accepts v1 ones; checking v1 chains with own code would mean own
+/// signature and path validation, which is not worth the risk for a format that cannot
+/// express key usage or CA constraints. `openssl x509 -req` without extensions makes v1.
+#[must_use]
+pub fn v1_certificate_advice(peer: SocketAddr) -> String {
+    format!(
+        "Client certificate from {peer} refused: it is an X.509 v1 certificate, and this broker \
+         accepts only v3 (its verifier, webpki, checks CA and key-usage extensions that v1 cannot \
+         carry). Sign the request with extensions to get v3: openssl x509 -req -in client.csr \
+         -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -out client.crt -extfile client.ext, \
+         where client.ext holds 'basicConstraints=CA:FALSE' and 'extendedKeyUsage=clientAuth'."
+    )
 }

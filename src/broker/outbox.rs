@@ -218,7 +218,7 @@ impl Outbox {
 
     /// Queues a QoS 0 PUBLISH unless the connection already holds `max_msgs` of them or
     /// `max_bytes` of their payload (0 = no limit). `force` skips the limits (retained messages
-    /// sent for a new subscription must all arrive [MQTT-3.3.1-6]). Returns `None` if dropped,
+    /// sent for a new subscription must all arrive [MQTT311-3.3.1-6] [MQTT5-3.3.1-9]). Returns `None` if dropped,
     /// else whether the caller must [`Outbox::wake`] the connection (see [`Outbox::push`]).
     pub fn push_qos0(
         &self,

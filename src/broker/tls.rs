@@ -8,7 +8,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 
-use super::config::ListenerTls;
+use super::config::{ListenerTls, TlsVersion};
+
+/// `tls_version tlsv1.3`: a TLS 1.2 ClientHello is refused with a `protocol_version` alert.
+const TLS13_ONLY: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_file_iter(path)
@@ -34,7 +37,10 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<rustls::ServerConfig>, Str
     })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(match tls.min_version {
+            TlsVersion::Tls12 => rustls::DEFAULT_VERSIONS,
+            TlsVersion::Tls13 => TLS13_ONLY,
+        })
         .map_err(|e| format!("TLS setup failed: {e}"))?;
     let builder = match (&tls.cafile, tls.require_certificate) {
         (Some(cafile), true) => {

@@ -1,6 +1,6 @@
 //! MQTT over WebSockets (`protocol websockets` listeners): the HTTP upgrade, then the same
 //! connection code as TCP over a byte stream made of binary frames. One frame may carry several
-//! MQTT packets or part of one [MQTT-6.0.0-2]; the subprotocol is `mqtt` [MQTT-6.0.0-3].
+//! MQTT packets or part of one [MQTT311-6.0.0-2] [MQTT5-6.0.0-2]; the subprotocol is `mqtt` [MQTT311-6.0.0-4] [MQTT5-6.0.0-4].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,7 +38,7 @@ fn choose_subprotocol(req: &Request, mut resp: Response) -> Result<Response, Err
 }
 
 /// Serves one WebSocket connection: upgrade within the CONNECT deadline, then MQTT.
-pub async fn serve<S>(stream: S, peer: SocketAddr, port: u16, shared: Arc<Shared>)
+pub async fn serve<S>(stream: S, peer: SocketAddr, port: u16, listener: usize, shared: Arc<Shared>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -73,5 +73,5 @@ where
             return;
         }
     };
-    connection::serve(WsStream::new(ws), peer, port, shared).await;
+    connection::serve(WsStream::new(ws), peer, port, listener, shared).await;
 }

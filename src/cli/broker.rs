@@ -1,6 +1,5 @@
 //! `mqtt-workbench broker`: the broker headless, printing its log like `mosquitto -v`.
 
-use crate::error_chain;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,8 +8,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Args;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::broker::event::LogLevel;
-use crate::broker::{self, BrokerConfig, BrokerEvent, EventBus, LogEntry};
+use crate::broker::config::{LogDest, LogTypes};
+use crate::broker::event::{LogFilter, LogLevel};
+use crate::broker::launch::{self, LaunchOptions};
+use crate::broker::signals::{self, Signal, Signals};
+use crate::broker::{BrokerConfig, BrokerEvent, EventBus, LogEntry, Publisher};
 
 /// Options of `mqtt-workbench broker`, named like mosquitto's.
 #[derive(Debug, Args)]
@@ -66,158 +68,296 @@ impl Timestamp {
     }
 }
 
-/// Formats one log entry as the lines mosquitto would print, each with the stamp.
-#[must_use]
-pub fn format_entry(entry: &LogEntry, stamp: &Timestamp) -> String {
-    let text = entry.event.to_string();
-    let prefix = stamp.render(entry.time);
-    let mut out = String::with_capacity(text.len() + 16);
-    for line in text.split('\n') {
-        if let Some(p) = &prefix {
-            out.push_str(p);
-            out.push_str(": ");
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
-
-/// Runs the broker until SIGINT or SIGTERM.
+/// Runs the broker until SIGINT or SIGTERM, answering SIGHUP (reload), SIGUSR1 (save) and
+/// SIGUSR2 (print the subscriptions) as mosquitto does.
 pub async fn run(args: BrokerArgs) -> ExitCode {
-    let (cfg, notes) = match &args.config_file {
-        Some(path) => match BrokerConfig::from_file(path) {
-            Ok(c) => c,
-            Err(e) => {
-                super::report(&e);
-                return ExitCode::FAILURE;
-            }
-        },
-        None => (BrokerConfig::default(), Vec::new()),
+    let (cfg, notes) = match launch::load_config(args.config_file.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            super::report(&e);
+            return ExitCode::FAILURE;
+        }
     };
-    let stamp = match (&cfg.log_timestamp, &cfg.log_timestamp_format) {
-        (false, _) => Timestamp::None,
-        (true, Some(f)) => Timestamp::Format(f.clone()),
-        (true, None) => Timestamp::UnixSeconds,
+    let sink = match LogSink::open(&cfg, args.verbose) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
     };
-    let events = if args.verbose {
+    let events = if sink.filter.wants_packets() {
         EventBus::new(1 << 14)
     } else {
         EventBus::quiet(1 << 10)
     };
     let rx = events.subscribe();
-    let min_level = if args.verbose {
-        LogLevel::Debug
-    } else {
-        LogLevel::Notice
+    let (sink_tx, sink_rx) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(print_log(rx, sink, sink_rx, args.verbose));
+    // Installed before the port is announced: a signal sent as soon as the port is known is
+    // handled, never the default action (which would kill the process).
+    let mut signals = Signals::new();
+    let opts = LaunchOptions {
+        port: args.port.unwrap_or(1883),
+        port_given: args.port.is_some(),
+        fall_back_to_free_port: false,
     };
-    let printer = tokio::spawn(print_log(rx, stamp, min_level));
-
-    events.emit(BrokerEvent::Starting);
-    events.emit(BrokerEvent::Config(
-        args.config_file.as_ref().map(|p| p.display().to_string()),
-    ));
-    for n in notes {
-        events.emit(BrokerEvent::Notice(n));
-    }
-    if args.port.is_some() && !cfg.listeners.is_empty() {
-        events.emit(BrokerEvent::Notice(
-            "Note: -p is ignored because the config file defines listeners.".into(),
-        ));
-    }
-    let listeners = match broker::bind(&cfg, args.port.unwrap_or(1883), &events) {
+    let launched = match launch::launch(cfg, notes, &opts, &events) {
         Ok(l) => l,
-        Err(e) => {
-            events.emit(BrokerEvent::Error(format!(
-                "{e}{}",
-                if e.is_addr_in_use() {
-                    " (is another broker running? -p 0 picks a free port)"
-                } else {
-                    ""
-                }
-            )));
-            drop(events);
-            let _ = printer.await;
-            return ExitCode::FAILURE;
-        }
-    };
-    let handle = match broker::start(cfg, listeners, events.clone()) {
-        Ok(h) => h,
-        Err(e) => {
-            events.emit(BrokerEvent::Error(error_chain(&e)));
+        Err(_) => {
             drop(events);
             let _ = printer.await;
             return ExitCode::FAILURE;
         }
     };
     drop(events);
-    wait_for_signal().await;
-    handle.shutdown().await;
+    let _ = sink_tx.send(SinkCmd::Publisher(launched.handle.publisher()));
+    loop {
+        match signals.recv().await {
+            Signal::Stop => break,
+            other => {
+                if let Some(cfg) = signals::act_on(&launched.handle, other).await {
+                    let _ = sink_tx.send(SinkCmd::Reconfigure(Box::new(cfg)));
+                }
+            }
+        }
+    }
+    launched.stop().await;
     let _ = printer.await;
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
+/// A change for the log writer.
+enum SinkCmd {
+    /// The broker is running: `log_dest topic` can publish.
+    Publisher(Publisher),
+    /// SIGHUP: new logging options; files are reopened (for logrotate).
+    Reconfigure(Box<BrokerConfig>),
+}
+
+/// Where log lines go and which are kept: `log_dest`, `log_type`, `connection_messages`,
+/// `log_timestamp` and `log_timestamp_format`.
+struct LogSink {
+    filter: LogFilter,
+    stamp: Timestamp,
+    stdout: bool,
+    stderr: bool,
+    files: Vec<(PathBuf, std::io::BufWriter<std::fs::File>)>,
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    syslog: Option<std::os::unix::net::UnixDatagram>,
+    topic: bool,
+    publisher: Option<Publisher>,
+    out: std::io::BufWriter<std::io::Stdout>,
+}
+
+impl LogSink {
+    /// Opens the destinations a configuration names. A log file that cannot be opened is an
+    /// error naming it (mosquitto refuses to start too).
+    fn open(cfg: &BrokerConfig, verbose: bool) -> Result<Self, String> {
+        let dests: Vec<LogDest> = if cfg.log_dest.is_empty() {
+            vec![LogDest::Stdout]
+        } else {
+            cfg.log_dest.clone()
+        };
+        let mut files = Vec::new();
+        for d in &dests {
+            if let LogDest::File(path) = d {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| {
+                        format!(
+                            "Unable to open log file {} for writing: {e}",
+                            path.display()
+                        )
+                    })?;
+                files.push((path.clone(), std::io::BufWriter::new(f)));
             }
         }
+        #[cfg(unix)]
+        let syslog = if dests.contains(&LogDest::Syslog) {
+            let sock = std::os::unix::net::UnixDatagram::unbound()
+                .and_then(|s| s.connect("/dev/log").map(|()| s))
+                .map_err(|e| format!("Unable to open syslog (/dev/log): {e}"))?;
+            Some(sock)
+        } else {
+            None
+        };
+        #[cfg(not(unix))]
+        if dests.contains(&LogDest::Syslog) {
+            return Err("'log_dest syslog' is only available on Unix".into());
+        }
+        Ok(Self {
+            filter: LogFilter::from_config(cfg, verbose),
+            stamp: match (&cfg.log_timestamp, &cfg.log_timestamp_format) {
+                (false, _) => Timestamp::None,
+                (true, Some(f)) => Timestamp::Format(f.clone()),
+                (true, None) => Timestamp::UnixSeconds,
+            },
+            stdout: dests.contains(&LogDest::Stdout),
+            stderr: dests.contains(&LogDest::Stderr),
+            files,
+            #[cfg(unix)]
+            syslog,
+            topic: dests.contains(&LogDest::Topic),
+            publisher: None,
+            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+        })
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Writes the kept lines of one entry to every destination. False when standard output
+    /// is gone.
+    fn write(&mut self, entry: &LogEntry) -> bool {
+        let lines = self.filter.lines(&entry.event);
+        if lines.is_empty() {
+            return true;
+        }
+        let prefix = self.stamp.render(entry.time);
+        let mut text = String::new();
+        for (_, line) in &lines {
+            if let Some(p) = &prefix {
+                text.push_str(p);
+                text.push_str(": ");
+            }
+            text.push_str(line);
+            text.push('\n');
+        }
+        let is_error = matches!(entry.event, BrokerEvent::Error(_));
+        let mut ok = true;
+        // Errors go to standard error (as well as to files, syslog and topics) rather than
+        // standard output, so that they show even when the log is piped or written away.
+        if self.stdout && !is_error && self.out.write_all(text.as_bytes()).is_err() {
+            ok = false;
+        }
+        if self.stderr || is_error {
+            let _ = self.out.flush();
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        }
+        for (_, f) in &mut self.files {
+            let _ = f.write_all(text.as_bytes());
+        }
+        #[cfg(unix)]
+        if let Some(sock) = &self.syslog {
+            let severity = match entry.event.level() {
+                LogLevel::Error => 3,
+                LogLevel::Warning => 4,
+                LogLevel::Notice => 5,
+                LogLevel::Debug => 7,
+            };
+            // Facility daemon (3); the syslog daemon adds its own time stamp.
+            for (_, line) in &lines {
+                let msg = format!(
+                    "<{}>mqtt-workbench[{}]: {line}",
+                    3 * 8 + severity,
+                    std::process::id()
+                );
+                let _ = sock.send(msg.as_bytes());
+            }
+        }
+        if self.topic
+            && let Some(p) = &self.publisher
+        {
+            for (class, line) in &lines {
+                // Packet-level lines are never published (as in mosquitto): publishing them
+                // would log more packets, without end.
+                let Some(sub) = topic_class(*class) else {
+                    continue;
+                };
+                let payload = match &prefix {
+                    Some(ts) => format!("{ts}: {line}"),
+                    None => line.clone(),
+                };
+                p.try_publish(&format!("$SYS/broker/log/{sub}"), payload);
+            }
+        }
+        ok
+    }
+
+    fn flush(&mut self) -> bool {
+        for (_, f) in &mut self.files {
+            let _ = f.flush();
+        }
+        self.out.flush().is_ok()
     }
 }
 
-/// Prints log lines to stdout until the broker terminates, flushing whenever the queue is
-/// drained so that a reader sees each packet at once.
+/// The `$SYS/broker/log/...` subtopic of a class, as mosquitto names them; `None` for debug.
+fn topic_class(class: LogTypes) -> Option<&'static str> {
+    [
+        (LogTypes::ERROR, "E"),
+        (LogTypes::WARNING, "W"),
+        (LogTypes::NOTICE, "N"),
+        (LogTypes::INFORMATION, "I"),
+        (LogTypes::SUBSCRIBE, "M/subscribe"),
+        (LogTypes::UNSUBSCRIBE, "M/unsubscribe"),
+        (LogTypes::WEBSOCKETS, "WS"),
+    ]
+    .into_iter()
+    .find(|(c, _)| *c == class)
+    .map(|(_, name)| name)
+}
+
+/// Writes log lines until the broker terminates, flushing whenever the queue is drained so
+/// that a reader sees each packet at once. On SIGHUP the sink is rebuilt from the reloaded
+/// configuration (log files are closed and reopened, so logrotate can move them).
 async fn print_log(
     mut rx: tokio::sync::broadcast::Receiver<LogEntry>,
-    stamp: Timestamp,
-    min_level: LogLevel,
+    mut sink: LogSink,
+    mut cmds: tokio::sync::mpsc::UnboundedReceiver<SinkCmd>,
+    verbose: bool,
 ) {
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
     loop {
-        let entry = match rx.recv().await {
-            Ok(e) => e,
-            Err(RecvError::Lagged(n)) => LogEntry {
-                time: SystemTime::now(),
-                event: BrokerEvent::Lagged(n),
+        let entry = tokio::select! {
+            biased;
+            Some(cmd) = cmds.recv() => {
+                match cmd {
+                    SinkCmd::Publisher(p) => sink.publisher = Some(p),
+                    SinkCmd::Reconfigure(cfg) => {
+                        // Lines emitted before the reload (its "Reloading config." among
+                        // them) still go to the old destinations, as in mosquitto.
+                        while let Ok(entry) = rx.try_recv() {
+                            sink.write(&entry);
+                        }
+                        sink.flush();
+                        match LogSink::open(&cfg, verbose) {
+                            Ok(mut new) => {
+                                new.publisher = sink.publisher.take();
+                                sink = new;
+                            }
+                            Err(e) => {
+                                let entry = LogEntry {
+                                    time: SystemTime::now(),
+                                    event: BrokerEvent::Error(format!(
+                                        "{e}; the old log destinations stay"
+                                    )),
+                                };
+                                sink.write(&entry);
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            r = rx.recv() => match r {
+                Ok(e) => e,
+                Err(RecvError::Lagged(n)) => LogEntry {
+                    time: SystemTime::now(),
+                    event: BrokerEvent::Lagged(n),
+                },
+                Err(RecvError::Closed) => break,
             },
-            Err(RecvError::Closed) => break,
         };
         let last = matches!(entry.event, BrokerEvent::Terminating)
             || matches!(entry.event, BrokerEvent::Error(_));
-        let level = entry.event.level();
-        if level >= min_level {
-            let text = format_entry(&entry, &stamp);
-            let res = if level >= LogLevel::Warning && matches!(entry.event, BrokerEvent::Error(_))
-            {
-                let _ = out.flush();
-                std::io::stderr().write_all(text.as_bytes())
-            } else {
-                out.write_all(text.as_bytes())
-            };
-            if res.is_err() {
-                break;
-            }
+        if !sink.write(&entry) {
+            break;
         }
-        if (rx.is_empty() || last) && out.flush().is_err() {
+        if (rx.is_empty() || last) && !sink.flush() {
             break;
         }
         if matches!(entry.event, BrokerEvent::Terminating) {
             break;
         }
     }
-    let _ = out.flush();
+    sink.flush();
 }

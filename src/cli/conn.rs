@@ -4,7 +4,7 @@ use bytes::Bytes;
 use clap::Args;
 
 use crate::client::{
-    BrokerUrl, ConnectOptions, MessageProperties, MqttVersion, QoS, Transport, Will,
+    BrokerUrl, ConnectOptions, FailureKind, MessageProperties, MqttVersion, QoS, Transport, Will,
 };
 
 /// How to reach and log in to the broker (mosquitto's flag names; `-h` is the host).
@@ -324,4 +324,46 @@ impl ConnArgs {
         }
         Ok(out)
     }
+}
+
+/// mosquitto's exit status for a failed TLS handshake (libmosquitto's `MOSQ_ERR_TLS`).
+pub const TLS_FAILED: u8 = 8;
+
+/// Reports a connection that could not be made, in mosquitto_sub's and mosquitto_pub's words,
+/// and returns their exit status: the CONNACK code for a refusal (3.1.1 return code or 5.0
+/// reason code), 8 for a TLS failure, 1 for everything else (socket errors, a host name
+/// that does not resolve, options that cannot be used).
+///
+/// The first line of stderr is mosquitto's; a TLS failure adds a second line saying what
+/// exactly failed, which mosquitto does not.
+#[must_use]
+pub fn connect_failed(
+    kind: Option<FailureKind>,
+    reason: &str,
+    code: Option<u8>,
+    quiet: bool,
+) -> std::process::ExitCode {
+    let (lines, status): (Vec<String>, u8) = match (code, kind) {
+        (Some(c), _) => (vec![format!("Connection error: {reason}")], c),
+        (None, Some(FailureKind::Tls)) => {
+            let detail = reason
+                .strip_prefix("A TLS error occurred: ")
+                .unwrap_or(reason);
+            (
+                vec![
+                    "Error: A TLS error occurred.".into(),
+                    format!("TLS: {detail}"),
+                ],
+                TLS_FAILED,
+            )
+        }
+        (None, Some(FailureKind::Lookup)) => (vec!["Unable to connect (Lookup error.).".into()], 1),
+        (None, _) => (vec![format!("Error: {reason}")], 1),
+    };
+    if !quiet {
+        for l in lines {
+            eprintln!("{l}");
+        }
+    }
+    std::process::ExitCode::from(status)
 }

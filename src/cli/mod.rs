@@ -1,5 +1,5 @@
-//! The command line: `mqtt-workbench [COMMAND]`: `broker`, the mosquitto_sub/mosquitto_pub
-//! work-alikes `sub` and `pub`, `profile` for saved connections, and `bench`.
+//! The command line: `mqtt-workbench [COMMAND]`: `broker`, the mosquitto_sub/mosquitto_pub/
+//! mosquitto_rr work-alikes `sub`, `pub` and `rr`, `profile` for saved connections, and `bench`.
 
 pub mod broker;
 pub mod conn;
@@ -7,6 +7,7 @@ pub mod decode;
 pub mod matching;
 pub mod profile;
 pub mod publish;
+pub mod rr;
 pub mod sub;
 
 use std::path::PathBuf;
@@ -26,8 +27,9 @@ pub struct Cli {
     /// The workbench's options (used when no command is given).
     #[command(flatten)]
     pub workbench: WorkbenchArgs,
-    /// Print help.
-    #[arg(long, action = clap::ArgAction::Help)]
+    /// Print help. Global, so every subcommand without its own `--help` answers it: the
+    /// root's `disable_help_flag` (needed for `-h` as the host) reaches every subcommand.
+    #[arg(long, action = clap::ArgAction::Help, global = true)]
     help: Option<bool>,
 }
 
@@ -83,6 +85,10 @@ pub enum Command {
     /// Publish messages, like mosquitto_pub (same flags; help is --help).
     #[command(disable_help_flag = true, disable_version_flag = true)]
     Pub(publish::PubArgs),
+    /// MQTT 5 request/response, like mosquitto_rr: publish a request with a Response Topic,
+    /// print the first response (same flags; help is --help).
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Rr(rr::RrArgs),
     /// Saved connection profiles: list, show, add, edit, rm, import, export.
     Profile(profile::ProfileArgs),
     /// Load-test any MQTT broker: `pub`, `sub`, `conn`, `fanin`, `fanout`.
@@ -101,11 +107,80 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Bench(args)) => crate::bench::run(args).await,
         Some(Command::Sub(args)) => sub::run(args).await,
         Some(Command::Pub(args)) => publish::run(args).await,
+        Some(Command::Rr(args)) => rr::run(args).await,
         Some(Command::Profile(args)) => profile::run(args),
         Some(Command::Decode(args)) => decode::run(&args),
         Some(Command::Match(args)) => matching::run(&args),
         None => crate::tui::run(cli.workbench.into()).await,
     }
+}
+
+/// Parses the process's command line, exiting on an error or `--help`.
+///
+/// `sub`, `pub` and `rr` report a usage error as mosquitto_sub, mosquitto_pub and
+/// mosquitto_rr do: `Error: ...`, a pointer to `--help`, and exit status 1 (clap's own
+/// status is 2). Every other command keeps clap's report.
+#[must_use]
+pub fn parse() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            let tool = args
+                .get(1)
+                .and_then(|a| a.to_str())
+                .filter(|a| ["sub", "pub", "rr"].contains(a));
+            match (tool, e.kind()) {
+                (_, K::DisplayHelp | K::DisplayVersion) | (None, _) => e.exit(),
+                (Some(tool), _) => {
+                    eprintln!("{}", mosquitto_usage_error(&e, tool));
+                    std::process::exit(1)
+                }
+            }
+        }
+    }
+}
+
+/// A clap error in mosquitto's words: `Error: Unknown option '--x'.`, `Error: Invalid QoS
+/// given: 3`, `Error: Invalid port given: 99999`, then the pointer to `--help`.
+fn mosquitto_usage_error(e: &clap::Error, tool: &str) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind as K};
+    let get = |k| match e.get(k) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(v)) => v.join(" "),
+        _ => String::new(),
+    };
+    let arg = get(ContextKind::InvalidArg);
+    let flag = arg.split(' ').next().unwrap_or_default();
+    let value = get(ContextKind::InvalidValue);
+    let first = match e.kind() {
+        K::UnknownArgument => format!("Error: Unknown option '{arg}'."),
+        K::InvalidValue if value.is_empty() => {
+            format!("Error: {flag} argument given but no value specified.")
+        }
+        K::InvalidValue | K::ValueValidation if flag.ends_with("qos") => {
+            format!("Error: Invalid QoS given: {value}")
+        }
+        K::InvalidValue | K::ValueValidation if flag == "--port" => {
+            format!("Error: Invalid port given: {value}")
+        }
+        K::InvalidValue | K::ValueValidation => {
+            format!("Error: Invalid value '{value}' for {flag}.")
+        }
+        _ => {
+            let text = e.kind().as_str().unwrap_or("invalid command line");
+            let rendered = e.to_string();
+            let line = rendered
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("error: "))
+                .unwrap_or(text)
+                .to_string();
+            format!("Error: {line}")
+        }
+    };
+    format!("{first}\n\nUse 'mqtt-workbench {tool} --help' to see usage.")
 }
 
 /// Prints an error and its chain of causes to stderr, mosquitto style (`Error: ...`).

@@ -237,8 +237,13 @@ pub async fn run(args: PubArgs) -> ExitCode {
                         }
                     }
                     ClientEvent::ConnectFailed { reason, code } => {
-                        if quiet {
-                            return ExitCode::from(code.unwrap_or(1));
+                        if quiet || code.is_none() {
+                            return super::conn::connect_failed(
+                                handle.failure(),
+                                &reason,
+                                code,
+                                quiet,
+                            );
                         }
                         return match code {
                             Some(c) => {
@@ -251,10 +256,7 @@ pub async fn run(args: PubArgs) -> ExitCode {
                                 }
                                 ExitCode::from(c)
                             }
-                            None => {
-                                eprintln!("Error: {reason}");
-                                ExitCode::from(1)
-                            }
+                            None => ExitCode::from(1),
                         };
                     }
                     ClientEvent::Disconnected { reason } => {

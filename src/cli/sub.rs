@@ -140,7 +140,8 @@ pub async fn run(args: SubArgs) -> ExitCode {
         pretty: args.pretty,
     };
     let debug = args.conn.debug;
-    let (handle, mut events) = client::connect_with_trace(conn.options, debug);
+    let options = conn.options;
+    let (mut handle, mut events) = client::connect_with_trace(options.clone(), debug);
 
     let timeout = async {
         match args.timeout {
@@ -151,9 +152,20 @@ pub async fn run(args: SubArgs) -> ExitCode {
     tokio::pin!(timeout);
     let mut printed: u64 = 0;
     let mut stopping = false;
+    // Set once a CONNACK accepted us: from then on a lost connection is retried, as
+    // libmosquitto's loop does for mosquitto_sub, instead of ending the command.
+    let mut was_connected = false;
+    // When the next connection attempt is due, while the broker is away.
+    let mut retry_at: Option<tokio::time::Instant> = None;
     loop {
         let ev = tokio::select! {
-            ev = events.recv() => ev,
+            ev = events.recv(), if retry_at.is_none() => ev,
+            () = tokio::time::sleep_until(retry_at.unwrap_or_else(tokio::time::Instant::now)),
+                if retry_at.is_some() => {
+                retry_at = None;
+                (handle, events) = client::connect_with_trace(options.clone(), debug);
+                continue;
+            }
             () = &mut timeout => {
                 if !quiet {
                     eprintln!("Timed out");
@@ -163,7 +175,7 @@ pub async fn run(args: SubArgs) -> ExitCode {
             }
             _ = tokio::signal::ctrl_c() => {
                 stopping = true;
-                if handle.disconnect().await.is_err() {
+                if retry_at.is_some() || handle.disconnect().await.is_err() {
                     return ExitCode::SUCCESS;
                 }
                 continue;
@@ -180,6 +192,9 @@ pub async fn run(args: SubArgs) -> ExitCode {
                 Next::Continue
             }
             ClientEvent::Connected { .. } => {
+                was_connected = true;
+                // Every connection subscribes again, as mosquitto_sub's on_connect does:
+                // a clean session has forgotten the subscriptions.
                 if !topics.is_empty() {
                     let _ = handle
                         .subscribe_many(&topics, &conn.properties.subscribe_user)
@@ -195,24 +210,21 @@ pub async fn run(args: SubArgs) -> ExitCode {
                 Next::Continue
             }
             ClientEvent::ConnectFailed { reason, code } => {
-                return match code {
-                    Some(c) => {
-                        if !quiet {
-                            eprintln!("Connection error: {reason}");
-                        }
-                        ExitCode::from(c)
-                    }
-                    None => {
-                        if !quiet {
-                            eprintln!("Error: {reason}");
-                        }
-                        ExitCode::from(1)
-                    }
-                };
+                let kind = handle.failure();
+                if was_connected && !stopping && retryable(kind) {
+                    retry_at = Some(tokio::time::Instant::now() + RECONNECT_DELAY);
+                    continue;
+                }
+                return super::conn::connect_failed(kind, &reason, code, quiet);
             }
             ClientEvent::Disconnected { reason } => {
                 if stopping {
                     return ExitCode::SUCCESS;
+                }
+                if retryable(handle.failure()) {
+                    // mosquitto_sub says nothing when the connection drops; it reconnects.
+                    retry_at = Some(tokio::time::Instant::now() + RECONNECT_DELAY);
+                    continue;
                 }
                 if !quiet {
                     eprintln!("Error: {reason}");
@@ -246,6 +258,18 @@ pub async fn run(args: SubArgs) -> ExitCode {
     }
 }
 
+/// How long `sub` waits before connecting again after the broker went away: libmosquitto's
+/// default reconnect delay, which mosquitto_sub keeps.
+pub const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+/// Whether a lost or failed connection is worth another attempt: socket errors and a broker
+/// that is briefly unreachable are; a refusal, a TLS failure or unusable options are not
+/// (libmosquitto's loop gives up on those too).
+fn retryable(kind: Option<client::FailureKind>) -> bool {
+    use client::FailureKind as K;
+    matches!(kind, Some(K::Socket | K::Lookup | K::Other) | None)
+}
+
 /// Filters, prints and counts one message.
 async fn on_message(
     args: &SubArgs,
@@ -260,6 +284,14 @@ async fn on_message(
     if args.retained_only && !msg.retain {
         return Next::Stop;
     }
+    // mosquitto_sub's order: -R and -T drop a message before --remove-retained sees it, so
+    // a topic filtered out keeps its retained message.
+    if args.no_retained && msg.retain {
+        return Next::Continue;
+    }
+    if args.filter_out.iter().any(|f| matches(f, &msg.topic)) {
+        return Next::Continue;
+    }
     if args.remove_retained && msg.retain && !msg.payload.is_empty() {
         let _ = handle
             .publish(OutgoingMessage {
@@ -270,12 +302,6 @@ async fn on_message(
                 ..OutgoingMessage::default()
             })
             .await;
-    }
-    if args.filter_out.iter().any(|f| matches(f, &msg.topic)) {
-        return Next::Continue;
-    }
-    if args.no_retained && msg.retain {
-        return Next::Continue;
     }
     let r = format::render(msg, output);
     out(&r.stdout);

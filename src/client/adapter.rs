@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use rumqttc::Outgoing;
 
-use super::{IncomingMessage, MessageProperties, trace};
+use super::{FailureKind, IncomingMessage, MessageProperties, trace};
 use crate::error_chain;
 use crate::protocol::QoS;
 
@@ -51,6 +51,7 @@ pub(super) enum Polled {
     Error {
         reason: String,
         code: Option<u8>,
+        kind: FailureKind,
     },
 }
 
@@ -132,7 +133,13 @@ fn v4_error(e: &rumqttc::ConnectionError) -> Polled {
         ConnectionError::MqttState(_) => ("The connection was lost.".into(), None),
         other => (error_chain(other), None),
     };
-    Polled::Error { reason, code }
+    let kind = match e {
+        ConnectionError::ConnectionRefused(_) => FailureKind::Refused,
+        ConnectionError::Tls(_) => FailureKind::Tls,
+        ConnectionError::Io(io) => io_kind(io),
+        _ => FailureKind::Other,
+    };
+    Polled::Error { reason, code, kind }
 }
 
 fn v5_incoming(p: rumqttc::v5::mqttbytes::v5::Packet) -> Polled {
@@ -215,7 +222,25 @@ fn v5_error(e: &rumqttc::v5::ConnectionError) -> Polled {
         ConnectionError::MqttState(_) => ("The connection was lost.".into(), None),
         other => (error_chain(other), None),
     };
-    Polled::Error { reason, code }
+    let kind = match e {
+        ConnectionError::ConnectionRefused(_) => FailureKind::Refused,
+        ConnectionError::Tls(_) => FailureKind::Tls,
+        ConnectionError::Io(io) => io_kind(io),
+        _ => FailureKind::Other,
+    };
+    Polled::Error { reason, code, kind }
+}
+
+/// Sorts an I/O error from connecting: a failed name lookup (tokio words getaddrinfo's
+/// failures as "failed to lookup address information") or any other socket error.
+fn io_kind(e: &std::io::Error) -> FailureKind {
+    if e.to_string()
+        .starts_with("failed to lookup address information")
+    {
+        FailureKind::Lookup
+    } else {
+        FailureKind::Socket
+    }
 }
 
 /// Describes an I/O error as strerror would (`Connection refused`), without Rust's suffix.

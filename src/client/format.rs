@@ -28,6 +28,10 @@ pub enum FormatError {
     /// `\` followed by an unknown escape.
     #[error("Invalid escape specifier '{0}'.")]
     Escape(char),
+    /// A width or precision above [`MAX_FIELD_WIDTH`]: printing it would allocate without
+    /// bound for every message (mosquitto_sub would try; this refuses at start-up instead).
+    #[error("Field width or precision above {MAX_FIELD_WIDTH} in format specifier.")]
+    Width,
 }
 
 /// Checks a `-F` format string as mosquitto_sub does before connecting.
@@ -35,6 +39,13 @@ pub enum FormatError {
 /// # Errors
 /// The first problem found.
 pub fn check_format(format: &str) -> Result<(), FormatError> {
+    // The digits of a width or precision, refused past the cap.
+    let number = |digits: &[u8]| {
+        digits.iter().try_fold(0usize, |n, d| {
+            let n = n * 10 + usize::from(d - b'0');
+            (n <= MAX_FIELD_WIDTH).then_some(n)
+        })
+    };
     let s = format.as_bytes();
     let len = s.len();
     let at = |i: usize| s.get(i).copied().unwrap_or(0);
@@ -51,23 +62,27 @@ pub fn check_format(format: &str) -> Result<(), FormatError> {
                         return Err(FormatError::Incomplete);
                     }
                 }
+                let width_at = i + 1;
                 while at(i + 1).is_ascii_digit() {
                     i += 1;
                     if i == len - 1 {
                         return Err(FormatError::Incomplete);
                     }
                 }
+                number(&s[width_at..=i.max(width_at - 1)]).ok_or(FormatError::Width)?;
                 if at(i + 1) == b'.' {
                     i += 1;
                     if i == len - 1 {
                         return Err(FormatError::Incomplete);
                     }
+                    let precision_at = i + 1;
                     while at(i + 1).is_ascii_digit() {
                         i += 1;
                         if i == len - 1 {
                             return Err(FormatError::Incomplete);
                         }
                     }
+                    number(&s[precision_at..=i.max(precision_at - 1)]).ok_or(FormatError::Width)?;
                 }
                 let c = at(i + 1);
                 if !b"%ACDEFIlmPpqRSrtjJUxX".contains(&c) {
@@ -149,6 +164,9 @@ pub fn render(msg: &IncomingMessage, opts: &OutputOptions) -> Rendered {
     out
 }
 
+/// The largest width or precision a `-F` format may give (64 KiB of padding per field).
+pub const MAX_FIELD_WIDTH: usize = 65_536;
+
 /// A `%` conversion's flags: `-` alignment, `0` padding, width and precision.
 #[derive(Clone, Copy)]
 struct Spec {
@@ -202,10 +220,12 @@ fn formatted(msg: &IncomingMessage, format: &str, opts: &OutputOptions, out: &mu
                         }
                     }
                     while i < len - 1 && s[i].is_ascii_digit() {
+                        // Capped as `check_format` refuses more: never an unbounded allocation.
                         spec.width = spec
                             .width
                             .saturating_mul(10)
-                            .saturating_add(usize::from(s[i] - b'0'));
+                            .saturating_add(usize::from(s[i] - b'0'))
+                            .min(MAX_FIELD_WIDTH);
                         i += 1;
                     }
                     if s[i] == b'.' && i < len - 1 {
@@ -214,7 +234,8 @@ fn formatted(msg: &IncomingMessage, format: &str, opts: &OutputOptions, out: &mu
                         while i < len - 1 && s[i].is_ascii_digit() {
                             p = p
                                 .saturating_mul(10)
-                                .saturating_add(usize::from(s[i] - b'0'));
+                                .saturating_add(usize::from(s[i] - b'0'))
+                                .min(MAX_FIELD_WIDTH);
                             i += 1;
                         }
                         spec.precision = Some(p);
@@ -904,6 +925,26 @@ mod tests {
         assert_eq!(check_format("\\q"), Err(FormatError::Escape('q')));
         assert_eq!(check_format("@"), Err(FormatError::Incomplete));
         assert!(check_format("%t %p %q %r %m %l %x %X %I %j %J %U @Y @N \\n").is_ok());
+        // Widths and precisions are bounded (a fuzz finding: `%1111111111111111111111111p`
+        // allocated without bound for every message).
+        assert!(check_format("%65536p %-65536t %.65536p %08.65536p").is_ok());
+        assert_eq!(check_format("%65537p"), Err(FormatError::Width));
+        assert_eq!(check_format("%.65537p"), Err(FormatError::Width));
+        assert_eq!(
+            check_format("%1111111111111111111111111p"),
+            Err(FormatError::Width)
+        );
+    }
+
+    #[test]
+    fn a_huge_width_that_skipped_the_check_is_capped_when_printing() {
+        let msg = msg("t", b"x");
+        let opts = OutputOptions {
+            format: Some("%3333333333333p".into()),
+            ..OutputOptions::default()
+        };
+        let out = render(&msg, &opts);
+        assert_eq!(out.stdout.len(), MAX_FIELD_WIDTH);
     }
 
     #[test]

@@ -158,6 +158,25 @@ pub enum ClientEvent {
     Trace(String),
 }
 
+/// The class of a connection failure, as mosquitto_sub and mosquitto_pub tell them apart in
+/// their exit status; [`ClientHandle::failure`] reports it after a
+/// [`ClientEvent::ConnectFailed`] or [`ClientEvent::Disconnected`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The broker refused the CONNECT: the CONNACK code is in the event.
+    Refused,
+    /// The TLS handshake failed: unknown CA, name mismatch, or no TLS on the other side.
+    Tls,
+    /// The broker's host name could not be resolved.
+    Lookup,
+    /// A socket error: connection refused, reset, unreachable.
+    Socket,
+    /// The options could not be used (a CA file that cannot be read, a bad keep alive).
+    Options,
+    /// Anything else (a protocol error, a timeout).
+    Other,
+}
+
 /// Why a request was refused before reaching the network.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -202,11 +221,16 @@ struct Shared {
     order: tokio::sync::Mutex<()>,
     pending: Mutex<Pending>,
     disconnecting: AtomicBool,
+    failure: Mutex<Option<FailureKind>>,
 }
 
 impl Shared {
     fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set_failure(&self, kind: FailureKind) {
+        *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(kind);
     }
 }
 
@@ -266,6 +290,18 @@ fn publish_properties(p: &MessageProperties) -> rumqttc::v5::mqttbytes::v5::Publ
 }
 
 impl ClientHandle {
+    /// How the connection failed, once the event stream has reported
+    /// [`ClientEvent::ConnectFailed`] or [`ClientEvent::Disconnected`] (`None` before, and
+    /// after a disconnect the client asked for).
+    #[must_use]
+    pub fn failure(&self) -> Option<FailureKind> {
+        *self
+            .shared
+            .failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Subscribes to one filter.
     ///
     /// # Errors
@@ -452,6 +488,7 @@ pub fn connect_with_trace(
             inner
         }
         Err(reason) => {
+            shared.set_failure(FailureKind::Options);
             tokio::spawn(async move {
                 let _ = session
                     .tx
@@ -621,6 +658,10 @@ impl Session {
     }
 
     async fn on_connack(&mut self, session_present: bool, assigned: Option<String>) {
+        // rumqttc reports no outgoing CONNECT; its CONNACK proves it went out. Written only
+        // now, the trace never claims a CONNECT on a socket that did not connect, as
+        // mosquitto_sub -d prints none then either.
+        self.trace(trace::sending_connect).await;
         self.trace(|id| trace::received_connack(id, 0)).await;
         if let Some(id) = assigned {
             self.id = id;
@@ -731,12 +772,21 @@ impl Session {
     }
 
     /// Reports a connection error: refused or failed before CONNACK, lost after.
-    async fn on_error(&mut self, reason: String, code: Option<u8>) {
+    async fn on_error(&mut self, reason: String, code: Option<u8>, kind: FailureKind) {
+        // The CONNECT went out when the broker answered it (a refusal) or when the failure
+        // came after the socket and TLS were up (a timeout or protocol error).
+        if !self.connected && (code.is_some() || kind == FailureKind::Other) {
+            self.trace(trace::sending_connect).await;
+        }
         if let Some(c) = code {
             self.trace(|id| trace::received_connack(id, c)).await;
         }
+        let asked = self.connected && self.shared.disconnecting.load(Ordering::SeqCst);
+        if !asked {
+            self.shared.set_failure(kind);
+        }
         if self.connected {
-            let reason = if self.shared.disconnecting.load(Ordering::SeqCst) {
+            let reason = if asked {
                 "disconnected".to_string()
             } else {
                 reason
@@ -749,7 +799,6 @@ impl Session {
 
     /// The connection task: one loop over [`EventLoop::poll`] for both protocol versions.
     async fn run(mut self, mut el: EventLoop) {
-        self.trace(trace::sending_connect).await;
         loop {
             let step = match el.poll().await {
                 Polled::ConnAck {
@@ -803,8 +852,8 @@ impl Session {
                 }
                 Polled::Ignored => Step::Continue,
                 Polled::Outgoing(o) => self.on_outgoing(o).await,
-                Polled::Error { reason, code } => {
-                    self.on_error(reason, code).await;
+                Polled::Error { reason, code, kind } => {
+                    self.on_error(reason, code, kind).await;
                     Step::Stop
                 }
             };

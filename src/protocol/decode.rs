@@ -98,7 +98,7 @@ impl Decoder {
             pt::SUBSCRIBE => Packet::Subscribe(Box::new(read_subscribe(&mut r, self.v5())?)),
             pt::UNSUBSCRIBE => Packet::Unsubscribe(Box::new(read_unsubscribe(&mut r, self.v5())?)),
             pt::PINGREQ => {
-                // [MQTT-3.12.4-1] PINGREQ has no body.
+                // [MQTT311 §3.12] [MQTT5 §3.12] PINGREQ has no body.
                 r.finish()?;
                 Packet::PingReq
             }
@@ -116,10 +116,10 @@ impl Decoder {
     /// Validates the packet type and the fixed header flags (§2.2.2 table 2.2).
     fn check_type(&self, kind: u8, flags: u8) -> Result<(), DecodeError> {
         match (self.version, kind) {
-            // [MQTT-3.1.0-1] the first packet must be CONNECT.
+            // [MQTT311-3.1.0-1] [MQTT5-3.1.0-1] the first packet must be CONNECT.
             (None, pt::CONNECT) => {}
             (None, _) => return Err(DecodeError::Protocol("first packet is not CONNECT")),
-            // [MQTT-3.1.0-2] a second CONNECT is a protocol violation.
+            // [MQTT311-3.1.0-2] [MQTT5-3.1.0-2] a second CONNECT is a protocol violation.
             (Some(_), pt::CONNECT) => return Err(DecodeError::Protocol("second CONNECT")),
             (Some(v), pt::AUTH) if v != ProtocolVersion::V5 => {
                 return Err(DecodeError::Malformed("reserved packet type 15"));
@@ -136,12 +136,12 @@ impl Decoder {
         }
         let expected = match kind {
             pt::PUBLISH => return Ok(()),
-            // [MQTT-3.6.1-1], [MQTT-3.8.1-1], [MQTT-3.10.1-1].
+            // [MQTT311-3.6.1-1], [MQTT311-3.8.1-1], [MQTT311-3.10.1-1] / [MQTT5-3.6.1-1], [MQTT5-3.8.1-1], [MQTT5-3.10.1-1].
             pt::PUBREL | pt::SUBSCRIBE | pt::UNSUBSCRIBE => 0x2,
             _ => 0x0,
         };
         if flags != expected {
-            // [MQTT-2.2.2-2]: invalid flags mean a malformed packet.
+            // [MQTT311-2.2.2-2] [MQTT5-2.1.3-1]: invalid flags mean a malformed packet.
             return Err(DecodeError::Malformed("invalid fixed header flags"));
         }
         Ok(())
@@ -155,15 +155,15 @@ fn read_connect(r: &mut Reader) -> Result<Connect, DecodeError> {
         ("MQTT", 4) => ProtocolVersion::V311,
         ("MQTT", 5) => ProtocolVersion::V5,
         ("MQIsdp", 3) => ProtocolVersion::V31,
-        // [MQTT-3.1.2-2]: a known name with an unknown level gets CONNACK 0x01 / 0x84.
+        // [MQTT311-3.1.2-2] [MQTT5-3.1.2-2]: a known name with an unknown level gets CONNACK 0x01 / 0x84.
         ("MQTT" | "MQIsdp", _) => return Err(DecodeError::UnsupportedVersion { name, level }),
-        // [MQTT-3.1.2-1]: any other protocol name may be closed without CONNACK.
+        // [MQTT311-3.1.2-1] [MQTT5-3.1.2-1]: any other protocol name may be closed without CONNACK.
         _ => return Err(DecodeError::Protocol("unknown protocol name")),
     };
     let v5 = version == ProtocolVersion::V5;
     let flags = r.u8()?;
     if flags & 0x01 != 0 {
-        // [MQTT-3.1.2-3]
+        // [MQTT311-3.1.2-3] [MQTT5-3.1.2-3]
         return Err(DecodeError::Malformed("reserved CONNECT flag is set"));
     }
     let clean_start = flags & 0x02 != 0;
@@ -173,14 +173,14 @@ fn read_connect(r: &mut Reader) -> Result<Connect, DecodeError> {
     let password_flag = flags & 0x40 != 0;
     let username_flag = flags & 0x80 != 0;
     if !will_flag && (will_qos_bits != 0 || will_retain) {
-        // [MQTT-3.1.2-11], [MQTT-3.1.2-13], [MQTT-3.1.2-15]
+        // [MQTT311-3.1.2-11], [MQTT311-3.1.2-13], [MQTT311-3.1.2-15] / [MQTT5-3.1.2-11], [MQTT5-3.1.2-13]
         return Err(DecodeError::Malformed(
             "will QoS or retain set without a will",
         ));
     }
-    let will_qos = QoS::from_u8(will_qos_bits).ok_or(DecodeError::Malformed("will QoS 3"))?; // [MQTT-3.1.2-14]
+    let will_qos = QoS::from_u8(will_qos_bits).ok_or(DecodeError::Malformed("will QoS 3"))?; // [MQTT311-3.1.2-14] [MQTT5-3.1.2-12]
     if !v5 && password_flag && !username_flag {
-        // [MQTT-3.1.2-22]
+        // [MQTT311-3.1.2-22]
         return Err(DecodeError::Malformed("password without a user name"));
     }
     let keep_alive = r.u16()?;
@@ -189,6 +189,13 @@ fn read_connect(r: &mut Reader) -> Result<Connect, DecodeError> {
     } else {
         Properties::default()
     };
+    if properties.auth_data.is_some() && properties.auth_method.is_none() {
+        // MQTT5 §3.1.2.11.10: Authentication Data without an Authentication Method is a
+        // Protocol Error.
+        return Err(DecodeError::Protocol(
+            "authentication data without a method",
+        ));
+    }
     let client_id = r.string()?;
     let will = if will_flag {
         let properties = if v5 {
@@ -232,8 +239,8 @@ fn read_connect(r: &mut Reader) -> Result<Connect, DecodeError> {
     })
 }
 
-/// Checks a topic name for PUBLISH or a will: at least one character [MQTT-4.7.3-1] and no
-/// wildcard characters [MQTT-3.3.2-2].
+/// Checks a topic name for PUBLISH or a will: at least one character [MQTT311-4.7.3-1] [MQTT5-4.7.3-1] and no
+/// wildcard characters [MQTT311-3.3.2-2] [MQTT5-3.3.2-2].
 pub fn check_topic_name(topic: &str) -> Result<(), DecodeError> {
     if topic.is_empty() {
         return Err(DecodeError::TopicName("empty topic name"));
@@ -252,10 +259,10 @@ fn read_publish(
 ) -> Result<Publish, DecodeError> {
     let dup = flags & 0x08 != 0;
     let qos =
-        QoS::from_u8((flags >> 1) & 0x03).ok_or(DecodeError::Malformed("PUBLISH with QoS 3"))?; // [MQTT-3.3.1-4]
+        QoS::from_u8((flags >> 1) & 0x03).ok_or(DecodeError::Malformed("PUBLISH with QoS 3"))?; // [MQTT311-3.3.1-4] [MQTT5-3.3.1-4]
     let retain = flags & 0x01 != 0;
     if dup && qos == QoS::AtMostOnce {
-        // [MQTT-3.3.1-2]
+        // [MQTT311-3.3.1-2] [MQTT5-3.3.1-2]
         return Err(DecodeError::Malformed("DUP set on a QoS 0 PUBLISH"));
     }
     let n = usize::from(r.u16()?);
@@ -281,7 +288,7 @@ fn read_publish(
     } else {
         let id = r.u16()?;
         if id == 0 {
-            // [MQTT-2.3.1-1]
+            // [MQTT311-2.3.1-1] [MQTT5-2.2.1-3]
             return Err(DecodeError::Malformed("packet identifier 0"));
         }
         id
@@ -345,7 +352,7 @@ fn read_subscribe(r: &mut Reader, v5: bool) -> Result<Subscribe, DecodeError> {
         let opts = r.u8()?;
         let reserved = if v5 { opts & 0xC0 } else { opts & 0xFC };
         if reserved != 0 {
-            // [MQTT-3.8.3-4] (3.1.1) / [MQTT-3.8.3-5] (5.0)
+            // [MQTT311-3.8.3-4] (3.1.1) / [MQTT5-3.8.3-5] (5.0)
             return Err(DecodeError::Malformed(
                 "reserved subscription option bits set",
             ));
@@ -356,7 +363,8 @@ fn read_subscribe(r: &mut Reader, v5: bool) -> Result<Subscribe, DecodeError> {
             0 => RetainHandling::SendAtSubscribe,
             1 => RetainHandling::SendIfNew,
             2 => RetainHandling::DoNotSend,
-            _ => return Err(DecodeError::Malformed("retain handling 3")),
+            // MQTT5 §3.8.3.1: a Retain Handling of 3 is a Protocol Error.
+            _ => return Err(DecodeError::Protocol("retain handling 3")),
         };
         filters.push((
             filter,
@@ -369,7 +377,7 @@ fn read_subscribe(r: &mut Reader, v5: bool) -> Result<Subscribe, DecodeError> {
         ));
     }
     if filters.is_empty() {
-        // [MQTT-3.8.3-3]
+        // [MQTT311-3.8.3-3] [MQTT5-3.8.3-2]
         return Err(DecodeError::Malformed("SUBSCRIBE without a topic filter"));
     }
     Ok(Subscribe {
@@ -394,7 +402,7 @@ fn read_unsubscribe(r: &mut Reader, v5: bool) -> Result<Unsubscribe, DecodeError
         filters.push(r.string()?);
     }
     if filters.is_empty() {
-        // [MQTT-3.10.3-2]
+        // [MQTT311-3.10.3-2] [MQTT5-3.10.3-2]
         return Err(DecodeError::Malformed("UNSUBSCRIBE without a topic filter"));
     }
     Ok(Unsubscribe {

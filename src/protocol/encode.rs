@@ -56,7 +56,7 @@ fn props_len(p: &Properties) -> usize {
 }
 
 /// The size of a PUBLISH on the wire, for the client's Maximum Packet Size check
-/// [MQTT-3.1.2-24].
+/// [MQTT5-3.1.2-24].
 #[must_use]
 pub fn publish_len(p: &Publish, version: ProtocolVersion) -> usize {
     let remaining = publish_remaining(p, version);
@@ -166,7 +166,7 @@ pub fn encode(out: &mut BytesMut, packet: &Outgoing, version: ProtocolVersion) {
             out.put_u8(0);
         }
         Outgoing::Disconnect(reason) => {
-            // Only MQTT 5 has a server-sent DISCONNECT [MQTT-3.14.0-1 applies to 3.1.1 servers].
+            // Only MQTT 5 has a server-sent DISCONNECT [MQTT311 §3.14: only a client sends DISCONNECT].
             if version.is_v5() {
                 put_header(out, pt::DISCONNECT << 4, 2);
                 out.put_u8(reason.as_u8());

@@ -112,7 +112,7 @@ impl PropertyContext {
                     | CORRELATION_DATA
                     | WILL_DELAY
             ),
-            // A client never sends a Subscription Identifier in PUBLISH [MQTT-3.3.4-6].
+            // A client never sends a Subscription Identifier in PUBLISH [MQTT5-3.3.4-6].
             Self::Publish => matches!(
                 pid,
                 PAYLOAD_FORMAT
@@ -178,7 +178,7 @@ pub struct Properties {
     pub maximum_qos: Option<u8>,
     /// Retain Available.
     pub retain_available: Option<u8>,
-    /// User Properties, in the order they were sent [MQTT-3.3.2-18].
+    /// User Properties, in the order they were sent [MQTT5-3.3.2-18].
     pub user_properties: Vec<(String, String)>,
     /// Maximum Packet Size.
     pub maximum_packet_size: Option<u32>,
@@ -216,8 +216,19 @@ impl Properties {
         while body.remaining() > 0 {
             let pid = u8::try_from(body.varint()?)
                 .map_err(|_| DecodeError::Malformed("unknown property identifier"))?;
+            // MQTT5 §2.2.2.2: an identifier not valid for the packet type makes it a Malformed
+            // Packet (a duplicated one is a Protocol Error, below).
+            if matches!(ctx, PropertyContext::Publish) && pid == id::SUBSCRIPTION_ID {
+                // A Subscription Identifier is valid in PUBLISH, but a client never sends one
+                // [MQTT5-3.3.4-6]: a Protocol Error, not a Malformed Packet.
+                return Err(DecodeError::Protocol(
+                    "subscription identifier from a client",
+                ));
+            }
             if !ctx.allows(pid) {
-                return Err(DecodeError::Protocol("property not allowed in this packet"));
+                return Err(DecodeError::Malformed(
+                    "property not allowed in this packet",
+                ));
             }
             p.read_one(pid, &mut body)?;
         }
@@ -232,7 +243,7 @@ impl Properties {
             CONTENT_TYPE => set_once(&mut self.content_type, r.string()?),
             RESPONSE_TOPIC => {
                 let t = r.string()?;
-                // [MQTT-3.3.2-14]: a Response Topic is a topic name, without wildcards.
+                // [MQTT5-3.3.2-14]: a Response Topic is a topic name, without wildcards.
                 if t.is_empty() || t.contains(['+', '#']) {
                     return Err(DecodeError::Protocol(
                         "response topic must be a valid topic name",
@@ -282,7 +293,9 @@ impl Properties {
                 }
                 set_once(&mut self.maximum_packet_size, v)
             }
-            _ => Err(DecodeError::Protocol("property not allowed in this packet")),
+            _ => Err(DecodeError::Malformed(
+                "property not allowed in this packet",
+            )),
         }
     }
 

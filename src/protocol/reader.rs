@@ -59,7 +59,7 @@ impl Reader {
     }
 
     /// Reads a variable byte integer (MQTT 5 §1.5.5): at most four bytes, minimally encoded
-    /// [MQTT-1.5.5-1].
+    /// [MQTT5-1.5.5-1].
     pub fn varint(&mut self) -> Result<u32, DecodeError> {
         let (value, used) = read_varint(&self.buf[self.pos..])?.ok_or(DecodeError::Malformed(
             "packet ends inside a variable byte integer",
@@ -121,7 +121,7 @@ pub fn read_varint(buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
         }
         value |= u32::from(b & 0x7F) << (7 * i);
         if b & 0x80 == 0 {
-            // [MQTT-1.5.5-1]: the minimal number of bytes. A last byte of 0 after others is padding.
+            // [MQTT5-1.5.5-1]: the minimal number of bytes. A last byte of 0 after others is padding.
             if i > 0 && b == 0 {
                 return Err(DecodeError::Malformed(
                     "variable byte integer is not minimally encoded",
@@ -140,11 +140,11 @@ pub fn read_varint(buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
 
 /// Checks the MQTT rules for UTF-8 encoded strings and returns the text.
 ///
-/// Ill-formed UTF-8 and surrogates are refused [MQTT-1.5.3-1], and so is U+0000 [MQTT-1.5.3-2].
+/// Ill-formed UTF-8 and surrogates are refused [MQTT311-1.5.3-1] [MQTT5-1.5.4-1], and so is U+0000 [MQTT311-1.5.3-2] [MQTT5-1.5.4-2].
 /// Like mosquitto, the server also refuses the control characters U+0001..U+001F and
 /// U+007F..U+009F and the Unicode non-characters, which the specification says a sender
 /// SHOULD NOT use and a receiver MAY treat as malformed (§1.5.3). U+FEFF is kept as it is
-/// [MQTT-1.5.3-3].
+/// [MQTT311-1.5.3-3] [MQTT5-1.5.4-3].
 pub fn validate_utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
     let s = std::str::from_utf8(bytes)
         .map_err(|_| DecodeError::Malformed("ill-formed UTF-8 string"))?;
@@ -186,7 +186,7 @@ mod tests {
         );
         // §2.2.3: a fifth byte is malformed.
         assert!(read_varint(&[0xFF, 0xFF, 0xFF, 0xFF, 0x01]).is_err());
-        // [MQTT-1.5.5-1]: 0x80 0x00 is a non-minimal zero.
+        // [MQTT5-1.5.5-1]: 0x80 0x00 is a non-minimal zero.
         assert!(read_varint(&[0x80, 0x00]).is_err());
         assert_eq!(read_varint(&[0x80]).ok(), Some(None));
     }
@@ -194,9 +194,9 @@ mod tests {
     #[test]
     fn utf8_rules() {
         assert!(validate_utf8(b"sport/tennis").is_ok());
-        assert!(validate_utf8("\u{FEFF}bom".as_bytes()).is_ok()); // [MQTT-1.5.3-3]
+        assert!(validate_utf8("\u{FEFF}bom".as_bytes()).is_ok()); // [MQTT311-1.5.3-3] [MQTT5-1.5.4-3]
         assert!(validate_utf8(&[0x74, 0x6F, 0xED, 0xA0, 0x80]).is_err()); // surrogate
-        assert!(validate_utf8(b"to\0p").is_err()); // [MQTT-1.5.3-2]
+        assert!(validate_utf8(b"to\0p").is_err()); // [MQTT311-1.5.3-2] [MQTT5-1.5.4-2]
         assert!(validate_utf8(b"a\x01b").is_err());
         assert!(validate_utf8(&[0x61, 0xC2, 0x9F]).is_err());
         assert!(validate_utf8("\u{FFFF}".as_bytes()).is_err());

@@ -64,18 +64,28 @@ pub enum ReasonCode {
     TopicAliasInvalid = 0x94,
     /// 0x95 Packet too large.
     PacketTooLarge = 0x95,
+    /// 0x96 Message rate too high.
+    MessageRateTooHigh = 0x96,
     /// 0x97 Quota exceeded.
     QuotaExceeded = 0x97,
+    /// 0x98 Administrative action.
+    AdministrativeAction = 0x98,
     /// 0x99 Payload format invalid.
     PayloadFormatInvalid = 0x99,
     /// 0x9A Retain not supported.
     RetainNotSupported = 0x9A,
     /// 0x9B QoS not supported.
     QoSNotSupported = 0x9B,
+    /// 0x9C Use another server.
+    UseAnotherServer = 0x9C,
+    /// 0x9D Server moved.
+    ServerMoved = 0x9D,
     /// 0x9E Shared Subscriptions not supported.
     SharedSubscriptionsNotSupported = 0x9E,
     /// 0x9F Connection rate exceeded.
     ConnectionRateExceeded = 0x9F,
+    /// 0xA0 Maximum connect time.
+    MaximumConnectTime = 0xA0,
     /// 0xA1 Subscription Identifiers not supported.
     SubscriptionIdentifiersNotSupported = 0xA1,
     /// 0xA2 Wildcard Subscriptions not supported.
@@ -89,7 +99,7 @@ impl ReasonCode {
         self as u8
     }
 
-    /// True for codes of 0x80 and above, which mean failure [MQTT-4.13.2-1].
+    /// True for codes of 0x80 and above, which mean failure [MQTT5 §2.4].
     #[must_use]
     pub fn is_error(self) -> bool {
         self.as_u8() >= 0x80
@@ -141,18 +151,24 @@ impl ReasonCode {
             Self::ReceiveMaximumExceeded => "receive maximum exceeded",
             Self::TopicAliasInvalid => "topic alias invalid",
             Self::PacketTooLarge => "packet too large",
+            Self::MessageRateTooHigh => "message rate too high",
             Self::QuotaExceeded => "quota exceeded",
+            Self::AdministrativeAction => "administrative action",
             Self::PayloadFormatInvalid => "payload format invalid",
             Self::RetainNotSupported => "retain not supported",
             Self::QoSNotSupported => "QoS not supported",
+            Self::UseAnotherServer => "use another server",
+            Self::ServerMoved => "server moved",
             Self::SharedSubscriptionsNotSupported => "shared subscriptions not supported",
             Self::ConnectionRateExceeded => "connection rate exceeded",
+            Self::MaximumConnectTime => "maximum connect time",
             Self::SubscriptionIdentifiersNotSupported => "subscription identifiers not supported",
             Self::WildcardSubscriptionsNotSupported => "wildcard subscriptions not supported",
         }
     }
 
-    /// Parses a reason code byte that a client may send in DISCONNECT (MQTT 5 §3.14.2.1).
+    /// Parses a DISCONNECT Reason Code byte: every value of the table in MQTT5 §3.14.2.1
+    /// [MQTT5-3.14.2-1]; `None` for a byte the table does not define.
     #[must_use]
     pub fn from_disconnect_byte(b: u8) -> Option<Self> {
         Some(match b {
@@ -172,12 +188,17 @@ impl ReasonCode {
             0x93 => Self::ReceiveMaximumExceeded,
             0x94 => Self::TopicAliasInvalid,
             0x95 => Self::PacketTooLarge,
+            0x96 => Self::MessageRateTooHigh,
             0x97 => Self::QuotaExceeded,
+            0x98 => Self::AdministrativeAction,
             0x99 => Self::PayloadFormatInvalid,
             0x9A => Self::RetainNotSupported,
             0x9B => Self::QoSNotSupported,
+            0x9C => Self::UseAnotherServer,
+            0x9D => Self::ServerMoved,
             0x9E => Self::SharedSubscriptionsNotSupported,
             0x9F => Self::ConnectionRateExceeded,
+            0xA0 => Self::MaximumConnectTime,
             0xA1 => Self::SubscriptionIdentifiersNotSupported,
             0xA2 => Self::WildcardSubscriptionsNotSupported,
             _ => return None,

@@ -14,10 +14,10 @@ pub enum FilterError {
     /// Zero-length filter [MQTT311-4.7.3-1] [MQTT5-4.7.3-1].
     #[error("a topic filter must not be empty")]
     Empty,
-    /// `#` not alone in its level or not the last level [MQTT311-4.7.1-2] [MQTT5-4.7.1-2].
+    /// `#` not alone in its level or not the last level [MQTT311-4.7.1-2] [MQTT5-4.7.1-1].
     #[error("'#' must be the last level and alone in it")]
     MisplacedHash,
-    /// `+` not alone in its level [MQTT311-4.7.1-3] [MQTT5-4.7.1-3].
+    /// `+` not alone in its level [MQTT311-4.7.1-3] [MQTT5-4.7.1-2].
     #[error("'+' must fill a whole level")]
     MisplacedPlus,
     /// `$share/` without a valid group name or filter (MQTT5 §4.8.2).

@@ -64,6 +64,16 @@ pub enum LinkEvent {
     },
     /// The broker acknowledged an UNSUBSCRIBE.
     UnsubAck,
+    /// The broker refused the credentials or the client (CONNACK "bad user name or
+    /// password", "not authorised", "client id rejected", "banned"): no retry until asked,
+    /// since the same CONNECT would be refused again.
+    Refused(String),
+}
+
+/// True for the CONNACK codes that the same CONNECT would get again (3.1.1 and 5.0 codes).
+#[must_use]
+pub fn refusal_is_final(code: u8) -> bool {
+    matches!(code, 2 | 4 | 5 | 133 | 134 | 135 | 138 | 140)
 }
 
 /// MQTT 5 publish properties from the composer.
@@ -234,27 +244,41 @@ pub fn plain_reason(reason: &str, code: Option<u8>, o: &ConnectOptions) -> Strin
     }
 }
 
+/// The MQTT 5 PUBLISH properties, each under its name in the specification (MQTT5 §3.3.2.3).
 fn interesting_props(p: MessageProperties) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    if let Some(ct) = p.content_type {
-        out.push(("content-type".into(), ct));
+    if let Some(f) = p.payload_format_indicator {
+        let what = if f == 1 {
+            "1 (UTF-8 text)"
+        } else {
+            "0 (bytes)"
+        };
+        out.push(("Payload Format Indicator".into(), what.into()));
     }
     if let Some(e) = p.message_expiry_interval {
-        out.push(("message-expiry".into(), format!("{e} s")));
+        out.push(("Message Expiry Interval".into(), format!("{e} s")));
+    }
+    if let Some(a) = p.topic_alias {
+        out.push(("Topic Alias".into(), a.to_string()));
     }
     if let Some(r) = p.response_topic {
-        out.push(("response-topic".into(), r));
+        out.push(("Response Topic".into(), r));
     }
     if let Some(c) = &p.correlation_data {
         out.push((
-            "correlation-data".into(),
+            "Correlation Data".into(),
             String::from_utf8_lossy(c).into_owned(),
         ));
     }
-    if let Some(f) = p.payload_format_indicator {
-        out.push(("payload-format".into(), f.to_string()));
+    for (k, v) in p.user_properties {
+        out.push(("User Property".into(), format!("{k} = {v}")));
     }
-    out.extend(p.user_properties);
+    for id in p.subscription_identifiers {
+        out.push(("Subscription Identifier".into(), id.to_string()));
+    }
+    if let Some(ct) = p.content_type {
+        out.push(("Content Type".into(), ct));
+    }
     out
 }
 
@@ -293,6 +317,8 @@ fn suback_result(code: u8) -> Result<u8, String> {
 enum End {
     /// Failed or lost; retry after a back-off.
     Lost(String),
+    /// The broker refused the credentials or the client: wait until asked.
+    Refused(String),
     /// The user asked to reconnect now.
     Now,
     /// The UI is gone or asked to stop.
@@ -317,6 +343,21 @@ async fn supervise(
                 if tx.send(LinkEvent::Disconnected(reason)).await.is_err() {
                     return;
                 }
+            }
+            End::Refused(reason) => {
+                if tx.send(LinkEvent::Refused(reason)).await.is_err() {
+                    return;
+                }
+                // Not retried blindly: only a reconnect request (or a new connection) goes on.
+                loop {
+                    match requests.recv().await {
+                        None | Some(Request::Stop) => return,
+                        Some(Request::Reconnect) => break,
+                        Some(_) => {}
+                    }
+                }
+                attempt = 0;
+                continue;
             }
         }
         attempt = attempt.saturating_add(1);
@@ -366,7 +407,12 @@ async fn run_once(
                         LinkEvent::Connected
                     }
                     Some(ClientEvent::ConnectFailed { reason, code }) => {
-                        return End::Lost(plain_reason(&reason, code, opts));
+                        let why = plain_reason(&reason, code, opts);
+                        return if code.is_some_and(refusal_is_final) {
+                            End::Refused(why)
+                        } else {
+                            End::Lost(why)
+                        };
                     }
                     Some(ClientEvent::Disconnected { reason }) => {
                         return End::Lost(format!("connection lost: {}", plain_reason(&reason, None, opts)));
@@ -438,6 +484,15 @@ mod tests {
     fn backoff_doubles_up_to_thirty_seconds() {
         let secs: Vec<u64> = (1..=8).map(|a| backoff(a).as_secs()).collect();
         assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
+
+    #[test]
+    fn credential_and_client_refusals_are_final_others_retry() {
+        // 3.1.1 return codes (MQTT311 §3.2.2.3) and 5.0 reason codes (MQTT5 §3.2.2.2).
+        let final_codes: Vec<u8> = (0..=255).filter(|c| refusal_is_final(*c)).collect();
+        assert_eq!(final_codes, [2, 4, 5, 133, 134, 135, 138, 140]);
+        // Unavailable and busy brokers are worth retrying.
+        assert!(!refusal_is_final(3) && !refusal_is_final(136) && !refusal_is_final(137));
     }
 
     #[test]

@@ -63,6 +63,12 @@ impl<T: Weigh> Ring<T> {
         self.items.get(usize::try_from(idx).ok()?)
     }
 
+    /// The item with sequence number `seq`, if still held, to change it (not its weight).
+    pub fn get_mut(&mut self, seq: u64) -> Option<&mut T> {
+        let idx = seq.checked_sub(self.first_seq)?;
+        self.items.get_mut(usize::try_from(idx).ok()?)
+    }
+
     /// Sequence number of the oldest item held.
     #[must_use]
     pub fn first_seq(&self) -> u64 {

@@ -24,9 +24,11 @@
 pub mod app;
 pub mod client_link;
 pub mod history;
+pub mod json;
 pub mod keymap;
 pub mod payload;
 pub mod terminal;
+pub mod text;
 pub mod widgets;
 
 #[cfg(test)]
@@ -43,14 +45,25 @@ use futures::StreamExt;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 
-use self::app::{Action, App, ConnectTo, Effect, EffectFailure, Limits, StartInfo, Target};
+use self::app::{
+    Action, App, ConnectTo, Effect, EffectFailure, Limits, StartInfo, Target, fault::FaultRequest,
+};
 use self::client_link::{LinkEvent, LinkHandle};
-use crate::broker::{self, BrokerConfig, BrokerEvent, BrokerHandle, EventBus, LogEntry};
+use crate::broker::launch::{self, LaunchOptions, Launched};
+use crate::broker::signals::{self, Signal, Signals};
+use crate::broker::{BrokerConfig, EventBus, LogEntry};
 use crate::client::{BrokerUrl, ConnectOptions, MqttVersion};
 use crate::profile::{Profile, ProfileStore, secret};
 
 /// The broker port the workbench tries first.
 pub const DEFAULT_PORT: u16 = 1883;
+
+/// The marker file (in the config dir) that says the first-minute overlay was seen.
+pub const FIRST_MINUTE_MARKER: &str = "first-minute-seen";
+
+/// Set to a non-empty value to skip the first-minute overlay: for tests and scripted sessions
+/// that must not depend on whether the config dir has the marker.
+pub const NO_FIRST_MINUTE_ENV: &str = "MQTT_WORKBENCH_NO_FIRST_MINUTE";
 
 /// What the command line asks of the workbench.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,52 +88,62 @@ pub struct Options {
 
 /// The running embedded broker and its log.
 struct Embedded {
-    handle: BrokerHandle,
+    launched: Launched,
     addr: SocketAddr,
+    /// Its configuration and log, to start it again (the restart fault).
+    cfg: BrokerConfig,
+    events: EventBus,
+    /// The private persistence directory used without `-c`, removed at exit.
+    scratch: Option<PathBuf>,
 }
 
-/// Binds and starts the embedded broker. A busy port (default or `--port`) falls back to a
-/// free port with a notice, as long as the config does not name its own listeners.
+/// Starts the embedded broker through the launch path `broker` uses
+/// ([`broker::launch`]: start-up lines, listeners, `pid_file`, `user`, systemd). A busy port
+/// (default or `--port`) falls back to a free port with a notice, as long as the config does
+/// not name its own listeners.
 fn start_embedded_broker(
     opts: &Options,
     events: &EventBus,
 ) -> Result<(Embedded, Option<String>), String> {
-    let (cfg, notes) = match &opts.config_file {
-        Some(path) => BrokerConfig::from_file(path).map_err(|e| error_chain(&e))?,
-        None => (BrokerConfig::default(), Vec::new()),
-    };
-    events.emit(BrokerEvent::Starting);
-    events.emit(BrokerEvent::Config(
-        opts.config_file.as_ref().map(|p| p.display().to_string()),
-    ));
-    for n in notes {
-        events.emit(BrokerEvent::Notice(n));
+    let (mut cfg, notes) =
+        launch::load_config(opts.config_file.as_deref()).map_err(|e| error_chain(&e))?;
+    // Without a config file, sessions go to a private persistence file saved at shutdown, so
+    // that the restart fault shows persistent sessions resuming.
+    let scratch = opts
+        .config_file
+        .is_none()
+        .then(|| std::env::temp_dir().join(format!("mqtt-workbench-{}", std::process::id())));
+    if let Some(dir) = &scratch
+        && std::fs::create_dir_all(dir).is_ok()
+    {
+        cfg.persistence = true;
+        cfg.persistence_location = Some(dir.clone());
+        cfg.autosave_interval = 0;
     }
-    let port = opts.port.unwrap_or(DEFAULT_PORT);
-    let mut notice = None;
-    let listeners = match broker::bind(&cfg, port, events) {
-        Ok(l) => l,
-        Err(e) if e.is_addr_in_use() && cfg.listeners.is_empty() => {
-            let l = broker::bind(&cfg, 0, events).map_err(|e| error_chain(&e))?;
-            let new_port = l.first().map_or(0, |l| l.local_addr.port());
-            let text = format!("port {port} is busy; the broker listens on port {new_port}");
-            events.emit(BrokerEvent::Warning(format!(
-                "Port {port} is in use; listening on port {new_port} instead."
-            )));
-            notice = Some(text);
-            l
-        }
-        Err(e) => return Err(error_chain(&e)),
+    let launch_opts = LaunchOptions {
+        port: opts.port.unwrap_or(DEFAULT_PORT),
+        port_given: opts.port.is_some(),
+        fall_back_to_free_port: true,
     };
-    let handle = broker::start(cfg, listeners, events.clone()).map_err(|e| error_chain(&e))?;
-    let addr = handle
+    let launched =
+        launch::launch(cfg.clone(), notes, &launch_opts, events).map_err(|e| error_chain(&e))?;
+    let addr = launched
+        .handle
         .local_addrs
         .iter()
         .copied()
         .find(SocketAddr::is_ipv4)
-        .or_else(|| handle.addr())
+        .or_else(|| launched.handle.addr())
         .ok_or_else(|| "the broker has no listener".to_owned())?;
-    Ok((Embedded { handle, addr }, notice))
+    let notice = launched.port_notice.clone();
+    let e = Embedded {
+        launched,
+        addr,
+        cfg,
+        events: events.clone(),
+        scratch,
+    };
+    Ok((e, notice))
 }
 
 /// The profile named by `--profile`, with its options (password included) and the
@@ -176,6 +199,9 @@ pub async fn run(opts: Options) -> ExitCode {
     };
     // Profiles are read (and a password asked for) before the terminal changes mode.
     let dir = crate::profile::config_dir(opts.config_dir.as_deref());
+    let first_minute_marker = dir.as_ref().ok().map(|d| d.join(FIRST_MINUTE_MARKER));
+    let first_minute = std::env::var_os(NO_FIRST_MINUTE_ENV).is_none_or(|v| v.is_empty())
+        && first_minute_marker.as_ref().is_some_and(|m| !m.exists());
     let profiles_file = dir.as_ref().map_or_else(
         |_| "(no configuration directory)".to_owned(),
         |d| {
@@ -200,7 +226,7 @@ pub async fn run(opts: Options) -> ExitCode {
 
     let events = EventBus::new(1 << 16);
     let log_rx = events.subscribe();
-    let (embedded, notice) = if want_broker {
+    let (mut embedded, notice) = if want_broker {
         match start_embedded_broker(&opts, &events) {
             Ok((e, n)) => (Some(e), n),
             Err(e) => {
@@ -274,12 +300,22 @@ pub async fn run(opts: Options) -> ExitCode {
         profiles,
         profiles_error,
         profiles_file,
+        first_minute,
+        help_lines: widgets::help::help_lines().len(),
     };
+    let (fault_tx, fault_rx) = mpsc::unbounded_channel();
+    let (restart_tx, restart_rx) = mpsc::unbounded_channel();
+    if first_minute && let Some(m) = &first_minute_marker {
+        // Shown once: the marker is written as it shows (a failure only means it shows again).
+        let _ = m.parent().map(std::fs::create_dir_all);
+        let _ = std::fs::write(m, "the first-minute overlay was shown\n");
+    }
     let env = Env {
         config_dir: opts.config_dir.clone(),
         embedded: embedded.as_ref().map(|e| e.addr),
         client_id,
-        broker_stats: embedded.as_ref().map(|e| e.handle.stats_handle()),
+        fault_tx,
+        restart_tx,
     };
 
     let code = match terminal::enter() {
@@ -290,7 +326,12 @@ pub async fn run(opts: Options) -> ExitCode {
                 rx: Some(link_rx),
             };
             let mut app = App::new(info, Limits::default());
-            let res = event_loop(&mut guard, &mut app, &mut client, &env, log_rx).await;
+            let helpers = Helpers {
+                embedded: &mut embedded,
+                faults: fault_rx,
+                restarted: restart_rx,
+            };
+            let res = event_loop(&mut guard, &mut app, &mut client, &env, log_rx, helpers).await;
             terminal::restore();
             drop(guard);
             if let Some(link) = client.link.take() {
@@ -312,9 +353,64 @@ pub async fn run(opts: Options) -> ExitCode {
         }
     };
     if let Some(e) = embedded {
-        e.handle.shutdown().await;
+        e.launched.stop().await;
+        if let Some(dir) = e.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
     code
+}
+
+/// The embedded broker and the channels on which fault helpers report.
+struct Helpers<'a> {
+    embedded: &'a mut Option<Embedded>,
+    faults: mpsc::UnboundedReceiver<Action>,
+    restarted: mpsc::UnboundedReceiver<Embedded>,
+}
+
+/// The restart fault: stops the embedded broker (it saves its sessions) and starts it again
+/// on the same port in the background; the new broker comes back on `env.restart_tx`.
+fn restart_broker(embedded: Option<Embedded>, env: &Env) {
+    let Some(e) = embedded else {
+        let _ = env.fault_tx.send(Action::FaultDone(Err(
+            "no embedded broker to restart (a restart may be under way)".into(),
+        )));
+        return;
+    };
+    let (faults, back) = (env.fault_tx.clone(), env.restart_tx.clone());
+    tokio::spawn(async move {
+        let Embedded {
+            launched,
+            addr,
+            cfg,
+            events,
+            scratch,
+        } = e;
+        launched.stop().await;
+        // The same launch path as at start-up, on the same port (no fallback: the clients
+        // must find the broker where it was).
+        let again = LaunchOptions {
+            port: addr.port(),
+            port_given: true,
+            fall_back_to_free_port: false,
+        };
+        let started =
+            launch::launch(cfg.clone(), Vec::new(), &again, &events).map_err(|e| error_chain(&e));
+        let report = match started {
+            Ok(launched) => {
+                let _ = back.send(Embedded {
+                    launched,
+                    addr,
+                    cfg,
+                    events,
+                    scratch,
+                });
+                Ok(format!("the broker restarted on port {}", addr.port()))
+            }
+            Err(e) => Err(format!("the broker could not start again: {e}")),
+        };
+        let _ = faults.send(Action::FaultDone(report));
+    });
 }
 
 /// The client pane's current connection (none after a switch that could not start).
@@ -350,68 +446,15 @@ struct Env {
     config_dir: Option<PathBuf>,
     embedded: Option<SocketAddr>,
     client_id: String,
-    /// The embedded broker's live counters (clients, messages), read once a second.
-    broker_stats: Option<std::sync::Arc<crate::broker::sys::Stats>>,
+    /// Fault helpers report here when they finish.
+    fault_tx: mpsc::UnboundedSender<Action>,
+    /// The restarted embedded broker comes back here.
+    restart_tx: mpsc::UnboundedSender<Embedded>,
 }
 
 /// How many queued log lines or client events one wake-up takes before the loop looks at
 /// other sources again.
 const BATCH: usize = 4096;
-
-/// Signals that end the workbench gracefully.
-struct Signals {
-    #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    hup: Option<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    fn new() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Self {
-                term: signal(SignalKind::terminate()).ok(),
-                hup: signal(SignalKind::hangup()).ok(),
-            }
-        }
-        #[cfg(not(unix))]
-        Self {}
-    }
-
-    /// Resolves when SIGTERM, SIGHUP or SIGINT arrives.
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        {
-            let term = async {
-                match &mut self.term {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            let hup = async {
-                match &mut self.hup {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                () = term => {}
-                () = hup => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
 
 fn log_action(res: Result<LogEntry, RecvError>) -> Option<Action> {
     match res {
@@ -427,6 +470,7 @@ async fn event_loop(
     client: &mut Client,
     env: &Env,
     mut log_rx: tokio::sync::broadcast::Receiver<LogEntry>,
+    mut helpers: Helpers<'_>,
 ) -> std::io::Result<()> {
     let size = guard.terminal.size()?;
     let mut effects = app.update(Action::Resize(size.width, size.height));
@@ -507,18 +551,40 @@ async fn event_loop(
             // Rates age once a second.
             _ = second.tick() => {
                 effects.extend(app.update(Action::Tick(SystemTime::now())));
-                if let Some(stats) = &env.broker_stats {
-                    effects.extend(app.update(Action::BrokerStats(stats.snapshot())));
+                if let Some(e) = helpers.embedded.as_ref() {
+                    effects.extend(app.update(Action::BrokerStats(e.launched.handle.stats())));
                 }
                 dirty = true;
             }
-            // SIGTERM / SIGHUP / SIGINT: leave like `q`.
-            () = signals.recv() => effects.extend(app.update(Action::Cmd(app::Cmd::Quit))),
+            // A fault helper finished.
+            Some(a) = helpers.faults.recv() => {
+                effects.extend(app.update(a));
+                dirty = true;
+            }
+            // The embedded broker is back after a restart.
+            Some(e) = helpers.restarted.recv() => *helpers.embedded = Some(e),
+            // SIGTERM / SIGINT, and SIGHUP (for a terminal program: the terminal hung up):
+            // leave like `q`. SIGUSR1 / SIGUSR2 act on the embedded broker as on `broker`.
+            sig = signals.recv() => match (sig, helpers.embedded.as_ref()) {
+                (Signal::Stop | Signal::Reload, _) => {
+                    effects.extend(app.update(Action::Cmd(app::Cmd::Quit)));
+                }
+                (other, Some(e)) => {
+                    let _ = signals::act_on(&e.launched.handle, other).await;
+                }
+                (_, None) => {}
+            },
         }
         // Effects run in order; each result goes back through `update`, and whatever that
         // asks for runs next.
         let mut queue: std::collections::VecDeque<Effect> = effects.drain(..).collect();
         while let Some(e) = queue.pop_front() {
+            if let Effect::Fault(r) = &e
+                && r.fault == app::fault::Fault::RestartBroker
+            {
+                restart_broker(helpers.embedded.take(), env);
+                continue;
+            }
             if let Some(result) = perform(e, client, env, guard) {
                 queue.extend(app.update(result));
                 dirty = true;
@@ -547,18 +613,50 @@ fn perform(
         Effect::Unsubscribe(filter) => link.map_or_else(no_link, |l| l.unsubscribe(&filter)),
         Effect::Publish(p) => link.map_or_else(no_link, |l| l.publish(&p)),
         Effect::Reconnect => link.map_or_else(no_link, LinkHandle::reconnect_now),
+        Effect::Fault(FaultRequest {
+            fault,
+            broker,
+            client_id,
+        }) => {
+            let Ok(addr) = broker.parse::<SocketAddr>() else {
+                return Some(Action::FaultDone(Err(format!(
+                    "bad broker address '{broker}'"
+                ))));
+            };
+            let tx = env.fault_tx.clone();
+            tokio::spawn(async move {
+                let r = crate::lessons::faults::run(fault, addr, &client_id).await;
+                let _ = tx.send(Action::FaultDone(r));
+            });
+            return None;
+        }
         Effect::Copy(text) => {
             return terminal::copy_osc52(guard.terminal.backend_mut(), &text)
                 .err()
                 .map(|e| Action::EffectFailed(EffectFailure::Copy(e.to_string())));
         }
         Effect::Connect(to) => {
+            let asked = match &to {
+                ConnectTo::Profile {
+                    profile,
+                    password: None,
+                } => Some(profile.clone()),
+                _ => None,
+            };
             return match connect_options(to, env) {
                 Ok(o) => {
                     client.replace(Some(client_link::connect(o)));
                     None
                 }
-                Err(e) => {
+                Err(ConnectError::Password(why)) => {
+                    client.replace(None);
+                    // An unset password_env or unreadable password_file: ask instead.
+                    Some(match asked {
+                        Some(profile) => Action::NeedPassword { profile, why },
+                        None => Action::ConnectFailed(why),
+                    })
+                }
+                Err(ConnectError::Other(e)) => {
                     client.replace(None);
                     Some(Action::ConnectFailed(e))
                 }
@@ -595,6 +693,14 @@ fn perform(
         .map(|e| Action::EffectFailed(EffectFailure::Link(e.to_string())))
 }
 
+/// Why a connection could not be started.
+enum ConnectError {
+    /// The profile's password could not be found (the user can type it instead).
+    Password(String),
+    /// Anything else.
+    Other(String),
+}
+
 /// Loads `profiles.toml` afresh, applies `change` and saves, returning the new list.
 fn with_store(
     env: &Env,
@@ -608,12 +714,12 @@ fn with_store(
 
 /// The options for a switch: the embedded broker, or a profile with its password resolved
 /// (typed at the workbench's prompt, or from the file, environment or password file).
-fn connect_options(to: ConnectTo, env: &Env) -> Result<ConnectOptions, String> {
+fn connect_options(to: ConnectTo, env: &Env) -> Result<ConnectOptions, ConnectError> {
     match to {
         ConnectTo::Embedded => {
-            let addr = env
-                .embedded
-                .ok_or_else(|| "no embedded broker in this session".to_owned())?;
+            let addr = env.embedded.ok_or_else(|| {
+                ConnectError::Other("no embedded broker in this session".to_owned())
+            })?;
             Ok(ConnectOptions {
                 host: addr.ip().to_string(),
                 port: addr.port(),
@@ -623,11 +729,13 @@ fn connect_options(to: ConnectTo, env: &Env) -> Result<ConnectOptions, String> {
             })
         }
         ConnectTo::Profile { profile, password } => {
-            let mut o = profile.base_options().map_err(|e| e.to_string())?;
+            let mut o = profile
+                .base_options()
+                .map_err(|e| ConnectError::Other(e.to_string()))?;
             o.password = match password {
                 Some(p) => Some(p.expose().to_owned()),
                 None => secret::resolve_without_asking(&profile.name, &profile.password_source())
-                    .map_err(|e| error_chain(&e))?,
+                    .map_err(|e| ConnectError::Password(error_chain(&e)))?,
             };
             if o.client_id.is_none() {
                 o.client_id = Some(env.client_id.clone());

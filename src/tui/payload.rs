@@ -1,12 +1,17 @@
 //! Payload detection and rendering: text, pretty JSON, hex, MessagePack and CBOR.
 //!
-//! Rendering works on at most [`RENDER_LIMIT`] bytes so a huge payload costs the same as a
-//! modest one; the rest is summarised in a final line.
+//! Views never change data: JSON is pretty-printed from its token stream (see
+//! [`crate::tui::json`]), MessagePack and CBOR maps keep their order and duplicate keys.
+//! A payload larger than [`VIEW_LIMIT`] is decoded up to the limit only, and the first line
+//! says so with the sizes: nothing is cut silently.
 
 use std::fmt::Write as _;
 
-/// The most payload bytes that are decoded for display.
-pub const RENDER_LIMIT: usize = 64 * 1024;
+use crate::tui::json;
+
+/// The most payload bytes that are decoded for display (a bigger payload's view says that it
+/// shows only this much).
+pub const VIEW_LIMIT: usize = 4 * 1024 * 1024;
 
 /// How to show a payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,22 +67,30 @@ pub fn detect(bytes: &[u8]) -> PayloadMode {
     if bytes.is_empty() {
         return PayloadMode::Text;
     }
-    let head = &bytes[..bytes.len().min(RENDER_LIMIT)];
+    let head = &bytes[..bytes.len().min(VIEW_LIMIT)];
     if let Ok(s) = std::str::from_utf8(bytes) {
         let t = s.trim_start();
         if (t.starts_with('{') || t.starts_with('['))
-            && bytes.len() <= RENDER_LIMIT
-            && serde_json::from_str::<serde_json::Value>(s).is_ok()
+            && bytes.len() <= VIEW_LIMIT
+            && json::is_json(s)
         {
             return PayloadMode::Json;
         }
-        if s.chars()
-            .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
-        {
+        // Text with a few control characters (an escape sequence, a bell) is still text: the
+        // text view shows them escaped. NUL or many controls mean binary.
+        let mut chars = 0usize;
+        let mut controls = 0usize;
+        for c in s.chars() {
+            chars += 1;
+            if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+                controls += 1;
+            }
+        }
+        if controls == 0 || (!s.contains('\0') && controls * 16 <= chars) {
             return PayloadMode::Text;
         }
     }
-    if bytes.len() <= RENDER_LIMIT {
+    if bytes.len() <= VIEW_LIMIT {
         if let Some(v) = decode_msgpack(head)
             && matches!(v, rmpv::Value::Map(_) | rmpv::Value::Array(_))
         {
@@ -104,11 +117,12 @@ fn decode_cbor(bytes: &[u8]) -> Option<ciborium::Value> {
     rd.is_empty().then_some(v)
 }
 
-/// A one-line preview for the message list: text with control characters shown as `·`, or
-/// the mode name and size for binary payloads. At most `max_chars` characters.
+/// A one-line preview for the message list, at most `max_cols` columns: text with control
+/// characters escaped (`\n`, `\u{1b}`), cut by grapheme cluster, or the first bytes in hex
+/// for binary payloads.
 #[must_use]
-pub fn preview(bytes: &[u8], max_chars: usize) -> String {
-    let head = &bytes[..bytes.len().min(max_chars.saturating_mul(4).max(16))];
+pub fn preview(bytes: &[u8], max_cols: usize) -> String {
+    let head = &bytes[..bytes.len().min(max_cols.saturating_mul(4).max(16))];
     let text = match std::str::from_utf8(head) {
         Ok(s) => Some(s),
         // A multi-byte character cut at the end of `head` is fine.
@@ -116,17 +130,13 @@ pub fn preview(bytes: &[u8], max_chars: usize) -> String {
         Err(_) => None,
     };
     match text {
-        Some(s) => s
-            .chars()
-            .map(|c| if c.is_control() { '·' } else { c })
-            .take(max_chars)
-            .collect(),
+        Some(s) => crate::tui::text::fit(s, max_cols),
         None => {
             let mut s = String::new();
-            for b in bytes.iter().take(max_chars / 3) {
+            for b in bytes.iter().take(max_cols / 3) {
                 let _ = write!(s, "{b:02x} ");
             }
-            s.truncate(max_chars);
+            s.truncate(max_cols);
             s
         }
     }
@@ -134,7 +144,8 @@ pub fn preview(bytes: &[u8], max_chars: usize) -> String {
 
 /// Renders a payload in `mode` (detecting it for [`PayloadMode::Auto`]) into lines, and names
 /// the mode actually used. A payload that does not decode in the requested mode falls back to
-/// hex with an explanation in the first line.
+/// hex with an explanation in the first line; a payload over [`VIEW_LIMIT`] starts with a line
+/// that says how much of it is shown.
 #[must_use]
 pub fn render(bytes: &[u8], mode: PayloadMode) -> (PayloadMode, Vec<String>) {
     let mode = if mode == PayloadMode::Auto {
@@ -142,34 +153,41 @@ pub fn render(bytes: &[u8], mode: PayloadMode) -> (PayloadMode, Vec<String>) {
     } else {
         mode
     };
-    let cut = bytes.len() > RENDER_LIMIT;
-    let head = &bytes[..bytes.len().min(RENDER_LIMIT)];
-    let mut lines = match mode {
+    let cut = bytes.len() > VIEW_LIMIT;
+    let head = &bytes[..bytes.len().min(VIEW_LIMIT)];
+    let mut lines = Vec::new();
+    if cut {
+        lines.push(format!(
+            "(the payload is {} bytes; this {} view shows the first {} bytes only. \
+             m changes the view, Y copies the whole payload)",
+            bytes.len(),
+            mode.name(),
+            VIEW_LIMIT
+        ));
+    }
+    lines.extend(match mode {
         PayloadMode::Auto | PayloadMode::Text => text_lines(head),
-        PayloadMode::Json => match serde_json::from_slice::<serde_json::Value>(head) {
-            Ok(v) => serde_json::to_string_pretty(&v)
-                .unwrap_or_default()
-                .lines()
-                .map(str::to_owned)
-                .collect(),
-            Err(e) => fallback(head, &format!("not JSON: {e}")),
+        PayloadMode::Json if cut => fallback(head, "too big to check as JSON"),
+        PayloadMode::Json => match std::str::from_utf8(head) {
+            Err(e) => fallback(
+                head,
+                &format!("not JSON: not UTF-8 at byte {}", e.valid_up_to()),
+            ),
+            Ok(s) => match json::pretty(s) {
+                Ok(l) => l,
+                Err(e) => fallback(head, &format!("not JSON: {e}")),
+            },
         },
         PayloadMode::Hex => hex_lines(head),
         PayloadMode::MsgPack => match decode_msgpack(head) {
-            Some(v) => pretty_lines(&msgpack_to_json(&v)),
+            Some(v) => tree_lines(&msgpack_tree(&v)),
             None => fallback(head, "not a single MessagePack value"),
         },
         PayloadMode::Cbor => match decode_cbor(head) {
-            Some(v) => pretty_lines(&cbor_to_json(&v)),
+            Some(v) => tree_lines(&cbor_tree(&v)),
             None => fallback(head, "not a single CBOR value"),
         },
-    };
-    if cut {
-        lines.push(format!(
-            "… {} more bytes not shown",
-            bytes.len() - RENDER_LIMIT
-        ));
-    }
+    });
     (mode, lines)
 }
 
@@ -182,16 +200,7 @@ fn fallback(bytes: &[u8], why: &str) -> Vec<String> {
 fn text_lines(bytes: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(bytes)
         .split('\n')
-        .map(|l| {
-            l.trim_end_matches('\r')
-                .chars()
-                .map(|c| match c {
-                    '\t' => ' ',
-                    c if c.is_control() => '·',
-                    c => c,
-                })
-                .collect()
-        })
+        .map(|l| l.trim_end_matches('\r').replace('\t', "  "))
         .collect()
 }
 
@@ -226,91 +235,110 @@ fn hex_lines(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-fn pretty_lines(v: &serde_json::Value) -> Vec<String> {
-    serde_json::to_string_pretty(v)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+/// A decoded MessagePack or CBOR value, in the order it was encoded (maps keep their order and
+/// duplicate keys), for printing only.
+enum Tree {
+    Scalar(String),
+    Array(Vec<Tree>),
+    Map(Vec<(String, Tree)>),
 }
 
-fn bytes_to_json(b: &[u8]) -> serde_json::Value {
+fn hex_text(b: &[u8]) -> String {
     let mut s = String::from("h'");
     for x in b {
         let _ = write!(s, "{x:02x}");
     }
     s.push('\'');
-    serde_json::Value::String(s)
+    s
 }
 
-fn msgpack_to_json(v: &rmpv::Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match v {
-        rmpv::Value::Nil => J::Null,
-        rmpv::Value::Boolean(b) => J::Bool(*b),
-        rmpv::Value::Integer(i) => i
-            .as_i64()
-            .map(J::from)
-            .or_else(|| i.as_u64().map(J::from))
-            .unwrap_or(J::Null),
-        rmpv::Value::F32(f) => J::from(f64::from(*f)),
-        rmpv::Value::F64(f) => J::from(*f),
-        rmpv::Value::String(s) => match s.as_str() {
-            Some(s) => J::String(s.to_owned()),
-            None => bytes_to_json(s.as_bytes()),
-        },
-        rmpv::Value::Binary(b) => bytes_to_json(b),
-        rmpv::Value::Array(a) => J::Array(a.iter().map(msgpack_to_json).collect()),
-        rmpv::Value::Map(m) => J::Object(
-            m.iter()
-                .map(|(k, v)| (map_key(&msgpack_to_json(k)), msgpack_to_json(v)))
-                .collect(),
-        ),
-        rmpv::Value::Ext(t, b) => {
-            let mut o = serde_json::Map::new();
-            o.insert("ext".into(), J::from(*t));
-            o.insert("data".into(), bytes_to_json(b));
-            J::Object(o)
+fn quoted(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+fn key_text(t: Tree) -> String {
+    match t {
+        Tree::Scalar(s) => s,
+        other => {
+            let mut lines = Vec::new();
+            print_tree(&other, 0, String::new(), false, &mut lines);
+            lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ")
         }
     }
 }
 
-fn cbor_to_json(v: &ciborium::Value) -> serde_json::Value {
+fn print_tree(t: &Tree, depth: usize, prefix: String, comma: bool, out: &mut Vec<String>) {
+    let pad = "  ".repeat(depth.min(32));
+    let end = if comma { "," } else { "" };
+    match t {
+        Tree::Scalar(s) => out.push(format!("{pad}{prefix}{s}{end}")),
+        Tree::Array(a) if a.is_empty() => out.push(format!("{pad}{prefix}[]{end}")),
+        Tree::Map(m) if m.is_empty() => out.push(format!("{pad}{prefix}{{}}{end}")),
+        Tree::Array(a) => {
+            out.push(format!("{pad}{prefix}["));
+            for (i, v) in a.iter().enumerate() {
+                print_tree(v, depth + 1, String::new(), i + 1 < a.len(), out);
+            }
+            out.push(format!("{pad}]{end}"));
+        }
+        Tree::Map(m) => {
+            out.push(format!("{pad}{prefix}{{"));
+            for (i, (k, v)) in m.iter().enumerate() {
+                print_tree(v, depth + 1, format!("{k}: "), i + 1 < m.len(), out);
+            }
+            out.push(format!("{pad}}}{end}"));
+        }
+    }
+}
+
+fn tree_lines(t: &Tree) -> Vec<String> {
+    let mut out = Vec::new();
+    print_tree(t, 0, String::new(), false, &mut out);
+    out
+}
+
+fn msgpack_tree(v: &rmpv::Value) -> Tree {
+    match v {
+        rmpv::Value::Nil => Tree::Scalar("null".into()),
+        rmpv::Value::Boolean(b) => Tree::Scalar(b.to_string()),
+        rmpv::Value::Integer(i) => Tree::Scalar(i.to_string()),
+        rmpv::Value::F32(f) => Tree::Scalar(f.to_string()),
+        rmpv::Value::F64(f) => Tree::Scalar(f.to_string()),
+        rmpv::Value::String(s) => Tree::Scalar(match s.as_str() {
+            Some(s) => quoted(s),
+            None => hex_text(s.as_bytes()),
+        }),
+        rmpv::Value::Binary(b) => Tree::Scalar(hex_text(b)),
+        rmpv::Value::Array(a) => Tree::Array(a.iter().map(msgpack_tree).collect()),
+        rmpv::Value::Map(m) => Tree::Map(
+            m.iter()
+                .map(|(k, v)| (key_text(msgpack_tree(k)), msgpack_tree(v)))
+                .collect(),
+        ),
+        rmpv::Value::Ext(t, b) => Tree::Scalar(format!("ext({t}, {})", hex_text(b))),
+    }
+}
+
+fn cbor_tree(v: &ciborium::Value) -> Tree {
     use ciborium::Value as C;
-    use serde_json::Value as J;
     match v {
-        C::Null => J::Null,
-        C::Bool(b) => J::Bool(*b),
-        C::Integer(i) => {
-            let n: i128 = (*i).into();
-            i64::try_from(n)
-                .map(J::from)
-                .or_else(|_| u64::try_from(n).map(J::from))
-                .unwrap_or_else(|_| J::String(n.to_string()))
-        }
-        C::Float(f) => J::from(*f),
-        C::Text(s) => J::String(s.clone()),
-        C::Bytes(b) => bytes_to_json(b),
-        C::Array(a) => J::Array(a.iter().map(cbor_to_json).collect()),
-        C::Map(m) => J::Object(
+        C::Null => Tree::Scalar("null".into()),
+        C::Bool(b) => Tree::Scalar(b.to_string()),
+        C::Integer(i) => Tree::Scalar(i128::from(*i).to_string()),
+        C::Float(f) => Tree::Scalar(f.to_string()),
+        C::Text(s) => Tree::Scalar(quoted(s)),
+        C::Bytes(b) => Tree::Scalar(hex_text(b)),
+        C::Array(a) => Tree::Array(a.iter().map(cbor_tree).collect()),
+        C::Map(m) => Tree::Map(
             m.iter()
-                .map(|(k, v)| (map_key(&cbor_to_json(k)), cbor_to_json(v)))
+                .map(|(k, v)| (key_text(cbor_tree(k)), cbor_tree(v)))
                 .collect(),
         ),
-        C::Tag(t, inner) => {
-            let mut o = serde_json::Map::new();
-            o.insert("tag".into(), J::from(*t));
-            o.insert("value".into(), cbor_to_json(inner));
-            J::Object(o)
-        }
-        _ => J::Null,
-    }
-}
-
-fn map_key(k: &serde_json::Value) -> String {
-    match k {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+        C::Tag(t, inner) => match cbor_tree(inner) {
+            Tree::Scalar(s) => Tree::Scalar(format!("{t}({s})")),
+            other => Tree::Map(vec![(format!("tag {t}"), other)]),
+        },
+        _ => Tree::Scalar("undefined".into()),
     }
 }
 
@@ -331,6 +359,12 @@ mod tests {
         // with trailing bytes, so MessagePack does not claim it.
         assert_eq!(detect(&cbor), PayloadMode::Cbor);
         assert_eq!(detect(&[0x00, 0xff, 0xfe]), PayloadMode::Hex);
+        assert_eq!(detect(b"a\x00b"), PayloadMode::Hex);
+        assert_eq!(detect(b"\x01\x02\x03"), PayloadMode::Hex);
+        assert_eq!(
+            detect(b"\x1b[31mred text in a terminal colour\x1b[0m and more words"),
+            PayloadMode::Text
+        );
     }
 
     #[test]
@@ -351,16 +385,62 @@ mod tests {
     }
 
     #[test]
-    fn huge_payload_render_is_capped() {
-        let big = vec![b'a'; RENDER_LIMIT * 3];
+    fn a_payload_over_the_limit_says_so_first() {
+        let big = vec![b'a'; VIEW_LIMIT * 2 + 5];
         let (_, lines) = render(&big, PayloadMode::Hex);
-        assert_eq!(lines.len(), RENDER_LIMIT / 16 + 1);
-        assert!(lines.last().unwrap().contains("more bytes not shown"));
+        assert_eq!(lines.len(), VIEW_LIMIT / 16 + 1);
+        assert_eq!(
+            lines[0],
+            format!(
+                "(the payload is {} bytes; this hex view shows the first {VIEW_LIMIT} bytes \
+                 only. m changes the view, Y copies the whole payload)",
+                VIEW_LIMIT * 2 + 5
+            )
+        );
+    }
+
+    #[test]
+    fn json_over_64_kib_is_shown_whole_and_unchanged() {
+        let mut doc = String::from("{\"z\": 1.10, \"big\": 123456789012345678901234567890");
+        let mut i = 0;
+        while doc.len() < 120 * 1024 {
+            let _ = write!(doc, ", \"k{i}\": \"v\\u00e9{i}\"");
+            i += 1;
+        }
+        doc.push_str(", \"z\": 2, \"last\": true}");
+        let (m, lines) = render(doc.as_bytes(), PayloadMode::Auto);
+        assert_eq!(m, PayloadMode::Json);
+        assert_eq!(lines[1], "  \"z\": 1.10,");
+        assert_eq!(lines[2], "  \"big\": 123456789012345678901234567890,");
+        assert_eq!(lines[3], "  \"k0\": \"v\\u00e90\",");
+        assert_eq!(lines[lines.len() - 3], "  \"z\": 2,");
+        assert_eq!(lines[lines.len() - 2], "  \"last\": true");
+        assert_eq!(lines.len(), i + 6);
+    }
+
+    #[test]
+    fn msgpack_and_cbor_maps_keep_order_and_duplicates() {
+        // {"z": 1, "a": 2, "z": 3} in MessagePack.
+        let mp = [0x83, 0xa1, b'z', 1, 0xa1, b'a', 2, 0xa1, b'z', 3];
+        let (_, lines) = render(&mp, PayloadMode::MsgPack);
+        assert_eq!(
+            lines,
+            ["{", "  \"z\": 1,", "  \"a\": 2,", "  \"z\": 3", "}"]
+        );
+        // The same map in CBOR: a3 61 7a 01 61 61 02 61 7a 03.
+        let cbor = [0xa3, 0x61, b'z', 1, 0x61, b'a', 2, 0x61, b'z', 3];
+        let (_, lines) = render(&cbor, PayloadMode::Cbor);
+        assert_eq!(
+            lines,
+            ["{", "  \"z\": 1,", "  \"a\": 2,", "  \"z\": 3", "}"]
+        );
     }
 
     #[test]
     fn preview_masks_control_characters_and_cuts() {
-        assert_eq!(preview(b"a\nb", 10), "a·b");
+        assert_eq!(preview(b"a\nb", 10), "a\\nb");
+        assert_eq!(preview("東京都".as_bytes(), 5), "東京");
+        assert_eq!(preview(b"\x1b[2J", 20), "\\u{1b}[2J");
         assert_eq!(preview(b"abcdef", 3), "abc");
         assert_eq!(preview(&[0xff, 0x00], 12), "ff 00 ");
     }

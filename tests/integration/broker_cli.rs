@@ -305,7 +305,7 @@ async fn retained_message_reaches_a_late_subscriber_with_r1() {
         "Sending SUBACK to sub-ret",
         "Sending PUBLISH to sub-ret (d0, q0, r1, m0, 'mqtt/retained', ... (4 bytes))",
     ]);
-    // An empty retained payload deletes it [MQTT-3.3.1-10].
+    // An empty retained payload deletes it [MQTT311-3.3.1-10].
     let (ok, _, _) = run_tool(
         &[
             "mosquitto_pub",

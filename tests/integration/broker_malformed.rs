@@ -15,7 +15,7 @@ const AFTER_CONNECT_V311: &[(&str, &[u8])] = &[
         &[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01],
     ),
     (
-        "[MQTT-1.5.5-1] non-minimal remaining length",
+        "[MQTT311 §2.2.3] non-minimal remaining length",
         &[0xC0, 0x80, 0x00],
     ),
     (
@@ -23,78 +23,81 @@ const AFTER_CONNECT_V311: &[(&str, &[u8])] = &[
         &[0x32, 0x03, 0x00, 0x01, b'a'],
     ),
     (
-        "[MQTT-3.3.1-4] PUBLISH with QoS 3",
+        "[MQTT311-3.3.1-4] PUBLISH with QoS 3",
         &[0x36, 0x05, 0x00, 0x01, b'a', 0x00, 0x01],
     ),
     (
-        "[MQTT-2.3.1-1] QoS 1 PUBLISH with packet id 0",
+        "[MQTT311-2.3.1-1] QoS 1 PUBLISH with packet id 0",
         &[0x32, 0x05, 0x00, 0x01, b'a', 0x00, 0x00],
     ),
     (
-        "[MQTT-3.3.1-2] DUP on a QoS 0 PUBLISH",
+        "[MQTT311-3.3.1-2] DUP on a QoS 0 PUBLISH",
         &[0x38, 0x03, 0x00, 0x01, b'a'],
     ),
     (
-        "[MQTT-3.3.2-2] '#' in a topic name",
+        "[MQTT311-3.3.2-2] '#' in a topic name",
         &[0x30, 0x03, 0x00, 0x01, b'#'],
     ),
     (
-        "[MQTT-3.3.2-2] '+' in a topic name",
+        "[MQTT311-3.3.2-2] '+' in a topic name",
         &[0x30, 0x05, 0x00, 0x03, b'a', b'/', b'+'],
     ),
     (
-        "[MQTT-1.5.3-2] U+0000 in a topic",
+        "[MQTT311-1.5.3-2] U+0000 in a topic",
         &[0x30, 0x04, 0x00, 0x02, b'a', 0x00],
     ),
     (
-        "[MQTT-1.5.3-1] UTF-16 surrogate in a topic",
+        "[MQTT311-1.5.3-1] UTF-16 surrogate in a topic",
         &[0x30, 0x07, 0x00, 0x05, 0x74, 0x6F, 0xED, 0xA0, 0x80],
     ),
-    ("[MQTT-4.7.3-1] empty topic name", &[0x30, 0x02, 0x00, 0x00]),
+    (
+        "[MQTT311-4.7.3-1] empty topic name",
+        &[0x30, 0x02, 0x00, 0x00],
+    ),
     (
         "§3.3.2 topic length beyond the packet",
         &[0x30, 0x03, 0x00, 0x09, b'a'],
     ),
     (
-        "[MQTT-3.8.1-1] SUBSCRIBE flags 0000",
+        "[MQTT311-3.8.1-1] SUBSCRIBE flags 0000",
         &[0x80, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00],
     ),
     (
-        "[MQTT-3.8.1-1] SUBSCRIBE flags 0011",
+        "[MQTT311-3.8.1-1] SUBSCRIBE flags 0011",
         &[0x83, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00],
     ),
     (
-        "[MQTT-2.3.1-1] SUBSCRIBE with packet id 0",
+        "[MQTT311-2.3.1-1] SUBSCRIBE with packet id 0",
         &[0x82, 0x06, 0x00, 0x00, 0x00, 0x01, b'a', 0x00],
     ),
     (
-        "[MQTT-3-8.3-4] SUBSCRIBE requesting QoS 3",
+        "[MQTT311-3.8.3-4] SUBSCRIBE requesting QoS 3",
         &[0x82, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x03],
     ),
     (
-        "[MQTT-3-8.3-4] SUBSCRIBE reserved option bits",
+        "[MQTT311-3.8.3-4] SUBSCRIBE reserved option bits",
         &[0x82, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x04],
     ),
     (
-        "[MQTT-3.8.3-3] SUBSCRIBE without a filter",
+        "[MQTT311-3.8.3-3] SUBSCRIBE without a filter",
         &[0x82, 0x02, 0x00, 0x01],
     ),
     (
-        "[MQTT-4.7.1-2] SUBSCRIBE to 'a/#/b' (mosquitto closes)",
+        "[MQTT311-4.7.1-2] SUBSCRIBE to 'a/#/b' (mosquitto closes)",
         &[
             0x82, 0x0A, 0x00, 0x01, 0x00, 0x05, b'a', b'/', b'#', b'/', b'b', 0x00,
         ],
     ),
     (
-        "[MQTT-3.10.1-1] UNSUBSCRIBE flags 0000",
+        "[MQTT311-3.10.1-1] UNSUBSCRIBE flags 0000",
         &[0xA0, 0x05, 0x00, 0x01, 0x00, 0x01, b'a'],
     ),
     (
-        "[MQTT-3.10.3-2] UNSUBSCRIBE without a filter",
+        "[MQTT311-3.10.3-2] UNSUBSCRIBE without a filter",
         &[0xA2, 0x02, 0x00, 0x01],
     ),
     (
-        "[MQTT-3.6.1-1] PUBREL flags 0000",
+        "[MQTT311-3.6.1-1] PUBREL flags 0000",
         &[0x60, 0x02, 0x00, 0x01],
     ),
     (
@@ -102,8 +105,8 @@ const AFTER_CONNECT_V311: &[(&str, &[u8])] = &[
         &[0x40, 0x03, 0x00, 0x01, 0x00],
     ),
     ("§3.12 PINGREQ with a body", &[0xC0, 0x01, 0x00]),
-    ("[MQTT-2.2.2-2] PINGREQ flags 0100", &[0xC4, 0x00]),
-    ("[MQTT-3.14.1-1] DISCONNECT flags 0010", &[0xE2, 0x00]),
+    ("[MQTT311-2.2.2-2] PINGREQ flags 0100", &[0xC4, 0x00]),
+    ("[MQTT311-3.14.1-1] DISCONNECT flags 0010", &[0xE2, 0x00]),
     ("§2.2.1 packet type 0", &[0x00, 0x00]),
     ("§2.2.1 packet type 15 in 3.1.1", &[0xF0, 0x00]),
     ("§2.2.1 CONNACK sent by a client", &[0x20, 0x02, 0x00, 0x00]),
@@ -141,7 +144,7 @@ async fn each_malformed_packet_closes_only_its_connection() {
 
 #[tokio::test]
 async fn second_connect_is_a_protocol_violation() {
-    // [MQTT-3.1.0-2]
+    // [MQTT311-3.1.0-2]
     let b = default_broker().await;
     let mut c = RawClient::connect_v311(b.addr, "twice").await;
     c.send(&connect_packet(4, "twice", 0x02, 60)).await;
@@ -156,7 +159,7 @@ async fn bad_connect_packets_are_refused() {
     type Case = (&'static str, Vec<u8>, Option<Vec<u8>>);
     let cases: Vec<Case> = vec![
         (
-            "[MQTT-3.1.2-1] unknown protocol name: closed without CONNACK",
+            "[MQTT311-3.1.2-1] unknown protocol name: closed without CONNACK",
             {
                 let mut body = mqtt_str("HTTP");
                 body.extend([4, 0x02, 0, 60]);
@@ -166,12 +169,12 @@ async fn bad_connect_packets_are_refused() {
             None,
         ),
         (
-            "[MQTT-3.1.2-2] unsupported level 6: CONNACK 0x01",
+            "[MQTT311-3.1.2-2] unsupported level 6: CONNACK 0x01",
             connect_packet(6, "x", 0x02, 60),
             Some(vec![0x20, 0x02, 0x00, 0x01]),
         ),
         (
-            "[MQTT-3.1.2-2] MQIsdp with level 4: CONNACK 0x01",
+            "[MQTT311-3.1.2-2] MQIsdp with level 4: CONNACK 0x01",
             {
                 let mut body = mqtt_str("MQIsdp");
                 body.extend([4, 0x02, 0, 60]);
@@ -181,27 +184,27 @@ async fn bad_connect_packets_are_refused() {
             Some(vec![0x20, 0x02, 0x00, 0x01]),
         ),
         (
-            "[MQTT-3.1.2-3] reserved flag set",
+            "[MQTT311-3.1.2-3] reserved flag set",
             connect_packet(4, "x", 0x03, 60),
             None,
         ),
         (
-            "[MQTT-3.1.2-11] will QoS without a will",
+            "[MQTT311-3.1.2-11] will QoS without a will",
             connect_packet(4, "x", 0x0A, 60),
             None,
         ),
         (
-            "[MQTT-3.1.2-15] will retain without a will",
+            "[MQTT311-3.1.2-15] will retain without a will",
             connect_packet(4, "x", 0x22, 60),
             None,
         ),
         (
-            "[MQTT-3.1.2-22] password without user name",
+            "[MQTT311-3.1.2-22] password without user name",
             connect_packet(4, "x", 0x42, 60),
             None,
         ),
         (
-            "[MQTT-3.1.3-8] empty client id with clean session 0: CONNACK 0x02",
+            "[MQTT311-3.1.3-8] empty client id with clean session 0: CONNACK 0x02",
             connect_packet(4, "", 0x00, 60),
             Some(vec![0x20, 0x02, 0x00, 0x02]),
         ),
@@ -243,7 +246,7 @@ async fn bad_connect_packets_are_refused() {
 
 #[tokio::test]
 async fn empty_client_id_with_clean_session_is_assigned_one() {
-    // [MQTT-3.1.3-6], [MQTT-3.1.3-7]
+    // [MQTT311-3.1.3-6], [MQTT311-3.1.3-7]
     let mut b = default_broker().await;
     let mut c = RawClient::connect(b.addr).await;
     c.send(&connect_packet(4, "", 0x02, 60)).await;
@@ -283,7 +286,7 @@ async fn connect_deadline_closes_silent_sockets() {
     assert!(partial.closed_within(Duration::from_secs(5)).await);
 }
 
-// ----- MQTT 5: the server says why before it closes [MQTT-4.13.1-1] -----------------------------
+// ----- MQTT 5: the server says why before it closes [MQTT5-4.13.1-1] -----------------------------
 
 /// Encodes an MQTT 5 PUBLISH with a raw property block.
 fn publish_v5(topic: &str, props: &[u8], payload: &[u8]) -> Vec<u8> {
@@ -305,12 +308,12 @@ async fn mqtt5_protocol_errors_get_the_right_reason_code() {
     let b = default_broker().await;
     let cases: Vec<(&str, Vec<u8>, u8)> = vec![
         (
-            "[MQTT-3.3.2-8] topic alias 0",
+            "[MQTT5-3.3.2-8] topic alias 0",
             publish_v5("a", &[0x23, 0x00, 0x00], b"x"),
             0x94,
         ),
         (
-            "[MQTT-3.3.2-9] topic alias above the maximum (10)",
+            "[MQTT5-3.3.2-9] topic alias above the maximum (10)",
             publish_v5("a", &[0x23, 0x00, 0x0B], b"x"),
             0x94,
         ),
@@ -327,7 +330,7 @@ async fn mqtt5_protocol_errors_get_the_right_reason_code() {
         (
             "§2.2.2.2 property not allowed in PUBLISH",
             publish_v5("a", &[0x11, 0, 0, 0, 1], b"x"),
-            0x82,
+            0x81,
         ),
         (
             "§2.2.2.2 subscription identifier sent by a client",
@@ -335,12 +338,12 @@ async fn mqtt5_protocol_errors_get_the_right_reason_code() {
             0x82,
         ),
         (
-            "[MQTT-3.3.2-2] wildcard in a topic name",
+            "[MQTT5-3.3.2-2] wildcard in a topic name",
             publish_v5("a/#", &[], b"x"),
             0x90,
         ),
         (
-            "[MQTT-3.3.2-14] wildcard in a response topic",
+            "[MQTT5-3.3.2-14] wildcard in a response topic",
             publish_v5("a", &[0x08, 0x00, 0x01, b'#'], b"x"),
             0x82,
         ),
@@ -355,12 +358,12 @@ async fn mqtt5_protocol_errors_get_the_right_reason_code() {
             0x82,
         ),
         (
-            "[MQTT-3.14.2-2] session expiry set at DISCONNECT after 0 at CONNECT",
+            "[MQTT5 §3.14.2.2.2] session expiry set at DISCONNECT after 0 at CONNECT",
             vec![0xE0, 0x07, 0x00, 0x05, 0x11, 0, 0, 0, 10],
             0x82,
         ),
         (
-            "[MQTT-3.8.3-4] No Local on a shared subscription",
+            "[MQTT5-3.8.3-4] No Local on a shared subscription",
             {
                 let mut body = vec![0x00, 0x01, 0x00];
                 body.extend(mqtt_str("$share/g/a"));
@@ -431,7 +434,7 @@ async fn oversize_v5_packet_gets_disconnect_0x95() {
 #[tokio::test]
 async fn unreleased_qos2_messages_are_bounded_by_receive_maximum() {
     // CVE-2023-28366-style flood: QoS 2 PUBLISHes that are never released. The broker announces
-    // Receive Maximum 1024 and disconnects with 0x93 past it [MQTT-3.3.4-8].
+    // Receive Maximum 1024 and disconnects with 0x93 past it [MQTT5-3.3.4-7].
     let b = default_broker().await;
     let mut c = RawClient::connect(b.addr).await;
     c.send(&connect_packet(5, "q2flood", 0x02, 60)).await;

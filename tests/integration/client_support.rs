@@ -163,8 +163,12 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// Starts mosquitto with `listener PORT 127.0.0.1`, `log_type all` and `extra` lines.
     pub async fn start(extra: &str) -> Self {
+        Self::start_on(free_port(), extra).await
+    }
+
+    /// Like [`Mosquitto::start`] on a given port (to restart a broker where clients expect it).
+    pub async fn start_on(port: u16, extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(
             &conf,

@@ -420,14 +420,14 @@ const MALFORMED: &[(&str, &str, &str, &str, usize)] = &[
     (
         "311",
         "82 06 00 01 00 01 61 04",
-        "[MQTT311-3-8.3-4]",
+        "[MQTT311-3.8.3-4]",
         "reserved subscription option bits",
         7,
     ),
     (
         "311",
         "82 06 00 01 00 01 61 03",
-        "[MQTT311-3-8.3-4]",
+        "[MQTT311-3.8.3-4]",
         "subscription with QoS 3",
         7,
     ),

@@ -1,7 +1,8 @@
 //! Architecture rules that the compiler does not check (docs/architecture.md):
 //! - `protocol` and `broker` never name `tui`, `cli`, ratatui, crossterm or clap, so the broker
 //!   stays the same code headless and embedded, and the wire format knows nothing of a terminal;
-//! - no import cycle between the files of `src/tui` or of `src/broker`.
+//! - no import cycle between the files of `src/tui`, of `src/broker` or of `src/inspect`;
+//! - no source file over 900 lines of code (see [`counted_lines`] for what counts).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -204,8 +205,8 @@ fn find_cycle(root: &Path, layer: &str) -> Option<Vec<String>> {
 }
 
 #[test]
-fn no_import_cycle_between_files_of_tui_or_broker() {
-    for layer in ["broker", "tui"] {
+fn no_import_cycle_between_files_of_tui_broker_or_inspect() {
+    for layer in ["broker", "tui", "inspect"] {
         if let Some(cycle) = find_cycle(&src(), layer) {
             panic!("import cycle in src/{layer}: {}", cycle.join(" -> "));
         }
@@ -242,4 +243,115 @@ fn the_cycle_finder_finds_a_cycle() {
     // Break the ring: no cycle is left (the parent/child pair does not count).
     fs::write(x.join("c.rs"), "pub fn g() {}\n").expect("write");
     assert_eq!(find_cycle(dir.path(), "x"), None);
+}
+
+/// The most lines of code a file under `src/` may have.
+const MAX_LINES: usize = 900;
+
+/// The lines of a file that count against [`MAX_LINES`]: every line (blank and comment lines
+/// included), except a trailing unit-test module, that is a `#[cfg(test)]` line at the start of
+/// a line, followed by `mod tests {`, whose closing `}` at the start of a line ends the file.
+fn counted_lines(text: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let last = lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty())
+        .map_or(0, |i| i + 1);
+    for (i, pair) in lines.windows(2).enumerate() {
+        if pair[0].trim_end() == "#[cfg(test)]" && pair[1].trim_end() == "mod tests {" {
+            // The module's end: the first `}` in column 0 after its opening line.
+            let close = lines[i + 2..]
+                .iter()
+                .position(|l| l.trim_end() == "}")
+                .map(|at| i + 2 + at + 1);
+            if close == Some(last) {
+                return i;
+            }
+        }
+    }
+    lines.len()
+}
+
+/// Every file under `root` with more than [`MAX_LINES`] counted lines, with its count. Test
+/// code is left out: files named `tests.rs`, files under a `tests` directory, and a trailing
+/// `#[cfg(test)] mod tests { ... }` block.
+fn oversized(root: &Path) -> Vec<(PathBuf, usize)> {
+    rust_files(root)
+        .into_iter()
+        .filter(|f| {
+            let rel = f.strip_prefix(root).unwrap_or(f);
+            f.file_name().is_none_or(|n| n != "tests.rs")
+                && !rel
+                    .parent()
+                    .is_some_and(|d| d.iter().any(|part| part == "tests"))
+        })
+        .filter_map(|f| {
+            let text =
+                fs::read_to_string(&f).unwrap_or_else(|e| panic!("reading {}: {e}", f.display()));
+            let n = counted_lines(&text);
+            (n > MAX_LINES).then_some((f, n))
+        })
+        .collect()
+}
+
+/// No `.rs` file under `src/` has more than 900 lines of code. Code is every line of the file,
+/// blank and comment lines included, except test code: a file named `tests.rs`, a file under a
+/// `tests/` directory, and a trailing `#[cfg(test)] mod tests { ... }` block (issue 9).
+#[test]
+fn no_source_file_over_900_lines_of_code() {
+    let root = src();
+    assert!(
+        rust_files(&root).len() > 50,
+        "expected the crate's sources below {}",
+        root.display()
+    );
+    let found = oversized(&root);
+    assert!(
+        found.is_empty(),
+        "files over {MAX_LINES} lines of code (split them by what they hold):\n{}",
+        found
+            .iter()
+            .map(|(f, n)| format!("{}: {n} lines", f.display()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn the_line_count_leaves_out_only_test_code() {
+    // The limit must be able to fail: lay out files just over and just under it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    fs::create_dir_all(root.join("m/tests")).expect("mkdir");
+    let body = |n: usize| "// a line\n".repeat(n);
+    let test_block = format!("#[cfg(test)]\nmod tests {{\n{}}}\n", body(50));
+    // Over: blank and comment lines count.
+    fs::write(root.join("m/big.rs"), body(MAX_LINES + 1)).expect("write");
+    // Under: the trailing test module does not count.
+    fs::write(
+        root.join("m/ok.rs"),
+        format!("{}{test_block}", body(MAX_LINES)),
+    )
+    .expect("write");
+    // Over: a test module that is not trailing counts.
+    fs::write(
+        root.join("m/middle.rs"),
+        format!("{}{test_block}fn after() {{}}\n", body(MAX_LINES - 10)),
+    )
+    .expect("write");
+    // Test files are left out.
+    fs::write(root.join("m/tests.rs"), body(MAX_LINES + 1)).expect("write");
+    fs::write(root.join("m/tests/harness.rs"), body(MAX_LINES + 1)).expect("write");
+    let mut found: Vec<(String, usize)> = oversized(root)
+        .into_iter()
+        .map(|(f, n)| (f.strip_prefix(root).unwrap_or(&f).display().to_string(), n))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            ("m/big.rs".to_owned(), MAX_LINES + 1),
+            ("m/middle.rs".to_owned(), MAX_LINES - 10 + 53 + 1),
+        ]
+    );
 }

@@ -1,6 +1,7 @@
 //! `mqtt-workbench --profile NAME` in tmux against a real mosquitto that wants a password:
 //! the workbench opens on that broker with its topic tree, and switching to a profile with
-//! the wrong password shows the refusal in words with the retry countdown.
+//! the wrong password asks first, shows the refusal in words without retrying, and connects
+//! with the password typed at the prompt.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -85,21 +86,35 @@ async fn profile_opens_the_workbench_on_that_broker_with_its_topic_tree() {
     });
     assert!(s.contains("Topics (1)"), "{s}");
 
-    // The picker lists both profiles; switching to the one with a bad password says why
-    // and when it tries again.
+    // The picker lists both profiles; switching to another broker asks first, since it
+    // clears what was collected.
     t.keys(&["P"]);
     t.wait_until("the picker", |s| {
         s.contains("Profiles · Enter connect") && s.contains("wrongpw")
     });
     t.keys(&["j", "Enter"]);
+    t.wait_until("the switch question", |s| s.contains("Switch connection"));
+    t.keys(&["y"]);
+    // The bad password is refused: the reason shows in the password prompt, and the
+    // workbench does not retry the same CONNECT on its own.
     let s = t.wait_until("the refusal", |s| {
-        s.contains("not authorised") && s.contains("retry")
+        s.contains("not authorised") && s.contains("Password for alice")
     });
     assert!(s.contains("client disconnected 'wrongpw'"), "{s}");
+    assert!(
+        !s.contains("retry "),
+        "a refusal is not retried blindly: {s}"
+    );
     assert!(
         s.contains("Topics (0)"),
         "the previous broker's tree is cleared; {s}"
     );
+    // Typing the right password connects.
+    t.text("secret");
+    t.keys(&["Enter"]);
+    t.wait_until("the connection with the typed password", |s| {
+        s.contains("client connected 'wrongpw'")
+    });
     t.keys(&["q"]);
     t.assert_clean_exit(0);
 }

@@ -28,7 +28,9 @@ impl Tmux {
         let pidfile = dir.path().join("pid");
         let inner = format!(
             // `\$\$` so that the inner shell (replaced by the workbench) expands it.
-            "echo \\$\\$ > '{}'; {env} exec '{}' {}",
+            // The first-minute overlay would take the first key; `env` may set it to "" to
+            // see it.
+            "echo \\$\\$ > '{}'; export MQTT_WORKBENCH_NO_FIRST_MINUTE=1; {env} exec '{}' {}",
             pidfile.display(),
             bin.display(),
             args.join(" ")
@@ -99,7 +101,7 @@ impl Tmux {
         assert!(self.tmux(&args).status.success());
     }
 
-    fn text(&self, text: &str) {
+    pub(crate) fn text(&self, text: &str) {
         assert!(
             self.tmux(&["send-keys", "-t", "wb", "-l", text])
                 .status
@@ -140,7 +142,7 @@ impl Drop for Tmux {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -164,7 +166,7 @@ pub(crate) fn have_tmux() -> bool {
 }
 
 /// Waits until the client pane is subscribed (its SUBACK is in the log).
-fn wait_ready(t: &Tmux) -> String {
+pub(crate) fn wait_ready(t: &Tmux) -> String {
     t.wait_until("the workbench's client to subscribe", |s| {
         s.contains("Sending SUBACK to mqtt-workbench-") && s.contains("client connected")
     })
@@ -298,10 +300,18 @@ fn start_up_errors_print_plainly_without_touching_the_terminal() {
     assert!(err.contains("/nonexistent/broker.conf"), "{err}");
     // Nothing was drawn: no escape sequences on stdout.
     assert!(out.stdout.is_empty());
+    // -L goes through the one URL parser (mqtt, mqtts, ws, wss as `sub` takes): an unknown
+    // scheme is refused before the terminal changes mode.
     let out = Command::new(&bin)
-        .args(["-L", "mqtts://example.com"])
+        .args(["-L", "gopher://example.com"])
+        .stdin(Stdio::null())
         .output()
         .expect("run");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("only mqtt:// is supported"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("Error: unsupported URL scheme in 'gopher://example.com'"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
 }

@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::broker::control::Control;
 use crate::broker::outbox::Outbox;
 use crate::protocol::{Connect, Packet, ReasonCode};
 
@@ -48,6 +49,8 @@ pub struct ConnectRequest {
     pub server_keep_alive: Option<u16>,
     /// The peer address.
     pub peer: SocketAddr,
+    /// The index of the listener it came in on (its security settings).
+    pub listener: usize,
     /// The connection's outgoing queue.
     pub outbox: Arc<Outbox>,
 }
@@ -72,4 +75,6 @@ pub enum RouterCmd {
         /// How.
         how: CloseKind,
     },
+    /// An operator request (a signal): new security settings, save now, dump subscriptions.
+    Control(Control),
 }

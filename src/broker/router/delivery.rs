@@ -97,18 +97,20 @@ impl Router {
     /// one (its session queues it).
     fn pick_group_member(&mut self, gidx: u32, topic_name: &str) -> Option<Delivery> {
         let sessions = &self.sessions;
-        let acl = self.acl.as_deref();
+        let security = &*self.security;
         let g = self.subs.group_mut(gidx)?;
         let n = g.members.len();
         let may_read = |session: SessionIdx| {
             let s = sessions.get(session as usize).and_then(|o| o.as_deref());
-            match (acl, s) {
-                (Some(acl), Some(s)) => {
-                    acl.allows(s.username().map(|u| &**u), s.id(), topic_name, Access::Read)
-                }
-                (None, Some(_)) => true,
-                (_, None) => false,
-            }
+            s.is_some_and(|s| {
+                security.acl_allows(
+                    s.listener(),
+                    s.username().map(|u| &**u),
+                    s.id(),
+                    topic_name,
+                    Access::Read,
+                )
+            })
         };
         let online = |session: SessionIdx| {
             sessions
@@ -148,12 +150,18 @@ impl Router {
         if msg.expired() {
             return;
         }
-        if self.acl.is_some() {
+        if self.security.has_acl() {
             // `read` is checked at delivery, as mosquitto does (subscribing is always granted).
             let Some(s) = self.sessions.get(idx as usize).and_then(|o| o.as_deref()) else {
                 return;
             };
-            if !self.acl_allows(s.username().map(|u| &**u), s.id(), &msg.topic, Access::Read) {
+            if !self.acl_allows(
+                s.listener(),
+                s.username().map(|u| &**u),
+                s.id(),
+                &msg.topic,
+                Access::Read,
+            ) {
                 return;
             }
         }

@@ -30,13 +30,14 @@ impl Router {
         };
         let id = s.id().clone();
         let username = s.username().cloned();
+        let listener = s.listener();
         let version = s.version();
         let Some(link) = s.link().cloned() else {
             return;
         };
         self.counters.publish_received += 1;
         self.counters.publish_bytes_received += p.payload.len() as u64;
-        let allowed = self.acl_allows(username.as_deref(), &id, &p.topic, Access::Write);
+        let allowed = self.acl_allows(listener, username.as_deref(), &id, &p.topic, Access::Write);
         {
             let (c, t) = (id.clone(), p.topic.clone());
             let (flags, len) = (flags_of(&p), p.payload.len());

@@ -43,6 +43,7 @@ impl Router {
             assigned_id,
             server_keep_alive,
             peer,
+            listener,
             outbox,
         } = req;
         let id: Arc<str> = Arc::from(connect.client_id.as_str());
@@ -100,6 +101,7 @@ impl Router {
                 will,
                 client_id: id.clone(),
                 username: username.clone(),
+                listener,
             })
         }));
         s.set_expiry(match connect.version {
@@ -118,6 +120,7 @@ impl Router {
             connect.properties.maximum_packet_size,
             username,
         );
+        s.set_listener(listener);
         self.by_conn.insert(conn, idx);
 
         let client = id.clone();
@@ -389,8 +392,15 @@ impl Router {
             will: w,
             client_id,
             username,
+            listener,
         } = *pending;
-        if !self.acl_allows(username.as_deref(), &client_id, &w.topic, Access::Write) {
+        if !self.acl_allows(
+            listener,
+            username.as_deref(),
+            &client_id,
+            &w.topic,
+            Access::Write,
+        ) {
             return;
         }
         let mut props = w.properties;

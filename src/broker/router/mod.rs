@@ -37,6 +37,7 @@
 //!   (`wakes`), not once per packet.
 
 pub mod command;
+pub mod control;
 pub mod delivery;
 pub mod inbound;
 pub mod lifecycle;
@@ -67,18 +68,19 @@ use self::retained::RetainedStore;
 use self::session::Session;
 use self::subscriptions::{Delivery, Entry, SessionIdx, Subscriptions};
 use self::timers::Timers;
-use super::acl::{Access, Acl};
+use super::acl::Access;
 use super::config::BrokerConfig;
 use super::event::{BrokerEvent, EventBus};
 use super::outbox::{CloseReason, Outbox};
+use super::security::SecurityPolicy;
 use super::sys::{self, Stats};
 use crate::protocol::{Outgoing, Packet};
 
 /// The broker's state and its command loop.
 pub struct Router {
     cfg: Arc<BrokerConfig>,
-    /// Topic access control (`acl_file`), if configured.
-    acl: Option<Arc<Acl>>,
+    /// Topic access control (`acl_file`, per listener with `per_listener_settings`).
+    security: Arc<SecurityPolicy>,
     events: EventBus,
     stats: Arc<Stats>,
     /// Session slots. Boxed: a growing table then costs a pointer per slot, not a whole
@@ -108,7 +110,7 @@ impl Router {
     pub fn new(cfg: Arc<BrokerConfig>, events: EventBus, stats: Arc<Stats>) -> Self {
         Self {
             cfg,
-            acl: None,
+            security: Arc::new(SecurityPolicy::open()),
             events,
             stats,
             sessions: Vec::new(),
@@ -127,22 +129,22 @@ impl Router {
         }
     }
 
-    /// Enforces an ACL from now on.
-    pub fn set_acl(&mut self, acl: Acl) {
-        self.acl = Some(Arc::new(acl));
+    /// Enforces the ACLs of `security` from now on.
+    pub fn set_security(&mut self, security: Arc<SecurityPolicy>) {
+        self.security = security;
     }
 
-    /// True when the ACL (if any) lets the session `access` the topic.
+    /// True when the ACL (if any) of the client's listener lets it `access` the topic.
     fn acl_allows(
         &self,
+        listener: usize,
         username: Option<&str>,
         client_id: &str,
         topic: &str,
         access: Access,
     ) -> bool {
-        self.acl
-            .as_ref()
-            .is_none_or(|acl| acl.allows(username, client_id, topic, access))
+        self.security
+            .acl_allows(listener, username, client_id, topic, access)
     }
 
     /// Runs until `shutdown` is cancelled or every sender is gone.
@@ -231,6 +233,7 @@ impl Router {
                 }
             }
             RouterCmd::Closed { conn, how } => self.on_closed(conn, how),
+            RouterCmd::Control(c) => self.on_control(c),
         }
     }
 

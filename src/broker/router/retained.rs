@@ -32,7 +32,7 @@ impl RetainedStore {
     }
 
     /// Stores `msg` as the retained message of its topic, or deletes the topic's retained
-    /// message when the payload is empty [MQTT-3.3.1-10], [MQTT-3.3.1-11].
+    /// message when the payload is empty [MQTT311-3.3.1-10], [MQTT311-3.3.1-11] / [MQTT5-3.3.1-6], [MQTT5-3.3.1-7].
     pub fn set(&mut self, msg: Message) {
         let topic = msg.topic.clone();
         if msg.payload.is_empty() {
@@ -73,7 +73,7 @@ impl RetainedStore {
                     let mut sub: Vec<&Node<Option<Message>>> = node
                         .children
                         .iter()
-                        // [MQTT-4.7.2-1]: a first-level wildcard never matches `$` topics.
+                        // [MQTT311-4.7.2-1] [MQTT5-4.7.2-1]: a first-level wildcard never matches `$` topics.
                         .filter(|(k, _)| !(depth == 0 && k.starts_with('$')))
                         .map(|(_, n)| n)
                         .collect();
@@ -107,7 +107,7 @@ impl RetainedStore {
         }
     }
 
-    /// Drops retained messages whose Message Expiry Interval has passed [MQTT-3.3.2-5].
+    /// Drops retained messages whose Message Expiry Interval has passed [MQTT5-3.3.2-5].
     pub fn remove_expired(&mut self, now: tokio::time::Instant) {
         let mut expired = Vec::new();
         let mut stack = vec![&self.root];

@@ -88,6 +88,8 @@ pub struct PendingWill {
     pub client_id: Arc<str>,
     /// User name of that connection.
     pub username: Option<Arc<str>>,
+    /// The listener that connection came in on (whose ACL applies).
+    pub listener: usize,
 }
 
 /// Everything the broker remembers about one client id. See the module docs for the
@@ -123,6 +125,8 @@ pub struct Session {
     will: Option<Box<PendingWill>>,
     /// User name of the current or last connection (for the ACL).
     username: Option<Arc<str>>,
+    /// The listener of the current or last connection (whose ACL applies).
+    listener: usize,
     /// The client's Receive Maximum (MQTT 5), else 65,535.
     receive_maximum: u16,
     /// The client's Maximum Packet Size (MQTT 5).
@@ -152,6 +156,7 @@ impl Session {
             inbound_qos2: HashMap::new(),
             will: None,
             username: None,
+            listener: 0,
             receive_maximum: u16::MAX,
             max_packet_size: None,
             dropping: false,
@@ -198,6 +203,19 @@ impl Session {
     #[must_use]
     pub fn username(&self) -> Option<&Arc<str>> {
         self.username.as_ref()
+    }
+
+    /// The listener of the current or last connection (whose security settings apply with
+    /// `per_listener_settings`).
+    #[inline]
+    #[must_use]
+    pub fn listener(&self) -> usize {
+        self.listener
+    }
+
+    /// Sets the listener of the connection being attached.
+    pub fn set_listener(&mut self, listener: usize) {
+        self.listener = listener;
     }
 
     /// The client's Maximum Packet Size (MQTT5 §3.1.2.11.4), if it set one.

@@ -123,6 +123,7 @@ impl Router {
             let filters = unsub.filters.clone();
             self.trace(|| BrokerEvent::UnsubscribeReceived { client: c, filters });
         }
+        let v5 = self.session(idx).is_some_and(|s| s.version().is_v5());
         let mut codes = Vec::with_capacity(unsub.filters.len());
         for filter in &unsub.filters {
             // [MQTT311-3.10.4-1]: filters are compared character by character.
@@ -131,7 +132,18 @@ impl Router {
                     Some(g) => self.subs.remove_shared(idx, g, p.filter),
                     None => self.subs.remove(idx, p.filter),
                 },
-                Err(_) => false,
+                // MQTT 5: UNSUBACK 0x8F (Topic Filter invalid) for this filter
+                // [MQTT5-3.11.3-2]; the others go on, as in SUBSCRIBE.
+                Err(_) if v5 => {
+                    codes.push(ReasonCode::TopicFilterInvalid.as_u8());
+                    continue;
+                }
+                // MQTT 3.1.1: the same protocol violation as in SUBSCRIBE [MQTT311-4.8.0-1]:
+                // the connection is closed, as mosquitto does.
+                Err(_) => {
+                    self.close_for(idx, ReasonCode::MalformedPacket, CloseKind::Malformed);
+                    return;
+                }
             };
             if let Some(s) = self.session(idx) {
                 s.remove_subscription(filter.as_str());

@@ -230,7 +230,7 @@ impl Subscriptions {
         let dollar = topic.starts_with('$');
         let mut stack: WalkStack<'_> = smallvec::smallvec![(&self.root, 0)];
         while let Some((node, depth)) = stack.pop() {
-            // [MQTT-4.7.2-1]: no wildcard at the first level matches a `$` topic.
+            // [MQTT311-4.7.2-1] [MQTT5-4.7.2-1]: no wildcard at the first level matches a `$` topic.
             let wild_ok = !(depth == 0 && dollar);
             if wild_ok && let Some(h) = node.child("#") {
                 out.extend_from_slice(&h.value);

@@ -71,6 +71,8 @@ pub enum Cmd {
     ToggleFollow,
     /// Show the key help.
     Help,
+    /// Show the recent errors in full.
+    Errors,
     /// Open the publish composer.
     Compose,
     /// Open the subscribe prompt.
@@ -87,6 +89,8 @@ pub enum Cmd {
     FilterClient,
     /// Log: remove the client id filter.
     ClearFilter,
+    /// Log: hide or show the PINGREQ/PINGRESP lines.
+    TogglePings,
     /// Ask to clear the retained message of the selected topic.
     ClearRetained,
     /// Copy the selected topic.
@@ -127,4 +131,26 @@ pub enum Cmd {
     Reconnect,
     /// Editor: the previous choice of a choice field.
     ToggleFieldBack,
+    /// Lessons: show the pane, change lesson, skip a step.
+    Lesson(LessonCmd),
+    /// Open the fault menu.
+    Faults,
+    /// Fault menu: cause the fault at this position.
+    Fault(u8),
+    /// Composer and subscribe dialog: copy the equivalent command (`true`: the
+    /// `mqtt-workbench` one, `false`: mosquitto's).
+    CopyCommand(bool),
+}
+
+/// What a lesson key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LessonCmd {
+    /// Show or hide the lesson pane.
+    Toggle,
+    /// The next lesson.
+    Next,
+    /// The previous lesson.
+    Prev,
+    /// Skip the current step without its check.
+    Skip,
 }

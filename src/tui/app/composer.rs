@@ -5,7 +5,7 @@ use bytes::Bytes;
 use ratatui_textarea::{Input, Key, TextArea};
 
 use super::cmd::Cmd;
-use super::prompt::{single_line, text_of};
+use super::prompt::{edit, single_line, text_of};
 use crate::tui::client_link::{OutgoingPublish, PublishProps};
 
 /// The composer's fields, in Tab order.
@@ -86,6 +86,7 @@ pub struct Composer {
     user_props: TextArea<'static>,
     error: Option<String>,
     history_pos: Option<usize>,
+    confirm_empty: bool,
 }
 
 /// What the composer did with a command.
@@ -122,6 +123,7 @@ impl Composer {
             user_props,
             error: None,
             history_pos: None,
+            confirm_empty: false,
         }
     }
 
@@ -276,21 +278,36 @@ impl Composer {
             Cmd::NextField => self.focus = self.focus.step(true),
             Cmd::PrevField => self.focus = self.focus.step(false),
             Cmd::ToggleField => match self.focus {
+                ComposerField::Qos | ComposerField::Retain if self.confirm_empty => {
+                    self.confirm_empty = false;
+                    self.error = None;
+                    self.toggle();
+                }
                 ComposerField::Qos => self.qos = (self.qos + 1) % 3,
                 ComposerField::Retain => self.retain = !self.retain,
                 _ => {}
             },
             Cmd::Submit if self.is_multiline() => {
-                // Enter: a newline in multi-line fields, send in one-line fields.
+                // Enter: a newline in multi-line fields, the next field in one-line fields;
+                // only C-s sends, so Enter after the topic cannot publish an empty payload.
                 if let Some(t) = self.focused_text() {
                     t.insert_newline();
                 }
             }
-            Cmd::Submit | Cmd::Compose => return self.send(),
+            Cmd::Submit => self.focus = self.focus.step(true),
+            Cmd::Compose => return self.send(),
             Cmd::HistoryPrev | Cmd::HistoryNext => self.browse(cmd, history),
             _ => {}
         }
         ComposerOutcome::Stay
+    }
+
+    fn toggle(&mut self) {
+        match self.focus {
+            ComposerField::Qos => self.qos = (self.qos + 1) % 3,
+            ComposerField::Retain => self.retain = !self.retain,
+            _ => {}
+        }
     }
 
     fn send(&mut self) -> ComposerOutcome {
@@ -299,7 +316,25 @@ impl Composer {
                 self.error = Some(e);
                 ComposerOutcome::Stay
             }
-            Ok(p) => ComposerOutcome::Send(p),
+            Ok(p) if p.payload.is_empty() && !self.confirm_empty => {
+                // An empty payload is easy to send by mistake and, retained, deletes the
+                // retained message ([MQTT311-3.3.1-10], [MQTT5-3.3.1-6]): ask first.
+                self.confirm_empty = true;
+                self.error = Some(if p.retain {
+                    format!(
+                        "the payload is empty and Retain is on: this DELETES the retained \
+                         message on '{}'. C-s again to send, any edit to go back",
+                        p.topic
+                    )
+                } else {
+                    "the payload is empty: C-s again to send it anyway".to_owned()
+                });
+                ComposerOutcome::Stay
+            }
+            Ok(p) => {
+                self.confirm_empty = false;
+                ComposerOutcome::Send(p)
+            }
         }
     }
 
@@ -338,8 +373,9 @@ impl Composer {
             if !multiline && input.key == Key::Enter {
                 return;
             }
-            t.input(input);
+            edit(t, input);
             self.error = None;
+            self.confirm_empty = false;
         }
     }
 
@@ -424,16 +460,89 @@ mod tests {
     }
 
     #[test]
-    fn enter_sends_from_the_topic_and_breaks_lines_in_the_payload() {
-        let mut c = Composer::new("t");
+    fn enter_moves_on_from_one_line_fields_and_breaks_lines_in_the_payload() {
+        let mut c = Composer::new("");
+        assert_eq!(c.focus, ComposerField::Topic);
+        c.input(Input {
+            key: Key::Char('t'),
+            ..Input::default()
+        });
+        // Enter in the topic: on to the payload, nothing sent.
+        assert_eq!(c.update(Cmd::Submit, &[]), ComposerOutcome::Stay);
         assert_eq!(c.focus, ComposerField::Payload);
         assert_eq!(c.update(Cmd::Submit, &[]), ComposerOutcome::Stay);
         assert_eq!(c.payload.lines().len(), 2);
-        c.update(Cmd::PrevField, &[]);
-        assert_eq!(c.focus, ComposerField::Topic);
-        let ComposerOutcome::Send(p) = c.update(Cmd::Submit, &[]) else {
-            panic!("Enter in the topic sends");
+        // Every one-line field moves on with Enter.
+        for _ in 0..3 {
+            c.update(Cmd::NextField, &[]);
+        }
+        assert_eq!(c.focus, ComposerField::ContentType);
+        c.update(Cmd::Submit, &[]);
+        assert_eq!(c.focus, ComposerField::Expiry);
+        let ComposerOutcome::Send(p) = c.update(Cmd::Compose, &[]) else {
+            panic!("C-s sends")
         };
         assert_eq!((p.topic.as_str(), &p.payload[..]), ("t", &b"\n"[..]));
+    }
+
+    #[test]
+    fn an_empty_payload_is_sent_only_after_asking() {
+        // (retain, the question names deleting the retained message)
+        for retain in [false, true] {
+            let mut c = Composer::new("t");
+            c.retain = retain;
+            assert_eq!(c.update(Cmd::Compose, &[]), ComposerOutcome::Stay);
+            let q = c.error().unwrap_or_default().to_owned();
+            assert!(q.contains("C-s again"), "{q}");
+            assert_eq!(
+                q.contains("DELETES the retained message on 't'"),
+                retain,
+                "{q}"
+            );
+            // An edit withdraws the question.
+            c.input(Input {
+                key: Key::Char('u'),
+                ctrl: true,
+                ..Input::default()
+            });
+            assert_eq!(c.error(), None);
+            assert_eq!(c.update(Cmd::Compose, &[]), ComposerOutcome::Stay);
+            let ComposerOutcome::Send(p) = c.update(Cmd::Compose, &[]) else {
+                panic!("the second C-s sends")
+            };
+            assert!(p.payload.is_empty());
+            assert_eq!(p.retain, retain);
+        }
+    }
+
+    #[test]
+    fn line_editing_keys_work_in_one_line_fields() {
+        let key = |c: char, ctrl: bool| Input {
+            key: Key::Char(c),
+            ctrl,
+            ..Input::default()
+        };
+        // (keys after "abc def", topic left)
+        let cases: &[(&[Input], &str)] = &[
+            (&[key('u', true)], ""),
+            (&[key('w', true)], "abc "),
+            (&[key('a', true), key('k', true)], ""),
+            (&[key('a', true), key('x', false)], "xabc def"),
+            (
+                &[key('a', true), key('e', true), key('x', false)],
+                "abc defx",
+            ),
+            (&[key('u', true), key('z', true)], "abc def"),
+        ];
+        for (keys, want) in cases {
+            let mut c = Composer::new("");
+            for ch in "abc def".chars() {
+                c.input(key(ch, false));
+            }
+            for k in *keys {
+                c.input(k.clone());
+            }
+            assert_eq!(text_of(&c.topic), *want, "{keys:?}");
+        }
     }
 }

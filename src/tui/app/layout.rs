@@ -10,6 +10,20 @@ use super::cmd::{Cmd, Pane};
 /// ones stack them.
 pub const WIDE: u16 = 120;
 
+/// The width of one column of the key help.
+pub const HELP_COLUMN: u16 = 46;
+
+/// How the key help fits a `width` x `height` screen: (columns, lines per column).
+#[must_use]
+pub fn help_grid(width: u16, height: u16) -> (usize, usize) {
+    let inner_w = width.saturating_sub(4);
+    let inner_h = height.saturating_sub(4);
+    (
+        usize::from((inner_w / HELP_COLUMN).max(1)),
+        usize::from(inner_h),
+    )
+}
+
 /// The screen areas of one frame. Hidden panes get an empty `Rect`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Areas {

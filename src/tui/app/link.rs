@@ -198,6 +198,11 @@ impl Link {
                 self.state = ClientState::Disconnected(why);
                 LinkOutcome::Nothing
             }
+            LinkEvent::Refused(why) => {
+                self.state = ClientState::Disconnected(why);
+                self.retry = None;
+                LinkOutcome::Nothing
+            }
             LinkEvent::Retrying { attempt, delay } => {
                 self.retry = Some((attempt, now + delay));
                 LinkOutcome::Nothing

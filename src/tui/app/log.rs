@@ -1,6 +1,8 @@
 //! The broker log sub-model: the log lines (a bounded ring), the client id filter, follow
 //! mode and the scroll anchor, and the search.
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::cmd::Cmd;
@@ -57,6 +59,29 @@ pub struct BrokerLog {
     anchor: u64,
     search: Option<String>,
     lagged: u64,
+    hide_pings: bool,
+    clients: BTreeSet<Arc<str>>,
+    last_connect: Option<Arc<str>>,
+}
+
+/// The most client ids the filter prompt lists.
+const CLIENTS_KEPT: usize = 10_000;
+
+/// The client a line is about: its own client id or, for the will lines that follow a
+/// connection (`No will message specified.`, `Will message specified …`), the client of that
+/// connection.
+fn owner<'a>(e: &'a LogEntry, last_connect: Option<&'a str>) -> Option<&'a str> {
+    match &e.event {
+        BrokerEvent::NoWill | BrokerEvent::WillSpecified { .. } => last_connect,
+        ev => ev.client(),
+    }
+}
+
+fn is_ping(e: &LogEntry) -> bool {
+    matches!(
+        e.event,
+        BrokerEvent::PingReqReceived(_) | BrokerEvent::PingRespSent(_)
+    )
 }
 
 impl BrokerLog {
@@ -72,7 +97,67 @@ impl BrokerLog {
             anchor: 0,
             search: None,
             lagged: 0,
+            hide_pings: false,
+            clients: BTreeSet::new(),
+            last_connect: None,
         }
+    }
+
+    /// True while PINGREQ/PINGRESP lines are hidden.
+    #[must_use]
+    pub fn hide_pings(&self) -> bool {
+        self.hide_pings
+    }
+
+    /// The client ids seen connecting, in order.
+    pub fn clients(&self) -> impl Iterator<Item = &str> {
+        self.clients.iter().map(|c| &**c)
+    }
+
+    /// True when a line passes the client filter (a substring of the client id, will lines
+    /// included) and the PING toggle.
+    fn shows(&self, e: &LogEntry, last_connect: Option<&str>) -> bool {
+        if self.hide_pings && is_ping(e) {
+            return false;
+        }
+        self.filter
+            .as_deref()
+            .is_none_or(|f| owner(e, last_connect).is_some_and(|c| c.contains(f)))
+    }
+
+    /// Keeps the bottom row where a pane `height` rows high is still full (every line takes
+    /// at least one row), so scrolling up stops at the oldest line.
+    pub fn prepare(&mut self, height: usize) {
+        let max = self.len().saturating_sub(height.max(1));
+        if self.bottom() > max {
+            self.set_bottom(max);
+        }
+    }
+
+    /// Rebuilds the shown lines after the filter or the PING toggle changed.
+    fn rebuild(&mut self) {
+        if self.filter.is_none() && !self.hide_pings {
+            self.view = None;
+            return;
+        }
+        let mut v = SeqView::new(self.cap);
+        let mut last: Option<Arc<str>> = None;
+        for (seq, e) in self.ring.iter() {
+            if self.shows(e, last.as_deref()) {
+                v.push(seq, 0);
+            }
+            if let BrokerEvent::ClientConnected { client, .. } = &e.event {
+                last = Some(client.clone());
+            }
+        }
+        self.view = Some(v);
+    }
+
+    /// Shows or hides the PINGREQ/PINGRESP lines.
+    pub fn toggle_pings(&mut self) {
+        self.hide_pings = !self.hide_pings;
+        self.rebuild();
+        self.follow = true;
     }
 
     /// Every kept line.
@@ -107,10 +192,13 @@ impl BrokerLog {
 
     /// Keeps a log line.
     pub fn push(&mut self, entry: LogEntry) {
-        let keep = self
-            .filter
-            .as_deref()
-            .is_none_or(|f| entry.event.client() == Some(f));
+        let keep = self.shows(&entry, self.last_connect.as_deref());
+        if let BrokerEvent::ClientConnected { client, .. } = &entry.event {
+            self.last_connect = Some(client.clone());
+            if self.clients.len() < CLIENTS_KEPT {
+                self.clients.insert(client.clone());
+            }
+        }
         let seq = self.ring.push(entry);
         let first = self.ring.first_seq();
         if let Some(v) = &mut self.view {
@@ -212,28 +300,16 @@ impl BrokerLog {
                 }
             }
             Cmd::ClearFilter => self.set_filter(None),
+            Cmd::TogglePings => self.toggle_pings(),
             _ => {}
         }
     }
 
-    /// Shows only the lines of client `filter` (`None`: all lines), following the newest.
+    /// Shows only the lines of the clients whose id contains `filter`, their will lines
+    /// included (`None`: all lines), following the newest.
     pub fn set_filter(&mut self, filter: Option<String>) {
-        match filter {
-            None => {
-                self.filter = None;
-                self.view = None;
-            }
-            Some(f) => {
-                let mut v = SeqView::new(self.cap);
-                for (seq, e) in self.ring.iter() {
-                    if e.event.client() == Some(f.as_str()) {
-                        v.push(seq, 0);
-                    }
-                }
-                self.filter = Some(f);
-                self.view = Some(v);
-            }
-        }
+        self.filter = filter;
+        self.rebuild();
         self.follow = true;
     }
 
@@ -351,6 +427,63 @@ mod tests {
         assert_eq!(l.len(), 3);
         l.update(Cmd::ClearFilter, 3);
         assert_eq!((l.filter(), l.len()), (None, 10));
+    }
+
+    fn entry(event: BrokerEvent) -> LogEntry {
+        LogEntry {
+            time: UNIX_EPOCH,
+            event,
+        }
+    }
+
+    fn connected(client: &str) -> BrokerEvent {
+        BrokerEvent::ClientConnected {
+            peer: "127.0.0.1:1".parse().expect("addr"),
+            client: Arc::from(client),
+            protocol: 4,
+            clean: true,
+            keep_alive: 60,
+            username: None,
+        }
+    }
+
+    #[test]
+    fn the_filter_matches_substrings_keeps_will_lines_and_lists_clients() {
+        let mut l = BrokerLog::new(100, 1 << 20);
+        l.push(entry(connected("sensor-17")));
+        l.push(entry(BrokerEvent::NoWill));
+        l.push(entry(connected("other")));
+        l.push(entry(BrokerEvent::NoWill));
+        l.push(entry(BrokerEvent::PingReqReceived(Arc::from("sensor-17"))));
+        l.set_filter(Some("sensor".into()));
+        // Connected, its will line and the PINGREQ; none of "other".
+        assert_eq!(l.len(), 3);
+        // New lines follow the same rules.
+        l.push(entry(connected("sensor-18")));
+        l.push(entry(BrokerEvent::NoWill));
+        l.push(entry(connected("x")));
+        l.push(entry(BrokerEvent::NoWill));
+        assert_eq!(l.len(), 5);
+        let clients: Vec<_> = l.clients().collect();
+        assert_eq!(clients, ["other", "sensor-17", "sensor-18", "x"]);
+        // The PING toggle hides PINGREQ/PINGRESP, with or without a filter.
+        l.toggle_pings();
+        assert_eq!(l.len(), 4);
+        l.set_filter(None);
+        assert_eq!(l.len(), 8);
+        l.toggle_pings();
+        assert_eq!(l.len(), 9);
+    }
+
+    #[test]
+    fn scrolling_up_stops_with_the_pane_full() {
+        let mut l = log();
+        l.update(Cmd::Top, 3);
+        l.prepare(4);
+        assert_eq!(l.bottom(), 4, "8 lines, 4 shown: the oldest at the top");
+        l.update(Cmd::Up, 3);
+        l.prepare(4);
+        assert_eq!(l.bottom(), 4);
     }
 
     #[test]

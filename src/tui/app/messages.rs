@@ -1,6 +1,7 @@
 //! The messages sub-model: the received messages (a bounded ring), the view of the selected
 //! topic, the selected message and how its payload is shown.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -10,7 +11,8 @@ use super::cmd::Cmd;
 use super::rate::{Rate, unix_secs};
 use crate::tui::client_link::IncomingMessage;
 use crate::tui::history::{Ring, SeqView, Weigh};
-use crate::tui::payload::PayloadMode;
+use crate::tui::payload::{PayloadMode, render as render_payload};
+use crate::tui::text::{word_wrap, wrap};
 
 /// A received message as the history keeps it.
 #[derive(Debug, Clone)]
@@ -23,8 +25,11 @@ pub struct Message {
     pub payload: Bytes,
     /// Delivered QoS.
     pub qos: u8,
-    /// Retain flag.
+    /// The RETAIN flag of the delivery: 1 only for a message from the broker's retained store.
     pub retain: bool,
+    /// True when the sender published it with Retain but it was delivered live with RETAIN 0
+    /// ([MQTT311-3.3.1-9], [MQTT5-3.3.1-12]); known from the embedded broker's log.
+    pub sent_retained: bool,
     /// MQTT 5 properties.
     pub properties: Vec<(String, String)>,
 }
@@ -50,9 +55,34 @@ pub struct Messages {
     view: SeqView,
     view_topic: Option<String>,
     selected: Option<u64>,
-    payload_mode: PayloadMode,
+    modes: HashMap<Arc<str>, PayloadMode>,
     payload_scroll: usize,
+    shown: PayloadRows,
+    retained_sends: HashMap<Arc<str>, usize>,
     rate: Rate,
+}
+
+/// Why a message shows RETAIN 1.
+pub const RETAINED_STORE: &str = "Retain: RETAIN 1, so the broker sent it from its retained \
+    store (when the subscription was made).";
+
+/// Why a message its sender retained shows RETAIN 0.
+pub const RETAINED_LIVE: &str = "Retain: the sender set Retain and the broker keeps it as the \
+    retained message, but a live delivery to an existing subscription carries RETAIN 0 \
+    ([MQTT311-3.3.1-9]; in MQTT 5 unless Retain As Published is set, [MQTT5-3.3.1-12]).";
+
+/// The selected payload decoded and wrapped for the payload pane (made before each frame,
+/// kept while the message, view mode and width stay the same).
+#[derive(Debug, Default)]
+pub struct PayloadRows {
+    /// Message sequence number, view mode and pane width it was made for.
+    key: Option<(u64, PayloadMode, usize)>,
+    /// The mode actually used (detected for `Auto`).
+    pub used: PayloadMode,
+    /// Screen rows: the payload, then the MQTT 5 properties one a row, labelled.
+    pub rows: Vec<String>,
+    /// Rows the pane shows at once.
+    pub height: usize,
 }
 
 impl Messages {
@@ -66,17 +96,19 @@ impl Messages {
             view: SeqView::new(cap),
             view_topic: None,
             selected: None,
-            payload_mode: PayloadMode::Auto,
+            modes: HashMap::new(),
             payload_scroll: 0,
+            shown: PayloadRows::default(),
+            retained_sends: HashMap::new(),
             rate: Rate::default(),
         }
     }
 
-    /// Forgets every message (after switching brokers); the payload mode stays.
+    /// Forgets every message (after switching brokers); the view modes chosen per topic stay.
     pub fn clear(&mut self) {
-        let mode = self.payload_mode;
+        let modes = std::mem::take(&mut self.modes);
         *self = Self::new(self.cap, self.max_bytes);
-        self.payload_mode = mode;
+        self.modes = modes;
     }
 
     /// Every kept message.
@@ -103,10 +135,71 @@ impl Messages {
         self.selected
     }
 
-    /// How the payload is shown.
+    /// How the current message's payload is shown (chosen per topic; `Auto` until chosen).
     #[must_use]
     pub fn payload_mode(&self) -> PayloadMode {
-        self.payload_mode
+        self.current()
+            .and_then(|m| self.modes.get(&m.topic).copied())
+            .unwrap_or_default()
+    }
+
+    /// How payloads of `topic` are shown.
+    #[must_use]
+    pub fn mode_of(&self, topic: &str) -> PayloadMode {
+        self.modes.get(topic).copied().unwrap_or_default()
+    }
+
+    /// The current payload as the pane shows it (see [`Messages::prepare_payload`]).
+    #[must_use]
+    pub fn payload_rows(&self) -> &PayloadRows {
+        &self.shown
+    }
+
+    /// Decodes and wraps the current payload for a pane `width` columns wide showing
+    /// `height` rows, unless that is already done; then keeps the scroll inside the rows.
+    pub fn prepare_payload(&mut self, width: usize, height: usize) {
+        let seq = self.selected.or_else(|| self.view.from_newest(0));
+        let mode = self.payload_mode();
+        let key = seq.map(|s| (s, mode, width));
+        if key != self.shown.key {
+            let (used, rows) = match seq.and_then(|s| self.ring.get(s)) {
+                None => (PayloadMode::Auto, Vec::new()),
+                Some(m) => {
+                    let (used, lines) = render_payload(&m.payload, mode);
+                    let mut rows: Vec<String> = lines.iter().flat_map(|l| wrap(l, width)).collect();
+                    if m.retain {
+                        rows.push(String::new());
+                        rows.extend(word_wrap(RETAINED_STORE, width));
+                    } else if m.sent_retained {
+                        rows.push(String::new());
+                        rows.extend(word_wrap(RETAINED_LIVE, width));
+                    }
+                    if !m.properties.is_empty() {
+                        rows.push(String::new());
+                        rows.push(format!("MQTT 5 properties ({}):", m.properties.len()));
+                        for (k, v) in &m.properties {
+                            rows.extend(wrap(&format!("  {k}: {v}"), width));
+                        }
+                    }
+                    (used, rows)
+                }
+            };
+            self.shown = PayloadRows {
+                key,
+                used,
+                rows,
+                height,
+            };
+        }
+        self.shown.height = height;
+        self.payload_scroll = self.payload_scroll.min(self.max_scroll());
+    }
+
+    fn max_scroll(&self) -> usize {
+        self.shown
+            .rows
+            .len()
+            .saturating_sub(self.shown.height.max(1))
     }
 
     /// Payload scroll, in lines.
@@ -164,12 +257,18 @@ impl Messages {
         self.rate.add(unix_secs(m.time), 1);
         let topic: Arc<str> = m.topic.into();
         let matches_view = self.view_matches(&topic);
+        let sent_retained = !m.retain
+            && self
+                .retained_sends
+                .remove(&topic)
+                .is_some_and(|len| len == m.payload.len());
         let seq = self.ring.push(Message {
             time: m.time,
             topic: topic.clone(),
             payload: m.payload,
             qos: m.qos,
             retain: m.retain,
+            sent_retained,
             properties: m.properties,
         });
         let first = self.ring.first_seq();
@@ -182,6 +281,30 @@ impl Messages {
             self.selected = None;
         }
         topic
+    }
+
+    /// The embedded broker received a PUBLISH with Retain on `topic` with `len` payload bytes:
+    /// marks its live delivery (RETAIN 0) as sent with Retain, whichever arrives first.
+    pub fn note_retained_publish(&mut self, topic: &str, len: usize) {
+        let recent = self
+            .ring
+            .iter()
+            .rev()
+            .take(64)
+            .find(|(_, m)| &*m.topic == topic)
+            .map(|(seq, m)| (seq, m.retain, m.sent_retained, m.payload.len()));
+        if let Some((seq, false, false, l)) = recent
+            && l == len
+            && let Some(m) = self.ring.get_mut(seq)
+        {
+            m.sent_retained = true;
+            self.shown.key = None;
+            return;
+        }
+        if self.retained_sends.len() > 10_000 {
+            self.retained_sends.clear();
+        }
+        self.retained_sends.insert(topic.into(), len);
     }
 
     /// Moves the selection in the message list; `page` rows a page.
@@ -218,16 +341,22 @@ impl Messages {
         self.payload_scroll = 0;
     }
 
-    /// Scrolls the payload or changes how it is shown; `page` rows a page.
+    /// Scrolls the payload (stopping at its last row) or changes how the current topic's
+    /// payloads are shown; `page` rows a page.
     pub fn update_payload(&mut self, cmd: Cmd, page: usize) {
+        let max = self.max_scroll();
         match cmd {
             Cmd::Up => self.payload_scroll = self.payload_scroll.saturating_sub(1),
-            Cmd::Down => self.payload_scroll += 1,
+            Cmd::Down => self.payload_scroll = (self.payload_scroll + 1).min(max),
             Cmd::PageUp => self.payload_scroll = self.payload_scroll.saturating_sub(page),
-            Cmd::PageDown => self.payload_scroll += page,
+            Cmd::PageDown => self.payload_scroll = (self.payload_scroll + page).min(max),
             Cmd::Top => self.payload_scroll = 0,
+            Cmd::Bottom => self.payload_scroll = max,
             Cmd::CyclePayloadMode => {
-                self.payload_mode = self.payload_mode.next();
+                if let Some(topic) = self.current().map(|m| m.topic.clone()) {
+                    let next = self.mode_of(&topic).next();
+                    self.modes.insert(topic, next);
+                }
                 self.payload_scroll = 0;
             }
             _ => {}
@@ -315,6 +444,60 @@ mod tests {
                 (*pos, *selected),
                 "{cmds:?}"
             );
+        }
+    }
+
+    fn msg_with(topic: &str, payload: &'static [u8]) -> IncomingMessage {
+        IncomingMessage {
+            payload: Bytes::from_static(payload),
+            ..msg(topic)
+        }
+    }
+
+    #[test]
+    fn the_view_mode_is_remembered_per_topic() {
+        let mut m = Messages::new(100, 1 << 20);
+        m.push(msg_with("a", b"[1]"));
+        m.push(msg_with("b", b"[2]"));
+        // The newest is on "b": choose the next mode (text) for it.
+        m.update_payload(Cmd::CyclePayloadMode, 1);
+        assert_eq!(m.mode_of("b"), PayloadMode::Text);
+        assert_eq!(m.mode_of("a"), PayloadMode::Auto);
+        m.update_list(Cmd::Down, 1);
+        assert_eq!(m.current().map(|c| &*c.topic), Some("a"));
+        assert_eq!(m.payload_mode(), PayloadMode::Auto);
+        m.prepare_payload(40, 10);
+        assert_eq!(m.payload_rows().used, PayloadMode::Json);
+        m.update_list(Cmd::Top, 1);
+        m.prepare_payload(40, 10);
+        assert_eq!(m.payload_rows().used, PayloadMode::Text);
+        // Switching brokers keeps the choice.
+        m.clear();
+        assert_eq!(m.mode_of("b"), PayloadMode::Text);
+    }
+
+    #[test]
+    fn payload_scrolling_stops_at_the_last_row() {
+        let mut m = Messages::new(100, 1 << 20);
+        m.push(msg_with("t", b"1\n2\n3\n4\n5\n6\n7\n8\n9\n10"));
+        m.prepare_payload(20, 4);
+        // (commands, first row shown)
+        let cases: &[(&[Cmd], usize)] = &[
+            (&[Cmd::Bottom], 6),
+            (&[Cmd::Bottom, Cmd::Down, Cmd::PageDown], 6),
+            (&[Cmd::PageDown, Cmd::PageDown, Cmd::PageDown], 6),
+            (&[Cmd::Down, Cmd::Down], 2),
+            (&[Cmd::Bottom, Cmd::Top], 0),
+            (&[Cmd::Bottom, Cmd::PageUp], 3),
+            (&[Cmd::Up], 0),
+        ];
+        for (cmds, first) in cases {
+            m.update_payload(Cmd::Top, 3);
+            for c in *cmds {
+                m.update_payload(*c, 3);
+            }
+            m.prepare_payload(20, 4);
+            assert_eq!(m.payload_scroll(), *first, "{cmds:?}");
         }
     }
 }

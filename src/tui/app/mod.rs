@@ -16,10 +16,14 @@
 pub mod broker;
 pub mod cmd;
 pub mod composer;
+pub mod fault;
 pub mod layout;
+pub mod lesson;
 pub mod link;
 pub mod log;
 pub mod messages;
+pub mod msg;
+pub mod notice;
 pub mod profiles;
 pub mod prompt;
 pub mod rate;
@@ -31,209 +35,21 @@ use bytes::Bytes;
 use ratatui_textarea::Input;
 
 pub use self::broker::BrokerStatus;
-pub use self::cmd::{Cmd, Pane};
+pub use self::cmd::{Cmd, LessonCmd, Pane};
 pub use self::composer::{Composer, ComposerField, ComposerOutcome};
 pub use self::layout::{Areas, LayoutModel};
 pub use self::link::{ClientState, ConnectTo, Link, LinkOutcome, SubState, Subscription, Target};
 pub use self::log::BrokerLog;
 pub use self::messages::{Message, Messages};
+pub use self::msg::{Action, Effect, EffectFailure, Limits, Modal, StartInfo};
+pub use self::notice::{Notices, Pending};
 pub use self::profiles::{EditorOutcome, PickerOutcome, ProfileForm, ProfileList};
 pub use self::prompt::{Prompt, PromptOutcome};
 pub use self::rate::Rate;
 pub use self::topics::{TopicNode, Topics, TreeOutcome, TreeRow, node_ref};
 use super::client_link::{LinkEvent, OutgoingPublish, PublishProps};
-use crate::broker::LogEntry;
-use crate::broker::sys::LiveStats;
 use crate::profile::{Profile, Secret};
 use crate::protocol::topic::{matches, parse_filter};
-
-/// Everything that can change the model.
-#[derive(Debug, Clone)]
-pub enum Action {
-    /// A bound key or gesture.
-    Cmd(Cmd),
-    /// A key typed into the open text field.
-    Input(Input),
-    /// Bracketed paste into the open text field.
-    Paste(String),
-    /// A left click at a screen cell.
-    Click {
-        /// Column.
-        col: u16,
-        /// Row.
-        row: u16,
-    },
-    /// A mouse wheel step over a screen cell (`up` towards older / the top).
-    Wheel {
-        /// Column.
-        col: u16,
-        /// Row.
-        row: u16,
-        /// True for wheel up.
-        up: bool,
-    },
-    /// The terminal now has this size.
-    Resize(u16, u16),
-    /// A broker log line.
-    Broker(LogEntry),
-    /// The log reader missed `n` lines.
-    BrokerLagged(u64),
-    /// An event from the client pane's connection.
-    Client(LinkEvent),
-    /// The clock advanced (rates age).
-    Tick(SystemTime),
-    /// The embedded broker's counters, once a second (exact even when the log lags).
-    BrokerStats(LiveStats),
-    /// Profiles after a save or delete (the list now on disk), or why it failed.
-    Profiles(Result<Vec<Profile>, String>),
-    /// The run loop could not start the connection asked for (a password file missing, …).
-    ConnectFailed(String),
-    /// An effect could not be carried out.
-    EffectFailed(EffectFailure),
-    /// A frame is about to be drawn: bring derived state (the tree rows, scrolling) up to
-    /// date, so that drawing only reads.
-    Frame,
-}
-
-/// Why the run loop could not carry out an effect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EffectFailure {
-    /// The clipboard escape sequence could not be written.
-    Copy(String),
-    /// The client connection refused the request (not connected, queue full, …).
-    Link(String),
-}
-
-impl std::fmt::Display for EffectFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Copy(e) => write!(f, "copy failed: {e}"),
-            Self::Link(e) => f.write_str(e),
-        }
-    }
-}
-
-/// What the run loop must do for the model.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    /// Send SUBSCRIBE.
-    Subscribe {
-        /// Topic filter.
-        filter: String,
-        /// Requested QoS.
-        qos: u8,
-    },
-    /// Send UNSUBSCRIBE.
-    Unsubscribe(String),
-    /// Send PUBLISH.
-    Publish(OutgoingPublish),
-    /// Put text on the clipboard (OSC 52).
-    Copy(String),
-    /// Connect the client pane somewhere else.
-    Connect(ConnectTo),
-    /// Write a profile to `profiles.toml`, replacing `original` (or adding it).
-    SaveProfile {
-        /// The name it had when the editor opened (`None`: a new profile).
-        original: Option<String>,
-        /// The profile.
-        profile: Box<Profile>,
-    },
-    /// Remove a profile from `profiles.toml`.
-    DeleteProfile(String),
-    /// Reconnect now.
-    Reconnect,
-}
-
-/// A dialog on top of the panes; it takes all keys while open.
-#[derive(Debug, Clone)]
-pub enum Modal {
-    /// The key help.
-    Help,
-    /// The publish composer.
-    Composer(Box<Composer>),
-    /// Subscribe: a filter and a QoS.
-    Subscribe(Prompt),
-    /// Unsubscribe: pick one of the subscriptions.
-    Unsubscribe {
-        /// Selected subscription.
-        cursor: usize,
-    },
-    /// Log search text.
-    Search(Prompt),
-    /// Log client id filter.
-    ClientFilter(Prompt),
-    /// Confirm clearing the retained message on a topic.
-    ConfirmClear(String),
-    /// The profile picker; row 0 is the embedded broker.
-    Profiles {
-        /// Selected row.
-        cursor: usize,
-    },
-    /// The profile editor.
-    ProfileEditor(Box<ProfileForm>),
-    /// The password of a profile that asks for it.
-    Password {
-        /// The profile.
-        profile: Box<Profile>,
-        /// The (masked) text field.
-        prompt: Prompt,
-    },
-    /// Confirm deleting a profile.
-    ConfirmDelete(String),
-}
-
-/// How much history the model keeps.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Messages kept, at most.
-    pub messages: usize,
-    /// Message bytes kept, at most.
-    pub message_bytes: usize,
-    /// Log entries kept, at most.
-    pub log: usize,
-    /// Log bytes kept, at most.
-    pub log_bytes: usize,
-    /// Distinct topics tracked in the tree, at most.
-    pub topics: usize,
-    /// Publish history entries.
-    pub publish_history: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            messages: 50_000,
-            message_bytes: 64 * 1024 * 1024,
-            log: 50_000,
-            log_bytes: 16 * 1024 * 1024,
-            topics: 20_000,
-            publish_history: 100,
-        }
-    }
-}
-
-/// Facts the run loop knows at start-up.
-#[derive(Debug, Clone, Default)]
-pub struct StartInfo {
-    /// The embedded broker's address, if it runs.
-    pub broker_addr: Option<String>,
-    /// Where the client pane connects (`host:port`).
-    pub client_target: String,
-    /// The client pane's client id.
-    pub client_id: String,
-    /// The filters subscribed at start (default `#`).
-    pub subscriptions: Vec<(String, u8)>,
-    /// A notice for the status bar (e.g. the port fallback).
-    pub notice: Option<String>,
-    /// What the client pane connects to first.
-    pub target: Target,
-    /// The saved profiles.
-    pub profiles: Vec<Profile>,
-    /// Why `profiles.toml` could not be read (the picker shows it; editing is off).
-    pub profiles_error: Option<String>,
-    /// Where `profiles.toml` is (shown in the picker).
-    pub profiles_file: String,
-}
 
 /// The whole workbench state: one sub-model per pane or concern, and the open dialog.
 #[derive(Debug)]
@@ -245,8 +61,10 @@ pub struct App {
     broker: BrokerStatus,
     link: Link,
     profiles: ProfileList,
+    lesson: lesson::LessonModel,
     modal: Option<Modal>,
-    notice: Option<String>,
+    notices: Notices,
+    help_lines: usize,
     now: SystemTime,
     quit: bool,
 }
@@ -255,6 +73,7 @@ impl App {
     /// A fresh model.
     #[must_use]
     pub fn new(info: StartInfo, limits: Limits) -> Self {
+        let lesson = lesson::LessonModel::new(info.broker_addr.as_deref());
         Self {
             layout: LayoutModel::default(),
             topics: Topics::new(limits.topics),
@@ -269,8 +88,10 @@ impl App {
                 limits.publish_history,
             ),
             profiles: ProfileList::new(info.profiles, info.profiles_error, info.profiles_file),
-            modal: None,
-            notice: info.notice,
+            lesson,
+            modal: info.first_minute.then_some(Modal::FirstMinute),
+            notices: Notices::new(info.notice),
+            help_lines: info.help_lines,
             now: UNIX_EPOCH,
             quit: false,
         }
@@ -330,16 +151,28 @@ impl App {
         &self.profiles
     }
 
+    /// The lessons and the learner's place.
+    #[must_use]
+    pub fn lesson(&self) -> &lesson::LessonModel {
+        &self.lesson
+    }
+
     /// The open dialog.
     #[must_use]
     pub fn modal(&self) -> Option<&Modal> {
         self.modal.as_ref()
     }
 
+    /// The notices and the recent errors in full.
+    #[must_use]
+    pub fn notices(&self) -> &Notices {
+        &self.notices
+    }
+
     /// The latest notice for the status bar.
     #[must_use]
     pub fn notice(&self) -> Option<&str> {
-        self.notice.as_deref()
+        self.notices.text()
     }
 
     /// The clock, for rates and the retry countdown.
@@ -394,30 +227,80 @@ impl App {
                     self.layout.set_focus(saved);
                 }
             }
-            Action::Resize(w, h) => self.layout.resize(w, h),
-            Action::Broker(entry) => self.log.push(entry),
+            Action::Resize(w, h) => self.lesson.resize(w, h, &mut self.layout),
+            Action::Broker(entry) => {
+                if let crate::broker::BrokerEvent::PublishReceived {
+                    flags, topic, len, ..
+                } = &entry.event
+                    && flags.retain
+                    && *self.link.target() == Target::Embedded
+                {
+                    // The sender set Retain: the broker now holds (or, empty, deleted) the
+                    // retained message, although live deliveries carry RETAIN 0.
+                    self.messages.note_retained_publish(topic, *len);
+                    self.topics.set_retained(topic, *len > 0);
+                }
+                let mut ticked = None;
+                let entry = self.lesson.observe(entry, &mut ticked);
+                if let Some(text) = ticked {
+                    self.notices.say(text);
+                }
+                self.log.push(entry);
+            }
+            Action::FaultDone(result) => {
+                let mut said = None;
+                let entry = fault::report(result, self.now, &mut said);
+                if let Some(text) = said {
+                    self.notices.say(text);
+                }
+                self.log.push(entry);
+            }
             Action::BrokerLagged(n) => self.log.push_lagged(n, self.now),
             Action::Client(LinkEvent::Message(m)) => {
                 let sec = rate::unix_secs(m.time);
-                let retained = m.retain && !m.payload.is_empty();
+                let empty = m.payload.is_empty();
+                let retained = m.retain && !empty;
                 let topic = self.messages.push(m);
-                self.topics.insert(&topic, sec, retained);
+                let sent_retained = self
+                    .messages
+                    .ring()
+                    .iter()
+                    .next_back()
+                    .is_some_and(|(_, m)| m.sent_retained && !empty);
+                self.topics.insert(&topic, sec, retained || sent_retained);
             }
             Action::Client(ev) => return self.on_link_event(ev),
             Action::Tick(now) => self.now = now,
             Action::BrokerStats(stats) => self.broker.sample(stats),
             Action::Profiles(result) => self.on_profiles(result),
-            Action::ConnectFailed(why) => self.link.connect_failed(why),
-            Action::EffectFailed(failure) => self.notice = Some(failure.to_string()),
+            Action::NeedPassword { profile, why } => {
+                self.notices.connection_settled();
+                self.link.connect_failed(why.clone());
+                self.ask_password(profile, format!("{why}; type the password to connect"));
+            }
+            Action::ConnectFailed(why) => {
+                self.notices.connection_settled();
+                self.notices.error(self.now, why.clone());
+                self.link.connect_failed(why);
+            }
+            Action::EffectFailed(failure) => self.notices.error(self.now, failure.to_string()),
             Action::Frame => self.prepare(),
         }
         Vec::new()
     }
 
-    /// Brings the tree rows up to date and scrolls the tree cursor into view.
+    /// Brings the tree rows and the shown payload up to date and keeps the cursors and
+    /// scrolling inside what there is.
     fn prepare(&mut self) {
         let h = self.layout.area_of(Pane::Topics).height.saturating_sub(2);
         self.topics.prepare(usize::from(h));
+        let l = self.layout.area_of(Pane::Log).height.saturating_sub(2);
+        self.log.prepare(usize::from(l));
+        let p = self.layout.area_of(Pane::Payload);
+        self.messages.prepare_payload(
+            usize::from(p.width.saturating_sub(2)).max(1),
+            usize::from(p.height.saturating_sub(2)),
+        );
     }
 
     // ----- the panes -------------------------------------------------------------------
@@ -430,14 +313,24 @@ impl App {
             | Cmd::GrowClient
             | Cmd::GrowLog
             | Cmd::Zoom => self.layout.update(cmd),
-            Cmd::Help => self.modal = Some(Modal::Help),
+            Cmd::Help => self.modal = Some(Modal::Help { scroll: 0 }),
+            Cmd::Errors => self.modal = Some(Modal::Errors { first: 0 }),
+            Cmd::Lesson(c) => {
+                if let Some(text) = self.lesson.update(c, &mut self.layout) {
+                    self.notices.say(text);
+                }
+            }
+            Cmd::Faults => self.modal = Some(Modal::Faults),
             Cmd::Profiles => {
                 let cursor = self.profiles.row_of(None, self.link.target());
                 self.modal = Some(Modal::Profiles { cursor });
             }
             Cmd::Reconnect => {
                 self.link.reconnecting();
-                self.notice = Some(format!("reconnecting to {}", self.link.address()));
+                self.notices.say_until(
+                    format!("reconnecting to {}", self.link.address()),
+                    Pending::Connect,
+                );
                 return vec![Effect::Reconnect];
             }
             Cmd::Compose => {
@@ -447,7 +340,7 @@ impl App {
             Cmd::Subscribe => self.modal = Some(Modal::Subscribe(Prompt::subscribe())),
             Cmd::Unsubscribe => {
                 if self.link.subscriptions().is_empty() {
-                    self.notice = Some("no subscriptions".into());
+                    self.notices.say("no subscriptions");
                 } else {
                     self.modal = Some(Modal::Unsubscribe { cursor: 0 });
                 }
@@ -460,26 +353,27 @@ impl App {
                 let cur = self.log.filter().unwrap_or_default();
                 self.modal = Some(Modal::ClientFilter(Prompt::new(cur)));
             }
-            Cmd::ClearFilter => self.log.update(cmd, 1),
+            Cmd::ClearFilter | Cmd::TogglePings => self.log.update(cmd, 1),
             Cmd::SearchNext | Cmd::SearchPrev => {
                 if let Err(miss) = self.log.search_step(cmd == Cmd::SearchNext) {
-                    self.notice = Some(miss.to_string());
+                    self.notices.say(miss.to_string());
                 }
             }
             Cmd::ClearRetained => match self.selected_topic() {
                 Some(t) => self.modal = Some(Modal::ConfirmClear(t)),
-                None => self.notice = Some("select a topic first".into()),
+                None => self.notices.say("select a topic first"),
             },
             Cmd::CopyTopic => {
                 if let Some(t) = self.selected_topic() {
-                    self.notice = Some(format!("copied topic '{t}'"));
+                    self.notices.say(format!("copied topic '{t}'"));
                     return vec![Effect::Copy(t)];
                 }
             }
             Cmd::CopyPayload => {
                 if let Some(m) = self.messages.current() {
                     let text = String::from_utf8_lossy(&m.payload).into_owned();
-                    self.notice = Some(format!("copied payload ({} bytes)", m.payload.len()));
+                    self.notices
+                        .say(format!("copied payload ({} bytes)", m.payload.len()));
                     return vec![Effect::Copy(text)];
                 }
             }
@@ -507,7 +401,9 @@ impl App {
             | Cmd::EditProfile
             | Cmd::DuplicateProfile
             | Cmd::DeleteProfile
-            | Cmd::ToggleFieldBack => {}
+            | Cmd::ToggleFieldBack
+            | Cmd::Fault(_)
+            | Cmd::CopyCommand(_) => {}
         }
         Vec::new()
     }
@@ -533,6 +429,38 @@ impl App {
     }
 
     fn on_link_event(&mut self, ev: LinkEvent) -> Vec<Effect> {
+        match &ev {
+            LinkEvent::Connected => self.notices.connection_settled(),
+            LinkEvent::Disconnected(why) => {
+                self.notices.connection_settled();
+                let what = format!("client {}: {why}", self.link.address());
+                self.notices.record(self.now, what);
+            }
+            LinkEvent::SubAck {
+                filter,
+                result: Ok(q),
+            } => self.notices.suback(filter, Some(*q)),
+            LinkEvent::Refused(why) => {
+                self.notices.connection_settled();
+                let profile = match self.link.target() {
+                    Target::Profile(name) => self.profiles.list().iter().find(|p| p.name == *name),
+                    _ => None,
+                };
+                match profile.cloned() {
+                    Some(p) if self.modal.is_none() => self.ask_password(
+                        Box::new(p),
+                        format!(
+                            "{why}. Not retried: type the password to try again, or Esc and \
+                             P, e to edit the profile"
+                        ),
+                    ),
+                    _ => self
+                        .notices
+                        .error(self.now, format!("{why}; not retried (r tries again)")),
+                }
+            }
+            _ => {}
+        }
         match self.link.on_event(ev, self.now) {
             LinkOutcome::Nothing => Vec::new(),
             LinkOutcome::Subscribe(filters) => filters
@@ -540,7 +468,9 @@ impl App {
                 .map(|(filter, qos)| Effect::Subscribe { filter, qos })
                 .collect(),
             LinkOutcome::Refused { filter, why } => {
-                self.notice = Some(format!("subscription '{filter}' refused: {why}"));
+                self.notices.suback(&filter, None);
+                self.notices
+                    .error(self.now, format!("subscription '{filter}' refused: {why}"));
                 Vec::new()
             }
         }
@@ -552,6 +482,17 @@ impl App {
         let Some(modal) = self.modal.take() else {
             return Vec::new();
         };
+        if let Cmd::CopyCommand(wb) = cmd {
+            let (c, p) = match &modal {
+                Modal::Composer(c) => (Some(&**c), None),
+                Modal::Subscribe(p) => (None, Some(p)),
+                _ => (None, None),
+            };
+            let (notice, text) = lesson::copy_command(c, p, self.link.address(), wb);
+            self.modal = Some(modal);
+            self.notices.say(notice);
+            return text.map(Effect::Copy).into_iter().collect();
+        }
         if cmd == Cmd::Cancel {
             // The editor and the delete question go back to the picker, on their profile.
             match &modal {
@@ -562,8 +503,36 @@ impl App {
             return Vec::new();
         }
         match modal {
-            // Any other bound key closes the help too.
-            Modal::Help => Vec::new(),
+            // Any key closes the overlay (shown once); `L` also opens the lesson.
+            Modal::FirstMinute => self.on_cmd(cmd),
+            Modal::Faults => {
+                let (id, addr) = (self.link.client_id(), self.broker.addr());
+                let Some((request, entry, notice)) = fault::pick(cmd, id, addr, self.now) else {
+                    self.modal = Some(Modal::Faults);
+                    return Vec::new();
+                };
+                self.notices.say(notice);
+                self.log.push(entry);
+                vec![Effect::Fault(request)]
+            }
+            Modal::Help { scroll } => {
+                let (w, h) = self.layout.size();
+                let (cols, rows) = layout::help_grid(w, h);
+                let max = self.help_lines.saturating_sub(cols * rows);
+                let scroll = match scroll_by(cmd, scroll, rows.max(1), max) {
+                    Some(s) => s,
+                    None => return Vec::new(),
+                };
+                self.modal = Some(Modal::Help { scroll });
+                Vec::new()
+            }
+            Modal::Errors { first } => {
+                let max = self.notices.errors().count().saturating_sub(1);
+                if let Some(first) = scroll_by(cmd, first, 5, max) {
+                    self.modal = Some(Modal::Errors { first });
+                }
+                Vec::new()
+            }
             Modal::Profiles { cursor } => {
                 let outcome = self.profiles.picker_update(cursor, cmd);
                 self.on_picker(outcome)
@@ -591,6 +560,13 @@ impl App {
                     Vec::new()
                 }
             },
+            Modal::ConfirmSwitch(to) => {
+                if cmd == Cmd::Submit {
+                    return self.switch_now(*to);
+                }
+                self.modal = Some(Modal::ConfirmSwitch(to));
+                Vec::new()
+            }
             Modal::ConfirmDelete(name) => {
                 if cmd == Cmd::Submit {
                     return vec![Effect::DeleteProfile(name)];
@@ -600,7 +576,8 @@ impl App {
             }
             Modal::ConfirmClear(topic) => {
                 if cmd == Cmd::Submit {
-                    self.notice = Some(format!("cleared the retained message on '{topic}'"));
+                    self.notices
+                        .say(format!("cleared the retained message on '{topic}'"));
                     self.topics.clear_retained(&topic);
                     return vec![Effect::Publish(OutgoingPublish {
                         topic,
@@ -620,7 +597,7 @@ impl App {
                     Cmd::Down => (cursor + 1).min(n.saturating_sub(1)),
                     Cmd::Submit => {
                         if let Some(filter) = self.link.unsubscribe(cursor) {
-                            self.notice = Some(format!("unsubscribed from '{filter}'"));
+                            self.notices.say(format!("unsubscribed from '{filter}'"));
                             return vec![Effect::Unsubscribe(filter)];
                         }
                         cursor
@@ -637,7 +614,10 @@ impl App {
                         Ok(_) => {
                             let qos = p.qos();
                             self.link.subscribe(filter.clone(), qos);
-                            self.notice = Some(format!("subscribing to '{filter}' (QoS {qos})"));
+                            self.notices.say_until(
+                                format!("subscribing to '{filter}' (QoS {qos})"),
+                                Pending::Subscribe(filter.clone()),
+                            );
                             return vec![Effect::Subscribe { filter, qos }];
                         }
                     }
@@ -648,7 +628,7 @@ impl App {
             Modal::Search(mut p) => {
                 if let PromptOutcome::Submit(q) = p.update(cmd) {
                     if let Err(miss) = self.log.set_search(q) {
-                        self.notice = Some(miss.to_string());
+                        self.notices.say(miss.to_string());
                     }
                     return Vec::new();
                 }
@@ -667,7 +647,7 @@ impl App {
             Modal::Composer(mut c) => {
                 if let ComposerOutcome::Send(p) = c.update(cmd, self.link.history()) {
                     if self.link.is_connected() {
-                        self.notice = Some(format!(
+                        self.notices.say(format!(
                             "published {} bytes to '{}' (QoS {}{})",
                             p.payload.len(),
                             p.topic,
@@ -689,7 +669,7 @@ impl App {
         match outcome {
             PickerOutcome::Stay(cursor) => self.modal = Some(Modal::Profiles { cursor }),
             PickerOutcome::Refused(cursor, why) => {
-                self.notice = Some(why);
+                self.notices.say(why);
                 self.modal = Some(Modal::Profiles { cursor });
             }
             PickerOutcome::Connect(to) => return self.switch(to),
@@ -705,6 +685,14 @@ impl App {
         Vec::new()
     }
 
+    /// Opens the password prompt for `profile`, saying `why`.
+    fn ask_password(&mut self, profile: Box<Profile>, why: String) {
+        self.notices.record(self.now, why.clone());
+        let mut prompt = Prompt::masked();
+        prompt.refuse(why);
+        self.modal = Some(Modal::Password { profile, prompt });
+    }
+
     fn open_picker_at(&mut self, name: Option<&str>) {
         let cursor = self.profiles.row_of(name, self.link.target());
         self.modal = Some(Modal::Profiles { cursor });
@@ -714,31 +702,60 @@ impl App {
     /// brokers in one tree would mislead), the target's subscriptions, and the effect that
     /// makes the connection.
     fn switch(&mut self, to: ConnectTo) -> Vec<Effect> {
+        if !self.same_target(&to) && !self.messages.ring().is_empty() {
+            self.modal = Some(Modal::ConfirmSwitch(Box::new(to)));
+            return Vec::new();
+        }
+        self.switch_now(to)
+    }
+
+    /// True when `to` is where the client pane already points (its data stays on a switch).
+    fn same_target(&self, to: &ConnectTo) -> bool {
+        match (to, self.link.target()) {
+            (ConnectTo::Embedded, Target::Embedded) => true,
+            (ConnectTo::Profile { profile, .. }, Target::Profile(name)) => profile.name == *name,
+            _ => false,
+        }
+    }
+
+    /// The number of messages a switch would forget.
+    #[must_use]
+    pub fn collected(&self) -> usize {
+        self.messages.ring().len()
+    }
+
+    fn switch_now(&mut self, to: ConnectTo) -> Vec<Effect> {
         self.modal = None;
+        let keep = self.same_target(&to);
         match &to {
             ConnectTo::Embedded => {
                 let Some(addr) = self.broker.addr() else {
-                    self.notice = Some(
+                    self.notices.say(
                         "no embedded broker in this session (started with -h, -L, --profile or \
-                         --no-broker; add --port to run one)"
-                            .into(),
+                         --no-broker; add --port to run one)",
                     );
                     return Vec::new();
                 };
                 self.link.point_at_embedded(addr);
-                self.notice = Some("connecting to the embedded broker".into());
+                self.notices
+                    .say_until("connecting to the embedded broker", Pending::Connect);
             }
             ConnectTo::Profile { profile, .. } => {
                 self.link.point_at_profile(profile);
-                self.notice = Some(format!(
-                    "connecting to profile '{}' ({})",
-                    profile.name,
-                    self.link.address()
-                ));
+                self.notices.say_until(
+                    format!(
+                        "connecting to profile '{}' ({})",
+                        profile.name,
+                        self.link.address()
+                    ),
+                    Pending::Connect,
+                );
             }
         }
-        self.topics.clear();
-        self.messages.clear();
+        if !keep {
+            self.topics.clear();
+            self.messages.clear();
+        }
         vec![Effect::Connect(to)]
     }
 
@@ -755,7 +772,7 @@ impl App {
                 };
                 self.profiles.replace(list);
                 if let Some(name) = saved {
-                    self.notice = Some(format!("saved profile '{name}'"));
+                    self.notices.say(format!("saved profile '{name}'"));
                     let cursor = self
                         .profiles
                         .list()
@@ -769,7 +786,7 @@ impl App {
             }
             Err(e) => match &mut self.modal {
                 Some(Modal::ProfileEditor(f)) => f.refuse(e),
-                _ => self.notice = Some(e),
+                _ => self.notices.error(self.now, e),
             },
         }
     }
@@ -784,7 +801,7 @@ impl App {
                 | Modal::Password { prompt: p, .. },
             ) => p.input(input),
             Some(Modal::ProfileEditor(f)) => f.input(input),
-            Some(Modal::Help) => self.modal = None,
+            Some(Modal::Help { .. } | Modal::Errors { .. }) => self.modal = None,
             _ => {}
         }
     }
@@ -807,7 +824,7 @@ impl App {
 
     fn on_click(&mut self, col: u16, row: u16) {
         if self.modal.is_some() {
-            if matches!(self.modal, Some(Modal::Help)) {
+            if matches!(self.modal, Some(Modal::Help { .. } | Modal::Errors { .. })) {
                 self.modal = None;
             }
             return;
@@ -837,4 +854,19 @@ impl App {
 #[must_use]
 pub fn covered(subs: &[Subscription], topic: &str) -> bool {
     subs.iter().any(|s| matches(&s.filter, topic))
+}
+
+/// A scrolling command applied to a position in `0..=max` (`page` a page); `None` for any
+/// other command (it closes a viewer).
+fn scroll_by(cmd: Cmd, pos: usize, page: usize, max: usize) -> Option<usize> {
+    let pos = pos.min(max);
+    Some(match cmd {
+        Cmd::Up => pos.saturating_sub(1),
+        Cmd::Down => (pos + 1).min(max),
+        Cmd::PageUp => pos.saturating_sub(page),
+        Cmd::PageDown => (pos + page).min(max),
+        Cmd::Top => 0,
+        Cmd::Bottom => max,
+        _ => return None,
+    })
 }

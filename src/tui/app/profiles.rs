@@ -735,7 +735,7 @@ impl ProfileForm {
             return;
         }
         if let Some(t) = self.focused_text() {
-            t.input(input);
+            super::prompt::edit(t, input);
             self.error = None;
         }
     }

@@ -14,6 +14,34 @@ pub fn single_line(text: &str) -> TextArea<'static> {
     t
 }
 
+/// Applies a typed key to a text field with the usual line-editing keys: `C-u` deletes to
+/// the start of the line (all of a one-line field with the cursor at its end), `C-a`/`C-e`
+/// go to the start/end, `C-w` deletes the word before the cursor, `C-k` to the end, and
+/// `C-z` undoes (the text area's own `C-u` undo moves there).
+pub fn edit(t: &mut TextArea<'_>, input: Input) {
+    match input {
+        Input {
+            key: Key::Char('u'),
+            ctrl: true,
+            alt: false,
+            ..
+        } => {
+            t.delete_line_by_head();
+        }
+        Input {
+            key: Key::Char('z'),
+            ctrl: true,
+            alt: false,
+            ..
+        } => {
+            t.undo();
+        }
+        other => {
+            t.input(other);
+        }
+    }
+}
+
 /// The text of a field, lines joined with `\n`.
 #[must_use]
 pub fn text_of(t: &TextArea<'_>) -> String {
@@ -110,7 +138,7 @@ impl Prompt {
     /// A typed key (Enter is a command, never text here).
     pub fn input(&mut self, input: Input) {
         if input.key != Key::Enter {
-            self.text.input(input);
+            edit(&mut self.text, input);
             self.error = None;
         }
     }

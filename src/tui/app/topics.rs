@@ -13,7 +13,10 @@ pub struct TopicStats {
     pub count: u64,
     /// Arrival rate.
     pub rate: Rate,
-    /// True when the last message was retained (and not empty).
+    /// True when the broker holds a retained message here, as far as the workbench saw: a
+    /// delivery with RETAIN 1, or (embedded broker) a PUBLISH with Retain in its log. A live
+    /// delivery carries RETAIN 0 whatever the sender set ([MQTT311-3.3.1-9], [MQTT5-3.3.1-12]),
+    /// so it changes nothing here.
     pub retained: bool,
 }
 
@@ -168,7 +171,7 @@ impl Topics {
         let stats = node.stats.get_or_insert_with(TopicStats::default);
         stats.count += 1;
         stats.rate.add(sec, 1);
-        stats.retained = retained;
+        stats.retained |= retained;
         if is_new {
             self.count += 1;
             self.dirty = true;
@@ -177,10 +180,16 @@ impl Topics {
 
     /// Marks `topic` as having no retained message (after clearing it).
     pub fn clear_retained(&mut self, topic: &str) {
+        self.set_retained(topic, false);
+    }
+
+    /// Marks whether the broker holds a retained message on `topic` (a topic not in the tree
+    /// yet is left alone: it appears with its first delivery).
+    pub fn set_retained(&mut self, topic: &str, on: bool) {
         if let Some(n) = node_mut(&mut self.root, topic)
             && let Some(s) = &mut n.stats
         {
-            s.retained = false;
+            s.retained = on;
         }
     }
 
@@ -394,6 +403,13 @@ mod tests {
         t.insert("a", 2, true);
         t.prepare(10);
         assert_eq!((t.cursor(), t.selected()), (2, Some("m")));
+        assert!(
+            node_ref(t.tree(), "a")
+                .and_then(|n| n.stats.as_ref())
+                .is_some_and(|s| s.retained)
+        );
+        // A live delivery (RETAIN 0) says nothing about the retained message.
+        t.insert("a", 3, false);
         assert!(
             node_ref(t.tree(), "a")
                 .and_then(|n| n.stats.as_ref())

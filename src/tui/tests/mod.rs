@@ -82,6 +82,7 @@ fn app_from(
             profiles,
             profiles_error,
             profiles_file: "/home/user/.config/mqtt-workbench/profiles.toml".into(),
+            help_lines: crate::tui::widgets::help::help_lines().len(),
             ..StartInfo::default()
         },
         limits,

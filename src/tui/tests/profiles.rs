@@ -22,7 +22,16 @@ fn picker_connects_to_a_profile_with_its_subscriptions_and_a_fresh_tree() {
     key(&mut app, 'P');
     assert!(matches!(app.modal(), Some(Modal::Profiles { cursor: 0 })));
     key(&mut app, 'j');
-    let fx = enter(&mut app);
+    // Switching would clear what was collected: it asks first, and `n` keeps everything.
+    assert!(enter(&mut app).is_empty());
+    assert!(matches!(app.modal(), Some(Modal::ConfirmSwitch(_))));
+    key(&mut app, 'n');
+    assert_eq!(app.topics().count(), 1);
+    assert_eq!(*app.link().target(), Target::Embedded);
+    key(&mut app, 'P');
+    key(&mut app, 'j');
+    enter(&mut app);
+    let fx = key(&mut app, 'y');
     let [Effect::Connect(ConnectTo::Profile { profile, password })] = fx.as_slice() else {
         panic!("{fx:?}")
     };
@@ -202,4 +211,52 @@ fn failures_show_the_reason_and_the_retry_countdown() {
     assert_eq!(key(&mut app, 'r'), [Effect::Reconnect]);
     assert_eq!(*app.link().state(), ClientState::Connecting);
     assert_eq!(app.link().retry(), None);
+}
+
+#[test]
+fn an_authentication_refusal_is_not_retried_and_asks_for_the_password() {
+    let mut app = app_with_profiles();
+    key(&mut app, 'P');
+    key(&mut app, 'j');
+    enter(&mut app);
+    assert_eq!(*app.link().target(), Target::Profile("lab".into()));
+    let why = "not authorised: check the user name and password (CONNACK 5)";
+    app.update(Action::Client(LinkEvent::Refused(why.into())));
+    assert_eq!(*app.link().state(), ClientState::Disconnected(why.into()));
+    assert_eq!(app.link().retry(), None, "no retry countdown");
+    let Some(Modal::Password { profile, prompt }) = app.modal() else {
+        panic!("the password prompt opens: {:?}", app.modal())
+    };
+    assert_eq!(profile.name, "lab");
+    let said = prompt.error().unwrap_or_default();
+    assert!(
+        said.contains(why) && said.contains("edit the profile"),
+        "{said}"
+    );
+    // The error stays readable in full.
+    assert!(app.notices().errors().any(|(_, e)| e.contains(why)));
+    // Typing a password connects to the same profile again, keeping what was collected.
+    message(&mut app, "lab/topic", b"x", at(0, 0));
+    typed(&mut app, "s3cret");
+    let fx = enter(&mut app);
+    let [Effect::Connect(ConnectTo::Profile { password, .. })] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(password.as_ref().map(|p| p.expose()), Some("s3cret"));
+    assert_eq!(app.topics().count(), 1, "same target: nothing cleared");
+}
+
+#[test]
+fn a_missing_password_env_asks_instead_of_failing() {
+    let mut app = app_with_profiles();
+    let profile = app.profiles().list()[0].clone();
+    let why = "profile 'lab': the environment variable LAB_PW (password_env) is not set";
+    app.update(Action::NeedPassword {
+        profile: Box::new(profile),
+        why: why.into(),
+    });
+    let Some(Modal::Password { prompt, .. }) = app.modal() else {
+        panic!("the password prompt opens: {:?}", app.modal())
+    };
+    assert!(prompt.error().unwrap_or_default().contains(why));
 }

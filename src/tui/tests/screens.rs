@@ -111,6 +111,33 @@ fn help_at_160x48() {
 }
 
 #[test]
+fn help_scrolls_to_its_last_line_at_80x24() {
+    let mut app = tutorial_app();
+    key(&mut app, '?');
+    let t = screen(&mut app, 80, 24);
+    let first = t.backend().to_string();
+    assert!(first.contains("Everywhere"), "{first}");
+    assert!(
+        first.contains(" of "),
+        "the title says which lines show: {first}"
+    );
+    // The last group (the profile editor) is out of view until End.
+    assert!(!first.contains("Profile editor"), "{first}");
+    press(&mut app, KeyCode::End, KeyModifiers::NONE);
+    let t = screen(&mut app, 80, 24);
+    let last = t.backend().to_string();
+    assert!(last.contains("Profile editor"), "{last}");
+    assert!(!last.contains("Everywhere"), "{last}");
+    // Further down stays at the end; g goes back to the top; Esc closes.
+    press(&mut app, KeyCode::PageDown, KeyModifiers::NONE);
+    assert_eq!(screen(&mut app, 80, 24).backend().to_string(), last);
+    key(&mut app, 'g');
+    assert_eq!(screen(&mut app, 80, 24).backend().to_string(), first);
+    press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(app.modal().is_none());
+}
+
+#[test]
 fn log_zoomed_and_filtered_at_80x24() {
     let mut app = tutorial_app();
     app.update(Action::Cmd(Cmd::Focus(Pane::Log)));
@@ -227,6 +254,7 @@ fn profile_connection_failure_at_80x24() {
     key(&mut app, 'P');
     key(&mut app, 'j');
     press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    key(&mut app, 'y');
     app.update(Action::Client(LinkEvent::Disconnected(
         "not authorised: check the user name and password (CONNACK 5)".into(),
     )));
@@ -238,4 +266,48 @@ fn profile_connection_failure_at_80x24() {
     let text = t.backend().to_string();
     assert!(text.contains("client disconnected 'lab'"), "{text}");
     settings().bind(|| insta::assert_snapshot!(t.backend()));
+}
+
+#[test]
+fn mqtt5_properties_are_labelled_and_leave_the_payload_in_view_at_80x24() {
+    let mut app = tutorial_app();
+    let props: Vec<(String, String)> = [
+        ("Payload Format Indicator", "1 (UTF-8 text)"),
+        ("Message Expiry Interval", "60 s"),
+        ("Response Topic", "replies/lamp"),
+        ("Correlation Data", "req-42"),
+        ("User Property", "unit = celsius"),
+        ("Content Type", "application/json"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    app.update(Action::Client(LinkEvent::Message(IncomingMessage {
+        time: at(5, 0),
+        topic: "sensors/kitchen/temp".into(),
+        payload: Bytes::from_static(b"{\"celsius\": 21.50}"),
+        qos: 1,
+        retain: false,
+        properties: props,
+    })));
+    let t = screen(&mut app, 80, 24);
+    let text = t.backend().to_string();
+    // The payload is the first thing in the pane; the title says where the properties are.
+    assert!(text.contains("\"celsius\": 21.50"), "{text}");
+    assert!(text.contains("6 properties at the end"), "{text}");
+    key(&mut app, '3');
+    key(&mut app, 'G');
+    let text = screen(&mut app, 80, 24).backend().to_string();
+    for label in [
+        "User Property: unit = celsius",
+        "Content Type: application/json",
+    ] {
+        assert!(text.contains(label), "{label}: {text}");
+    }
+    press(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
+    key(&mut app, 'k');
+    key(&mut app, 'k');
+    let text = screen(&mut app, 80, 24).backend().to_string();
+    assert!(text.contains("MQTT 5 properties (6):"), "{text}");
+    assert!(text.contains("Message Expiry Interval: 60 s"), "{text}");
 }

@@ -262,11 +262,21 @@ fn composer_refuses_to_send_while_disconnected() {
     let mut app = app();
     key(&mut app, 'p');
     typed(&mut app, "a");
+    // Enter in the topic moves to the payload; it never sends.
     let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(fx.is_empty());
+    typed(&mut app, "x");
+    let fx = press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
     assert!(fx.is_empty());
     let Some(Modal::Composer(c)) = app.modal() else {
         panic!("composer closed")
     };
+    assert_eq!(
+        c.text(crate::tui::app::ComposerField::Payload)
+            .map(|t| t.lines().join("\n"))
+            .as_deref(),
+        Some("x")
+    );
     assert_eq!(c.error(), Some("the client is not connected"));
 }
 
@@ -417,7 +427,7 @@ fn tab_cycles_focus_help_opens_and_q_quits() {
     press(&mut app, KeyCode::BackTab, KeyModifiers::SHIFT);
     assert_eq!(app.focus(), Pane::Log);
     key(&mut app, '?');
-    assert!(matches!(app.modal(), Some(Modal::Help)));
+    assert!(matches!(app.modal(), Some(Modal::Help { .. })));
     // q closes the help rather than quitting.
     key(&mut app, 'q');
     assert!(app.modal().is_none() && !app.quit());

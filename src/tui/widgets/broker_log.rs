@@ -94,8 +94,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         title.push_str(&format!(" · scrolled +{}", app.log().bottom()));
     }
     if let Some(f) = app.log().filter() {
-        title.push_str(&format!(" · client {f}"));
+        title.push_str(&format!(" · clients with '{f}'"));
     }
+    if app.log().hide_pings() {
+        title.push_str(" · PINGs hidden (H)");
+    }
+    title.push_str(" · ▸ workbench client");
     if let Some(s) = app.log().search() {
         title.push_str(&format!(" · /{s}"));
     }
@@ -109,6 +113,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let width = usize::from(inner.width);
     let height = usize::from(inner.height);
     let mut lines: Vec<Line<'_>> = Vec::with_capacity(height);
+    let own = app.link().client_id();
     let mut i = app.log().bottom();
     while lines.len() < height {
         let Some(entry) = app
@@ -119,7 +124,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             break;
         };
         let style = style_for(&entry.event);
-        for l in entry_lines(entry, width).into_iter().rev() {
+        let mut rows = entry_lines(entry, width);
+        // Mark the workbench's own client: `▸` after the time instead of the space.
+        if entry.event.client() == Some(own)
+            && let Some(first) = rows.first_mut()
+            && let Some(at) = first.find(' ')
+        {
+            first.replace_range(at..=at, "▸");
+        }
+        for l in rows.into_iter().rev() {
             lines.push(highlight(l, style, app.log().search()));
             if lines.len() == height {
                 break;

@@ -11,7 +11,7 @@ use ratatui_textarea::TextArea;
 use super::centered;
 use crate::tui::app::Target;
 use crate::tui::app::profiles::{FormField, ProfileForm};
-use crate::tui::app::{App, Composer, ComposerField, Modal, Prompt, SubState};
+use crate::tui::app::{App, Composer, ComposerField, ConnectTo, Modal, Prompt, SubState};
 
 fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
     Clear.render(area, buf);
@@ -27,26 +27,25 @@ fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
 /// Renders the open dialog (not the help screen).
 pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
     match modal {
-        Modal::Help => {}
-        Modal::Composer(c) => composer(c, screen, buf),
-        Modal::Subscribe(p) => prompt(
-            p,
-            &format!(
-                "Subscribe · QoS {} (Tab changes) · Enter subscribes",
-                p.qos()
-            ),
-            "Topic filter, e.g. sensors/+/temperature or #",
-            screen,
-            buf,
-        ),
+        // The fault menu and the first-minute overlay are drawn by `super::lesson`.
+        Modal::Help { .. } | Modal::Faults | Modal::FirstMinute => {}
+        Modal::Errors { first } => errors(app, *first, screen, buf),
+        Modal::Composer(c) => composer(app, c, screen, buf),
+        Modal::Subscribe(p) => {
+            prompt(
+                p,
+                &format!(
+                    "Subscribe · QoS {} (Tab changes) · Enter subscribes",
+                    p.qos()
+                ),
+                "Topic filter, e.g. sensors/+/temperature or #",
+                screen,
+                buf,
+            );
+            super::lesson::subscribe_equivalent(app, p, centered(screen, 70, 5), buf);
+        }
         Modal::Search(p) => prompt(p, "Search the broker log", "Text to find", screen, buf),
-        Modal::ClientFilter(p) => prompt(
-            p,
-            "Filter the broker log by client id",
-            "Client id (empty shows all)",
-            screen,
-            buf,
-        ),
+        Modal::ClientFilter(p) => client_filter(app, p, screen, buf),
         Modal::Unsubscribe { cursor } => {
             let h = u16::try_from(app.link().subscriptions().len())
                 .unwrap_or(20)
@@ -89,6 +88,32 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
             screen,
             buf,
         ),
+        Modal::ConfirmSwitch(to) => {
+            let whereto = match &**to {
+                ConnectTo::Embedded => "the embedded broker".to_owned(),
+                ConnectTo::Profile { profile, .. } => format!("profile '{}'", profile.name),
+            };
+            let inner = dialog(centered(screen, 72, 5), buf, "Switch connection");
+            let text = format!(
+                "Connect to {whereto}? The {} messages and the topic tree collected so far \
+                 are cleared (topics of two brokers in one tree would mislead).",
+                app.collected()
+            );
+            for (i, row) in super::word_wrap(&text, usize::from(inner.width))
+                .iter()
+                .take(2)
+                .enumerate()
+            {
+                let y = inner.y + u16::try_from(i).unwrap_or(0);
+                buf.set_line(inner.x, y, &Line::raw(row.clone()), inner.width);
+            }
+            buf.set_line(
+                inner.x,
+                inner.y + 2,
+                &Line::styled("y: switch   n/Esc: stay", Style::default().fg(Color::Cyan)),
+                inner.width,
+            );
+        }
         Modal::ConfirmDelete(name) => {
             let inner = dialog(centered(screen, 64, 4), buf, "Delete profile");
             buf.set_line(
@@ -125,7 +150,16 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
 }
 
 fn prompt(p: &Prompt, title: &str, hint: &str, screen: Rect, buf: &mut Buffer) {
-    let inner = dialog(centered(screen, 70, 5), buf, title);
+    // A refusal is shown in full, word-wrapped under the field.
+    let why = p
+        .error()
+        .map(|e| super::word_wrap(e, 66))
+        .unwrap_or_default();
+    let extra = u16::try_from(why.len())
+        .unwrap_or(8)
+        .min(8)
+        .saturating_sub(1);
+    let inner = dialog(centered(screen, 70, 5 + extra), buf, title);
     buf.set_line(
         inner.x,
         inner.y,
@@ -136,15 +170,72 @@ fn prompt(p: &Prompt, title: &str, hint: &str, screen: Rect, buf: &mut Buffer) {
         p.text()
             .render(Rect::new(inner.x, inner.y + 1, inner.width, 1), buf);
     }
-    if inner.height > 2
-        && let Some(e) = p.error()
-    {
+    for (i, row) in why.iter().enumerate() {
+        let y = inner.y + 2 + u16::try_from(i).unwrap_or(u16::MAX - 2);
+        if y >= inner.y + inner.height {
+            break;
+        }
+        buf.set_line(
+            inner.x,
+            y,
+            &Line::styled(row.clone(), Style::default().fg(Color::Red)),
+            inner.width,
+        );
+    }
+}
+
+/// The client filter prompt with the client ids seen so far that contain the typed text.
+fn client_filter(app: &App, p: &Prompt, screen: Rect, buf: &mut Buffer) {
+    let typed = p.text().lines().join("");
+    let matching: Vec<&str> = app
+        .log()
+        .clients()
+        .filter(|c| c.contains(typed.trim()))
+        .collect();
+    let list_h = u16::try_from(matching.len()).unwrap_or(u16::MAX).min(12);
+    let area = centered(screen, 70, 6 + list_h);
+    let inner = dialog(area, buf, "Filter the broker log by client id");
+    let hint = "Part of a client id (empty shows all); will lines stay with their client";
+    let top = Rect::new(inner.x, inner.y, inner.width, inner.height.min(3));
+    buf.set_line(
+        top.x,
+        top.y,
+        &Line::styled(hint, Style::default().fg(Color::DarkGray)),
+        top.width,
+    );
+    if top.height > 1 {
+        p.text()
+            .render(Rect::new(top.x, top.y + 1, top.width, 1), buf);
+    }
+    if inner.height > 3 {
+        let head = format!(
+            "Known clients containing '{}' ({}):",
+            typed.trim(),
+            matching.len()
+        );
         buf.set_line(
             inner.x,
             inner.y + 2,
-            &Line::styled(e.to_owned(), Style::default().fg(Color::Red)),
+            &Line::styled(head, Style::default().fg(Color::Gray)),
             inner.width,
         );
+        let own = app.link().client_id();
+        for (i, c) in matching
+            .iter()
+            .take(usize::from(inner.height - 3))
+            .enumerate()
+        {
+            let mark = if *c == own { " (the workbench)" } else { "" };
+            buf.set_line(
+                inner.x,
+                inner.y + 3 + u16::try_from(i).unwrap_or(0),
+                &Line::raw(super::fit(
+                    &format!("  {c}{mark}"),
+                    usize::from(inner.width),
+                )),
+                inner.width,
+            );
+        }
     }
 }
 
@@ -186,7 +277,7 @@ fn text(t: &TextArea<'static>, focused: bool, area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
+fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
     let w = screen.width.saturating_sub(4).min(100);
     let h = screen.height.saturating_sub(2).min(30);
     let inner = dialog(
@@ -194,7 +285,18 @@ fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
         buf,
         "Publish · Tab next field · C-s send · C-p/C-n history · Esc close",
     );
-    let [topic, flags, payload, ct, exp, resp, corr, user, err] = Layout::vertical([
+    let [
+        topic,
+        flags,
+        payload,
+        ct,
+        exp,
+        resp,
+        corr,
+        user,
+        err,
+        equivalent,
+    ] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(3),
@@ -202,10 +304,13 @@ fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
-        Constraint::Length(3),
-        Constraint::Length(1),
+        // Three lines of user properties, and two for a refusal (read in full).
+        Constraint::Length(5),
+        Constraint::Length(2),
+        Constraint::Length(2),
     ])
     .areas(inner);
+    super::lesson::publish_equivalent(app, c, equivalent, buf);
     field(c, ComposerField::Topic, topic, buf, false);
     let sel = |f: ComposerField| {
         if c.focus() == f {
@@ -241,12 +346,15 @@ fn composer(c: &Composer, screen: Rect, buf: &mut Buffer) {
     field(c, ComposerField::Correlation, corr, buf, false);
     field(c, ComposerField::UserProps, user, buf, true);
     if let Some(e) = c.error() {
-        buf.set_line(
-            err.x,
-            err.y,
-            &Line::styled(e.to_owned(), Style::default().fg(Color::Red)),
-            err.width,
-        );
+        let rows = super::word_wrap(e, usize::from(err.width));
+        for (i, row) in rows.iter().take(usize::from(err.height)).enumerate() {
+            buf.set_line(
+                err.x,
+                err.y + u16::try_from(i).unwrap_or(0),
+                &Line::styled(row.clone(), Style::default().fg(Color::Red)),
+                err.width,
+            );
+        }
     } else {
         buf.set_line(
             err.x,
@@ -400,4 +508,37 @@ fn editor(f: &ProfileForm, screen: Rect, buf: &mut Buffer) {
         ),
     };
     buf.set_line(inner.x, last, &Line::styled(text, style), inner.width);
+}
+
+/// The recent errors, each in full (word-wrapped), from the `first` one on.
+fn errors(app: &App, first: usize, screen: Rect, buf: &mut Buffer) {
+    let w = screen.width.saturating_sub(4).min(120);
+    let h = screen.height.saturating_sub(2);
+    let n = app.notices().errors().count();
+    let inner = dialog(
+        centered(screen, w, h),
+        buf,
+        &format!("Errors ({n}) · ↑↓ scroll · any other key closes"),
+    );
+    let width = usize::from(inner.width);
+    let mut rows: Vec<Line<'_>> = Vec::new();
+    if n == 0 {
+        rows.push(Line::styled(
+            "no errors so far",
+            Style::default().fg(Color::DarkGray),
+        ));
+    }
+    for (t, e) in app.notices().errors().skip(first) {
+        let text = format!("{} {e}", super::clock(*t, false));
+        rows.extend(
+            super::word_wrap(&text, width)
+                .into_iter()
+                .map(|r| Line::styled(r, Style::default().fg(Color::Red))),
+        );
+        rows.push(Line::raw(""));
+    }
+    for (i, row) in rows.iter().take(usize::from(inner.height)).enumerate() {
+        let y = inner.y + u16::try_from(i).unwrap_or(0);
+        buf.set_line(inner.x, y, row, inner.width);
+    }
 }

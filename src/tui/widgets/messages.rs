@@ -1,5 +1,9 @@
 //! The message list of the selected topic (or subtree): newest first, with time, QoS, retain,
-//! size and a payload preview.
+//! size, the topic (when the view holds several) and a payload preview.
+//!
+//! The `R` column: `R` for a delivery with RETAIN 1 (from the broker's retained store), `r`
+//! for a message its sender published with Retain that arrived live with RETAIN 0
+//! ([MQTT311-3.3.1-9], [MQTT5-3.3.1-12]; known from the embedded broker's log), `-` otherwise.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -7,7 +11,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::{clock, fit, human_bytes, pane_block};
+use super::{clock, fit, fit_left, human_bytes, pane_block};
 use crate::tui::app::{App, Pane};
 use crate::tui::payload::preview;
 
@@ -22,9 +26,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         ""
     };
+    // Cut from the left so that the leaf of a deep topic shows.
     let title = format!(
-        " Messages: {what} ({}){follow} ",
-        app.messages().view().len()
+        " {} ",
+        fit_left(
+            &format!("Messages: {what} ({}){follow}", app.messages().view().len()),
+            usize::from(area.width.saturating_sub(4)),
+        )
     );
     let block = pane_block(app, Pane::Messages, title);
     let inner = block.inner(area);
@@ -37,24 +45,46 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let multi = app.messages().view_topic().is_none_or(|t| {
         crate::tui::app::node_ref(app.topics().tree(), t).is_some_and(|n| !n.children.is_empty())
     });
-    let header = "Time         Q R   Size Payload";
+    // The fixed columns are 24 wide: `HH:MM:SS.mmm Q R   Size `.
+    let room = width.saturating_sub(24);
+    let h = usize::from(inner.height.saturating_sub(1));
+    let pos = app.messages().position();
+    let offset = pos.saturating_sub(h.saturating_sub(1));
+    // The topic column is as wide as the longest topic shown, but leaves half the room to
+    // the payload; longer topics are cut from the left.
+    let topic_w = if multi {
+        let longest = (offset..offset + h)
+            .filter_map(|i| app.messages().view().from_newest(i))
+            .filter_map(|s| app.messages().ring().get(s))
+            .map(|m| crate::tui::text::width(&m.topic))
+            .max()
+            .unwrap_or(0);
+        longest.max(5).min(room / 2)
+    } else {
+        0
+    };
+    let header = if multi {
+        format!(
+            "Time         Q R   Size {:<topic_w$} Payload",
+            fit("Topic", topic_w)
+        )
+    } else {
+        "Time         Q R   Size Payload".to_owned()
+    };
     buf.set_line(
         inner.x,
         inner.y,
         &Line::styled(
-            fit(header, width),
+            fit(&header, width),
             Style::default()
                 .fg(Color::DarkGray)
                 .add_modifier(Modifier::BOLD),
         ),
         inner.width,
     );
-    let h = usize::from(inner.height.saturating_sub(1));
     if h == 0 {
         return;
     }
-    let pos = app.messages().position();
-    let offset = pos.saturating_sub(h - 1);
     let focused = app.focus() == Pane::Messages && app.modal().is_none();
     for r in 0..h {
         let i = offset + r;
@@ -70,17 +100,25 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             "{} {} {} {:>6} ",
             clock(m.time, true),
             m.qos,
-            if m.retain { "R" } else { "-" },
+            match (m.retain, m.sent_retained) {
+                (true, _) => "R",
+                (false, true) => "r",
+                (false, false) => "-",
+            },
             human_bytes(m.payload.len())
         );
         let room = width.saturating_sub(fixed.len());
         let mut spans = vec![Span::raw(fixed)];
         if multi {
-            let t = fit(&m.topic, room.min(24).max(room / 3));
-            let tl = unicode_width::UnicodeWidthStr::width(t.as_str());
+            // Cut from the left so that the leaf shows; padded so the payloads line up.
+            let t = fit_left(&m.topic, topic_w);
+            let pad = topic_w.saturating_sub(crate::tui::text::width(&t));
             spans.push(Span::styled(t, Style::default().fg(Color::Cyan)));
-            spans.push(Span::raw(" "));
-            spans.push(Span::raw(preview(&m.payload, room.saturating_sub(tl + 1))));
+            spans.push(Span::raw(" ".repeat(pad + 1)));
+            spans.push(Span::raw(preview(
+                &m.payload,
+                room.saturating_sub(topic_w + 1),
+            )));
         } else {
             spans.push(Span::raw(preview(&m.payload, room)));
         }

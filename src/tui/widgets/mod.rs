@@ -7,10 +7,13 @@
 //! * [`status`]: the status bar and the key footer.
 //! * [`dialogs`]: composer, prompts, unsubscribe list, confirmation.
 //! * [`help`]: all keys.
+//! * [`lesson`]: the lesson pane, the fault menu, the first-minute overlay and the
+//!   equivalent-command lines of the composer and the subscribe dialog.
 
 pub mod broker_log;
 pub mod dialogs;
 pub mod help;
+pub mod lesson;
 pub mod messages;
 pub mod payload;
 pub mod status;
@@ -28,7 +31,9 @@ use super::app::{App, Modal, Pane};
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let screen = frame.area();
-    let a = super::app::layout::layout(screen, app.layout());
+    let side = app.lesson().width(screen.width);
+    let main = Rect::new(screen.x, screen.y, screen.width - side, screen.height);
+    let a = super::app::layout::layout(main, app.layout());
     let buf = frame.buffer_mut();
     status::render_status(app, a.status, buf);
     status::render_footer(app, a.footer, buf);
@@ -36,9 +41,15 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     messages::render(app, a.messages, buf);
     payload::render(app, a.payload, buf);
     broker_log::render(app, a.log, buf);
+    if side > 0 {
+        let area = Rect::new(main.x + main.width, screen.y, side, screen.height);
+        lesson::render(app, area, buf);
+    }
     match app.modal() {
         None => {}
-        Some(Modal::Help) => help::render(screen, buf),
+        Some(Modal::Help { scroll }) => help::render(screen, buf, *scroll),
+        Some(Modal::Faults) => lesson::render_faults(app, screen, buf),
+        Some(Modal::FirstMinute) => lesson::render_first_minute(screen, buf),
         Some(m) => dialogs::render(app, m, screen, buf),
     }
 }
@@ -89,43 +100,7 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-/// Cuts `s` to at most `width` display columns.
-#[must_use]
-pub fn fit(s: &str, width: usize) -> String {
-    use unicode_width::UnicodeWidthChar;
-    let mut out = String::new();
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = c.width().unwrap_or(0);
-        if w + cw > width {
-            break;
-        }
-        w += cw;
-        out.push(c);
-    }
-    out
-}
-
-/// Splits `s` into chunks of at most `width` display columns (at least one chunk).
-#[must_use]
-pub fn wrap(s: &str, width: usize) -> Vec<String> {
-    use unicode_width::UnicodeWidthChar;
-    let width = width.max(1);
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = c.width().unwrap_or(0);
-        if w + cw > width {
-            out.push(std::mem::take(&mut cur));
-            w = 0;
-        }
-        w += cw;
-        cur.push(c);
-    }
-    out.push(cur);
-    out
-}
+pub use crate::tui::text::{fit, fit_ellipsis, fit_left, word_wrap, wrap};
 
 /// Human-readable byte count.
 #[must_use]
@@ -137,29 +112,4 @@ pub fn human_bytes(n: usize) -> String {
     } else {
         format!("{}M", n / (1024 * 1024))
     }
-}
-
-/// Splits `s` into lines of at most `width` columns, breaking after spaces where possible and
-/// inside words only when a word is longer than a line.
-#[must_use]
-pub fn word_wrap(s: &str, width: usize) -> Vec<String> {
-    use unicode_width::UnicodeWidthStr;
-    let width = width.max(1);
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for word in s.split_inclusive(' ') {
-        if cur.width() + word.trim_end().width() > width && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur).trim_end().to_owned());
-        }
-        if word.trim_end().width() > width {
-            let mut pieces = wrap(word, width);
-            let last = pieces.pop().unwrap_or_default();
-            out.extend(pieces);
-            cur = last;
-        } else {
-            cur.push_str(word);
-        }
-    }
-    out.push(cur.trim_end().to_owned());
-    out
 }

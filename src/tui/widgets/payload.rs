@@ -1,21 +1,22 @@
-//! The payload of the selected message, in the chosen (or detected) view, with its MQTT 5
-//! properties on top.
+//! The payload of the selected message, in the view chosen for its topic (or detected), with
+//! its MQTT 5 properties labelled after it.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::Widget;
 
-use super::{fit, pane_block, wrap};
+use super::{fit_left, pane_block};
 use crate::tui::app::{App, Pane};
-use crate::tui::payload::{PayloadMode, render as render_payload};
+use crate::tui::payload::PayloadMode;
 
-/// Renders the visible part of the decoded payload.
+/// Renders the visible rows of the payload as prepared by the model.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if area.width < 3 || area.height < 3 {
         return;
     }
+    let title_room = usize::from(area.width.saturating_sub(4));
     let Some(m) = app.messages().current() else {
         let block = pane_block(app, Pane::Payload, " Payload ".into());
         let inner = block.inner(area);
@@ -29,44 +30,71 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         );
         return;
     };
-    let (used, lines) = render_payload(&m.payload, app.messages().payload_mode());
-    let mode = if app.messages().payload_mode() == PayloadMode::Auto {
-        format!("auto:{}", used.name())
+    let shown = app.messages().payload_rows();
+    let chosen = app.messages().payload_mode();
+    let mode = if chosen == PayloadMode::Auto {
+        format!("auto:{}", shown.used.name())
     } else {
-        used.name().to_owned()
+        chosen.name().to_owned()
     };
-    let title = format!(
-        " Payload: {} · {} · {} bytes · QoS {}{} ",
-        m.topic,
-        mode,
-        m.payload.len(),
-        m.qos,
-        if m.retain { " · retained" } else { "" }
+    let rows = shown.rows.len();
+    let scroll = app.messages().payload_scroll();
+    let where_ = if rows > shown.height {
+        format!(
+            " · {}-{}/{rows}",
+            scroll + 1,
+            (scroll + shown.height).min(rows)
+        )
+    } else {
+        String::new()
+    };
+    let props = if m.properties.is_empty() {
+        String::new()
+    } else {
+        format!(" · {} properties at the end", m.properties.len())
+    };
+    // Cut from the left: the end of the topic (its leaf) and the facts stay visible.
+    let title = fit_left(
+        &format!(
+            "Payload: {} · {} · {} bytes · QoS {}{}{props}{where_}",
+            m.topic,
+            mode,
+            m.payload.len(),
+            m.qos,
+            match (m.retain, m.sent_retained) {
+                (true, _) => " · retained (RETAIN 1, from the store)",
+                (false, true) => " · retained (sent live: RETAIN 0)",
+                (false, false) => "",
+            }
+        ),
+        title_room,
     );
-    let block = pane_block(app, Pane::Payload, title);
+    let block = pane_block(app, Pane::Payload, format!(" {title} "));
     let inner = block.inner(area);
     block.render(area, buf);
-    let width = usize::from(inner.width);
-    let mut rows: Vec<Line<'_>> = m
-        .properties
-        .iter()
-        .map(|(k, v)| {
-            Line::from(vec![
-                Span::styled(format!("{k}: "), Style::default().fg(Color::Magenta)),
-                Span::raw(fit(v, width)),
-            ])
-        })
-        .collect();
-    rows.extend(
-        lines
+    let label = Style::default().fg(Color::Magenta);
+    let props_at = if m.properties.is_empty() {
+        rows
+    } else {
+        shown
+            .rows
             .iter()
-            .flat_map(|l| wrap(l, width))
-            .skip(app.messages().payload_scroll())
-            .take(usize::from(inner.height))
-            .map(Line::raw),
-    );
-    for (i, line) in rows.iter().take(usize::from(inner.height)).enumerate() {
-        let y = inner.y + u16::try_from(i).unwrap_or(0);
-        buf.set_line(inner.x, y, line, inner.width);
+            .rposition(|r| r.starts_with("MQTT 5 properties ("))
+            .unwrap_or(rows)
+    };
+    for (i, row) in shown
+        .rows
+        .iter()
+        .enumerate()
+        .skip(scroll)
+        .take(usize::from(inner.height))
+    {
+        let y = inner.y + u16::try_from(i - scroll).unwrap_or(0);
+        let line = if i >= props_at {
+            Line::styled(row.as_str(), label)
+        } else {
+            Line::raw(row.as_str())
+        };
+        buf.set_line(inner.x, y, &line, inner.width);
     }
 }

@@ -72,7 +72,10 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
                 bar.fg(Color::Yellow),
             ));
         }
-        spans.push(Span::styled(format!(" · {why}"), bar.fg(Color::Red)));
+        spans.push(Span::styled(
+            format!(" · {why} (! in full)"),
+            bar.fg(Color::Red),
+        ));
     }
     let client = std::mem::take(&mut spans);
     spans.push(Span::styled(" MQTT ", bar.add_modifier(Modifier::BOLD)));

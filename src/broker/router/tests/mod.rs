@@ -102,6 +102,7 @@ impl Harness {
             assigned_id: false,
             server_keep_alive: None,
             peer: SocketAddr::from(([127, 0, 0, 1], 40000)),
+            listener: 0,
             outbox: outbox.clone(),
         };
         self.tx

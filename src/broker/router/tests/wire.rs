@@ -18,15 +18,16 @@ impl Harness {
             events: self.events.clone(),
             router: self.tx.clone(),
             stats: Arc::new(Stats::default()),
-            passwords: None,
-            anonymous: true,
+            security: Arc::new(crate::broker::security::Security::new(Arc::new(
+                crate::broker::security::SecurityPolicy::open(),
+            ))),
             next_conn: AtomicU64::new(1000),
             shutdown: self.shutdown.clone(),
             pressure: self.pressure.clone(),
         });
         let (client, server) = tokio::io::duplex(4096);
         let peer = SocketAddr::from(([127, 0, 0, 1], 50000));
-        tokio::spawn(serve(server, peer, 1883, shared));
+        tokio::spawn(serve(server, peer, 1883, 0, shared));
         client
     }
 }

@@ -1,0 +1,290 @@
+//! The writer thread: applies batches of [`Record`]s as redb transactions, one `fsync` per
+//! group of batches that were waiting together (group commit), and reports progress.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use redb::{Durability, ReadableTable, WriteTransaction};
+use tokio::sync::watch;
+
+use super::{
+    AWAITING_PUBREL, DELIVERIES, Job, META, Progress, RETAINED, Record, SESSIONS, SUBSCRIPTIONS,
+    SessionMeta, SyncMode,
+};
+use crate::broker::persist::{self, Snapshot, StoredDelivery};
+
+/// The most batches folded into one transaction.
+const MAX_GROUP: usize = 1024;
+
+/// Runs until every [`super::Store`] handle to the job channel is gone.
+pub(crate) fn run(
+    db: redb::Database,
+    jobs: Receiver<Job>,
+    progress: watch::Sender<Progress>,
+    sync: SyncMode,
+) {
+    let every = match sync {
+        SyncMode::EveryCommit => None,
+        SyncMode::Interval(d) => Some(d.max(Duration::from_millis(10))),
+    };
+    // Whether non-durable commits happened since the last durable one.
+    let mut dirty = false;
+    let mut next_sync = every.map(|d| Instant::now() + d);
+    let mut group = Vec::new();
+    loop {
+        let first = match next_sync {
+            None => jobs.recv().ok(),
+            Some(at) => match jobs.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                Ok(j) => Some(j),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+        };
+        let want_sync = match (next_sync, every) {
+            (Some(at), Some(d)) if Instant::now() >= at => {
+                next_sync = Some(Instant::now() + d);
+                true
+            }
+            _ => false,
+        };
+        match first {
+            Some(j) => group.push(j),
+            None if want_sync => {}
+            None => break,
+        }
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(j) => group.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut last = None;
+        let mut batches = Vec::with_capacity(group.len());
+        for Job::Commit(ticket, records) in group.drain(..) {
+            last = Some(ticket);
+            batches.push(records);
+        }
+        if progress.borrow().failed.is_some() {
+            continue;
+        }
+        if batches.is_empty() && !(want_sync && dirty) {
+            continue;
+        }
+        let durable = every.is_none() || want_sync;
+        match commit(&db, batches.iter().flatten(), durable) {
+            Ok(()) => {
+                dirty = !durable;
+                if let Some(t) = last {
+                    progress.send_modify(|p| p.durable = t);
+                }
+            }
+            Err(e) => {
+                let msg = format!("persistence write failed: {e}");
+                progress.send_modify(|p| p.failed = Some(msg.into()));
+            }
+        }
+    }
+    if dirty && progress.borrow().failed.is_none() {
+        let none: [Record; 0] = [];
+        if let Err(e) = commit(&db, none.iter(), true) {
+            let msg = format!("persistence write failed: {e}");
+            progress.send_modify(|p| p.failed = Some(msg.into()));
+        }
+    }
+}
+
+/// One transaction with `records`; `durable` makes it `fsync` before returning.
+fn commit<'a>(
+    db: &redb::Database,
+    records: impl Iterator<Item = &'a Record>,
+    durable: bool,
+) -> Result<(), redb::Error> {
+    let mut txn = db.begin_write()?;
+    if !durable {
+        txn.set_durability(Durability::None)
+            .map_err(|e| redb::Error::Io(std::io::Error::other(e.to_string())))?;
+    }
+    apply(&txn, records)?;
+    txn.commit()?;
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+/// Applies `records` in order, and stamps the commit time (`alive`).
+pub(crate) fn apply<'a>(
+    txn: &WriteTransaction,
+    records: impl Iterator<Item = &'a Record>,
+) -> Result<(), redb::Error> {
+    let mut meta = txn.open_table(META)?;
+    let mut retained = txn.open_table(RETAINED)?;
+    let mut sessions = txn.open_table(SESSIONS)?;
+    let mut subs = txn.open_table(SUBSCRIPTIONS)?;
+    let mut deliveries = txn.open_table(DELIVERIES)?;
+    let mut awaiting = txn.open_table(AWAITING_PUBREL)?;
+    for r in records {
+        match r {
+            Record::RetainSet(m) => {
+                retained.insert(m.topic.as_str(), to_json(m).as_slice())?;
+            }
+            Record::RetainClear { topic } => {
+                retained.remove(topic.as_str())?;
+            }
+            Record::SessionOpen {
+                client_id,
+                protocol_level,
+                expiry,
+            } => {
+                let m = SessionMeta {
+                    protocol_level: *protocol_level,
+                    expiry: *expiry,
+                    offline_since: None,
+                };
+                sessions.insert(client_id.as_str(), to_json(&m).as_slice())?;
+            }
+            Record::SessionOffline {
+                client_id,
+                expiry,
+                since,
+            } => {
+                let level = sessions
+                    .get(client_id.as_str())?
+                    .and_then(|v| serde_json::from_slice::<SessionMeta>(v.value()).ok())
+                    .map_or(4, |m| m.protocol_level);
+                let m = SessionMeta {
+                    protocol_level: level,
+                    expiry: *expiry,
+                    offline_since: Some(*since),
+                };
+                sessions.insert(client_id.as_str(), to_json(&m).as_slice())?;
+            }
+            Record::SessionRemove { client_id } => {
+                let cid = client_id.as_str();
+                sessions.remove(cid)?;
+                let filters: Vec<String> = subs
+                    .range((cid, "")..)?
+                    .map_while(|row| {
+                        let (k, _) = row.ok()?;
+                        let (c, f) = k.value();
+                        (c == cid).then(|| f.to_owned())
+                    })
+                    .collect();
+                for f in &filters {
+                    subs.remove((cid, f.as_str()))?;
+                }
+                deliveries.retain_in((cid, 0u64)..=(cid, u64::MAX), |_, _| false)?;
+                awaiting.retain_in((cid, 0u16)..=(cid, u16::MAX), |_, _| false)?;
+            }
+            Record::Subscribe {
+                client_id,
+                subscription,
+            } => {
+                subs.insert(
+                    (client_id.as_str(), subscription.filter.as_str()),
+                    to_json(subscription).as_slice(),
+                )?;
+            }
+            Record::Unsubscribe { client_id, filter } => {
+                subs.remove((client_id.as_str(), filter.as_str()))?;
+            }
+            Record::Enqueue {
+                client_id,
+                seq,
+                delivery,
+            } => {
+                deliveries.insert((client_id.as_str(), *seq), to_json(delivery).as_slice())?;
+            }
+            Record::InFlight {
+                client_id,
+                seq,
+                pkid,
+            } => update(&mut deliveries, client_id, *seq, |d| d.pkid = Some(*pkid))?,
+            Record::Released { client_id, seq } => {
+                update(&mut deliveries, client_id, *seq, |d| d.released = true)?;
+            }
+            Record::Delivered { client_id, seq } => {
+                deliveries.remove((client_id.as_str(), *seq))?;
+            }
+            Record::AwaitPubrel {
+                client_id,
+                pkid,
+                message,
+            } => {
+                awaiting.insert((client_id.as_str(), *pkid), to_json(message).as_slice())?;
+            }
+            Record::Pubrel { client_id, pkid } => {
+                awaiting.remove((client_id.as_str(), *pkid))?;
+            }
+        }
+    }
+    meta.insert("alive", persist::unix_now().to_be_bytes().as_slice())?;
+    Ok(())
+}
+
+/// Rewrites one stored delivery in place (a missing one is left missing).
+fn update(
+    deliveries: &mut redb::Table<(&str, u64), &[u8]>,
+    client_id: &str,
+    seq: u64,
+    change: impl FnOnce(&mut StoredDelivery),
+) -> Result<(), redb::Error> {
+    let current = deliveries
+        .get((client_id, seq))?
+        .and_then(|v| serde_json::from_slice::<StoredDelivery>(v.value()).ok());
+    if let Some(mut d) = current {
+        change(&mut d);
+        deliveries.insert((client_id, seq), to_json(&d).as_slice())?;
+    }
+    Ok(())
+}
+
+/// Replaces every table's content with `snap`: sessions count as offline since
+/// `snap.saved_at`, and each session's deliveries are numbered `0..` (in flight, then
+/// queued).
+pub(crate) fn write_snapshot(txn: &WriteTransaction, snap: &Snapshot) -> Result<(), redb::Error> {
+    txn.delete_table(RETAINED)?;
+    txn.delete_table(SESSIONS)?;
+    txn.delete_table(SUBSCRIPTIONS)?;
+    txn.delete_table(DELIVERIES)?;
+    txn.delete_table(AWAITING_PUBREL)?;
+    let mut records = Vec::new();
+    for m in &snap.retained {
+        records.push(Record::RetainSet(m.clone()));
+    }
+    for s in &snap.sessions {
+        let cid = &s.client_id;
+        records.push(Record::SessionOpen {
+            client_id: cid.clone(),
+            protocol_level: s.protocol_level,
+            expiry: s.expiry,
+        });
+        records.push(Record::SessionOffline {
+            client_id: cid.clone(),
+            expiry: s.expiry,
+            since: snap.saved_at,
+        });
+        for sub in &s.subscriptions {
+            records.push(Record::Subscribe {
+                client_id: cid.clone(),
+                subscription: sub.clone(),
+            });
+        }
+        for (seq, d) in (0u64..).zip(s.inflight.iter().chain(&s.queued)) {
+            records.push(Record::Enqueue {
+                client_id: cid.clone(),
+                seq,
+                delivery: d.clone(),
+            });
+        }
+        for (pkid, m) in &s.awaiting_pubrel {
+            records.push(Record::AwaitPubrel {
+                client_id: cid.clone(),
+                pkid: *pkid,
+                message: m.clone(),
+            });
+        }
+    }
+    apply(txn, records.iter())
+}

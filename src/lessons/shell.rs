@@ -1,0 +1,230 @@
+//! The equivalent command for a publish or a subscribe, for mosquitto's tools and for
+//! `mqtt-workbench pub`/`sub` (which take the same flags), shell-quoted so that running the
+//! printed line does the same thing.
+
+/// Which program the command is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    /// `mosquitto_pub` / `mosquitto_sub`.
+    Mosquitto,
+    /// `mqtt-workbench pub` / `mqtt-workbench sub`.
+    Workbench,
+}
+
+/// Quotes `s` for a POSIX shell: unchanged when it holds only safe characters, otherwise in
+/// single quotes, with each `'` written as `'\''`.
+#[must_use]
+pub fn quote(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Where the command connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+/// What a publish sends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PubSpec {
+    /// Topic name.
+    pub topic: String,
+    /// Payload text.
+    pub payload: String,
+    /// QoS.
+    pub qos: u8,
+    /// RETAIN.
+    pub retain: bool,
+    /// MQTT 5 Content Type.
+    pub content_type: Option<String>,
+    /// MQTT 5 Message Expiry Interval, seconds.
+    pub expiry: Option<u32>,
+    /// MQTT 5 Response Topic.
+    pub response_topic: Option<String>,
+    /// MQTT 5 Correlation Data (text).
+    pub correlation: Option<String>,
+    /// MQTT 5 User Properties.
+    pub user: Vec<(String, String)>,
+}
+
+fn program(tool: Tool, publish: bool) -> &'static str {
+    match (tool, publish) {
+        (Tool::Mosquitto, true) => "mosquitto_pub",
+        (Tool::Mosquitto, false) => "mosquitto_sub",
+        (Tool::Workbench, true) => "mqtt-workbench pub",
+        (Tool::Workbench, false) => "mqtt-workbench sub",
+    }
+}
+
+fn push(out: &mut String, parts: &[&str]) {
+    for p in parts {
+        out.push(' ');
+        out.push_str(&quote(p));
+    }
+}
+
+/// The command line that publishes `p` to `at`.
+#[must_use]
+pub fn pub_command(tool: Tool, at: &Endpoint, p: &PubSpec) -> String {
+    let mut out = program(tool, true).to_owned();
+    push(&mut out, &["-h", &at.host, "-p", &at.port.to_string()]);
+    let v5 = p.content_type.is_some()
+        || p.expiry.is_some()
+        || p.response_topic.is_some()
+        || p.correlation.is_some()
+        || !p.user.is_empty();
+    if v5 {
+        push(&mut out, &["-V", "5"]);
+    }
+    push(&mut out, &["-t", &p.topic]);
+    if p.payload.is_empty() {
+        push(&mut out, &["-n"]);
+    } else {
+        push(&mut out, &["-m", &p.payload]);
+    }
+    if p.qos > 0 {
+        push(&mut out, &["-q", &p.qos.to_string()]);
+    }
+    if p.retain {
+        push(&mut out, &["-r"]);
+    }
+    let prop = |out: &mut String, name: &str, v: &str| {
+        push(out, &["-D", "publish", name, v]);
+    };
+    if let Some(v) = &p.content_type {
+        prop(&mut out, "content-type", v);
+    }
+    if let Some(v) = p.expiry {
+        prop(&mut out, "message-expiry-interval", &v.to_string());
+    }
+    if let Some(v) = &p.response_topic {
+        prop(&mut out, "response-topic", v);
+    }
+    if let Some(v) = &p.correlation {
+        prop(&mut out, "correlation-data", v);
+    }
+    for (k, v) in &p.user {
+        push(&mut out, &["-D", "publish", "user-property", k, v]);
+    }
+    out
+}
+
+/// The command line that subscribes to `filter` at `qos` on `at` and prints topic and payload.
+#[must_use]
+pub fn sub_command(tool: Tool, at: &Endpoint, filter: &str, qos: u8) -> String {
+    let mut out = program(tool, false).to_owned();
+    push(&mut out, &["-h", &at.host, "-p", &at.port.to_string()]);
+    push(&mut out, &["-t", filter]);
+    if qos > 0 {
+        push(&mut out, &["-q", &qos.to_string()]);
+    }
+    push(&mut out, &["-v"]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_leaves_plain_words_and_protects_the_rest() {
+        assert_eq!(quote("mqtt"), "mqtt");
+        assert_eq!(quote("a/b/c"), "a/b/c");
+        assert_eq!(quote(""), "''");
+        assert_eq!(quote("Hello2 mqtt"), "'Hello2 mqtt'");
+        assert_eq!(quote("sensors/#"), "'sensors/#'");
+        assert_eq!(quote("+/x"), "+/x");
+        assert_eq!(quote("it's"), "'it'\\''s'");
+        assert_eq!(quote("$SYS/#"), "'$SYS/#'");
+        assert_eq!(quote("a\"b`c\\d"), "'a\"b`c\\d'");
+        assert_eq!(quote("two\nlines"), "'two\nlines'");
+        assert_eq!(quote("~home"), "'~home'");
+        assert_eq!(quote("*"), "'*'");
+    }
+
+    #[test]
+    fn quoted_text_survives_a_real_shell() {
+        let Ok(out) = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "printf %s {}",
+                quote("it's $HOME `x` \"q\" \\ * #")
+            ))
+            .output()
+        else {
+            eprintln!("SKIPPED: no sh");
+            return;
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "it's $HOME `x` \"q\" \\ * #"
+        );
+    }
+
+    fn at() -> Endpoint {
+        Endpoint {
+            host: "127.0.0.1".into(),
+            port: 1883,
+        }
+    }
+
+    #[test]
+    fn the_classic_publish_and_subscribe() {
+        let p = PubSpec {
+            topic: "mqtt".into(),
+            payload: "Hello2 mqtt".into(),
+            ..PubSpec::default()
+        };
+        assert_eq!(
+            pub_command(Tool::Mosquitto, &at(), &p),
+            "mosquitto_pub -h 127.0.0.1 -p 1883 -t mqtt -m 'Hello2 mqtt'"
+        );
+        assert_eq!(
+            sub_command(Tool::Workbench, &at(), "mqtt", 0),
+            "mqtt-workbench sub -h 127.0.0.1 -p 1883 -t mqtt -v"
+        );
+        assert_eq!(
+            sub_command(Tool::Mosquitto, &at(), "a/#", 2),
+            "mosquitto_sub -h 127.0.0.1 -p 1883 -t 'a/#' -q 2 -v"
+        );
+    }
+
+    #[test]
+    fn qos_retain_empty_payload_and_properties() {
+        let p = PubSpec {
+            topic: "t".into(),
+            payload: String::new(),
+            qos: 1,
+            retain: true,
+            content_type: Some("text/plain".into()),
+            expiry: Some(30),
+            response_topic: Some("r/1".into()),
+            correlation: Some("id 7".into()),
+            user: vec![("k".into(), "v w".into())],
+        };
+        assert_eq!(
+            pub_command(Tool::Mosquitto, &at(), &p),
+            "mosquitto_pub -h 127.0.0.1 -p 1883 -V 5 -t t -n -q 1 -r \
+             -D publish content-type text/plain -D publish message-expiry-interval 30 \
+             -D publish response-topic r/1 -D publish correlation-data 'id 7' \
+             -D publish user-property k 'v w'"
+        );
+    }
+}

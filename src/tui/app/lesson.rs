@@ -1,0 +1,285 @@
+//! The lesson sub-model: which lesson is open, where the learner is in it, and whether the
+//! pane is shown. Broker events tick steps off whether the pane is shown or not, so a learner
+//! can close it, work, and find the step done.
+
+use super::cmd::LessonCmd;
+use super::composer::Composer;
+use super::layout::LayoutModel;
+use super::prompt::Prompt;
+use crate::broker::{BrokerEvent, LogEntry};
+use crate::lessons::shell::{self, Endpoint, PubSpec, Tool};
+use crate::lessons::{self, Lesson, Progress};
+use crate::tui::client_link::OutgoingPublish;
+
+/// The lessons and the learner's place in the current one.
+#[derive(Debug, Clone)]
+pub struct LessonModel {
+    lessons: Vec<Lesson>,
+    error: Option<String>,
+    current: usize,
+    progress: Option<Progress>,
+    open: bool,
+    host: String,
+    port: u16,
+    screen: (u16, u16),
+}
+
+impl LessonModel {
+    /// The built-in lessons, closed, at lesson 1. `broker` is the embedded broker's
+    /// `host:port`, used in the commands shown.
+    #[must_use]
+    pub fn new(broker: Option<&str>) -> Self {
+        let (lessons, error) = match lessons::builtin() {
+            Ok(l) => (l, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        let (host, port) = broker
+            .and_then(|a| a.rsplit_once(':'))
+            .and_then(|(h, p)| Some((h.to_owned(), p.parse().ok()?)))
+            .unwrap_or_else(|| ("localhost".to_owned(), 1883));
+        let progress = lessons.first().map(Progress::new);
+        Self {
+            lessons,
+            error,
+            current: 0,
+            progress,
+            open: false,
+            host,
+            port,
+            screen: (80, 24),
+        }
+    }
+
+    /// True while the pane is shown.
+    #[must_use]
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Why the lessons could not be loaded.
+    #[must_use]
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// The open lesson and its index.
+    #[must_use]
+    pub fn lesson(&self) -> Option<(usize, &Lesson)> {
+        self.lessons.get(self.current).map(|l| (self.current, l))
+    }
+
+    /// How many lessons there are.
+    #[must_use]
+    pub fn count(&self) -> usize {
+        self.lessons.len()
+    }
+
+    /// Where the learner is in the open lesson.
+    #[must_use]
+    pub fn progress(&self) -> Option<&Progress> {
+        self.progress.as_ref()
+    }
+
+    /// A lesson command with `{host}` and `{port}` filled in.
+    #[must_use]
+    pub fn command(&self, raw: &str) -> String {
+        lessons::fill(raw, &self.host, self.port)
+    }
+
+    /// The width the pane takes from a screen `width` columns wide (0 when closed).
+    #[must_use]
+    pub fn width(&self, width: u16) -> u16 {
+        if !self.open || width < 60 {
+            return 0;
+        }
+        (width * 2 / 5).clamp(30, 64)
+    }
+
+    /// The terminal is `w` x `h`: the panes get it minus the lesson pane's column.
+    pub fn resize(&mut self, w: u16, h: u16, layout: &mut LayoutModel) {
+        self.screen = (w, h);
+        layout.resize(w - self.width(w), h);
+    }
+
+    /// Applies a lesson command and gives the panes the room the lesson pane leaves; returns
+    /// a notice for the status bar.
+    pub fn update(&mut self, cmd: LessonCmd, layout: &mut LayoutModel) -> Option<String> {
+        let notice = self.apply(cmd);
+        let (w, h) = self.screen;
+        self.resize(w, h, layout);
+        notice
+    }
+
+    fn apply(&mut self, cmd: LessonCmd) -> Option<String> {
+        let n = self.lessons.len();
+        match cmd {
+            LessonCmd::Toggle => {
+                self.open = !self.open;
+                return self.error.clone();
+            }
+            LessonCmd::Next | LessonCmd::Prev if n > 0 => {
+                self.current = if cmd == LessonCmd::Next {
+                    (self.current + 1) % n
+                } else {
+                    (self.current + n - 1) % n
+                };
+                self.open = true;
+                self.progress = self.lessons.get(self.current).map(Progress::new);
+            }
+            LessonCmd::Skip => {
+                if let (Some(l), Some(p)) = (self.lessons.get(self.current), &mut self.progress) {
+                    p.advance(l);
+                    return Some("step skipped".into());
+                }
+            }
+            LessonCmd::Next | LessonCmd::Prev => {}
+        }
+        None
+    }
+
+    /// Feeds a log entry to the checker, sets `notice` when it ticked a step off, and hands
+    /// the entry back for the log.
+    pub fn observe(&mut self, entry: LogEntry, notice: &mut Option<String>) -> LogEntry {
+        if let Some(n) = self.on_event(&entry.event) {
+            *notice = Some(n);
+        }
+        entry
+    }
+
+    /// Feeds a broker event; returns a notice when it ticked a step off.
+    pub fn on_event(&mut self, e: &BrokerEvent) -> Option<String> {
+        let l = self.lessons.get(self.current)?;
+        let p = self.progress.as_mut()?;
+        let step = p.step();
+        if !p.on_event(l, e) {
+            return None;
+        }
+        Some(if p.done() {
+            format!("lesson complete: {}", l.title)
+        } else {
+            format!("step {} done", step + 1)
+        })
+    }
+}
+
+/// Where `address` (`host:port`, as the client pane shows it) points.
+fn endpoint(address: &str) -> Endpoint {
+    let (host, port) = address
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse().ok()?)))
+        .unwrap_or((address, 1883));
+    Endpoint {
+        host: host.to_owned(),
+        port,
+    }
+}
+
+/// The command that sends `p` to the broker at `address` with `tool`.
+#[must_use]
+pub fn pub_command(p: &OutgoingPublish, address: &str, tool: Tool) -> String {
+    let spec = PubSpec {
+        topic: p.topic.clone(),
+        payload: String::from_utf8_lossy(&p.payload).into_owned(),
+        qos: p.qos,
+        retain: p.retain,
+        content_type: p.props.content_type.clone(),
+        expiry: p.props.message_expiry,
+        response_topic: p.props.response_topic.clone(),
+        correlation: p.props.correlation_data.clone(),
+        user: p.props.user.clone(),
+    };
+    shell::pub_command(tool, &endpoint(address), &spec)
+}
+
+/// The command that subscribes to `filter` at `qos` on the broker at `address` with `tool`.
+#[must_use]
+pub fn sub_command(filter: &str, qos: u8, address: &str, tool: Tool) -> String {
+    shell::sub_command(tool, &endpoint(address), filter, qos)
+}
+
+/// The text `C-y` (mosquitto's tools) or `M-y` (`workbench`: `mqtt-workbench`) copies from
+/// the composer or the subscribe prompt, or why there is none yet.
+/// Returns the notice and the text to copy.
+pub fn copy_command(
+    composer: Option<&Composer>,
+    subscribe: Option<&Prompt>,
+    address: &str,
+    workbench: bool,
+) -> (String, Option<String>) {
+    let tool = if workbench {
+        Tool::Workbench
+    } else {
+        Tool::Mosquitto
+    };
+    let text = match (composer, subscribe) {
+        (Some(c), _) => c.build().map(|p| pub_command(&p, address, tool)),
+        (None, Some(p)) => Ok(sub_command(&p.value(), p.qos(), address, tool)),
+        (None, None) => Err("nothing to copy here".into()),
+    };
+    match text {
+        Ok(t) => (format!("copied: {t}"), Some(t)),
+        Err(e) => (e, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    impl LessonModel {
+        fn update_alone(&mut self, cmd: LessonCmd) -> Option<String> {
+            self.update(cmd, &mut LayoutModel::default())
+        }
+    }
+
+    #[test]
+    fn opening_the_pane_narrows_the_panes() {
+        let mut m = LessonModel::new(None);
+        let mut layout = LayoutModel::default();
+        m.resize(160, 48, &mut layout);
+        assert_eq!(layout.size(), (160, 48));
+        m.update(LessonCmd::Toggle, &mut layout);
+        assert_eq!(layout.size(), (96, 48));
+        m.update(LessonCmd::Toggle, &mut layout);
+        assert_eq!(layout.size(), (160, 48));
+    }
+
+    #[test]
+    fn events_tick_lesson_1_and_next_moves_on() {
+        let mut m = LessonModel::new(Some("127.0.0.1:1884"));
+        assert!(!m.is_open());
+        m.update_alone(LessonCmd::Toggle);
+        assert!(m.is_open());
+        let (_, l) = m.lesson().expect("lesson 1");
+        assert_eq!(
+            m.command(&l.steps[0].commands[0]),
+            "mosquitto_sub -h 127.0.0.1 -p 1884 -t mqtt -v"
+        );
+        let sub = BrokerEvent::SubscribeReceived {
+            client: Arc::from("s"),
+            filters: vec![("mqtt".into(), 0)],
+        };
+        assert_eq!(m.on_event(&sub).as_deref(), Some("step 1 done"));
+        assert_eq!(m.progress().map(Progress::step), Some(1));
+        m.update_alone(LessonCmd::Skip);
+        m.update_alone(LessonCmd::Skip);
+        assert!(m.progress().is_some_and(Progress::done));
+        m.update_alone(LessonCmd::Next);
+        assert_eq!(m.lesson().map(|(i, _)| i), Some(1));
+        assert_eq!(m.progress().map(Progress::step), Some(0));
+        m.update_alone(LessonCmd::Prev);
+        m.update_alone(LessonCmd::Prev);
+        assert_eq!(m.lesson().map(|(i, _)| i), Some(m.count() - 1));
+    }
+
+    #[test]
+    fn the_pane_takes_width_only_when_open() {
+        let mut m = LessonModel::new(None);
+        assert_eq!(m.width(160), 0);
+        m.update_alone(LessonCmd::Toggle);
+        assert_eq!(m.width(160), 64);
+        assert_eq!(m.width(80), 32);
+        assert_eq!(m.width(50), 0);
+    }
+}

@@ -1,0 +1,234 @@
+//! What goes into and out of the model: the [`Action`]s that change it, the [`Effect`]s it
+//! asks the run loop for, the open dialog ([`Modal`]) and the start-up facts and limits.
+
+use std::time::SystemTime;
+
+use ratatui_textarea::Input;
+
+use super::cmd::Cmd;
+use super::composer::Composer;
+use super::link::{ConnectTo, Target};
+use super::profiles::ProfileForm;
+use super::prompt::Prompt;
+use crate::broker::LogEntry;
+use crate::broker::sys::LiveStats;
+use crate::profile::Profile;
+use crate::tui::client_link::{LinkEvent, OutgoingPublish};
+
+/// Everything that can change the model.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A bound key or gesture.
+    Cmd(Cmd),
+    /// A key typed into the open text field.
+    Input(Input),
+    /// Bracketed paste into the open text field.
+    Paste(String),
+    /// A left click at a screen cell.
+    Click {
+        /// Column.
+        col: u16,
+        /// Row.
+        row: u16,
+    },
+    /// A mouse wheel step over a screen cell (`up` towards older / the top).
+    Wheel {
+        /// Column.
+        col: u16,
+        /// Row.
+        row: u16,
+        /// True for wheel up.
+        up: bool,
+    },
+    /// The terminal now has this size.
+    Resize(u16, u16),
+    /// A broker log line.
+    Broker(LogEntry),
+    /// The log reader missed `n` lines.
+    BrokerLagged(u64),
+    /// An event from the client pane's connection.
+    Client(LinkEvent),
+    /// The clock advanced (rates age).
+    Tick(SystemTime),
+    /// The embedded broker's counters, once a second (exact even when the log lags).
+    BrokerStats(LiveStats),
+    /// Profiles after a save or delete (the list now on disk), or why it failed.
+    Profiles(Result<Vec<Profile>, String>),
+    /// The run loop could not start the connection asked for.
+    ConnectFailed(String),
+    /// A profile's password could not be found (its `password_env` variable is unset, its
+    /// `password_file` unreadable): ask for it, saying why.
+    NeedPassword {
+        /// The profile.
+        profile: Box<Profile>,
+        /// Why the password is missing.
+        why: String,
+    },
+    /// An effect could not be carried out.
+    EffectFailed(EffectFailure),
+    /// A frame is about to be drawn: bring derived state (the tree rows, scrolling) up to
+    /// date, so that drawing only reads.
+    Frame,
+    /// A fault's helper client finished: what it saw, or why it could not.
+    FaultDone(Result<String, String>),
+}
+
+/// Why the run loop could not carry out an effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EffectFailure {
+    /// The clipboard escape sequence could not be written.
+    Copy(String),
+    /// The client connection refused the request (not connected, queue full, …).
+    Link(String),
+}
+
+impl std::fmt::Display for EffectFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Copy(e) => write!(f, "copy failed: {e}"),
+            Self::Link(e) => f.write_str(e),
+        }
+    }
+}
+
+/// What the run loop must do for the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Send SUBSCRIBE.
+    Subscribe {
+        /// Topic filter.
+        filter: String,
+        /// Requested QoS.
+        qos: u8,
+    },
+    /// Send UNSUBSCRIBE.
+    Unsubscribe(String),
+    /// Send PUBLISH.
+    Publish(OutgoingPublish),
+    /// Put text on the clipboard (OSC 52).
+    Copy(String),
+    /// Connect the client pane somewhere else.
+    Connect(ConnectTo),
+    /// Write a profile to `profiles.toml`, replacing `original` (or adding it).
+    SaveProfile {
+        /// The name it had when the editor opened (`None`: a new profile).
+        original: Option<String>,
+        /// The profile.
+        profile: Box<Profile>,
+    },
+    /// Remove a profile from `profiles.toml`.
+    DeleteProfile(String),
+    /// Reconnect now.
+    Reconnect,
+    /// Cause a fault against the embedded broker.
+    Fault(super::fault::FaultRequest),
+}
+
+/// A dialog on top of the panes; it takes all keys while open.
+#[derive(Debug, Clone)]
+pub enum Modal {
+    /// The key help, scrolled down `scroll` lines.
+    Help {
+        /// First line shown.
+        scroll: usize,
+    },
+    /// The recent errors in full, from the `first` one on.
+    Errors {
+        /// First error shown (0: the oldest kept).
+        first: usize,
+    },
+    /// The publish composer.
+    Composer(Box<Composer>),
+    /// Subscribe: a filter and a QoS.
+    Subscribe(Prompt),
+    /// Unsubscribe: pick one of the subscriptions.
+    Unsubscribe {
+        /// Selected subscription.
+        cursor: usize,
+    },
+    /// Log search text.
+    Search(Prompt),
+    /// Log client id filter.
+    ClientFilter(Prompt),
+    /// Confirm clearing the retained message on a topic.
+    ConfirmClear(String),
+    /// The profile picker; row 0 is the embedded broker.
+    Profiles {
+        /// Selected row.
+        cursor: usize,
+    },
+    /// The profile editor.
+    ProfileEditor(Box<ProfileForm>),
+    /// The password of a profile that asks for it.
+    Password {
+        /// The profile.
+        profile: Box<Profile>,
+        /// The (masked) text field.
+        prompt: Prompt,
+    },
+    /// Confirm deleting a profile.
+    ConfirmDelete(String),
+    /// Confirm switching the client pane to another broker, which clears what was collected.
+    ConfirmSwitch(Box<ConnectTo>),
+    /// The fault menu: pick a fault to cause against the embedded broker.
+    Faults,
+    /// The first-minute overlay (first start only).
+    FirstMinute,
+}
+
+/// How much history the model keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Messages kept, at most.
+    pub messages: usize,
+    /// Message bytes kept, at most.
+    pub message_bytes: usize,
+    /// Log entries kept, at most.
+    pub log: usize,
+    /// Log bytes kept, at most.
+    pub log_bytes: usize,
+    /// Distinct topics tracked in the tree, at most.
+    pub topics: usize,
+    /// Publish history entries.
+    pub publish_history: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            messages: 50_000,
+            message_bytes: 64 * 1024 * 1024,
+            log: 50_000,
+            log_bytes: 16 * 1024 * 1024,
+            topics: 20_000,
+            publish_history: 100,
+        }
+    }
+}
+
+/// Facts the run loop knows at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct StartInfo {
+    /// The embedded broker's address, if it runs.
+    pub broker_addr: Option<String>,
+    /// Where the client pane connects (`host:port`).
+    pub client_target: String,
+    /// The client pane's client id.
+    pub client_id: String,
+    /// The filters subscribed at start (default `#`).
+    pub subscriptions: Vec<(String, u8)>,
+    /// A notice for the status bar (e.g. the port fallback).
+    pub notice: Option<String>,
+    /// What the client pane connects to first.
+    pub target: Target,
+    /// The saved profiles.
+    pub profiles: Vec<Profile>,
+    /// Why `profiles.toml` could not be read (the picker shows it; editing is off).
+    pub profiles_error: Option<String>,
+    /// Where `profiles.toml` is (shown in the picker).
+    pub profiles_file: String,
+    /// Lines in the key help (the help scrolls when they do not fit the screen).
+    pub help_lines: usize,
+    /// Show the first-minute overlay (first start only).
+    pub first_minute: bool,
+}

@@ -1,0 +1,287 @@
+//! The lesson pane, the fault menu, the first-minute overlay, and the equivalent-command lines
+//! under the composer and the subscribe dialog.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Widget};
+
+use super::{centered, word_wrap};
+use crate::lessons::Check;
+use crate::lessons::shell::Tool;
+use crate::tui::app::fault::Fault;
+use crate::tui::app::lesson::{pub_command, sub_command};
+use crate::tui::app::{App, Composer, Prompt};
+
+/// A check written the way the lesson file writes it: `publish_received topic=mqtt`.
+#[must_use]
+pub fn describe(c: &Check) -> String {
+    let mut s = c.event.clone();
+    let mut add = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            s.push_str(&format!(" {k}={v}"));
+        }
+    };
+    add("client", c.client.clone());
+    add("client^", c.client_prefix.clone());
+    add("topic", c.topic.clone());
+    add("filter", c.filter.clone());
+    add("qos", c.qos.map(|v| v.to_string()));
+    add("retain", c.retain.map(|v| v.to_string()));
+    add("len", c.len.map(|v| v.to_string()));
+    add("clean", c.clean.map(|v| v.to_string()));
+    add("protocol", c.protocol.map(|v| v.to_string()));
+    add("keep_alive<=", c.keep_alive_max.map(|v| v.to_string()));
+    add("session_present", c.session_present.map(|v| v.to_string()));
+    add("count", c.count.map(|v| v.to_string()));
+    s
+}
+
+struct Lines {
+    out: Vec<Line<'static>>,
+    width: usize,
+}
+
+impl Lines {
+    fn wrapped(&mut self, indent: usize, text: &str, style: Style) {
+        let pad = " ".repeat(indent);
+        for l in word_wrap(text, self.width.saturating_sub(indent).max(8)) {
+            self.out.push(Line::styled(format!("{pad}{l}"), style));
+        }
+    }
+}
+
+/// The lesson pane: the intro, then every step with its state; the current step shows its
+/// commands, keys, the pane to look at and each check.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let m = app.lesson();
+    let title = match m.lesson() {
+        Some((i, l)) => format!(" Lesson {}/{}: {} ", i + 1, m.count(), l.title),
+        None => " Lessons ".to_owned(),
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .title_bottom(" L close · [/] lesson · . skip step ")
+        .border_style(Style::default().fg(Color::Green));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let mut ls = Lines {
+        out: Vec::new(),
+        width: usize::from(inner.width),
+    };
+    let dim = Style::default().fg(Color::DarkGray);
+    if let Some(e) = m.error() {
+        ls.wrapped(0, e, Style::default().fg(Color::Red));
+    }
+    if let (Some((_, l)), Some(p)) = (m.lesson(), m.progress()) {
+        ls.wrapped(0, &l.intro, dim);
+        ls.out.push(Line::raw(""));
+        for (i, step) in l.steps.iter().enumerate() {
+            let (mark, style) = if i < p.step() {
+                ("[x]", Style::default().fg(Color::Green))
+            } else if i == p.step() {
+                (
+                    "[>]",
+                    Style::default()
+                        .fg(Color::Yellow)
+                        .add_modifier(Modifier::BOLD),
+                )
+            } else {
+                ("[ ]", Style::default().fg(Color::Gray))
+            };
+            ls.wrapped(0, &format!("{mark} {}. {}", i + 1, step.goal), style);
+            if i < p.step() && !step.explain.is_empty() {
+                ls.wrapped(4, &step.explain, dim);
+            }
+            if i != p.step() {
+                continue;
+            }
+            for c in &step.commands {
+                ls.wrapped(
+                    4,
+                    &format!("$ {}", m.command(c)),
+                    Style::default().fg(Color::Cyan),
+                );
+            }
+            let mut hint = String::new();
+            if !step.keys.is_empty() {
+                hint.push_str(&format!("keys: {}  ", step.keys.join(" ")));
+            }
+            if let Some(v) = &step.view {
+                hint.push_str(&format!("look at: {v}"));
+            }
+            if !hint.is_empty() {
+                ls.wrapped(4, &hint, Style::default().fg(Color::Magenta));
+            }
+            for (c, ok) in step.check.iter().zip(p.seen(l)) {
+                let mark = if ok { "✓" } else { "·" };
+                ls.wrapped(4, &format!("{mark} {}", describe(c)), dim);
+            }
+        }
+        if p.done() {
+            ls.out.push(Line::raw(""));
+            ls.wrapped(
+                0,
+                "Lesson complete. ] opens the next one.",
+                Style::default()
+                    .fg(Color::Green)
+                    .add_modifier(Modifier::BOLD),
+            );
+        }
+    }
+    // Keep the current step in view: drop intro lines from the top if needed.
+    let h = usize::from(inner.height);
+    let current = ls
+        .out
+        .iter()
+        .position(|l| l.spans.iter().any(|s| s.content.starts_with("[>]")))
+        .unwrap_or(0);
+    let skip = if current + 6 > h {
+        (current + 6 - h).min(current)
+    } else {
+        0
+    };
+    for (row, line) in ls.out.iter().skip(skip).take(h).enumerate() {
+        let y = inner.y + u16::try_from(row).unwrap_or(0);
+        buf.set_line(inner.x, y, line, inner.width);
+    }
+}
+
+fn boxed(area: Rect, buf: &mut Buffer, title: &str, color: Color) -> Rect {
+    Clear.render(area, buf);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {title} "))
+        .border_style(Style::default().fg(color));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}
+
+/// The fault menu.
+pub fn render_faults(app: &App, screen: Rect, buf: &mut Buffer) {
+    let n = u16::try_from(Fault::ALL.len()).unwrap_or(4);
+    let inner = boxed(
+        centered(screen, 78, n + 5),
+        buf,
+        "Break something · 1-5 · Esc",
+        Color::Red,
+    );
+    let mut lines = vec![Line::styled(
+        format!(
+            "Against the embedded broker ({}); each one is explained in the log.",
+            app.broker().addr().unwrap_or("none")
+        ),
+        Style::default().fg(Color::DarkGray),
+    )];
+    lines.push(Line::raw(""));
+    for (i, f) in Fault::ALL.iter().enumerate() {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {} ", i + 1), Style::default().fg(Color::Yellow)),
+            Span::raw(f.title()),
+        ]));
+    }
+    for (row, l) in lines.iter().enumerate().take(usize::from(inner.height)) {
+        let y = inner.y + u16::try_from(row).unwrap_or(0);
+        buf.set_line(inner.x, y, l, inner.width);
+    }
+}
+
+/// The text of the first-minute overlay.
+pub const FIRST_MINUTE: &[&str] = &[
+    "Left: the client pane. It subscribes to # on the embedded broker and shows every",
+    "topic, message and payload. Right: the broker's log, one line per packet, the",
+    "way mosquitto -v prints it.",
+    "",
+    "p  opens the composer to publish; s subscribes. Both show the same command for",
+    "   mosquitto_pub / mosquitto_sub, ready to copy (C-y).",
+    "L  opens lesson 1, the classic mosquitto tutorial: each step ticks itself off",
+    "   when the broker sees it done, from here or from another terminal.",
+    "!  breaks things on purpose (a will fires, a keep-alive runs out, ...).",
+    "?  lists every key.  q quits.",
+];
+
+/// The first-minute overlay.
+pub fn render_first_minute(screen: Rect, buf: &mut Buffer) {
+    let h = u16::try_from(FIRST_MINUTE.len()).unwrap_or(10) + 4;
+    let inner = boxed(
+        centered(screen, 86, h),
+        buf,
+        "The first minute · L: lesson 1 · any other key: close (shown once)",
+        Color::Green,
+    );
+    for (row, l) in FIRST_MINUTE
+        .iter()
+        .enumerate()
+        .take(usize::from(inner.height))
+    {
+        let y = inner.y + u16::try_from(row).unwrap_or(0);
+        buf.set_line(inner.x, y, &Line::raw(*l), inner.width);
+    }
+}
+
+fn equivalent_lines(lines: [String; 2], area: Rect, buf: &mut Buffer) {
+    let style = Style::default().fg(Color::Cyan);
+    for (row, l) in lines.iter().enumerate().take(usize::from(area.height)) {
+        let y = area.y + u16::try_from(row).unwrap_or(0);
+        buf.set_line(
+            area.x,
+            y,
+            &Line::styled(format!("$ {l}"), style),
+            area.width,
+        );
+    }
+}
+
+/// The composer's equivalent commands (or why there are none yet), in `area`.
+pub fn publish_equivalent(app: &App, c: &Composer, area: Rect, buf: &mut Buffer) {
+    let addr = app.link().address();
+    match c.build() {
+        Ok(p) => equivalent_lines(
+            [
+                pub_command(&p, addr, Tool::Mosquitto),
+                pub_command(&p, addr, Tool::Workbench),
+            ],
+            area,
+            buf,
+        ),
+        Err(e) => {
+            buf.set_line(
+                area.x,
+                area.y,
+                &Line::styled(
+                    format!("(no command yet: {e})"),
+                    Style::default().fg(Color::DarkGray),
+                ),
+                area.width,
+            );
+        }
+    }
+}
+
+/// The subscribe dialog's equivalent commands, in a box just below the dialog at `dialog`.
+pub fn subscribe_equivalent(app: &App, p: &Prompt, dialog: Rect, buf: &mut Buffer) {
+    let y = dialog.y + dialog.height;
+    let screen_bottom = buf.area.y + buf.area.height;
+    if y + 4 > screen_bottom {
+        return;
+    }
+    let inner = boxed(
+        Rect::new(dialog.x, y, dialog.width, 4),
+        buf,
+        "The same with mosquitto_sub · C-y copies (M-y: mqtt-workbench)",
+        Color::DarkGray,
+    );
+    let addr = app.link().address();
+    let filter = p.value();
+    equivalent_lines(
+        [
+            sub_command(&filter, p.qos(), addr, Tool::Mosquitto),
+            sub_command(&filter, p.qos(), addr, Tool::Workbench),
+        ],
+        inner,
+        buf,
+    );
+}
