@@ -130,6 +130,9 @@ pub struct BrokerConfig {
     pub log_timestamp_format: Option<String>,
     /// `queue_qos0_messages` for offline persistent sessions.
     pub queue_qos0_messages: bool,
+    /// `slow_consumer_disconnect`: a connected client whose queue overflows is disconnected
+    /// (MQTT 5: DISCONNECT 0x97 Quota exceeded) instead of having its excess dropped.
+    pub slow_consumer_disconnect: bool,
     /// `retain_available`.
     pub retain_available: bool,
     /// `allow_zero_length_clientid`.
@@ -191,6 +194,7 @@ impl Default for BrokerConfig {
             log_timestamp: true,
             log_timestamp_format: None,
             queue_qos0_messages: false,
+            slow_consumer_disconnect: false,
             retain_available: true,
             allow_zero_length_clientid: true,
             auto_id_prefix: "auto-".into(),
@@ -495,6 +499,9 @@ impl BrokerConfig {
             "log_timestamp" => self.log_timestamp = parse_bool(option, v)?,
             "log_timestamp_format" => self.log_timestamp_format = Some(v.to_owned()),
             "queue_qos0_messages" => self.queue_qos0_messages = parse_bool(option, v)?,
+            "slow_consumer_disconnect" => {
+                self.slow_consumer_disconnect = parse_bool(option, v)?;
+            }
             "retain_available" => self.retain_available = parse_bool(option, v)?,
             "allow_zero_length_clientid" => {
                 self.allow_zero_length_clientid = parse_bool(option, v)?;

@@ -132,3 +132,37 @@ async fn slow_consumers_together_stay_within_the_memory_budget() {
     assert!(held <= count, "held {held} of {count} MiB-sized messages");
     assert_eq!(h.pressure().slow_bytes(), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn slow_consumer_disconnect_closes_an_overflowing_client_with_0x97() {
+    let cfg = BrokerConfig {
+        max_queued_messages: 10,
+        slow_consumer_disconnect: true,
+        ..BrokerConfig::default()
+    };
+    let mut h = Harness::with(cfg);
+    let (stuck, _) = h.connect(v5("stuck5", true, None)).await;
+    stuck.subscribe(1, "t/#", QoS::AtMostOnce).await;
+    let normal = h.subscriber("normal", "t/#", QoS::AtMostOnce).await;
+    let publisher = h.client("pub").await;
+    publisher
+        .publish(publish("t/1", b"first", QoS::AtMostOnce, false, 0))
+        .await;
+    assert_eq!(stuck.take_and_block(), 1);
+    assert_eq!(normal.publishes().len(), 1);
+    tokio::time::sleep(SLOW_AFTER * 2).await;
+    for _ in 0..20 {
+        publisher
+            .publish(publish("t/1", b"m", QoS::AtMostOnce, false, 0))
+            .await;
+    }
+    assert_eq!(normal.publishes().len(), 20, "the normal client gets all");
+    assert_eq!(
+        stuck.close_requested(),
+        Some(CloseReason::Protocol(ReasonCode::QuotaExceeded))
+    );
+    assert!(h.events().iter().any(|e| matches!(
+        e,
+        BrokerEvent::DisconnectedBecause { client, .. } if &**client == "stuck5"
+    )));
+}
