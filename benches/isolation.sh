@@ -6,7 +6,7 @@
 # each broker logs it ("Outgoing messages are being dropped for client ...").
 #
 # Usage: benches/isolation.sh [-r REPS] [-d SECONDS] [-n STALLED] [-c PUBLISHERS]
-# Env: NO_BUILD=1 skips `cargo build --release`; MOSQUITTO=/path; PORT_A/PORT_B.
+# Env: SIZES="64 65536" payload sizes; NO_BUILD=1 skips `cargo build --release`; MOSQUITTO=/path; PORT_A/PORT_B.
 #
 # Loopback only, bounded in time; every process started here is stopped by its pid.
 set -euo pipefail
@@ -98,7 +98,7 @@ echo "isolation: $REPS reps, ${DUR}s, $PUBS publishers -> 1 subscriber, $STALLED
 printf "broker\tsize\tstalled\trep\trecv_rate\tlost\tdrop_log_lines\tpeak_rss_mib\n"
 for rep in $(seq 1 "$REPS"); do
     if [ $((rep % 2)) -eq 1 ]; then ORDER="mosquitto ours"; else ORDER="ours mosquitto"; fi
-    for size in 64 65536; do
+    for size in ${SIZES:-64 65536}; do
         for n in 0 "$STALLED"; do
             for b in $ORDER; do
                 log="$TMP/$b.$size.$n.$rep.log"

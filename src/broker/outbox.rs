@@ -6,6 +6,7 @@
 //! QoS 1 and 2 are bounded by the router's in-flight window; acknowledgements are bounded by
 //! the peer's own in-flight packets.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
@@ -62,6 +63,9 @@ struct Inner {
 #[derive(Debug)]
 pub struct Outbox {
     inner: Mutex<Inner>,
+    /// A QoS 0 PUBLISH was refused since the connection last took its packets: later ones
+    /// are refused without building them (see [`Outbox::is_full`]).
+    full: AtomicBool,
     notify: Notify,
     pressure: Arc<Pressure>,
     high_water: usize,
@@ -94,6 +98,7 @@ impl Outbox {
     pub fn new(pressure: Arc<Pressure>, high_water: usize) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
+            full: AtomicBool::new(false),
             notify: Notify::new(),
             pressure,
             high_water: high_water.max(1),
@@ -242,6 +247,7 @@ impl Outbox {
                 || (max_bytes > 0 && g.qos0_bytes + len > max_bytes)
                 || (g.slow && !self.pressure.slow_bytes_allow(len)))
         {
+            self.full.store(true, Ordering::Relaxed);
             return None;
         }
         let was_empty = g.packets.is_empty();
@@ -261,6 +267,14 @@ impl Outbox {
             self.notify.notify_one();
         }
         Some(was_empty)
+    }
+
+    /// True when a QoS 0 PUBLISH was refused and the connection has not taken its packets
+    /// since: the router drops further QoS 0 messages for it without building them (a drop
+    /// then costs one load, so stalled subscribers cost the router little).
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
     }
 
     /// Asks the connection to write what is queued, then close.
@@ -283,6 +297,7 @@ impl Outbox {
     pub fn take(&self, into: &mut Vec<Outgoing>) -> Option<CloseReason> {
         let mut g = self.lock();
         std::mem::swap(&mut g.packets, into);
+        self.full.store(false, Ordering::Relaxed);
         g.qos0 = 0;
         g.qos0_bytes = 0;
         self.pressure

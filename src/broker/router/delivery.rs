@@ -183,6 +183,13 @@ impl Router {
         if qos == QoS::AtMostOnce
             && let Some(link) = s.link()
         {
+            if !force && link.outbox.is_full() {
+                // Its queue is full until its connection writes: drop without building.
+                self.counters.publish_dropped += 1;
+                warn_dropping(&self.events, s);
+                self.after_drop(idx);
+                return;
+            }
             let publish = build_publish(s.version(), msg, qos, retain, &ids, 0);
             if too_big(s, &publish) {
                 return;
