@@ -247,7 +247,11 @@ impl Outbox {
                 || (max_bytes > 0 && g.qos0_bytes + len > max_bytes)
                 || (g.slow && !self.pressure.slow_bytes_allow(len)))
         {
-            self.full.store(true, Ordering::Relaxed);
+            if g.slow {
+                // Only a slow consumer takes the fast path: a consumer that is not slow yet
+                // must keep reaching `check_stall`, which releases its back-pressure.
+                self.full.store(true, Ordering::Relaxed);
+            }
             return None;
         }
         let was_empty = g.packets.is_empty();
@@ -269,8 +273,8 @@ impl Outbox {
         Some(was_empty)
     }
 
-    /// True when a QoS 0 PUBLISH was refused and the connection has not taken its packets
-    /// since: the router drops further QoS 0 messages for it without building them (a drop
+    /// True when a QoS 0 PUBLISH was refused for this slow consumer and the connection has
+    /// not taken its packets since: the router drops further QoS 0 messages for it without building them (a drop
     /// then costs one load, so stalled subscribers cost the router little).
     #[must_use]
     pub fn is_full(&self) -> bool {

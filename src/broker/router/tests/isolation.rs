@@ -43,6 +43,17 @@ async fn flood(
 
 #[tokio::test(start_paused = true)]
 async fn a_stalled_consumer_never_slows_a_normal_one_and_its_excess_is_dropped() {
+    stalled_and_normal(20_000, 50).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_consumer_that_fills_its_queue_before_the_grace_still_releases_the_readers() {
+    // 500 messages per read every 5 ms: the stalled queue overflows long before SLOW_AFTER,
+    // and the back-pressure it raised must still be released once it is slow.
+    stalled_and_normal(150_000, 500).await;
+}
+
+async fn stalled_and_normal(n: usize, per_read: usize) {
     let mut h = Harness::new();
     let normal = h.subscriber("normal", "t/#", QoS::AtMostOnce).await;
     let stuck = h.subscriber("stuck", "t/#", QoS::AtMostOnce).await;
@@ -54,18 +65,26 @@ async fn a_stalled_consumer_never_slows_a_normal_one_and_its_excess_is_dropped()
         .await;
     assert_eq!(stuck.take_and_block(), 1);
     assert_eq!(normal.publishes().len(), 1);
-    // 20,000 messages, 50 per read every 5 ms: 2 s, eight times SLOW_AFTER.
-    let n = 20_000;
-    let (got, drops) = flood(&mut h, &publisher, &normal, n, 50, Duration::from_millis(5)).await;
+    // `per_read` messages every 5 ms, for at least four times SLOW_AFTER.
+    let (got, drops) = flood(
+        &mut h,
+        &publisher,
+        &normal,
+        n,
+        per_read,
+        Duration::from_millis(5),
+    )
+    .await;
     // The normal consumer received everything, in order.
     assert_eq!(got.len(), n);
     assert!(got.windows(2).all(|w| w[0] + 1 == w[1]));
-    // The stalled one is slow: it holds nobody back, and its queue stayed at its limit.
-    assert!(stuck.outbox.is_slow());
+    // The stalled one holds nobody back (checked first: `is_slow` re-examines it), is slow,
+    // and its queue stayed at its limit.
     assert!(
         !h.pressure().active(),
         "a stalled consumer must not pause the readers"
     );
+    assert!(stuck.outbox.is_slow());
     let held = stuck.take_and_block();
     assert!(
         held <= 1000 * crate::broker::outbox::PROGRESS_SLACK,
@@ -76,7 +95,7 @@ async fn a_stalled_consumer_never_slows_a_normal_one_and_its_excess_is_dropped()
     assert_eq!(drops, vec![Arc::<str>::from("stuck")]);
     // The pause the stalled consumer could cause is bounded by SLOW_AFTER: it is over long
     // before the flood ends.
-    assert!(Duration::from_millis(5) * (n / 50) as u32 > SLOW_AFTER * 4);
+    assert!(Duration::from_millis(5) * (n / per_read) as u32 > SLOW_AFTER * 4);
 }
 
 #[tokio::test(start_paused = true)]
