@@ -160,7 +160,8 @@ struct Connection<S> {
 /// Broker-assigned Topic Aliases for one MQTT 5 connection (MQTT5 §3.3.2.3.4): the first
 /// PUBLISH on a topic carries the topic and a new alias, later ones the alias and an empty
 /// topic. When every alias is taken, the least recently used one is given to the new topic
-/// (sent with the topic again, which remaps it [MQTT5-3.3.2-12]).
+/// (sent with the topic again, which remaps it, MQTT5 §3.3.2.3.4). No alias exceeds the
+/// client's Topic Alias Maximum [MQTT5-3.3.2-11].
 #[derive(Debug)]
 pub struct OutAliases {
     max: u16,
@@ -357,7 +358,8 @@ where
             return None;
         }
         self.id = Arc::from(c.client_id.as_str());
-        // MQTT5 §3.1.2.11.5: the client's Topic Alias Maximum bounds the aliases we send.
+        // [MQTT5-3.3.2-11]: the client's Topic Alias Maximum (MQTT5 §3.1.2.11.5) bounds the
+        // aliases we send.
         let alias_max = c
             .properties
             .topic_alias_maximum
