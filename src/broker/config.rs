@@ -94,6 +94,11 @@ pub struct ListenerTls {
 /// single client can take the broker's memory, however large its messages.
 pub const QUEUE_BYTES_BACKSTOP: usize = 64 * 1024 * 1024;
 
+/// The default `max_packet_size`: 2,000,000 bytes, mosquitto 2.1's default, instead of the
+/// 256 MB the protocol allows (a client cannot make the broker buffer more than this for one
+/// packet unless the configuration asks for it).
+pub const DEFAULT_MAX_PACKET_SIZE: usize = 2_000_000;
+
 /// Broker settings. `Default` is mosquitto 2.0's defaults.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -106,7 +111,7 @@ pub struct BrokerConfig {
     /// `per_listener_settings`: each listener has its own `allow_anonymous`, `password_file`
     /// and `acl_file`.
     pub per_listener_settings: bool,
-    /// `max_packet_size` in bytes; 0 = the MQTT maximum.
+    /// `max_packet_size` in bytes; 0 = the MQTT maximum. Default [`DEFAULT_MAX_PACKET_SIZE`].
     pub max_packet_size: usize,
     /// `max_inflight_messages` per client, outgoing QoS 1/2; 0 = unlimited.
     pub max_inflight_messages: u16,
@@ -125,6 +130,9 @@ pub struct BrokerConfig {
     pub log_timestamp_format: Option<String>,
     /// `queue_qos0_messages` for offline persistent sessions.
     pub queue_qos0_messages: bool,
+    /// `slow_consumer_disconnect`: a connected client whose queue overflows is disconnected
+    /// (MQTT 5: DISCONNECT 0x97 Quota exceeded) instead of having its excess dropped.
+    pub slow_consumer_disconnect: bool,
     /// `retain_available`.
     pub retain_available: bool,
     /// `allow_zero_length_clientid`.
@@ -133,6 +141,11 @@ pub struct BrokerConfig {
     pub auto_id_prefix: String,
     /// `max_topic_alias` announced to MQTT 5 clients.
     pub max_topic_alias: u16,
+    /// `outgoing_topic_alias_max`: how many Topic Aliases the broker assigns per MQTT 5
+    /// client for the messages it sends (never more than the client's Topic Alias Maximum);
+    /// 0 = none (the default: common clients do not present aliased messages correctly, see
+    /// docs/broker.md).
+    pub outgoing_topic_alias_max: u16,
     /// `persistent_client_expiration` for 3.x persistent sessions, in seconds.
     pub persistent_client_expiration: Option<u32>,
     /// `connection_messages`: log connects and disconnects.
@@ -172,7 +185,7 @@ impl Default for BrokerConfig {
             listeners: Vec::new(),
             security: SecuritySettings::default(),
             per_listener_settings: false,
-            max_packet_size: 0,
+            max_packet_size: DEFAULT_MAX_PACKET_SIZE,
             max_inflight_messages: 20,
             max_queued_messages: 1000,
             max_queued_bytes: 0,
@@ -181,10 +194,12 @@ impl Default for BrokerConfig {
             log_timestamp: true,
             log_timestamp_format: None,
             queue_qos0_messages: false,
+            slow_consumer_disconnect: false,
             retain_available: true,
             allow_zero_length_clientid: true,
             auto_id_prefix: "auto-".into(),
             max_topic_alias: 10,
+            outgoing_topic_alias_max: 0,
             persistent_client_expiration: None,
             connection_messages: true,
             connect_timeout: Duration::from_secs(10),
@@ -484,12 +499,16 @@ impl BrokerConfig {
             "log_timestamp" => self.log_timestamp = parse_bool(option, v)?,
             "log_timestamp_format" => self.log_timestamp_format = Some(v.to_owned()),
             "queue_qos0_messages" => self.queue_qos0_messages = parse_bool(option, v)?,
+            "slow_consumer_disconnect" => {
+                self.slow_consumer_disconnect = parse_bool(option, v)?;
+            }
             "retain_available" => self.retain_available = parse_bool(option, v)?,
             "allow_zero_length_clientid" => {
                 self.allow_zero_length_clientid = parse_bool(option, v)?;
             }
             "auto_id_prefix" => self.auto_id_prefix = v.to_owned(),
             "max_topic_alias" => self.max_topic_alias = parse_num(option, v)?,
+            "outgoing_topic_alias_max" => self.outgoing_topic_alias_max = parse_num(option, v)?,
             "connection_messages" => self.connection_messages = parse_bool(option, v)?,
             "persistent_client_expiration" => {
                 self.persistent_client_expiration = Some(parse_duration(option, v)?);

@@ -80,6 +80,8 @@ pub async fn serve<S>(
         aliases: HashMap::new(),
         connect_expiry_zero: true,
         read_hint: MIN_READ,
+        linger: false,
+        out_aliases: None,
     };
     // The handshake futures are boxed: they hold the whole CONNECT packet, and inlined they
     // would make every connection task that much larger for its whole life.
@@ -87,7 +89,12 @@ pub async fn serve<S>(
         match tokio::time::timeout(shared.cfg.connect_timeout, Box::pin(conn.read_connect())).await
         {
             Ok(Some(c)) => c,
-            Ok(None) => return,
+            Ok(None) => {
+                if conn.linger {
+                    Box::pin(conn.linger()).await;
+                }
+                return;
+            }
             Err(_) => {
                 let secs = shared.cfg.connect_timeout.as_secs();
                 shared.events.emit(BrokerEvent::DisconnectedBecause {
@@ -98,6 +105,8 @@ pub async fn serve<S>(
             }
         };
     let Some((req, keep_alive)) = Box::pin(conn.admit(connect)).await else {
+        // Refused: CONNACK with the reason was sent.
+        Box::pin(conn.linger()).await;
         return;
     };
     let outbox = req.outbox.clone();
@@ -112,12 +121,21 @@ pub async fn serve<S>(
         how,
     };
     let _ = Box::pin(shared.router.send(closed)).await;
-    let _ = Box::pin(tokio::time::timeout(
-        Duration::from_secs(1),
-        conn.stream.shutdown(),
-    ))
-    .await;
+    if conn.linger && !shared.shutdown.is_cancelled() {
+        Box::pin(conn.linger()).await;
+    } else {
+        let _ = Box::pin(tokio::time::timeout(
+            Duration::from_secs(1),
+            conn.stream.shutdown(),
+        ))
+        .await;
+    }
 }
+
+/// How long a lingering close waits for the peer to close its side.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+/// How many bytes a lingering close reads (and discards) at most.
+const LINGER_BYTES: usize = 256 * 1024;
 
 struct Connection<S> {
     stream: S,
@@ -133,10 +151,81 @@ struct Connection<S> {
     aliases: HashMap<u16, Arc<str>>,
     connect_expiry_zero: bool,
     read_hint: usize,
+    /// A CONNACK or DISCONNECT with an error was sent: close with [`Connection::linger`].
+    linger: bool,
+    /// Topic Aliases this broker assigns to the messages it sends (MQTT 5 only).
+    out_aliases: Option<Box<OutAliases>>,
+}
+
+/// Broker-assigned Topic Aliases for one MQTT 5 connection (MQTT5 §3.3.2.3.4): the first
+/// PUBLISH on a topic carries the topic and a new alias, later ones the alias and an empty
+/// topic. When every alias is taken, the least recently used one is given to the new topic
+/// (sent with the topic again, which remaps it, MQTT5 §3.3.2.3.4). No alias exceeds the
+/// client's Topic Alias Maximum [MQTT5-3.3.2-11].
+#[derive(Debug)]
+pub struct OutAliases {
+    max: u16,
+    /// Topic to (alias, last use).
+    by_topic: HashMap<Arc<str>, (u16, u64)>,
+    clock: u64,
+}
+
+impl OutAliases {
+    /// Aliases 1..=`max`.
+    #[must_use]
+    pub fn new(max: u16) -> Self {
+        Self {
+            max,
+            by_topic: HashMap::new(),
+            clock: 0,
+        }
+    }
+
+    /// The alias for `topic`, and whether the topic must be sent with it (first use of the
+    /// alias for this topic). `None` if aliases are off.
+    pub fn assign(&mut self, topic: &Arc<str>) -> Option<(u16, bool)> {
+        if self.max == 0 || topic.is_empty() {
+            return None;
+        }
+        self.clock += 1;
+        let now = self.clock;
+        if let Some((alias, used)) = self.by_topic.get_mut(topic) {
+            *used = now;
+            return Some((*alias, false));
+        }
+        let alias = if self.by_topic.len() < usize::from(self.max) {
+            u16::try_from(self.by_topic.len() + 1).ok()?
+        } else {
+            let (old, alias) = self
+                .by_topic
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(t, (a, _))| (t.clone(), *a))?;
+            self.by_topic.remove(&old);
+            alias
+        };
+        self.by_topic.insert(topic.clone(), (alias, now));
+        Some((alias, true))
+    }
+
+    /// Puts the alias into an outgoing PUBLISH (and empties its topic after first use).
+    pub fn apply(&mut self, p: &mut crate::protocol::Publish) {
+        let Some((alias, first)) = self.assign(&p.topic) else {
+            return;
+        };
+        p.properties
+            .get_or_insert_with(Default::default)
+            .topic_alias = Some(alias);
+        if !first {
+            p.topic = Arc::from("");
+        }
+    }
 }
 
 /// Most packets handed to the router in one command.
 const ROUTER_BATCH: usize = 64;
+/// Outgoing bytes encoded before a write: bounds the write buffer under a burst.
+const WRITE_CHUNK: usize = 64 * 1024;
 /// Smallest read buffer: what an idle connection holds.
 const MIN_READ: usize = 64;
 /// Largest read buffer: what a flooding publisher gets.
@@ -190,6 +279,7 @@ where
                     // [MQTT311-3.1.2-2]: CONNACK "unacceptable protocol version", then close.
                     self.wbuf.extend_from_slice(&[0x20, 0x02, 0x00, 0x01]);
                     self.flush().await;
+                    self.linger = true;
                     let ip: Arc<str> = Arc::from(self.peer.ip().to_string().as_str());
                     self.shared.events.trace(|| BrokerEvent::ConnAckSent {
                         client: ip,
@@ -268,6 +358,16 @@ where
             return None;
         }
         self.id = Arc::from(c.client_id.as_str());
+        // [MQTT5-3.3.2-11]: the client's Topic Alias Maximum (MQTT5 §3.1.2.11.5) bounds the
+        // aliases we send.
+        let alias_max = c
+            .properties
+            .topic_alias_maximum
+            .unwrap_or(0)
+            .min(cfg.outgoing_topic_alias_max);
+        if v5 && alias_max > 0 {
+            self.out_aliases = Some(Box::new(OutAliases::new(alias_max)));
+        }
         let high_water = match cfg.max_queued_messages {
             0 => 1024,
             n => (n / 2).clamp(16, 1024),
@@ -306,6 +406,7 @@ where
         }));
         encode(&mut self.wbuf, &ack, self.version);
         self.flush().await;
+        self.linger = true;
         let ip: Arc<str> = Arc::from(self.peer.ip().to_string().as_str());
         self.shared.events.trace(|| BrokerEvent::ConnAckSent {
             client: ip,
@@ -381,17 +482,38 @@ where
                     // A fresh vector each time: an idle connection then holds no queue memory.
                     let mut pending = Vec::new();
                     let close = outbox.take(&mut pending);
-                    for p in pending.drain(..) {
+                    // Written in chunks of about WRITE_CHUNK: the write buffer never grows
+                    // to the size of a whole burst, and its memory is given back after it.
+                    let mut failed = false;
+                    for mut p in pending.drain(..) {
+                        if let (Outgoing::Publish(publish), Some(aliases)) =
+                            (&mut p, self.out_aliases.as_deref_mut())
+                        {
+                            aliases.apply(publish);
+                        }
                         encode(&mut self.wbuf, &p, self.version);
+                        if self.wbuf.len() >= WRITE_CHUNK
+                            && !Box::pin(self.flush_with_deadline(outbox, limit)).await
+                        {
+                            failed = true;
+                            break;
+                        }
+                    }
+                    drop(pending);
+                    if failed {
+                        return CloseKind::PeerClosed;
                     }
                     if let Some(reason) = close {
                         self.write_close(reason);
-                        Box::pin(self.flush_with_deadline(limit)).await;
+                        self.linger = matches!(reason, CloseReason::Protocol(_) | CloseReason::TakenOver);
+                        Box::pin(self.flush_with_deadline(outbox, limit)).await;
                         return CloseKind::Server;
                     }
-                    if !Box::pin(self.flush_with_deadline(limit)).await {
+                    if !Box::pin(self.flush_with_deadline(outbox, limit)).await {
                         return CloseKind::PeerClosed;
                     }
+                    // Progress: a slow consumer that wrote all it had catches up.
+                    outbox.written();
                 }
                 // Bytes from the client: decode every complete packet.
                 read = self.stream.read_buf(&mut self.rbuf), if !paused => {
@@ -463,13 +585,68 @@ where
     }
 
     /// Writes with a deadline, so a client that stops reading cannot hold the task forever.
-    async fn flush_with_deadline(&mut self, limit: Option<Duration>) -> bool {
+    /// Every partial write is reported to the outbox as progress: a consumer is slow only when
+    /// no byte at all could be written for a while (see [`Outbox::progress`]).
+    async fn flush_with_deadline(&mut self, outbox: &Outbox, limit: Option<Duration>) -> bool {
         let deadline = limit
             .unwrap_or(Duration::from_secs(60))
             .max(Duration::from_secs(10));
-        tokio::time::timeout(deadline, self.flush())
+        tokio::time::timeout(deadline, self.flush_reporting(outbox))
             .await
             .unwrap_or(false)
+    }
+
+    async fn flush_reporting(&mut self, outbox: &Outbox) -> bool {
+        let total = self.wbuf.len();
+        let mut off = 0;
+        while off < total {
+            match self.stream.write(&self.wbuf[off..]).await {
+                Ok(0) | Err(_) => {
+                    self.wbuf.clear();
+                    return false;
+                }
+                Ok(n) => {
+                    off += n;
+                    if off < total {
+                        outbox.progress();
+                    }
+                }
+            }
+        }
+        let ok = self.stream.flush().await.is_ok();
+        self.wbuf.clear();
+        if self.wbuf.capacity() > MAX_READ * 4 {
+            // Give back what a burst took.
+            self.wbuf = BytesMut::new();
+        }
+        if ok {
+            self.shared.stats.add_sent(total);
+        }
+        ok
+    }
+
+    /// A lingering close, after a CONNACK or DISCONNECT with an error: nothing more is
+    /// processed; the write side is shut down (FIN after the reason code), and what the peer
+    /// still sends is read and discarded until it closes its side, for at most
+    /// [`LINGER_TIME`] and [`LINGER_BYTES`]. Closing with unread input would make the kernel
+    /// answer with RST, and a peer that gets RST may never read the reason code.
+    async fn linger(&mut self) {
+        let deadline = Instant::now() + LINGER_TIME;
+        if tokio::time::timeout_at(deadline, self.stream.shutdown())
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let mut left = LINGER_BYTES;
+        self.rbuf = BytesMut::with_capacity(4096);
+        while left > 0 {
+            self.rbuf.clear();
+            match tokio::time::timeout_at(deadline, self.stream.read_buf(&mut self.rbuf)).await {
+                Ok(Ok(n)) if n > 0 => left = left.saturating_sub(n),
+                _ => return,
+            }
+        }
     }
 
     fn write_close(&mut self, reason: CloseReason) {
@@ -496,6 +673,8 @@ where
             );
             self.flush().await;
         }
+        // 3.x gets no reason but the same orderly close: no reset over unread input.
+        self.linger = true;
         fail.how
     }
 

@@ -6,6 +6,7 @@
 //! QoS 1 and 2 are bounded by the router's in-flight window; acknowledgements are bounded by
 //! the peer's own in-flight packets.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
@@ -17,6 +18,11 @@ use crate::protocol::{Outgoing, Publish, ReasonCode};
 /// How many times `max_queued_messages` a consumer that keeps making progress may hold: with
 /// back-pressure a burst can overshoot the limit; a slow consumer gets the limit strictly.
 pub const PROGRESS_SLACK: usize = 8;
+
+/// Queued QoS 0 payload bytes above which a consumer that keeps up holds the publishers back
+/// (as `high_water` packets do): large messages then wait in the publishers' sockets, not in
+/// the broker's memory.
+pub const HIGH_WATER_BYTES: usize = 1024 * 1024;
 
 /// Why the router asks a connection to close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,14 +47,25 @@ struct Inner {
     backlog_since: Option<Instant>,
     /// The session queue length last reported.
     backlog_last: usize,
-    /// Made no progress while congested: no longer holds anyone back until it drains.
+    /// Since when the connection task has been writing the packets it last took (`None`
+    /// while it waits for more): a write pending for longer than [`SLOW_AFTER`] means the
+    /// peer does not read.
+    writing_since: Option<Instant>,
+    /// Does not keep up (a write pending, or a congestion unrelieved, for longer than
+    /// [`SLOW_AFTER`]): holds nobody back and gets the queue limits strictly, until it has
+    /// written everything queued.
     slow: bool,
+    /// QoS 0 payload bytes counted in [`Pressure::slow_bytes`] (held while `slow`).
+    slow_bytes: usize,
 }
 
 /// Packets waiting to be written to one connection.
 #[derive(Debug)]
 pub struct Outbox {
     inner: Mutex<Inner>,
+    /// A QoS 0 PUBLISH was refused since the connection last took its packets: later ones
+    /// are refused without building them (see [`Outbox::is_full`]).
+    full: AtomicBool,
     notify: Notify,
     pressure: Arc<Pressure>,
     high_water: usize,
@@ -69,6 +86,8 @@ impl Drop for Outbox {
         if g.backlog_since.take().is_some() {
             self.pressure.release();
         }
+        self.pressure
+            .sub_slow_bytes(std::mem::take(&mut g.slow_bytes));
     }
 }
 
@@ -79,6 +98,7 @@ impl Outbox {
     pub fn new(pressure: Arc<Pressure>, high_water: usize) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
+            full: AtomicBool::new(false),
             notify: Notify::new(),
             pressure,
             high_water: high_water.max(1),
@@ -89,21 +109,40 @@ impl Outbox {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Raises or releases back-pressure for a backlog of `waiting` packets or messages.
+    /// Raises or releases back-pressure for a backlog of `waiting` packets or messages, and
+    /// marks the consumer slow when it does not keep up.
     fn check_pressure(&self, g: &mut Inner, waiting: usize) {
-        match g.congested_since {
-            None if waiting > self.high_water && !g.slow && g.close.is_none() => {
-                g.congested_since = Some(Instant::now());
-                self.pressure.raise();
-            }
-            Some(since) if since.elapsed() > SLOW_AFTER => {
-                // No progress for a while: stop holding the other clients back.
-                g.congested_since = None;
-                g.slow = true;
-                self.pressure.release();
-            }
-            _ => {}
+        self.check_stall(g);
+        let over = waiting > self.high_water || g.qos0_bytes > HIGH_WATER_BYTES;
+        if g.congested_since.is_none() && over && !g.slow && g.close.is_none() {
+            g.congested_since = Some(Instant::now());
+            self.pressure.raise();
         }
+    }
+
+    /// A consumer whose last write has been pending, or whose congestion has not been relieved,
+    /// for longer than [`SLOW_AFTER`] becomes slow: it stops holding the publishers back (its
+    /// raises are released) and its queue limits apply strictly. Only writing everything
+    /// queued makes it a normal consumer again (see [`Outbox::written`]).
+    fn check_stall(&self, g: &mut Inner) {
+        if g.slow {
+            return;
+        }
+        let stuck_write = g.writing_since.is_some_and(|t| t.elapsed() > SLOW_AFTER);
+        let stuck_queue = g.congested_since.is_some_and(|t| t.elapsed() > SLOW_AFTER);
+        if !(stuck_write || stuck_queue) {
+            return;
+        }
+        g.slow = true;
+        if g.congested_since.take().is_some() {
+            self.pressure.release();
+        }
+        if g.backlog_since.take().is_some() {
+            self.pressure.release();
+        }
+        // What it holds now counts against the broker-wide budget for slow consumers.
+        g.slow_bytes = g.qos0_bytes;
+        self.pressure.add_slow_bytes(g.slow_bytes);
     }
 
     /// Tells the outbox how many messages wait in the session queue behind it (QoS 1/2
@@ -111,6 +150,7 @@ impl Outbox {
     /// back until it is halved; shrinking counts as progress.
     pub fn note_backlog(&self, queued: usize) {
         let mut g = self.lock();
+        self.check_stall(&mut g);
         match g.backlog_since {
             None if queued > self.high_water && !g.slow && g.close.is_none() => {
                 g.backlog_since = Some(Instant::now());
@@ -146,7 +186,9 @@ impl Outbox {
     /// strictly (excess dropped) instead of slowing the publishers.
     #[must_use]
     pub fn is_slow(&self) -> bool {
-        self.lock().slow
+        let mut g = self.lock();
+        self.check_stall(&mut g);
+        g.slow
     }
 
     /// Queues any packet (acknowledgements, CONNACK, QoS 1/2 PUBLISH inside the window).
@@ -198,22 +240,45 @@ impl Outbox {
         // While the consumer makes progress, back-pressure keeps the queue near the
         // high-water mark and a burst may overshoot the message limit; a slow consumer gets it
         // strictly, and nobody more than eight times it. The byte limit is always strict.
+        self.check_stall(&mut g);
         let slack = if g.slow { 1 } else { PROGRESS_SLACK };
         if !force
             && ((max_msgs > 0 && g.qos0 >= max_msgs * slack)
-                || (max_bytes > 0 && g.qos0_bytes + len > max_bytes))
+                || (max_bytes > 0 && g.qos0_bytes + len > max_bytes)
+                || (g.slow && !self.pressure.slow_bytes_allow(len)))
         {
+            if g.slow {
+                // Only a slow consumer takes the fast path: a consumer that is not slow yet
+                // must keep reaching `check_stall`, which releases its back-pressure.
+                self.full.store(true, Ordering::Relaxed);
+            }
             return None;
         }
         let was_empty = g.packets.is_empty();
         g.qos0 += 1;
         g.qos0_bytes += len;
+        if g.slow {
+            g.slow_bytes += len;
+            self.pressure.add_slow_bytes(len);
+        }
         g.packets.push(Outgoing::Publish(publish));
         let waiting = g.packets.len();
+        let crossed = g.qos0_bytes > HIGH_WATER_BYTES && g.qos0_bytes - len <= HIGH_WATER_BYTES;
         self.check_pressure(&mut g, waiting);
         drop(g);
         self.wake_if_backlogged(waiting);
+        if crossed {
+            self.notify.notify_one();
+        }
         Some(was_empty)
+    }
+
+    /// True when a QoS 0 PUBLISH was refused for this slow consumer and the connection has
+    /// not taken its packets since: the router drops further QoS 0 messages for it without building them (a drop
+    /// then costs one load, so stalled subscribers cost the router little).
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
     }
 
     /// Asks the connection to write what is queued, then close.
@@ -236,14 +301,38 @@ impl Outbox {
     pub fn take(&self, into: &mut Vec<Outgoing>) -> Option<CloseReason> {
         let mut g = self.lock();
         std::mem::swap(&mut g.packets, into);
+        self.full.store(false, Ordering::Relaxed);
         g.qos0 = 0;
         g.qos0_bytes = 0;
-        // Progress: this consumer no longer holds anyone back.
-        g.slow = false;
+        self.pressure
+            .sub_slow_bytes(std::mem::take(&mut g.slow_bytes));
+        if !into.is_empty() {
+            // The connection writes these now; `written` says when that is done.
+            g.writing_since = Some(Instant::now());
+        }
+        // What was queued is taken: no congestion until the queue grows again.
         if g.congested_since.take().is_some() {
             self.pressure.release();
         }
         g.close
+    }
+
+    /// The connection wrote part of what it took: the peer reads, the write is not stalled.
+    pub fn progress(&self) {
+        let mut g = self.lock();
+        if g.writing_since.is_some() {
+            g.writing_since = Some(Instant::now());
+        }
+    }
+
+    /// The connection wrote everything it last took. A slow consumer that has nothing more
+    /// queued has caught up and is a normal consumer again.
+    pub fn written(&self) {
+        let mut g = self.lock();
+        g.writing_since = None;
+        if g.slow && g.packets.is_empty() {
+            g.slow = false;
+        }
     }
 
     /// Waits until something is queued or a close is requested.

@@ -1,9 +1,15 @@
-//! Broker-wide flow control. When a subscriber's queue grows past a high-water mark, every
-//! connection pauses reading new packets until that subscriber's connection has written its
-//! backlog: publishers are slowed to the pace of their consumers instead of having their
-//! messages dropped. A consumer that makes no progress for [`SLOW_AFTER`] stops counting
-//! (it is "slow"), so one stalled client can never stall the broker; its excess is then
-//! dropped by the queue limits, as in mosquitto.
+//! Broker-wide flow control and the memory budget of slow consumers.
+//!
+//! A consumer *keeps up* while its socket writes complete: when its queue grows past a
+//! high-water mark because the router outpaces the write loop, every connection pauses reading
+//! new packets until that consumer has written its backlog, so publishers are slowed to the
+//! pace of consumers that read, instead of their messages being dropped.
+//!
+//! A consumer whose write has been pending for [`SLOW_AFTER`] (its peer does not read, or reads
+//! too slowly to take one batch in that time) is *slow*: it holds nobody back, its excess is
+//! dropped by its own queue limits (as in mosquitto), and the QoS 0 bytes queued for all slow
+//! consumers together are bounded by [`SLOW_BYTES_BUDGET`]. One stalled client can therefore
+//! cost the others at most one [`SLOW_AFTER`] pause per episode, never their rate.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,6 +19,11 @@ use tokio::time::Instant;
 
 /// How long a congested consumer may make no progress before it stops holding others back.
 pub const SLOW_AFTER: Duration = Duration::from_millis(250);
+
+/// QoS 0 payload bytes that all slow consumers together may hold in their outboxes; beyond
+/// it, new messages for slow consumers are dropped (each consumer is also held to its own
+/// `max_queued_messages` / `max_queued_bytes`).
+pub const SLOW_BYTES_BUDGET: usize = 128 * 1024 * 1024;
 
 /// While paused, a connection still reads once per this interval, so pings and the
 /// slow-consumer check keep working.
@@ -39,6 +50,8 @@ pub struct Pressure {
     /// Milliseconds (since `start`) of the last raise or release.
     last_change: AtomicU64,
     stalled: AtomicBool,
+    /// QoS 0 payload bytes queued for slow consumers (see [`SLOW_BYTES_BUDGET`]).
+    slow_bytes: AtomicUsize,
 }
 
 impl Default for Pressure {
@@ -50,6 +63,7 @@ impl Default for Pressure {
             start: Instant::now(),
             last_change: AtomicU64::new(0),
             stalled: AtomicBool::new(false),
+            slow_bytes: AtomicUsize::new(0),
         }
     }
 }
@@ -58,6 +72,30 @@ impl Pressure {
     /// Milliseconds since `start`: a cheap clock for `last_change`.
     fn now_ms(&self) -> u64 {
         u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Counts `n` more bytes queued for slow consumers.
+    pub fn add_slow_bytes(&self, n: usize) {
+        self.slow_bytes.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// Counts `n` bytes fewer queued for slow consumers.
+    pub fn sub_slow_bytes(&self, n: usize) {
+        if n > 0 {
+            self.slow_bytes.fetch_sub(n, Ordering::AcqRel);
+        }
+    }
+
+    /// True if `n` more bytes for slow consumers stay within [`SLOW_BYTES_BUDGET`].
+    #[must_use]
+    pub fn slow_bytes_allow(&self, n: usize) -> bool {
+        self.slow_bytes.load(Ordering::Acquire) + n <= SLOW_BYTES_BUDGET
+    }
+
+    /// QoS 0 payload bytes queued for slow consumers now.
+    #[must_use]
+    pub fn slow_bytes(&self) -> usize {
+        self.slow_bytes.load(Ordering::Acquire)
     }
 
     /// True while at least one consumer is congested.

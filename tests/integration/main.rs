@@ -5,8 +5,10 @@
 mod common;
 
 mod bench_cli;
+mod broker_alias;
 mod broker_bridge;
 mod broker_cli;
+mod broker_close;
 mod broker_malformed;
 mod broker_ops;
 mod broker_rumqttc;

@@ -21,6 +21,7 @@
 //!   slows its publishers down instead.
 
 use super::Router;
+use super::command::CloseKind;
 use super::message::{Message, build_publish, flags_of};
 use super::session::{InFlight, Queued, Session};
 use super::subscriptions::{Delivery, SessionIdx, Target};
@@ -182,6 +183,13 @@ impl Router {
         if qos == QoS::AtMostOnce
             && let Some(link) = s.link()
         {
+            if !force && link.outbox.is_full() {
+                // Its queue is full until its connection writes: drop without building.
+                self.counters.publish_dropped += 1;
+                warn_dropping(&self.events, s);
+                self.after_drop(idx);
+                return;
+            }
             let publish = build_publish(s.version(), msg, qos, retain, &ids, 0);
             if too_big(s, &publish) {
                 return;
@@ -210,6 +218,7 @@ impl Router {
                 None => {
                     self.counters.publish_dropped += 1;
                     warn_dropping(&self.events, s);
+                    self.after_drop(idx);
                     return;
                 }
             }
@@ -242,6 +251,7 @@ impl Router {
             // Like mosquitto: beyond max_queued_messages, new messages are dropped.
             self.counters.publish_dropped += 1;
             warn_dropping(&self.events, s);
+            self.after_drop(idx);
             return;
         }
         s.stop_dropping();
@@ -407,6 +417,27 @@ impl Router {
             rc,
         });
         self.fill_window(idx);
+    }
+
+    /// With `slow_consumer_disconnect`, a connected client whose queue overflowed is
+    /// disconnected (MQTT 5: DISCONNECT 0x97 Quota exceeded, MQTT5 §3.14.2.1); its session
+    /// stays as its Clean Start and expiry say.
+    fn after_drop(&mut self, idx: SessionIdx) {
+        if !self.cfg.slow_consumer_disconnect {
+            return;
+        }
+        let Some(s) = self.session(idx) else {
+            return;
+        };
+        if !s.is_online() {
+            return;
+        }
+        let client = s.id().clone();
+        self.emit(|| BrokerEvent::DisconnectedBecause {
+            client,
+            reason: "its queue is full (slow_consumer_disconnect)".into(),
+        });
+        self.close_for(idx, ReasonCode::QuotaExceeded, CloseKind::Server);
     }
 
     /// Messages stored for sessions (queued and in flight), for `$SYS`.

@@ -15,6 +15,7 @@
 
 mod delivery;
 mod flows;
+mod isolation;
 mod lifecycle;
 mod wire;
 
@@ -138,6 +139,11 @@ impl Harness {
         c
     }
 
+    /// The broker-wide flow control the harness's outboxes share.
+    pub fn pressure(&self) -> &Arc<Pressure> {
+        &self.pressure
+    }
+
     /// Every log event emitted since the last call.
     pub fn events(&mut self) -> Vec<BrokerEvent> {
         let mut out = Vec::new();
@@ -243,8 +249,18 @@ impl Conn {
         let mut got = std::mem::take(&mut *self.pending.borrow_mut());
         let mut more = Vec::new();
         self.outbox.take(&mut more);
+        // A connection that keeps up writes at once.
+        self.outbox.written();
         got.append(&mut more);
         got
+    }
+
+    /// Takes what is queued like a connection whose write then blocks (a peer that does not
+    /// read): [`Outbox::written`] is not called. Returns how many packets were taken.
+    pub fn take_and_block(&self) -> usize {
+        let mut more = Vec::new();
+        self.outbox.take(&mut more);
+        more.len()
     }
 
     /// The close the router asked for, if any (packets queued are discarded).
