@@ -662,7 +662,7 @@ async fn log_dest_topic_publishes_like_mosquitto() {
     let port = b.port_arg();
     let sub = tokio::process::Command::new("mosquitto_sub")
         .args(["-h", "127.0.0.1", "-p", &port, "-i", "logwatcher"])
-        .args(["-t", "$SYS/broker/log/#", "-v", "-C", "3", "-W", "20"])
+        .args(["-t", "$SYS/broker/log/#", "-v", "-C", "6", "-W", "20"])
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -670,9 +670,11 @@ async fn log_dest_topic_publishes_like_mosquitto() {
     b.wait_for("Sending SUBACK to logwatcher");
     let (ok, err) = publish(&port, &["-i", "demo-pub", "-t", "x", "-m", "y"]).await;
     assert!(ok, "{err}");
+    // A second client's lines make sure six lines come whatever arrived first.
+    let (ok, err) = publish(&port, &["-i", "demo-pub2", "-t", "x", "-m", "y"]).await;
+    assert!(ok, "{err}");
     let out = sub.wait_with_output().await.unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<&str> = text.lines().collect();
     // -v shows every packet on stdout, but only the subscribe and notice classes are
     // published; the payload carries the time stamp like mosquitto's.
     let strip = |l: &str| -> String {
@@ -681,6 +683,23 @@ async fn log_dest_topic_publishes_like_mosquitto() {
         assert!(ts.chars().all(|c| c.is_ascii_digit()), "{l}");
         format!("{topic} {msg}")
     };
+    // Log lines reach the topic through the router after the event, so the watcher's own
+    // connection lines (logged just before it subscribed) may still arrive first.
+    let all: Vec<&str> = text.lines().collect();
+    let first = all
+        .iter()
+        .position(|l| strip(l).starts_with("$SYS/broker/log/M/subscribe"))
+        .unwrap_or_else(|| panic!("no subscribe line: {text}"));
+    for early in &all[..first] {
+        let early = strip(early);
+        assert!(
+            early.starts_with("$SYS/broker/log/N New connection from 127.0.0.1:")
+                || early.contains(" as logwatcher "),
+            "only the watcher's own connection may come before its subscription: {text}"
+        );
+    }
+    let lines = &all[first..];
+    assert!(lines.len() >= 3, "{text}");
     assert_eq!(
         strip(lines[0]),
         "$SYS/broker/log/M/subscribe logwatcher 0 $SYS/broker/log/#"

@@ -562,6 +562,9 @@ fn broker_delivers_exactly_what_the_reference_matches() {
                     let granted = ack.last().copied().unwrap_or(0xFF) < 0x80;
                     prop_assert_eq!(granted, reference_valid(f), "SUBACK for {:?}: {:?}", f, ack);
                     if granted {
+                        // An identical filter replaces the subscription, with its new
+                        // Subscription Identifier [MQTT5-3.8.4-3].
+                        valid.retain(|(_, g): &(u8, String)| g != f);
                         valid.push((id, f.clone()));
                     }
                 }
