@@ -20,21 +20,21 @@ pub fn describe(c: &Check) -> String {
     let mut s = c.event.clone();
     let mut add = |k: &str, v: Option<String>| {
         if let Some(v) = v {
-            s.push_str(&format!(" {k}={v}"));
+            s.push_str(&format!(" {k}{v}"));
         }
     };
-    add("client", c.client.clone());
-    add("client^", c.client_prefix.clone());
-    add("topic", c.topic.clone());
-    add("filter", c.filter.clone());
-    add("qos", c.qos.map(|v| v.to_string()));
-    add("retain", c.retain.map(|v| v.to_string()));
-    add("len", c.len.map(|v| v.to_string()));
-    add("clean", c.clean.map(|v| v.to_string()));
-    add("protocol", c.protocol.map(|v| v.to_string()));
+    add("client=", c.client.clone());
+    add("client^=", c.client_prefix.clone());
+    add("topic=", c.topic.clone());
+    add("filter=", c.filter.clone());
+    add("qos=", c.qos.map(|v| v.to_string()));
+    add("retain=", c.retain.map(|v| v.to_string()));
+    add("len=", c.len.map(|v| v.to_string()));
+    add("clean=", c.clean.map(|v| v.to_string()));
+    add("protocol=", c.protocol.map(|v| v.to_string()));
     add("keep_alive<=", c.keep_alive_max.map(|v| v.to_string()));
-    add("session_present", c.session_present.map(|v| v.to_string()));
-    add("count", c.count.map(|v| v.to_string()));
+    add("session_present=", c.session_present.map(|v| v.to_string()));
+    add("count=", c.count.map(|v| v.to_string()));
     s
 }
 
@@ -291,4 +291,20 @@ pub fn subscribe_equivalent(app: &App, p: &Prompt, dialog: Rect, buf: &mut Buffe
         inner,
         buf,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_reads_like_the_lesson_file_with_one_operator_each() {
+        let c = Check {
+            event: "client_connected".into(),
+            client: Some("lesson".into()),
+            keep_alive_max: Some(5),
+            ..Check::default()
+        };
+        assert_eq!(describe(&c), "client_connected client=lesson keep_alive<=5");
+    }
 }
