@@ -20,14 +20,17 @@
 //!   count by [`PROGRESS_SLACK`] times: the back-pressure in [`crate::broker::pressure`]
 //!   slows its publishers down instead.
 
+use std::sync::Arc;
+
 use super::Router;
 use super::command::CloseKind;
 use super::message::{Message, build_publish, flags_of};
 use super::session::{InFlight, Queued, Session};
 use super::subscriptions::{Delivery, SessionIdx, Target};
 use crate::broker::acl::Access;
-use crate::broker::event::{BrokerEvent, EventBus};
+use crate::broker::event::{BrokerEvent, EventBus, PublishFlags};
 use crate::broker::outbox::PROGRESS_SLACK;
+use crate::broker::sys::Counters;
 use crate::protocol::{Ack, Outgoing, Publish, QoS, ReasonCode};
 
 impl Router {
@@ -194,26 +197,14 @@ impl Router {
             if too_big(s, &publish) {
                 return;
             }
-            let (flags, topic, len) = (
-                flags_of(&publish),
-                publish.topic.clone(),
-                publish.payload.len(),
-            );
+            let sent = Sent::of(&publish);
             let limits = (cfg.max_queued_messages, cfg.queue_bytes_limit());
             match link.outbox.push_qos0(publish, limits.0, limits.1, force) {
                 Some(wake) => {
                     if wake {
                         self.wakes.push(link.outbox.clone());
                     }
-                    self.counters.publish_sent += 1;
-                    self.counters.publish_bytes_sent += len as u64;
-                    let client = s.id();
-                    self.events.trace(|| BrokerEvent::PublishSent {
-                        client: client.clone(),
-                        flags,
-                        topic,
-                        len,
-                    });
+                    sent.count(&mut self.counters, &self.events, s.id());
                 }
                 None => {
                     self.counters.publish_dropped += 1;
@@ -301,11 +292,7 @@ impl Router {
         if too_big(s, &publish) {
             return;
         }
-        let (flags, topic, len) = (
-            flags_of(&publish),
-            publish.topic.clone(),
-            publish.payload.len(),
-        );
+        let sent = Sent::of(&publish);
         if pkid != 0 {
             s.push_inflight(InFlight::new(publish.clone(), false));
         }
@@ -315,15 +302,7 @@ impl Router {
         if link.outbox.push(Outgoing::Publish(publish)) {
             self.wakes.push(link.outbox.clone());
         }
-        self.counters.publish_sent += 1;
-        self.counters.publish_bytes_sent += len as u64;
-        let client = s.id();
-        self.events.trace(|| BrokerEvent::PublishSent {
-            client: client.clone(),
-            flags,
-            topic,
-            len,
-        });
+        sent.count(&mut self.counters, &self.events, s.id());
     }
 
     /// Moves queued messages into the in-flight window while there is room; messages that
@@ -452,6 +431,37 @@ impl Router {
 
 /// Logs mosquitto's "Outgoing messages are being dropped for client X." once per episode of
 /// drops (the episode ends when a message for the client is queued again).
+/// What the log says of a PUBLISH handed to a connection (taken before the packet moves into
+/// the outbox).
+struct Sent {
+    flags: PublishFlags,
+    topic: Arc<str>,
+    len: usize,
+}
+
+impl Sent {
+    fn of(p: &Publish) -> Self {
+        Self {
+            flags: flags_of(p),
+            topic: p.topic.clone(),
+            len: p.payload.len(),
+        }
+    }
+
+    /// Counts the PUBLISH and logs `Sending PUBLISH to …` (built only when a verbose reader
+    /// listens): the one place both QoS 0 and in-flight deliveries are accounted.
+    fn count(self, counters: &mut Counters, events: &EventBus, client: &Arc<str>) {
+        counters.publish_sent += 1;
+        counters.publish_bytes_sent += self.len as u64;
+        events.trace(|| BrokerEvent::PublishSent {
+            client: client.clone(),
+            flags: self.flags,
+            topic: self.topic,
+            len: self.len,
+        });
+    }
+}
+
 fn warn_dropping(events: &EventBus, s: &mut Session) {
     if s.start_dropping() {
         events.emit(BrokerEvent::MessagesDropped(s.id().clone()));
