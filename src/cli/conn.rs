@@ -386,3 +386,29 @@ pub fn write_stdout(bytes: &[u8]) {
     let _ = stdout.write_all(bytes);
     let _ = stdout.flush();
 }
+
+/// The printing options of `sub` and `rr` (`-F`, `-v`, `-N`, `--pretty`), with `-F` checked
+/// first as mosquitto's clients do: a bad format is a usage error (status 1).
+///
+/// # Errors
+/// The exit code after a usage error was printed.
+pub fn output_options(
+    command: &str,
+    quiet: bool,
+    format: Option<&String>,
+    verbose: bool,
+    no_eol: bool,
+    pretty: bool,
+) -> Result<crate::client::format::OutputOptions, std::process::ExitCode> {
+    if let Some(f) = format
+        && let Err(e) = crate::client::format::check_format(f)
+    {
+        return Err(usage_error(command, quiet, &e.to_string()));
+    }
+    Ok(crate::client::format::OutputOptions {
+        format: format.cloned(),
+        verbose,
+        eol: !no_eol,
+        pretty,
+    })
+}

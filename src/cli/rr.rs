@@ -15,7 +15,7 @@ use clap::Args;
 
 use super::conn::{self, ConnArgs};
 use super::sub::TIMED_OUT;
-use crate::client::format::{self, OutputOptions};
+use crate::client::format;
 use crate::client::{self, ClientEvent, MqttVersion, OutgoingMessage};
 use crate::protocol::topic::validate_filter;
 
@@ -152,16 +152,16 @@ pub async fn run(args: RrArgs) -> ExitCode {
             &format!("invalid response topic '{response_topic}': {e}"),
         );
     }
-    if let Some(f) = &args.format
-        && let Err(e) = format::check_format(f)
-    {
-        return conn::usage_error("rr", quiet, &e.to_string());
-    }
-    let output = OutputOptions {
-        format: args.format.clone(),
-        verbose: args.verbose,
-        eol: !args.no_eol,
-        pretty: args.pretty,
+    let output = match conn::output_options(
+        "rr",
+        quiet,
+        args.format.as_ref(),
+        args.verbose,
+        args.no_eol,
+        args.pretty,
+    ) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
     let mut properties = conn.properties.publish.clone();
     // MQTT 3.1.1 has no properties: the responder must know the response topic by

@@ -117,16 +117,16 @@ pub async fn run(args: SubArgs) -> ExitCode {
             "You must specify a topic to subscribe to (-t) or unsubscribe from (-U).",
         );
     }
-    if let Some(f) = &args.format
-        && let Err(e) = format::check_format(f)
-    {
-        return conn::usage_error("sub", quiet, &e.to_string());
-    }
-    let output = OutputOptions {
-        format: args.format.clone(),
-        verbose: args.verbose,
-        eol: !args.no_eol,
-        pretty: args.pretty,
+    let output = match conn::output_options(
+        "sub",
+        quiet,
+        args.format.as_ref(),
+        args.verbose,
+        args.no_eol,
+        args.pretty,
+    ) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
     let debug = args.conn.debug;
     let options = conn.options;
