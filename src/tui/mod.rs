@@ -355,7 +355,9 @@ pub async fn run(opts: Options) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("Error: cannot set up the terminal: {e}");
+            // The broker already runs: like every message from here on, written without
+            // `eprintln!`, which panics on a dead stderr and would skip its shutdown below.
+            let _ = writeln!(std::io::stderr(), "Error: cannot set up the terminal: {e}");
             ExitCode::FAILURE
         }
     };
