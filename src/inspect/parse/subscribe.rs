@@ -138,33 +138,14 @@ pub(super) fn suback(p: &mut P) -> R<()> {
     }
     p.section = Section::Payload;
     let label = if v5 { "Reason Code" } else { "Return Code" };
-    let mut i = 0;
-    while p.remaining() > 0 {
-        i += 1;
-        let name = format!("{label} {i}");
-        let at = p.pos;
-        let code = p.u8(&name)?;
-        let n = suback_name(code, v5);
-        p.field(
-            &name,
-            format!("0x{code:02X} {}", n.unwrap_or("(undefined)")),
-            at,
-        );
-        if n.is_none() {
-            return stop(
-                at,
-                &name,
-                DecodeError::Malformed("undefined SUBACK return code"),
-            );
-        }
-    }
-    if i == 0 {
-        return stop(
-            p.pos,
-            "Payload",
-            DecodeError::Malformed("SUBACK without a return code"),
-        );
-    }
+    let name_of = |code| suback_name(code, v5);
+    ack_codes(
+        p,
+        label,
+        name_of,
+        "undefined SUBACK return code",
+        "SUBACK without a return code",
+    )?;
     p.why.push(WhyKey::QosDowngrade);
     Ok(())
 }
@@ -200,41 +181,57 @@ pub(super) fn unsuback(p: &mut P) -> R<()> {
     }
     p.properties(Ctx::SubUnsubAck, "Properties")?;
     p.section = Section::Payload;
+    ack_codes(
+        p,
+        "Reason Code",
+        unsuback_name,
+        "undefined UNSUBACK reason code",
+        "UNSUBACK without a reason code",
+    )?;
+    Ok(())
+}
+
+/// The name of an MQTT 5 UNSUBACK Reason Code (MQTT5 §3.11.3), `None` when undefined.
+fn unsuback_name(code: u8) -> Option<&'static str> {
+    match code {
+        0x00 => Some("Success"),
+        0x11 => Some("No subscription existed"),
+        0x80 => Some("Unspecified error"),
+        0x83 => Some("Implementation specific error"),
+        0x87 => Some("Not authorized"),
+        0x8F => Some("Topic Filter invalid"),
+        0x91 => Some("Packet Identifier in use"),
+        _ => None,
+    }
+}
+
+/// The list of one-byte codes that makes up a SUBACK or UNSUBACK payload: one field per code,
+/// named by `name_of`; an undefined code or an empty list is malformed (with these words).
+fn ack_codes(
+    p: &mut P,
+    label: &str,
+    name_of: impl Fn(u8) -> Option<&'static str>,
+    undefined: &'static str,
+    empty: &'static str,
+) -> R<()> {
     let mut i = 0;
     while p.remaining() > 0 {
         i += 1;
-        let name = format!("Reason Code {i}");
+        let name = format!("{label} {i}");
         let at = p.pos;
         let code = p.u8(&name)?;
-        let n = match code {
-            0x00 => Some("Success"),
-            0x11 => Some("No subscription existed"),
-            0x80 => Some("Unspecified error"),
-            0x83 => Some("Implementation specific error"),
-            0x87 => Some("Not authorized"),
-            0x8F => Some("Topic Filter invalid"),
-            0x91 => Some("Packet Identifier in use"),
-            _ => None,
-        };
+        let n = name_of(code);
         p.field(
             &name,
             format!("0x{code:02X} {}", n.unwrap_or("(undefined)")),
             at,
         );
         if n.is_none() {
-            return stop(
-                at,
-                &name,
-                DecodeError::Malformed("undefined UNSUBACK reason code"),
-            );
+            return stop(at, &name, DecodeError::Malformed(undefined));
         }
     }
     if i == 0 {
-        return stop(
-            p.pos,
-            "Payload",
-            DecodeError::Malformed("UNSUBACK without a reason code"),
-        );
+        return stop(p.pos, "Payload", DecodeError::Malformed(empty));
     }
     Ok(())
 }
