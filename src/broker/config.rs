@@ -159,8 +159,10 @@ pub struct BrokerConfig {
     /// `persistence_file`: its name. The default differs from mosquitto's `mosquitto.db` so
     /// that a mosquitto database in the same place is never touched.
     pub persistence_file: String,
-    /// `autosave_interval` in seconds; 0 saves only at shutdown.
-    pub autosave_interval: u64,
+    /// `autosave_interval` in seconds, only when the config sets it: the weaker periodic mode
+    /// (changes reach the disk every interval; 0: only at SIGUSR1 and shutdown). Unset (the
+    /// default), every change is on disk before it is acknowledged.
+    pub autosave_interval: Option<u64>,
     /// `pid_file`: written with the process id at start, removed at shutdown.
     pub pid_file: Option<PathBuf>,
     /// `user`: when started as root, the user to run as once the listeners are open.
@@ -206,7 +208,7 @@ impl Default for BrokerConfig {
             persistence: false,
             persistence_location: None,
             persistence_file: "mqtt-workbench.db".into(),
-            autosave_interval: 1800,
+            autosave_interval: None,
             pid_file: None,
             user: None,
             log_dest: Vec::new(),
@@ -271,7 +273,7 @@ const ONLY: &[(&str, &str, &str)] = &[
     (
         "autosave_on_changes",
         "false",
-        "saves are timed by autosave_interval only",
+        "changes are stored as they happen (or, with autosave_interval, synced every that many seconds); a count of changes is not supported",
     ),
     (
         "upgrade_outgoing_qos",
@@ -516,7 +518,7 @@ impl BrokerConfig {
             "persistence" => self.persistence = parse_bool(option, v)?,
             "persistence_location" => self.persistence_location = Some(PathBuf::from(v)),
             "persistence_file" => self.persistence_file = v.to_owned(),
-            "autosave_interval" => self.autosave_interval = parse_num(option, v)?,
+            "autosave_interval" => self.autosave_interval = Some(parse_num(option, v)?),
             "pid_file" => self.pid_file = Some(PathBuf::from(v)),
             "user" => self.user = Some(v.to_owned()),
             "log_type" => {
@@ -650,6 +652,17 @@ impl BrokerConfig {
             let dir = self.persistence_location.clone().unwrap_or_default();
             dir.join(&self.persistence_file)
         })
+    }
+
+    /// When the persistence store's changes reach the disk: before each acknowledgement
+    /// (default), or every `autosave_interval` seconds when the config sets it.
+    #[must_use]
+    pub fn persistence_sync(&self) -> crate::broker::store::SyncMode {
+        use crate::broker::store::SyncMode;
+        match self.autosave_interval {
+            None => SyncMode::EveryCommit,
+            Some(secs) => SyncMode::Interval(std::time::Duration::from_secs(secs)),
+        }
     }
 
     /// `allow_anonymous` as it applies: mosquitto 2 allows anonymous clients only in local

@@ -162,7 +162,7 @@ impl BrokerHandle {
         Ok(cfg)
     }
 
-    /// SIGUSR1: writes the persistence file now (a notice when persistence is off).
+    /// SIGUSR1: syncs the persistence store to disk now (a notice when persistence is off).
     pub async fn save_now(&self) {
         self.control(control::Control::SaveNow).await;
     }
@@ -249,14 +249,21 @@ pub fn start(
     tracker.spawn(pressure.tick(shutdown.clone()));
     let mut router = Router::new(cfg.clone(), events.clone(), stats.clone());
     router.set_security(policy);
-    if let Some(path) = cfg.persistence_path()
-        && let Some(snap) = persist::load(&path)?
-    {
+    if let Some(path) = cfg.persistence_path() {
+        // An old JSON file is converted; one that cannot be read is refused, untouched.
+        let existed = path.exists();
+        let options = store::StoreOptions {
+            sync: cfg.persistence_sync(),
+        };
+        let (store, snap) = store::Store::open(&path, options)?;
+        router.set_store(store);
         let (retained, sessions) = router.restore(snap);
-        events.emit(BrokerEvent::Notice(format!(
-            "Restored {retained} retained messages and {sessions} sessions from {}.",
-            path.display()
-        )));
+        if existed {
+            events.emit(BrokerEvent::Notice(format!(
+                "Restored {retained} retained messages and {sessions} sessions from {}.",
+                path.display()
+            )));
+        }
     }
     tracker.spawn(router.run(rx, shutdown.clone()));
     for b in &cfg.bridges {

@@ -26,6 +26,11 @@ pub struct BrokerArgs {
     /// A mosquitto.conf-style configuration file.
     #[arg(short, long, value_name = "FILE")]
     pub config_file: Option<PathBuf>,
+    /// Print the content of a persistence file (retained messages, sessions, subscriptions,
+    /// kept messages) as JSON lines and exit; the file is only read. Stop the broker that uses
+    /// it first.
+    #[arg(long, value_name = "FILE")]
+    pub dump_persistence: Option<PathBuf>,
     // The top level gives `-h` to the client's host and clap propagates that to subcommands,
     // so the broker declares its own `-h` (it has no host option, like mosquitto).
     /// Print help.
@@ -71,6 +76,9 @@ impl Timestamp {
 /// Runs the broker until SIGINT or SIGTERM, answering SIGHUP (reload), SIGUSR1 (save) and
 /// SIGUSR2 (print the subscriptions) as mosquitto does.
 pub async fn run(args: BrokerArgs) -> ExitCode {
+    if let Some(path) = &args.dump_persistence {
+        return dump_persistence(path);
+    }
     let (cfg, notes) = match launch::load_config(args.config_file.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -124,6 +132,35 @@ pub async fn run(args: BrokerArgs) -> ExitCode {
     launched.stop().await;
     let _ = printer.await;
     ExitCode::SUCCESS
+}
+
+/// `--dump-persistence FILE`: the store's content as JSON lines on stdout.
+fn dump_persistence(path: &std::path::Path) -> ExitCode {
+    match crate::broker::store::dump_lines(path) {
+        Ok(Some(lines)) => {
+            let mut out = std::io::stdout().lock();
+            for l in lines {
+                if writeln!(out, "{l}").is_err() {
+                    return ExitCode::FAILURE;
+                }
+            }
+            if out.flush().is_err() {
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            eprintln!(
+                "Error: persistence file '{}' does not exist",
+                path.display()
+            );
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            super::report(&e);
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// A change for the log writer.

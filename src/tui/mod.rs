@@ -123,7 +123,7 @@ fn start_embedded_broker(
     if let Some(dir) = &scratch {
         cfg.persistence = true;
         cfg.persistence_location = Some(dir.path().to_path_buf());
-        cfg.autosave_interval = 0;
+        cfg.autosave_interval = Some(0);
     }
     let launch_opts = LaunchOptions {
         port: opts.port.unwrap_or(DEFAULT_PORT),

@@ -9,6 +9,7 @@ mod broker_alias;
 mod broker_bridge;
 mod broker_cli;
 mod broker_close;
+mod broker_durable;
 mod broker_malformed;
 mod broker_ops;
 mod broker_rumqttc;

@@ -1,5 +1,5 @@
 //! Operator requests ([`Control`], from signals and `log_dest topic`): new security settings
-//! (SIGHUP), save the persistence file now (SIGUSR1), print every subscription (SIGUSR2), and
+//! (SIGHUP), sync the persistence store now (SIGUSR1), print every subscription (SIGUSR2), and
 //! the broker's own QoS 0 log publishes.
 //!
 //! Invariant: every request is applied in order with the commands before it, on the router's
@@ -9,7 +9,6 @@ use super::Router;
 use super::message::Message;
 use crate::broker::control::Control;
 use crate::broker::event::BrokerEvent;
-use crate::broker::persist;
 use crate::protocol::QoS;
 
 impl Router {
@@ -33,8 +32,7 @@ impl Router {
         }
     }
 
-    /// SIGUSR1: writes the persistence file at once. Rare and operator-driven, so it is written
-    /// here, in order with every command before it.
+    /// SIGUSR1: syncs the persistence store at once, in order with every command before it.
     fn save_now(&mut self) {
         let Some(path) = self.cfg.persistence_path() else {
             self.emit(|| BrokerEvent::Notice("Persistence is off: nothing to save.".into()));
@@ -43,9 +41,9 @@ impl Router {
         self.emit(|| {
             BrokerEvent::Notice(format!("Saving in-memory database to {}.", path.display()))
         });
-        if let Err(e) = persist::save(&path, &self.snapshot().to_bytes()) {
-            self.emit(|| BrokerEvent::Error(crate::error_chain(&e)));
-        }
+        // The store commits what is buffered and syncs it, in either sync mode; "Saved …"
+        // follows once it is on disk.
+        self.sync_store();
     }
 
     /// SIGUSR2: every subscription (filter, client, QoS), sorted, and the retained counts.

@@ -24,12 +24,14 @@ use std::sync::Arc;
 
 use super::Router;
 use super::command::CloseKind;
+use super::durable;
 use super::message::{Message, build_publish, flags_of};
 use super::session::{InFlight, Queued, Session};
 use super::subscriptions::{Delivery, SessionIdx, Target};
 use crate::broker::acl::Access;
 use crate::broker::event::{BrokerEvent, EventBus, PublishFlags};
 use crate::broker::outbox::PROGRESS_SLACK;
+use crate::broker::store::Record;
 use crate::broker::sys::Counters;
 use crate::protocol::{Ack, Outgoing, Publish, QoS, ReasonCode};
 
@@ -40,6 +42,7 @@ impl Router {
         if msg.retain {
             // [MQTT311-3.3.1-5]: store it (an empty payload deletes [MQTT311-3.3.1-10]).
             self.retained.set(msg.clone());
+            self.record_retained(msg);
         }
         let mut matched = std::mem::take(&mut self.match_buf);
         matched.clear();
@@ -218,6 +221,7 @@ impl Router {
         }
         let window = s.window(cfg.max_inflight_messages);
         if s.is_online() && s.queue_len() == 0 && s.inflight_len() < window {
+            let seq = s.take_seq();
             self.send_inflight(
                 idx,
                 Queued {
@@ -225,7 +229,9 @@ impl Router {
                     qos,
                     retain,
                     sub_ids: ids,
+                    seq,
                 },
+                true,
             );
             return;
         }
@@ -246,12 +252,15 @@ impl Router {
             return;
         }
         s.stop_dropping();
-        s.enqueue(Queued {
+        let q = Queued {
             msg: msg.clone(),
             qos,
             retain,
             sub_ids: ids,
-        });
+            seq: s.take_seq(),
+        };
+        durable::record_kept(&mut self.store, s, &q, None);
+        s.enqueue(q);
         if let Some(link) = s.link() {
             // A growing backlog slows the publishers down (see `pressure`).
             link.outbox.note_backlog(s.queue_len());
@@ -259,7 +268,8 @@ impl Router {
     }
 
     /// Assigns a packet id and sends a queued QoS 1/2 message (or a queued QoS 0 one).
-    fn send_inflight(&mut self, idx: SessionIdx, q: Queued) {
+    /// `fresh`: the message comes straight from `deliver` and has no store record yet.
+    fn send_inflight(&mut self, idx: SessionIdx, q: Queued, fresh: bool) {
         // Field borrows, as in `deliver`: no clone of the event bus or the link per message.
         let Some(s) = self
             .sessions
@@ -268,11 +278,22 @@ impl Router {
         else {
             return;
         };
+        let store = &mut self.store;
+        let seq = q.seq;
+        let done = |store: &mut Option<crate::broker::store::Store>, s: &Session| {
+            if !fresh {
+                durable::record(store, s, |client_id| Record::Delivered { client_id, seq });
+            }
+        };
         if !s.is_online() {
+            if fresh {
+                durable::record_kept(store, s, &q, None);
+            }
             s.enqueue(q);
             return;
         }
         if q.msg.expired() {
+            done(store, s);
             return;
         }
         let pkid = if q.qos == QoS::AtMostOnce {
@@ -281,6 +302,9 @@ impl Router {
             match s.next_packet_id() {
                 Some(id) => id,
                 None => {
+                    if fresh {
+                        durable::record_kept(store, s, &q, None);
+                    }
                     s.requeue_front(q);
                     return;
                 }
@@ -290,11 +314,23 @@ impl Router {
         // [MQTT5-3.1.2-25]: a packet above the client's Maximum Packet Size is dropped as if
         // it had been sent.
         if too_big(s, &publish) {
+            done(store, s);
             return;
         }
         let sent = Sent::of(&publish);
-        if pkid != 0 {
-            s.push_inflight(InFlight::new(publish.clone(), false));
+        if pkid == 0 {
+            done(store, s);
+        } else {
+            if fresh {
+                durable::record_kept(store, s, &q, Some(pkid));
+            } else {
+                durable::record(store, s, |client_id| Record::InFlight {
+                    client_id,
+                    seq,
+                    pkid,
+                });
+            }
+            s.push_inflight(InFlight::new(publish.clone(), false, seq));
         }
         let Some(link) = s.link() else {
             return;
@@ -333,7 +369,7 @@ impl Router {
                 // Progress on the backlog: may release the publishers.
                 link.outbox.note_backlog(s.queue_len());
             }
-            self.send_inflight(idx, q);
+            self.send_inflight(idx, q, false);
         }
     }
 
@@ -343,7 +379,9 @@ impl Router {
             return;
         };
         let (c, pkid, rc) = (s.id().clone(), a.pkid, a.reason);
-        s.on_puback(pkid);
+        if let Some(seq) = s.on_puback(pkid) {
+            self.record_for(idx, |client_id| Record::Delivered { client_id, seq });
+        }
         self.trace(|| BrokerEvent::PubAckReceived {
             client: c,
             pkid,
@@ -365,7 +403,14 @@ impl Router {
             return;
         };
         let failed = a.reason >= 0x80;
-        let known = s.on_pubrec(pkid, failed).is_some();
+        let seq = s.on_pubrec(pkid, failed);
+        let known = seq.is_some();
+        if let Some(seq) = seq {
+            self.record_for(idx, |client_id| match failed {
+                true => Record::Delivered { client_id, seq },
+                false => Record::Released { client_id, seq },
+            });
+        }
         {
             let c = c.clone();
             self.trace(|| BrokerEvent::PubRecReceived { client: c, pkid });
@@ -389,7 +434,9 @@ impl Router {
             return;
         };
         let (c, pkid, rc) = (s.id().clone(), a.pkid, a.reason);
-        s.on_pubcomp(pkid);
+        if let Some(seq) = s.on_pubcomp(pkid) {
+            self.record_for(idx, |client_id| Record::Delivered { client_id, seq });
+        }
         self.trace(|| BrokerEvent::PubCompReceived {
             client: c,
             pkid,

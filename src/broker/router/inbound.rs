@@ -4,7 +4,8 @@
 //! # Invariants
 //!
 //! * QoS 0 and 1 are routed as they arrive; a QoS 1 PUBLISH is acknowledged after it was
-//!   routed (MQTT 5: reason 0x10 when nobody matched).
+//!   routed (MQTT 5: reason 0x10 when nobody matched), and with persistence only once what it
+//!   left in the store is durable (PUBREC and PUBCOMP likewise; see [`super::durable`]).
 //! * A QoS 2 PUBLISH is stored in the session until PUBREL and routed then, once: a re-sent
 //!   PUBLISH with the same packet id is answered with PUBREC again and not delivered twice
 //!   [MQTT5-4.3.3-9]. At most [`RECEIVE_MAXIMUM`] such messages may wait per client
@@ -17,9 +18,11 @@ use super::Router;
 use super::command::CloseKind;
 use super::message::{Message, RECEIVE_MAXIMUM, flags_of};
 use super::session::Link;
+use super::snapshot::stored_message;
 use super::subscriptions::SessionIdx;
 use crate::broker::acl::Access;
 use crate::broker::event::BrokerEvent;
+use crate::broker::store::Record;
 use crate::protocol::{Ack, Outgoing, ProtocolVersion, Publish, QoS, ReasonCode};
 
 impl Router {
@@ -80,7 +83,8 @@ impl Router {
                 } else {
                     0
                 };
-                self.send(&link.outbox, Outgoing::PubAck(Ack::new(pkid, rc)));
+                // Held until what the message left in the store is durable (see `durable`).
+                self.send_ack(&link, Outgoing::PubAck(Ack::new(pkid, rc)));
                 self.trace(|| BrokerEvent::PubAckSent {
                     client: id,
                     pkid,
@@ -91,15 +95,27 @@ impl Router {
                 let Some(s) = self.session(idx) else {
                     return;
                 };
-                if !s.accept_qos2(pkid, usize::from(RECEIVE_MAXIMUM), || {
-                    Message::from_publish(p)
-                }) {
+                let new = !s.has_qos2(pkid);
+                let msg = Message::from_publish(p);
+                let record =
+                    (new && s.is_stored() && self.store.is_some()).then(|| Record::AwaitPubrel {
+                        client_id: id.to_string(),
+                        pkid,
+                        message: stored_message(&msg),
+                    });
+                let Some(s) = self.session(idx) else {
+                    return;
+                };
+                if !s.accept_qos2(pkid, usize::from(RECEIVE_MAXIMUM), || msg) {
                     // More unreleased QoS 2 messages than our Receive Maximum: MQTT 5
                     // DISCONNECT 0x93 [MQTT5-3.3.4-8]; a 3.x client is closed.
                     self.close_for(idx, ReasonCode::ReceiveMaximumExceeded, CloseKind::Protocol);
                     return;
                 }
-                self.send(&link.outbox, Outgoing::PubRec(Ack::new(pkid, 0)));
+                if let Some(r) = record {
+                    self.record(|| r);
+                }
+                self.send_ack(&link, Outgoing::PubRec(Ack::new(pkid, 0)));
                 self.trace(|| BrokerEvent::PubRecSent {
                     client: id,
                     pkid,
@@ -131,7 +147,7 @@ impl Router {
             QoS::AtLeastOnce => Outgoing::PubAck(Ack::new(pkid, rc)),
             QoS::ExactlyOnce => Outgoing::PubRec(Ack::new(pkid, rc)),
         };
-        self.send(&link.outbox, packet);
+        self.send_ack(link, packet);
         let c = id.clone();
         match qos {
             QoS::AtLeastOnce => self.trace(|| BrokerEvent::PubAckSent {
@@ -165,6 +181,7 @@ impl Router {
         }
         let found = msg.is_some();
         if let Some(m) = msg {
+            self.record_for(idx, |client_id| Record::Pubrel { client_id, pkid });
             self.route(&m, Some(idx));
         }
         // MQTT 5: an unknown id is answered with 0x92 (Packet Identifier not found)
@@ -174,7 +191,7 @@ impl Router {
         } else {
             0
         };
-        self.send(&link.outbox, Outgoing::PubComp(Ack::new(pkid, rc)));
+        self.send_ack(&link, Outgoing::PubComp(Ack::new(pkid, rc)));
         self.trace(|| BrokerEvent::PubCompSent { client: id, pkid });
     }
 }

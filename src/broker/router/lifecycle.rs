@@ -23,6 +23,7 @@ use tokio::time::Instant;
 
 use super::Router;
 use super::command::{CloseKind, ConnectRequest};
+use super::durable;
 use super::message::{Message, RECEIVE_MAXIMUM, expiry_deadline, flags_of};
 use super::session::{Link, PendingWill, Resend, Session};
 use super::subscriptions::SessionIdx;
@@ -30,6 +31,7 @@ use super::timers::Timer;
 use crate::broker::acl::Access;
 use crate::broker::event::BrokerEvent;
 use crate::broker::outbox::CloseReason;
+use crate::broker::store::Record;
 use crate::protocol::topic;
 use crate::protocol::{Ack, ConnAck, Outgoing, Properties, ProtocolVersion, ReasonCode};
 
@@ -68,6 +70,7 @@ impl Router {
                     old_will = will;
                 }
                 self.by_conn.remove(&link.conn);
+                self.drop_held(link.conn);
                 let c = id.clone();
                 self.emit(|| BrokerEvent::Takeover(c));
             }
@@ -122,6 +125,7 @@ impl Router {
         );
         s.set_listener(listener);
         self.by_conn.insert(conn, idx);
+        self.record_session_open(idx);
 
         let client = id.clone();
         let username = connect.username.clone();
@@ -246,6 +250,7 @@ impl Router {
 
     /// A connection ended (as the connection task saw it, or because the router kicked it).
     pub(super) fn on_closed(&mut self, conn: u64, how: CloseKind) {
+        self.drop_held(conn);
         let Some(idx) = self.by_conn.remove(&conn) else {
             return;
         };
@@ -313,7 +318,10 @@ impl Router {
         }
         if expiry == 0 {
             self.end_session(idx, false);
-        } else if expiry != u32::MAX {
+            return;
+        }
+        self.record_offline(idx);
+        if expiry != u32::MAX {
             self.timers.push(
                 now + Duration::from_secs(u64::from(expiry)),
                 Timer::SessionExpiry {
@@ -339,6 +347,9 @@ impl Router {
             }
         }
         self.by_id.remove(s.id());
+        durable::record(&mut self.store, &s, |client_id| Record::SessionRemove {
+            client_id,
+        });
         if let Some(link) = s.detach() {
             self.by_conn.remove(&link.conn);
         }

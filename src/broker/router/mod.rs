@@ -15,7 +15,10 @@
 //! * [`delivery`]: fan-out of one message to its subscribers, shared-subscription picks,
 //!   the in-flight window, offline queues, and the acknowledgements of outgoing messages.
 //! * [`subscribe`]: SUBSCRIBE and UNSUBSCRIBE, and retained messages sent on subscribe.
-//! * [`snapshot`]: the glue to the persistence file ([`crate::broker::persist`]).
+//! * [`snapshot`]: the router's state to and from a [`crate::broker::persist::Snapshot`]
+//!   (restored at start from the durable store).
+//! * [`durable`]: the records appended to the durable store ([`crate::broker::store`]) as
+//!   state changes, one commit per batch, and acknowledgements held until durable.
 //! * [`sys_topics`]: the periodic `$SYS` topics.
 //!
 //! Leaf modules hold the state those files work on and import nothing from them:
@@ -39,6 +42,7 @@
 pub mod command;
 pub mod control;
 pub mod delivery;
+pub mod durable;
 pub mod inbound;
 pub mod lifecycle;
 pub mod message;
@@ -100,6 +104,16 @@ pub struct Router {
     /// Source of session generations (see [`timers`]).
     generation: u64,
     started: Instant,
+    /// The durable store, with `persistence true`.
+    store: Option<super::store::Store>,
+    /// The newest store ticket known durable.
+    durable: super::store::Ticket,
+    /// Acknowledgements waiting for their records to be durable, per connection, in order.
+    held: HashMap<u64, std::collections::VecDeque<durable::HeldAck>>,
+    /// Set once the store failed (logged once).
+    store_failed: bool,
+    /// SIGUSR1's sync, until durable (a notice then).
+    save_ticket: Option<super::store::Ticket>,
     /// Counters the router owns (the byte counters are atomics shared with connections).
     pub counters: sys::Counters,
 }
@@ -125,6 +139,11 @@ impl Router {
             wakes: Vec::new(),
             generation: 0,
             started: Instant::now(),
+            store: None,
+            durable: 0,
+            held: HashMap::new(),
+            store_failed: false,
+            save_ticket: None,
             counters: sys::Counters::default(),
         }
     }
@@ -157,11 +176,7 @@ impl Router {
             Duration::from_secs(sys_every)
         });
         sys_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let persist_path = self.cfg.persistence_path();
-        let autosave_every = Duration::from_secs(self.cfg.autosave_interval.max(1));
-        let autosave_on = persist_path.is_some() && self.cfg.autosave_interval > 0;
-        let mut autosave =
-            tokio::time::interval_at(Instant::now() + autosave_every, autosave_every);
+        let mut progress = self.store.as_ref().map(super::store::Store::progress);
         loop {
             let next_timer = self.timers.next_due();
             tokio::select! {
@@ -174,23 +189,30 @@ impl Router {
                         self.handle(cmd);
                     }
                     self.stats.set_router(self.by_conn.len(), &self.counters);
+                    self.end_batch();
                     self.flush_wakes();
                 }
                 // Will delays and session expiry.
                 () = sleep_until_opt(next_timer) => {
                     self.fire_timers(Instant::now());
+                    self.end_batch();
                     self.flush_wakes();
                 }
                 // Periodic `$SYS` topics.
                 _ = sys_tick.tick(), if sys_every > 0 => {
                     self.publish_sys();
+                    self.end_batch();
                     self.flush_wakes();
                 }
-                // `autosave_interval`.
-                _ = autosave.tick(), if autosave_on => {
-                    if let Some(path) = &persist_path {
-                        self.save(path.clone()).await;
+                // The store made batches durable: release their acknowledgements.
+                alive = durable::progress_changed(&mut progress) => {
+                    if let Some(rx) = &mut progress {
+                        self.on_progress(rx, alive);
                     }
+                    if !alive {
+                        progress = None;
+                    }
+                    self.flush_wakes();
                 }
                 () = shutdown.cancelled() => break,
             }
@@ -201,9 +223,7 @@ impl Router {
                 link.outbox.close(CloseReason::ShuttingDown);
             }
         }
-        if let Some(path) = persist_path {
-            self.save(path).await;
-        }
+        self.close_store().await;
     }
 
     /// Applies one command.

@@ -42,16 +42,20 @@ pub struct InFlight {
     pub released: bool,
     /// Not re-sent yet after a reconnect: the client's Receive Maximum had no room.
     resend_pending: bool,
+    /// The delivery's sequence number in the session (the persistence store's key).
+    pub seq: u64,
 }
 
 impl InFlight {
-    /// A PUBLISH just sent (or restored from the persistence file).
+    /// A PUBLISH just sent (or restored from the persistence file), with its delivery's
+    /// sequence number.
     #[must_use]
-    pub fn new(publish: Publish, released: bool) -> Self {
+    pub fn new(publish: Publish, released: bool, seq: u64) -> Self {
         Self {
             publish,
             released,
             resend_pending: false,
+            seq,
         }
     }
 }
@@ -76,6 +80,8 @@ pub struct Queued {
     pub retain: bool,
     /// Subscription Identifiers of the matching subscriptions.
     pub sub_ids: Vec<u32>,
+    /// The delivery's sequence number in the session ([`Session::take_seq`]).
+    pub seq: u64,
 }
 
 /// A will and the client that set it: a will is published as that client [MQTT311-3.1.2-8], so
@@ -134,6 +140,11 @@ pub struct Session {
     /// True while messages for this client are being dropped (the warning is logged once per
     /// episode, like mosquitto's "Outgoing messages are being dropped").
     dropping: bool,
+    /// The sequence number of the next message kept for this session.
+    next_seq: u64,
+    /// True while the persistence store holds this session (it outlives its connection and
+    /// persistence is on): its changes are recorded.
+    stored: bool,
 }
 
 impl Session {
@@ -160,7 +171,35 @@ impl Session {
             receive_maximum: u16::MAX,
             max_packet_size: None,
             dropping: false,
+            next_seq: 0,
+            stored: false,
         }
+    }
+
+    // ----- persistence ----------------------------------------------------------------------
+
+    /// Hands out the sequence number of the next message kept for this session.
+    pub fn take_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Sets the next sequence number (after a restore).
+    pub fn set_next_seq(&mut self, seq: u64) {
+        self.next_seq = seq;
+    }
+
+    /// True while the persistence store holds this session.
+    #[inline]
+    #[must_use]
+    pub fn is_stored(&self) -> bool {
+        self.stored
+    }
+
+    /// Marks the session as held (or no longer held) by the persistence store.
+    pub fn set_stored(&mut self, stored: bool) {
+        self.stored = stored;
     }
 
     // ----- identity and connection ------------------------------------------------------------
@@ -393,37 +432,41 @@ impl Session {
         Some(f)
     }
 
-    /// PUBACK: ends the QoS 1 flow with this packet id. False if no QoS 1 message waits for
-    /// it (an unknown or wrong-kind ack changes nothing).
-    pub fn on_puback(&mut self, pkid: u16) -> bool {
+    /// PUBACK: ends the QoS 1 flow with this packet id and returns the delivery's sequence
+    /// number. `None` if no QoS 1 message waits for it (an unknown or wrong-kind ack changes
+    /// nothing).
+    pub fn on_puback(&mut self, pkid: u16) -> Option<u64> {
         match self.find_inflight(pkid) {
             Some(pos)
                 if !self.outflight[pos].released
                     && self.outflight[pos].publish.qos == QoS::AtLeastOnce =>
             {
-                self.remove_inflight(pos).is_some()
+                self.remove_inflight(pos).map(|f| f.seq)
             }
-            _ => false,
+            _ => None,
         }
     }
 
     /// PUBREC: a success releases the message (PUBREL goes out next); a failure (reason
-    /// ≥ 0x80) ends the flow, no PUBREL (MQTT5 §4.3.3). Returns `None` for an unknown id.
-    pub fn on_pubrec(&mut self, pkid: u16, failed: bool) -> Option<()> {
+    /// ≥ 0x80) ends the flow, no PUBREL (MQTT5 §4.3.3). Returns the delivery's sequence
+    /// number, `None` for an unknown id.
+    pub fn on_pubrec(&mut self, pkid: u16, failed: bool) -> Option<u64> {
         let pos = self.find_inflight(pkid)?;
+        let seq = self.outflight[pos].seq;
         if failed {
             self.remove_inflight(pos);
         } else {
             self.outflight[pos].released = true;
         }
-        Some(())
+        Some(seq)
     }
 
-    /// PUBCOMP: ends the QoS 2 flow of a released message. False if none waits for it.
-    pub fn on_pubcomp(&mut self, pkid: u16) -> bool {
+    /// PUBCOMP: ends the QoS 2 flow of a released message and returns the delivery's
+    /// sequence number. `None` if none waits for it.
+    pub fn on_pubcomp(&mut self, pkid: u16) -> Option<u64> {
         match self.find_inflight(pkid) {
-            Some(pos) if self.outflight[pos].released => self.remove_inflight(pos).is_some(),
-            _ => false,
+            Some(pos) if self.outflight[pos].released => self.remove_inflight(pos).map(|f| f.seq),
+            _ => None,
         }
     }
 
@@ -512,6 +555,12 @@ impl Session {
         true
     }
 
+    /// True if an incoming QoS 2 message with this packet id waits for PUBREL.
+    #[must_use]
+    pub fn has_qos2(&self, pkid: u16) -> bool {
+        self.inbound_qos2.contains_key(&pkid)
+    }
+
     /// PUBREL: takes the message released by this packet id, if one waits.
     pub fn release_qos2(&mut self, pkid: u16) -> Option<Message> {
         self.inbound_qos2.remove(&pkid)
@@ -549,7 +598,7 @@ mod tests {
         let mut s = Session::new(Arc::from("c"), ProtocolVersion::V5);
         for _ in 0..n {
             let pkid = s.next_packet_id().unwrap_or(0);
-            s.push_inflight(InFlight::new(publish(pkid, qos), false));
+            s.push_inflight(InFlight::new(publish(pkid, qos), false, u64::from(pkid)));
         }
         s
     }
@@ -560,7 +609,7 @@ mod tests {
         // Wrap the counter around: ids 1..=3 are in use and must be skipped.
         s.next_pkid = u16::MAX;
         assert_eq!(s.next_packet_id(), Some(4));
-        assert!(s.on_puback(2));
+        assert_eq!(s.on_puback(2), Some(2), "the delivery's sequence number");
         s.next_pkid = 1;
         assert_eq!(s.next_packet_id(), Some(2), "a freed id is reusable");
     }
@@ -568,10 +617,13 @@ mod tests {
     #[test]
     fn acks_of_the_wrong_kind_change_nothing() {
         let mut s = with_inflight(QoS::ExactlyOnce, 1);
-        assert!(!s.on_puback(1), "PUBACK does not end a QoS 2 flow");
-        assert!(!s.on_pubcomp(1), "PUBCOMP before PUBREC does not end it");
-        assert_eq!(s.on_pubrec(1, false), Some(()));
-        assert!(s.on_pubcomp(1));
+        assert!(s.on_puback(1).is_none(), "PUBACK does not end a QoS 2 flow");
+        assert!(
+            s.on_pubcomp(1).is_none(),
+            "PUBCOMP before PUBREC does not end it"
+        );
+        assert_eq!(s.on_pubrec(1, false), Some(1));
+        assert_eq!(s.on_pubcomp(1), Some(1));
         assert_eq!(s.inflight_len(), 0);
         assert!(s.pkids.is_empty(), "packet ids mirror the in-flight list");
     }
@@ -581,7 +633,7 @@ mod tests {
         let mut s = with_inflight(QoS::AtLeastOnce, 3);
         s.begin_resend();
         assert_eq!(s.on_the_wire(), 0);
-        assert!(s.on_puback(2), "ack of a message not re-sent yet");
+        assert!(s.on_puback(2).is_some(), "ack of a message not re-sent yet");
         assert_eq!(s.on_the_wire(), 0);
         assert!(matches!(s.next_resend(), Some(Resend::Publish(p)) if p.pkid == 1 && p.dup));
         assert!(matches!(s.next_resend(), Some(Resend::Publish(p)) if p.pkid == 3));

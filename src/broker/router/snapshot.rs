@@ -12,7 +12,8 @@
 //! * Enum ↔ integer conversions go through one pair of functions each
 //!   (`protocol_level`/`version_of`, `retain_handling_code`/`retain_handling_of`), so the
 //!   two directions cannot drift.
-//! * A failed save is logged and never replaces a good file with a partial one.
+//! * Restoring numbers each session's deliveries as the store does (in flight, then queued,
+//!   from 0) and records the removal of whatever it skips, so the store matches memory.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,27 +25,14 @@ use super::Router;
 use super::message::{Message, build_publish};
 use super::session::{InFlight, Queued};
 use super::timers::Timer;
-use crate::broker::event::BrokerEvent;
 use crate::broker::persist::{
     self, Snapshot, StoredDelivery, StoredMessage, StoredSession, StoredSubscription,
 };
+use crate::broker::store::Record;
 use crate::protocol::topic;
 use crate::protocol::{Properties, ProtocolVersion, QoS, RetainHandling, SubscriptionOptions};
 
 impl Router {
-    /// Writes the persistence file off the async threads; a failure is logged, never fatal,
-    /// and never replaces a good file with a partial one.
-    pub(super) async fn save(&self, path: std::path::PathBuf) {
-        let bytes = self.snapshot().to_bytes();
-        let shown = path.display().to_string();
-        let result = tokio::task::spawn_blocking(move || persist::save(&path, &bytes)).await;
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => self.emit(|| BrokerEvent::Error(crate::error_chain(&e))),
-            Err(e) => self.emit(|| BrokerEvent::Error(format!("saving '{shown}' failed: {e}"))),
-        }
-    }
-
     /// Everything `persistence` keeps: retained messages (not `$SYS`) and sessions that
     /// outlive their connection.
     #[must_use]
@@ -72,13 +60,7 @@ impl Router {
                 expiry: s.expiry(),
                 subscriptions: s
                     .subscriptions()
-                    .map(|(f, o)| StoredSubscription {
-                        filter: f.to_string(),
-                        qos: o.qos.as_u8(),
-                        no_local: o.no_local,
-                        retain_as_published: o.retain_as_published,
-                        retain_handling: retain_handling_code(o.retain_handling),
-                    })
+                    .map(|(f, o)| stored_subscription(f, o))
                     .collect(),
                 inflight: s
                     .inflight()
@@ -116,14 +98,21 @@ impl Router {
     pub fn restore(&mut self, snap: Snapshot) -> (usize, usize) {
         let offline = persist::unix_now().saturating_sub(snap.saved_at);
         for m in &snap.retained {
-            if let Some(msg) = message_from_stored(m) {
-                self.retained.set(msg);
+            match message_from_stored(m) {
+                Some(msg) => self.retained.set(msg),
+                // Expired (or damaged): the store forgets it too.
+                None => self.record(|| Record::RetainClear {
+                    topic: m.topic.clone(),
+                }),
             }
         }
         let mut sessions = 0;
         for st in snap.sessions {
             let left = u64::from(st.expiry).saturating_sub(offline);
             if st.expiry != u32::MAX && left == 0 {
+                self.record(|| Record::SessionRemove {
+                    client_id: st.client_id.clone(),
+                });
                 continue;
             }
             let version = version_of(st.protocol_level);
@@ -149,32 +138,57 @@ impl Router {
             }
             self.generation += 1;
             let generation = self.generation;
+            let stored = self.store.is_some();
             let Some(s) = self.session(idx) else {
                 continue;
             };
             s.set_expiry(st.expiry);
+            // The store numbers deliveries in this order (in flight, then queued), from 0.
+            s.set_stored(stored);
+            let mut forgotten = Vec::new();
+            let mut seq = 0u64;
             for d in &st.inflight {
+                let this = seq;
+                seq += 1;
                 let (Some(msg), Some(pkid)) = (message_from_stored(&d.message), d.pkid) else {
+                    forgotten.push(Record::Delivered {
+                        client_id: st.client_id.clone(),
+                        seq: this,
+                    });
                     continue;
                 };
                 let qos = QoS::from_u8(d.qos).unwrap_or_default();
                 let publish = build_publish(version, &msg, qos, d.retain, &d.sub_ids, pkid);
-                s.push_inflight(InFlight::new(publish, d.released));
+                s.push_inflight(InFlight::new(publish, d.released, this));
             }
             for d in &st.queued {
-                if let Some(msg) = message_from_stored(&d.message) {
-                    let qos = QoS::from_u8(d.qos).unwrap_or_default();
-                    s.enqueue(Queued {
-                        msg,
-                        qos,
-                        retain: d.retain,
-                        sub_ids: d.sub_ids.clone(),
-                    });
+                let this = seq;
+                seq += 1;
+                match message_from_stored(&d.message) {
+                    Some(msg) => {
+                        let qos = QoS::from_u8(d.qos).unwrap_or_default();
+                        s.enqueue(Queued {
+                            msg,
+                            qos,
+                            retain: d.retain,
+                            sub_ids: d.sub_ids.clone(),
+                            seq: this,
+                        });
+                    }
+                    None => forgotten.push(Record::Delivered {
+                        client_id: st.client_id.clone(),
+                        seq: this,
+                    }),
                 }
             }
+            s.set_next_seq(seq);
             for (pkid, m) in &st.awaiting_pubrel {
-                if let Some(msg) = message_from_stored(m) {
-                    s.restore_qos2(*pkid, msg);
+                match message_from_stored(m) {
+                    Some(msg) => s.restore_qos2(*pkid, msg),
+                    None => forgotten.push(Record::Pubrel {
+                        client_id: st.client_id.clone(),
+                        pkid: *pkid,
+                    }),
                 }
             }
             s.set_generation(generation);
@@ -188,13 +202,30 @@ impl Router {
                 );
             }
             sessions += 1;
+            for r in forgotten {
+                self.record(|| r);
+            }
+        }
+        if let Some(store) = &mut self.store {
+            store.commit();
         }
         (self.retained.len(), sessions)
     }
 }
 
+/// A subscription as the store keeps it.
+pub(super) fn stored_subscription(filter: &str, o: &SubscriptionOptions) -> StoredSubscription {
+    StoredSubscription {
+        filter: filter.to_owned(),
+        qos: o.qos.as_u8(),
+        no_local: o.no_local,
+        retain_as_published: o.retain_as_published,
+        retain_handling: retain_handling_code(o.retain_handling),
+    }
+}
+
 /// The protocol level byte of CONNECT for a version, as the file stores it.
-fn protocol_level(v: ProtocolVersion) -> u8 {
+pub(super) fn protocol_level(v: ProtocolVersion) -> u8 {
     match v {
         ProtocolVersion::V31 => 3,
         ProtocolVersion::V311 => 4,
@@ -230,7 +261,7 @@ fn retain_handling_of(code: u8) -> RetainHandling {
 }
 
 /// A message as the persistence file stores it.
-fn stored_message(m: &Message) -> StoredMessage {
+pub(super) fn stored_message(m: &Message) -> StoredMessage {
     let props = m.properties.as_deref();
     StoredMessage {
         topic: m.topic.to_string(),

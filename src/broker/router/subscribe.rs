@@ -20,8 +20,10 @@ use std::sync::Arc;
 use super::Router;
 use super::command::CloseKind;
 use super::message::Message;
+use super::snapshot::stored_subscription;
 use super::subscriptions::SessionIdx;
 use crate::broker::event::BrokerEvent;
+use crate::broker::store::Record;
 use crate::protocol::topic;
 use crate::protocol::{Outgoing, QoS, ReasonCode, RetainHandling, Subscribe, Unsubscribe};
 
@@ -77,6 +79,10 @@ impl Router {
             if let Some(s) = self.session(idx) {
                 s.add_subscription(Arc::from(filter.as_str()), *opts);
             }
+            self.record_for(idx, |client_id| Record::Subscribe {
+                client_id,
+                subscription: stored_subscription(filter, opts),
+            });
             codes.push(opts.qos.as_u8());
             // [MQTT311-3.3.1-6] retained messages for a new subscription; none for shared ones.
             let send_retained = parsed.share_group.is_none()
@@ -91,8 +97,9 @@ impl Router {
                 retained_out.extend(found.into_iter().map(|m| (m, opts.qos, sub_id)));
             }
         }
-        self.send(
-            &link.outbox,
+        // Held until the subscription is durable (see `durable`).
+        self.send_ack(
+            &link,
             Outgoing::SubAck {
                 pkid: sub.pkid,
                 codes,
@@ -148,6 +155,12 @@ impl Router {
             if let Some(s) = self.session(idx) {
                 s.remove_subscription(filter.as_str());
             }
+            if existed {
+                self.record_for(idx, |client_id| Record::Unsubscribe {
+                    client_id,
+                    filter: filter.clone(),
+                });
+            }
             codes.push(if existed {
                 0
             } else {
@@ -155,8 +168,8 @@ impl Router {
             });
         }
         // [MQTT311-3.10.4-4], [MQTT311-3.10.4-5]: UNSUBACK even when nothing matched.
-        self.send(
-            &link.outbox,
+        self.send_ack(
+            &link,
             Outgoing::UnsubAck {
                 pkid: unsub.pkid,
                 codes,

@@ -48,9 +48,11 @@
 //!   instead of pushed to its outbox. At the end of each router batch `commit()` gives the
 //!   ticket for everything held in that batch; a `select!` arm on `progress().changed()`
 //!   releases every held acknowledgement whose ticket is `<= durable`. A set `failed` is
-//!   logged once (`BrokerEvent::Error`); the lead decides whether to release acks anyway.
+//!   logged once (`BrokerEvent::Error`); from then on an acknowledgement whose batch made
+//!   records is withheld for good (never acknowledge what is not stored), the rest go out.
+//!   The router's side lives in `router/durable.rs`.
 //! * Shutdown: `close()` in `spawn_blocking` instead of the final `save`; no autosave timer
-//!   (in [`SyncMode::Interval`] the writer syncs by itself).
+//!   (in [`SyncMode::Interval`] the writer syncs by itself). SIGUSR1: [`Store::sync_now`].
 
 mod writer;
 
@@ -204,7 +206,8 @@ pub enum SyncMode {
     #[default]
     EveryCommit,
     /// Commits complete once applied in memory and reach the disk every interval (mosquitto's
-    /// `autosave_interval`): faster, but a crash loses what came since the last sync.
+    /// `autosave_interval`): faster, but a crash loses what came since the last sync. A zero
+    /// interval syncs only on [`Store::sync_now`] and at [`Store::close`].
     Interval(Duration),
 }
 
@@ -230,8 +233,16 @@ pub struct Progress {
 
 /// A job for the writer thread.
 pub(crate) enum Job {
-    /// Store these records as one transaction.
-    Commit(Ticket, Vec<Record>),
+    /// Store these records as one transaction; with `sync` set it reaches the disk before
+    /// its ticket completes, whatever the [`SyncMode`].
+    Commit {
+        /// The batch's ticket.
+        ticket: Ticket,
+        /// Its records.
+        records: Vec<Record>,
+        /// Sync it to disk (SIGUSR1 "save now").
+        sync: bool,
+    },
 }
 
 /// The durable store, owned by the router.
@@ -314,18 +325,45 @@ impl Store {
         !self.pending.is_empty()
     }
 
+    /// The ticket that covers every change appended so far: the one the next
+    /// [`commit`](Self::commit) returns. An acknowledgement may go out once it is durable.
+    #[must_use]
+    pub fn covering(&self) -> Ticket {
+        if self.pending.is_empty() {
+            self.next_ticket - 1
+        } else {
+            self.next_ticket
+        }
+    }
+
     /// Hands the buffered changes to the writer as one batch and returns its ticket; never
     /// blocks. With nothing buffered it returns the last ticket handed out.
     pub fn commit(&mut self) -> Ticket {
         if self.pending.is_empty() {
             return self.next_ticket - 1;
         }
+        self.send(false)
+    }
+
+    /// Commits what is buffered (perhaps nothing) and has the writer sync everything to disk
+    /// even in [`SyncMode::Interval`] (SIGUSR1 "save now"); the returned ticket is durable once
+    /// the sync is done. Never blocks.
+    pub fn sync_now(&mut self) -> Ticket {
+        self.send(true)
+    }
+
+    /// Sends the buffered changes as the next batch.
+    fn send(&mut self, sync: bool) -> Ticket {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
-        let batch = std::mem::take(&mut self.pending);
+        let records = std::mem::take(&mut self.pending);
         if let Some(jobs) = &self.jobs {
             // A closed channel means the writer stopped after a failure; `progress` says so.
-            let _ = jobs.send(Job::Commit(ticket, batch));
+            let _ = jobs.send(Job::Commit {
+                ticket,
+                records,
+                sync,
+            });
         }
         ticket
     }
@@ -367,6 +405,65 @@ impl Store {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+}
+
+/// A store without a writer thread, for the router's tests: the test plays the writer.
+#[cfg(test)]
+pub(crate) struct ManualWriter {
+    jobs: std::sync::mpsc::Receiver<Job>,
+    progress: watch::Sender<Progress>,
+}
+
+#[cfg(test)]
+impl ManualWriter {
+    /// The batches committed since the last call: (ticket, records, sync requested).
+    pub(crate) fn batches(&self) -> Vec<(Ticket, Vec<Record>, bool)> {
+        self.jobs
+            .try_iter()
+            .map(
+                |Job::Commit {
+                     ticket,
+                     records,
+                     sync,
+                 }| (ticket, records, sync),
+            )
+            .collect()
+    }
+
+    /// Reports every batch up to `ticket` durable.
+    pub(crate) fn durable(&self, ticket: Ticket) {
+        self.progress.send_modify(|p| p.durable = ticket);
+    }
+
+    /// Reports a write failure.
+    pub(crate) fn fail(&self, why: &str) {
+        self.progress
+            .send_modify(|p| p.failed = Some(Arc::from(why)));
+    }
+}
+
+#[cfg(test)]
+impl Store {
+    /// A store whose writer is the returned [`ManualWriter`].
+    pub(crate) fn manual() -> (Self, ManualWriter) {
+        let (tx, progress) = watch::channel(Progress::default());
+        let (jobs, rx) = std::sync::mpsc::channel();
+        let store = Self {
+            pending: Vec::new(),
+            next_ticket: 1,
+            jobs: Some(jobs),
+            progress,
+            writer: None,
+            path: PathBuf::from("manual"),
+        };
+        (
+            store,
+            ManualWriter {
+                jobs: rx,
+                progress: tx,
+            },
+        )
     }
 }
 
@@ -730,6 +827,89 @@ fn read_repaired_copy(path: &Path) -> Result<Snapshot, PersistError> {
 pub fn dump(path: &Path) -> Result<String, PersistError> {
     let snap = read(path)?.unwrap_or_default();
     serde_json::to_string_pretty(&snap).map_err(|e| unreadable(path, e))
+}
+
+/// The readable export as JSON lines (`mqtt-workbench broker --dump-persistence FILE`): one
+/// object per retained message, session, subscription, kept delivery and incoming QoS 2
+/// message awaiting PUBREL, each tagged with its `kind` (and `client_id`). Payloads are
+/// base64 (`payload`) plus `payload_text` when they are UTF-8. Reads without changing the
+/// file; `None` when there is no file.
+pub fn dump_lines(path: &Path) -> Result<Option<Vec<String>>, PersistError> {
+    let Some(snap) = read(path)? else {
+        return Ok(None);
+    };
+    let mut lines = Vec::new();
+    let mut push = |kind: &str, client: Option<&str>, v: serde_json::Value| {
+        let mut obj = serde_json::Map::new();
+        obj.insert("kind".into(), kind.into());
+        if let Some(c) = client {
+            obj.insert("client_id".into(), c.into());
+        }
+        if let serde_json::Value::Object(fields) = v {
+            obj.extend(fields);
+        }
+        lines.push(serde_json::Value::Object(obj).to_string());
+    };
+    for m in &snap.retained {
+        push("retained", None, message_json(m));
+    }
+    for s in &snap.sessions {
+        let cid = Some(s.client_id.as_str());
+        push(
+            "session",
+            cid,
+            serde_json::json!({
+                "protocol_level": s.protocol_level,
+                "expiry": s.expiry,
+            }),
+        );
+        for sub in &s.subscriptions {
+            push("subscription", cid, to_json(sub));
+        }
+        for d in s.inflight.iter().chain(&s.queued) {
+            let state = match (d.pkid, d.released) {
+                (None, _) => "queued",
+                (Some(_), false) => "in_flight",
+                (Some(_), true) => "released",
+            };
+            let mut v = serde_json::json!({ "state": state, "qos": d.qos, "retain": d.retain });
+            if let serde_json::Value::Object(o) = &mut v {
+                if let Some(pkid) = d.pkid {
+                    o.insert("pkid".into(), pkid.into());
+                }
+                if !d.sub_ids.is_empty() {
+                    o.insert("sub_ids".into(), d.sub_ids.clone().into());
+                }
+                o.insert("message".into(), message_json(&d.message));
+            }
+            push("delivery", cid, v);
+        }
+        for (pkid, m) in &s.awaiting_pubrel {
+            push(
+                "awaiting_pubrel",
+                cid,
+                serde_json::json!({ "pkid": pkid, "message": message_json(m) }),
+            );
+        }
+    }
+    Ok(Some(lines))
+}
+
+/// A stored message as JSON, with `payload_text` beside the base64 payload when it is UTF-8.
+fn message_json(m: &StoredMessage) -> serde_json::Value {
+    let mut v = to_json(m);
+    if let serde_json::Value::Object(o) = &mut v
+        && let Ok(bytes) = persist::decode_binary(&m.payload)
+        && let Ok(text) = String::from_utf8(bytes)
+    {
+        o.insert("payload_text".into(), text.into());
+    }
+    v
+}
+
+/// A value of ours as JSON (serialising these types cannot fail; a failure would give `null`).
+fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -23,34 +23,38 @@ pub(crate) fn run(
     progress: watch::Sender<Progress>,
     sync: SyncMode,
 ) {
-    let every = match sync {
-        SyncMode::EveryCommit => None,
-        SyncMode::Interval(d) => Some(d.max(Duration::from_millis(10))),
+    // `every_commit`: each transaction is durable. Otherwise they are synced every `period`
+    // (none: only on request and at the end).
+    let (every_commit, period) = match sync {
+        SyncMode::EveryCommit => (true, None),
+        SyncMode::Interval(d) if d.is_zero() => (false, None),
+        SyncMode::Interval(d) => (false, Some(d.max(Duration::from_millis(10)))),
     };
     // Whether non-durable commits happened since the last durable one.
     let mut dirty = false;
-    let mut next_sync = every.map(|d| Instant::now() + d);
+    let mut next_sync = period.map(|d| Instant::now() + d);
     let mut group = Vec::new();
     loop {
         let first = match next_sync {
-            None => jobs.recv().ok(),
+            None => match jobs.recv() {
+                Ok(j) => Some(j),
+                Err(_) => break,
+            },
             Some(at) => match jobs.recv_timeout(at.saturating_duration_since(Instant::now())) {
                 Ok(j) => Some(j),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => break,
             },
         };
-        let want_sync = match (next_sync, every) {
+        let mut want_sync = match (next_sync, period) {
             (Some(at), Some(d)) if Instant::now() >= at => {
                 next_sync = Some(Instant::now() + d);
                 true
             }
             _ => false,
         };
-        match first {
-            Some(j) => group.push(j),
-            None if want_sync => {}
-            None => break,
+        if let Some(j) = first {
+            group.push(j);
         }
         while group.len() < MAX_GROUP {
             match jobs.try_recv() {
@@ -60,8 +64,14 @@ pub(crate) fn run(
         }
         let mut last = None;
         let mut batches = Vec::with_capacity(group.len());
-        for Job::Commit(ticket, records) in group.drain(..) {
+        for Job::Commit {
+            ticket,
+            records,
+            sync,
+        } in group.drain(..)
+        {
             last = Some(ticket);
+            want_sync |= sync;
             batches.push(records);
         }
         if progress.borrow().failed.is_some() {
@@ -70,7 +80,7 @@ pub(crate) fn run(
         if batches.is_empty() && !(want_sync && dirty) {
             continue;
         }
-        let durable = every.is_none() || want_sync;
+        let durable = every_commit || want_sync;
         match commit(&db, batches.iter().flatten(), durable) {
             Ok(()) => {
                 dirty = !durable;

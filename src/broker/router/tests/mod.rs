@@ -14,6 +14,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod delivery;
+mod durable;
 mod flows;
 mod isolation;
 mod lifecycle;
@@ -73,10 +74,22 @@ impl Harness {
 
     /// A router with this configuration.
     pub fn with(cfg: BrokerConfig) -> Self {
+        Self::build(cfg, None)
+    }
+
+    /// A router that keeps its state in `store` (the router's `durable` glue).
+    pub fn with_store(cfg: BrokerConfig, store: crate::broker::store::Store) -> Self {
+        Self::build(cfg, Some(store))
+    }
+
+    fn build(cfg: BrokerConfig, store: Option<crate::broker::store::Store>) -> Self {
         let events = EventBus::new(4096);
         let log = events.subscribe();
         let cfg = Arc::new(cfg);
-        let router = Router::new(cfg.clone(), events.clone(), Arc::new(Stats::default()));
+        let mut router = Router::new(cfg.clone(), events.clone(), Arc::new(Stats::default()));
+        if let Some(store) = store {
+            router.set_store(store);
+        }
         let (tx, rx) = mpsc::channel(64);
         let shutdown = CancellationToken::new();
         tokio::spawn(router.run(rx, shutdown.clone()));
