@@ -6,7 +6,8 @@
 #
 # Usage: benches/soak_kill9.sh [-k KILLS] [-m] [-s SEED] [-x 'extra config lines']
 #   -k  number of kills (default 100)
-#   -m  also run the same soak against mosquitto (persistence true, its default autosave)
+#   -m N  also run the same soak against mosquitto with N kills (persistence true, its
+#         default autosave; slower per round, as its lost retained messages are waited for)
 #   -s  random seed (default 1)
 #   -x  extra config lines for our broker, e.g. 'autosave_interval 1' (the periodic mode)
 # Env: NO_BUILD=1 skips `cargo build --release`; MOSQUITTO=/path; PORT (default 21890).
@@ -18,13 +19,13 @@ KILLS=100
 SEED=1
 MOSQ_TOO=""
 EXTRA=""
-while getopts "k:ms:x:h" opt; do
+while getopts "k:m:s:x:h" opt; do
     case $opt in
         k) KILLS=$OPTARG ;;
-        m) MOSQ_TOO=1 ;;
+        m) MOSQ_TOO=$OPTARG ;;
         s) SEED=$OPTARG ;;
         x) EXTRA=$OPTARG ;;
-        *) sed -n '2,15p' "$0"; exit 2 ;;
+        *) sed -n '2,16p' "$0"; exit 2 ;;
     esac
 done
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,7 +40,7 @@ python3 "$ROOT/benches/soak_kill9.py" --bin "$BIN" --kills "$KILLS" --seed "$SEE
 if [ -n "$MOSQ_TOO" ]; then
     MOSQ=${MOSQUITTO:-/usr/sbin/mosquitto}
     # mosquitto is only compared: its losses do not fail this script.
-    python3 "$ROOT/benches/soak_kill9.py" --bin "$MOSQ" --mosquitto --kills "$KILLS" \
+    python3 "$ROOT/benches/soak_kill9.py" --bin "$MOSQ" --mosquitto --kills "$MOSQ_TOO" \
         --seed "$SEED" --port "$PORT" --extra "$EXTRA" || true
 fi
 exit $status

@@ -169,6 +169,20 @@ async fn a_kept_message_is_recorded_through_its_whole_delivery() {
         matches!(&recs[..], [Record::Delivered { client_id, seq: 0 }] if client_id == "sub"),
         "{recs:?}"
     );
+    s.unsubscribe(2, &["t", "never"]).await;
+    let (recs, last) = records(&w);
+    assert!(
+        matches!(&recs[..], [Record::Unsubscribe { client_id, filter }]
+            if client_id == "sub" && filter == "t"),
+        "one record, for the filter that existed: {recs:?}"
+    );
+    assert!(s.take().is_empty(), "UNSUBACK is held");
+    w.durable(last);
+    settle().await;
+    assert!(matches!(
+        &s.take()[..],
+        [Outgoing::UnsubAck { pkid: 2, .. }]
+    ));
     // A clean start ends the stored session.
     s.disconnect().await;
     let _ = h.connect(v311("sub", true)).await;
