@@ -35,7 +35,7 @@ pub fn read(path: &Path) -> Result<Option<Snapshot>, PersistError> {
 }
 
 /// Whether a read-only open of `path` fails only because redb must repair it after a crash.
-fn needs_repair(path: &Path) -> bool {
+pub(super) fn needs_repair(path: &Path) -> bool {
     matches!(
         redb::ReadOnlyDatabase::open(path),
         Err(redb::DatabaseError::RepairAborted)

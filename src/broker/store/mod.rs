@@ -57,6 +57,8 @@
 mod export;
 mod writer;
 
+#[cfg(test)]
+use export::needs_repair;
 pub use export::{dump, dump_lines, read};
 
 use std::path::{Path, PathBuf};
