@@ -1,11 +1,11 @@
-//! Persistence (`persistence true`): retained messages and persistent sessions (subscriptions,
-//! queued and in-flight messages) saved to one file at shutdown and every
-//! `autosave_interval`, and loaded at start.
-//!
-//! The file is JSON, written crash-safely: a temporary file beside it, `fsync`, `rename` over
-//! the old one, `fsync` of the directory. A file that cannot be read is never overwritten: the
-//! broker refuses to start and names it. Wills are not persisted (mosquitto 2.0 does not
-//! either); `$SYS` topics are not.
+//! Persistence (`persistence true`): the values the durable store
+//! ([`crate::broker::store`]) keeps (retained messages, persistent sessions with their
+//! subscriptions, queued and in-flight messages) and the [`Snapshot`] the router restores
+//! from. [`load`] reads the whole-file JSON format of earlier versions, which the store
+//! converts on open; [`save`] writes that format crash-safely (a temporary file beside it,
+//! `fsync`, `rename`, `fsync` of the directory). A file that cannot be read is never
+//! overwritten: the broker refuses to start and names it. Wills are not persisted (mosquitto
+//! 2.0 does not either); `$SYS` topics are not.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
