@@ -185,8 +185,34 @@ fn parse(path: &Path, text: &str) -> Result<(Vec<Profile>, toml_edit::DocumentMu
             .and_then(toml_edit::Table::span)
             .map_or(1, |s| line_col(text, s.start).0)
     };
+    // The line of the j-th decoder entry of the i-th profile (its header's line otherwise).
+    let decoder_line = |i: usize, j: usize| {
+        let item = spanned
+            .get("profile")
+            .and_then(toml_edit::Item::as_array_of_tables)
+            .and_then(|a| a.get(i))
+            .and_then(|t| t.get("decoders"));
+        let span = match item {
+            Some(toml_edit::Item::ArrayOfTables(a)) => a.get(j).and_then(toml_edit::Table::span),
+            Some(toml_edit::Item::Value(toml_edit::Value::Array(a))) => {
+                a.get(j).and_then(toml_edit::Value::span)
+            }
+            _ => None,
+        };
+        span.map_or_else(|| header_line(i), |s| line_col(text, s.start).0)
+    };
     let mut seen = std::collections::HashSet::new();
     for (i, p) in file.profile.iter().enumerate() {
+        for (j, d) in p.decoders.iter().enumerate() {
+            d.validate().map_err(|problem| ProfileError::Invalid {
+                path: path.to_path_buf(),
+                line: decoder_line(i, j),
+                source: super::Invalid {
+                    name: p.name.clone(),
+                    problem,
+                },
+            })?;
+        }
         p.validate().map_err(|source| ProfileError::Invalid {
             path: path.to_path_buf(),
             line: header_line(i),

@@ -179,7 +179,9 @@ impl Link {
     /// Applies a connection event at `now` (messages are the message history's business).
     pub fn on_event(&mut self, event: LinkEvent, now: SystemTime) -> LinkOutcome {
         match event {
-            LinkEvent::Message(_) | LinkEvent::UnsubAck => LinkOutcome::Nothing,
+            LinkEvent::Message(_) | LinkEvent::UnsubAck | LinkEvent::Trace(_) => {
+                LinkOutcome::Nothing
+            }
             LinkEvent::Connected => {
                 self.state = ClientState::Connected;
                 self.retry = None;
