@@ -9,6 +9,8 @@
 //! seconds, and tries again; [`LinkHandle::reconnect_now`] cuts the wait short.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -138,6 +140,7 @@ enum Request {
 pub struct LinkHandle {
     requests: mpsc::Sender<Request>,
     task: JoinHandle<()>,
+    trace: Arc<AtomicBool>,
 }
 
 fn qos(q: u8) -> QoS {
@@ -150,9 +153,10 @@ pub fn connect(opts: ConnectOptions) -> (LinkHandle, mpsc::Receiver<LinkEvent>) 
     connect_traced(opts, false)
 }
 
-/// Like [`connect`]; with `trace` set, every packet the client sends or receives also comes
-/// back as a [`LinkEvent::Trace`] row (the `-d` trace of [`crate::client::trace`], stamped
-/// with the time it arrived). Without it no trace text is formatted at all.
+/// Like [`connect`]; while the trace is on (from `trace`, then [`LinkHandle::set_trace`]),
+/// every packet the client sends or receives also comes back as a [`LinkEvent::Trace`] row
+/// (the `-d` trace of [`crate::client::trace`], stamped with the time it arrived). While it
+/// is off no trace text is formatted at all.
 #[must_use]
 pub fn connect_traced(
     opts: ConnectOptions,
@@ -160,11 +164,13 @@ pub fn connect_traced(
 ) -> (LinkHandle, mpsc::Receiver<LinkEvent>) {
     let (tx, rx) = mpsc::channel(8192);
     let (req_tx, req_rx) = mpsc::channel(1024);
-    let task = tokio::spawn(supervise(opts, trace, req_rx, tx));
+    let flag = Arc::new(AtomicBool::new(trace));
+    let task = tokio::spawn(supervise(opts, flag.clone(), req_rx, tx));
     (
         LinkHandle {
             requests: req_tx,
             task,
+            trace: flag,
         },
         rx,
     )
@@ -190,6 +196,11 @@ impl LinkHandle {
     /// Queues a PUBLISH.
     pub fn publish(&self, p: &OutgoingPublish) -> Result<(), LinkError> {
         self.send(Request::Publish(p.clone()))
+    }
+
+    /// Turns the client trace on or off (it is built only while it is shown).
+    pub fn set_trace(&self, on: bool) {
+        self.trace.store(on, Ordering::Relaxed);
     }
 
     /// Drops the current connection (if any) and connects again at once.
@@ -343,13 +354,13 @@ enum End {
 /// Runs connections until the UI stops it: connect, forward events, back off, repeat.
 async fn supervise(
     opts: ConnectOptions,
-    trace: bool,
+    trace: Arc<AtomicBool>,
     mut requests: mpsc::Receiver<Request>,
     tx: mpsc::Sender<LinkEvent>,
 ) {
     let mut attempt: u32 = 0;
     loop {
-        match run_once(&opts, trace, &mut requests, &tx, &mut attempt).await {
+        match run_once(&opts, &trace, &mut requests, &tx, &mut attempt).await {
             End::Stop => return,
             End::Now => {
                 attempt = 0;
@@ -405,12 +416,12 @@ async fn supervise(
 /// One connection, from CONNECT until it ends.
 async fn run_once(
     opts: &ConnectOptions,
-    trace: bool,
+    trace: &Arc<AtomicBool>,
     requests: &mut mpsc::Receiver<Request>,
     tx: &mpsc::Sender<LinkEvent>,
     attempt: &mut u32,
 ) -> End {
-    let (handle, mut events) = client::connect_with_trace(opts.clone(), trace);
+    let (handle, mut events) = client::connect_with_trace_switch(opts.clone(), trace.clone());
     // Filters whose SUBACK is due, in request order (brokers answer in order).
     let mut pending: VecDeque<String> = VecDeque::new();
     loop {

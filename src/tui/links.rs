@@ -97,6 +97,14 @@ impl Links {
         None
     }
 
+    /// Builds the client trace of `shown` only (when it is `traced`): every other link's
+    /// trace is off, so hidden connections format no trace lines.
+    pub(super) fn trace_only(&self, shown: ConnId, traced: bool) {
+        for (conn, _, link) in &self.links {
+            link.set_trace(traced && *conn == shown);
+        }
+    }
+
     /// A polite DISCONNECT on every link, together, but never more than `wait`.
     pub(super) async fn disconnect_all(&mut self, wait: Duration) {
         let all = self.links.drain(..).map(|(_, _, l)| l.disconnect());
@@ -115,9 +123,5 @@ pub(super) fn decoders_for(to: &ConnectTo, conn: ConnId, dir: Option<&Path>) -> 
     }
     let base = crate::profile::config_dir(dir).unwrap_or_else(|_| ".".into());
     let (decoders, errors) = Decoders::load(&profile.decoders, &base);
-    Some(Action::ConnDecoders {
-        conn,
-        decoders: Arc::new(decoders),
-        errors,
-    })
+    Some(Action::ConnDecoders(conn, Arc::new(decoders), errors))
 }

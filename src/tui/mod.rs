@@ -593,6 +593,9 @@ async fn event_loop(
                 dirty = true;
             }
         }
+        // Only the shown connection builds its client trace.
+        let shown = app.conns().active();
+        client.trace_only(shown, app.conns().traced(shown));
         if app.quit() {
             return Ok(());
         }

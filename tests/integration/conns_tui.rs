@@ -21,6 +21,16 @@ async fn mosquitto_pub(port: &str, topic: &str, payload: &[&str]) {
     assert!(ok, "mosquitto_pub {args:?}: {err}");
 }
 
+/// The packet count in the log pane's title, `Client trace · plant (N packets)`.
+fn trace_count(screen: &str) -> usize {
+    let at = screen.find("Client trace · plant (").unwrap() + "Client trace · plant (".len();
+    screen[at..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_connections_side_by_side_keep_their_histories_and_trace_the_client() {
     if !have_mosquitto() || !have_tmux() {
@@ -81,6 +91,7 @@ async fn two_connections_side_by_side_keep_their_histories_and_trace_the_client(
             .any(|l| l.contains("sending CONNECT") && l.contains(':')),
         "{s}"
     );
+    let packets = trace_count(&s);
 
     // `{`: the embedded connection, with the message that arrived while it was hidden.
     t.keys(&["{"]);
@@ -89,17 +100,24 @@ async fn two_connections_side_by_side_keep_their_histories_and_trace_the_client(
     });
     assert!(s.contains("Broker log"), "{s}");
     assert!(!s.contains("line1"), "{s}");
+    // A message for the hidden plant connection: kept, but its trace is not built meanwhile.
+    mosquitto_pub(&port, "plant/line2/temp", &["-m", "22.0"]).await;
     // The list names both, with their counts.
     t.keys(&["c"]);
     t.wait_until("the connections list", |s| {
         s.contains("Connections · Enter show") && s.contains("plant") && s.contains("embedded")
     });
-    t.keys(&["Escape"]);
+    // `c` closes it again (Esc right before another key would read as Alt+key).
+    t.keys(&["c"]);
+    t.wait_until("the list closed", |s| {
+        !s.contains("Connections · Enter show")
+    });
     // `}`: back to plant, its history intact; a Sparkplug B payload from a file decodes.
     t.keys(&["}"]);
-    t.wait_until("the plant connection again", |s| {
-        s.contains("[2/2] client connected 'plant'") && s.contains("line1")
+    let s = t.wait_until("the plant connection again", |s| {
+        s.contains("[2/2] client connected 'plant'") && s.contains("line1") && s.contains("line2")
     });
+    assert_eq!(trace_count(&s), packets, "no trace while hidden: {s}");
     let bytes = Payload {
         seq: Some(4),
         metrics: vec![Metric {

@@ -19,6 +19,10 @@ use crate::tui::client_link::LinkEvent;
 use crate::tui::decode::Decoders;
 use crate::tui::trace::{TraceLog, TraceRow};
 
+/// Why the embedded broker's connection cannot be opened.
+pub const NO_EMBEDDED: &str = "no embedded broker in this session (started with -h, -L or \
+    --no-broker; add --port to run one)";
+
 /// Trace rows kept per connection.
 pub const TRACE_ROWS: usize = 10_000;
 
@@ -254,6 +258,21 @@ impl Conns {
         self.active = id;
         messages.set_decoders(self.slots[to].decoders.clone());
         true
+    }
+
+    /// Shows connection `id` like [`Conns::activate`]; returns the notice that says which
+    /// it is, or `None` for an unknown id.
+    pub fn show(
+        &mut self,
+        id: ConnId,
+        topics: &mut Topics,
+        messages: &mut Messages,
+        link: &mut Link,
+    ) -> Option<String> {
+        self.activate(id, topics, messages, link).then(|| {
+            let (i, n) = (self.active_index() + 1, self.slots.len());
+            format!("connection {i}/{n}: {}", name_of(link))
+        })
     }
 
     /// Opens a new connection with empty data and shows it; the caller points its link.

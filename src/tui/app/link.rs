@@ -65,6 +65,20 @@ pub enum ConnectTo {
     },
 }
 
+impl ConnectTo {
+    /// True for a profile with a password typed at the prompt.
+    #[must_use]
+    pub fn has_password(&self) -> bool {
+        matches!(
+            self,
+            Self::Profile {
+                password: Some(_),
+                ..
+            }
+        )
+    }
+}
+
 /// What the link model asks for after an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkOutcome {

@@ -279,20 +279,14 @@ impl App {
                     .is_some_and(|(_, m)| m.sent_retained && !empty);
                 self.topics.insert(&topic, sec, retained || sent_retained);
             }
-            Action::Client(LinkEvent::Trace(row)) => {
-                self.conns.push_trace(self.conns.active(), row)
-            }
             Action::Client(ev) => return self.on_link_event(ev),
+            Action::ConnEvent(id, LinkEvent::Trace(row)) => self.conns.push_trace(id, row),
             Action::ConnEvent(id, ev) if id == self.conns.active() => {
                 return self.update(Action::Client(ev));
             }
             Action::ConnEvent(id, ev) => return self.conns.on_parked_event(id, ev, self.now),
             Action::Open(to) => return self.switch(to),
-            Action::ConnDecoders {
-                conn,
-                decoders,
-                errors,
-            } => {
+            Action::ConnDecoders(conn, decoders, errors) => {
                 errors
                     .into_iter()
                     .for_each(|e| self.notices.error(self.now, e));
@@ -740,13 +734,9 @@ impl App {
 
     /// Shows connection `id` (its tree, history and link move into the panes).
     fn show_conn(&mut self, id: conns::ConnId) {
-        if self
-            .conns
-            .activate(id, &mut self.topics, &mut self.messages, &mut self.link)
-        {
-            let name = conns::name_of(&self.link);
-            let (i, n) = (self.conns.active_index() + 1, self.conns.len());
-            self.notices.say(format!("connection {i}/{n}: {name}"));
+        let (t, m, l) = (&mut self.topics, &mut self.messages, &mut self.link);
+        if let Some(said) = self.conns.show(id, t, m, l) {
+            self.notices.say(said);
         }
     }
 
@@ -757,22 +747,13 @@ impl App {
         self.modal = None;
         if let Some(id) = self.conns.find(&to, &self.link) {
             self.show_conn(id);
-            if !matches!(
-                &to,
-                ConnectTo::Profile {
-                    password: Some(_),
-                    ..
-                }
-            ) {
+            if !to.has_password() {
                 return Vec::new();
             }
         } else {
             let embedded = matches!(to, ConnectTo::Embedded);
             if embedded && self.broker.addr().is_none() {
-                self.notices.say(
-                    "no embedded broker in this session (started with -h, -L or \
-                     --no-broker; add --port to run one)",
-                );
+                self.notices.say(conns::NO_EMBEDDED);
                 return Vec::new();
             }
             let t = (&mut self.topics, &mut self.messages, &mut self.link);

@@ -76,15 +76,13 @@ pub enum Action {
     ConnEvent(super::conns::ConnId, LinkEvent),
     /// Open (or show) a connection beside the others, as the picker does (`--profile`).
     Open(ConnectTo),
-    /// The payload decoders of a connection's profile, and what failed to load.
-    ConnDecoders {
-        /// The connection.
-        conn: super::conns::ConnId,
-        /// Its decoders.
-        decoders: std::sync::Arc<crate::tui::decode::Decoders>,
-        /// Entries that did not load (file and line where known).
-        errors: Vec<String>,
-    },
+    /// The payload decoders of a connection's profile, and the entries that did not load
+    /// (file and line where known).
+    ConnDecoders(
+        super::conns::ConnId,
+        std::sync::Arc<crate::tui::decode::Decoders>,
+        Vec<String>,
+    ),
 }
 
 /// Why the run loop could not carry out an effect.

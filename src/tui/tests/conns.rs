@@ -197,11 +197,7 @@ fn sparkplug_app() -> App {
         std::path::Path::new("."),
     );
     assert!(errors.is_empty());
-    app.update(Action::ConnDecoders {
-        conn: 1,
-        decoders: Arc::new(decoders),
-        errors: Vec::new(),
-    });
+    app.update(Action::ConnDecoders(1, Arc::new(decoders), Vec::new()));
     app.update(Action::ConnEvent(1, LinkEvent::Connected));
     let payload = sparkplug::tests_sample();
     app.update(Action::ConnEvent(
