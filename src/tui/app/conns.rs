@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use super::cmd::Cmd;
 use super::link::{ConnectTo, Link, LinkOutcome, Target};
 use super::messages::Messages;
+pub use super::msg::ConnId;
 use super::msg::{Effect, Limits};
 use super::rate::unix_secs;
 use super::topics::Topics;
@@ -25,9 +26,6 @@ pub const NO_EMBEDDED: &str = "no embedded broker in this session (started with 
 
 /// Trace rows kept per connection.
 pub const TRACE_ROWS: usize = 10_000;
-
-/// The id of one connection (stable while the workbench runs).
-pub type ConnId = u32;
 
 /// The data of a connection that is not shown.
 #[derive(Debug)]

@@ -15,6 +15,9 @@ use crate::broker::sys::LiveStats;
 use crate::profile::Profile;
 use crate::tui::client_link::{LinkEvent, OutgoingPublish};
 
+/// The id of one connection of the workbench (stable while it runs; see `conns`).
+pub type ConnId = u32;
+
 /// Everything that can change the model.
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -73,13 +76,13 @@ pub enum Action {
     FaultDone(Result<String, String>),
     // Several connections (conns, issue 14).
     /// An event of connection `0` (the active one's go on like [`Action::Client`]).
-    ConnEvent(super::conns::ConnId, LinkEvent),
+    ConnEvent(ConnId, LinkEvent),
     /// Open (or show) a connection beside the others, as the picker does (`--profile`).
     Open(ConnectTo),
     /// The payload decoders of a connection's profile, and the entries that did not load
     /// (file and line where known).
     ConnDecoders(
-        super::conns::ConnId,
+        ConnId,
         std::sync::Arc<crate::tui::decode::Decoders>,
         Vec<String>,
     ),
@@ -136,9 +139,9 @@ pub enum Effect {
     Fault(super::fault::FaultRequest),
     // Several connections (conns, issue 14).
     /// Carry out the effect on connection `0`'s link instead of the active one's.
-    OnConn(super::conns::ConnId, Box<Effect>),
+    OnConn(ConnId, Box<Effect>),
     /// Stop connection `0`'s link (the model forgot it).
-    CloseConn(super::conns::ConnId),
+    CloseConn(ConnId),
 }
 
 /// A dialog on top of the panes; it takes all keys while open.
