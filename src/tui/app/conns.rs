@@ -357,6 +357,21 @@ impl Conns {
         }
     }
 
+    /// The embedded broker's log says a sender published `topic` with Retain (`len` bytes):
+    /// when the embedded broker's connection is parked, its tree and history note it and
+    /// this returns true; otherwise the shown data is the caller's to note.
+    pub fn note_retained(&mut self, topic: &str, len: usize) -> bool {
+        let parked = self.slots.iter_mut().filter_map(|s| s.parked.as_mut());
+        for p in parked {
+            if *p.link.target() == Target::Embedded {
+                p.messages.note_retained_publish(topic, len);
+                p.topics.set_retained(topic, len > 0);
+                return true;
+            }
+        }
+        false
+    }
+
     /// An event of a parked connection: its messages go to its own history, its link state
     /// changes, and what it asks for comes back addressed to it.
     pub fn on_parked_event(&mut self, id: ConnId, ev: LinkEvent, now: SystemTime) -> Vec<Effect> {

@@ -243,6 +243,7 @@ impl App {
                     flags, topic, len, ..
                 } = &entry.event
                     && flags.retain
+                    && !self.conns.note_retained(topic, *len)
                     && *self.link.target() == Target::Embedded
                 {
                     // The sender set Retain: the broker now holds (or, empty, deleted) the

@@ -118,6 +118,27 @@ fn a_profile_opens_beside_and_switching_keeps_both_histories() {
 }
 
 #[test]
+fn the_hidden_embedded_connection_still_marks_retained_topics() {
+    let mut app = two_connections();
+    let flags = crate::broker::event::PublishFlags {
+        retain: true,
+        ..publish_flags()
+    };
+    let publish = BrokerEvent::PublishReceived {
+        client: "sensor".into(),
+        flags,
+        topic: "plant/1/temp".into(),
+        len: 4,
+    };
+    log(&mut app, publish, at(3, 0));
+    assert_eq!(app.topics().count(), 0, "lab's tree is not touched");
+    key(&mut app, '{');
+    app.update(Action::Frame);
+    let node = crate::tui::app::node_ref(app.topics().tree(), "plant/1/temp").unwrap();
+    assert!(node.stats.as_ref().is_some_and(|s| s.retained));
+}
+
+#[test]
 fn the_connections_list_switches_and_closes_but_never_the_shown_one() {
     let mut app = two_connections();
     key(&mut app, 'c');
