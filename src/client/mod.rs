@@ -479,6 +479,17 @@ pub fn connect_with_trace(
     opts: ConnectOptions,
     trace: bool,
 ) -> (ClientHandle, mpsc::Receiver<ClientEvent>) {
+    connect_with_trace_switch(opts, Arc::new(AtomicBool::new(trace)))
+}
+
+/// Like [`connect_with_trace`], with the trace switched on and off while the connection runs:
+/// lines are formatted only while `trace` is set (the workbench traces a connection only
+/// while its log pane shows the trace).
+#[must_use]
+pub fn connect_with_trace_switch(
+    opts: ConnectOptions,
+    trace: Arc<AtomicBool>,
+) -> (ClientHandle, mpsc::Receiver<ClientEvent>) {
     let (tx, rx) = mpsc::channel(EVENT_QUEUE);
     let shared = Arc::new(Shared::default());
     let session = Session::new(&opts, tx, shared.clone(), trace);
@@ -615,7 +626,7 @@ struct Session {
     /// The consumer dropped the receiver.
     gone: bool,
     /// Whether [`ClientEvent::Trace`] lines are wanted; none is formatted otherwise.
-    tracing: bool,
+    tracing: Arc<AtomicBool>,
 }
 
 /// What one step of the event loop means for the task.
@@ -629,7 +640,7 @@ impl Session {
         opts: &ConnectOptions,
         tx: mpsc::Sender<ClientEvent>,
         shared: Arc<Shared>,
-        tracing: bool,
+        tracing: Arc<AtomicBool>,
     ) -> Self {
         Self {
             tracing,
@@ -651,7 +662,7 @@ impl Session {
 
     /// Emits a trace line built by `make` from the client id, only when tracing is on.
     async fn trace(&mut self, make: impl FnOnce(&str) -> String) {
-        if self.tracing {
+        if self.tracing.load(Ordering::Relaxed) {
             let line = make(&self.id);
             self.emit(ClientEvent::Trace(line)).await;
         }

@@ -25,8 +25,14 @@
 //!
 //! [profile.tls]
 //! ca_file = "/etc/lab/ca.pem"
+//!
+//! [[profile.decoders]]              # payload decoders per topic filter (see [`decoder`])
+//! filter = "spBv1.0/#"
+//! type = "sparkplug"                # or "protobuf" (with proto and message), "json",
+//!                                   # "msgpack", "cbor", "hex", "text"
 //! ```
 
+pub mod decoder;
 pub mod secret;
 pub mod store;
 
@@ -35,6 +41,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use decoder::{DecoderKind, DecoderSpec};
 pub use secret::{PasswordSource, Secret};
 pub use store::{ProfileError, ProfileStore, config_dir};
 
@@ -166,6 +173,10 @@ pub struct Profile {
     /// Subscriptions made on connect (the workbench subscribes to `#` when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subscriptions: Vec<Subscription>,
+    /// Payload decoders chosen per topic filter (`[[profile.decoders]]`; the first match
+    /// wins).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub decoders: Vec<DecoderSpec>,
 }
 
 /// Accepts `"5"`, `5`, `"mqttv5"`, `"3.1.1"`, `"311"`, `4`, `"mqttv311"`.
@@ -356,6 +367,9 @@ impl Profile {
             validate_filter(&s.filter).map_err(|e| {
                 self.invalid(format!("invalid subscription filter '{}': {e}", s.filter))
             })?;
+        }
+        for d in &self.decoders {
+            d.validate().map_err(|p| self.invalid(p))?;
         }
         Ok(())
     }

@@ -185,8 +185,34 @@ fn parse(path: &Path, text: &str) -> Result<(Vec<Profile>, toml_edit::DocumentMu
             .and_then(toml_edit::Table::span)
             .map_or(1, |s| line_col(text, s.start).0)
     };
+    // The line of the j-th decoder entry of the i-th profile (its header's line otherwise).
+    let decoder_line = |i: usize, j: usize| {
+        let item = spanned
+            .get("profile")
+            .and_then(toml_edit::Item::as_array_of_tables)
+            .and_then(|a| a.get(i))
+            .and_then(|t| t.get("decoders"));
+        let span = match item {
+            Some(toml_edit::Item::ArrayOfTables(a)) => a.get(j).and_then(toml_edit::Table::span),
+            Some(toml_edit::Item::Value(toml_edit::Value::Array(a))) => {
+                a.get(j).and_then(toml_edit::Value::span)
+            }
+            _ => None,
+        };
+        span.map_or_else(|| header_line(i), |s| line_col(text, s.start).0)
+    };
     let mut seen = std::collections::HashSet::new();
     for (i, p) in file.profile.iter().enumerate() {
+        for (j, d) in p.decoders.iter().enumerate() {
+            d.validate().map_err(|problem| ProfileError::Invalid {
+                path: path.to_path_buf(),
+                line: decoder_line(i, j),
+                source: super::Invalid {
+                    name: p.name.clone(),
+                    problem,
+                },
+            })?;
+        }
         p.validate().map_err(|source| ProfileError::Invalid {
             path: path.to_path_buf(),
             line: header_line(i),
@@ -665,6 +691,68 @@ mod tests {
     }
 
     #[test]
+    fn bad_decoder_entries_name_file_and_line_and_good_ones_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let head = "[[profile]]\nname = \"plant\"\n\n[[profile.decoders]]\nfilter = \"spBv1.0/#\"\ntype = \"sparkplug\"\n\n";
+        // (entry, line of the error, what it says)
+        let cases = [
+            (
+                "[[profile.decoders]]\nfilter = \"pb/#\"\ntype = \"protobuf\"\n",
+                ":8: ",
+                "needs proto",
+            ),
+            (
+                "[[profile.decoders]]\nfilter = \"a/#/b\"\ntype = \"json\"\n",
+                ":8: ",
+                "'a/#/b' is invalid",
+            ),
+            (
+                "[[profile.decoders]]\nfilter = \"x\"\ntype = \"avro\"\n",
+                ":10:8: ",
+                "unknown variant `avro`",
+            ),
+            (
+                "[[profile.decoders]]\nfilter = \"x\"\ntype = \"hex\"\nschema = 1\n",
+                ":11:1: ",
+                "unknown field `schema`",
+            ),
+        ];
+        for (entry, line, what) in cases {
+            let text = format!("{head}{entry}");
+            std::fs::write(&path, &text).unwrap();
+            let e = ProfileStore::load(dir.path()).unwrap_err().to_string();
+            let want = format!("{}{line}", path.display());
+            assert!(
+                e.starts_with(&want) && e.contains(what),
+                "{e} (wanted {want} … {what})"
+            );
+            // Never overwritten.
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        }
+        let good = format!(
+            "{head}[[profile.decoders]]\nfilter = \"plant/+/reading\"\ntype = \"protobuf\"\n\
+             proto = \"schemas/r.proto\"\nmessage = \"plant.Reading\"\n"
+        );
+        std::fs::write(&path, &good).unwrap();
+        let mut s = ProfileStore::load(dir.path()).unwrap();
+        let kinds: Vec<_> = s.profiles()[0]
+            .decoders
+            .iter()
+            .map(|d| d.kind.name())
+            .collect();
+        assert_eq!(kinds, ["sparkplug", "protobuf"]);
+        // Saving another change keeps them.
+        let mut p = s.profiles()[0].clone();
+        p.note = Some("line 1".into());
+        s.replace("plant", p).unwrap();
+        s.save().unwrap();
+        let again = ProfileStore::load(dir.path()).unwrap();
+        assert_eq!(again.profiles()[0].decoders, s.profiles()[0].decoders);
+        assert_eq!(again.profiles()[0].decoders.len(), 2);
+    }
+
+    #[test]
     fn concurrent_change_is_detected() {
         let dir = tempfile::tempdir().unwrap();
         let mut a = ProfileStore::load(dir.path()).unwrap();
@@ -719,7 +807,16 @@ mod example {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles.example.toml");
         let profiles = super::read_file(&path).unwrap();
         let names: Vec<_> = profiles.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["lab", "plant", "cloud-ws", "mosquitto-test"]);
+        assert_eq!(
+            names,
+            [
+                "lab",
+                "plant",
+                "cloud-ws",
+                "plant-sparkplug",
+                "mosquitto-test"
+            ]
+        );
         for p in &profiles {
             p.base_options().unwrap();
         }

@@ -9,6 +9,8 @@
 //! seconds, and tries again; [`LinkHandle::reconnect_now`] cuts the wait short.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -69,6 +71,9 @@ pub enum LinkEvent {
     /// password", "not authorised", "client id rejected", "banned"): no retry until asked,
     /// since the same CONNECT would be refused again.
     Refused(String),
+    /// One packet of the client's own trace (only for links started with
+    /// [`connect_traced`]): the log pane shows these for a connection to another broker.
+    Trace(crate::tui::trace::TraceRow),
 }
 
 /// True for the CONNACK codes that the same CONNECT would get again (3.1.1 and 5.0 codes).
@@ -135,6 +140,7 @@ enum Request {
 pub struct LinkHandle {
     requests: mpsc::Sender<Request>,
     task: JoinHandle<()>,
+    trace: Arc<AtomicBool>,
 }
 
 fn qos(q: u8) -> QoS {
@@ -144,13 +150,27 @@ fn qos(q: u8) -> QoS {
 /// Starts the supervisor; it connects in the background and reports on the receiver.
 #[must_use]
 pub fn connect(opts: ConnectOptions) -> (LinkHandle, mpsc::Receiver<LinkEvent>) {
+    connect_traced(opts, false)
+}
+
+/// Like [`connect`]; while the trace is on (from `trace`, then [`LinkHandle::set_trace`]),
+/// every packet the client sends or receives also comes back as a [`LinkEvent::Trace`] row
+/// (the `-d` trace of [`crate::client::trace`], stamped with the time it arrived). While it
+/// is off no trace text is formatted at all.
+#[must_use]
+pub fn connect_traced(
+    opts: ConnectOptions,
+    trace: bool,
+) -> (LinkHandle, mpsc::Receiver<LinkEvent>) {
     let (tx, rx) = mpsc::channel(8192);
     let (req_tx, req_rx) = mpsc::channel(1024);
-    let task = tokio::spawn(supervise(opts, req_rx, tx));
+    let flag = Arc::new(AtomicBool::new(trace));
+    let task = tokio::spawn(supervise(opts, flag.clone(), req_rx, tx));
     (
         LinkHandle {
             requests: req_tx,
             task,
+            trace: flag,
         },
         rx,
     )
@@ -176,6 +196,11 @@ impl LinkHandle {
     /// Queues a PUBLISH.
     pub fn publish(&self, p: &OutgoingPublish) -> Result<(), LinkError> {
         self.send(Request::Publish(p.clone()))
+    }
+
+    /// Turns the client trace on or off (it is built only while it is shown).
+    pub fn set_trace(&self, on: bool) {
+        self.trace.store(on, Ordering::Relaxed);
     }
 
     /// Drops the current connection (if any) and connects again at once.
@@ -329,12 +354,13 @@ enum End {
 /// Runs connections until the UI stops it: connect, forward events, back off, repeat.
 async fn supervise(
     opts: ConnectOptions,
+    trace: Arc<AtomicBool>,
     mut requests: mpsc::Receiver<Request>,
     tx: mpsc::Sender<LinkEvent>,
 ) {
     let mut attempt: u32 = 0;
     loop {
-        match run_once(&opts, &mut requests, &tx, &mut attempt).await {
+        match run_once(&opts, &trace, &mut requests, &tx, &mut attempt).await {
             End::Stop => return,
             End::Now => {
                 attempt = 0;
@@ -390,11 +416,12 @@ async fn supervise(
 /// One connection, from CONNECT until it ends.
 async fn run_once(
     opts: &ConnectOptions,
+    trace: &Arc<AtomicBool>,
     requests: &mut mpsc::Receiver<Request>,
     tx: &mpsc::Sender<LinkEvent>,
     attempt: &mut u32,
 ) -> End {
-    let (handle, mut events) = client::connect(opts.clone());
+    let (handle, mut events) = client::connect_with_trace_switch(opts.clone(), trace.clone());
     // Filters whose SUBACK is due, in request order (brokers answer in order).
     let mut pending: VecDeque<String> = VecDeque::new();
     loop {
@@ -434,7 +461,10 @@ async fn run_once(
                         LinkEvent::SubAck { filter, result }
                     }
                     Some(ClientEvent::UnsubAck { .. }) => LinkEvent::UnsubAck,
-                    Some(ClientEvent::Published { .. } | ClientEvent::Trace(_)) => continue,
+                    Some(ClientEvent::Trace(line)) => {
+                        LinkEvent::Trace(crate::tui::trace::TraceRow::new(SystemTime::now(), line))
+                    }
+                    Some(ClientEvent::Published { .. }) => continue,
                 };
                 if tx.send(out).await.is_err() {
                     let _ = handle.disconnect().await;

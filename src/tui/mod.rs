@@ -23,13 +23,17 @@
 
 pub mod app;
 pub mod client_link;
+pub mod decode;
 pub mod history;
 pub mod json;
 pub mod keymap;
 pub mod payload;
 pub mod terminal;
 pub mod text;
+pub mod trace;
 pub mod widgets;
+
+mod links;
 
 #[cfg(test)]
 mod tests;
@@ -49,7 +53,7 @@ use tokio::sync::mpsc;
 use self::app::{
     Action, App, ConnectTo, Effect, EffectFailure, Limits, StartInfo, Target, fault::FaultRequest,
 };
-use self::client_link::{LinkEvent, LinkHandle};
+use self::client_link::LinkHandle;
 use crate::broker::launch::{self, LaunchOptions, Launched};
 use crate::broker::signals::{self, Signal, Signals};
 use crate::broker::{BrokerConfig, EventBus, LogEntry};
@@ -225,6 +229,13 @@ pub async fn run(opts: Options) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // `--profile` alone opens the profile beside the embedded broker's connection.
+    let beside = start.is_some()
+        && !opts.no_broker
+        && opts.host.is_none()
+        && opts.client_port.is_none()
+        && url.is_none();
+    let (start, beside) = if beside { (None, start) } else { (start, None) };
     let remote =
         opts.host.is_some() || opts.client_port.is_some() || url.is_some() || start.is_some();
     let want_broker = !opts.no_broker && (!remote || opts.port.is_some());
@@ -325,24 +336,26 @@ pub async fn run(opts: Options) -> ExitCode {
 
     let code = match terminal::enter() {
         Ok(mut guard) => {
-            let (link, link_rx) = client_link::connect(link_opts);
-            let mut client = Client {
-                link: Some(link),
-                rx: Some(link_rx),
-            };
+            let traced = info.target != Target::Embedded;
+            let mut client = links::Links::new();
+            client.replace(0, Some(client_link::connect_traced(link_opts, traced)));
             let mut app = App::new(info, Limits::default());
             let helpers = Helpers {
                 embedded: &mut embedded,
                 faults: fault_rx,
                 restarted: restart_rx,
+                open: beside.map(|(profile, o)| {
+                    Action::Open(ConnectTo::Profile {
+                        profile: Box::new(profile),
+                        password: o.password.map(crate::profile::Secret::new),
+                    })
+                }),
             };
             let res = event_loop(&mut guard, &mut app, &mut client, &env, log_rx, helpers).await;
             terminal::restore();
             drop(guard);
-            if let Some(link) = client.link.take() {
-                // A polite DISCONNECT, but never a wait: the shell is already back.
-                let _ = tokio::time::timeout(Duration::from_millis(300), link.disconnect()).await;
-            }
+            // A polite DISCONNECT, but never a wait: the shell is already back.
+            client.disconnect_all(Duration::from_millis(300)).await;
             match res {
                 Ok(()) if !terminal::panicked() => ExitCode::SUCCESS,
                 Ok(()) => ExitCode::FAILURE,
@@ -375,6 +388,8 @@ struct Helpers<'a> {
     embedded: &'a mut Option<Embedded>,
     faults: mpsc::UnboundedReceiver<Action>,
     restarted: mpsc::UnboundedReceiver<Embedded>,
+    /// A connection to open beside the first one (`--profile` with the embedded broker).
+    open: Option<Action>,
 }
 
 /// The restart fault: stops the embedded broker (it saves its sessions) and starts it again
@@ -422,34 +437,6 @@ fn restart_broker(embedded: Option<Embedded>, env: &Env) {
     });
 }
 
-/// The client pane's current connection (none after a switch that could not start).
-struct Client {
-    link: Option<LinkHandle>,
-    rx: Option<mpsc::Receiver<LinkEvent>>,
-}
-
-impl Client {
-    /// The next event, or never when there is no connection.
-    async fn recv(&mut self) -> Option<LinkEvent> {
-        match &mut self.rx {
-            Some(rx) => rx.recv().await,
-            None => std::future::pending().await,
-        }
-    }
-
-    /// Replaces the connection; the old one disconnects in the background.
-    fn replace(&mut self, next: Option<(LinkHandle, mpsc::Receiver<LinkEvent>)>) {
-        if let Some(old) = self.link.take() {
-            tokio::spawn(old.disconnect());
-        }
-        self.rx = None;
-        if let Some((link, rx)) = next {
-            self.link = Some(link);
-            self.rx = Some(rx);
-        }
-    }
-}
-
 /// What the run loop needs to perform effects.
 struct Env {
     config_dir: Option<PathBuf>,
@@ -476,7 +463,7 @@ fn log_action(res: Result<LogEntry, RecvError>) -> Option<Action> {
 async fn event_loop(
     guard: &mut terminal::TerminalGuard,
     app: &mut App,
-    client: &mut Client,
+    client: &mut links::Links,
     env: &Env,
     mut log_rx: tokio::sync::broadcast::Receiver<LogEntry>,
     mut helpers: Helpers<'_>,
@@ -484,6 +471,9 @@ async fn event_loop(
     let size = guard.terminal.size()?;
     let mut effects = app.update(Action::Resize(size.width, size.height));
     effects.extend(app.update(Action::Tick(SystemTime::now())));
+    if let Some(a) = helpers.open.take() {
+        effects.extend(app.update(a));
+    }
     // Test hook for the terminal-restore guarantee (tests/integration/tui_tmux.rs): a panic in
     // a background task, as a bug in the client or broker would cause.
     if std::env::var_os("MQTT_WORKBENCH_TEST_PANIC").is_some() {
@@ -530,19 +520,12 @@ async fn event_loop(
                 }
                 dirty = true;
             }
-            // The client pane's connection: messages, (re)connects, SUBACKs.
-            ev = client.recv() => {
-                match ev {
-                    Some(ev) => effects.extend(app.update(Action::Client(ev))),
-                    None => client.rx = None,
-                }
-                if let Some(rx) = &mut client.rx {
-                    for _ in 0..BATCH {
-                        match rx.try_recv() {
-                            Ok(ev) => effects.extend(app.update(Action::Client(ev))),
-                            Err(_) => break,
-                        }
-                    }
+            // The connections' links: messages, (re)connects, SUBACKs, client trace.
+            (id, ev) = client.recv() => {
+                effects.extend(app.update(Action::ConnEvent(id, ev)));
+                for _ in 0..BATCH {
+                    let Some((id, ev)) = client.try_recv() else { break };
+                    effects.extend(app.update(Action::ConnEvent(id, ev)));
                 }
                 dirty = true;
             }
@@ -594,11 +577,25 @@ async fn event_loop(
                 restart_broker(helpers.embedded.take(), env);
                 continue;
             }
-            if let Some(result) = perform(e, client, env, guard) {
+            // Effects go to the shown connection's link unless addressed to another.
+            let (conn, e) = match e {
+                Effect::OnConn(id, e) => (id, *e),
+                e => (app.conns().active(), e),
+            };
+            if let Effect::Connect(to) = &e
+                && let Some(a) = links::decoders_for(to, conn, env.config_dir.as_deref())
+            {
+                queue.extend(app.update(a));
+            }
+            let traced = app.conns().traced(conn);
+            if let Some(result) = perform(e, client, (conn, traced), env, guard) {
                 queue.extend(app.update(result));
                 dirty = true;
             }
         }
+        // Only the shown connection builds its client trace.
+        let shown = app.conns().active();
+        client.trace_only(shown, app.conns().traced(shown));
         if app.quit() {
             return Ok(());
         }
@@ -609,11 +606,12 @@ async fn event_loop(
 /// action for the loop to feed to [`App::update`].
 fn perform(
     effect: Effect,
-    client: &mut Client,
+    client: &mut links::Links,
+    (conn, traced): (app::conns::ConnId, bool),
     env: &Env,
     guard: &mut terminal::TerminalGuard,
 ) -> Option<Action> {
-    let link = client.link.as_ref();
+    let link = client.get(conn);
     let no_link = || Err(client_link::LinkError::not_connected());
     let res = match effect {
         Effect::Subscribe { filter, qos } => {
@@ -654,11 +652,11 @@ fn perform(
             };
             return match connect_options(to, env) {
                 Ok(o) => {
-                    client.replace(Some(client_link::connect(o)));
+                    client.replace(conn, Some(client_link::connect_traced(o, traced)));
                     None
                 }
                 Err(ConnectError::Password(why)) => {
-                    client.replace(None);
+                    client.replace(conn, None);
                     // An unset password_env or unreadable password_file: ask instead.
                     Some(match asked {
                         Some(profile) => Action::NeedPassword { profile, why },
@@ -666,11 +664,17 @@ fn perform(
                     })
                 }
                 Err(ConnectError::Other(e)) => {
-                    client.replace(None);
+                    client.replace(conn, None);
                     Some(Action::ConnectFailed(e))
                 }
             };
         }
+        Effect::CloseConn(id) => {
+            client.close(id);
+            return None;
+        }
+        // Unwrapped by the loop before it gets here.
+        Effect::OnConn(..) => return None,
         Effect::SaveProfile { original, profile } => {
             let r = with_store(env, |store| {
                 // A new profile must not replace one of the same name.

@@ -22,6 +22,7 @@ mod client_pub;
 mod client_sub;
 mod client_support;
 mod conformance;
+mod conns_tui;
 mod decode_cli;
 mod layering;
 mod lessons_tui;

@@ -1,7 +1,7 @@
 //! `mqtt-workbench --profile NAME` in tmux against a real mosquitto that wants a password:
-//! the workbench opens on that broker with its topic tree, and switching to a profile with
-//! the wrong password asks first, shows the refusal in words without retrying, and connects
-//! with the password typed at the prompt.
+//! the workbench opens on that broker (beside the embedded one) with its topic tree, and a
+//! profile with the wrong password, opened from the picker, shows the refusal in words
+//! without retrying, and connects with the password typed at the prompt.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -61,7 +61,11 @@ async fn profile_opens_the_workbench_on_that_broker_with_its_topic_tree() {
     let s = t.wait_until("the client connected to the profile", |s| {
         s.contains(&format!("client connected 'lab' mqtt://127.0.0.1:{port}"))
     });
-    assert!(s.contains("no embedded broker"), "{s}");
+    // `--profile` opens the profile beside the embedded broker's connection (issue 14).
+    assert!(
+        s.contains("[2/2]") && s.contains("broker 127.0.0.1:"),
+        "{s}"
+    );
     m.wait_log("lab/# (QoS 0)").await;
     let (ok, _, err) = run_tool(
         &[
@@ -86,15 +90,13 @@ async fn profile_opens_the_workbench_on_that_broker_with_its_topic_tree() {
     });
     assert!(s.contains("Topics (1)"), "{s}");
 
-    // The picker lists both profiles; switching to another broker asks first, since it
-    // clears what was collected.
+    // The picker lists both profiles; another profile opens as a third connection, beside
+    // the others, and nothing collected is cleared.
     t.keys(&["P"]);
     t.wait_until("the picker", |s| {
         s.contains("Profiles · Enter connect") && s.contains("wrongpw")
     });
     t.keys(&["j", "Enter"]);
-    t.wait_until("the switch question", |s| s.contains("Switch connection"));
-    t.keys(&["y"]);
     // The bad password is refused: the reason shows in the password prompt, and the
     // workbench does not retry the same CONNECT on its own.
     let s = t.wait_until("the refusal", |s| {
@@ -107,7 +109,7 @@ async fn profile_opens_the_workbench_on_that_broker_with_its_topic_tree() {
     );
     assert!(
         s.contains("Topics (0)"),
-        "the previous broker's tree is cleared; {s}"
+        "the new connection has its own, empty tree; {s}"
     );
     // Typing the right password connects.
     t.text("secret");

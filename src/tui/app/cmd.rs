@@ -140,6 +140,15 @@ pub enum Cmd {
     /// Composer and subscribe dialog: copy the equivalent command (`true`: the
     /// `mqtt-workbench` one, `false`: mosquitto's).
     CopyCommand(bool),
+    // Several connections (conns, issue 14).
+    /// Open the connections list (or close it).
+    Conns,
+    /// Show the next connection.
+    ConnNext,
+    /// Show the previous connection.
+    ConnPrev,
+    /// Connections list: close the selected connection.
+    CloseConn,
 }
 
 /// What a lesson key asks for.

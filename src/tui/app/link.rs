@@ -65,6 +65,20 @@ pub enum ConnectTo {
     },
 }
 
+impl ConnectTo {
+    /// True for a profile with a password typed at the prompt.
+    #[must_use]
+    pub fn has_password(&self) -> bool {
+        matches!(
+            self,
+            Self::Profile {
+                password: Some(_),
+                ..
+            }
+        )
+    }
+}
+
 /// What the link model asks for after an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkOutcome {
@@ -179,7 +193,9 @@ impl Link {
     /// Applies a connection event at `now` (messages are the message history's business).
     pub fn on_event(&mut self, event: LinkEvent, now: SystemTime) -> LinkOutcome {
         match event {
-            LinkEvent::Message(_) | LinkEvent::UnsubAck => LinkOutcome::Nothing,
+            LinkEvent::Message(_) | LinkEvent::UnsubAck | LinkEvent::Trace(_) => {
+                LinkOutcome::Nothing
+            }
             LinkEvent::Connected => {
                 self.state = ClientState::Connected;
                 self.retry = None;

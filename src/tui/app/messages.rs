@@ -60,6 +60,8 @@ pub struct Messages {
     shown: PayloadRows,
     retained_sends: HashMap<Arc<str>, usize>,
     rate: Rate,
+    /// The connection's payload decoders per topic filter (conns: issue 14).
+    decoders: Option<Arc<crate::tui::decode::Decoders>>,
 }
 
 /// Why a message shows RETAIN 1.
@@ -83,6 +85,8 @@ pub struct PayloadRows {
     pub rows: Vec<String>,
     /// Rows the pane shows at once.
     pub height: usize,
+    /// The profile decoder that made the rows (`sparkplug`, `protobuf`, …), if one did.
+    pub decoder: Option<&'static str>,
 }
 
 impl Messages {
@@ -101,14 +105,23 @@ impl Messages {
             shown: PayloadRows::default(),
             retained_sends: HashMap::new(),
             rate: Rate::default(),
+            decoders: None,
         }
+    }
+
+    /// Sets the payload decoders (from the connection's profile); `Auto` uses them.
+    pub fn set_decoders(&mut self, decoders: Option<Arc<crate::tui::decode::Decoders>>) {
+        self.decoders = decoders;
+        self.shown.key = None;
     }
 
     /// Forgets every message (after switching brokers); the view modes chosen per topic stay.
     pub fn clear(&mut self) {
         let modes = std::mem::take(&mut self.modes);
+        let decoders = self.decoders.take();
         *self = Self::new(self.cap, self.max_bytes);
         self.modes = modes;
+        self.decoders = decoders;
     }
 
     /// Every kept message.
@@ -162,10 +175,21 @@ impl Messages {
         let mode = self.payload_mode();
         let key = seq.map(|s| (s, mode, width));
         if key != self.shown.key {
+            let mut decoder = None;
             let (used, rows) = match seq.and_then(|s| self.ring.get(s)) {
                 None => (PayloadMode::Auto, Vec::new()),
                 Some(m) => {
-                    let (used, lines) = render_payload(&m.payload, mode);
+                    let decoded = (mode == PayloadMode::Auto)
+                        .then_some(self.decoders.as_ref())
+                        .flatten()
+                        .and_then(|d| d.render(&m.topic, &m.payload));
+                    let (used, lines) = match decoded {
+                        Some(lines) => {
+                            decoder = self.decoders.as_ref().and_then(|d| d.name_for(&m.topic));
+                            (PayloadMode::Auto, lines)
+                        }
+                        None => render_payload(&m.payload, mode),
+                    };
                     let mut rows: Vec<String> = lines.iter().flat_map(|l| wrap(l, width)).collect();
                     if m.retain {
                         rows.push(String::new());
@@ -189,6 +213,7 @@ impl Messages {
                 used,
                 rows,
                 height,
+                decoder,
             };
         }
         self.shown.height = height;

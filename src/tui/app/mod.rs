@@ -16,6 +16,7 @@
 pub mod broker;
 pub mod cmd;
 pub mod composer;
+pub mod conns;
 pub mod fault;
 pub mod layout;
 pub mod lesson;
@@ -60,6 +61,7 @@ pub struct App {
     log: BrokerLog,
     broker: BrokerStatus,
     link: Link,
+    conns: conns::Conns,
     profiles: ProfileList,
     lesson: lesson::LessonModel,
     modal: Option<Modal>,
@@ -74,7 +76,9 @@ impl App {
     #[must_use]
     pub fn new(info: StartInfo, limits: Limits) -> Self {
         let lesson = lesson::LessonModel::new(info.broker_addr.as_deref());
+        let traced = info.target != Target::Embedded;
         Self {
+            conns: conns::Conns::new(limits, info.client_id.clone(), traced),
             layout: LayoutModel::default(),
             topics: Topics::new(limits.topics),
             messages: Messages::new(limits.messages, limits.message_bytes),
@@ -143,6 +147,12 @@ impl App {
     #[must_use]
     pub fn link(&self) -> &Link {
         &self.link
+    }
+
+    /// Every connection (the active one's tree, history and link are the panes').
+    #[must_use]
+    pub fn conns(&self) -> &conns::Conns {
+        &self.conns
     }
 
     /// The saved profiles.
@@ -233,6 +243,7 @@ impl App {
                     flags, topic, len, ..
                 } = &entry.event
                     && flags.retain
+                    && !self.conns.note_retained(topic, *len)
                     && *self.link.target() == Target::Embedded
                 {
                     // The sender set Retain: the broker now holds (or, empty, deleted) the
@@ -270,6 +281,18 @@ impl App {
                 self.topics.insert(&topic, sec, retained || sent_retained);
             }
             Action::Client(ev) => return self.on_link_event(ev),
+            Action::ConnEvent(id, LinkEvent::Trace(row)) => self.conns.push_trace(id, row),
+            Action::ConnEvent(id, ev) if id == self.conns.active() => {
+                return self.update(Action::Client(ev));
+            }
+            Action::ConnEvent(id, ev) => return self.conns.on_parked_event(id, ev, self.now),
+            Action::Open(to) => return self.switch(to),
+            Action::ConnDecoders(conn, decoders, errors) => {
+                errors
+                    .into_iter()
+                    .for_each(|e| self.notices.error(self.now, e));
+                self.conns.set_decoders(conn, decoders, &mut self.messages);
+            }
             Action::Tick(now) => self.now = now,
             Action::BrokerStats(stats) => self.broker.sample(stats),
             Action::Profiles(result) => self.on_profiles(result),
@@ -322,6 +345,13 @@ impl App {
             }
             Cmd::Faults if self.broker.addr().is_none() => self.notices.say(fault::NO_BROKER),
             Cmd::Faults => self.modal = Some(Modal::Faults),
+            Cmd::Conns => {
+                let cursor = self.conns.active_index();
+                self.modal = Some(Modal::Conns { cursor });
+            }
+            Cmd::ConnNext | Cmd::ConnPrev => {
+                self.show_conn(self.conns.neighbour(cmd == Cmd::ConnNext))
+            }
             Cmd::Profiles => {
                 let cursor = self.profiles.row_of(None, self.link.target());
                 self.modal = Some(Modal::Profiles { cursor });
@@ -402,7 +432,8 @@ impl App {
             | Cmd::DeleteProfile
             | Cmd::ToggleFieldBack
             | Cmd::Fault(_)
-            | Cmd::CopyCommand(_) => {}
+            | Cmd::CopyCommand(_)
+            | Cmd::CloseConn => {}
         }
         Vec::new()
     }
@@ -559,11 +590,16 @@ impl App {
                     Vec::new()
                 }
             },
-            Modal::ConfirmSwitch(to) => {
-                if cmd == Cmd::Submit {
-                    return self.switch_now(*to);
+            Modal::Conns { cursor } => {
+                match self.conns.list_key(cursor, cmd) {
+                    conns::ListOutcome::Stay(c) => self.modal = Some(Modal::Conns { cursor: c }),
+                    conns::ListOutcome::Switch(id) => self.show_conn(id),
+                    conns::ListOutcome::Done => {}
+                    conns::ListOutcome::Close(id) => {
+                        self.modal = Some(Modal::Conns { cursor });
+                        return vec![Effect::CloseConn(id)];
+                    }
                 }
-                self.modal = Some(Modal::ConfirmSwitch(to));
                 Vec::new()
             }
             Modal::ConfirmDelete(name) => {
@@ -697,45 +733,37 @@ impl App {
         self.modal = Some(Modal::Profiles { cursor });
     }
 
-    /// Points the client pane at `to`: a fresh topic tree and message history (topics of two
-    /// brokers in one tree would mislead), the target's subscriptions, and the effect that
-    /// makes the connection.
+    /// Shows connection `id` (its tree, history and link move into the panes).
+    fn show_conn(&mut self, id: conns::ConnId) {
+        let (t, m, l) = (&mut self.topics, &mut self.messages, &mut self.link);
+        if let Some(said) = self.conns.show(id, t, m, l) {
+            self.notices.say(said);
+        }
+    }
+
+    /// Points the client pane at `to`: the connection already there is shown (a typed
+    /// password connects it again), otherwise a new one opens beside the others, with its
+    /// own tree and history and the target's subscriptions. Nothing collected is lost.
     fn switch(&mut self, to: ConnectTo) -> Vec<Effect> {
-        if !self.same_target(&to) && !self.messages.ring().is_empty() {
-            self.modal = Some(Modal::ConfirmSwitch(Box::new(to)));
-            return Vec::new();
-        }
-        self.switch_now(to)
-    }
-
-    /// True when `to` is where the client pane already points (its data stays on a switch).
-    fn same_target(&self, to: &ConnectTo) -> bool {
-        match (to, self.link.target()) {
-            (ConnectTo::Embedded, Target::Embedded) => true,
-            (ConnectTo::Profile { profile, .. }, Target::Profile(name)) => profile.name == *name,
-            _ => false,
-        }
-    }
-
-    /// The number of messages a switch would forget.
-    #[must_use]
-    pub fn collected(&self) -> usize {
-        self.messages.ring().len()
-    }
-
-    fn switch_now(&mut self, to: ConnectTo) -> Vec<Effect> {
         self.modal = None;
-        let keep = self.same_target(&to);
+        if let Some(id) = self.conns.find(&to, &self.link) {
+            self.show_conn(id);
+            if !to.has_password() {
+                return Vec::new();
+            }
+        } else {
+            let embedded = matches!(to, ConnectTo::Embedded);
+            if embedded && self.broker.addr().is_none() {
+                self.notices.say(conns::NO_EMBEDDED);
+                return Vec::new();
+            }
+            let t = (&mut self.topics, &mut self.messages, &mut self.link);
+            self.conns.open(!embedded, t.0, t.1, t.2);
+        }
         match &to {
             ConnectTo::Embedded => {
-                let Some(addr) = self.broker.addr() else {
-                    self.notices.say(
-                        "no embedded broker in this session (started with -h, -L, --profile or \
-                         --no-broker; add --port to run one)",
-                    );
-                    return Vec::new();
-                };
-                self.link.point_at_embedded(addr);
+                let addr = self.broker.addr().unwrap_or_default().to_owned();
+                self.link.point_at_embedded(&addr);
                 self.notices
                     .say_until("connecting to the embedded broker", Pending::Connect);
             }
@@ -750,10 +778,6 @@ impl App {
                     Pending::Connect,
                 );
             }
-        }
-        if !keep {
-            self.topics.clear();
-            self.messages.clear();
         }
         vec![Effect::Connect(to)]
     }

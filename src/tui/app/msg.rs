@@ -15,6 +15,9 @@ use crate::broker::sys::LiveStats;
 use crate::profile::Profile;
 use crate::tui::client_link::{LinkEvent, OutgoingPublish};
 
+/// The id of one connection of the workbench (stable while it runs; see `conns`).
+pub type ConnId = u32;
+
 /// Everything that can change the model.
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -71,6 +74,18 @@ pub enum Action {
     Frame,
     /// A fault's helper client finished: what it saw, or why it could not.
     FaultDone(Result<String, String>),
+    // Several connections (conns, issue 14).
+    /// An event of connection `0` (the active one's go on like [`Action::Client`]).
+    ConnEvent(ConnId, LinkEvent),
+    /// Open (or show) a connection beside the others, as the picker does (`--profile`).
+    Open(ConnectTo),
+    /// The payload decoders of a connection's profile, and the entries that did not load
+    /// (file and line where known).
+    ConnDecoders(
+        ConnId,
+        std::sync::Arc<crate::tui::decode::Decoders>,
+        Vec<String>,
+    ),
 }
 
 /// Why the run loop could not carry out an effect.
@@ -122,6 +137,11 @@ pub enum Effect {
     Reconnect,
     /// Cause a fault against the embedded broker.
     Fault(super::fault::FaultRequest),
+    // Several connections (conns, issue 14).
+    /// Carry out the effect on connection `0`'s link instead of the active one's.
+    OnConn(ConnId, Box<Effect>),
+    /// Stop connection `0`'s link (the model forgot it).
+    CloseConn(ConnId),
 }
 
 /// A dialog on top of the panes; it takes all keys while open.
@@ -168,12 +188,15 @@ pub enum Modal {
     },
     /// Confirm deleting a profile.
     ConfirmDelete(String),
-    /// Confirm switching the client pane to another broker, which clears what was collected.
-    ConfirmSwitch(Box<ConnectTo>),
     /// The fault menu: pick a fault to cause against the embedded broker.
     Faults,
     /// The first-minute overlay (first start only).
     FirstMinute,
+    /// The connections list (conns, issue 14).
+    Conns {
+        /// Selected row.
+        cursor: usize,
+    },
 }
 
 /// How much history the model keeps.

@@ -248,6 +248,8 @@ pub struct ProfileForm {
     will_qos: u8,
     will_retain: bool,
     error: Option<String>,
+    /// The payload decoders of the profile: not edited here, kept as they are on save.
+    decoders: Vec<crate::profile::DecoderSpec>,
 }
 
 fn subs_text(subs: &[SavedSub]) -> String {
@@ -351,6 +353,7 @@ impl ProfileForm {
             texts.insert(f, line(&v));
         }
         let mut form = Self {
+            decoders: p.decoders.clone(),
             original,
             focus: FormField::Name,
             texts,
@@ -513,6 +516,7 @@ impl ProfileForm {
             retain: self.will_retain,
         });
         p.subscriptions = parse_subs(&self.text(FormField::Subscriptions))?;
+        p.decoders.clone_from(&self.decoders);
         p.validate().map_err(|e| e.problem)?;
         Ok(p)
     }

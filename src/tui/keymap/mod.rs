@@ -39,6 +39,8 @@ pub enum Ctx {
     Faults,
     /// The first-minute overlay.
     FirstMinute,
+    /// The connections list (conns, issue 14).
+    Conns,
 }
 
 impl Ctx {
@@ -60,6 +62,7 @@ impl Ctx {
             Self::Editor => "Profile editor",
             Self::Faults => "Fault menu (!)",
             Self::FirstMinute => "First minute",
+            Self::Conns => "Connections list (c)",
         }
     }
 }
@@ -111,13 +114,14 @@ pub fn contexts(app: &App) -> Vec<Ctx> {
             vec![Ctx::Prompt]
         }
         Some(Modal::Unsubscribe { .. }) => vec![Ctx::List],
-        Some(Modal::ConfirmClear(_) | Modal::ConfirmDelete(_) | Modal::ConfirmSwitch(_)) => {
+        Some(Modal::ConfirmClear(_) | Modal::ConfirmDelete(_)) => {
             vec![Ctx::Confirm]
         }
         Some(Modal::Profiles { .. }) => vec![Ctx::Picker],
         Some(Modal::ProfileEditor(_)) => vec![Ctx::Editor],
         Some(Modal::Faults) => vec![Ctx::Faults],
         Some(Modal::FirstMinute) => vec![Ctx::FirstMinute],
+        Some(Modal::Conns { .. }) => vec![Ctx::Conns],
         None => vec![pane_ctx(app.focus()), Ctx::Global],
     }
 }

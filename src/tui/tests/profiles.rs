@@ -15,23 +15,15 @@ fn enter(app: &mut App) -> Vec<Effect> {
 }
 
 #[test]
-fn picker_connects_to_a_profile_with_its_subscriptions_and_a_fresh_tree() {
+fn picker_opens_a_profile_beside_the_embedded_connection_with_its_own_tree() {
     let mut app = app_with_profiles();
     message(&mut app, "old/topic", b"x", at(0, 0));
     assert_eq!(app.topics().count(), 1);
     key(&mut app, 'P');
     assert!(matches!(app.modal(), Some(Modal::Profiles { cursor: 0 })));
     key(&mut app, 'j');
-    // Switching would clear what was collected: it asks first, and `n` keeps everything.
-    assert!(enter(&mut app).is_empty());
-    assert!(matches!(app.modal(), Some(Modal::ConfirmSwitch(_))));
-    key(&mut app, 'n');
-    assert_eq!(app.topics().count(), 1);
-    assert_eq!(*app.link().target(), Target::Embedded);
-    key(&mut app, 'P');
-    key(&mut app, 'j');
-    enter(&mut app);
-    let fx = key(&mut app, 'y');
+    // No question any more: the profile opens as a second connection, nothing is cleared.
+    let fx = enter(&mut app);
     let [Effect::Connect(ConnectTo::Profile { profile, password })] = fx.as_slice() else {
         panic!("{fx:?}")
     };
@@ -41,8 +33,13 @@ fn picker_connects_to_a_profile_with_its_subscriptions_and_a_fresh_tree() {
     assert_eq!(*app.link().target(), Target::Profile("lab".into()));
     assert_eq!(app.link().address(), "mqtts://broker.lab:8883");
     assert_eq!(*app.link().state(), ClientState::Connecting);
-    assert_eq!(app.topics().count(), 0, "the old broker's topics are gone");
+    assert_eq!(
+        app.topics().count(),
+        0,
+        "the new connection has its own tree"
+    );
     assert_eq!(app.messages().ring().len(), 0);
+    assert_eq!(app.conns().len(), 2);
     let subs: Vec<_> = app
         .link()
         .subscriptions()
@@ -59,7 +56,8 @@ fn picker_connects_to_a_profile_with_its_subscriptions_and_a_fresh_tree() {
             .iter()
             .all(|s| s.state == SubState::Pending)
     );
-    // Back to the embedded broker: `#` again.
+    // Back to the embedded broker: its connection is shown again, with what it collected,
+    // and no new connection is made.
     key(&mut app, 'P');
     assert!(
         matches!(app.modal(), Some(Modal::Profiles { cursor: 1 })),
@@ -67,10 +65,16 @@ fn picker_connects_to_a_profile_with_its_subscriptions_and_a_fresh_tree() {
     );
     key(&mut app, 'k');
     let fx = enter(&mut app);
-    assert_eq!(fx, [Effect::Connect(ConnectTo::Embedded)]);
+    assert!(fx.is_empty(), "{fx:?}");
     assert_eq!(*app.link().target(), Target::Embedded);
     assert_eq!(app.link().address(), "127.0.0.1:1883");
     assert_eq!(app.link().subscriptions()[0].filter, "#");
+    assert_eq!(
+        app.topics().count(),
+        1,
+        "the embedded connection kept its tree"
+    );
+    assert_eq!(app.conns().len(), 2);
 }
 
 #[test]

@@ -254,7 +254,6 @@ fn profile_connection_failure_at_80x24() {
     key(&mut app, 'P');
     key(&mut app, 'j');
     press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
-    key(&mut app, 'y');
     app.update(Action::Client(LinkEvent::Disconnected(
         "not authorised: check the user name and password (CONNACK 5)".into(),
     )));

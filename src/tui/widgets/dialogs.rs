@@ -11,7 +11,7 @@ use ratatui_textarea::TextArea;
 use super::centered;
 use crate::tui::app::Target;
 use crate::tui::app::profiles::{FormField, ProfileForm};
-use crate::tui::app::{App, Composer, ComposerField, ConnectTo, Modal, Prompt, SubState};
+use crate::tui::app::{App, Composer, ComposerField, Modal, Prompt, SubState};
 
 fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
     Clear.render(area, buf);
@@ -28,7 +28,7 @@ fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
 pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
     match modal {
         // The fault menu and the first-minute overlay are drawn by `super::lesson`.
-        Modal::Help { .. } | Modal::Faults | Modal::FirstMinute => {}
+        Modal::Help { .. } | Modal::Faults | Modal::FirstMinute | Modal::Conns { .. } => {}
         Modal::Errors { first } => errors(app, *first, screen, buf),
         Modal::Composer(c) => composer(app, c, screen, buf),
         Modal::Subscribe(p) => {
@@ -88,32 +88,6 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
             screen,
             buf,
         ),
-        Modal::ConfirmSwitch(to) => {
-            let whereto = match &**to {
-                ConnectTo::Embedded => "the embedded broker".to_owned(),
-                ConnectTo::Profile { profile, .. } => format!("profile '{}'", profile.name),
-            };
-            let inner = dialog(centered(screen, 72, 5), buf, "Switch connection");
-            let text = format!(
-                "Connect to {whereto}? The {} messages and the topic tree collected so far \
-                 are cleared (topics of two brokers in one tree would mislead).",
-                app.collected()
-            );
-            for (i, row) in super::word_wrap(&text, usize::from(inner.width))
-                .iter()
-                .take(2)
-                .enumerate()
-            {
-                let y = inner.y + u16::try_from(i).unwrap_or(0);
-                buf.set_line(inner.x, y, &Line::raw(row.clone()), inner.width);
-            }
-            buf.set_line(
-                inner.x,
-                inner.y + 2,
-                &Line::styled("y: switch   n/Esc: stay", Style::default().fg(Color::Cyan)),
-                inner.width,
-            );
-        }
         Modal::ConfirmDelete(name) => {
             let inner = dialog(centered(screen, 64, 4), buf, "Delete profile");
             buf.set_line(

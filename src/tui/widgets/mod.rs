@@ -11,6 +11,7 @@
 //!   equivalent-command lines of the composer and the subscribe dialog.
 
 pub mod broker_log;
+pub mod conns;
 pub mod dialogs;
 pub mod help;
 pub mod lesson;
@@ -40,7 +41,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     topic_tree::render(app, a.topics, buf);
     messages::render(app, a.messages, buf);
     payload::render(app, a.payload, buf);
-    broker_log::render(app, a.log, buf);
+    if !conns::render_trace(app, a.log, buf) {
+        broker_log::render(app, a.log, buf);
+    }
     if side > 0 {
         let area = Rect::new(main.x + main.width, screen.y, side, screen.height);
         lesson::render(app, area, buf);
@@ -50,6 +53,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Some(Modal::Help { scroll }) => help::render(screen, buf, *scroll),
         Some(Modal::Faults) => lesson::render_faults(app, screen, buf),
         Some(Modal::FirstMinute) => lesson::render_first_minute(screen, buf),
+        Some(Modal::Conns { cursor }) => conns::render_list(app, *cursor, screen, buf),
         Some(m) => dialogs::render(app, m, screen, buf),
     }
 }

@@ -33,7 +33,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let shown = app.messages().payload_rows();
     let chosen = app.messages().payload_mode();
     let mode = if chosen == PayloadMode::Auto {
-        format!("auto:{}", shown.used.name())
+        format!("auto:{}", shown.decoder.unwrap_or(shown.used.name()))
     } else {
         chosen.name().to_owned()
     };

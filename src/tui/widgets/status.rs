@@ -54,6 +54,10 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         _ if wide => format!(" {}", app.link().address()),
         _ => String::new(),
     };
+    // Several connections: which one the panes show (conns, issue 14).
+    if let Some(label) = super::conns::status_label(app) {
+        spans.push(Span::styled(format!("{label} "), bar.fg(Color::Cyan)));
+    }
     spans.push(Span::styled(
         format!("client {state}{target}"),
         bar.fg(color),

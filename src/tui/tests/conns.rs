@@ -1,0 +1,301 @@
+//! Several connections (issue 14) through the real keymap: a profile opens beside the
+//! embedded connection, `c` lists them, `{`/`}` step, parked connections keep collecting,
+//! the log pane shows the client trace of a connection to another broker, and a profile's
+//! decoders show Sparkplug B payloads. Snapshots at 80x24 and 160x48.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::*;
+use crate::profile::{DecoderKind, DecoderSpec};
+use crate::tui::app::{ConnectTo, Modal, Pane, Target};
+use crate::tui::decode::{Decoders, sparkplug};
+use crate::tui::trace::TraceRow;
+use crate::tui::widgets;
+
+fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    app.update(Action::Resize(w, h));
+    app.update(Action::Frame);
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| widgets::draw(f, app)).unwrap();
+    terminal
+}
+
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(r"\d{2}:\d{2}:\d{2}\.\d{3}", "HH:MM:SS.mmm");
+    s.add_filter(r"\d{2}:\d{2}:\d{2}", "HH:MM:SS");
+    s
+}
+
+fn msg(topic: &str, payload: &[u8], time: SystemTime) -> LinkEvent {
+    LinkEvent::Message(IncomingMessage {
+        time,
+        topic: topic.into(),
+        payload: Bytes::copy_from_slice(payload),
+        qos: 0,
+        retain: false,
+        properties: Vec::new(),
+    })
+}
+
+/// The embedded connection with two messages, then the `lab` profile opened from the picker.
+fn two_connections() -> App {
+    let mut app = app_with_profiles();
+    app.update(Action::ConnEvent(0, LinkEvent::Connected));
+    app.update(Action::ConnEvent(0, msg("plant/1/temp", b"20.5", at(1, 0))));
+    app.update(Action::ConnEvent(0, msg("plant/2/temp", b"19", at(1, 10))));
+    key(&mut app, 'P');
+    key(&mut app, 'j');
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(
+        matches!(fx.as_slice(), [Effect::Connect(ConnectTo::Profile { profile, .. })] if profile.name == "lab"),
+        "{fx:?}"
+    );
+    app
+}
+
+#[test]
+fn a_profile_opens_beside_and_switching_keeps_both_histories() {
+    let mut app = two_connections();
+    assert_eq!((app.conns().len(), app.conns().active()), (2, 1));
+    assert_eq!(*app.link().target(), Target::Profile("lab".into()));
+    assert_eq!(app.topics().count(), 0);
+    // The profile connects: its subscriptions go to its own (shown) link.
+    let fx = app.update(Action::ConnEvent(1, LinkEvent::Connected));
+    assert_eq!(fx.len(), 2, "{fx:?}");
+    assert!(fx.iter().all(|e| matches!(e, Effect::Subscribe { .. })));
+    app.update(Action::ConnEvent(1, msg("sensors/a", b"1", at(2, 0))));
+    // The embedded connection keeps receiving while it is not shown ...
+    app.update(Action::ConnEvent(0, msg("plant/3/temp", b"18", at(2, 5))));
+    assert_eq!(
+        app.messages().ring().len(),
+        1,
+        "only lab's message is shown"
+    );
+    // ... and a reconnect there subscribes its own link, not the shown one.
+    let fx = app.update(Action::ConnEvent(0, LinkEvent::Connected));
+    assert!(
+        matches!(fx.as_slice(), [Effect::OnConn(0, e)] if matches!(&**e, Effect::Subscribe { filter, .. } if filter == "#")),
+        "{fx:?}"
+    );
+    let rows = app.conns().rows(app.topics(), app.messages(), app.link());
+    let counts: Vec<_> = rows
+        .iter()
+        .map(|r| (r.name.as_str(), r.messages, r.topics, r.unseen, r.active))
+        .collect();
+    assert_eq!(
+        counts,
+        [("embedded", 3, 3, 1, false), ("lab", 1, 1, 0, true)]
+    );
+    // `{` shows the embedded connection with everything it collected.
+    assert!(key(&mut app, '{').is_empty());
+    assert_eq!(app.conns().active(), 0);
+    assert_eq!(*app.link().target(), Target::Embedded);
+    assert_eq!((app.messages().ring().len(), app.topics().count()), (3, 3));
+    assert!(
+        app.notice()
+            .is_some_and(|n| n.contains("connection 1/2: embedded"))
+    );
+    // `}` (cycling) goes back to lab, whose history is intact.
+    key(&mut app, '}');
+    assert_eq!(app.conns().active(), 1);
+    assert_eq!(app.messages().ring().len(), 1);
+    assert_eq!(
+        app.messages().current().map(|m| m.topic.to_string()),
+        Some("sensors/a".into())
+    );
+    // Picking lab again in the picker shows it; nothing new is connected.
+    key(&mut app, 'P');
+    key(&mut app, 'j');
+    key(&mut app, 'j');
+    key(&mut app, 'k');
+    assert!(press(&mut app, KeyCode::Enter, KeyModifiers::NONE).is_empty());
+    assert_eq!(app.conns().len(), 2);
+}
+
+#[test]
+fn the_hidden_embedded_connection_still_marks_retained_topics() {
+    let mut app = two_connections();
+    let flags = crate::broker::event::PublishFlags {
+        retain: true,
+        ..publish_flags()
+    };
+    let publish = BrokerEvent::PublishReceived {
+        client: "sensor".into(),
+        flags,
+        topic: "plant/1/temp".into(),
+        len: 4,
+    };
+    log(&mut app, publish, at(3, 0));
+    assert_eq!(app.topics().count(), 0, "lab's tree is not touched");
+    key(&mut app, '{');
+    app.update(Action::Frame);
+    let node = crate::tui::app::node_ref(app.topics().tree(), "plant/1/temp").unwrap();
+    assert!(node.stats.as_ref().is_some_and(|s| s.retained));
+}
+
+#[test]
+fn the_connections_list_switches_and_closes_but_never_the_shown_one() {
+    let mut app = two_connections();
+    key(&mut app, 'c');
+    assert!(matches!(app.modal(), Some(Modal::Conns { cursor: 1 })));
+    // The shown connection cannot be closed from the list.
+    assert!(key(&mut app, 'x').is_empty());
+    assert_eq!(app.conns().len(), 2);
+    key(&mut app, 'k');
+    assert!(matches!(app.modal(), Some(Modal::Conns { cursor: 0 })));
+    press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(app.modal().is_none());
+    assert_eq!(app.conns().active(), 0);
+    assert_eq!(app.messages().ring().len(), 2);
+    // Close lab from the list: its link is stopped.
+    key(&mut app, 'c');
+    key(&mut app, 'j');
+    assert_eq!(key(&mut app, 'x'), [Effect::CloseConn(1)]);
+    assert_eq!(app.conns().len(), 1);
+    press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(app.modal().is_none());
+    // Its late events are ignored.
+    assert!(
+        app.update(Action::ConnEvent(1, LinkEvent::Connected))
+            .is_empty()
+    );
+    assert_eq!(app.messages().ring().len(), 2);
+}
+
+#[test]
+fn the_log_pane_shows_the_client_trace_of_a_connection_to_another_broker() {
+    let mut app = two_connections();
+    let row = |line: &str| TraceRow::new(at(3, 0), line.to_owned());
+    for line in [
+        "Client wb sending CONNECT",
+        "Client wb received CONNACK (0)",
+        "Client wb sending SUBSCRIBE (Mid: 1, Topic: sensors/#, QoS: 1, Options: 0x00)",
+        "Client wb received SUBACK",
+        "Client wb received PUBLISH (d0, q0, r0, m0, 'sensors/a', ... (1 bytes))",
+    ] {
+        app.update(Action::ConnEvent(1, LinkEvent::Trace(row(line))));
+    }
+    // Trace rows of a parked connection go to its own trace.
+    app.update(Action::ConnEvent(
+        0,
+        LinkEvent::Trace(row("Client other sending PINGREQ")),
+    ));
+    let trace = app.conns().shown_trace().expect("lab's trace is shown");
+    let packets: Vec<_> = trace.rows().map(|r| r.packet.as_str()).collect();
+    assert_eq!(
+        packets,
+        ["CONNECT", "CONNACK", "SUBSCRIBE", "SUBACK", "PUBLISH"]
+    );
+    assert_eq!(
+        trace.rows().nth(2).and_then(|r| r.field("Topic Filter")),
+        Some("sensors/#")
+    );
+    let t = screen(&mut app, 80, 24);
+    let text = t.backend().to_string();
+    assert!(text.contains("Client trace · lab (5 packets)"), "{text}");
+    assert!(text.contains("Client wb received SUBACK"), "{text}");
+    // The embedded connection has the broker's log instead.
+    key(&mut app, '{');
+    assert!(app.conns().shown_trace().is_none());
+    let text = screen(&mut app, 80, 24).backend().to_string();
+    assert!(text.contains("Broker log"), "{text}");
+}
+
+fn sparkplug_app() -> App {
+    let mut app = two_connections();
+    let (decoders, errors) = Decoders::load(
+        &[DecoderSpec {
+            filter: "spBv1.0/#".into(),
+            kind: DecoderKind::Sparkplug,
+            proto: None,
+            message: None,
+        }],
+        std::path::Path::new("."),
+    );
+    assert!(errors.is_empty());
+    app.update(Action::ConnDecoders(1, Arc::new(decoders), Vec::new()));
+    app.update(Action::ConnEvent(1, LinkEvent::Connected));
+    let payload = sparkplug::tests_sample();
+    app.update(Action::ConnEvent(
+        1,
+        msg("spBv1.0/plant/NDATA/edge1", &payload, at(4, 0)),
+    ));
+    app.update(Action::Tick(at(5, 0)));
+    app
+}
+
+#[test]
+fn a_profile_decoder_shows_sparkplug_and_the_raw_bytes_stay_one_key_away() {
+    let mut app = sparkplug_app();
+    app.update(Action::Frame);
+    let rows = &app.messages().payload_rows().rows;
+    assert!(
+        rows[0].starts_with("(sparkplug decoder for 'spBv1.0/#'"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("Line/Temperature [alias 3]: Double = 21.5"))
+    );
+    assert!(
+        rows.iter().any(|r| r.starts_with("raw bytes (")),
+        "{rows:?}"
+    );
+    // `m` in the payload pane: the plain views, starting with text.
+    app.update(Action::Cmd(crate::tui::app::Cmd::Focus(Pane::Payload)));
+    key(&mut app, 'm');
+    app.update(Action::Frame);
+    assert!(!app.messages().payload_rows().rows[0].starts_with("(sparkplug"));
+    // Decoders belong to their connection: the embedded one shows no Sparkplug view.
+    key(&mut app, '{');
+    app.update(Action::ConnEvent(
+        0,
+        msg(
+            "spBv1.0/plant/NDATA/edge1",
+            &sparkplug::tests_sample(),
+            at(5, 0),
+        ),
+    ));
+    app.update(Action::Frame);
+    assert!(!app.messages().payload_rows().rows[0].starts_with("(sparkplug"));
+}
+
+#[test]
+fn connections_list_at_80x24() {
+    let mut app = two_connections();
+    app.update(Action::ConnEvent(1, LinkEvent::Connected));
+    app.update(Action::ConnEvent(0, msg("plant/3/temp", b"18", at(2, 5))));
+    key(&mut app, 'c');
+    let t = screen(&mut app, 80, 24);
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}
+
+#[test]
+fn connections_list_at_160x48() {
+    let mut app = two_connections();
+    app.update(Action::ConnEvent(1, LinkEvent::Connected));
+    app.update(Action::ConnEvent(0, msg("plant/3/temp", b"18", at(2, 5))));
+    key(&mut app, 'c');
+    let t = screen(&mut app, 160, 48);
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}
+
+#[test]
+fn sparkplug_payload_at_80x24() {
+    let mut app = sparkplug_app();
+    app.update(Action::Cmd(crate::tui::app::Cmd::Focus(Pane::Payload)));
+    let t = screen(&mut app, 80, 24);
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}
+
+#[test]
+fn sparkplug_payload_at_160x48() {
+    let mut app = sparkplug_app();
+    let t = screen(&mut app, 160, 48);
+    settings().bind(|| insta::assert_snapshot!(t.backend()));
+}

@@ -1,0 +1,271 @@
+//! The client's own packet trace as the log pane shows it for a connection to another broker
+//! (there is no embedded broker log for it): one [`TraceRow`] per packet the client sent or
+//! received, with the `mosquitto_sub -d` line of [`crate::client::trace`], the time it arrived
+//! and the packet's fields read back from that line (for the packet inspector and journeys).
+//! [`TraceLog`] keeps the newest rows, bounded like the other histories.
+
+use std::collections::VecDeque;
+use std::time::SystemTime;
+
+/// Which way a traced packet went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The client sent it to the broker.
+    Sent,
+    /// The client received it from the broker.
+    Received,
+}
+
+/// One packet of the client trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceRow {
+    /// When the row reached the workbench.
+    pub time: SystemTime,
+    /// The `-d` line, for example `Client wb sending SUBSCRIBE (Mid: 1, Topic: #, QoS: 0,
+    /// Options: 0x00)`.
+    pub line: String,
+    /// The client id the line names.
+    pub client_id: String,
+    /// Sent or received (`None` for a line that names no packet).
+    pub direction: Option<Direction>,
+    /// The control packet type (`CONNECT`, `PUBLISH`, …), empty when the line names none.
+    pub packet: String,
+    /// The packet's fields, under their names in the specification (`Packet Identifier`,
+    /// `Topic Name`, `QoS`, …), in the order of the line.
+    pub fields: Vec<(String, String)>,
+}
+
+impl TraceRow {
+    /// Reads a trace line into a row stamped `time`.
+    #[must_use]
+    pub fn new(time: SystemTime, line: String) -> Self {
+        let (client_id, direction, packet, fields) = parse(&line);
+        Self {
+            time,
+            client_id,
+            direction,
+            packet,
+            fields,
+            line,
+        }
+    }
+
+    /// The value of field `name`, if the packet has it.
+    #[must_use]
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+type Parsed = (String, Option<Direction>, String, Vec<(String, String)>);
+
+/// Splits `Client <id> sending|received <TYPE> (<args>)`.
+fn parse(line: &str) -> Parsed {
+    let Some(rest) = line.strip_prefix("Client ") else {
+        return (String::new(), None, String::new(), Vec::new());
+    };
+    let found = [
+        (" sending ", Direction::Sent),
+        (" received ", Direction::Received),
+    ]
+    .into_iter()
+    .filter_map(|(w, d)| rest.find(w).map(|i| (i, w.len(), d)))
+    .min_by_key(|(i, _, _)| *i);
+    let Some((i, len, direction)) = found else {
+        return (String::new(), None, String::new(), Vec::new());
+    };
+    let id = rest[..i].to_owned();
+    let after = &rest[i + len..];
+    let (packet, args) = match after.split_once(' ') {
+        Some((p, a)) => (p, a.trim()),
+        None => (after, ""),
+    };
+    let args = args
+        .strip_prefix('(')
+        .and_then(|a| a.strip_suffix(')'))
+        .unwrap_or(args);
+    let fields = match packet {
+        "PUBLISH" => publish_fields(args),
+        "CONNACK" => vec![("Return Code".to_owned(), args.to_owned())],
+        "DISCONNECT" if !args.is_empty() => vec![("Reason Code".to_owned(), args.to_owned())],
+        _ => list_fields(args),
+    };
+    (id, Some(direction), packet.to_owned(), fields)
+}
+
+/// `d0, q1, r0, m1, 'topic', ... (4 bytes)`.
+fn publish_fields(args: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let (flags, rest) = args.split_once('\'').unwrap_or((args, ""));
+    for f in flags.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        let (name, v) = match f.split_at_checked(1) {
+            Some(("d", v)) => ("DUP", v),
+            Some(("q", v)) => ("QoS", v),
+            Some(("r", v)) => ("RETAIN", v),
+            Some(("m", v)) => ("Packet Identifier", v),
+            _ => continue,
+        };
+        out.push((name.to_owned(), v.to_owned()));
+    }
+    if let Some((topic, tail)) = rest.rsplit_once("', ... (") {
+        out.push(("Topic Name".to_owned(), topic.to_owned()));
+        let bytes = tail.trim_end_matches(')').trim_end_matches(" bytes");
+        out.push(("Payload length".to_owned(), bytes.to_owned()));
+    }
+    out
+}
+
+/// `Mid: 1, Topic: a/b, QoS: 2, Options: 0x00`, `Mid: 1, RC:0` or `m1, rc0`.
+fn list_fields(args: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for part in args.split(", ").map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = match part.split_once(':') {
+            Some((k, v)) => (k.trim(), v.trim()),
+            None if part.starts_with("rc") => ("RC", &part[2..]),
+            None if part.starts_with('m') => ("Mid", &part[1..]),
+            None => continue,
+        };
+        let name = match k {
+            "Mid" => "Packet Identifier",
+            "Topic" => "Topic Filter",
+            "RC" => "Reason Code",
+            "Options" => "Subscription Options",
+            other => other,
+        };
+        out.push((name.to_owned(), v.to_owned()));
+    }
+    out
+}
+
+/// The newest trace rows of one connection, at most `cap`.
+#[derive(Debug, Clone)]
+pub struct TraceLog {
+    rows: VecDeque<TraceRow>,
+    cap: usize,
+    dropped: u64,
+}
+
+impl TraceLog {
+    /// An empty trace of at most `cap` rows.
+    #[must_use]
+    pub fn new(cap: usize) -> Self {
+        Self {
+            rows: VecDeque::new(),
+            cap: cap.max(1),
+            dropped: 0,
+        }
+    }
+
+    /// Keeps a row, forgetting the oldest when full.
+    pub fn push(&mut self, row: TraceRow) {
+        if self.rows.len() == self.cap {
+            self.rows.pop_front();
+            self.dropped += 1;
+        }
+        self.rows.push_back(row);
+    }
+
+    /// The kept rows, oldest first.
+    pub fn rows(&self) -> impl DoubleEndedIterator<Item = &TraceRow> + ExactSizeIterator {
+        self.rows.iter()
+    }
+
+    /// Rows kept.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when no row is kept.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Rows forgotten to stay within the cap.
+    #[must_use]
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::trace as t;
+    use std::time::UNIX_EPOCH;
+
+    fn row(line: String) -> TraceRow {
+        TraceRow::new(UNIX_EPOCH, line)
+    }
+
+    #[test]
+    fn every_trace_line_reads_back_into_its_fields() {
+        let r = row(t::sending_publish("wb 1", false, 1, true, 7, "a, b/c", 4));
+        assert_eq!(
+            (r.client_id.as_str(), r.direction, r.packet.as_str()),
+            ("wb 1", Some(Direction::Sent), "PUBLISH")
+        );
+        let want: Vec<(String, String)> = [
+            ("DUP", "0"),
+            ("QoS", "1"),
+            ("RETAIN", "1"),
+            ("Packet Identifier", "7"),
+            ("Topic Name", "a, b/c"),
+            ("Payload length", "4"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        assert_eq!(r.fields, want);
+
+        let r = row(t::sending_subscribe("wb", 3, "plant/+/temp", 2, 0));
+        assert_eq!(r.field("Packet Identifier"), Some("3"));
+        assert_eq!(r.field("Topic Filter"), Some("plant/+/temp"));
+        assert_eq!(r.field("QoS"), Some("2"));
+        assert_eq!(r.field("Subscription Options"), Some("0x00"));
+
+        let r = row(t::received_connack("wb", 5));
+        assert_eq!(
+            (r.direction, r.packet.as_str()),
+            (Some(Direction::Received), "CONNACK")
+        );
+        assert_eq!(r.field("Return Code"), Some("5"));
+
+        let r = row(t::received_puback("wb", 9, 16));
+        assert_eq!(r.field("Packet Identifier"), Some("9"));
+        assert_eq!(r.field("Reason Code"), Some("16"));
+        let r = row(t::sending_puback("wb", 12, 0));
+        assert_eq!(r.field("Packet Identifier"), Some("12"));
+        assert_eq!(r.field("Reason Code"), Some("0"));
+
+        let r = row(t::received_suback("wb"));
+        assert_eq!((r.packet.as_str(), r.fields.len()), ("SUBACK", 0));
+        let r = row(t::sending_connect("wb"));
+        assert_eq!(
+            (r.direction, r.packet.as_str()),
+            (Some(Direction::Sent), "CONNECT")
+        );
+        let r = row(t::received_disconnect("wb", 142));
+        assert_eq!(r.field("Reason Code"), Some("142"));
+        let r = row("not a trace line".to_owned());
+        assert_eq!((r.direction, r.packet.as_str()), (None, ""));
+    }
+
+    #[test]
+    fn the_log_keeps_the_newest_rows() {
+        let mut log = TraceLog::new(2);
+        for i in 0..5u16 {
+            log.push(row(t::sending_pubrel("wb", i)));
+        }
+        let ids: Vec<_> = log
+            .rows()
+            .filter_map(|r| r.field("Packet Identifier"))
+            .collect();
+        assert_eq!(ids, ["3", "4"]);
+        assert_eq!(log.dropped(), 3);
+    }
+}

@@ -1,0 +1,159 @@
+//! The connections list (`c`) and the client trace that the log pane shows for a connection
+//! to another broker.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Widget};
+
+use super::{centered, clock, pane_block, word_wrap};
+use crate::tui::app::{App, Pane, Target};
+use crate::tui::trace::{Direction, TraceRow};
+
+/// The status bar's name of the shown connection when there are several: `[2/3]` before
+/// a profile's name (which the client part shows), `[1/3 embedded]` otherwise.
+#[must_use]
+pub fn status_label(app: &App) -> Option<String> {
+    let c = app.conns();
+    (c.len() > 1).then(|| {
+        let (i, n) = (c.active_index() + 1, c.len());
+        match app.link().target() {
+            Target::Profile(_) => format!("[{i}/{n}]"),
+            _ => format!("[{i}/{n} {}]", crate::tui::app::conns::name_of(app.link())),
+        }
+    })
+}
+
+/// Draws the connections list over the screen, row `cursor` selected.
+pub fn render_list(app: &App, cursor: usize, screen: Rect, buf: &mut Buffer) {
+    let rows = app.conns().rows(app.topics(), app.messages(), app.link());
+    let h = u16::try_from(rows.len()).unwrap_or(20).min(20) + 3;
+    let area = centered(screen, 100, h);
+    Clear.render(area, buf);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Connections · Enter show · x close · {/} step ")
+        .border_style(Style::default().fg(Color::Yellow));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let name_w = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let head = format!(
+        "  {:<name_w$}  {:>8} {:>6}  state · address",
+        "name", "messages", "topics"
+    );
+    buf.set_line(
+        inner.x,
+        inner.y,
+        &Line::styled(head, Style::default().fg(Color::DarkGray)),
+        inner.width,
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let Ok(y) = u16::try_from(i + 1) else { break };
+        if y >= inner.height {
+            break;
+        }
+        let mut style = match r.state.as_str() {
+            "connected" => Style::default().fg(Color::Green),
+            "connecting" => Style::default().fg(Color::Yellow),
+            _ => Style::default().fg(Color::Red),
+        };
+        if i == cursor {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        let marker = if r.active { "● " } else { "  " };
+        let unseen = if r.unseen > 0 {
+            format!(" (+{} new)", r.unseen)
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "{marker}{:<name_w$}  {:>8} {:>6}  {} · {}{unseen}",
+            r.name, r.messages, r.topics, r.state, r.address
+        );
+        buf.set_line(
+            inner.x,
+            inner.y + y,
+            &Line::styled(text, style),
+            inner.width,
+        );
+    }
+}
+
+/// The colour of a trace row, by packet type as the broker log colours them.
+fn style_for(row: &TraceRow) -> Style {
+    let s = Style::default();
+    match row.packet.as_str() {
+        "CONNECT" | "CONNACK" => s.fg(Color::Green),
+        "SUBSCRIBE" | "SUBACK" | "UNSUBSCRIBE" | "UNSUBACK" => s.fg(Color::Magenta),
+        "PUBLISH" if row.direction == Some(Direction::Sent) => s.fg(Color::Blue),
+        "PUBLISH" => s.fg(Color::Cyan),
+        "PUBACK" | "PUBREC" | "PUBREL" | "PUBCOMP" => s.fg(Color::LightBlue),
+        "PINGREQ" | "PINGRESP" => s.fg(Color::DarkGray),
+        "DISCONNECT" => s.fg(Color::LightRed),
+        _ => s,
+    }
+}
+
+/// Draws the shown connection's client trace in the log pane, newest at the bottom, when
+/// the log pane shows it (a connection to another broker). Returns false when it does not,
+/// and the broker log is drawn instead.
+pub fn render_trace(app: &App, area: Rect, buf: &mut Buffer) -> bool {
+    let Some(trace) = app.conns().shown_trace() else {
+        return false;
+    };
+    if area.width == 0 || area.height == 0 {
+        return true;
+    }
+    let title = format!(
+        " Client trace · {} ({} packets) ",
+        crate::tui::app::conns::name_of(app.link()),
+        trace.len()
+    );
+    let block = pane_block(app, Pane::Log, title);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let width = usize::from(inner.width);
+    let height = usize::from(inner.height);
+    // Only the rows that fit are formatted, newest first.
+    let mut lines: Vec<(String, Style)> = Vec::new();
+    for row in trace.rows().rev() {
+        let stamp = clock(row.time, false);
+        let indent = stamp.len() + 1;
+        let chunks = word_wrap(&row.line, width.saturating_sub(indent).max(8));
+        let style = style_for(row);
+        for (j, chunk) in chunks.iter().enumerate().rev() {
+            let text = if j == 0 {
+                format!("{stamp} {chunk}")
+            } else {
+                format!("{}{chunk}", " ".repeat(indent))
+            };
+            lines.push((text, style));
+        }
+        if lines.len() >= height {
+            break;
+        }
+    }
+    if trace.is_empty() {
+        lines.push((
+            "no packets yet: the client's own trace shows here (no broker log for this \
+             connection)"
+                .to_owned(),
+            Style::default().fg(Color::DarkGray),
+        ));
+    }
+    for (i, (text, style)) in lines.iter().take(height).rev().enumerate() {
+        let Ok(y) = u16::try_from(i) else { break };
+        buf.set_line(
+            inner.x,
+            inner.y + y,
+            &Line::styled(text.clone(), *style),
+            inner.width,
+        );
+    }
+    true
+}
