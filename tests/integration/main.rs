@@ -13,6 +13,7 @@ mod broker_malformed;
 mod broker_ops;
 mod broker_rumqttc;
 mod broker_semantics;
+mod broker_state;
 mod clauses;
 mod client_api;
 mod client_format;
