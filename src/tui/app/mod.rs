@@ -17,6 +17,7 @@ pub mod broker;
 pub mod cmd;
 pub mod composer;
 pub mod fault;
+pub mod inspector;
 pub mod layout;
 pub mod lesson;
 pub mod link;
@@ -27,7 +28,9 @@ pub mod notice;
 pub mod profiles;
 pub mod prompt;
 pub mod rate;
+pub mod state_view;
 pub mod topics;
+pub mod why_view;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -35,7 +38,7 @@ use bytes::Bytes;
 use ratatui_textarea::Input;
 
 pub use self::broker::BrokerStatus;
-pub use self::cmd::{Cmd, LessonCmd, Pane};
+pub use self::cmd::{Cmd, LearnCmd, LessonCmd, Pane};
 pub use self::composer::{Composer, ComposerField, ComposerOutcome};
 pub use self::layout::{Areas, LayoutModel};
 pub use self::link::{ClientState, ConnectTo, Link, LinkOutcome, SubState, Subscription, Target};
@@ -271,6 +274,7 @@ impl App {
             }
             Action::Client(ev) => return self.on_link_event(ev),
             Action::Tick(now) => self.now = now,
+            Action::Learn(r) => return self.on_learn_result(r),
             Action::BrokerStats(stats) => self.broker.sample(stats),
             Action::Profiles(result) => self.on_profiles(result),
             Action::NeedPassword { profile, why } => {
@@ -322,6 +326,7 @@ impl App {
             }
             Cmd::Faults if self.broker.addr().is_none() => self.notices.say(fault::NO_BROKER),
             Cmd::Faults => self.modal = Some(Modal::Faults),
+            Cmd::Learn(c) => return self.open_learn(c, None),
             Cmd::Profiles => {
                 let cursor = self.profiles.row_of(None, self.link.target());
                 self.modal = Some(Modal::Profiles { cursor });
@@ -481,6 +486,20 @@ impl App {
         let Some(modal) = self.modal.take() else {
             return Vec::new();
         };
+        if let Cmd::Learn(c @ (LearnCmd::Inspect | LearnCmd::State | LearnCmd::Why)) = cmd {
+            return self.open_learn(c, Some(modal));
+        }
+        if let (Cmd::Learn(LearnCmd::Concepts), Modal::Help { .. } | Modal::Learn(_)) =
+            (cmd, &modal)
+        {
+            return self.open_learn(LearnCmd::Concepts, Some(modal));
+        }
+        if let Modal::Learn(v) = modal {
+            let page = usize::from(self.layout.size().1.saturating_sub(6)).max(1);
+            let (v, asks) = v.update(cmd, page);
+            self.modal = v.map(|v| Modal::Learn(Box::new(v)));
+            return asks.into_iter().map(Effect::Learn).collect();
+        }
         if let Cmd::CopyCommand(wb) = cmd {
             let (c, p) = match &modal {
                 Modal::Composer(c) => (Some(&**c), None),
@@ -502,6 +521,8 @@ impl App {
             return Vec::new();
         }
         match modal {
+            // Handled above.
+            Modal::Learn(_) => Vec::new(),
             // Any key closes the overlay (shown once); `L` also opens the lesson.
             Modal::FirstMinute => self.on_cmd(cmd),
             Modal::Faults => {
@@ -664,6 +685,39 @@ impl App {
         }
     }
 
+    /// Issue 12: opens a learning view (`prev`: the dialog it replaces, kept on a refusal).
+    fn open_learn(&mut self, c: LearnCmd, prev: Option<Modal>) -> Vec<Effect> {
+        let topic = self.selected_topic();
+        let at = inspector::Opening {
+            log: &self.log,
+            topic: topic.as_deref(),
+            you: self.link.client_id(),
+            embedded: self.broker.addr().is_some(),
+        };
+        match inspector::Learn::open(c, at) {
+            Ok((v, asks)) => {
+                self.modal = Some(Modal::Learn(Box::new(v)));
+                asks.into_iter().map(Effect::Learn).collect()
+            }
+            Err(why) => {
+                self.modal = prev;
+                self.notices.say(why);
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_learn_result(&mut self, r: inspector::LearnResult) -> Vec<Effect> {
+        match &mut self.modal {
+            Some(Modal::Learn(v)) => v
+                .result(r, &self.log)
+                .into_iter()
+                .map(Effect::Learn)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     fn on_picker(&mut self, outcome: PickerOutcome) -> Vec<Effect> {
         match outcome {
             PickerOutcome::Stay(cursor) => self.modal = Some(Modal::Profiles { cursor }),
@@ -800,6 +854,7 @@ impl App {
                 | Modal::Password { prompt: p, .. },
             ) => p.input(input),
             Some(Modal::ProfileEditor(f)) => f.input(input),
+            Some(Modal::Learn(v)) => v.input(input),
             Some(Modal::Help { .. } | Modal::Errors { .. }) => self.modal = None,
             _ => {}
         }
@@ -815,6 +870,7 @@ impl App {
                 | Modal::Password { prompt: p, .. },
             ) => p.paste(text),
             Some(Modal::ProfileEditor(f)) => f.paste(text),
+            Some(Modal::Learn(v)) => v.paste(text),
             _ => {}
         }
     }

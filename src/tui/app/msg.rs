@@ -71,6 +71,8 @@ pub enum Action {
     Frame,
     /// A fault's helper client finished: what it saw, or why it could not.
     FaultDone(Result<String, String>),
+    /// Issue 12: captured bytes or a broker state snapshot for a learning view.
+    Learn(super::inspector::LearnResult),
 }
 
 /// Why the run loop could not carry out an effect.
@@ -122,6 +124,8 @@ pub enum Effect {
     Reconnect,
     /// Cause a fault against the embedded broker.
     Fault(super::fault::FaultRequest),
+    /// Issue 12: look up captured bytes, or ask the embedded broker for its state.
+    Learn(super::inspector::LearnRequest),
 }
 
 /// A dialog on top of the panes; it takes all keys while open.
@@ -174,6 +178,8 @@ pub enum Modal {
     Faults,
     /// The first-minute overlay (first start only).
     FirstMinute,
+    /// Issue 12: packet inspector, broker state, "why didn't I receive it?", concepts.
+    Learn(Box<super::inspector::Learn>),
 }
 
 /// How much history the model keeps.

@@ -39,6 +39,8 @@ pub enum Ctx {
     Faults,
     /// The first-minute overlay.
     FirstMinute,
+    /// Issue 12's learning views: inspector, broker state, why, concept pages.
+    Learn,
 }
 
 impl Ctx {
@@ -60,6 +62,7 @@ impl Ctx {
             Self::Editor => "Profile editor",
             Self::Faults => "Fault menu (!)",
             Self::FirstMinute => "First minute",
+            Self::Learn => "Inspector, state, why, concepts",
         }
     }
 }
@@ -118,6 +121,8 @@ pub fn contexts(app: &App) -> Vec<Ctx> {
         Some(Modal::ProfileEditor(_)) => vec![Ctx::Editor],
         Some(Modal::Faults) => vec![Ctx::Faults],
         Some(Modal::FirstMinute) => vec![Ctx::FirstMinute],
+        Some(Modal::Learn(v)) if v.typing() => vec![Ctx::Prompt],
+        Some(Modal::Learn(_)) => vec![Ctx::Learn],
         None => vec![pane_ctx(app.focus()), Ctx::Global],
     }
 }

@@ -1,5 +1,6 @@
 //! Tests of the workbench model (`App::update` on pure state) and whole-screen snapshots.
 
+mod learn;
 mod profiles;
 mod screens;
 mod structure;

@@ -7,17 +7,21 @@
 //! * [`status`]: the status bar and the key footer.
 //! * [`dialogs`]: composer, prompts, unsubscribe list, confirmation.
 //! * [`help`]: all keys.
+//! * [`inspector`], [`state_view`], [`why_view`]: issue 12's learning views.
 //! * [`lesson`]: the lesson pane, the fault menu, the first-minute overlay and the
 //!   equivalent-command lines of the composer and the subscribe dialog.
 
 pub mod broker_log;
 pub mod dialogs;
 pub mod help;
+pub mod inspector;
 pub mod lesson;
 pub mod messages;
 pub mod payload;
+pub mod state_view;
 pub mod status;
 pub mod topic_tree;
+pub mod why_view;
 
 use std::time::SystemTime;
 
@@ -50,6 +54,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Some(Modal::Help { scroll }) => help::render(screen, buf, *scroll),
         Some(Modal::Faults) => lesson::render_faults(app, screen, buf),
         Some(Modal::FirstMinute) => lesson::render_first_minute(screen, buf),
+        Some(Modal::Learn(l)) => inspector::render(app, l, screen, buf),
         Some(m) => dialogs::render(app, m, screen, buf),
     }
 }

@@ -1,0 +1,667 @@
+//! Issue 12, the learning views, as one dialog ([`Learn`]): the packet inspector on a log line
+//! (`i` or Enter in the log), the broker state view (`B`, [`super::state_view`]), "Why didn't
+//! I receive it?" (`W`, [`super::why_view`]) and the concept pages (Tab in `?`). Each view's
+//! text is built here as plain lines (the widgets colour them), so scrolling knows its end.
+//!
+//! # The packet inspector
+//!
+//! The raw bytes come from the embedded broker's capture ring ([`crate::broker::capture`]):
+//! the log line gives a client id, a direction, a packet type and a Packet Identifier, and its
+//! place among the log lines with the same values (counted from the newest) picks the
+//! captured packet at the same place ([`CaptureRequest`]). Before they are shown, the bytes
+//! are checked against the log line (flags, topic, payload length); when they are gone or do
+//! not agree, the view says so and shows the fields the log line carries. What it shows of
+//! the bytes is exactly [`crate::inspect::render`], as `mqtt-workbench decode` prints it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use super::cmd::{Cmd, LearnCmd};
+use super::log::BrokerLog;
+use super::prompt::Prompt;
+use super::state_view::StateView;
+use super::why_view::WhyView;
+use crate::broker::capture::{Capture, Captured, UNKNOWN, Way};
+use crate::broker::router::state::BrokerState;
+use crate::broker::{BrokerEvent, LogEntry};
+use crate::inspect::{self, render};
+use crate::protocol::packet_type as pt;
+
+/// How often an open state or why view asks the broker again (about 4 Hz).
+pub const POLL_EVERY: Duration = Duration::from_millis(250);
+
+/// The learning dialog: one of the views.
+#[derive(Debug, Clone)]
+pub enum Learn {
+    /// The packet inspector.
+    Packet(Box<PacketView>),
+    /// The broker state view.
+    State(StateView),
+    /// "Why didn't I receive it?".
+    Why(Box<WhyView>),
+    /// The concept pages.
+    Concepts(ConceptView),
+}
+
+/// What a learning view asks the run loop for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LearnRequest {
+    /// Find a packet's bytes in the embedded broker's capture.
+    Capture(CaptureRequest),
+    /// Ask the embedded broker for its state after `after`, checking ACL read access to
+    /// `topic` when given. `poll` ties the answer to the view that asked.
+    State {
+        /// The topic of "Why didn't I receive it?".
+        topic: Option<String>,
+        /// Wait this long first (0 when a view opens, [`POLL_EVERY`] after).
+        after: Duration,
+        /// The asking view's poll id.
+        poll: u64,
+    },
+}
+
+/// What comes back for a [`LearnRequest`].
+#[derive(Debug, Clone)]
+pub enum LearnResult {
+    /// The captured packet, or why there is none.
+    Captured(Result<Captured, String>),
+    /// The broker's state (`None`: no embedded broker, or it stopped), for the poll id.
+    State(u64, Option<Box<BrokerState>>),
+}
+
+/// Poll ids: each state or why view that opens gets a new one, so that an answer meant for a
+/// closed view does not start a second poll loop.
+static NEXT_POLL: AtomicU64 = AtomicU64::new(1);
+
+/// A new poll id.
+#[must_use]
+pub fn next_poll() -> u64 {
+    NEXT_POLL.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Which packet ids a capture lookup accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdMatch {
+    /// Exactly this one (`None`: a packet without a Packet Identifier).
+    Exactly(Option<u16>),
+    /// Any (the log line does not say, as for SUBSCRIBE).
+    Any,
+}
+
+/// Which captured packet goes with a log line: its key and its place counted from the newest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureRequest {
+    /// The client (`<unknown>` for CONNECT, which is read before the id is known).
+    pub client: Arc<str>,
+    /// Received or sent by the broker.
+    pub way: Way,
+    /// Packet type.
+    pub packet_type: u8,
+    /// Packet Identifier.
+    pub packet_id: IdMatch,
+    /// 0: the newest packet with this key, 1: the one before, ...
+    pub newer: usize,
+}
+
+impl CaptureRequest {
+    /// The key of a log line's packet, if the line is about one packet.
+    #[must_use]
+    pub fn of(event: &BrokerEvent) -> Option<Self> {
+        use BrokerEvent as E;
+        let req = |client: &Arc<str>, way, packet_type, id| {
+            Some(Self {
+                client: client.clone(),
+                way,
+                packet_type,
+                packet_id: id,
+                newer: 0,
+            })
+        };
+        let id = |pkid: u16| IdMatch::Exactly(Some(pkid));
+        let pub_id = |qos: u8, pkid: u16| IdMatch::Exactly((qos > 0).then_some(pkid));
+        match event {
+            E::PublishReceived { client, flags, .. } | E::PublishDenied { client, flags, .. } => {
+                req(client, Way::In, pt::PUBLISH, pub_id(flags.qos, flags.pkid))
+            }
+            E::PublishSent { client, flags, .. } => {
+                req(client, Way::Out, pt::PUBLISH, pub_id(flags.qos, flags.pkid))
+            }
+            E::PubAckSent { client, pkid, .. } => req(client, Way::Out, pt::PUBACK, id(*pkid)),
+            E::PubAckReceived { client, pkid, .. } => req(client, Way::In, pt::PUBACK, id(*pkid)),
+            E::PubRecSent { client, pkid, .. } => req(client, Way::Out, pt::PUBREC, id(*pkid)),
+            E::PubRecReceived { client, pkid, .. } => req(client, Way::In, pt::PUBREC, id(*pkid)),
+            E::PubRelSent { client, pkid, .. } => req(client, Way::Out, pt::PUBREL, id(*pkid)),
+            E::PubRelReceived { client, pkid, .. } => req(client, Way::In, pt::PUBREL, id(*pkid)),
+            E::PubCompSent { client, pkid, .. } => req(client, Way::Out, pt::PUBCOMP, id(*pkid)),
+            E::PubCompReceived { client, pkid, .. } => req(client, Way::In, pt::PUBCOMP, id(*pkid)),
+            E::SubscribeReceived { client, .. } => {
+                req(client, Way::In, pt::SUBSCRIBE, IdMatch::Any)
+            }
+            E::SubAckSent(client) => req(client, Way::Out, pt::SUBACK, IdMatch::Any),
+            E::UnsubscribeReceived { client, .. } => {
+                req(client, Way::In, pt::UNSUBSCRIBE, IdMatch::Any)
+            }
+            E::UnsubAckSent(client) => req(client, Way::Out, pt::UNSUBACK, IdMatch::Any),
+            E::PingReqReceived(client) => req(client, Way::In, pt::PINGREQ, IdMatch::Any),
+            E::PingRespSent(client) => req(client, Way::Out, pt::PINGRESP, IdMatch::Any),
+            E::DisconnectReceived(client) => req(client, Way::In, pt::DISCONNECT, IdMatch::Any),
+            E::ClientConnected { .. } => {
+                req(&Arc::from(UNKNOWN), Way::In, pt::CONNECT, IdMatch::Any)
+            }
+            E::ConnAckSent { client, .. } => req(client, Way::Out, pt::CONNACK, IdMatch::Any),
+            _ => None,
+        }
+    }
+
+    /// True when a captured packet has this request's key.
+    #[must_use]
+    pub fn accepts(&self, c: &Captured) -> bool {
+        c.key.way == self.way
+            && c.key.packet_type == self.packet_type
+            && (self.packet_type == pt::CONNECT || c.key.client == self.client)
+            && match self.packet_id {
+                IdMatch::Any => true,
+                IdMatch::Exactly(id) => c.key.packet_id == id,
+            }
+    }
+
+    /// The captured packet for this request, or why there is none.
+    pub fn find(&self, cap: &Capture) -> Result<Captured, String> {
+        let kept = cap.packets(self.way);
+        kept.iter()
+            .rev()
+            .filter(|c| self.accepts(c))
+            .nth(self.newer)
+            .cloned()
+            .ok_or_else(|| {
+                let l = cap.limits();
+                format!(
+                    "the raw bytes of this packet are no longer kept: the capture holds the \
+                     last {} packets each way (at most {} KiB), and this one is older",
+                    l.packets,
+                    l.total_bytes / 1024
+                )
+            })
+    }
+}
+
+/// The place of log entry `seq` among the log lines with the same packet key, from the newest
+/// (the lines of every client count, whatever the filter shows).
+fn place_from_newest(log: &BrokerLog, seq: u64, req: &CaptureRequest) -> usize {
+    log.ring()
+        .iter()
+        .rev()
+        .take_while(|(s, _)| *s > seq)
+        .filter(|(_, e)| CaptureRequest::of(&e.event).is_some_and(|r| same_key(&r, req)))
+        .count()
+}
+
+fn same_key(a: &CaptureRequest, b: &CaptureRequest) -> bool {
+    a.way == b.way
+        && a.packet_type == b.packet_type
+        && a.client == b.client
+        && a.packet_id == b.packet_id
+}
+
+/// The packet inspector.
+#[derive(Debug, Clone)]
+pub struct PacketView {
+    /// The log line as the log pane shows it.
+    pub line: String,
+    /// When the broker logged it.
+    pub time: SystemTime,
+    /// The capture lookup, when the line is about a packet.
+    pub request: Option<CaptureRequest>,
+    /// The bytes found, with what the inspector reads in them.
+    pub found: Option<(Captured, inspect::Inspection)>,
+    /// Why the bytes are not shown (gone, no capture, not a packet, not matching).
+    pub missing: Option<String>,
+    /// The text shown.
+    pub lines: Vec<String>,
+    /// First line shown.
+    pub scroll: usize,
+    event: BrokerEvent,
+}
+
+impl PacketView {
+    /// The inspector on the log entry `seq`; the request to send, if any.
+    #[must_use]
+    pub fn open(log: &BrokerLog, seq: u64, entry: &LogEntry) -> (Self, Option<CaptureRequest>) {
+        let request = CaptureRequest::of(&entry.event).map(|mut r| {
+            r.newer = place_from_newest(log, seq, &r);
+            r
+        });
+        let mut v = Self {
+            line: entry.event.to_string(),
+            time: entry.time,
+            request: request.clone(),
+            found: None,
+            missing: None,
+            lines: Vec::new(),
+            scroll: 0,
+            event: entry.event.clone(),
+        };
+        if request.is_none() {
+            v.missing =
+                Some("this log line is not about one packet: there are no bytes to show".into());
+        }
+        v.lines = v.text();
+        (v, request)
+    }
+
+    /// The capture's answer.
+    pub fn captured(&mut self, result: Result<Captured, String>) {
+        match result {
+            Ok(c) => {
+                let i = inspect::inspect(&c.bytes, c.version);
+                match agrees(&self.event, &c, &i) {
+                    Ok(()) => self.found = Some((c, i)),
+                    Err(why) => {
+                        self.missing = Some(format!(
+                            "the newest captured packet with this key does not agree with the \
+                             log line ({why}), so it is not shown: its bytes are no longer kept"
+                        ));
+                    }
+                }
+            }
+            Err(why) => self.missing = Some(why),
+        }
+        self.lines = self.text();
+    }
+
+    fn text(&self) -> Vec<String> {
+        let mut out = vec![format!("Log line  {}", self.line.replace('\n', " / "))];
+        match (&self.found, &self.missing) {
+            (Some((c, i)), _) => {
+                let way = match c.key.way {
+                    Way::In => "received by the broker",
+                    Way::Out => "sent by the broker",
+                };
+                out.push(format!(
+                    "Bytes     {} of {} captured, {way}, capture #{}",
+                    c.bytes.len(),
+                    c.wire_len,
+                    c.seq
+                ));
+                if c.is_cut() {
+                    out.push(format!(
+                        "          only the first {} bytes were kept: the rest of the packet \
+                         is not shown, and the inspector reads it as cut short",
+                        c.bytes.len()
+                    ));
+                }
+                out.push(String::new());
+                out.extend(render::render(i).lines().map(str::to_owned));
+            }
+            (None, Some(why)) => {
+                out.push(String::new());
+                out.extend(render::wrap(why, "", 76).lines().map(str::to_owned));
+                out.push(String::new());
+                out.push("Fields from the log line".into());
+                for (k, v) in event_fields(&self.event) {
+                    out.push(format!("  {k:<24} {v}"));
+                }
+            }
+            (None, None) => out.push("Looking for the captured bytes…".into()),
+        }
+        out
+    }
+}
+
+/// Checks the captured bytes against what the log line says.
+fn agrees(event: &BrokerEvent, c: &Captured, i: &inspect::Inspection) -> Result<(), String> {
+    use BrokerEvent as E;
+    let field = |name: &str| i.fields.iter().find(|f| f.name == name);
+    match event {
+        E::PublishReceived {
+            flags, topic, len, ..
+        }
+        | E::PublishSent {
+            flags, topic, len, ..
+        }
+        | E::PublishDenied {
+            flags, topic, len, ..
+        } => {
+            let first = c.bytes.first().copied().unwrap_or(0);
+            let (dup, qos, retain) = (first & 8 != 0, (first >> 1) & 3, first & 1 != 0);
+            if (dup, qos, retain) != (flags.dup, flags.qos, flags.retain) {
+                return Err(format!(
+                    "flags d{} q{qos} r{}",
+                    u8::from(dup),
+                    u8::from(retain)
+                ));
+            }
+            if let Some(t) = field("Topic Name")
+                && t.span.len > 2
+                && !t
+                    .value
+                    .starts_with(&format!("\"{}\" (", topic.escape_debug()))
+            {
+                return Err(format!("topic {}", t.value));
+            }
+            if !c.is_cut()
+                && let Some(p) = field("Payload")
+                && p.span.len != *len
+            {
+                return Err(format!("payload of {} bytes", p.span.len));
+            }
+            Ok(())
+        }
+        E::ClientConnected { client, .. } => match field("Client Identifier") {
+            Some(f) if f.span.len > 2 && !f.value.contains(&**client) => {
+                Err(format!("client id {}", f.value))
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// The fields a log line carries, for when the bytes are gone.
+fn event_fields(event: &BrokerEvent) -> Vec<(&'static str, String)> {
+    use BrokerEvent as E;
+    let mut out = Vec::new();
+    if let Some(c) = event.client() {
+        out.push(("Client", c.to_owned()));
+    }
+    match event {
+        E::PublishReceived {
+            flags, topic, len, ..
+        }
+        | E::PublishSent {
+            flags, topic, len, ..
+        }
+        | E::PublishDenied {
+            flags, topic, len, ..
+        } => {
+            out.push(("DUP", u8::from(flags.dup).to_string()));
+            out.push(("QoS", flags.qos.to_string()));
+            out.push(("RETAIN", u8::from(flags.retain).to_string()));
+            if flags.qos > 0 {
+                out.push(("Packet Identifier", flags.pkid.to_string()));
+            }
+            out.push(("Topic Name", format!("'{topic}'")));
+            out.push(("Payload", format!("{len} bytes")));
+        }
+        E::PubAckSent { pkid, rc, .. } | E::PubAckReceived { pkid, rc, .. } => {
+            out.push(("Packet Identifier", pkid.to_string()));
+            out.push(("Reason Code", format!("0x{rc:02X}")));
+        }
+        E::PubRecSent { pkid, .. }
+        | E::PubRecReceived { pkid, .. }
+        | E::PubRelSent { pkid, .. }
+        | E::PubRelReceived { pkid, .. }
+        | E::PubCompSent { pkid, .. }
+        | E::PubCompReceived { pkid, .. } => {
+            out.push(("Packet Identifier", pkid.to_string()));
+        }
+        E::SubscribeReceived { filters, .. } => {
+            for (f, q) in filters {
+                out.push(("Topic Filter", format!("'{f}' QoS {q}")));
+            }
+        }
+        E::ClientConnected {
+            protocol,
+            clean,
+            keep_alive,
+            username,
+            ..
+        } => {
+            out.push(("Protocol", protocol.to_string()));
+            out.push(("Clean Session / Start", u8::from(*clean).to_string()));
+            out.push(("Keep Alive", format!("{keep_alive} s")));
+            if let Some(u) = username {
+                out.push(("User Name", format!("'{u}'")));
+            }
+        }
+        E::ConnAckSent {
+            session_present,
+            code,
+            ..
+        } => {
+            out.push(("Session Present", u8::from(*session_present).to_string()));
+            out.push(("Return / Reason Code", code.to_string()));
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The concept pages (`?`, then Tab): one page per concept, kept as text under
+/// `assets/concepts/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConceptView {
+    /// Which page.
+    pub page: usize,
+    /// First line shown.
+    pub scroll: usize,
+}
+
+/// The concept pages: (file name, text). Each names the view and key that shows it.
+pub const CONCEPTS: [(&str, &str); 7] = [
+    (
+        "topics.md",
+        include_str!("../../../assets/concepts/topics.md"),
+    ),
+    ("qos.md", include_str!("../../../assets/concepts/qos.md")),
+    (
+        "retain.md",
+        include_str!("../../../assets/concepts/retain.md"),
+    ),
+    ("will.md", include_str!("../../../assets/concepts/will.md")),
+    (
+        "sessions.md",
+        include_str!("../../../assets/concepts/sessions.md"),
+    ),
+    (
+        "keep-alive.md",
+        include_str!("../../../assets/concepts/keep-alive.md"),
+    ),
+    (
+        "mqtt5-properties.md",
+        include_str!("../../../assets/concepts/mqtt5-properties.md"),
+    ),
+];
+
+impl ConceptView {
+    /// The page's title (its first line, without `# `).
+    #[must_use]
+    pub fn title(&self) -> &'static str {
+        concept_text(self.page)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches('#')
+            .trim()
+    }
+
+    /// The page's lines after the title.
+    #[must_use]
+    pub fn lines(&self) -> Vec<&'static str> {
+        concept_text(self.page).lines().skip(1).collect()
+    }
+}
+
+fn concept_text(page: usize) -> &'static str {
+    CONCEPTS.get(page).map_or("", |(_, t)| *t)
+}
+
+/// What the app knows that a learning view needs when it opens.
+#[derive(Debug, Clone, Copy)]
+pub struct Opening<'a> {
+    /// The broker log.
+    pub log: &'a BrokerLog,
+    /// The selected topic, if any.
+    pub topic: Option<&'a str>,
+    /// The client pane's client id ("you").
+    pub you: &'a str,
+    /// True when an embedded broker runs (state and capture need it).
+    pub embedded: bool,
+}
+
+impl Learn {
+    /// Opens a view for a key. `Err` is a notice for the status bar (nothing opens).
+    pub fn open(cmd: LearnCmd, at: Opening<'_>) -> Result<(Self, Vec<LearnRequest>), String> {
+        match cmd {
+            LearnCmd::Inspect => {
+                let seq = at
+                    .log
+                    .seq_from_newest(at.log.bottom())
+                    .ok_or("the log is empty: nothing to inspect")?;
+                let entry = at
+                    .log
+                    .ring()
+                    .get(seq)
+                    .ok_or("that log line is no longer kept")?;
+                let (mut v, req) = PacketView::open(at.log, seq, entry);
+                let mut reqs = Vec::new();
+                if let Some(r) = req {
+                    if at.embedded {
+                        reqs.push(LearnRequest::Capture(r));
+                    } else {
+                        v.captured(Err("no embedded broker in this session: raw bytes are \
+                                        captured only by the workbench's own broker"
+                            .into()));
+                    }
+                }
+                Ok((Self::Packet(Box::new(v)), reqs))
+            }
+            LearnCmd::State | LearnCmd::Why if !at.embedded => {
+                Err("the broker state needs the embedded broker (this session has none)".into())
+            }
+            LearnCmd::State => {
+                let v = StateView::new(at.you, next_poll());
+                let req = v.request(Duration::ZERO);
+                Ok((Self::State(v), vec![req]))
+            }
+            LearnCmd::Why => {
+                let v = WhyView::new(at.you, at.topic, next_poll());
+                let req = v.request(Duration::ZERO);
+                Ok((Self::Why(Box::new(v)), vec![req]))
+            }
+            LearnCmd::Concepts => Ok((Self::Concepts(ConceptView { page: 0, scroll: 0 }), vec![])),
+            LearnCmd::Edit | LearnCmd::NextPage | LearnCmd::PrevPage => {
+                Err("that key works inside a learning view".into())
+            }
+        }
+    }
+
+    /// True while "Why didn't I receive it?" takes a typed topic.
+    #[must_use]
+    pub fn typing(&self) -> bool {
+        matches!(self, Self::Why(w) if w.prompt().is_some())
+    }
+
+    /// The number of text lines, for scrolling.
+    fn line_count(&self) -> usize {
+        match self {
+            Self::Packet(v) => v.lines.len(),
+            Self::State(v) => v.lines().len(),
+            Self::Why(v) => v.lines().len(),
+            Self::Concepts(c) => c.lines().len(),
+        }
+    }
+
+    fn scroll_mut(&mut self) -> &mut usize {
+        match self {
+            Self::Packet(v) => &mut v.scroll,
+            Self::State(v) => &mut v.scroll,
+            Self::Why(v) => &mut v.scroll,
+            Self::Concepts(c) => &mut c.scroll,
+        }
+    }
+
+    /// First line shown.
+    #[must_use]
+    pub fn scroll(&self) -> usize {
+        match self {
+            Self::Packet(v) => v.scroll,
+            Self::State(v) => v.scroll,
+            Self::Why(v) => v.scroll,
+            Self::Concepts(c) => c.scroll,
+        }
+    }
+
+    /// A key inside the dialog: `None` closes it.
+    pub fn update(mut self, cmd: Cmd, page: usize) -> (Option<Self>, Vec<LearnRequest>) {
+        if let Self::Why(w) = &mut self
+            && w.prompt().is_some()
+        {
+            let req = w.on_prompt(cmd);
+            return (Some(self), req.into_iter().collect());
+        }
+        let max = self.line_count().saturating_sub(1);
+        let pos = *self.scroll_mut();
+        let next = match cmd {
+            Cmd::Up => pos.saturating_sub(1),
+            Cmd::Down => (pos + 1).min(max),
+            Cmd::PageUp => pos.saturating_sub(page),
+            Cmd::PageDown => (pos + page).min(max),
+            Cmd::Top => 0,
+            Cmd::Bottom => max,
+            Cmd::Learn(LearnCmd::Edit) => {
+                if let Self::Why(w) = &mut self {
+                    w.edit();
+                }
+                pos
+            }
+            Cmd::Learn(c @ (LearnCmd::NextPage | LearnCmd::PrevPage)) => {
+                if let Self::Concepts(v) = &mut self {
+                    let n = CONCEPTS.len();
+                    v.page = if c == LearnCmd::NextPage {
+                        (v.page + 1) % n
+                    } else {
+                        (v.page + n - 1) % n
+                    };
+                }
+                0
+            }
+            _ => return (None, Vec::new()),
+        };
+        *self.scroll_mut() = next;
+        (Some(self), Vec::new())
+    }
+
+    /// A typed key (the why view's topic field).
+    pub fn input(&mut self, input: ratatui_textarea::Input) {
+        if let Self::Why(w) = self {
+            w.input(input);
+        }
+    }
+
+    /// Pasted text (the why view's topic field).
+    pub fn paste(&mut self, text: &str) {
+        if let Self::Why(w) = self {
+            w.paste(text);
+        }
+    }
+
+    /// An answer from the run loop; returns the next poll, if the view still wants one.
+    pub fn result(&mut self, r: LearnResult, log: &BrokerLog) -> Vec<LearnRequest> {
+        match (self, r) {
+            (Self::Packet(v), LearnResult::Captured(c)) => {
+                v.captured(c);
+                Vec::new()
+            }
+            (Self::State(v), LearnResult::State(poll, s)) if poll == v.poll => {
+                v.set_state(s.map(|b| *b), log);
+                vec![v.request(POLL_EVERY)]
+            }
+            (Self::Why(v), LearnResult::State(poll, s)) if poll == v.poll => {
+                v.set_state(s.map(|b| *b));
+                vec![v.request(POLL_EVERY)]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The prompt of "Why didn't I receive it?", for the keymap.
+#[must_use]
+pub fn why_prompt(l: &Learn) -> Option<&Prompt> {
+    match l {
+        Learn::Why(w) => w.prompt(),
+        _ => None,
+    }
+}
