@@ -24,6 +24,7 @@ mod client_support;
 mod conformance;
 mod decode_cli;
 mod layering;
+mod learn_tui;
 mod lessons_tui;
 mod match_cli;
 mod profile_cli;
