@@ -42,6 +42,37 @@ pub enum Learn {
     Why(Box<WhyView>),
     /// The concept pages.
     Concepts(ConceptView),
+    /// Why a view cannot show anything here.
+    Note(NoteView),
+}
+
+/// A view that only says why it has nothing to show.
+#[derive(Debug, Clone)]
+pub struct NoteView {
+    /// The text.
+    pub lines: Vec<String>,
+    /// First line shown.
+    pub scroll: usize,
+}
+
+impl NoteView {
+    fn new(text: &str) -> Self {
+        Self {
+            lines: render::wrap(text, "", 76)
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+            scroll: 0,
+        }
+    }
+}
+
+/// True for the keys that open a view from inside another (`i`, `B`, `W`, `?`).
+fn is_opening(cmd: Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Learn(LearnCmd::Inspect | LearnCmd::State | LearnCmd::Why | LearnCmd::Concepts)
+    )
 }
 
 /// What a learning view asks the run loop for.
@@ -500,50 +531,92 @@ pub struct Opening<'a> {
     pub embedded: bool,
 }
 
+impl<'a> Opening<'a> {
+    /// What a view needs from the log, the selection, the client pane and the broker status.
+    #[must_use]
+    pub fn new(
+        log: &'a BrokerLog,
+        topic: Option<&'a str>,
+        link: &'a super::link::Link,
+        broker: &'a super::broker::BrokerStatus,
+    ) -> Self {
+        Self {
+            log,
+            topic,
+            you: link.client_id(),
+            embedded: broker.addr().is_some(),
+        }
+    }
+}
+
 impl Learn {
-    /// Opens a view for a key. `Err` is a notice for the status bar (nothing opens).
-    pub fn open(cmd: LearnCmd, at: Opening<'_>) -> Result<(Self, Vec<LearnRequest>), String> {
+    /// Opens the view a key asks for, with the request it sends first. A view that cannot
+    /// work (no embedded broker, an empty log) opens and says why.
+    #[must_use]
+    pub fn open(cmd: LearnCmd, at: Opening<'_>) -> (Self, Option<LearnRequest>) {
+        let note = |text: &str| (Self::Note(NoteView::new(text)), None);
         match cmd {
             LearnCmd::Inspect => {
-                let seq = at
-                    .log
-                    .seq_from_newest(at.log.bottom())
-                    .ok_or("the log is empty: nothing to inspect")?;
-                let entry = at
-                    .log
-                    .ring()
-                    .get(seq)
-                    .ok_or("that log line is no longer kept")?;
+                let Some(seq) = at.log.seq_from_newest(at.log.bottom()) else {
+                    return note("The log is empty: there is no line to inspect yet.");
+                };
+                let Some(entry) = at.log.ring().get(seq) else {
+                    return note("That log line is no longer kept.");
+                };
                 let (mut v, req) = PacketView::open(at.log, seq, entry);
-                let mut reqs = Vec::new();
+                let mut ask = None;
                 if let Some(r) = req {
                     if at.embedded {
-                        reqs.push(LearnRequest::Capture(r));
+                        ask = Some(LearnRequest::Capture(r));
                     } else {
                         v.captured(Err("no embedded broker in this session: raw bytes are \
                                         captured only by the workbench's own broker"
                             .into()));
                     }
                 }
-                Ok((Self::Packet(Box::new(v)), reqs))
+                (Self::Packet(Box::new(v)), ask)
             }
-            LearnCmd::State | LearnCmd::Why if !at.embedded => {
-                Err("the broker state needs the embedded broker (this session has none)".into())
-            }
+            LearnCmd::State | LearnCmd::Why if !at.embedded => note(
+                "The broker state and \"why didn't I receive it?\" need the embedded broker: \
+                 this session has none (started with -h, -L, --profile or --no-broker).",
+            ),
             LearnCmd::State => {
                 let v = StateView::new(at.you, next_poll());
                 let req = v.request(Duration::ZERO);
-                Ok((Self::State(v), vec![req]))
+                (Self::State(v), Some(req))
             }
             LearnCmd::Why => {
                 let v = WhyView::new(at.you, at.topic, next_poll());
                 let req = v.request(Duration::ZERO);
-                Ok((Self::Why(Box::new(v)), vec![req]))
+                (Self::Why(Box::new(v)), Some(req))
             }
-            LearnCmd::Concepts => Ok((Self::Concepts(ConceptView { page: 0, scroll: 0 }), vec![])),
-            LearnCmd::Edit | LearnCmd::NextPage | LearnCmd::PrevPage => {
-                Err("that key works inside a learning view".into())
+            LearnCmd::Concepts | LearnCmd::Edit | LearnCmd::NextPage | LearnCmd::PrevPage => {
+                (Self::Concepts(ConceptView { page: 0, scroll: 0 }), None)
             }
+        }
+    }
+
+    /// A learning-view key: with no view open (`open` is `None`) it opens one; inside a view,
+    /// `i`, `B`, `W` and `?` open another and every other key is the view's. Returns the view
+    /// now open (`None`: closed) and the request to send.
+    #[must_use]
+    pub fn key(
+        open: Option<Box<Self>>,
+        cmd: Cmd,
+        at: Opening<'_>,
+        page: usize,
+    ) -> (Option<Box<Self>>, Option<LearnRequest>) {
+        let typing = open.as_ref().is_some_and(|v| v.typing());
+        match (open, cmd) {
+            (Some(v), cmd) if typing || !is_opening(cmd) => {
+                let (v, ask) = v.update(cmd, page);
+                (v.map(Box::new), ask)
+            }
+            (_, Cmd::Learn(c)) => {
+                let (v, ask) = Self::open(c, at);
+                (Some(Box::new(v)), ask)
+            }
+            (_, _) => (None, None),
         }
     }
 
@@ -556,6 +629,7 @@ impl Learn {
     /// The number of text lines, for scrolling.
     fn line_count(&self) -> usize {
         match self {
+            Self::Note(v) => v.lines.len(),
             Self::Packet(v) => v.lines.len(),
             Self::State(v) => v.lines().len(),
             Self::Why(v) => v.lines().len(),
@@ -565,6 +639,7 @@ impl Learn {
 
     fn scroll_mut(&mut self) -> &mut usize {
         match self {
+            Self::Note(v) => &mut v.scroll,
             Self::Packet(v) => &mut v.scroll,
             Self::State(v) => &mut v.scroll,
             Self::Why(v) => &mut v.scroll,
@@ -576,6 +651,7 @@ impl Learn {
     #[must_use]
     pub fn scroll(&self) -> usize {
         match self {
+            Self::Note(v) => v.scroll,
             Self::Packet(v) => v.scroll,
             Self::State(v) => v.scroll,
             Self::Why(v) => v.scroll,
@@ -584,13 +660,14 @@ impl Learn {
     }
 
     /// A key inside the dialog: `None` closes it.
-    pub fn update(mut self, cmd: Cmd, page: usize) -> (Option<Self>, Vec<LearnRequest>) {
+    pub fn update(mut self, cmd: Cmd, page: usize) -> (Option<Self>, Option<LearnRequest>) {
         if let Self::Why(w) = &mut self
             && w.prompt().is_some()
         {
             let req = w.on_prompt(cmd);
-            return (Some(self), req.into_iter().collect());
+            return (Some(self), req);
         }
+        let page = page.max(1);
         let max = self.line_count().saturating_sub(1);
         let pos = *self.scroll_mut();
         let next = match cmd {
@@ -617,10 +694,10 @@ impl Learn {
                 }
                 0
             }
-            _ => return (None, Vec::new()),
+            _ => return (None, None),
         };
         *self.scroll_mut() = next;
-        (Some(self), Vec::new())
+        (Some(self), None)
     }
 
     /// A typed key (the why view's topic field).
@@ -638,21 +715,21 @@ impl Learn {
     }
 
     /// An answer from the run loop; returns the next poll, if the view still wants one.
-    pub fn result(&mut self, r: LearnResult, log: &BrokerLog) -> Vec<LearnRequest> {
+    pub fn result(&mut self, r: LearnResult, log: &BrokerLog) -> Option<LearnRequest> {
         match (self, r) {
             (Self::Packet(v), LearnResult::Captured(c)) => {
                 v.captured(c);
-                Vec::new()
+                None
             }
             (Self::State(v), LearnResult::State(poll, s)) if poll == v.poll => {
                 v.set_state(s.map(|b| *b), log);
-                vec![v.request(POLL_EVERY)]
+                Some(v.request(POLL_EVERY))
             }
             (Self::Why(v), LearnResult::State(poll, s)) if poll == v.poll => {
                 v.set_state(s.map(|b| *b));
-                vec![v.request(POLL_EVERY)]
+                Some(v.request(POLL_EVERY))
             }
-            _ => Vec::new(),
+            _ => None,
         }
     }
 }

@@ -274,7 +274,11 @@ impl App {
             }
             Action::Client(ev) => return self.on_link_event(ev),
             Action::Tick(now) => self.now = now,
-            Action::Learn(r) => return self.on_learn_result(r),
+            Action::Learn(r) => {
+                if let Some(Modal::Learn(v)) = &mut self.modal {
+                    return Vec::from_iter(v.result(r, &self.log).map(Effect::Learn));
+                }
+            }
             Action::BrokerStats(stats) => self.broker.sample(stats),
             Action::Profiles(result) => self.on_profiles(result),
             Action::NeedPassword { profile, why } => {
@@ -326,7 +330,7 @@ impl App {
             }
             Cmd::Faults if self.broker.addr().is_none() => self.notices.say(fault::NO_BROKER),
             Cmd::Faults => self.modal = Some(Modal::Faults),
-            Cmd::Learn(c) => return self.open_learn(c, None),
+            Cmd::Learn(_) => return self.learn(cmd, None),
             Cmd::Profiles => {
                 let cursor = self.profiles.row_of(None, self.link.target());
                 self.modal = Some(Modal::Profiles { cursor });
@@ -486,19 +490,8 @@ impl App {
         let Some(modal) = self.modal.take() else {
             return Vec::new();
         };
-        if let Cmd::Learn(c @ (LearnCmd::Inspect | LearnCmd::State | LearnCmd::Why)) = cmd {
-            return self.open_learn(c, Some(modal));
-        }
-        if let (Cmd::Learn(LearnCmd::Concepts), Modal::Help { .. } | Modal::Learn(_)) =
-            (cmd, &modal)
-        {
-            return self.open_learn(LearnCmd::Concepts, Some(modal));
-        }
         if let Modal::Learn(v) = modal {
-            let page = usize::from(self.layout.size().1.saturating_sub(6)).max(1);
-            let (v, asks) = v.update(cmd, page);
-            self.modal = v.map(|v| Modal::Learn(Box::new(v)));
-            return asks.into_iter().map(Effect::Learn).collect();
+            return self.learn(cmd, Some(v));
         }
         if let Cmd::CopyCommand(wb) = cmd {
             let (c, p) = match &modal {
@@ -521,8 +514,7 @@ impl App {
             return Vec::new();
         }
         match modal {
-            // Handled above.
-            Modal::Learn(_) => Vec::new(),
+            Modal::Learn(_) => Vec::new(), // handled above
             // Any key closes the overlay (shown once); `L` also opens the lesson.
             Modal::FirstMinute => self.on_cmd(cmd),
             Modal::Faults => {
@@ -541,6 +533,7 @@ impl App {
                 let max = self.help_lines.saturating_sub(cols * rows);
                 let scroll = match scroll_by(cmd, scroll, rows.max(1), max) {
                     Some(s) => s,
+                    None if matches!(cmd, Cmd::Learn(_)) => return self.learn(cmd, None),
                     None => return Vec::new(),
                 };
                 self.modal = Some(Modal::Help { scroll });
@@ -685,37 +678,14 @@ impl App {
         }
     }
 
-    /// Issue 12: opens a learning view (`prev`: the dialog it replaces, kept on a refusal).
-    fn open_learn(&mut self, c: LearnCmd, prev: Option<Modal>) -> Vec<Effect> {
+    /// Issue 12: opens a learning view, or gives the open one (`open`) a key.
+    fn learn(&mut self, cmd: Cmd, open: Option<Box<inspector::Learn>>) -> Vec<Effect> {
         let topic = self.selected_topic();
-        let at = inspector::Opening {
-            log: &self.log,
-            topic: topic.as_deref(),
-            you: self.link.client_id(),
-            embedded: self.broker.addr().is_some(),
-        };
-        match inspector::Learn::open(c, at) {
-            Ok((v, asks)) => {
-                self.modal = Some(Modal::Learn(Box::new(v)));
-                asks.into_iter().map(Effect::Learn).collect()
-            }
-            Err(why) => {
-                self.modal = prev;
-                self.notices.say(why);
-                Vec::new()
-            }
-        }
-    }
-
-    fn on_learn_result(&mut self, r: inspector::LearnResult) -> Vec<Effect> {
-        match &mut self.modal {
-            Some(Modal::Learn(v)) => v
-                .result(r, &self.log)
-                .into_iter()
-                .map(Effect::Learn)
-                .collect(),
-            _ => Vec::new(),
-        }
+        let at = inspector::Opening::new(&self.log, topic.as_deref(), &self.link, &self.broker);
+        let page = usize::from(self.layout.size().1.saturating_sub(6));
+        let (v, ask) = inspector::Learn::key(open, cmd, at, page);
+        self.modal = v.map(Modal::Learn);
+        Vec::from_iter(ask.map(Effect::Learn))
     }
 
     fn on_picker(&mut self, outcome: PickerOutcome) -> Vec<Effect> {

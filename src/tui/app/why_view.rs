@@ -147,14 +147,21 @@ fn note(key: WhyKey) -> String {
     format!("[{}: {}]", n.title, n.clauses.join(" "))
 }
 
-/// Why a matching subscription may still not get the message, as the broker knows it now.
-fn obstacles(c: &ClientState, sub: &SubscriptionState, max_queued: usize) -> Vec<String> {
+/// Why a matching subscription may still not get the message, as the broker knows it now:
+/// each reason with the why note that explains it.
+fn obstacles(
+    c: &ClientState,
+    sub: &SubscriptionState,
+    max_queued: usize,
+) -> Vec<(String, Option<WhyKey>)> {
     let mut out = Vec::new();
     if c.may_read == Some(false) {
-        out.push(format!(
-            "ACL: '{}' may not read this topic, so nothing is sent to it {}",
-            c.client_id,
-            note(WhyKey::AclDenied)
+        out.push((
+            format!(
+                "ACL: '{}' may not read this topic: nothing is sent to it",
+                c.client_id
+            ),
+            Some(WhyKey::AclDenied),
         ));
     }
     if !sub.group.is_empty() {
@@ -164,51 +171,58 @@ fn obstacles(c: &ClientState, sub: &SubscriptionState, max_queued: usize) -> Vec
         } else {
             format!("'{next}'")
         };
-        out.push(format!(
-            "shared: each message goes to one of {} members; the next goes to {who} {}",
-            sub.group.len(),
-            note(WhyKey::SharedGroupOtherMember)
+        out.push((
+            format!(
+                "shared: each message goes to one of {} members; the next to {who}",
+                sub.group.len()
+            ),
+            Some(WhyKey::SharedGroupOtherMember),
         ));
     }
     if sub.options.no_local {
-        out.push(format!(
-            "No Local: not sent back when '{}' publishes it itself {}",
-            c.client_id,
-            note(WhyKey::NoLocal)
+        out.push((
+            format!(
+                "No Local: not sent back when '{}' publishes it itself",
+                c.client_id
+            ),
+            Some(WhyKey::NoLocal),
         ));
     }
     if !c.online {
-        out.push(format!(
-            "offline: QoS 1 and 2 messages wait in the session's queue ({} queued); QoS 0 \
-             is not queued",
-            c.queued_count
+        out.push((
+            format!(
+                "offline: QoS 1 and 2 wait in the session's queue ({} queued); QoS 0 does not",
+                c.queued_count
+            ),
+            None,
         ));
     }
     if max_queued > 0 && c.queued_count + c.inflight_count >= max_queued {
-        out.push(format!(
-            "queue full ({} in flight + {} queued, max {max_queued}): new messages are dropped {}",
-            c.inflight_count,
-            c.queued_count,
-            note(WhyKey::QueueFull)
+        out.push((
+            format!(
+                "queue full ({} in flight + {} queued, max {max_queued}): new messages dropped",
+                c.inflight_count, c.queued_count
+            ),
+            Some(WhyKey::QueueFull),
         ));
     }
     if let Some(m) = c.max_packet_size {
-        out.push(format!(
-            "Maximum Packet Size {m}: a larger PUBLISH is dropped for this client {}",
-            note(WhyKey::MaximumPacketSize)
+        out.push((
+            format!("Maximum Packet Size {m}: a larger PUBLISH is dropped for this client"),
+            Some(WhyKey::MaximumPacketSize),
         ));
     }
     if c.queued.iter().any(|m| m.expires_in.is_some()) {
-        out.push(format!(
-            "queued messages with a Message Expiry Interval are dropped when it runs out {}",
-            note(WhyKey::MessageExpired)
+        out.push((
+            "queued messages with a Message Expiry Interval are dropped when it runs out".into(),
+            Some(WhyKey::MessageExpired),
         ));
     }
     let q = sub.options.qos.as_u8();
     if q < 2 {
-        out.push(format!(
-            "arrives at QoS {q} at most (granted QoS), whatever it was published with {}",
-            note(WhyKey::QosDowngrade)
+        out.push((
+            format!("arrives at QoS {q} at most (the granted QoS), whatever it was published at"),
+            Some(WhyKey::QosDowngrade),
         ));
     }
     out
@@ -251,8 +265,11 @@ pub fn why_lines(s: &BrokerState, topic: &str, you: &str) -> Vec<String> {
                 body.push(format!("      {step}"));
             }
             if e.verdict == Ok(true) {
-                for o in obstacles(c, sub, s.max_queued_messages) {
+                for (o, key) in obstacles(c, sub, s.max_queued_messages) {
                     body.push(format!("      ⚠ {o}"));
+                    if let Some(k) = key {
+                        body.push(format!("        {}", note(k)));
+                    }
                 }
             }
         }

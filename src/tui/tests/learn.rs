@@ -342,11 +342,24 @@ fn b_polls_the_broker_state_while_open_and_never_after() {
 }
 
 #[test]
-fn the_state_view_needs_the_embedded_broker() {
+fn without_the_embedded_broker_b_and_w_say_why_and_ask_nothing() {
     let mut app = App::new(StartInfo::default(), Limits::default());
-    assert!(key(&mut app, 'B').is_empty());
-    assert!(app.modal().is_none());
-    assert!(app.notice().is_some_and(|n| n.contains("embedded broker")));
+    for k in ['B', 'W'] {
+        assert!(key(&mut app, k).is_empty(), "no state request");
+        match app.modal() {
+            Some(Modal::Learn(l)) => match &**l {
+                Learn::Note(n) => assert!(n.lines.join(" ").contains("need the embedded broker")),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+        press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+        assert!(app.modal().is_none());
+    }
+    // An empty log: the inspector says so.
+    app.update(Action::Cmd(Cmd::Focus(Pane::Log)));
+    assert!(key(&mut app, 'i').is_empty());
+    assert!(matches!(app.modal(), Some(Modal::Learn(l)) if matches!(&**l, Learn::Note(_))));
 }
 
 #[test]
@@ -385,12 +398,12 @@ fn w_explains_every_subscription_for_the_selected_topic() {
         "{text}"
     );
     assert!(
-        text.contains("ACL: 'watcher' may not read this topic"),
+        text.contains("ACL: 'watcher' may not read this topic: nothing is sent"),
         "{text}"
     );
     assert!(text.contains("No Local: not sent back when 'watcher' publishes"));
     assert!(text.contains("Maximum Packet Size 1024"));
-    assert!(text.contains("offline: QoS 1 and 2 messages wait"));
+    assert!(text.contains("offline: QoS 1 and 2 wait in the session"));
     assert!(text.contains("arrives at QoS 0 at most"));
     assert!(text.contains("mqtt-workbench-1 (you), connected"));
     // Type another topic: `e`, the text, Enter. A new poll asks with the new topic.

@@ -46,6 +46,17 @@ pub fn render(app: &App, learn: &Learn, screen: Rect, buf: &mut Buffer) {
             );
         }
         Learn::Why(v) => super::why_view::render(v, area, buf),
+        Learn::Note(v) => {
+            let lines: Vec<Line<'static>> = v.lines.iter().map(|l| Line::raw(l.clone())).collect();
+            page(
+                area,
+                buf,
+                " Not available here ",
+                &lines,
+                v.scroll,
+                "Esc closes",
+            );
+        }
         Learn::Concepts(c) => {
             let title = format!(
                 " Concepts {}/{} · {} ",
@@ -86,18 +97,53 @@ pub fn page(
     }
     let rows = usize::from(inner.height - 1);
     let first = scroll.min(lines.len().saturating_sub(1));
-    for (i, line) in lines.iter().skip(first).take(rows).enumerate() {
-        let y = inner.y + u16::try_from(i).unwrap_or(0);
-        buf.set_line(inner.x, y, line, inner.width);
+    // Scrolling counts the view's lines; a line wider than the page is wrapped here, its
+    // continuation rows indented two more columns.
+    let mut y = 0usize;
+    let mut last = first;
+    for line in lines.iter().skip(first) {
+        if y >= rows {
+            break;
+        }
+        for row in wrapped(line, usize::from(inner.width)) {
+            if y >= rows {
+                break;
+            }
+            let at = inner.y + u16::try_from(y).unwrap_or(0);
+            buf.set_line(inner.x, at, &row, inner.width);
+            y += 1;
+        }
+        last += 1;
     }
-    let shown = (first + rows).min(lines.len());
-    let hint = format!("{hint} · lines {}-{shown} of {}", first + 1, lines.len());
+    let hint = format!("{hint} · lines {}-{last} of {}", first + 1, lines.len());
     buf.set_line(
         inner.x,
         inner.y + inner.height - 1,
         &Line::styled(hint, Style::default().fg(Color::DarkGray)),
         inner.width,
     );
+}
+
+/// One line as rows of at most `width` columns, in the line's style.
+fn wrapped(line: &Line<'_>, width: usize) -> Vec<Line<'static>> {
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let style = line
+        .spans
+        .first()
+        .map_or(line.style, |s| line.style.patch(s.style));
+    if unicode_width::UnicodeWidthStr::width(text.as_str()) <= width || width < 12 {
+        return vec![Line::styled(text, style)];
+    }
+    let indent = text.len() - text.trim_start().len();
+    let indent = indent.min(width / 2);
+    let body = super::word_wrap(text.trim_start(), width - indent - 2);
+    body.into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let pad = if i == 0 { indent } else { indent + 2 };
+            Line::styled(format!("{}{}", " ".repeat(pad), part.trim_end()), style)
+        })
+        .collect()
 }
 
 fn packet_line(l: &str) -> Line<'static> {
