@@ -54,13 +54,18 @@ async fn inspector_opens_on_a_publish_line_with_its_byte_map_and_b_shows_the_sta
     );
     assert!(s.contains("Topic Name"), "{s}");
     // The broker state view, live: the workbench's client is "you".
+    // Each key after Escape waits for its effect: ESC and a quick next key read as Alt-key.
     t.keys(&["Escape"]);
+    t.wait_until("the inspector to close", |s| {
+        !s.contains("Packet inspector")
+    });
     t.keys(&["B"]);
     let s = t.wait_until("the broker state view", |s| {
         s.contains("Broker state") && s.contains("← you")
     });
     assert!(s.contains("sub '#'  QoS 0"), "{s}");
     t.keys(&["Escape"]);
+    t.wait_until("the state view to close", |s| !s.contains("Broker state"));
     t.keys(&["q"]);
     t.assert_clean_exit(0);
 }

@@ -19,6 +19,7 @@ pub mod composer;
 pub mod fault;
 pub mod inspector;
 pub mod layout;
+pub mod learn_io;
 pub mod lesson;
 pub mod link;
 pub mod log;

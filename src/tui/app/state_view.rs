@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::inspector::LearnRequest;
+use super::learn_io::LearnRequest;
 use super::log::BrokerLog;
 use crate::broker::BrokerEvent;
 use crate::broker::router::state::{BrokerState, ClientState, MessageState, SubscriptionState};

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::cmd::Cmd;
-use super::inspector::LearnRequest;
+use super::learn_io::LearnRequest;
 use super::prompt::{Prompt, PromptOutcome};
 use crate::broker::router::state::{BrokerState, ClientState, SubscriptionState};
 use crate::inspect::WhyKey;
@@ -87,7 +87,7 @@ impl WhyView {
                     self.scroll = 0;
                     self.lines = self.build();
                     // A new poll loop for the new topic; the old one's answer is dropped.
-                    self.poll = super::inspector::next_poll();
+                    self.poll = super::learn_io::next_poll();
                     Some(self.request(Duration::ZERO))
                 }
                 PromptOutcome::Stay => None,

@@ -45,7 +45,19 @@ pub fn render(app: &App, learn: &Learn, screen: Rect, buf: &mut Buffer) {
                 "↑↓ PgUp/PgDn scroll · W why · Esc closes",
             );
         }
-        Learn::Why(v) => super::why_view::render(v, area, buf),
+        Learn::Why(v) => {
+            let title = format!(" Why didn't I receive it? · '{}' · live ", v.topic());
+            let hint = "e type a topic · ↑↓ PgUp/PgDn scroll · B state · Esc closes";
+            page(
+                area,
+                buf,
+                &title,
+                &super::why_view::lines(v),
+                v.scroll,
+                hint,
+            );
+            super::why_view::render_prompt(v, area, buf);
+        }
         Learn::Note(v) => {
             let lines: Vec<Line<'static>> = v.lines.iter().map(|l| Line::raw(l.clone())).collect();
             page(

@@ -1,6 +1,6 @@
-//! "Why didn't I receive it?" drawn (issue 12): the topic field while typing, then the
-//! model's lines ([`WhyView::lines`]) with matches in green, misses dimmed and obstacles in
-//! yellow.
+//! "Why didn't I receive it?" drawn (issue 12; the inspector widget draws the frame): the
+//! topic field while typing, and the model's lines ([`WhyView::lines`]) with matches in
+//! green, misses dimmed and obstacles in yellow.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -10,47 +10,41 @@ use ratatui::widgets::Widget;
 
 use crate::tui::app::why_view::WhyView;
 
-/// Draws the view in `area`.
-pub fn render(v: &WhyView, area: Rect, buf: &mut Buffer) {
-    let lines: Vec<Line<'static>> = v.lines().iter().map(|l| line(l)).collect();
-    let title = format!(" Why didn't I receive it? · '{}' · live ", v.topic());
-    super::inspector::page(
-        area,
-        buf,
-        &title,
-        &lines,
-        v.scroll,
-        "e type a topic · ↑↓ PgUp/PgDn scroll · B state · Esc closes",
+/// The view's lines, coloured.
+#[must_use]
+pub fn lines(v: &WhyView) -> Vec<Line<'static>> {
+    v.lines().iter().map(|l| line(l)).collect()
+}
+
+/// The topic field, over the first rows of the page in `area`, while it is open.
+pub fn render_prompt(v: &WhyView, area: Rect, buf: &mut Buffer) {
+    let Some(p) = v.prompt() else {
+        return;
+    };
+    let (x, y, w) = (area.x + 1, area.y + 1, area.width.saturating_sub(2));
+    if area.height < 5 || w < 10 {
+        return;
+    }
+    for row in y..y + 3 {
+        buf.set_line(x, row, &Line::raw(" ".repeat(usize::from(w))), w);
+    }
+    buf.set_line(
+        x,
+        y,
+        &Line::styled(
+            "Topic (Enter asks, Esc keeps the old one):",
+            Style::default().fg(Color::Yellow),
+        ),
+        w,
     );
-    if let Some(p) = v.prompt() {
-        // The topic field, over the first rows of the page.
-        let y = area.y + 1;
-        let x = area.x + 1;
-        let w = area.width.saturating_sub(2);
-        if area.height < 5 || w < 10 {
-            return;
-        }
-        for row in y..y + 3 {
-            buf.set_line(x, row, &Line::raw(" ".repeat(usize::from(w))), w);
-        }
+    p.text().render(Rect::new(x, y + 1, w, 1), buf);
+    if let Some(e) = p.error() {
         buf.set_line(
             x,
-            y,
-            &Line::styled(
-                "Topic (Enter asks, Esc keeps the old one):",
-                Style::default().fg(Color::Yellow),
-            ),
+            y + 2,
+            &Line::styled(e.to_owned(), Style::default().fg(Color::Red)),
             w,
         );
-        p.text().render(Rect::new(x, y + 1, w, 1), buf);
-        if let Some(e) = p.error() {
-            buf.set_line(
-                x,
-                y + 2,
-                &Line::styled(e.to_owned(), Style::default().fg(Color::Red)),
-                w,
-            );
-        }
     }
 }
 
