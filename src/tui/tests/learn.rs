@@ -305,9 +305,23 @@ fn state_poll(effects: &[Effect]) -> (Option<String>, Duration, u64) {
     }
 }
 
+/// The CONNECT log line that gives `keeper` its keep-alive in the state view.
+fn keeper_connected(app: &mut App) {
+    let ev = BrokerEvent::ClientConnected {
+        peer: peer(40100),
+        client: "keeper".into(),
+        protocol: 4,
+        clean: false,
+        keep_alive: 30,
+        username: None,
+    };
+    log(app, ev, at(0, 500));
+}
+
 #[test]
 fn b_polls_the_broker_state_while_open_and_never_after() {
     let mut app = app();
+    keeper_connected(&mut app);
     let (topic, after, poll) = state_poll(&key(&mut app, 'B'));
     assert_eq!((topic, after), (None, Duration::ZERO));
     let next = app.update(Action::Learn(LearnResult::State(
@@ -322,6 +336,10 @@ fn b_polls_the_broker_state_while_open_and_never_after() {
         "{text}"
     );
     assert!(text.contains("keeper  offline, session kept"));
+    assert!(
+        text.contains("MQTT 3.1.1, keep-alive 30 s, will set"),
+        "{text}"
+    );
     assert!(text.contains("Retain Handling 2 (never)"));
     assert!(text.contains("Subscription Identifier 7"));
     assert!(text.contains("⋯ 'sensors/t2' QoS 1 9 bytes"));
@@ -366,6 +384,7 @@ fn without_the_embedded_broker_b_and_w_say_why_and_ask_nothing() {
 fn state_view_at_80x24_and_160x48() {
     for (w, h) in [(80, 24), (160, 48)] {
         let mut app = app();
+        keeper_connected(&mut app);
         let (_, _, poll) = state_poll(&key(&mut app, 'B'));
         app.update(Action::Learn(LearnResult::State(
             poll,
