@@ -291,3 +291,61 @@ async fn capture_is_off_unless_asked_and_bounded_when_on() {
     assert_eq!(kept.last().and_then(|p| p.key.packet_id), Some(40));
     assert_eq!(cap.usage(Way::Out).0, 8);
 }
+
+#[tokio::test]
+async fn state_query_checks_acl_read_access_to_the_topic_asked_about() {
+    if !have_mosquitto() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let acl = dir.path().join("acl");
+    std::fs::write(&acl, "user bob\ntopic read home/#\n").expect("write acl");
+    let text = format!(
+        "listener 0 127.0.0.1\nallow_anonymous true\nacl_file {}\n",
+        acl.display()
+    );
+    let (cfg, _) = BrokerConfig::parse(&text).expect("config");
+    let b = start_broker(cfg).await;
+    let port = b.port().to_string();
+    // Two persistent sessions that subscribe and leave: bob may read home/#, eve nothing.
+    for (id, user, filter) in [("bobsub", "bob", "home/#"), ("evesub", "eve", "#")] {
+        let (ok, _, err) = run_tool(
+            &[
+                "mosquitto_sub",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-c",
+                "-i",
+                id,
+                "-u",
+                user,
+                "-q",
+                "1",
+                "-t",
+                filter,
+                "-E",
+            ],
+            10,
+        )
+        .await;
+        assert!(ok, "mosquitto_sub {id}: {err}");
+    }
+    let s = state_until(&b, Some("home/lamp"), |s| s.clients.len() == 2).await;
+    let read = |id: &str| {
+        s.clients
+            .iter()
+            .find(|c| &*c.client_id == id)
+            .and_then(|c| c.may_read)
+    };
+    assert_eq!(read("bobsub"), Some(true));
+    assert_eq!(
+        read("evesub"),
+        Some(false),
+        "eve matches with '#' but may not read"
+    );
+    assert_eq!(s.topic.as_deref(), Some("home/lamp"));
+    let eve = s.clients.iter().find(|c| &*c.client_id == "evesub");
+    assert_eq!(eve.and_then(|c| c.username.as_deref()), Some("eve"));
+}
