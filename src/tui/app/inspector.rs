@@ -24,7 +24,7 @@ use super::state_view::StateView;
 use super::why_view::WhyView;
 use crate::broker::capture::{Captured, Way};
 use crate::broker::{BrokerEvent, LogEntry};
-use crate::inspect::{self, render};
+use crate::inspect::{self, WhyKey, render};
 
 /// The learning dialog: one of the views.
 #[derive(Debug, Clone)]
@@ -171,8 +171,51 @@ impl PacketView {
             }
             (None, None) => out.push("Looking for the captured bytes…".into()),
         }
+        // The why notes this log line calls for, beyond those the bytes gave.
+        let shown = self.found.as_ref().map_or(&[][..], |(_, i)| &i.why[..]);
+        let extra: Vec<WhyKey> = event_why(&self.event)
+            .into_iter()
+            .filter(|k| !shown.contains(k))
+            .collect();
+        if !extra.is_empty() {
+            out.push(String::new());
+            out.push("Why (from the log line)".into());
+            for k in extra {
+                let n = k.note();
+                let text = format!("- {}: {} {}", n.title, n.text, n.clauses.join(" "));
+                out.extend(
+                    render::wrap_hanging(&text, "  ", "    ", 78)
+                        .lines()
+                        .map(str::to_owned),
+                );
+            }
+        }
         out
     }
+}
+
+/// The why notes ([`crate::inspect::why`]) a log line calls for on its own.
+#[must_use]
+pub fn event_why(event: &BrokerEvent) -> Vec<WhyKey> {
+    use BrokerEvent as E;
+    let mut out = Vec::new();
+    match event {
+        E::PublishReceived { flags, topic, .. } | E::PublishSent { flags, topic, .. } => {
+            if topic.starts_with('$') {
+                out.push(WhyKey::DollarTopics);
+            }
+            if flags.retain {
+                out.push(WhyKey::RetainLiveVsSubscribe);
+            }
+        }
+        E::KeepAliveTimeout(_) | E::ConnectionClosed(_) | E::Takeover(_) => {
+            out.push(WhyKey::WillSent);
+        }
+        E::DisconnectReceived(_) => out.push(WhyKey::WillDiscarded),
+        E::MessagesDropped(_) => out.push(WhyKey::QueueFull),
+        _ => {}
+    }
+    out
 }
 
 /// Checks the captured bytes against what the log line says.

@@ -171,13 +171,53 @@ fn bytes_that_are_gone_or_do_not_agree_are_not_shown() {
 }
 
 #[test]
-fn a_line_that_is_no_packet_asks_for_no_bytes() {
+fn a_line_that_is_no_packet_asks_for_no_bytes_and_still_says_why() {
     let mut app = app();
     log(&mut app, BrokerEvent::Notice("hello".into()), at(1, 0));
     app.update(Action::Cmd(Cmd::Focus(Pane::Log)));
     assert!(key(&mut app, 'i').is_empty());
     let lines = packet_lines(&app).join("\n");
     assert!(lines.contains("not about one packet"), "{lines}");
+    assert!(!lines.contains("Why (from the log line)"), "{lines}");
+    // A keep-alive timeout: the will is published, and the inspector says why.
+    press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    log(
+        &mut app,
+        BrokerEvent::KeepAliveTimeout("dev1".into()),
+        at(2, 0),
+    );
+    assert!(key(&mut app, 'i').is_empty());
+    let lines = packet_lines(&app).join("\n");
+    assert!(lines.contains("Why (from the log line)"), "{lines}");
+    assert!(lines.contains("- Will sent: "), "{lines}");
+    assert!(lines.contains("[MQTT311-3.1.2-8]"), "{lines}");
+}
+
+#[test]
+fn a_retained_delivery_without_its_bytes_still_explains_retain() {
+    let mut app = app();
+    let ev = BrokerEvent::PublishSent {
+        client: "sub1".into(),
+        flags: PublishFlags {
+            dup: false,
+            qos: 0,
+            retain: true,
+            pkid: 0,
+        },
+        topic: "lamp".into(),
+        len: 2,
+    };
+    log(&mut app, ev, at(1, 0));
+    app.update(Action::Cmd(Cmd::Focus(Pane::Log)));
+    let req = capture_request(&key(&mut app, 'i'));
+    let empty = Capture::new(CaptureLimits::default());
+    app.update(Action::Learn(LearnResult::Captured(req.find(&empty))));
+    let lines = packet_lines(&app).join("\n");
+    assert!(
+        lines.contains("- RETAIN on live and subscribe-time delivery:"),
+        "{lines}"
+    );
+    assert!(lines.contains("RETAIN                   1"), "{lines}");
 }
 
 #[test]
