@@ -179,6 +179,9 @@ pub struct BrokerConfig {
     pub early_security: Option<String>,
     /// The file this was read from.
     pub source: Option<PathBuf>,
+    /// Keep the raw bytes of recent packets for the packet inspector (the workbench sets it;
+    /// never from a file). `None`: nothing is captured (see [`super::capture`]).
+    pub capture: Option<super::capture::CaptureLimits>,
 }
 
 impl Default for BrokerConfig {
@@ -216,6 +219,7 @@ impl Default for BrokerConfig {
             bridges: Vec::new(),
             early_security: None,
             source: None,
+            capture: None,
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Broker-wide flow control.
     pub pressure: Arc<Pressure>,
+    /// Raw packet bytes for the workbench's inspector; `None` (the headless broker): nothing.
+    pub capture: Option<Arc<super::capture::Capture>>,
 }
 
 const UNKNOWN: &str = "<unknown>";
@@ -268,6 +270,9 @@ where
     /// Reads the first packet, which must be CONNECT [MQTT311-3.1.0-1] [MQTT5-3.1.0-1].
     async fn read_connect(&mut self) -> Option<Box<Connect>> {
         loop {
+            if let Some(cap) = &self.shared.capture {
+                cap.record_in(&self.id, self.version, &self.rbuf);
+            }
             match self.decoder.decode(&mut self.rbuf) {
                 Ok(Some(Packet::Connect(c))) => return Some(c),
                 Ok(Some(_)) => {
@@ -491,7 +496,9 @@ where
                         {
                             aliases.apply(publish);
                         }
+                        let at = self.wbuf.len();
                         encode(&mut self.wbuf, &p, self.version);
+                        self.captured_out(at);
                         if self.wbuf.len() >= WRITE_CHUNK
                             && !Box::pin(self.flush_with_deadline(outbox, limit)).await
                         {
@@ -702,6 +709,9 @@ where
     /// loop, everything else is collected for the router.
     fn decode_all(&mut self, batch: &mut Vec<Packet>) -> Result<Option<CloseKind>, Fail> {
         loop {
+            if let Some(cap) = &self.shared.capture {
+                cap.record_in(&self.id, self.version, &self.rbuf);
+            }
             let packet = match self.decoder.decode(&mut self.rbuf) {
                 Ok(Some(p)) => p,
                 Ok(None) => return Ok(None),
@@ -713,7 +723,9 @@ where
                     self.shared
                         .events
                         .trace(|| BrokerEvent::PingReqReceived(c.clone()));
+                    let at = self.wbuf.len();
                     encode(&mut self.wbuf, &Outgoing::PingResp, self.version);
+                    self.captured_out(at);
                     self.shared
                         .events
                         .trace(|| BrokerEvent::PingRespSent(c.clone()));
@@ -747,6 +759,14 @@ where
                 }
                 other => batch.push(other),
             }
+        }
+    }
+
+    /// Captures what was encoded into the write buffer from `at` on (the inspector's ring).
+    fn captured_out(&self, at: usize) {
+        if let Some(cap) = &self.shared.capture {
+            let id = &self.id;
+            cap.record(id, super::capture::Way::Out, self.version, &self.wbuf[at..]);
         }
     }
 

@@ -23,6 +23,7 @@
 pub mod acl;
 pub mod auth;
 pub mod bridge;
+pub mod capture;
 pub mod config;
 pub mod connection;
 pub mod control;
@@ -86,6 +87,7 @@ pub struct BrokerHandle {
     router: mpsc::Sender<router::RouterCmd>,
     /// The TLS configuration of each TLS listener, by listener index.
     tls: Vec<(usize, Arc<listener::TlsSlot>)>,
+    capture: Option<Arc<capture::Capture>>,
 }
 
 impl BrokerHandle {
@@ -99,6 +101,12 @@ impl BrokerHandle {
     #[must_use]
     pub fn stats_handle(&self) -> Arc<Stats> {
         self.stats.clone()
+    }
+
+    /// The packet capture, when the configuration asked for one (the workbench's inspector).
+    #[must_use]
+    pub fn capture(&self) -> Option<Arc<capture::Capture>> {
+        self.capture.clone()
     }
 
     /// The first listening address.
@@ -172,6 +180,12 @@ impl BrokerHandle {
         self.control(control::Control::DumpSubscriptions).await;
     }
 
+    /// A handle that asks the router for snapshots of its state (the workbench's views).
+    #[must_use]
+    pub fn probe(&self) -> router::state::Probe {
+        router::state::Probe::new(self.router.clone())
+    }
+
     /// A handle that publishes messages from the broker itself (for `log_dest topic`).
     #[must_use]
     pub fn publisher(&self) -> Publisher {
@@ -236,6 +250,7 @@ pub fn start(
     // packets, and a full channel makes readers wait (back-pressure).
     let (tx, rx) = mpsc::channel(64);
     let pressure = Arc::new(pressure::Pressure::default());
+    let capture = cfg.capture.map(capture::Capture::new);
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
         events: events.clone(),
@@ -245,6 +260,7 @@ pub fn start(
         next_conn: AtomicU64::new(1),
         shutdown: shutdown.clone(),
         pressure: pressure.clone(),
+        capture: capture.clone(),
     });
     tracker.spawn(pressure.tick(shutdown.clone()));
     let mut router = Router::new(cfg.clone(), events.clone(), stats.clone());
@@ -292,6 +308,7 @@ pub fn start(
         security,
         router: tx,
         tls: tls_slots,
+        capture,
     })
 }
 

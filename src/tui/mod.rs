@@ -124,6 +124,8 @@ fn start_embedded_broker(
     } else {
         None
     };
+    // The packet inspector's capture ring (issue 12): the headless `broker` never sets it.
+    cfg.capture = Some(crate::broker::capture::CaptureLimits::default());
     if let Some(dir) = &scratch {
         cfg.persistence = true;
         cfg.persistence_location = Some(dir.path().to_path_buf());
@@ -577,6 +579,13 @@ async fn event_loop(
                 restart_broker(helpers.embedded.take(), env);
                 continue;
             }
+            if let Effect::Learn(req) = e {
+                if let Some(a) = learn(req, helpers.embedded.as_ref(), env) {
+                    queue.extend(app.update(a));
+                    dirty = true;
+                }
+                continue;
+            }
             // Effects go to the shown connection's link unless addressed to another.
             let (conn, e) = match e {
                 Effect::OnConn(id, e) => (id, *e),
@@ -602,6 +611,39 @@ async fn event_loop(
     }
 }
 
+/// Issue 12: finds captured bytes at once, or asks the embedded broker for its state in the
+/// background (after the delay that paces the views' polling); the answer comes back as an
+/// action on the helpers' channel.
+fn learn(
+    req: app::inspector::LearnRequest,
+    embedded: Option<&Embedded>,
+    env: &Env,
+) -> Option<Action> {
+    use app::inspector::{LearnRequest, LearnResult};
+    match req {
+        LearnRequest::Capture(r) => {
+            let cap = embedded.and_then(|e| e.launched.handle.capture());
+            let found = cap.map_or_else(
+                || Err("the embedded broker captures no packets (restarting?)".to_owned()),
+                |c| r.find(&c),
+            );
+            Some(Action::Learn(LearnResult::Captured(found)))
+        }
+        LearnRequest::State { topic, after, poll } => {
+            let Some(probe) = embedded.map(|e| e.launched.handle.probe()) else {
+                return Some(Action::Learn(LearnResult::State(poll, None)));
+            };
+            let tx = env.fault_tx.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                let s = probe.state(topic.as_deref()).await.map(Box::new);
+                let _ = tx.send(Action::Learn(LearnResult::State(poll, s)));
+            });
+            None
+        }
+    }
+}
+
 /// Carries out one effect. The model is never touched here: what happened comes back as an
 /// action for the loop to feed to [`App::update`].
 fn perform(
@@ -620,6 +662,8 @@ fn perform(
         Effect::Unsubscribe(filter) => link.map_or_else(no_link, |l| l.unsubscribe(&filter)),
         Effect::Publish(p) => link.map_or_else(no_link, |l| l.publish(&p)),
         Effect::Reconnect => link.map_or_else(no_link, LinkHandle::reconnect_now),
+        // Carried out by `learn` in the event loop, which holds the embedded broker.
+        Effect::Learn(_) => return None,
         Effect::Fault(FaultRequest {
             fault,
             broker,

@@ -2,8 +2,8 @@
 //!
 //! Commands from one connection arrive in the order the connection sent them (one bounded
 //! channel, one sender per connection task), so the router sees a client's packets in wire
-//! order [MQTT311-4.6.0-6]. The router never answers a command directly: its replies go into
-//! the connection's [`Outbox`].
+//! order [MQTT311-4.6.0-6]. The router never answers a connection's command directly: its replies go
+//! into the connection's [`Outbox`] (only the workbench's [`RouterCmd::State`] has a reply).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,4 +77,11 @@ pub enum RouterCmd {
     },
     /// An operator request (a signal): new security settings, save now, dump subscriptions.
     Control(Control),
+    /// The workbench asks for a snapshot of the broker's state (its state view).
+    State {
+        /// What to include.
+        query: super::state::StateQuery,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<super::state::BrokerState>,
+    },
 }

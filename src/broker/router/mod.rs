@@ -49,6 +49,7 @@ pub mod message;
 pub mod retained;
 pub mod session;
 pub mod snapshot;
+pub mod state;
 pub mod subscribe;
 pub mod subscriptions;
 pub mod sys_topics;
@@ -254,6 +255,7 @@ impl Router {
             }
             RouterCmd::Closed { conn, how } => self.on_closed(conn, how),
             RouterCmd::Control(c) => self.on_control(c),
+            RouterCmd::State { query, reply } => drop(reply.send(self.state(&query))),
         }
     }
 

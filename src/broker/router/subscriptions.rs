@@ -218,6 +218,12 @@ impl Subscriptions {
         true
     }
 
+    /// The root of the filter tree (read-only, for the state snapshot).
+    #[must_use]
+    pub fn root(&self) -> &Node<Vec<Entry>> {
+        &self.root
+    }
+
     /// A shared group by index.
     pub fn group_mut(&mut self, gidx: u32) -> Option<&mut SharedGroup> {
         self.groups.get_mut(gidx as usize).and_then(Option::as_mut)

@@ -149,6 +149,28 @@ pub enum Cmd {
     ConnPrev,
     /// Connections list: close the selected connection.
     CloseConn,
+    /// Issue 12, the learning views: packet inspector, broker state, "why didn't I receive
+    /// it?", concept pages.
+    Learn(LearnCmd),
+}
+
+/// What a learning-view key asks for (issue 12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LearnCmd {
+    /// Open the packet inspector on the log line at the bottom of the log pane.
+    Inspect,
+    /// Open the broker state view.
+    State,
+    /// Open "Why didn't I receive it?" for the selected topic.
+    Why,
+    /// Open the concept pages.
+    Concepts,
+    /// "Why didn't I receive it?": type another topic.
+    Edit,
+    /// Concept pages: the next page.
+    NextPage,
+    /// Concept pages: the previous page.
+    PrevPage,
 }
 
 /// What a lesson key asks for.

@@ -18,7 +18,9 @@ pub mod cmd;
 pub mod composer;
 pub mod conns;
 pub mod fault;
+pub mod inspector;
 pub mod layout;
+pub mod learn_io;
 pub mod lesson;
 pub mod link;
 pub mod log;
@@ -28,7 +30,9 @@ pub mod notice;
 pub mod profiles;
 pub mod prompt;
 pub mod rate;
+pub mod state_view;
 pub mod topics;
+pub mod why_view;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -36,7 +40,7 @@ use bytes::Bytes;
 use ratatui_textarea::Input;
 
 pub use self::broker::BrokerStatus;
-pub use self::cmd::{Cmd, LessonCmd, Pane};
+pub use self::cmd::{Cmd, LearnCmd, LessonCmd, Pane};
 pub use self::composer::{Composer, ComposerField, ComposerOutcome};
 pub use self::layout::{Areas, LayoutModel};
 pub use self::link::{ClientState, ConnectTo, Link, LinkOutcome, SubState, Subscription, Target};
@@ -294,6 +298,11 @@ impl App {
                 self.conns.set_decoders(conn, decoders, &mut self.messages);
             }
             Action::Tick(now) => self.now = now,
+            Action::Learn(r) => {
+                if let Some(Modal::Learn(v)) = &mut self.modal {
+                    return Vec::from_iter(v.result(r, &self.log).map(Effect::Learn));
+                }
+            }
             Action::BrokerStats(stats) => self.broker.sample(stats),
             Action::Profiles(result) => self.on_profiles(result),
             Action::NeedPassword { profile, why } => {
@@ -352,6 +361,7 @@ impl App {
             Cmd::ConnNext | Cmd::ConnPrev => {
                 self.show_conn(self.conns.neighbour(cmd == Cmd::ConnNext))
             }
+            Cmd::Learn(_) => return self.learn(cmd, None),
             Cmd::Profiles => {
                 let cursor = self.profiles.row_of(None, self.link.target());
                 self.modal = Some(Modal::Profiles { cursor });
@@ -512,6 +522,9 @@ impl App {
         let Some(modal) = self.modal.take() else {
             return Vec::new();
         };
+        if let Modal::Learn(v) = modal {
+            return self.learn(cmd, Some(v));
+        }
         if let Cmd::CopyCommand(wb) = cmd {
             let (c, p) = match &modal {
                 Modal::Composer(c) => (Some(&**c), None),
@@ -533,6 +546,7 @@ impl App {
             return Vec::new();
         }
         match modal {
+            Modal::Learn(_) => Vec::new(), // handled above
             // Any key closes the overlay (shown once); `L` also opens the lesson.
             Modal::FirstMinute => self.on_cmd(cmd),
             Modal::Faults => {
@@ -551,6 +565,7 @@ impl App {
                 let max = self.help_lines.saturating_sub(cols * rows);
                 let scroll = match scroll_by(cmd, scroll, rows.max(1), max) {
                     Some(s) => s,
+                    None if matches!(cmd, Cmd::Learn(_)) => return self.learn(cmd, None),
                     None => return Vec::new(),
                 };
                 self.modal = Some(Modal::Help { scroll });
@@ -700,6 +715,16 @@ impl App {
         }
     }
 
+    /// Issue 12: opens a learning view, or gives the open one (`open`) a key.
+    fn learn(&mut self, cmd: Cmd, open: Option<Box<inspector::Learn>>) -> Vec<Effect> {
+        let topic = self.selected_topic();
+        let at = inspector::Opening::new(&self.log, topic.as_deref(), &self.link, &self.broker);
+        let page = usize::from(self.layout.size().1.saturating_sub(6));
+        let (v, ask) = inspector::Learn::key(open, cmd, at, page);
+        self.modal = v.map(Modal::Learn);
+        Vec::from_iter(ask.map(Effect::Learn))
+    }
+
     fn on_picker(&mut self, outcome: PickerOutcome) -> Vec<Effect> {
         match outcome {
             PickerOutcome::Stay(cursor) => self.modal = Some(Modal::Profiles { cursor }),
@@ -824,6 +849,7 @@ impl App {
                 | Modal::Password { prompt: p, .. },
             ) => p.input(input),
             Some(Modal::ProfileEditor(f)) => f.input(input),
+            Some(Modal::Learn(v)) => v.input(input),
             Some(Modal::Help { .. } | Modal::Errors { .. }) => self.modal = None,
             _ => {}
         }
@@ -839,6 +865,7 @@ impl App {
                 | Modal::Password { prompt: p, .. },
             ) => p.paste(text),
             Some(Modal::ProfileEditor(f)) => f.paste(text),
+            Some(Modal::Learn(v)) => v.paste(text),
             _ => {}
         }
     }

@@ -86,6 +86,8 @@ pub enum Action {
         std::sync::Arc<crate::tui::decode::Decoders>,
         Vec<String>,
     ),
+    /// Issue 12: captured bytes or a broker state snapshot for a learning view.
+    Learn(super::inspector::LearnResult),
 }
 
 /// Why the run loop could not carry out an effect.
@@ -142,6 +144,8 @@ pub enum Effect {
     OnConn(ConnId, Box<Effect>),
     /// Stop connection `0`'s link (the model forgot it).
     CloseConn(ConnId),
+    /// Issue 12: look up captured bytes, or ask the embedded broker for its state.
+    Learn(super::inspector::LearnRequest),
 }
 
 /// A dialog on top of the panes; it takes all keys while open.
@@ -197,6 +201,8 @@ pub enum Modal {
         /// Selected row.
         cursor: usize,
     },
+    /// Issue 12: packet inspector, broker state, "why didn't I receive it?", concepts.
+    Learn(Box<super::inspector::Learn>),
 }
 
 /// How much history the model keeps.

@@ -41,6 +41,8 @@ pub enum Ctx {
     FirstMinute,
     /// The connections list (conns, issue 14).
     Conns,
+    /// Issue 12's learning views: inspector, broker state, why, concept pages.
+    Learn,
 }
 
 impl Ctx {
@@ -63,6 +65,7 @@ impl Ctx {
             Self::Faults => "Fault menu (!)",
             Self::FirstMinute => "First minute",
             Self::Conns => "Connections list (c)",
+            Self::Learn => "Inspector, state, why, concepts",
         }
     }
 }
@@ -122,6 +125,8 @@ pub fn contexts(app: &App) -> Vec<Ctx> {
         Some(Modal::Faults) => vec![Ctx::Faults],
         Some(Modal::FirstMinute) => vec![Ctx::FirstMinute],
         Some(Modal::Conns { .. }) => vec![Ctx::Conns],
+        Some(Modal::Learn(v)) if v.typing() => vec![Ctx::Prompt],
+        Some(Modal::Learn(_)) => vec![Ctx::Learn],
         None => vec![pane_ctx(app.focus()), Ctx::Global],
     }
 }

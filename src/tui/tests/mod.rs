@@ -1,6 +1,7 @@
 //! Tests of the workbench model (`App::update` on pure state) and whole-screen snapshots.
 
 mod conns;
+mod learn;
 mod profiles;
 mod screens;
 mod structure;

@@ -10,7 +10,7 @@ use super::centered;
 use crate::tui::app::layout::{HELP_COLUMN, help_grid};
 use crate::tui::keymap::{BINDINGS, Ctx};
 
-const ORDER: [Ctx; 11] = [
+const ORDER: [Ctx; 12] = [
     Ctx::Global,
     Ctx::Topics,
     Ctx::Messages,
@@ -22,6 +22,7 @@ const ORDER: [Ctx; 11] = [
     Ctx::Picker,
     Ctx::Editor,
     Ctx::Conns,
+    Ctx::Learn,
 ];
 
 /// The help, one group of lines per context.

@@ -7,6 +7,7 @@
 //! * [`status`]: the status bar and the key footer.
 //! * [`dialogs`]: composer, prompts, unsubscribe list, confirmation.
 //! * [`help`]: all keys.
+//! * [`inspector`], [`state_view`], [`why_view`]: issue 12's learning views.
 //! * [`lesson`]: the lesson pane, the fault menu, the first-minute overlay and the
 //!   equivalent-command lines of the composer and the subscribe dialog.
 
@@ -14,11 +15,14 @@ pub mod broker_log;
 pub mod conns;
 pub mod dialogs;
 pub mod help;
+pub mod inspector;
 pub mod lesson;
 pub mod messages;
 pub mod payload;
+pub mod state_view;
 pub mod status;
 pub mod topic_tree;
+pub mod why_view;
 
 use std::time::SystemTime;
 
@@ -54,6 +58,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Some(Modal::Faults) => lesson::render_faults(app, screen, buf),
         Some(Modal::FirstMinute) => lesson::render_first_minute(screen, buf),
         Some(Modal::Conns { cursor }) => conns::render_list(app, *cursor, screen, buf),
+        Some(Modal::Learn(l)) => inspector::render(app, l, screen, buf),
         Some(m) => dialogs::render(app, m, screen, buf),
     }
 }

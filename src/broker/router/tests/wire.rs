@@ -24,6 +24,7 @@ impl Harness {
             next_conn: AtomicU64::new(1000),
             shutdown: self.shutdown.clone(),
             pressure: self.pressure.clone(),
+            capture: None,
         });
         let (client, server) = tokio::io::duplex(4096);
         let peer = SocketAddr::from(([127, 0, 0, 1], 50000));
