@@ -169,6 +169,7 @@ impl Router {
                 return;
             }
         }
+        let now = self.now();
         // Field borrows, not `self.session()`: this runs once per delivery, and the session,
         // the config, the counters and the event bus are used side by side without clones.
         let cfg = &*self.cfg;
@@ -199,7 +200,10 @@ impl Router {
             }
             let sent = Sent::of(&publish);
             let limits = (cfg.max_queued_messages, cfg.queue_bytes_limit());
-            match link.outbox.push_qos0(publish, limits.0, limits.1, force) {
+            match link
+                .outbox
+                .push_qos0(publish, limits.0, limits.1, force, now)
+            {
                 Some(wake) => {
                     if wake {
                         self.wakes.push(link.outbox.clone());
@@ -232,7 +236,7 @@ impl Router {
         // An online consumer that keeps up is protected by back-pressure and may overshoot
         // the limit by a burst; an offline or slow one gets it strictly (see `pressure`).
         let slack = match s.link() {
-            Some(link) if !link.outbox.is_slow() => PROGRESS_SLACK,
+            Some(link) if !link.outbox.is_slow_at(now) => PROGRESS_SLACK,
             _ => 1,
         };
         let full = (cfg.max_queued_messages > 0
@@ -254,12 +258,13 @@ impl Router {
         });
         if let Some(link) = s.link() {
             // A growing backlog slows the publishers down (see `pressure`).
-            link.outbox.note_backlog(s.queue_len());
+            link.outbox.note_backlog(s.queue_len(), now);
         }
     }
 
     /// Assigns a packet id and sends a queued QoS 1/2 message (or a queued QoS 0 one).
     fn send_inflight(&mut self, idx: SessionIdx, q: Queued) {
+        let now = self.now();
         // Field borrows, as in `deliver`: no clone of the event bus or the link per message.
         let Some(s) = self
             .sessions
@@ -299,7 +304,7 @@ impl Router {
         let Some(link) = s.link() else {
             return;
         };
-        if link.outbox.push(Outgoing::Publish(publish)) {
+        if link.outbox.push_at(Outgoing::Publish(publish), now) {
             self.wakes.push(link.outbox.clone());
         }
         sent.count(&mut self.counters, &self.events, s.id());
@@ -309,6 +314,7 @@ impl Router {
     /// wait to be re-sent after a reconnect go first.
     pub(super) fn fill_window(&mut self, idx: SessionIdx) {
         let max_inflight = self.cfg.max_inflight_messages;
+        let now = self.now();
         loop {
             let Some(s) = self.session(idx) else {
                 return;
@@ -331,7 +337,7 @@ impl Router {
             };
             if let Some(link) = s.link() {
                 // Progress on the backlog: may release the publishers.
-                link.outbox.note_backlog(s.queue_len());
+                link.outbox.note_backlog(s.queue_len(), now);
             }
             self.send_inflight(idx, q);
         }
