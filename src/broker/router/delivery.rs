@@ -16,7 +16,10 @@
 //!   client's Maximum Packet Size is dropped as if sent [MQTT5-3.1.2-25].
 //! * Queues are bounded by `max_queued_messages` and `max_queued_bytes`; over the limit new
 //!   messages are dropped (and counted), except retained messages sent on subscribe (`force`),
-//!   which are all delivered [MQTT311-3.3.1-6]. A consumer that keeps up may overshoot the
+//!   which are all delivered [MQTT311-3.3.1-6]. QoS 0 goes first: a QoS 1 or 2 message that
+//!   finds the queue full evicts the oldest queued QoS 0 messages (queued for an offline
+//!   session with `queue_qos0_messages`) before it is refused; every eviction is a counted,
+//!   logged drop. A consumer that keeps up may overshoot the
 //!   count by [`PROGRESS_SLACK`] times: the back-pressure in [`crate::broker::pressure`]
 //!   slows its publishers down instead.
 
@@ -239,17 +242,34 @@ impl Router {
             Some(link) if !link.outbox.is_slow_at(now) => PROGRESS_SLACK,
             _ => 1,
         };
-        let full = (cfg.max_queued_messages > 0
-            && s.queue_len() >= cfg.max_queued_messages * slack)
-            || s.queued_bytes() + msg.payload.len() > cfg.queue_bytes_limit();
-        if full && !force {
+        let max_msgs = cfg.max_queued_messages.saturating_mul(slack);
+        let max_bytes = cfg.queue_bytes_limit();
+        let full = |s: &Session| {
+            (max_msgs > 0 && s.queue_len() >= max_msgs)
+                || s.queued_bytes() + msg.payload.len() > max_bytes
+        };
+        let mut evicted = false;
+        if qos != QoS::AtMostOnce && !force {
+            // QoS 0 goes first: a full queue drops its oldest queued QoS 0 messages (each
+            // counted and logged as a drop) before it refuses a QoS 1 or 2 message, as
+            // mosquitto's limits count only QoS 1 and 2 messages against QoS 1 and 2.
+            while full(s) && s.evict_qos0().is_some() {
+                self.counters.publish_dropped += 1;
+                warn_dropping(&self.events, s);
+                evicted = true;
+            }
+        }
+        if full(s) && !force {
             // Like mosquitto: beyond max_queued_messages, new messages are dropped.
             self.counters.publish_dropped += 1;
             warn_dropping(&self.events, s);
             self.after_drop(idx);
             return;
         }
-        s.stop_dropping();
+        if !evicted {
+            // Queued without a drop: the episode of drops (if any) is over.
+            s.stop_dropping();
+        }
         s.enqueue(Queued {
             msg: msg.clone(),
             qos,
@@ -435,8 +455,6 @@ impl Router {
     }
 }
 
-/// Logs mosquitto's "Outgoing messages are being dropped for client X." once per episode of
-/// drops (the episode ends when a message for the client is queued again).
 /// What the log says of a PUBLISH handed to a connection (taken before the packet moves into
 /// the outbox).
 struct Sent {
@@ -468,6 +486,8 @@ impl Sent {
     }
 }
 
+/// Logs mosquitto's "Outgoing messages are being dropped for client X." once per episode of
+/// drops (the episode ends when a message for the client is queued again).
 fn warn_dropping(events: &EventBus, s: &mut Session) {
     if s.start_dropping() {
         events.emit(BrokerEvent::MessagesDropped(s.id().clone()));
