@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::config::BrokerConfig;
 use super::event::{BrokerEvent, EventBus};
 use super::outbox::{CloseReason, Outbox};
-use super::pressure::Pressure;
+use super::pressure::{BudgetShare, PacketBudget, Pressure};
 use super::router::{CloseKind, ConnectRequest, RouterCmd};
 use super::security::Security;
 use super::sys::Stats;
@@ -46,6 +46,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Broker-wide flow control.
     pub pressure: Arc<Pressure>,
+    /// The bound on what half-received packets hold together (`incoming_packet_budget`).
+    pub packet_budget: Arc<PacketBudget>,
 }
 
 const UNKNOWN: &str = "<unknown>";
@@ -82,6 +84,8 @@ pub async fn serve<S>(
         read_hint: MIN_READ,
         linger: false,
         out_aliases: None,
+        share: BudgetShare::new(shared.packet_budget.clone()),
+        share_left: 0,
     };
     // The handshake futures are boxed: they hold the whole CONNECT packet, and inlined they
     // would make every connection task that much larger for its whole life.
@@ -155,6 +159,10 @@ struct Connection<S> {
     linger: bool,
     /// Topic Aliases this broker assigns to the messages it sends (MQTT 5 only).
     out_aliases: Option<Box<OutAliases>>,
+    /// The share of the broker's `incoming_packet_budget` the packet being received holds.
+    share: BudgetShare,
+    /// Bytes of that packet not read yet.
+    share_left: usize,
 }
 
 /// Broker-assigned Topic Aliases for one MQTT 5 connection (MQTT5 §3.3.2.3.4): the first
@@ -456,6 +464,7 @@ where
         tokio::pin!(idle);
         let shutdown = self.shared.shutdown.clone();
         let pressure = self.shared.pressure.clone();
+        let budget = self.shared.packet_budget.clone();
         let mut read_once = false;
         // Packets that arrived in the same read as CONNECT (pipelined SUBSCRIBE, PUBLISH,
         // DISCONNECT) are handled now, not after the next read.
@@ -471,6 +480,11 @@ where
         }
         loop {
             self.prepare_read();
+            // A large packet is read only once the broker-wide budget covers it.
+            let may_read = match self.budget_gate() {
+                Ok(may) => may,
+                Err(fail) => return Box::pin(self.fail(fail)).await,
+            };
             // While a consumer is congested, read only once per pause slice.
             // The congested consumer itself is never paused: its acknowledgements are what
             // frees everyone else.
@@ -516,13 +530,14 @@ where
                     outbox.written();
                 }
                 // Bytes from the client: decode every complete packet.
-                read = self.stream.read_buf(&mut self.rbuf), if !paused => {
+                read = self.stream.read_buf(&mut self.rbuf), if !paused && may_read => {
                     read_once = false;
                     match read {
                         Ok(0) | Err(_) => return CloseKind::PeerClosed,
                         Ok(n) => {
                             self.shared.stats.add_received(n);
                             self.adapt_read(n);
+                            self.share_left = self.share_left.saturating_sub(n);
                         }
                     }
                     if let Some(l) = limit {
@@ -533,10 +548,16 @@ where
                         Ok(Some(how)) => return how,
                         Err(fail) => return Box::pin(self.fail(fail)).await,
                     }
+                    if self.share_left == 0 {
+                        // The packet the share was for is complete and decoded.
+                        self.share.release();
+                    }
                     if !Box::pin(self.flush()).await {
                         return CloseKind::PeerClosed;
                     }
                 }
+                // The budget could not cover the next packet: wait for bytes given back.
+                () = budget.wait_freed(), if !may_read => {}
                 // Back-pressure: wait for the congested consumer, then read at least once.
                 () = pressure.wait(), if paused => read_once = true,
                 // Keep-alive expired.
@@ -574,6 +595,37 @@ where
         } else {
             self.rbuf.reserve(self.read_hint);
         }
+    }
+
+    /// Whether the next read may go ahead under the broker's `incoming_packet_budget` (see
+    /// [`PacketBudget`]): a packet larger than 64 KiB whose fixed header is in the buffer takes
+    /// its whole declared size from the budget before its body is read (and the buffer is
+    /// sized for it once, not doubled as it fills); false while the budget cannot cover it.
+    /// A packet larger than the whole budget closes the connection.
+    fn budget_gate(&mut self) -> Result<bool, Fail> {
+        if self.share.bytes() > 0 {
+            return Ok(true);
+        }
+        let Some(total) = declared_len(&self.rbuf) else {
+            return Ok(true);
+        };
+        let budget = self.share.budget();
+        if !budget.applies_to(total) || self.rbuf.len() >= total {
+            return Ok(true);
+        }
+        if !budget.can_hold(total) {
+            return Err(Fail {
+                how: CloseKind::Oversize,
+                reason: ReasonCode::PacketTooLarge,
+                detail: format!("a packet of {total} bytes is larger than incoming_packet_budget"),
+            });
+        }
+        if !self.share.take(total) {
+            return Ok(false);
+        }
+        self.share_left = total - self.rbuf.len();
+        self.rbuf.reserve(self.share_left);
+        Ok(true)
     }
 
     fn adapt_read(&mut self, n: usize) {
@@ -811,6 +863,15 @@ where
 
 /// A client id the broker assigns [MQTT311-3.1.3-6] [MQTT5-3.1.3-6]: the prefix and a random UUID-shaped value,
 /// like mosquitto's `auto-A9049815-FC08-A93F-EC6D-8F4C87B4A709`.
+/// The total size of the packet at the start of `buf` (fixed header included), once its
+/// fixed header is complete; `None` before that or if the header is malformed (the decoder
+/// reports that).
+fn declared_len(buf: &[u8]) -> Option<usize> {
+    let rest = buf.get(1..)?;
+    let (remaining, len_bytes) = crate::protocol::reader::read_varint(rest).ok()??;
+    Some(1 + len_bytes + remaining as usize)
+}
+
 fn assign_client_id(prefix: &str, conn: u64) -> String {
     let rs = std::collections::hash_map::RandomState::new();
     let mut h = rs.build_hasher();

@@ -236,6 +236,7 @@ pub fn start(
     // packets, and a full channel makes readers wait (back-pressure).
     let (tx, rx) = mpsc::channel(64);
     let pressure = Arc::new(pressure::Pressure::default());
+    let packet_budget = Arc::new(pressure::PacketBudget::new(cfg.incoming_packet_budget));
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
         events: events.clone(),
@@ -245,6 +246,7 @@ pub fn start(
         next_conn: AtomicU64::new(1),
         shutdown: shutdown.clone(),
         pressure: pressure.clone(),
+        packet_budget,
     });
     tracker.spawn(pressure.tick(shutdown.clone()));
     let mut router = Router::new(cfg.clone(), events.clone(), stats.clone());

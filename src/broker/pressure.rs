@@ -162,6 +162,132 @@ impl Pressure {
     }
 }
 
+/// The default `incoming_packet_budget`: 64 MiB for all half-received packets larger than
+/// [`BUDGET_FREE_PACKET`] together (32 packets of the default `max_packet_size` at once).
+pub const DEFAULT_PACKET_BUDGET: usize = 64 * 1024 * 1024;
+
+/// Packets up to this size (fixed header included) never take from the [`PacketBudget`]: the
+/// read buffer holds them anyway, and ordinary traffic must not pay an atomic per packet.
+pub const BUDGET_FREE_PACKET: usize = 64 * 1024;
+
+/// A broker-wide bound on the bytes that half-received packets may hold together.
+///
+/// A connection that reads the fixed header of a packet larger than [`BUDGET_FREE_PACKET`]
+/// takes the packet's whole declared size from the budget before it buffers the body, and
+/// gives it back once the packet is decoded (or the connection ends). When the budget cannot
+/// cover it, the connection stops reading that socket (the peer's bytes wait in the kernel,
+/// and TCP flow control slows the peer) until another connection gives bytes back. A holder
+/// never needs more than it took, so every holder can finish and waiting cannot deadlock. A
+/// packet larger than the whole budget can never be read and closes its connection.
+#[derive(Debug)]
+pub struct PacketBudget {
+    /// 0 = no bound.
+    limit: usize,
+    held: AtomicUsize,
+    freed: Notify,
+}
+
+impl PacketBudget {
+    /// A budget of `limit` bytes (0 = no bound).
+    #[must_use]
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            held: AtomicUsize::new(0),
+            freed: Notify::new(),
+        }
+    }
+
+    /// True if a packet of `total` bytes must take from the budget before it is buffered.
+    #[must_use]
+    pub fn applies_to(&self, total: usize) -> bool {
+        self.limit > 0 && total > BUDGET_FREE_PACKET
+    }
+
+    /// True if a packet of `total` bytes can ever be read within the budget.
+    #[must_use]
+    pub fn can_hold(&self, total: usize) -> bool {
+        self.limit == 0 || total <= self.limit
+    }
+
+    /// Bytes taken by half-received packets now.
+    #[must_use]
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Acquire)
+    }
+
+    fn try_take(&self, n: usize) -> bool {
+        self.held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
+                (cur + n <= self.limit).then_some(cur + n)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, n: usize) {
+        if n > 0 {
+            self.held.fetch_sub(n, Ordering::AcqRel);
+            self.freed.notify_waiters();
+        }
+    }
+
+    /// Waits until some connection gives bytes back, or for at most [`PAUSE_SLICE`] (a
+    /// wake-up lost between a failed take and this wait costs one slice, never a hang).
+    pub async fn wait_freed(&self) {
+        let _ = tokio::time::timeout(PAUSE_SLICE, self.freed.notified()).await;
+    }
+}
+
+/// One connection's share of a [`PacketBudget`]: at most one packet's bytes, given back when
+/// the packet is decoded or the share is dropped (the connection ended).
+#[derive(Debug)]
+pub struct BudgetShare {
+    budget: std::sync::Arc<PacketBudget>,
+    bytes: usize,
+}
+
+impl BudgetShare {
+    /// An empty share of `budget`.
+    #[must_use]
+    pub fn new(budget: std::sync::Arc<PacketBudget>) -> Self {
+        Self { budget, bytes: 0 }
+    }
+
+    /// The budget this share draws on.
+    #[must_use]
+    pub fn budget(&self) -> &PacketBudget {
+        &self.budget
+    }
+
+    /// Bytes this share holds.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Takes `n` bytes for one packet; false (nothing taken) if the budget cannot cover them now.
+    pub fn take(&mut self, n: usize) -> bool {
+        debug_assert_eq!(self.bytes, 0, "one packet at a time");
+        if self.budget.try_take(n) {
+            self.bytes += n;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Gives everything held back.
+    pub fn release(&mut self) {
+        self.budget.give_back(std::mem::take(&mut self.bytes));
+    }
+}
+
+impl Drop for BudgetShare {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -188,5 +314,26 @@ mod tests {
         p.release();
         assert!(!p.active());
         token.cancel();
+    }
+
+    #[test]
+    fn a_packet_budget_is_shared_and_given_back() {
+        let budget = Arc::new(PacketBudget::new(3 * BUDGET_FREE_PACKET));
+        assert!(!budget.applies_to(BUDGET_FREE_PACKET));
+        assert!(budget.applies_to(BUDGET_FREE_PACKET + 1));
+        assert!(!budget.can_hold(3 * BUDGET_FREE_PACKET + 1));
+        let mut a = BudgetShare::new(budget.clone());
+        let mut b = BudgetShare::new(budget.clone());
+        assert!(a.take(2 * BUDGET_FREE_PACKET));
+        assert!(!b.take(2 * BUDGET_FREE_PACKET), "over the budget");
+        assert_eq!(b.bytes(), 0);
+        assert!(b.take(BUDGET_FREE_PACKET));
+        assert_eq!(budget.held(), 3 * BUDGET_FREE_PACKET);
+        a.release();
+        assert_eq!(budget.held(), BUDGET_FREE_PACKET);
+        drop(b);
+        assert_eq!(budget.held(), 0);
+        assert!(PacketBudget::new(0).can_hold(usize::MAX));
+        assert!(!PacketBudget::new(0).applies_to(usize::MAX));
     }
 }

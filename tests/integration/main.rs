@@ -10,6 +10,7 @@ mod broker_bridge;
 mod broker_cli;
 mod broker_close;
 mod broker_malformed;
+mod broker_memory;
 mod broker_ops;
 mod broker_rumqttc;
 mod broker_semantics;

@@ -24,6 +24,9 @@ impl Harness {
             next_conn: AtomicU64::new(1000),
             shutdown: self.shutdown.clone(),
             pressure: self.pressure.clone(),
+            packet_budget: Arc::new(crate::broker::pressure::PacketBudget::new(
+                self.cfg.incoming_packet_budget,
+            )),
         });
         let (client, server) = tokio::io::duplex(4096);
         let peer = SocketAddr::from(([127, 0, 0, 1], 50000));
