@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::config::BrokerConfig;
 use super::event::{BrokerEvent, EventBus};
 use super::outbox::{CloseReason, Outbox};
-use super::pressure::{BudgetShare, PacketBudget, Pressure};
+use super::pressure::{BudgetShare, PacketBudget, Pressure, boxed_later};
 use super::router::{CloseKind, ConnectRequest, RouterCmd};
 use super::security::Security;
 use super::sys::Stats;
@@ -85,7 +85,6 @@ pub async fn serve<S>(
         linger: false,
         out_aliases: None,
         share: BudgetShare::new(shared.packet_budget.clone()),
-        share_left: 0,
     };
     // The handshake futures are boxed: they hold the whole CONNECT packet, and inlined they
     // would make every connection task that much larger for its whole life.
@@ -167,8 +166,6 @@ struct Connection<S> {
     out_aliases: Option<Box<OutAliases>>,
     /// The share of the broker's `incoming_packet_budget` the packet being received holds.
     share: BudgetShare,
-    /// Bytes of that packet not read yet.
-    share_left: usize,
 }
 
 /// Broker-assigned Topic Aliases for one MQTT 5 connection (MQTT5 §3.3.2.3.4): the first
@@ -543,7 +540,7 @@ where
                         Ok(n) => {
                             self.shared.stats.add_received(n);
                             self.adapt_read(n);
-                            self.share_left = self.share_left.saturating_sub(n);
+                            self.share.read(n);
                         }
                     }
                     if let Some(l) = limit {
@@ -554,10 +551,7 @@ where
                         Ok(Some(how)) => return how,
                         Err(fail) => return Box::pin(self.fail(fail)).await,
                     }
-                    if self.share_left == 0 {
-                        // The packet the share was for is complete and decoded.
-                        self.share.release();
-                    }
+                    self.share.decoded();
                     if !Box::pin(self.flush()).await {
                         return CloseKind::PeerClosed;
                     }
@@ -604,34 +598,13 @@ where
     }
 
     /// Whether the next read may go ahead under the broker's `incoming_packet_budget` (see
-    /// [`PacketBudget`]): a packet larger than 64 KiB whose fixed header is in the buffer takes
-    /// its whole declared size from the budget before its body is read (and the buffer is
-    /// sized for it once, not doubled as it fills); false while the budget cannot cover it.
-    /// A packet larger than the whole budget closes the connection.
+    /// [`BudgetShare::admit`]); a packet larger than the whole budget closes the connection.
     fn budget_gate(&mut self) -> Result<bool, Fail> {
-        if self.share.bytes() > 0 {
-            return Ok(true);
-        }
-        let Some(total) = declared_len(&self.rbuf) else {
-            return Ok(true);
-        };
-        let budget = self.share.budget();
-        if !budget.applies_to(total) || self.rbuf.len() >= total {
-            return Ok(true);
-        }
-        if !budget.can_hold(total) {
-            return Err(Fail {
-                how: CloseKind::Oversize,
-                reason: ReasonCode::PacketTooLarge,
-                detail: format!("a packet of {total} bytes is larger than incoming_packet_budget"),
-            });
-        }
-        if !self.share.take(total) {
-            return Ok(false);
-        }
-        self.share_left = total - self.rbuf.len();
-        self.rbuf.reserve(self.share_left);
-        Ok(true)
+        self.share.admit(&mut self.rbuf).map_err(|total| Fail {
+            how: CloseKind::Oversize,
+            reason: ReasonCode::PacketTooLarge,
+            detail: format!("a packet of {total} bytes is larger than incoming_packet_budget"),
+        })
     }
 
     fn adapt_read(&mut self, n: usize) {
@@ -871,23 +844,6 @@ where
 
 /// A client id the broker assigns [MQTT311-3.1.3-6] [MQTT5-3.1.3-6]: the prefix and a random UUID-shaped value,
 /// like mosquitto's `auto-A9049815-FC08-A93F-EC6D-8F4C87B4A709`.
-/// Awaits the future `make` returns, built and boxed only when first polled. `select!` lays
-/// out every branch's future in the connection task, enabled or not, for the task's whole
-/// life; a rarely enabled branch wrapped in this costs the task a pointer instead of its
-/// whole state (a timer and a `Notify` waiter: about 250 bytes per idle connection).
-async fn boxed_later<F: std::future::Future>(make: impl FnOnce() -> F) -> F::Output {
-    Box::pin(make()).await
-}
-
-/// The total size of the packet at the start of `buf` (fixed header included), once its
-/// fixed header is complete; `None` before that or if the header is malformed (the decoder
-/// reports that).
-fn declared_len(buf: &[u8]) -> Option<usize> {
-    let rest = buf.get(1..)?;
-    let (remaining, len_bytes) = crate::protocol::reader::read_varint(rest).ok()??;
-    Some(1 + len_bytes + remaining as usize)
-}
-
 fn assign_client_id(prefix: &str, conn: u64) -> String {
     let rs = std::collections::hash_map::RandomState::new();
     let mut h = rs.build_hasher();

@@ -244,13 +244,57 @@ impl PacketBudget {
 pub struct BudgetShare {
     budget: std::sync::Arc<PacketBudget>,
     bytes: usize,
+    /// Bytes of the packet it holds that have not been read yet.
+    left: usize,
 }
 
 impl BudgetShare {
     /// An empty share of `budget`.
     #[must_use]
     pub fn new(budget: std::sync::Arc<PacketBudget>) -> Self {
-        Self { budget, bytes: 0 }
+        Self {
+            budget,
+            bytes: 0,
+            left: 0,
+        }
+    }
+
+    /// Before a read into `buf`: a packet larger than [`BUDGET_FREE_PACKET`] whose fixed header
+    /// is in `buf` takes its whole declared size from the budget before its body is read (and
+    /// `buf` is sized for it once, not doubled as it fills). `Ok(false)` while the budget
+    /// cannot cover it; `Err(size)` for a packet larger than the whole budget.
+    pub fn admit(&mut self, buf: &mut bytes::BytesMut) -> Result<bool, usize> {
+        if self.bytes > 0 {
+            return Ok(true);
+        }
+        let Some(total) = declared_len(buf) else {
+            return Ok(true);
+        };
+        if !self.budget.applies_to(total) || buf.len() >= total {
+            return Ok(true);
+        }
+        if !self.budget.can_hold(total) {
+            return Err(total);
+        }
+        if !self.take(total) {
+            return Ok(false);
+        }
+        self.left = total - buf.len();
+        buf.reserve(self.left);
+        Ok(true)
+    }
+
+    /// `n` bytes were read after [`BudgetShare::admit`].
+    pub fn read(&mut self, n: usize) {
+        self.left = self.left.saturating_sub(n);
+    }
+
+    /// Everything complete in the buffer was decoded: if that includes the packet this share
+    /// holds bytes for, they go back to the budget.
+    pub fn decoded(&mut self) {
+        if self.left == 0 {
+            self.release();
+        }
     }
 
     /// The budget this share draws on.
@@ -278,8 +322,26 @@ impl BudgetShare {
 
     /// Gives everything held back.
     pub fn release(&mut self) {
+        self.left = 0;
         self.budget.give_back(std::mem::take(&mut self.bytes));
     }
+}
+
+/// The total size of the packet at the start of `buf` (fixed header included), once its
+/// fixed header is complete; `None` before that or if the header is malformed (the decoder
+/// reports that).
+fn declared_len(buf: &[u8]) -> Option<usize> {
+    let rest = buf.get(1..)?;
+    let (remaining, len_bytes) = crate::protocol::reader::read_varint(rest).ok()??;
+    Some(1 + len_bytes + remaining as usize)
+}
+
+/// Awaits the future `make` returns, built and boxed only when first polled. `select!` lays
+/// out every branch's future in a connection task, enabled or not, for the task's whole life;
+/// a rarely enabled branch wrapped in this costs the task a pointer instead of its whole state
+/// (a timer and a `Notify` waiter: about 250 bytes per idle connection).
+pub async fn boxed_later<F: std::future::Future>(make: impl FnOnce() -> F) -> F::Output {
+    Box::pin(make()).await
 }
 
 impl Drop for BudgetShare {
