@@ -117,6 +117,9 @@ pub struct BrokerConfig {
     pub max_inflight_messages: u16,
     /// `max_queued_messages` per client beyond the in-flight window; 0 = unlimited.
     pub max_queued_messages: usize,
+    /// `incoming_packet_budget`: bytes that all half-received packets larger than 64 KiB may
+    /// hold together, broker-wide; 0 = no bound (see [`crate::broker::pressure::PacketBudget`]).
+    pub incoming_packet_budget: usize,
     /// `max_queued_bytes` per client; 0 = mosquitto's "no limit", which here still means
     /// [`QUEUE_BYTES_BACKSTOP`] (see [`BrokerConfig::queue_bytes_limit`]).
     pub max_queued_bytes: usize,
@@ -194,6 +197,7 @@ impl Default for BrokerConfig {
             max_inflight_messages: 20,
             max_queued_messages: 1000,
             max_queued_bytes: 0,
+            incoming_packet_budget: crate::broker::pressure::DEFAULT_PACKET_BUDGET,
             max_keepalive: 65535,
             sys_interval: 10,
             log_timestamp: true,
@@ -500,6 +504,7 @@ impl BrokerConfig {
             "max_inflight_messages" => self.max_inflight_messages = parse_num(option, v)?,
             "max_queued_messages" => self.max_queued_messages = parse_num(option, v)?,
             "max_queued_bytes" => self.max_queued_bytes = parse_num(option, v)?,
+            "incoming_packet_budget" => self.incoming_packet_budget = parse_num(option, v)?,
             "max_keepalive" => self.max_keepalive = parse_num(option, v)?,
             "sys_interval" => self.sys_interval = parse_num(option, v)?,
             "log_timestamp" => self.log_timestamp = parse_bool(option, v)?,

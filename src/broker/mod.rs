@@ -251,6 +251,7 @@ pub fn start(
     let (tx, rx) = mpsc::channel(64);
     let pressure = Arc::new(pressure::Pressure::default());
     let capture = cfg.capture.map(capture::Capture::new);
+    let packet_budget = Arc::new(pressure::PacketBudget::new(cfg.incoming_packet_budget));
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
         events: events.clone(),
@@ -261,6 +262,7 @@ pub fn start(
         shutdown: shutdown.clone(),
         pressure: pressure.clone(),
         capture: capture.clone(),
+        packet_budget,
     });
     tracker.spawn(pressure.tick(shutdown.clone()));
     let mut router = Router::new(cfg.clone(), events.clone(), stats.clone());

@@ -162,6 +162,194 @@ impl Pressure {
     }
 }
 
+/// The default `incoming_packet_budget`: 64 MiB for all half-received packets larger than
+/// [`BUDGET_FREE_PACKET`] together (32 packets of the default `max_packet_size` at once).
+pub const DEFAULT_PACKET_BUDGET: usize = 64 * 1024 * 1024;
+
+/// Packets up to this size (fixed header included) never take from the [`PacketBudget`]: the
+/// read buffer holds them anyway, and ordinary traffic must not pay an atomic per packet.
+pub const BUDGET_FREE_PACKET: usize = 64 * 1024;
+
+/// A broker-wide bound on the bytes that half-received packets may hold together.
+///
+/// A connection that reads the fixed header of a packet larger than [`BUDGET_FREE_PACKET`]
+/// takes the packet's whole declared size from the budget before it buffers the body, and
+/// gives it back once the packet is decoded (or the connection ends). When the budget cannot
+/// cover it, the connection stops reading that socket (the peer's bytes wait in the kernel,
+/// and TCP flow control slows the peer) until another connection gives bytes back. A holder
+/// never needs more than it took, so every holder can finish and waiting cannot deadlock. A
+/// packet larger than the whole budget can never be read and closes its connection.
+#[derive(Debug)]
+pub struct PacketBudget {
+    /// 0 = no bound.
+    limit: usize,
+    held: AtomicUsize,
+    freed: Notify,
+}
+
+impl PacketBudget {
+    /// A budget of `limit` bytes (0 = no bound).
+    #[must_use]
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            held: AtomicUsize::new(0),
+            freed: Notify::new(),
+        }
+    }
+
+    /// True if a packet of `total` bytes must take from the budget before it is buffered.
+    #[must_use]
+    pub fn applies_to(&self, total: usize) -> bool {
+        self.limit > 0 && total > BUDGET_FREE_PACKET
+    }
+
+    /// True if a packet of `total` bytes can ever be read within the budget.
+    #[must_use]
+    pub fn can_hold(&self, total: usize) -> bool {
+        self.limit == 0 || total <= self.limit
+    }
+
+    /// Bytes taken by half-received packets now.
+    #[must_use]
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Acquire)
+    }
+
+    fn try_take(&self, n: usize) -> bool {
+        self.held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
+                (cur + n <= self.limit).then_some(cur + n)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, n: usize) {
+        if n > 0 {
+            self.held.fetch_sub(n, Ordering::AcqRel);
+            self.freed.notify_waiters();
+        }
+    }
+
+    /// Waits until some connection gives bytes back, or for at most [`PAUSE_SLICE`] (a
+    /// wake-up lost between a failed take and this wait costs one slice, never a hang).
+    pub async fn wait_freed(&self) {
+        let _ = tokio::time::timeout(PAUSE_SLICE, self.freed.notified()).await;
+    }
+}
+
+/// One connection's share of a [`PacketBudget`]: at most one packet's bytes, given back when
+/// the packet is decoded or the share is dropped (the connection ended).
+#[derive(Debug)]
+pub struct BudgetShare {
+    budget: std::sync::Arc<PacketBudget>,
+    bytes: usize,
+    /// Bytes of the packet it holds that have not been read yet.
+    left: usize,
+}
+
+impl BudgetShare {
+    /// An empty share of `budget`.
+    #[must_use]
+    pub fn new(budget: std::sync::Arc<PacketBudget>) -> Self {
+        Self {
+            budget,
+            bytes: 0,
+            left: 0,
+        }
+    }
+
+    /// Before a read into `buf`: a packet larger than [`BUDGET_FREE_PACKET`] whose fixed header
+    /// is in `buf` takes its whole declared size from the budget before its body is read (and
+    /// `buf` is sized for it once, not doubled as it fills). `Ok(false)` while the budget
+    /// cannot cover it; `Err(size)` for a packet larger than the whole budget.
+    pub fn admit(&mut self, buf: &mut bytes::BytesMut) -> Result<bool, usize> {
+        if self.bytes > 0 {
+            return Ok(true);
+        }
+        let Some(total) = declared_len(buf) else {
+            return Ok(true);
+        };
+        if !self.budget.applies_to(total) || buf.len() >= total {
+            return Ok(true);
+        }
+        if !self.budget.can_hold(total) {
+            return Err(total);
+        }
+        if !self.take(total) {
+            return Ok(false);
+        }
+        self.left = total - buf.len();
+        buf.reserve(self.left);
+        Ok(true)
+    }
+
+    /// `n` bytes were read after [`BudgetShare::admit`].
+    pub fn read(&mut self, n: usize) {
+        self.left = self.left.saturating_sub(n);
+    }
+
+    /// Everything complete in the buffer was decoded: if that includes the packet this share
+    /// holds bytes for, they go back to the budget.
+    pub fn decoded(&mut self) {
+        if self.left == 0 {
+            self.release();
+        }
+    }
+
+    /// The budget this share draws on.
+    #[must_use]
+    pub fn budget(&self) -> &PacketBudget {
+        &self.budget
+    }
+
+    /// Bytes this share holds.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Takes `n` bytes for one packet; false (nothing taken) if the budget cannot cover them now.
+    pub fn take(&mut self, n: usize) -> bool {
+        debug_assert_eq!(self.bytes, 0, "one packet at a time");
+        if self.budget.try_take(n) {
+            self.bytes += n;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Gives everything held back.
+    pub fn release(&mut self) {
+        self.left = 0;
+        self.budget.give_back(std::mem::take(&mut self.bytes));
+    }
+}
+
+/// The total size of the packet at the start of `buf` (fixed header included), once its
+/// fixed header is complete; `None` before that or if the header is malformed (the decoder
+/// reports that).
+fn declared_len(buf: &[u8]) -> Option<usize> {
+    let rest = buf.get(1..)?;
+    let (remaining, len_bytes) = crate::protocol::reader::read_varint(rest).ok()??;
+    Some(1 + len_bytes + remaining as usize)
+}
+
+/// Awaits the future `make` returns, built and boxed only when first polled. `select!` lays
+/// out every branch's future in a connection task, enabled or not, for the task's whole life;
+/// a rarely enabled branch wrapped in this costs the task a pointer instead of its whole state
+/// (a timer and a `Notify` waiter: about 250 bytes per idle connection).
+pub async fn boxed_later<F: std::future::Future>(make: impl FnOnce() -> F) -> F::Output {
+    Box::pin(make()).await
+}
+
+impl Drop for BudgetShare {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -188,5 +376,26 @@ mod tests {
         p.release();
         assert!(!p.active());
         token.cancel();
+    }
+
+    #[test]
+    fn a_packet_budget_is_shared_and_given_back() {
+        let budget = Arc::new(PacketBudget::new(3 * BUDGET_FREE_PACKET));
+        assert!(!budget.applies_to(BUDGET_FREE_PACKET));
+        assert!(budget.applies_to(BUDGET_FREE_PACKET + 1));
+        assert!(!budget.can_hold(3 * BUDGET_FREE_PACKET + 1));
+        let mut a = BudgetShare::new(budget.clone());
+        let mut b = BudgetShare::new(budget.clone());
+        assert!(a.take(2 * BUDGET_FREE_PACKET));
+        assert!(!b.take(2 * BUDGET_FREE_PACKET), "over the budget");
+        assert_eq!(b.bytes(), 0);
+        assert!(b.take(BUDGET_FREE_PACKET));
+        assert_eq!(budget.held(), 3 * BUDGET_FREE_PACKET);
+        a.release();
+        assert_eq!(budget.held(), BUDGET_FREE_PACKET);
+        drop(b);
+        assert_eq!(budget.held(), 0);
+        assert!(PacketBudget::new(0).can_hold(usize::MAX));
+        assert!(!PacketBudget::new(0).applies_to(usize::MAX));
     }
 }

@@ -11,6 +11,7 @@ mod broker_cli;
 mod broker_close;
 mod broker_durable;
 mod broker_malformed;
+mod broker_memory;
 mod broker_ops;
 mod broker_rumqttc;
 mod broker_semantics;

@@ -16,7 +16,10 @@
 //!   client's Maximum Packet Size is dropped as if sent [MQTT5-3.1.2-25].
 //! * Queues are bounded by `max_queued_messages` and `max_queued_bytes`; over the limit new
 //!   messages are dropped (and counted), except retained messages sent on subscribe (`force`),
-//!   which are all delivered [MQTT311-3.3.1-6]. A consumer that keeps up may overshoot the
+//!   which are all delivered [MQTT311-3.3.1-6]. QoS 0 goes first: a QoS 1 or 2 message that
+//!   finds the queue full evicts the oldest queued QoS 0 messages (queued for an offline
+//!   session with `queue_qos0_messages`) before it is refused; every eviction is a counted,
+//!   logged drop. A consumer that keeps up may overshoot the
 //!   count by [`PROGRESS_SLACK`] times: the back-pressure in [`crate::broker::pressure`]
 //!   slows its publishers down instead.
 
@@ -172,6 +175,7 @@ impl Router {
                 return;
             }
         }
+        let now = self.now();
         // Field borrows, not `self.session()`: this runs once per delivery, and the session,
         // the config, the counters and the event bus are used side by side without clones.
         let cfg = &*self.cfg;
@@ -202,7 +206,10 @@ impl Router {
             }
             let sent = Sent::of(&publish);
             let limits = (cfg.max_queued_messages, cfg.queue_bytes_limit());
-            match link.outbox.push_qos0(publish, limits.0, limits.1, force) {
+            match link
+                .outbox
+                .push_qos0(publish, limits.0, limits.1, force, now)
+            {
                 Some(wake) => {
                     if wake {
                         self.wakes.push(link.outbox.clone());
@@ -238,20 +245,44 @@ impl Router {
         // An online consumer that keeps up is protected by back-pressure and may overshoot
         // the limit by a burst; an offline or slow one gets it strictly (see `pressure`).
         let slack = match s.link() {
-            Some(link) if !link.outbox.is_slow() => PROGRESS_SLACK,
+            Some(link) if !link.outbox.is_slow_at(now) => PROGRESS_SLACK,
             _ => 1,
         };
-        let full = (cfg.max_queued_messages > 0
-            && s.queue_len() >= cfg.max_queued_messages * slack)
-            || s.queued_bytes() + msg.payload.len() > cfg.queue_bytes_limit();
-        if full && !force {
+        let max_msgs = cfg.max_queued_messages.saturating_mul(slack);
+        let max_bytes = cfg.queue_bytes_limit();
+        let full = |s: &Session| {
+            (max_msgs > 0 && s.queue_len() >= max_msgs)
+                || s.queued_bytes() + msg.payload.len() > max_bytes
+        };
+        let mut evicted = false;
+        if qos != QoS::AtMostOnce && !force {
+            // QoS 0 goes first: a full queue drops its oldest queued QoS 0 messages (each
+            // counted and logged as a drop) before it refuses a QoS 1 or 2 message, as
+            // mosquitto's limits count only QoS 1 and 2 messages against QoS 1 and 2.
+            while full(s) {
+                let Some(gone) = s.evict_qos0() else { break };
+                // The evicted message's stored record goes with it.
+                let seq = gone.seq;
+                durable::record(&mut self.store, s, |client_id| Record::Delivered {
+                    client_id,
+                    seq,
+                });
+                self.counters.publish_dropped += 1;
+                warn_dropping(&self.events, s);
+                evicted = true;
+            }
+        }
+        if full(s) && !force {
             // Like mosquitto: beyond max_queued_messages, new messages are dropped.
             self.counters.publish_dropped += 1;
             warn_dropping(&self.events, s);
             self.after_drop(idx);
             return;
         }
-        s.stop_dropping();
+        if !evicted {
+            // Queued without a drop: the episode of drops (if any) is over.
+            s.stop_dropping();
+        }
         let q = Queued {
             msg: msg.clone(),
             qos,
@@ -263,13 +294,14 @@ impl Router {
         s.enqueue(q);
         if let Some(link) = s.link() {
             // A growing backlog slows the publishers down (see `pressure`).
-            link.outbox.note_backlog(s.queue_len());
+            link.outbox.note_backlog(s.queue_len(), now);
         }
     }
 
     /// Assigns a packet id and sends a queued QoS 1/2 message (or a queued QoS 0 one).
     /// `fresh`: the message comes straight from `deliver` and has no store record yet.
     fn send_inflight(&mut self, idx: SessionIdx, q: Queued, fresh: bool) {
+        let now = self.now();
         // Field borrows, as in `deliver`: no clone of the event bus or the link per message.
         let Some(s) = self
             .sessions
@@ -335,7 +367,7 @@ impl Router {
         let Some(link) = s.link() else {
             return;
         };
-        if link.outbox.push(Outgoing::Publish(publish)) {
+        if link.outbox.push_at(Outgoing::Publish(publish), now) {
             self.wakes.push(link.outbox.clone());
         }
         sent.count(&mut self.counters, &self.events, s.id());
@@ -345,6 +377,7 @@ impl Router {
     /// wait to be re-sent after a reconnect go first.
     pub(super) fn fill_window(&mut self, idx: SessionIdx) {
         let max_inflight = self.cfg.max_inflight_messages;
+        let now = self.now();
         loop {
             let Some(s) = self.session(idx) else {
                 return;
@@ -367,7 +400,7 @@ impl Router {
             };
             if let Some(link) = s.link() {
                 // Progress on the backlog: may release the publishers.
-                link.outbox.note_backlog(s.queue_len());
+                link.outbox.note_backlog(s.queue_len(), now);
             }
             self.send_inflight(idx, q, false);
         }
@@ -476,8 +509,6 @@ impl Router {
     }
 }
 
-/// Logs mosquitto's "Outgoing messages are being dropped for client X." once per episode of
-/// drops (the episode ends when a message for the client is queued again).
 /// What the log says of a PUBLISH handed to a connection (taken before the packet moves into
 /// the outbox).
 struct Sent {
@@ -509,6 +540,8 @@ impl Sent {
     }
 }
 
+/// Logs mosquitto's "Outgoing messages are being dropped for client X." once per episode of
+/// drops (the episode ends when a message for the client is queued again).
 fn warn_dropping(events: &EventBus, s: &mut Session) {
     if s.start_dropping() {
         events.emit(BrokerEvent::MessagesDropped(s.id().clone()));

@@ -102,6 +102,8 @@ pub struct Router {
     delivery_buf: Vec<Delivery>,
     /// Outboxes that got packets since the last wake-up round (woken once per batch).
     wakes: Vec<Arc<Outbox>>,
+    /// tokio's clock, read at most once per command (see [`Router::now`]).
+    clock: Option<Instant>,
     /// Source of session generations (see [`timers`]).
     generation: u64,
     started: Instant,
@@ -138,6 +140,7 @@ impl Router {
             match_buf: Vec::new(),
             delivery_buf: Vec::new(),
             wakes: Vec::new(),
+            clock: None,
             generation: 0,
             started: Instant::now(),
             store: None,
@@ -229,6 +232,7 @@ impl Router {
 
     /// Applies one command.
     pub fn handle(&mut self, cmd: RouterCmd) {
+        self.clock = None;
         match cmd {
             RouterCmd::Connect(req) => self.on_connect(*req),
             RouterCmd::Packets { conn, packets } => {
@@ -261,6 +265,7 @@ impl Router {
 
     /// Wakes every connection that got packets during the last batch of work.
     fn flush_wakes(&mut self) {
+        self.clock = None;
         for outbox in self.wakes.drain(..) {
             outbox.wake();
         }
@@ -269,9 +274,18 @@ impl Router {
     /// Queues a packet for a connection; its task is woken at the end of the batch.
     #[inline]
     fn send(&mut self, outbox: &Arc<Outbox>, packet: Outgoing) {
-        if outbox.push(packet) {
+        let now = self.now();
+        if outbox.push_at(packet, now) {
             self.wakes.push(outbox.clone());
         }
+    }
+
+    /// tokio's clock as of this command: read once per command (up to 64 packets) or timer
+    /// round, not once per delivery, for the outboxes' slow-consumer checks. A command takes
+    /// microseconds against their 250 ms grace.
+    #[inline]
+    fn now(&mut self) -> Instant {
+        *self.clock.get_or_insert_with(Instant::now)
     }
 
     #[inline]

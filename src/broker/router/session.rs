@@ -13,7 +13,8 @@
 //!   entries whose `resend_pending` flag is set: [`Session::begin_resend`] sets them all,
 //!   [`Session::next_resend`] and `remove_inflight` clear one each.
 //! * **Queued bytes mirror the queue.** `queued_bytes` is the payload total of the queue; only
-//!   [`Session::enqueue`], [`Session::requeue_front`] and [`Session::dequeue`] touch either.
+//!   [`Session::enqueue`], [`Session::requeue_front`], [`Session::dequeue`] and
+//!   [`Session::evict_qos0`] touch either.
 //! * **Inbound QoS 2 state is bounded**: [`Session::accept_qos2`] refuses a new packet
 //!   identifier beyond the limit the router gives it (CVE-2023-28366).
 
@@ -528,6 +529,15 @@ impl Session {
     /// Takes the oldest queued message.
     pub fn dequeue(&mut self) -> Option<Queued> {
         let q = self.queue.pop_front()?;
+        self.queued_bytes -= q.msg.payload.len();
+        Some(q)
+    }
+
+    /// Removes the oldest queued QoS 0 message, if any, updating the byte count: a full queue
+    /// gives up QoS 0 before it refuses a QoS 1 or 2 message (see `Router::deliver`).
+    pub fn evict_qos0(&mut self) -> Option<Queued> {
+        let at = self.queue.iter().position(|q| q.qos == QoS::AtMostOnce)?;
+        let q = self.queue.remove(at)?;
         self.queued_bytes -= q.msg.payload.len();
         Some(q)
     }

@@ -185,3 +185,114 @@ async fn slow_consumer_disconnect_closes_an_overflowing_client_with_0x97() {
         BrokerEvent::DisconnectedBecause { client, .. } if &**client == "stuck5"
     )));
 }
+
+/// The value the router publishes on `$SYS/broker/publish/messages/dropped` at its next
+/// `$SYS` interval.
+async fn sys_dropped(h: &mut Harness) -> String {
+    let watch = h
+        .subscriber(
+            "sys-watch",
+            "$SYS/broker/publish/messages/dropped",
+            QoS::AtMostOnce,
+        )
+        .await;
+    watch.take();
+    tokio::time::sleep(Duration::from_secs(h.cfg.sys_interval + 1)).await;
+    let p = watch.publishes().pop().expect("no $SYS update");
+    String::from_utf8(p.payload.to_vec()).unwrap()
+}
+
+fn drop_lines(events: &[BrokerEvent], client: &str) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, BrokerEvent::MessagesDropped(c) if &**c == client))
+        .count()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_queue_drops_its_qos0_messages_before_refusing_qos1() {
+    let cfg = BrokerConfig {
+        max_queued_messages: 3,
+        queue_qos0_messages: true,
+        sys_interval: 1,
+        ..BrokerConfig::default()
+    };
+    let mut h = Harness::with(cfg);
+    let (s, _) = h.connect(v311("off", false)).await;
+    s.subscribe(1, "t/#", QoS::AtLeastOnce).await;
+    s.close(CloseKind::PeerClosed).await;
+    let p = h.client("p").await;
+    h.events();
+    for m in [b"a", b"b", b"c"] {
+        p.publish(publish("t/0", m, QoS::AtMostOnce, false, 0))
+            .await;
+    }
+    // Full (a, b, c): x and y each evict the oldest QoS 0 message.
+    p.publish(publish("t/1", b"x", QoS::AtLeastOnce, false, 1))
+        .await;
+    p.publish(publish("t/1", b"y", QoS::AtLeastOnce, false, 2))
+        .await;
+    // Full (c, x, y): a new QoS 0 message is dropped, a QoS 1 one evicts c.
+    p.publish(publish("t/0", b"d", QoS::AtMostOnce, false, 0))
+        .await;
+    p.publish(publish("t/1", b"z", QoS::AtLeastOnce, false, 3))
+        .await;
+    // Full of QoS 1 (x, y, z): nothing left to evict, w is refused.
+    p.publish(publish("t/1", b"w", QoS::AtLeastOnce, false, 4))
+        .await;
+    assert_eq!(drop_lines(&h.events(), "off"), 1, "one line per episode");
+    let (s, ack) = h.connect(v311("off", false)).await;
+    assert!(ack.session_present);
+    let got: Vec<(Vec<u8>, QoS)> = s
+        .publishes()
+        .into_iter()
+        .map(|p| (p.payload.to_vec(), p.qos))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (b"x".to_vec(), QoS::AtLeastOnce),
+            (b"y".to_vec(), QoS::AtLeastOnce),
+            (b"z".to_vec(), QoS::AtLeastOnce),
+        ]
+    );
+    // a, b, c evicted, d and w refused.
+    assert_eq!(sys_dropped(&mut h).await, "5");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_byte_limit_evicts_as_many_qos0_messages_as_a_qos1_message_needs() {
+    let cfg = BrokerConfig {
+        max_queued_messages: 0,
+        max_queued_bytes: 100,
+        queue_qos0_messages: true,
+        sys_interval: 1,
+        ..BrokerConfig::default()
+    };
+    let mut h = Harness::with(cfg);
+    let (s, _) = h.connect(v311("bytes", false)).await;
+    s.subscribe(1, "t/#", QoS::ExactlyOnce).await;
+    s.close(CloseKind::PeerClosed).await;
+    let p = h.client("p").await;
+    h.events();
+    // Three 30-byte QoS 0 messages fit in 100 bytes, the fourth does not.
+    for m in [&[b'1'; 30], &[b'2'; 30], &[b'3'; 30], &[b'4'; 30]] {
+        p.publish(publish("t/0", m, QoS::AtMostOnce, false, 0))
+            .await;
+    }
+    // 60 bytes of QoS 1 need two of the QoS 0 messages to go (90 + 60 > 100, 60 + 60 > 100).
+    p.publish(publish("t/2", &[b'q'; 60], QoS::AtLeastOnce, false, 1))
+        .await;
+    assert_eq!(drop_lines(&h.events(), "bytes"), 1);
+    let (s, _) = h.connect(v311("bytes", false)).await;
+    let got: Vec<(u8, usize, QoS)> = s
+        .publishes()
+        .into_iter()
+        .map(|p| (p.payload[0], p.payload.len(), p.qos))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(b'3', 30, QoS::AtMostOnce), (b'q', 60, QoS::AtLeastOnce)]
+    );
+    assert_eq!(sys_dropped(&mut h).await, "3");
+}

@@ -25,6 +25,9 @@ impl Harness {
             shutdown: self.shutdown.clone(),
             pressure: self.pressure.clone(),
             capture: None,
+            packet_budget: Arc::new(crate::broker::pressure::PacketBudget::new(
+                self.cfg.incoming_packet_budget,
+            )),
         });
         let (client, server) = tokio::io::duplex(4096);
         let peer = SocketAddr::from(([127, 0, 0, 1], 50000));
