@@ -269,6 +269,120 @@ pub enum BrokerEvent {
         /// Retained messages held: outside `$SYS`, and under `$SYS`.
         retained: (usize, usize),
     },
+    /// Workbench only (a journey bus, see [`EventBus::with_journeys`]): a message was not
+    /// delivered to `client` (or to anyone), for `reason`. `broker -v` never prints it.
+    NotDelivered {
+        /// The subscriber that did not get it (the publisher for No Local); `None` when no
+        /// subscription matched at all.
+        client: Option<Arc<str>>,
+        /// Topic.
+        topic: Arc<str>,
+        /// Why.
+        reason: Why,
+    },
+    /// Workbench only (a journey bus): the Will Message of `client` was published.
+    WillPublished {
+        /// The client that set the will.
+        client: Arc<str>,
+        /// Will topic.
+        topic: Arc<str>,
+        /// Will QoS.
+        qos: u8,
+        /// Will retain.
+        retain: bool,
+        /// Payload length.
+        len: usize,
+    },
+}
+
+/// A broker-wide message number: given to every routed message (a client's PUBLISH, a Will
+/// Message, each subscribe-time delivery of a retained message), never reused while the broker
+/// runs, and unrelated to the Packet Identifier. 0 means "no message".
+pub type MessageNo = u64;
+
+/// Why a log line deserves a note, as the router knows it (the workbench turns it into a
+/// [`crate::inspect::WhyKey`] note). Carried in [`Tag::why`], never printed by `broker -v`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// Delivered at a lower QoS than published: the subscription was granted `granted`.
+    QosDowngrade {
+        /// QoS the publisher used.
+        published: u8,
+        /// QoS the subscription was granted.
+        granted: u8,
+    },
+    /// A retained message forwarded live with RETAIN 0.
+    RetainLive,
+    /// A retained message sent with RETAIN 1 (because a subscription was made, or Retain As
+    /// Published).
+    RetainOnSubscribe,
+    /// The Will Message was published, and why.
+    WillSent(&'static str),
+    /// The Will Message was discarded: the client sent a normal DISCONNECT.
+    WillDiscarded,
+    /// A filter starting with a wildcard does not match a `$`-topic.
+    DollarTopics,
+    /// No subscription matched the topic.
+    NoSubscriber,
+    /// The ACL denied the subscriber read access.
+    AclDenied,
+    /// No Local: not sent back to its publisher.
+    NoLocal,
+    /// Larger than the subscriber's Maximum Packet Size.
+    MaximumPacketSize,
+    /// The Message Expiry Interval ran out before delivery.
+    Expired,
+    /// The subscriber's queue was full.
+    QueueFull,
+}
+
+impl Why {
+    /// A few words for the log line of a message that was not delivered.
+    #[must_use]
+    pub fn short(self) -> &'static str {
+        match self {
+            Self::QosDowngrade { .. } => "QoS downgraded",
+            Self::RetainLive => "RETAIN 0 on a live delivery",
+            Self::RetainOnSubscribe => "RETAIN 1 from the retained store",
+            Self::WillSent(_) => "will sent",
+            Self::WillDiscarded => "will discarded",
+            Self::DollarTopics => "a wildcard filter does not match a $-topic",
+            Self::NoSubscriber => "no matching subscription",
+            Self::AclDenied => "ACL denies read",
+            Self::NoLocal => "No Local",
+            Self::MaximumPacketSize => "larger than its Maximum Packet Size",
+            Self::Expired => "message expired",
+            Self::QueueFull => "queue full",
+        }
+    }
+}
+
+/// What a log line carries for the workbench besides its text: the message it belongs to and
+/// a why note. Both are filled only when events are built at all (a listening bus), so the
+/// quiet broker pays nothing; `broker -v` ignores them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tag {
+    /// The message's journey this line belongs to (0: none).
+    pub msg: MessageNo,
+    /// A note that explains this line.
+    pub why: Option<Why>,
+}
+
+impl Tag {
+    /// A line of message `msg`'s journey.
+    #[must_use]
+    pub fn msg(msg: MessageNo) -> Self {
+        Self { msg, why: None }
+    }
+
+    /// The same tag with a why note.
+    #[must_use]
+    pub fn why(self, why: Why) -> Self {
+        Self {
+            why: Some(why),
+            ..self
+        }
+    }
 }
 
 fn b(v: bool) -> u8 {
@@ -328,7 +442,12 @@ impl BrokerEvent {
             | E::PubRelSent { client, .. }
             | E::PubCompSent { client, .. }
             | E::PubCompReceived { client, .. }
-            | E::DisconnectedBecause { client, .. } => Some(client),
+            | E::DisconnectedBecause { client, .. }
+            | E::WillPublished { client, .. }
+            | E::NotDelivered {
+                client: Some(client),
+                ..
+            } => Some(client),
             E::Takeover(c)
             | E::SubAckSent(c)
             | E::UnsubAckSent(c)
@@ -397,9 +516,11 @@ impl BrokerEvent {
             E::SubAckSent(_) => "SUBACK",
             E::UnsubscribeReceived { .. } => "UNSUBSCRIBE",
             E::UnsubAckSent(_) => "UNSUBACK",
-            E::PublishReceived { .. } | E::PublishDenied { .. } | E::PublishSent { .. } => {
-                "PUBLISH"
-            }
+            E::PublishReceived { .. }
+            | E::PublishDenied { .. }
+            | E::PublishSent { .. }
+            | E::WillPublished { .. }
+            | E::NotDelivered { .. } => "PUBLISH",
             E::PubAckSent { .. } | E::PubAckReceived { .. } => "PUBACK",
             E::PubRecSent { .. } | E::PubRecReceived { .. } => "PUBREC",
             E::PubRelSent { .. } | E::PubRelReceived { .. } => "PUBREL",
@@ -602,6 +723,27 @@ impl fmt::Display for BrokerEvent {
                     retained.0, retained.1
                 )
             }
+            E::NotDelivered {
+                client: Some(c),
+                topic,
+                reason,
+            } => write!(f, "Not delivered to {c} ('{topic}'): {}", reason.short()),
+            E::NotDelivered {
+                client: None,
+                topic,
+                reason,
+            } => write!(f, "Not delivered ('{topic}'): {}", reason.short()),
+            E::WillPublished {
+                client,
+                topic,
+                qos,
+                retain,
+                len,
+            } => write!(
+                f,
+                "Will of {client} published (q{qos}, r{}, '{topic}', ... ({len} bytes))",
+                b(*retain)
+            ),
         }
     }
 }
@@ -685,6 +827,20 @@ pub struct LogEntry {
     pub time: SystemTime,
     /// What happened.
     pub event: BrokerEvent,
+    /// The message journey and why note of this line (workbench only).
+    pub tag: Tag,
+}
+
+impl LogEntry {
+    /// An untagged line.
+    #[must_use]
+    pub fn new(time: SystemTime, event: BrokerEvent) -> Self {
+        Self {
+            time,
+            event,
+            tag: Tag::default(),
+        }
+    }
 }
 
 /// The broadcast channel the broker writes its log to. Building an event is skipped entirely
@@ -694,6 +850,7 @@ pub struct LogEntry {
 pub struct EventBus {
     tx: broadcast::Sender<LogEntry>,
     verbose: bool,
+    journeys: bool,
 }
 
 impl EventBus {
@@ -702,7 +859,61 @@ impl EventBus {
     #[must_use]
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity.max(16));
-        Self { tx, verbose: true }
+        Self {
+            tx,
+            verbose: true,
+            journeys: false,
+        }
+    }
+
+    /// The same bus with the workbench's journey lines on: [`BrokerEvent::NotDelivered`] and
+    /// [`BrokerEvent::WillPublished`], which `broker -v` (mosquitto's wording) never prints.
+    #[must_use]
+    pub fn with_journeys(self) -> Self {
+        Self {
+            journeys: true,
+            ..self
+        }
+    }
+
+    /// True when journey lines are wanted and someone listens.
+    #[must_use]
+    pub fn journeys(&self) -> bool {
+        self.journeys && self.tracing()
+    }
+
+    /// Emits a packet-level event of a message's journey, with its tag; built only if used.
+    pub fn trace_tagged(&self, tag: Tag, make: impl FnOnce() -> BrokerEvent) {
+        if self.tracing() {
+            let _ = self.tx.send(LogEntry {
+                time: SystemTime::now(),
+                event: make(),
+                tag,
+            });
+        }
+    }
+
+    /// Emits a journey-only line (see [`Self::with_journeys`]); built only on a journey bus
+    /// somebody listens to.
+    pub fn journey(&self, tag: Tag, make: impl FnOnce() -> BrokerEvent) {
+        if self.journeys() {
+            let _ = self.tx.send(LogEntry {
+                time: SystemTime::now(),
+                event: make(),
+                tag,
+            });
+        }
+    }
+
+    /// Emits an event with a tag, built only if somebody listens.
+    pub fn emit_tagged(&self, tag: Tag, make: impl FnOnce() -> BrokerEvent) {
+        if self.enabled() {
+            let _ = self.tx.send(LogEntry {
+                time: SystemTime::now(),
+                event: make(),
+                tag,
+            });
+        }
     }
 
     /// A bus that carries connections, start-up and errors but no per-packet lines (like
@@ -730,30 +941,21 @@ impl EventBus {
     /// Emits a packet-level ([`LogLevel::Debug`]) event, built only if it will be used.
     pub fn trace(&self, make: impl FnOnce() -> BrokerEvent) {
         if self.tracing() {
-            let _ = self.tx.send(LogEntry {
-                time: SystemTime::now(),
-                event: make(),
-            });
+            let _ = self.tx.send(LogEntry::new(SystemTime::now(), make()));
         }
     }
 
     /// Emits an event built only if somebody listens.
     pub fn emit_with(&self, make: impl FnOnce() -> BrokerEvent) {
         if self.enabled() {
-            let _ = self.tx.send(LogEntry {
-                time: SystemTime::now(),
-                event: make(),
-            });
+            let _ = self.tx.send(LogEntry::new(SystemTime::now(), make()));
         }
     }
 
     /// Emits an event.
     pub fn emit(&self, event: BrokerEvent) {
         if self.enabled() {
-            let _ = self.tx.send(LogEntry {
-                time: SystemTime::now(),
-                event,
-            });
+            let _ = self.tx.send(LogEntry::new(SystemTime::now(), event));
         }
     }
 

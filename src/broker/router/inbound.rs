@@ -19,7 +19,7 @@ use super::message::{Message, RECEIVE_MAXIMUM, flags_of};
 use super::session::Link;
 use super::subscriptions::SessionIdx;
 use crate::broker::acl::Access;
-use crate::broker::event::BrokerEvent;
+use crate::broker::event::{BrokerEvent, MessageNo, Tag};
 use crate::protocol::{Ack, Outgoing, ProtocolVersion, Publish, QoS, ReasonCode};
 
 impl Router {
@@ -38,18 +38,20 @@ impl Router {
         self.counters.publish_received += 1;
         self.counters.publish_bytes_received += p.payload.len() as u64;
         let allowed = self.acl_allows(listener, username.as_deref(), &id, &p.topic, Access::Write);
+        let no = self.next_message();
+        let tag = Tag::msg(no);
         {
             let (c, t) = (id.clone(), p.topic.clone());
             let (flags, len) = (flags_of(&p), p.payload.len());
             if allowed {
-                self.trace(|| BrokerEvent::PublishReceived {
+                self.trace_tagged(tag, || BrokerEvent::PublishReceived {
                     client: c,
                     flags,
                     topic: t,
                     len,
                 });
             } else {
-                self.trace(|| BrokerEvent::PublishDenied {
+                self.trace_tagged(tag, || BrokerEvent::PublishDenied {
                     client: c,
                     flags,
                     topic: t,
@@ -58,7 +60,7 @@ impl Router {
             }
         }
         if !allowed {
-            self.deny_publish(&link, &id, version, p.qos, p.pkid);
+            self.deny_publish(&link, &id, version, (p.qos, p.pkid), no);
             return;
         }
         if p.retain && !self.cfg.retain_available {
@@ -69,11 +71,13 @@ impl Router {
         let pkid = p.pkid;
         match p.qos {
             QoS::AtMostOnce => {
-                let msg = Message::from_publish(p);
+                let mut msg = Message::from_publish(p);
+                msg.no = no;
                 self.route(&msg, Some(idx));
             }
             QoS::AtLeastOnce => {
-                let msg = Message::from_publish(p);
+                let mut msg = Message::from_publish(p);
+                msg.no = no;
                 let n = self.route(&msg, Some(idx));
                 let rc = if version.is_v5() && n == 0 {
                     ReasonCode::NoMatchingSubscribers.as_u8()
@@ -81,7 +85,7 @@ impl Router {
                     0
                 };
                 self.send(&link.outbox, Outgoing::PubAck(Ack::new(pkid, rc)));
-                self.trace(|| BrokerEvent::PubAckSent {
+                self.trace_tagged(tag, || BrokerEvent::PubAckSent {
                     client: id,
                     pkid,
                     rc,
@@ -92,7 +96,9 @@ impl Router {
                     return;
                 };
                 if !s.accept_qos2(pkid, usize::from(RECEIVE_MAXIMUM), || {
-                    Message::from_publish(p)
+                    let mut m = Message::from_publish(p);
+                    m.no = no;
+                    m
                 }) {
                     // More unreleased QoS 2 messages than our Receive Maximum: MQTT 5
                     // DISCONNECT 0x93 [MQTT5-3.3.4-8]; a 3.x client is closed.
@@ -100,7 +106,7 @@ impl Router {
                     return;
                 }
                 self.send(&link.outbox, Outgoing::PubRec(Ack::new(pkid, 0)));
-                self.trace(|| BrokerEvent::PubRecSent {
+                self.trace_tagged(tag, || BrokerEvent::PubRecSent {
                     client: id,
                     pkid,
                     rc: 0,
@@ -117,8 +123,8 @@ impl Router {
         link: &Link,
         id: &Arc<str>,
         version: ProtocolVersion,
-        qos: QoS,
-        pkid: u16,
+        (qos, pkid): (QoS, u16),
+        no: MessageNo,
     ) {
         let rc = if version.is_v5() {
             ReasonCode::NotAuthorized.as_u8()
@@ -134,12 +140,12 @@ impl Router {
         self.send(&link.outbox, packet);
         let c = id.clone();
         match qos {
-            QoS::AtLeastOnce => self.trace(|| BrokerEvent::PubAckSent {
+            QoS::AtLeastOnce => self.trace_tagged(Tag::msg(no), || BrokerEvent::PubAckSent {
                 client: c,
                 pkid,
                 rc: logged,
             }),
-            _ => self.trace(|| BrokerEvent::PubRecSent {
+            _ => self.trace_tagged(Tag::msg(no), || BrokerEvent::PubRecSent {
                 client: c,
                 pkid,
                 rc: logged,
@@ -159,9 +165,10 @@ impl Router {
             return;
         };
         let pkid = a.pkid;
+        let tag = Tag::msg(msg.as_ref().map_or(0, |m| m.no));
         {
             let c = id.clone();
-            self.trace(|| BrokerEvent::PubRelReceived { client: c, pkid });
+            self.trace_tagged(tag, || BrokerEvent::PubRelReceived { client: c, pkid });
         }
         let found = msg.is_some();
         if let Some(m) = msg {
@@ -175,6 +182,6 @@ impl Router {
             0
         };
         self.send(&link.outbox, Outgoing::PubComp(Ack::new(pkid, rc)));
-        self.trace(|| BrokerEvent::PubCompSent { client: id, pkid });
+        self.trace_tagged(tag, || BrokerEvent::PubCompSent { client: id, pkid });
     }
 }

@@ -70,7 +70,7 @@ use self::subscriptions::{Delivery, Entry, SessionIdx, Subscriptions};
 use self::timers::Timers;
 use super::acl::Access;
 use super::config::BrokerConfig;
-use super::event::{BrokerEvent, EventBus};
+use super::event::{BrokerEvent, EventBus, MessageNo, Tag};
 use super::outbox::{CloseReason, Outbox};
 use super::security::SecurityPolicy;
 use super::sys::{self, Stats};
@@ -99,6 +99,8 @@ pub struct Router {
     wakes: Vec<Arc<Outbox>>,
     /// Source of session generations (see [`timers`]).
     generation: u64,
+    /// The last broker-wide message number given out (see [`MessageNo`]).
+    messages: MessageNo,
     started: Instant,
     /// Counters the router owns (the byte counters are atomics shared with connections).
     pub counters: sys::Counters,
@@ -124,6 +126,7 @@ impl Router {
             delivery_buf: Vec::new(),
             wakes: Vec::new(),
             generation: 0,
+            messages: 0,
             started: Instant::now(),
             counters: sys::Counters::default(),
         }
@@ -265,6 +268,16 @@ impl Router {
 
     fn trace(&self, make: impl FnOnce() -> BrokerEvent) {
         self.events.trace(make);
+    }
+
+    fn trace_tagged(&self, tag: Tag, make: impl FnOnce() -> BrokerEvent) {
+        self.events.trace_tagged(tag, make);
+    }
+
+    /// The next broker-wide message number.
+    fn next_message(&mut self) -> MessageNo {
+        self.messages += 1;
+        self.messages
     }
 
     /// Ends a connection from the router's side (the outbox close was already requested).

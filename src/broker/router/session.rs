@@ -42,6 +42,8 @@ pub struct InFlight {
     pub released: bool,
     /// Not re-sent yet after a reconnect: the client's Receive Maximum had no room.
     resend_pending: bool,
+    /// The broker-wide message number, for the workbench's journeys (0: unknown).
+    pub no: crate::broker::event::MessageNo,
 }
 
 impl InFlight {
@@ -52,6 +54,7 @@ impl InFlight {
             publish,
             released,
             resend_pending: false,
+            no: 0,
         }
     }
 }
@@ -378,6 +381,12 @@ impl Session {
 
     /// Position of an in-flight message by packet id (acks usually arrive in order, so the
     /// search is short).
+    /// The message number of the in-flight message with this packet id (0: none or unknown).
+    #[must_use]
+    pub fn inflight_no(&self, pkid: u16) -> crate::broker::event::MessageNo {
+        self.find_inflight(pkid).map_or(0, |i| self.outflight[i].no)
+    }
+
     fn find_inflight(&self, pkid: u16) -> Option<usize> {
         self.outflight.iter().position(|f| f.publish.pkid == pkid)
     }

@@ -216,10 +216,7 @@ impl BrokerLog {
     /// The reader missed `n` lines: count them and show a gap line.
     pub fn push_lagged(&mut self, n: u64, now: SystemTime) {
         self.lagged += n;
-        self.push(LogEntry {
-            time: now,
-            event: BrokerEvent::Lagged(n),
-        });
+        self.push(LogEntry::new(now, BrokerEvent::Lagged(n)));
     }
 
     /// Number of rows (after the client filter).
@@ -380,15 +377,15 @@ mod tests {
     fn log() -> BrokerLog {
         let mut l = BrokerLog::new(100, 1 << 20);
         for i in 0..6 {
-            l.push(LogEntry {
-                time: UNIX_EPOCH,
-                event: BrokerEvent::Notice(format!("note {i}")),
-            });
+            l.push(LogEntry::new(
+                UNIX_EPOCH,
+                BrokerEvent::Notice(format!("note {i}")),
+            ));
             if i == 1 || i == 3 {
-                l.push(LogEntry {
-                    time: UNIX_EPOCH,
-                    event: BrokerEvent::SubAckSent(Arc::from("c")),
-                });
+                l.push(LogEntry::new(
+                    UNIX_EPOCH,
+                    BrokerEvent::SubAckSent(Arc::from("c")),
+                ));
             }
         }
         l
@@ -421,24 +418,21 @@ mod tests {
         let mut l = log();
         l.set_filter(Some("c".into()));
         assert_eq!(l.len(), 2);
-        l.push(LogEntry {
-            time: UNIX_EPOCH,
-            event: BrokerEvent::SubAckSent(Arc::from("c")),
-        });
-        l.push(LogEntry {
-            time: UNIX_EPOCH,
-            event: BrokerEvent::SubAckSent(Arc::from("other")),
-        });
+        l.push(LogEntry::new(
+            UNIX_EPOCH,
+            BrokerEvent::SubAckSent(Arc::from("c")),
+        ));
+        l.push(LogEntry::new(
+            UNIX_EPOCH,
+            BrokerEvent::SubAckSent(Arc::from("other")),
+        ));
         assert_eq!(l.len(), 3);
         l.update(Cmd::ClearFilter, 3);
         assert_eq!((l.filter(), l.len()), (None, 10));
     }
 
     fn entry(event: BrokerEvent) -> LogEntry {
-        LogEntry {
-            time: UNIX_EPOCH,
-            event,
-        }
+        LogEntry::new(UNIX_EPOCH, event)
     }
 
     fn connected(client: &str) -> BrokerEvent {

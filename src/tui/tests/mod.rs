@@ -115,7 +115,7 @@ fn retained(app: &mut App, topic: &str, payload: &[u8], time: SystemTime) {
 }
 
 fn log(app: &mut App, event: BrokerEvent, time: SystemTime) {
-    app.update(Action::Broker(LogEntry { time, event }));
+    app.update(Action::Broker(LogEntry::new(time, event)));
 }
 
 /// Presses a key through the real keymap.
