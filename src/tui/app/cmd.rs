@@ -140,6 +140,22 @@ pub enum Cmd {
     /// Composer and subscribe dialog: copy the equivalent command (`true`: the
     /// `mqtt-workbench` one, `false`: mosquitto's).
     CopyCommand(bool),
+    // Message journeys (issue 12).
+    /// A message-journey key.
+    Journey(JourneyCmd),
+}
+
+/// What a message-journey key asks for (issue 12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JourneyCmd {
+    /// `J`: show only the current message's journey in the log, or everything again.
+    Filter,
+    /// `M` in the log: select the message of the journey line at the bottom of the log.
+    ToMessage,
+    /// `S`: the sequence view of the current message's journey.
+    Sequence,
+    /// `w`: why notes under the log lines that have one.
+    WhyNotes,
 }
 
 /// What a lesson key asks for.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::cmd::Cmd;
+use crate::broker::event::MessageNo;
 use crate::broker::{BrokerEvent, LogEntry};
 use crate::tui::history::{Ring, SeqView, Weigh};
 
@@ -62,6 +63,7 @@ pub struct BrokerLog {
     hide_pings: bool,
     clients: BTreeSet<Arc<str>>,
     last_connect: Option<Arc<str>>,
+    journey: Option<MessageNo>,
 }
 
 /// The most client ids the filter prompt lists.
@@ -100,6 +102,7 @@ impl BrokerLog {
             hide_pings: false,
             clients: BTreeSet::new(),
             last_connect: None,
+            journey: None,
         }
     }
 
@@ -120,6 +123,9 @@ impl BrokerLog {
         if self.hide_pings && is_ping(e) {
             return false;
         }
+        if self.journey.is_some_and(|n| e.tag.msg != n) {
+            return false;
+        }
         self.filter
             .as_deref()
             .is_none_or(|f| owner(e, last_connect).is_some_and(|c| c.contains(f)))
@@ -136,7 +142,7 @@ impl BrokerLog {
 
     /// Rebuilds the shown lines after the filter or the PING toggle changed.
     fn rebuild(&mut self) {
-        if self.filter.is_none() && !self.hide_pings {
+        if self.filter.is_none() && !self.hide_pings && self.journey.is_none() {
             self.view = None;
             return;
         }
@@ -158,6 +164,31 @@ impl BrokerLog {
         self.hide_pings = !self.hide_pings;
         self.rebuild();
         self.follow = true;
+    }
+
+    /// The message whose journey alone is shown (`J`).
+    #[must_use]
+    pub fn journey(&self) -> Option<MessageNo> {
+        self.journey
+    }
+
+    /// Shows only the lines of journey `no` (`None`: every line), following the newest.
+    pub fn set_journey(&mut self, no: Option<MessageNo>) {
+        self.journey = no;
+        self.rebuild();
+        self.follow = true;
+    }
+
+    /// The journey of the bottom row shown, or of the nearest journey line above it (at most
+    /// `rows` rows up): where `M` leads back to the message.
+    #[must_use]
+    pub fn journey_near_bottom(&self, rows: usize) -> Option<MessageNo> {
+        let bottom = self.bottom();
+        (bottom..bottom + rows.max(1))
+            .filter_map(|i| self.seq_from_newest(i))
+            .filter_map(|s| self.ring.get(s))
+            .map(|e| e.tag.msg)
+            .find(|&n| n != 0)
     }
 
     /// Every kept line.

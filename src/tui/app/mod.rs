@@ -17,6 +17,7 @@ pub mod broker;
 pub mod cmd;
 pub mod composer;
 pub mod fault;
+pub mod journey;
 pub mod layout;
 pub mod lesson;
 pub mod link;
@@ -67,6 +68,7 @@ pub struct App {
     help_lines: usize,
     now: SystemTime,
     quit: bool,
+    journey: journey::Journey,
 }
 
 impl App {
@@ -94,6 +96,7 @@ impl App {
             help_lines: info.help_lines,
             now: UNIX_EPOCH,
             quit: false,
+            journey: journey::Journey::default(),
         }
     }
 
@@ -125,6 +128,12 @@ impl App {
     #[must_use]
     pub fn messages(&self) -> &Messages {
         &self.messages
+    }
+
+    /// Message journeys (issue 12).
+    #[must_use]
+    pub fn journey(&self) -> &journey::Journey {
+        &self.journey
     }
 
     /// The broker log.
@@ -241,6 +250,7 @@ impl App {
                     self.topics.set_retained(topic, *len > 0);
                 }
                 let mut ticked = None;
+                (self.journey).observe(&entry, self.link.client_id(), &mut self.messages);
                 let entry = self.lesson.observe(entry, &mut ticked);
                 if let Some(text) = ticked {
                     self.notices.say(text);
@@ -261,6 +271,7 @@ impl App {
                 let empty = m.payload.is_empty();
                 let retained = m.retain && !empty;
                 let topic = self.messages.push(m);
+                self.journey.arrived(&mut self.messages);
                 let sent_retained = self
                     .messages
                     .ring()
@@ -379,6 +390,18 @@ impl App {
             Cmd::CyclePayloadMode => self.messages.update_payload(cmd, 1),
             Cmd::ToggleFollow => self.log.update(cmd, 1),
             Cmd::FollowNewest => self.messages.follow_newest(),
+            Cmd::Journey(c) => {
+                let rows = usize::from(self.layout.area_of(Pane::Log).height.saturating_sub(2));
+                let (focus, m, l) = (self.focus(), &mut self.messages, &mut self.log);
+                match self.journey.update(c, focus, m, l, rows) {
+                    journey::Outcome::Say(text) => self.notices.say(text),
+                    journey::Outcome::Sequence(no) => {
+                        self.modal = Some(Modal::Sequence { no, scroll: 0 })
+                    }
+                    journey::Outcome::Focus(p) => self.layout.set_focus(p),
+                    journey::Outcome::Nothing => {}
+                }
+            }
             Cmd::Up
             | Cmd::Down
             | Cmd::PageUp
@@ -523,6 +546,10 @@ impl App {
                     None => return Vec::new(),
                 };
                 self.modal = Some(Modal::Help { scroll });
+                Vec::new()
+            }
+            Modal::Sequence { no, scroll } => {
+                self.modal = journey::Journey::scroll(cmd, no, scroll, &self.log);
                 Vec::new()
             }
             Modal::Errors { first } => {
@@ -800,7 +827,9 @@ impl App {
                 | Modal::Password { prompt: p, .. },
             ) => p.input(input),
             Some(Modal::ProfileEditor(f)) => f.input(input),
-            Some(Modal::Help { .. } | Modal::Errors { .. }) => self.modal = None,
+            Some(Modal::Help { .. } | Modal::Errors { .. } | Modal::Sequence { .. }) => {
+                self.modal = None;
+            }
             _ => {}
         }
     }

@@ -174,6 +174,14 @@ pub enum Modal {
     Faults,
     /// The first-minute overlay (first start only).
     FirstMinute,
+    // Message journeys (issue 12).
+    /// The sequence view of journey `no`, scrolled down `scroll` arrows.
+    Sequence {
+        /// The broker's message number.
+        no: crate::broker::event::MessageNo,
+        /// First arrow shown.
+        scroll: usize,
+    },
 }
 
 /// How much history the model keeps.

@@ -100,6 +100,7 @@ fn message(app: &mut App, topic: &str, payload: &[u8], time: SystemTime) -> Vec<
         qos: 0,
         retain: false,
         properties: Vec::new(),
+        pkid: 0,
     })))
 }
 
@@ -111,6 +112,7 @@ fn retained(app: &mut App, topic: &str, payload: &[u8], time: SystemTime) {
         qos: 1,
         retain: true,
         properties: vec![("content-type".into(), "text/plain".into())],
+        pkid: 0,
     })));
 }
 

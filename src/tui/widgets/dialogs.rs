@@ -28,7 +28,7 @@ fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
 pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
     match modal {
         // The fault menu and the first-minute overlay are drawn by `super::lesson`.
-        Modal::Help { .. } | Modal::Faults | Modal::FirstMinute => {}
+        Modal::Help { .. } | Modal::Faults | Modal::FirstMinute | Modal::Sequence { .. } => {}
         Modal::Errors { first } => errors(app, *first, screen, buf),
         Modal::Composer(c) => composer(app, c, screen, buf),
         Modal::Subscribe(p) => {

@@ -7,6 +7,7 @@
 //! * [`status`]: the status bar and the key footer.
 //! * [`dialogs`]: composer, prompts, unsubscribe list, confirmation.
 //! * [`help`]: all keys.
+//! * [`sequence`]: one message's journey as lanes and arrows (issue 12).
 //! * [`lesson`]: the lesson pane, the fault menu, the first-minute overlay and the
 //!   equivalent-command lines of the composer and the subscribe dialog.
 
@@ -16,6 +17,7 @@ pub mod help;
 pub mod lesson;
 pub mod messages;
 pub mod payload;
+pub mod sequence;
 pub mod status;
 pub mod topic_tree;
 
@@ -50,6 +52,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Some(Modal::Help { scroll }) => help::render(screen, buf, *scroll),
         Some(Modal::Faults) => lesson::render_faults(app, screen, buf),
         Some(Modal::FirstMinute) => lesson::render_first_minute(screen, buf),
+        Some(Modal::Sequence { no, scroll }) => sequence::render(app, *no, *scroll, screen, buf),
         Some(m) => dialogs::render(app, m, screen, buf),
     }
 }
