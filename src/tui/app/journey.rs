@@ -11,9 +11,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::cmd::{Cmd, JourneyCmd, Pane};
+use super::layout::LayoutModel;
 use super::log::BrokerLog;
 use super::messages::Messages;
 use super::msg::Modal;
+use super::notice::Notices;
 use crate::broker::event::{MessageNo, Why};
 use crate::broker::{BrokerEvent, LogEntry};
 use crate::inspect::WhyKey;
@@ -88,8 +90,30 @@ impl Journey {
         }
     }
 
-    /// A journey key. `log_rows` is the height of the log pane (where `M` looks for a line).
+    /// A journey key: says what it did, moves the focus, or opens the sequence view (the
+    /// modal returned).
     pub fn update(
+        &mut self,
+        cmd: JourneyCmd,
+        messages: &mut Messages,
+        log: &mut BrokerLog,
+        layout: &mut LayoutModel,
+        notices: &mut Notices,
+    ) -> Option<Modal> {
+        let focus = layout.focus();
+        let rows = usize::from(layout.area_of(Pane::Log).height.saturating_sub(2));
+        match self.outcome(cmd, focus, messages, log, rows) {
+            Outcome::Say(text) => notices.say(text),
+            Outcome::Sequence(no) => return Some(Modal::Sequence { no, scroll: 0 }),
+            Outcome::Focus(p) => layout.set_focus(p),
+            Outcome::Nothing => {}
+        }
+        None
+    }
+
+    /// What a journey key leads to. `log_rows` is the height of the log pane (where `M` and
+    /// `J`/`S` in the log look for a journey line).
+    pub fn outcome(
         &mut self,
         cmd: JourneyCmd,
         focus: Pane,

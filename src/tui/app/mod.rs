@@ -391,16 +391,8 @@ impl App {
             Cmd::ToggleFollow => self.log.update(cmd, 1),
             Cmd::FollowNewest => self.messages.follow_newest(),
             Cmd::Journey(c) => {
-                let rows = usize::from(self.layout.area_of(Pane::Log).height.saturating_sub(2));
-                let (focus, m, l) = (self.focus(), &mut self.messages, &mut self.log);
-                match self.journey.update(c, focus, m, l, rows) {
-                    journey::Outcome::Say(text) => self.notices.say(text),
-                    journey::Outcome::Sequence(no) => {
-                        self.modal = Some(Modal::Sequence { no, scroll: 0 })
-                    }
-                    journey::Outcome::Focus(p) => self.layout.set_focus(p),
-                    journey::Outcome::Nothing => {}
-                }
+                let (m, l, n) = (&mut self.messages, &mut self.log, &mut self.notices);
+                self.modal = self.journey.update(c, m, l, &mut self.layout, n);
             }
             Cmd::Up
             | Cmd::Down

@@ -1,5 +1,6 @@
 //! Tests of the workbench model (`App::update` on pure state) and whole-screen snapshots.
 
+mod journey;
 mod profiles;
 mod screens;
 mod structure;

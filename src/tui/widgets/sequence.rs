@@ -268,10 +268,11 @@ pub fn rows(app: &App, no: MessageNo, width: usize) -> Vec<String> {
 
 /// Draws the view over the whole screen (a frame with a title and a key hint).
 pub fn render(app: &App, no: MessageNo, scroll: usize, screen: Rect, buf: &mut Buffer) {
+    // Between the status bar and the key footer, the whole width.
     let area = Rect::new(
-        screen.x + 1,
+        screen.x,
         screen.y + 1,
-        screen.width.saturating_sub(2),
+        screen.width,
         screen.height.saturating_sub(2),
     );
     if area.width < 20 || area.height < 5 {
