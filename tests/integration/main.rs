@@ -23,6 +23,7 @@ mod client_support;
 mod conformance;
 mod decode_cli;
 mod journey;
+mod journey_tmux;
 mod layering;
 mod lessons_tui;
 mod match_cli;
