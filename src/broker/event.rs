@@ -334,6 +334,8 @@ pub enum Why {
     Expired,
     /// The subscriber's queue was full.
     QueueFull,
+    /// A shared subscription's group gave the message to another member.
+    SharedGroupOtherMember,
 }
 
 impl Why {
@@ -353,6 +355,7 @@ impl Why {
             Self::MaximumPacketSize => "larger than its Maximum Packet Size",
             Self::Expired => "message expired",
             Self::QueueFull => "queue full",
+            Self::SharedGroupOtherMember => "its shared group gave it to another member",
         }
     }
 }

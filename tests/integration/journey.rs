@@ -449,3 +449,32 @@ async fn a_plain_bus_carries_no_journey_lines() {
             .any(|e| matches!(e.event, BrokerEvent::PublishReceived { .. }) && e.tag.msg > 0)
     );
 }
+
+#[tokio::test]
+async fn why_a_shared_group_gave_it_to_another_member() {
+    if !have_mosquitto() {
+        return;
+    }
+    let mut b = journey_broker("").await;
+    let mut members = Vec::new();
+    for id in ["m1", "m2"] {
+        members.push(b.spawn(
+            "mosquitto_sub",
+            &["-V", "5", "-i", id, "-t", "$share/g/shared"],
+        ));
+        b.until(&format!("Sending SUBACK to {id}")).await;
+    }
+    b.publish(&["-i", "spub", "-t", "shared", "-m", "one"])
+        .await;
+    let received = b.until("Received PUBLISH from spub").await;
+    let other = b.until("Not delivered to m").await;
+    assert_eq!(other.tag.why, Some(Why::SharedGroupOtherMember));
+    assert_eq!(other.tag.msg, received.tag.msg);
+    let delivered = b.until("Sending PUBLISH to m").await;
+    assert_eq!(delivered.tag.msg, received.tag.msg);
+    let (skipped, got) = (other.event.client(), delivered.event.client());
+    assert!(
+        skipped.is_some() && got.is_some() && skipped != got,
+        "one member each"
+    );
+}

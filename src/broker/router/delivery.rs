@@ -69,6 +69,9 @@ impl Router {
                 }
                 Target::Group(g) => {
                     if let Some(d) = self.pick_group_member(g, &msg.topic) {
+                        if self.events.journeys() {
+                            self.note_group_others(g, d.session, msg);
+                        }
                         deliveries.push(d);
                     }
                 }
@@ -527,6 +530,21 @@ impl Router {
     fn not_delivered(&self, idx: SessionIdx, msg: &Message, why: Why) {
         if let Some(s) = self.sessions.get(idx as usize).and_then(|o| o.as_deref()) {
             journey_drop(&self.events, s, msg, why);
+        }
+    }
+
+    /// Journey lines (workbench only) for the members of a shared group that did not get the
+    /// message (MQTT5 §4.8.2).
+    fn note_group_others(&mut self, gidx: u32, chosen: SessionIdx, msg: &Message) {
+        let others: Vec<SessionIdx> = self.subs.group_mut(gidx).map_or_else(Vec::new, |g| {
+            g.members
+                .iter()
+                .map(|m| m.session)
+                .filter(|&s| s != chosen)
+                .collect()
+        });
+        for s in others {
+            self.not_delivered(s, msg, Why::SharedGroupOtherMember);
         }
     }
 

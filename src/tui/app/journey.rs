@@ -219,6 +219,7 @@ pub fn why_key(why: Why) -> WhyKey {
         Why::MaximumPacketSize => WhyKey::MaximumPacketSize,
         Why::Expired => WhyKey::MessageExpired,
         Why::QueueFull => WhyKey::QueueFull,
+        Why::SharedGroupOtherMember => WhyKey::SharedGroupOtherMember,
     }
 }
 
@@ -275,6 +276,7 @@ mod tests {
             Why::MaximumPacketSize,
             Why::Expired,
             Why::QueueFull,
+            Why::SharedGroupOtherMember,
         ];
         for w in all {
             let text = why_text(w);

@@ -15,7 +15,9 @@ impl Weigh for LogEntry {
         let extra = match &self.event {
             BrokerEvent::PublishReceived { topic, .. }
             | BrokerEvent::PublishSent { topic, .. }
-            | BrokerEvent::PublishDenied { topic, .. } => topic.len(),
+            | BrokerEvent::PublishDenied { topic, .. }
+            | BrokerEvent::NotDelivered { topic, .. }
+            | BrokerEvent::WillPublished { topic, .. } => topic.len(),
             BrokerEvent::SubscribeReceived { filters, .. } => {
                 filters.iter().map(|(f, _)| f.len() + 32).sum()
             }

@@ -127,11 +127,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(s) = app.log().search() {
         title.push_str(&format!(" · /{s}"));
     }
+    // The filtered journey, else the current message's.
     let marked = app
-        .messages()
-        .current()
-        .map_or(0, |m| m.journey)
-        .max(app.log().journey().unwrap_or(0));
+        .log()
+        .journey()
+        .unwrap_or_else(|| app.messages().current().map_or(0, |m| m.journey));
     if let Some(no) = app.log().journey() {
         title.push_str(&format!(" · journey #{no} only (J)"));
     } else if marked != 0 {
