@@ -121,13 +121,17 @@ async fn a_qos2_message_is_marked_on_both_sides_and_drawn_as_eight_arrows() {
     t.wait_until("the message and the end of both deliveries", |s| {
         s.contains("Hello2 mqtt") && s.contains("Received PUBCOMP from jsub")
     });
-    // The newest message is the current one: its row shows its packet id, linked (`#`).
+    // The newest message is the current one: its row shows its packet id, and it is linked
+    // to its journey (the log's title names it).
     t.keys(&["2"]);
-    let s = t.wait_until("the linked row", |s| {
-        s.lines()
-            .any(|l| l.contains("Hello2") && l.contains(" 2 - ") && l.contains("# "))
-    });
-    assert!(s.contains("Mid"), "{s}");
+    let s = t.wait_until("the linked message", |s| s.contains(" marked "));
+    let row = s
+        .lines()
+        .find(|l| l.contains("Hello2") && l.contains(" 2 - "));
+    assert!(
+        s.contains("Mid") && row.is_some_and(|r| r.contains(" 2 -      1     11 ")),
+        "{row:?}\n{s}"
+    );
     t.keys(&["J"]);
     let s = t.wait_until("the journey filter", |s| s.contains("only (J)"));
     for line in [

@@ -1,7 +1,6 @@
 //! The message list of the selected topic (or subtree): newest first, with time, QoS, retain,
 //! Packet Identifier (`-` at QoS 0), size, the topic (when the view holds several) and a
-//! payload preview. A row linked to the embedded broker's journey of it shows `#` after the
-//! packet id (issue 12).
+//! payload preview.
 //!
 //! The `R` column: `R` for a delivery with RETAIN 1 (from the broker's retained store), `r`
 //! for a message its sender published with Retain that arrived live with RETAIN 0
@@ -98,11 +97,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         else {
             break;
         };
-        let mid = match (m.pkid, m.journey) {
-            (0, 0) => "-".to_owned(),
-            (0, _) => "-#".to_owned(),
-            (p, 0) => p.to_string(),
-            (p, _) => format!("{p}#"),
+        let mid = match m.pkid {
+            0 => "-".to_owned(),
+            p => p.to_string(),
         };
         let fixed = format!(
             "{} {} {} {mid:>6} {:>6} ",
