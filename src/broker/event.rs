@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use tokio::sync::broadcast;
 
 use super::config::{BrokerConfig, LogTypes};
+pub use super::tag::{MessageNo, Tag, Why};
 
 /// How important a log line is, mirroring mosquitto's `log_type` classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -269,6 +270,30 @@ pub enum BrokerEvent {
         /// Retained messages held: outside `$SYS`, and under `$SYS`.
         retained: (usize, usize),
     },
+    /// Workbench only (a journey bus, see [`EventBus::with_journeys`]): a message was not
+    /// delivered to `client` (or to anyone), for `reason`. `broker -v` never prints it.
+    NotDelivered {
+        /// The subscriber that did not get it (the publisher for No Local); `None` when no
+        /// subscription matched at all.
+        client: Option<Arc<str>>,
+        /// Topic.
+        topic: Arc<str>,
+        /// Why.
+        reason: Why,
+    },
+    /// Workbench only (a journey bus): the Will Message of `client` was published.
+    WillPublished {
+        /// The client that set the will.
+        client: Arc<str>,
+        /// Will topic.
+        topic: Arc<str>,
+        /// Will QoS.
+        qos: u8,
+        /// Will retain.
+        retain: bool,
+        /// Payload length.
+        len: usize,
+    },
 }
 
 fn b(v: bool) -> u8 {
@@ -328,7 +353,12 @@ impl BrokerEvent {
             | E::PubRelSent { client, .. }
             | E::PubCompSent { client, .. }
             | E::PubCompReceived { client, .. }
-            | E::DisconnectedBecause { client, .. } => Some(client),
+            | E::DisconnectedBecause { client, .. }
+            | E::WillPublished { client, .. }
+            | E::NotDelivered {
+                client: Some(client),
+                ..
+            } => Some(client),
             E::Takeover(c)
             | E::SubAckSent(c)
             | E::UnsubAckSent(c)
@@ -397,9 +427,11 @@ impl BrokerEvent {
             E::SubAckSent(_) => "SUBACK",
             E::UnsubscribeReceived { .. } => "UNSUBSCRIBE",
             E::UnsubAckSent(_) => "UNSUBACK",
-            E::PublishReceived { .. } | E::PublishDenied { .. } | E::PublishSent { .. } => {
-                "PUBLISH"
-            }
+            E::PublishReceived { .. }
+            | E::PublishDenied { .. }
+            | E::PublishSent { .. }
+            | E::WillPublished { .. }
+            | E::NotDelivered { .. } => "PUBLISH",
             E::PubAckSent { .. } | E::PubAckReceived { .. } => "PUBACK",
             E::PubRecSent { .. } | E::PubRecReceived { .. } => "PUBREC",
             E::PubRelSent { .. } | E::PubRelReceived { .. } => "PUBREL",
@@ -602,6 +634,27 @@ impl fmt::Display for BrokerEvent {
                     retained.0, retained.1
                 )
             }
+            E::NotDelivered {
+                client: Some(c),
+                topic,
+                reason,
+            } => write!(f, "Not delivered to {c} ('{topic}'): {}", reason.short()),
+            E::NotDelivered {
+                client: None,
+                topic,
+                reason,
+            } => write!(f, "Not delivered ('{topic}'): {}", reason.short()),
+            E::WillPublished {
+                client,
+                topic,
+                qos,
+                retain,
+                len,
+            } => write!(
+                f,
+                "Will of {client} published (q{qos}, r{}, '{topic}', ... ({len} bytes))",
+                b(*retain)
+            ),
         }
     }
 }
@@ -685,6 +738,20 @@ pub struct LogEntry {
     pub time: SystemTime,
     /// What happened.
     pub event: BrokerEvent,
+    /// The message journey and why note of this line (workbench only).
+    pub tag: Tag,
+}
+
+impl LogEntry {
+    /// An untagged line.
+    #[must_use]
+    pub fn new(time: SystemTime, event: BrokerEvent) -> Self {
+        Self {
+            time,
+            event,
+            tag: Tag::default(),
+        }
+    }
 }
 
 /// The broadcast channel the broker writes its log to. Building an event is skipped entirely
@@ -694,6 +761,7 @@ pub struct LogEntry {
 pub struct EventBus {
     tx: broadcast::Sender<LogEntry>,
     verbose: bool,
+    journeys: bool,
 }
 
 impl EventBus {
@@ -702,7 +770,61 @@ impl EventBus {
     #[must_use]
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity.max(16));
-        Self { tx, verbose: true }
+        Self {
+            tx,
+            verbose: true,
+            journeys: false,
+        }
+    }
+
+    /// The same bus with the workbench's journey lines on: [`BrokerEvent::NotDelivered`] and
+    /// [`BrokerEvent::WillPublished`], which `broker -v` (mosquitto's wording) never prints.
+    #[must_use]
+    pub fn with_journeys(self) -> Self {
+        Self {
+            journeys: true,
+            ..self
+        }
+    }
+
+    /// True when journey lines are wanted and someone listens.
+    #[must_use]
+    pub fn journeys(&self) -> bool {
+        self.journeys && self.tracing()
+    }
+
+    /// Emits a packet-level event of a message's journey, with its tag; built only if used.
+    pub fn trace_tagged(&self, tag: Tag, make: impl FnOnce() -> BrokerEvent) {
+        if self.tracing() {
+            let _ = self.tx.send(LogEntry {
+                time: SystemTime::now(),
+                event: make(),
+                tag,
+            });
+        }
+    }
+
+    /// Emits a journey-only line (see [`Self::with_journeys`]); built only on a journey bus
+    /// somebody listens to.
+    pub fn journey(&self, tag: Tag, make: impl FnOnce() -> BrokerEvent) {
+        if self.journeys() {
+            let _ = self.tx.send(LogEntry {
+                time: SystemTime::now(),
+                event: make(),
+                tag,
+            });
+        }
+    }
+
+    /// Emits an event with a tag, built only if somebody listens.
+    pub fn emit_tagged(&self, tag: Tag, make: impl FnOnce() -> BrokerEvent) {
+        if self.enabled() {
+            let _ = self.tx.send(LogEntry {
+                time: SystemTime::now(),
+                event: make(),
+                tag,
+            });
+        }
     }
 
     /// A bus that carries connections, start-up and errors but no per-packet lines (like
@@ -730,30 +852,21 @@ impl EventBus {
     /// Emits a packet-level ([`LogLevel::Debug`]) event, built only if it will be used.
     pub fn trace(&self, make: impl FnOnce() -> BrokerEvent) {
         if self.tracing() {
-            let _ = self.tx.send(LogEntry {
-                time: SystemTime::now(),
-                event: make(),
-            });
+            let _ = self.tx.send(LogEntry::new(SystemTime::now(), make()));
         }
     }
 
     /// Emits an event built only if somebody listens.
     pub fn emit_with(&self, make: impl FnOnce() -> BrokerEvent) {
         if self.enabled() {
-            let _ = self.tx.send(LogEntry {
-                time: SystemTime::now(),
-                event: make(),
-            });
+            let _ = self.tx.send(LogEntry::new(SystemTime::now(), make()));
         }
     }
 
     /// Emits an event.
     pub fn emit(&self, event: BrokerEvent) {
         if self.enabled() {
-            let _ = self.tx.send(LogEntry {
-                time: SystemTime::now(),
-                event,
-            });
+            let _ = self.tx.send(LogEntry::new(SystemTime::now(), event));
         }
     }
 

@@ -38,6 +38,7 @@ pub mod security;
 pub mod signals;
 pub mod store;
 pub mod sys;
+pub mod tag;
 pub mod tls;
 pub mod websocket;
 

@@ -362,12 +362,9 @@ async fn print_log(
                                 sink = new;
                             }
                             Err(e) => {
-                                let entry = LogEntry {
-                                    time: SystemTime::now(),
-                                    event: BrokerEvent::Error(format!(
+                                let entry = LogEntry::new(SystemTime::now(), BrokerEvent::Error(format!(
                                         "{e}; the old log destinations stay"
-                                    )),
-                                };
+                                    )));
                                 sink.write(&entry);
                             }
                         }
@@ -377,10 +374,7 @@ async fn print_log(
             }
             r = rx.recv() => match r {
                 Ok(e) => e,
-                Err(RecvError::Lagged(n)) => LogEntry {
-                    time: SystemTime::now(),
-                    event: BrokerEvent::Lagged(n),
-                },
+                Err(RecvError::Lagged(n)) => LogEntry::new(SystemTime::now(), BrokerEvent::Lagged(n)),
                 Err(RecvError::Closed) => break,
             },
         };

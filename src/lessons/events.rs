@@ -97,6 +97,8 @@ pub fn fields(e: &BrokerEvent) -> Fields {
         E::Warning(_) => "warning",
         E::Error(_) => "error",
         E::SubscriptionTree { .. } => "subscription_tree",
+        E::NotDelivered { .. } => "not_delivered",
+        E::WillPublished { .. } => "will_published",
         E::NewConnection { .. } => "new_connection",
         E::ClientConnected {
             protocol,

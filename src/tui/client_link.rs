@@ -40,6 +40,8 @@ pub struct IncomingMessage {
     pub retain: bool,
     /// MQTT 5 properties worth showing, as `name: value` pairs.
     pub properties: Vec<(String, String)>,
+    /// Packet Identifier (0 at QoS 0).
+    pub pkid: u16,
 }
 
 /// What the client reports to the UI.
@@ -452,6 +454,7 @@ async fn run_once(
                         qos: m.qos as u8,
                         retain: m.retain,
                         properties: interesting_props(m.properties),
+                        pkid: m.pkid,
                     }),
                     Some(ClientEvent::SubAck { codes, .. }) => {
                         let filter = pending.pop_front().unwrap_or_default();

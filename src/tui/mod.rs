@@ -242,7 +242,7 @@ pub async fn run(opts: Options) -> ExitCode {
         opts.host.is_some() || opts.client_port.is_some() || url.is_some() || start.is_some();
     let want_broker = !opts.no_broker && (!remote || opts.port.is_some());
 
-    let events = EventBus::new(1 << 16);
+    let events = EventBus::new(1 << 16).with_journeys();
     let log_rx = events.subscribe();
     let (mut embedded, notice) = if want_broker {
         match start_embedded_broker(&opts, &events) {

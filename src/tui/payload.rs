@@ -129,6 +129,18 @@ pub fn preview(bytes: &[u8], max_cols: usize) -> String {
         Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok(),
         Err(_) => None,
     };
+    // The byte cap may cut a grapheme cluster (a ZWJ emoji sequence) short: its last cluster
+    // is dropped, or its trailing joiner would join whatever the terminal draws next.
+    let text = text.map(|s| {
+        if head.len() < bytes.len() {
+            use unicode_segmentation::UnicodeSegmentation;
+            s.grapheme_indices(true)
+                .next_back()
+                .map_or(s, |(i, _)| &s[..i])
+        } else {
+            s
+        }
+    });
     match text {
         Some(s) => crate::tui::text::fit(s, max_cols),
         None => {
@@ -434,6 +446,15 @@ mod tests {
             lines,
             ["{", "  \"z\": 1,", "  \"a\": 2,", "  \"z\": 3", "}"]
         );
+    }
+
+    #[test]
+    fn preview_never_ends_in_a_cluster_cut_by_the_byte_cap() {
+        // 7 columns read at most 28 bytes: one family (18 bytes) and the start of the next.
+        let family = "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}";
+        let p = preview(family.repeat(40).as_bytes(), 7);
+        assert_eq!(p, family, "{p:?}");
+        assert!(!p.ends_with('\u{200d}'));
     }
 
     #[test]

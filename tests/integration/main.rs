@@ -26,6 +26,8 @@ mod client_support;
 mod conformance;
 mod conns_tui;
 mod decode_cli;
+mod journey;
+mod journey_tmux;
 mod layering;
 mod learn_tui;
 mod lessons_tui;

@@ -26,6 +26,7 @@ impl Router {
                     retain: false,
                     properties: None,
                     expires_at: None,
+                    no: self.next_message(),
                 };
                 self.route(&msg, None);
             }

@@ -32,7 +32,7 @@ use super::message::{Message, build_publish, flags_of};
 use super::session::{InFlight, Queued, Session};
 use super::subscriptions::{Delivery, SessionIdx, Target};
 use crate::broker::acl::Access;
-use crate::broker::event::{BrokerEvent, EventBus, PublishFlags};
+use crate::broker::event::{BrokerEvent, EventBus, PublishFlags, Tag, Why};
 use crate::broker::outbox::PROGRESS_SLACK;
 use crate::broker::store::Record;
 use crate::broker::sys::Counters;
@@ -50,6 +50,9 @@ impl Router {
         let mut matched = std::mem::take(&mut self.match_buf);
         matched.clear();
         self.subs.matches(&msg.topic, &mut matched);
+        if self.events.journeys() {
+            self.note_unmatched(msg, from, matched.is_empty());
+        }
         if matched.is_empty() {
             self.match_buf = matched;
             return 0;
@@ -61,6 +64,7 @@ impl Router {
                 Target::Session(s) => {
                     // [MQTT5-3.8.3-3] No Local: not back to the publisher.
                     if e.options.no_local && from == Some(s) {
+                        self.not_delivered(s, msg, Why::NoLocal);
                         continue;
                     }
                     deliveries.push(Delivery {
@@ -71,6 +75,9 @@ impl Router {
                 }
                 Target::Group(g) => {
                     if let Some(d) = self.pick_group_member(g, &msg.topic) {
+                        if self.events.journeys() {
+                            self.note_group_others(g, d.session, msg);
+                        }
                         deliveries.push(d);
                     }
                 }
@@ -158,6 +165,7 @@ impl Router {
         force: bool,
     ) {
         if msg.expired() {
+            self.not_delivered(idx, msg, Why::Expired);
             return;
         }
         if self.security.has_acl() {
@@ -172,6 +180,7 @@ impl Router {
                 &msg.topic,
                 Access::Read,
             ) {
+                self.not_delivered(idx, msg, Why::AclDenied);
                 return;
             }
         }
@@ -197,14 +206,16 @@ impl Router {
                 // Its queue is full until its connection writes: drop without building.
                 self.counters.publish_dropped += 1;
                 warn_dropping(&self.events, s);
+                journey_drop(&self.events, s, msg, Why::QueueFull);
                 self.after_drop(idx);
                 return;
             }
             let publish = build_publish(s.version(), msg, qos, retain, &ids, 0);
             if too_big(s, &publish) {
+                journey_drop(&self.events, s, msg, Why::MaximumPacketSize);
                 return;
             }
-            let sent = Sent::of(&publish);
+            let sent = Sent::of(&publish, tag_of(msg, qos, retain, force));
             let limits = (cfg.max_queued_messages, cfg.queue_bytes_limit());
             match link
                 .outbox
@@ -219,6 +230,7 @@ impl Router {
                 None => {
                     self.counters.publish_dropped += 1;
                     warn_dropping(&self.events, s);
+                    journey_drop(&self.events, s, msg, Why::QueueFull);
                     self.after_drop(idx);
                     return;
                 }
@@ -276,6 +288,7 @@ impl Router {
             // Like mosquitto: beyond max_queued_messages, new messages are dropped.
             self.counters.publish_dropped += 1;
             warn_dropping(&self.events, s);
+            journey_drop(&self.events, s, msg, Why::QueueFull);
             self.after_drop(idx);
             return;
         }
@@ -326,6 +339,7 @@ impl Router {
         }
         if q.msg.expired() {
             done(store, s);
+            journey_drop(&self.events, s, &q.msg, Why::Expired);
             return;
         }
         let pkid = if q.qos == QoS::AtMostOnce {
@@ -347,9 +361,10 @@ impl Router {
         // it had been sent.
         if too_big(s, &publish) {
             done(store, s);
+            journey_drop(&self.events, s, &q.msg, Why::MaximumPacketSize);
             return;
         }
-        let sent = Sent::of(&publish);
+        let sent = Sent::of(&publish, tag_of(&q.msg, q.qos, q.retain, false));
         if pkid == 0 {
             done(store, s);
         } else {
@@ -362,7 +377,9 @@ impl Router {
                     pkid,
                 });
             }
-            s.push_inflight(InFlight::new(publish.clone(), false, seq));
+            let mut f = InFlight::new(publish.clone(), false, seq);
+            f.no = q.msg.no;
+            s.push_inflight(f);
         }
         let Some(link) = s.link() else {
             return;
@@ -408,14 +425,16 @@ impl Router {
 
     /// PUBACK from a subscriber: ends a QoS 1 flow and makes room in the window.
     pub(super) fn on_puback(&mut self, idx: SessionIdx, a: &Ack) {
+        let tracing = self.events.tracing();
         let Some(s) = self.session(idx) else {
             return;
         };
         let (c, pkid, rc) = (s.id().clone(), a.pkid, a.reason);
+        let tag = journey_of(tracing, s, pkid);
         if let Some(seq) = s.on_puback(pkid) {
             self.record_for(idx, |client_id| Record::Delivered { client_id, seq });
         }
-        self.trace(|| BrokerEvent::PubAckReceived {
+        self.trace_tagged(tag, || BrokerEvent::PubAckReceived {
             client: c,
             pkid,
             rc,
@@ -427,6 +446,7 @@ impl Router {
     /// the flow if the PUBREC reports a failure (MQTT5 §4.3.3: no PUBREL after a reason
     /// code of 0x80 or above).
     pub(super) fn on_pubrec(&mut self, idx: SessionIdx, a: &Ack) {
+        let tracing = self.events.tracing();
         let Some(s) = self.session(idx) else {
             return;
         };
@@ -436,6 +456,7 @@ impl Router {
             return;
         };
         let failed = a.reason >= 0x80;
+        let tag = journey_of(tracing, s, pkid);
         let seq = s.on_pubrec(pkid, failed);
         let known = seq.is_some();
         if let Some(seq) = seq {
@@ -446,7 +467,7 @@ impl Router {
         }
         {
             let c = c.clone();
-            self.trace(|| BrokerEvent::PubRecReceived { client: c, pkid });
+            self.trace_tagged(tag, || BrokerEvent::PubRecReceived { client: c, pkid });
         }
         if known && failed {
             self.fill_window(idx);
@@ -458,19 +479,21 @@ impl Router {
             0
         };
         self.send(&link.outbox, Outgoing::PubRel(Ack::new(pkid, rc)));
-        self.trace(|| BrokerEvent::PubRelSent { client: c, pkid });
+        self.trace_tagged(tag, || BrokerEvent::PubRelSent { client: c, pkid });
     }
 
     /// PUBCOMP from a subscriber: ends a QoS 2 flow and makes room in the window.
     pub(super) fn on_pubcomp(&mut self, idx: SessionIdx, a: &Ack) {
+        let tracing = self.events.tracing();
         let Some(s) = self.session(idx) else {
             return;
         };
         let (c, pkid, rc) = (s.id().clone(), a.pkid, a.reason);
+        let tag = journey_of(tracing, s, pkid);
         if let Some(seq) = s.on_pubcomp(pkid) {
             self.record_for(idx, |client_id| Record::Delivered { client_id, seq });
         }
-        self.trace(|| BrokerEvent::PubCompReceived {
+        self.trace_tagged(tag, || BrokerEvent::PubCompReceived {
             client: c,
             pkid,
             rc,
@@ -515,14 +538,16 @@ struct Sent {
     flags: PublishFlags,
     topic: Arc<str>,
     len: usize,
+    tag: Tag,
 }
 
 impl Sent {
-    fn of(p: &Publish) -> Self {
+    fn of(p: &Publish, tag: Tag) -> Self {
         Self {
             flags: flags_of(p),
             topic: p.topic.clone(),
             len: p.payload.len(),
+            tag,
         }
     }
 
@@ -531,12 +556,102 @@ impl Sent {
     fn count(self, counters: &mut Counters, events: &EventBus, client: &Arc<str>) {
         counters.publish_sent += 1;
         counters.publish_bytes_sent += self.len as u64;
-        events.trace(|| BrokerEvent::PublishSent {
+        events.trace_tagged(self.tag, || BrokerEvent::PublishSent {
             client: client.clone(),
             flags: self.flags,
             topic: self.topic,
             len: self.len,
         });
+    }
+}
+
+/// The journey tag of one delivery: its message number and the note its flags deserve (a
+/// lower QoS than published [MQTT311-3.8.4-6], RETAIN 0 live or 1 from the store
+/// [MQTT311-3.3.1-8], [MQTT311-3.3.1-9]).
+fn tag_of(msg: &Message, qos: QoS, retain: bool, force: bool) -> Tag {
+    let tag = Tag::msg(msg.no);
+    if qos < msg.qos {
+        tag.why(Why::QosDowngrade {
+            published: msg.qos.as_u8(),
+            granted: qos.as_u8(),
+        })
+    } else if msg.retain && !retain {
+        tag.why(Why::RetainLive)
+    } else if retain && (force || msg.retain) {
+        tag.why(Why::RetainOnSubscribe)
+    } else {
+        tag
+    }
+}
+
+/// The tag of an acknowledgement from a subscriber: the in-flight message's number, looked up
+/// only when the line will be built.
+fn journey_of(tracing: bool, s: &Session, pkid: u16) -> Tag {
+    if tracing {
+        Tag::msg(s.inflight_no(pkid))
+    } else {
+        Tag::default()
+    }
+}
+
+/// A journey line (workbench only): `msg` was not delivered to `s` because of `why`.
+fn journey_drop(events: &EventBus, s: &Session, msg: &Message, why: Why) {
+    events.journey(Tag::msg(msg.no).why(why), || BrokerEvent::NotDelivered {
+        client: Some(s.id().clone()),
+        topic: msg.topic.clone(),
+        reason: why,
+    });
+}
+
+impl Router {
+    /// A journey line for a message session `idx` did not get (workbench only).
+    fn not_delivered(&self, idx: SessionIdx, msg: &Message, why: Why) {
+        if let Some(s) = self.sessions.get(idx as usize).and_then(|o| o.as_deref()) {
+            journey_drop(&self.events, s, msg, why);
+        }
+    }
+
+    /// Journey lines (workbench only) for the members of a shared group that did not get the
+    /// message (MQTT5 §4.8.2).
+    fn note_group_others(&mut self, gidx: u32, chosen: SessionIdx, msg: &Message) {
+        let others: Vec<SessionIdx> = self.subs.group_mut(gidx).map_or_else(Vec::new, |g| {
+            g.members
+                .iter()
+                .map(|m| m.session)
+                .filter(|&s| s != chosen)
+                .collect()
+        });
+        for s in others {
+            self.not_delivered(s, msg, Why::SharedGroupOtherMember);
+        }
+    }
+
+    /// Journey lines (workbench only) for a message nobody subscribed to, and for the sessions
+    /// whose wildcard filters do not match a `$`-topic [MQTT311-4.7.2-1]. Not for the
+    /// broker's own `$SYS` updates (they would fill the log every tick).
+    fn note_unmatched(&self, msg: &Message, from: Option<SessionIdx>, none: bool) {
+        if from.is_none() && msg.topic.starts_with("$SYS") {
+            return;
+        }
+        if none {
+            self.events
+                .journey(Tag::msg(msg.no).why(Why::NoSubscriber), || {
+                    BrokerEvent::NotDelivered {
+                        client: None,
+                        topic: msg.topic.clone(),
+                        reason: Why::NoSubscriber,
+                    }
+                });
+        }
+        if msg.topic.starts_with('$') {
+            for s in self.sessions.iter().flatten() {
+                if s.subscriptions()
+                    .any(|(f, _)| f.starts_with('#') || f.starts_with('+'))
+                {
+                    journey_drop(&self.events, s, msg, Why::DollarTopics);
+                }
+            }
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use super::session::Link;
 use super::snapshot::stored_message;
 use super::subscriptions::SessionIdx;
 use crate::broker::acl::Access;
-use crate::broker::event::BrokerEvent;
+use crate::broker::event::{BrokerEvent, MessageNo, Tag};
 use crate::broker::store::Record;
 use crate::protocol::{Ack, Outgoing, ProtocolVersion, Publish, QoS, ReasonCode};
 
@@ -41,18 +41,20 @@ impl Router {
         self.counters.publish_received += 1;
         self.counters.publish_bytes_received += p.payload.len() as u64;
         let allowed = self.acl_allows(listener, username.as_deref(), &id, &p.topic, Access::Write);
+        let no = self.next_message();
+        let tag = Tag::msg(no);
         {
             let (c, t) = (id.clone(), p.topic.clone());
             let (flags, len) = (flags_of(&p), p.payload.len());
             if allowed {
-                self.trace(|| BrokerEvent::PublishReceived {
+                self.trace_tagged(tag, || BrokerEvent::PublishReceived {
                     client: c,
                     flags,
                     topic: t,
                     len,
                 });
             } else {
-                self.trace(|| BrokerEvent::PublishDenied {
+                self.trace_tagged(tag, || BrokerEvent::PublishDenied {
                     client: c,
                     flags,
                     topic: t,
@@ -61,7 +63,7 @@ impl Router {
             }
         }
         if !allowed {
-            self.deny_publish(&link, &id, version, p.qos, p.pkid);
+            self.deny_publish(&link, &id, version, (p.qos, p.pkid), no);
             return;
         }
         if p.retain && !self.cfg.retain_available {
@@ -72,11 +74,13 @@ impl Router {
         let pkid = p.pkid;
         match p.qos {
             QoS::AtMostOnce => {
-                let msg = Message::from_publish(p);
+                let mut msg = Message::from_publish(p);
+                msg.no = no;
                 self.route(&msg, Some(idx));
             }
             QoS::AtLeastOnce => {
-                let msg = Message::from_publish(p);
+                let mut msg = Message::from_publish(p);
+                msg.no = no;
                 let n = self.route(&msg, Some(idx));
                 let rc = if version.is_v5() && n == 0 {
                     ReasonCode::NoMatchingSubscribers.as_u8()
@@ -85,7 +89,7 @@ impl Router {
                 };
                 // Held until what the message left in the store is durable (see `durable`).
                 self.send_ack(&link, Outgoing::PubAck(Ack::new(pkid, rc)));
-                self.trace(|| BrokerEvent::PubAckSent {
+                self.trace_tagged(tag, || BrokerEvent::PubAckSent {
                     client: id,
                     pkid,
                     rc,
@@ -96,7 +100,8 @@ impl Router {
                     return;
                 };
                 let new = !s.has_qos2(pkid);
-                let msg = Message::from_publish(p);
+                let mut msg = Message::from_publish(p);
+                msg.no = no;
                 let record =
                     (new && s.is_stored() && self.store.is_some()).then(|| Record::AwaitPubrel {
                         client_id: id.to_string(),
@@ -116,7 +121,7 @@ impl Router {
                     self.record(|| r);
                 }
                 self.send_ack(&link, Outgoing::PubRec(Ack::new(pkid, 0)));
-                self.trace(|| BrokerEvent::PubRecSent {
+                self.trace_tagged(tag, || BrokerEvent::PubRecSent {
                     client: id,
                     pkid,
                     rc: 0,
@@ -133,8 +138,8 @@ impl Router {
         link: &Link,
         id: &Arc<str>,
         version: ProtocolVersion,
-        qos: QoS,
-        pkid: u16,
+        (qos, pkid): (QoS, u16),
+        no: MessageNo,
     ) {
         let rc = if version.is_v5() {
             ReasonCode::NotAuthorized.as_u8()
@@ -150,12 +155,12 @@ impl Router {
         self.send_ack(link, packet);
         let c = id.clone();
         match qos {
-            QoS::AtLeastOnce => self.trace(|| BrokerEvent::PubAckSent {
+            QoS::AtLeastOnce => self.trace_tagged(Tag::msg(no), || BrokerEvent::PubAckSent {
                 client: c,
                 pkid,
                 rc: logged,
             }),
-            _ => self.trace(|| BrokerEvent::PubRecSent {
+            _ => self.trace_tagged(Tag::msg(no), || BrokerEvent::PubRecSent {
                 client: c,
                 pkid,
                 rc: logged,
@@ -175,9 +180,10 @@ impl Router {
             return;
         };
         let pkid = a.pkid;
+        let tag = Tag::msg(msg.as_ref().map_or(0, |m| m.no));
         {
             let c = id.clone();
-            self.trace(|| BrokerEvent::PubRelReceived { client: c, pkid });
+            self.trace_tagged(tag, || BrokerEvent::PubRelReceived { client: c, pkid });
         }
         let found = msg.is_some();
         if let Some(m) = msg {
@@ -192,6 +198,6 @@ impl Router {
             0
         };
         self.send_ack(&link, Outgoing::PubComp(Ack::new(pkid, rc)));
-        self.trace(|| BrokerEvent::PubCompSent { client: id, pkid });
+        self.trace_tagged(tag, || BrokerEvent::PubCompSent { client: id, pkid });
     }
 }

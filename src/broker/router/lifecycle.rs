@@ -29,7 +29,7 @@ use super::session::{Link, PendingWill, Resend, Session};
 use super::subscriptions::SessionIdx;
 use super::timers::Timer;
 use crate::broker::acl::Access;
-use crate::broker::event::BrokerEvent;
+use crate::broker::event::{BrokerEvent, Tag, Why};
 use crate::broker::outbox::CloseReason;
 use crate::broker::store::Record;
 use crate::protocol::topic;
@@ -75,7 +75,7 @@ impl Router {
                 self.emit(|| BrokerEvent::Takeover(c));
             }
             if let Some(w) = old_will {
-                self.publish_will(w);
+                self.publish_will(w, "another connection took the Client Identifier over");
             }
             if continues {
                 session_present = true;
@@ -231,11 +231,13 @@ impl Router {
         let c = s.id().clone();
         let packet = match resend {
             Resend::PubRel(pkid) => {
-                events.trace(|| BrokerEvent::PubRelSent { client: c, pkid });
+                let tag = Tag::msg(s.inflight_no(pkid));
+                events.trace_tagged(tag, || BrokerEvent::PubRelSent { client: c, pkid });
                 Outgoing::PubRel(Ack::new(pkid, 0))
             }
             Resend::Publish(p) => {
-                events.trace(|| BrokerEvent::PublishSent {
+                let tag = Tag::msg(s.inflight_no(p.pkid));
+                events.trace_tagged(tag, || BrokerEvent::PublishSent {
                     client: c,
                     flags: flags_of(&p),
                     topic: p.topic.clone(),
@@ -259,6 +261,7 @@ impl Router {
         };
         s.detach();
         let id = s.id().clone();
+        let mut tag = Tag::default();
         // The closing line, in mosquitto's words for each way a connection ends.
         let closing: fn(Arc<str>) -> BrokerEvent = match how {
             CloseKind::Disconnect {
@@ -271,6 +274,9 @@ impl Router {
                 // [MQTT5-3.14.4-3]: only a normal DISCONNECT (0x00, and every 3.x
                 // DISCONNECT) discards the will; 0x04 and error reasons keep it.
                 if reason == ReasonCode::Success {
+                    if s.has_will() {
+                        tag = tag.why(Why::WillDiscarded);
+                    }
                     s.set_will(None);
                 }
                 self.trace(|| BrokerEvent::DisconnectReceived(id.clone()));
@@ -283,12 +289,12 @@ impl Router {
             CloseKind::Oversize => BrokerEvent::OversizePacket,
             CloseKind::Server => BrokerEvent::Disconnected,
         };
-        self.emit(|| closing(id));
-        self.went_offline(idx);
+        self.events.emit_tagged(tag, || closing(id));
+        self.went_offline(idx, will_cause(how));
     }
 
     /// After a connection ended: publish or schedule the will, end or keep the session.
-    fn went_offline(&mut self, idx: SessionIdx) {
+    fn went_offline(&mut self, idx: SessionIdx, cause: &'static str) {
         let now = Instant::now();
         let Some(s) = self.session(idx) else {
             return;
@@ -314,7 +320,7 @@ impl Router {
             }
         }
         if let Some(w) = will_now {
-            self.publish_will(w);
+            self.publish_will(w, cause);
         }
         if expiry == 0 {
             self.end_session(idx, false);
@@ -355,7 +361,10 @@ impl Router {
         }
         self.free.push(idx);
         if publish_pending_will && let Some(w) = s.take_will() {
-            self.publish_will(w);
+            self.publish_will(
+                w,
+                "the session ended before the Will Delay Interval ran out",
+            );
         }
     }
 
@@ -373,7 +382,7 @@ impl Router {
                         _ => None,
                     };
                     if let Some(w) = will {
-                        self.publish_will(w);
+                        self.publish_will(w, "the Will Delay Interval ran out");
                     }
                 }
                 Timer::SessionExpiry {
@@ -398,7 +407,8 @@ impl Router {
     }
 
     /// Publishes a will as the client that set it, if the ACL lets that client write there.
-    pub(super) fn publish_will(&mut self, pending: Box<PendingWill>) {
+    /// `cause` says why it goes out, for the workbench's why note.
+    pub(super) fn publish_will(&mut self, pending: Box<PendingWill>, cause: &'static str) {
         let PendingWill {
             will: w,
             client_id,
@@ -428,7 +438,29 @@ impl Router {
                 Some(Arc::new(props))
             },
             expires_at,
+            no: self.next_message(),
         };
+        let tag = Tag::msg(msg.no).why(Why::WillSent(cause));
+        self.events.journey(tag, || BrokerEvent::WillPublished {
+            client: client_id,
+            topic: msg.topic.clone(),
+            qos: msg.qos.as_u8(),
+            retain: msg.retain,
+            len: msg.payload.len(),
+        });
         self.route(&msg, None);
+    }
+}
+
+/// Why a will goes out when a connection ends this way [MQTT311-3.1.2-8], [MQTT5-3.1.2-8].
+fn will_cause(how: CloseKind) -> &'static str {
+    match how {
+        CloseKind::Disconnect { .. } => "DISCONNECT with a reason code that keeps the will",
+        CloseKind::PeerClosed => "the network connection closed without DISCONNECT",
+        CloseKind::KeepAlive => "the keep-alive ran out (1.5 x Keep Alive without a packet)",
+        CloseKind::Malformed => "a malformed packet closed the connection",
+        CloseKind::Protocol => "a protocol error closed the connection",
+        CloseKind::Oversize => "an oversize packet closed the connection",
+        CloseKind::Server => "the server closed the connection",
     }
 }

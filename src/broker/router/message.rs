@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use crate::broker::event::PublishFlags;
+use crate::broker::event::{MessageNo, PublishFlags};
 use crate::protocol::{Properties, ProtocolVersion, Publish, QoS};
 
 /// The Receive Maximum announced to MQTT 5 clients, and the most unreleased incoming QoS 2
@@ -36,6 +36,8 @@ pub struct Message {
     pub properties: Option<Arc<Properties>>,
     /// When the Message Expiry Interval runs out [MQTT5-3.3.2-5], on tokio's clock.
     pub expires_at: Option<Instant>,
+    /// Its broker-wide number for the workbench's journeys (0: none given).
+    pub no: MessageNo,
 }
 
 impl Message {
@@ -69,6 +71,7 @@ impl Message {
             retain: p.retain,
             properties,
             expires_at,
+            no: 0,
         }
     }
 }

@@ -75,7 +75,7 @@ use self::subscriptions::{Delivery, Entry, SessionIdx, Subscriptions};
 use self::timers::Timers;
 use super::acl::Access;
 use super::config::BrokerConfig;
-use super::event::{BrokerEvent, EventBus};
+use super::event::{BrokerEvent, EventBus, MessageNo, Tag};
 use super::outbox::{CloseReason, Outbox};
 use super::security::SecurityPolicy;
 use super::sys::{self, Stats};
@@ -106,6 +106,8 @@ pub struct Router {
     clock: Option<Instant>,
     /// Source of session generations (see [`timers`]).
     generation: u64,
+    /// The last broker-wide message number given out (see [`MessageNo`]).
+    messages: MessageNo,
     started: Instant,
     /// The durable store, with `persistence true`.
     store: Option<super::store::Store>,
@@ -142,6 +144,7 @@ impl Router {
             wakes: Vec::new(),
             clock: None,
             generation: 0,
+            messages: 0,
             started: Instant::now(),
             store: None,
             durable: 0,
@@ -301,6 +304,16 @@ impl Router {
 
     fn trace(&self, make: impl FnOnce() -> BrokerEvent) {
         self.events.trace(make);
+    }
+
+    fn trace_tagged(&self, tag: Tag, make: impl FnOnce() -> BrokerEvent) {
+        self.events.trace_tagged(tag, make);
+    }
+
+    /// The next broker-wide message number.
+    fn next_message(&mut self) -> MessageNo {
+        self.messages += 1;
+        self.messages
     }
 
     /// Ends a connection from the router's side (the outbox close was already requested).

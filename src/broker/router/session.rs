@@ -45,6 +45,8 @@ pub struct InFlight {
     resend_pending: bool,
     /// The delivery's sequence number in the session (the persistence store's key).
     pub seq: u64,
+    /// The broker-wide message number, for the workbench's journeys (0: unknown).
+    pub no: crate::broker::event::MessageNo,
 }
 
 impl InFlight {
@@ -57,6 +59,7 @@ impl InFlight {
             released,
             resend_pending: false,
             seq,
+            no: 0,
         }
     }
 }
@@ -418,6 +421,12 @@ impl Session {
 
     /// Position of an in-flight message by packet id (acks usually arrive in order, so the
     /// search is short).
+    /// The message number of the in-flight message with this packet id (0: none or unknown).
+    #[must_use]
+    pub fn inflight_no(&self, pkid: u16) -> crate::broker::event::MessageNo {
+        self.find_inflight(pkid).map_or(0, |i| self.outflight[i].no)
+    }
+
     fn find_inflight(&self, pkid: u16) -> Option<usize> {
         self.outflight.iter().position(|f| f.publish.pkid == pkid)
     }

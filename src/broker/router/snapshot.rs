@@ -315,6 +315,7 @@ fn message_from_stored(m: &StoredMessage) -> Option<Message> {
             Some(Arc::new(props))
         },
         expires_at,
+        no: 0,
     })
 }
 

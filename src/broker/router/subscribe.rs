@@ -22,7 +22,7 @@ use super::command::CloseKind;
 use super::message::Message;
 use super::snapshot::stored_subscription;
 use super::subscriptions::SessionIdx;
-use crate::broker::event::BrokerEvent;
+use crate::broker::event::{BrokerEvent, Tag, Why};
 use crate::broker::store::Record;
 use crate::protocol::topic;
 use crate::protocol::{Outgoing, QoS, ReasonCode, RetainHandling, Subscribe, Unsubscribe};
@@ -45,7 +45,20 @@ impl Router {
                 .iter()
                 .map(|(f, o)| (f.clone(), o.qos.as_u8()))
                 .collect();
-            self.trace(|| BrokerEvent::SubscribeReceived { client: c, filters });
+            // A filter starting with a wildcard never matches `$SYS/...` [MQTT311-4.7.2-1].
+            let wild = sub
+                .filters
+                .iter()
+                .any(|(f, _)| f.starts_with('#') || f.starts_with('+'));
+            let tag = if wild {
+                Tag::default().why(Why::DollarTopics)
+            } else {
+                Tag::default()
+            };
+            self.trace_tagged(tag, || BrokerEvent::SubscribeReceived {
+                client: c,
+                filters,
+            });
         }
         let sub_id = sub.properties.subscription_ids.first().copied();
         let mut codes = Vec::with_capacity(sub.filters.len());
@@ -109,7 +122,9 @@ impl Router {
             let c = id.clone();
             self.trace(|| BrokerEvent::SubAckSent(c));
         }
-        for (msg, granted, sid) in retained_out {
+        for (mut msg, granted, sid) in retained_out {
+            // A subscribe-time delivery is a journey of its own, from the retained store.
+            msg.no = self.next_message();
             let qos = msg.qos.min(granted);
             // Retained messages sent for a subscription carry RETAIN=1 [MQTT311-3.3.1-8].
             self.deliver(idx, &msg, qos, true, sid.into_iter().collect(), true);

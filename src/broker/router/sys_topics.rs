@@ -42,6 +42,7 @@ impl Router {
                 retain: true,
                 properties: None,
                 expires_at: None,
+                no: self.next_message(),
             };
             self.route(&msg, None);
         }

@@ -152,6 +152,9 @@ pub enum Cmd {
     /// Issue 12, the learning views: packet inspector, broker state, "why didn't I receive
     /// it?", concept pages.
     Learn(LearnCmd),
+    // Message journeys (issue 12).
+    /// A message-journey key.
+    Journey(JourneyCmd),
 }
 
 /// What a learning-view key asks for (issue 12).
@@ -171,6 +174,19 @@ pub enum LearnCmd {
     NextPage,
     /// Concept pages: the previous page.
     PrevPage,
+}
+
+/// What a message-journey key asks for (issue 12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JourneyCmd {
+    /// `J`: show only the current message's journey in the log, or everything again.
+    Filter,
+    /// `M` in the log: select the message of the journey line at the bottom of the log.
+    ToMessage,
+    /// `S`: the sequence view of the current message's journey.
+    Sequence,
+    /// `w`: why notes under the log lines that have one.
+    WhyNotes,
 }
 
 /// What a lesson key asks for.

@@ -42,7 +42,7 @@ pub fn pick(
         client_id: pane_client.to_owned(),
     };
     let notice = format!("fault: {}", fault.title());
-    Some((request, LogEntry { time: now, event }, notice))
+    Some((request, LogEntry::new(now, event), notice))
 }
 
 /// A helper's report: sets the status bar's `notice` and returns the log line (a warning if
@@ -61,7 +61,7 @@ pub fn report(
         ),
     };
     *notice = Some(text);
-    LogEntry { time: now, event }
+    LogEntry::new(now, event)
 }
 
 #[cfg(test)]

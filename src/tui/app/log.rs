@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::cmd::Cmd;
+use crate::broker::event::MessageNo;
 use crate::broker::{BrokerEvent, LogEntry};
 use crate::tui::history::{Ring, SeqView, Weigh};
 
@@ -14,7 +15,9 @@ impl Weigh for LogEntry {
         let extra = match &self.event {
             BrokerEvent::PublishReceived { topic, .. }
             | BrokerEvent::PublishSent { topic, .. }
-            | BrokerEvent::PublishDenied { topic, .. } => topic.len(),
+            | BrokerEvent::PublishDenied { topic, .. }
+            | BrokerEvent::NotDelivered { topic, .. }
+            | BrokerEvent::WillPublished { topic, .. } => topic.len(),
             BrokerEvent::SubscribeReceived { filters, .. } => {
                 filters.iter().map(|(f, _)| f.len() + 32).sum()
             }
@@ -62,6 +65,7 @@ pub struct BrokerLog {
     hide_pings: bool,
     clients: BTreeSet<Arc<str>>,
     last_connect: Option<Arc<str>>,
+    journey: Option<MessageNo>,
 }
 
 /// The most client ids the filter prompt lists.
@@ -100,6 +104,7 @@ impl BrokerLog {
             hide_pings: false,
             clients: BTreeSet::new(),
             last_connect: None,
+            journey: None,
         }
     }
 
@@ -120,6 +125,9 @@ impl BrokerLog {
         if self.hide_pings && is_ping(e) {
             return false;
         }
+        if self.journey.is_some_and(|n| e.tag.msg != n) {
+            return false;
+        }
         self.filter
             .as_deref()
             .is_none_or(|f| owner(e, last_connect).is_some_and(|c| c.contains(f)))
@@ -136,7 +144,7 @@ impl BrokerLog {
 
     /// Rebuilds the shown lines after the filter or the PING toggle changed.
     fn rebuild(&mut self) {
-        if self.filter.is_none() && !self.hide_pings {
+        if self.filter.is_none() && !self.hide_pings && self.journey.is_none() {
             self.view = None;
             return;
         }
@@ -158,6 +166,31 @@ impl BrokerLog {
         self.hide_pings = !self.hide_pings;
         self.rebuild();
         self.follow = true;
+    }
+
+    /// The message whose journey alone is shown (`J`).
+    #[must_use]
+    pub fn journey(&self) -> Option<MessageNo> {
+        self.journey
+    }
+
+    /// Shows only the lines of journey `no` (`None`: every line), following the newest.
+    pub fn set_journey(&mut self, no: Option<MessageNo>) {
+        self.journey = no;
+        self.rebuild();
+        self.follow = true;
+    }
+
+    /// The journey of the bottom row shown, or of the nearest journey line above it (at most
+    /// `rows` rows up): where `M` leads back to the message.
+    #[must_use]
+    pub fn journey_near_bottom(&self, rows: usize) -> Option<MessageNo> {
+        let bottom = self.bottom();
+        (bottom..bottom + rows.max(1))
+            .filter_map(|i| self.seq_from_newest(i))
+            .filter_map(|s| self.ring.get(s))
+            .map(|e| e.tag.msg)
+            .find(|&n| n != 0)
     }
 
     /// Every kept line.
@@ -216,10 +249,7 @@ impl BrokerLog {
     /// The reader missed `n` lines: count them and show a gap line.
     pub fn push_lagged(&mut self, n: u64, now: SystemTime) {
         self.lagged += n;
-        self.push(LogEntry {
-            time: now,
-            event: BrokerEvent::Lagged(n),
-        });
+        self.push(LogEntry::new(now, BrokerEvent::Lagged(n)));
     }
 
     /// Number of rows (after the client filter).
@@ -380,15 +410,15 @@ mod tests {
     fn log() -> BrokerLog {
         let mut l = BrokerLog::new(100, 1 << 20);
         for i in 0..6 {
-            l.push(LogEntry {
-                time: UNIX_EPOCH,
-                event: BrokerEvent::Notice(format!("note {i}")),
-            });
+            l.push(LogEntry::new(
+                UNIX_EPOCH,
+                BrokerEvent::Notice(format!("note {i}")),
+            ));
             if i == 1 || i == 3 {
-                l.push(LogEntry {
-                    time: UNIX_EPOCH,
-                    event: BrokerEvent::SubAckSent(Arc::from("c")),
-                });
+                l.push(LogEntry::new(
+                    UNIX_EPOCH,
+                    BrokerEvent::SubAckSent(Arc::from("c")),
+                ));
             }
         }
         l
@@ -421,24 +451,21 @@ mod tests {
         let mut l = log();
         l.set_filter(Some("c".into()));
         assert_eq!(l.len(), 2);
-        l.push(LogEntry {
-            time: UNIX_EPOCH,
-            event: BrokerEvent::SubAckSent(Arc::from("c")),
-        });
-        l.push(LogEntry {
-            time: UNIX_EPOCH,
-            event: BrokerEvent::SubAckSent(Arc::from("other")),
-        });
+        l.push(LogEntry::new(
+            UNIX_EPOCH,
+            BrokerEvent::SubAckSent(Arc::from("c")),
+        ));
+        l.push(LogEntry::new(
+            UNIX_EPOCH,
+            BrokerEvent::SubAckSent(Arc::from("other")),
+        ));
         assert_eq!(l.len(), 3);
         l.update(Cmd::ClearFilter, 3);
         assert_eq!((l.filter(), l.len()), (None, 10));
     }
 
     fn entry(event: BrokerEvent) -> LogEntry {
-        LogEntry {
-            time: UNIX_EPOCH,
-            event,
-        }
+        LogEntry::new(UNIX_EPOCH, event)
     }
 
     fn connected(client: &str) -> BrokerEvent {

@@ -32,6 +32,10 @@ pub struct Message {
     pub sent_retained: bool,
     /// MQTT 5 properties.
     pub properties: Vec<(String, String)>,
+    /// Packet Identifier of the delivery (0 at QoS 0).
+    pub pkid: u16,
+    /// The embedded broker's number for this message's journey (0: not linked).
+    pub journey: crate::broker::event::MessageNo,
 }
 
 impl Weigh for Message {
@@ -254,6 +258,46 @@ impl Messages {
         self.ring.get(seq)
     }
 
+    /// Links the oldest of the recent unlinked messages on `topic` with packet id `pkid` to
+    /// journey `no`; false if none waits.
+    pub fn link_journey(&mut self, topic: &str, pkid: u16, no: u64) -> bool {
+        let found = self
+            .ring
+            .iter()
+            .rev()
+            .take(64)
+            .filter(|(_, m)| m.journey == 0 && m.pkid == pkid && &*m.topic == topic)
+            .map(|(seq, _)| seq)
+            .last();
+        match found.and_then(|seq| self.ring.get_mut(seq)) {
+            Some(m) => {
+                m.journey = no;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Selects the message of journey `no` (showing every topic if needed); false if it is
+    /// not kept.
+    pub fn select_journey(&mut self, no: u64) -> bool {
+        let Some(seq) = self
+            .ring
+            .iter()
+            .rev()
+            .find(|(_, m)| m.journey == no)
+            .map(|(seq, _)| seq)
+        else {
+            return false;
+        };
+        if self.view.position_from_newest(seq).is_none() {
+            self.set_view_topic(None);
+        }
+        self.selected = Some(seq);
+        self.payload_scroll = 0;
+        true
+    }
+
     fn view_matches(&self, topic: &str) -> bool {
         match &self.view_topic {
             None => true,
@@ -295,6 +339,8 @@ impl Messages {
             retain: m.retain,
             sent_retained,
             properties: m.properties,
+            pkid: m.pkid,
+            journey: 0,
         });
         let first = self.ring.first_seq();
         if matches_view {
@@ -416,6 +462,7 @@ mod tests {
             qos: 0,
             retain: false,
             properties: Vec::new(),
+            pkid: 0,
         }
     }
 

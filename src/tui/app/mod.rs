@@ -19,6 +19,7 @@ pub mod composer;
 pub mod conns;
 pub mod fault;
 pub mod inspector;
+pub mod journey;
 pub mod layout;
 pub mod learn_io;
 pub mod lesson;
@@ -73,6 +74,7 @@ pub struct App {
     help_lines: usize,
     now: SystemTime,
     quit: bool,
+    journey: journey::Journey,
 }
 
 impl App {
@@ -102,6 +104,7 @@ impl App {
             help_lines: info.help_lines,
             now: UNIX_EPOCH,
             quit: false,
+            journey: journey::Journey::default(),
         }
     }
 
@@ -133,6 +136,12 @@ impl App {
     #[must_use]
     pub fn messages(&self) -> &Messages {
         &self.messages
+    }
+
+    /// Message journeys (issue 12).
+    #[must_use]
+    pub fn journey(&self) -> &journey::Journey {
+        &self.journey
     }
 
     /// The broker log.
@@ -256,6 +265,7 @@ impl App {
                     self.topics.set_retained(topic, *len > 0);
                 }
                 let mut ticked = None;
+                (self.journey).observe(&entry, self.link.client_id(), &mut self.messages);
                 let entry = self.lesson.observe(entry, &mut ticked);
                 if let Some(text) = ticked {
                     self.notices.say(text);
@@ -276,6 +286,7 @@ impl App {
                 let empty = m.payload.is_empty();
                 let retained = m.retain && !empty;
                 let topic = self.messages.push(m);
+                self.journey.arrived(&mut self.messages);
                 let sent_retained = self
                     .messages
                     .ring()
@@ -419,6 +430,10 @@ impl App {
             Cmd::CyclePayloadMode => self.messages.update_payload(cmd, 1),
             Cmd::ToggleFollow => self.log.update(cmd, 1),
             Cmd::FollowNewest => self.messages.follow_newest(),
+            Cmd::Journey(c) => {
+                let (m, l, n) = (&mut self.messages, &mut self.log, &mut self.notices);
+                self.modal = self.journey.update(c, m, l, &mut self.layout, n);
+            }
             Cmd::Up
             | Cmd::Down
             | Cmd::PageUp
@@ -569,6 +584,10 @@ impl App {
                     None => return Vec::new(),
                 };
                 self.modal = Some(Modal::Help { scroll });
+                Vec::new()
+            }
+            Modal::Sequence { no, scroll } => {
+                self.modal = journey::Journey::scroll(cmd, no, scroll, &self.log);
                 Vec::new()
             }
             Modal::Errors { first } => {
@@ -850,7 +869,9 @@ impl App {
             ) => p.input(input),
             Some(Modal::ProfileEditor(f)) => f.input(input),
             Some(Modal::Learn(v)) => v.input(input),
-            Some(Modal::Help { .. } | Modal::Errors { .. }) => self.modal = None,
+            Some(Modal::Help { .. } | Modal::Errors { .. } | Modal::Sequence { .. }) => {
+                self.modal = None;
+            }
             _ => {}
         }
     }

@@ -203,6 +203,14 @@ pub enum Modal {
     },
     /// Issue 12: packet inspector, broker state, "why didn't I receive it?", concepts.
     Learn(Box<super::inspector::Learn>),
+    // Message journeys (issue 12).
+    /// The sequence view of journey `no`, scrolled down `scroll` arrows.
+    Sequence {
+        /// The broker's message number.
+        no: crate::broker::event::MessageNo,
+        /// First arrow shown.
+        scroll: usize,
+    },
 }
 
 /// How much history the model keeps.

@@ -4,6 +4,7 @@
 use crossterm::event::{KeyCode, KeyModifiers};
 
 use super::{Binding, Ctx};
+use crate::tui::app::cmd::JourneyCmd;
 use crate::tui::app::{Cmd, LearnCmd, LessonCmd, Pane};
 
 const NONE: KeyModifiers = KeyModifiers::NONE;
@@ -888,6 +889,43 @@ pub static BINDINGS: &[Binding] = &[
         C::Learn(LearnCmd::Concepts),
         "",
         "",
+        false,
+    ),
+    // Message journeys (issue 12).
+    b(
+        X::Log,
+        K::Char('M'),
+        NONE,
+        C::Journey(JourneyCmd::ToMessage),
+        "M",
+        "go to the message of that line",
+        false,
+    ),
+    b(
+        X::Global,
+        K::Char('J'),
+        NONE,
+        C::Journey(JourneyCmd::Filter),
+        "J",
+        "log: this message's journey/all",
+        false,
+    ),
+    b(
+        X::Global,
+        K::Char('S'),
+        NONE,
+        C::Journey(JourneyCmd::Sequence),
+        "S",
+        "sequence view of the message",
+        false,
+    ),
+    b(
+        X::Global,
+        K::Char('w'),
+        NONE,
+        C::Journey(JourneyCmd::WhyNotes),
+        "w",
+        "why notes in the log",
         false,
     ),
 ];

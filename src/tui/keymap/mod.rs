@@ -106,7 +106,9 @@ fn pane_ctx(p: Pane) -> Ctx {
 #[must_use]
 pub fn contexts(app: &App) -> Vec<Ctx> {
     match app.modal() {
-        Some(Modal::Help { .. } | Modal::Errors { .. }) => vec![Ctx::Help],
+        Some(Modal::Help { .. } | Modal::Errors { .. } | Modal::Sequence { .. }) => {
+            vec![Ctx::Help]
+        }
         Some(Modal::Composer(_)) => vec![Ctx::Composer],
         Some(
             Modal::Subscribe(_)

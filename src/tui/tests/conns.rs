@@ -37,6 +37,7 @@ fn msg(topic: &str, payload: &[u8], time: SystemTime) -> LinkEvent {
         topic: topic.into(),
         payload: Bytes::copy_from_slice(payload),
         qos: 0,
+        pkid: 0,
         retain: false,
         properties: Vec::new(),
     })

@@ -1,6 +1,7 @@
 //! Tests of the workbench model (`App::update` on pure state) and whole-screen snapshots.
 
 mod conns;
+mod journey;
 mod learn;
 mod profiles;
 mod screens;
@@ -102,6 +103,7 @@ fn message(app: &mut App, topic: &str, payload: &[u8], time: SystemTime) -> Vec<
         qos: 0,
         retain: false,
         properties: Vec::new(),
+        pkid: 0,
     })))
 }
 
@@ -113,11 +115,12 @@ fn retained(app: &mut App, topic: &str, payload: &[u8], time: SystemTime) {
         qos: 1,
         retain: true,
         properties: vec![("content-type".into(), "text/plain".into())],
+        pkid: 0,
     })));
 }
 
 fn log(app: &mut App, event: BrokerEvent, time: SystemTime) {
-    app.update(Action::Broker(LogEntry { time, event }));
+    app.update(Action::Broker(LogEntry::new(time, event)));
 }
 
 /// Presses a key through the real keymap.

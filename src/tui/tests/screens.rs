@@ -288,6 +288,7 @@ fn mqtt5_properties_are_labelled_and_leave_the_payload_in_view_at_80x24() {
         qos: 1,
         retain: false,
         properties: props,
+        pkid: 0,
     })));
     let t = screen(&mut app, 80, 24);
     let text = t.backend().to_string();

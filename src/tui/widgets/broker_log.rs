@@ -1,5 +1,7 @@
 //! The broker's verbose log in mosquitto's wording, coloured by packet type, newest at the
-//! bottom. Long lines wrap. Only the entries that fit are formatted.
+//! bottom, with milliseconds (the headless `broker -v` keeps mosquitto's whole seconds). Long
+//! lines wrap. Only the entries that fit are formatted. The journey of the current message is
+//! marked (issue 12), and with `w` a why note follows the lines that have one.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -63,7 +65,7 @@ fn highlight<'a>(text: String, style: Style, needle: Option<&str>) -> Line<'a> {
 /// `width`.
 #[must_use]
 pub fn entry_lines(entry: &LogEntry, width: usize) -> Vec<String> {
-    let stamp = clock(entry.time, false);
+    let stamp = clock(entry.time, true);
     let text = entry.event.to_string();
     let indent = stamp.len() + 1;
     let mut out = Vec::new();
@@ -80,6 +82,28 @@ pub fn entry_lines(entry: &LogEntry, width: usize) -> Vec<String> {
         }
     }
     out
+}
+
+/// The why note under an entry, wrapped to `width` and indented under its text (none when the
+/// entry has no note).
+#[must_use]
+pub fn why_lines(entry: &LogEntry, width: usize) -> Vec<String> {
+    let Some(why) = entry.tag.why else {
+        return Vec::new();
+    };
+    let indent = " ".repeat(clock(entry.time, true).len() + 3);
+    let text = crate::tui::app::journey::why_text(why);
+    word_wrap(&text, width.saturating_sub(indent.len()).max(8))
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{}↳ {l}", &indent[2..])
+            } else {
+                format!("{indent}{l}")
+            }
+        })
+        .collect()
 }
 
 /// Renders the log from the bottom row up.
@@ -103,6 +127,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(s) = app.log().search() {
         title.push_str(&format!(" · /{s}"));
     }
+    // The filtered journey, else the current message's.
+    let marked = app
+        .log()
+        .journey()
+        .unwrap_or_else(|| app.messages().current().map_or(0, |m| m.journey));
+    if let Some(no) = app.log().journey() {
+        title.push_str(&format!(" · journey #{no} only (J)"));
+    } else if marked != 0 {
+        title.push_str(&format!(" · journey #{marked} marked"));
+    }
+    if app.journey().why_notes() {
+        title.push_str(" · why notes (w)");
+    }
     if app.log().lagged() > 0 {
         title.push_str(&format!(" · {} dropped", app.log().lagged()));
     }
@@ -123,7 +160,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         else {
             break;
         };
-        let style = style_for(&entry.event);
+        let mut style = style_for(&entry.event);
+        if marked != 0 && entry.tag.msg == marked {
+            style = style.bg(Color::Indexed(236)).add_modifier(Modifier::BOLD);
+        }
         let mut rows = entry_lines(entry, width);
         // Mark the workbench's own client: `▸` after the time instead of the space.
         if entry.event.client() == Some(own)
@@ -131,6 +171,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             && let Some(at) = first.find(' ')
         {
             first.replace_range(at..=at, "▸");
+        }
+        if app.journey().why_notes() {
+            let note = Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::ITALIC);
+            for l in why_lines(entry, width).into_iter().rev() {
+                lines.push(Line::styled(l, note));
+                if lines.len() == height {
+                    break;
+                }
+            }
+            if lines.len() == height {
+                break;
+            }
         }
         for l in rows.into_iter().rev() {
             lines.push(highlight(l, style, app.log().search()));

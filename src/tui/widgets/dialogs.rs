@@ -32,7 +32,8 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
         | Modal::Faults
         | Modal::FirstMinute
         | Modal::Conns { .. }
-        | Modal::Learn(_) => {}
+        | Modal::Learn(_)
+        | Modal::Sequence { .. } => {}
         Modal::Errors { first } => errors(app, *first, screen, buf),
         Modal::Composer(c) => composer(app, c, screen, buf),
         Modal::Subscribe(p) => {

@@ -1,5 +1,6 @@
 //! The message list of the selected topic (or subtree): newest first, with time, QoS, retain,
-//! size, the topic (when the view holds several) and a payload preview.
+//! Packet Identifier (`-` at QoS 0), size, the topic (when the view holds several) and a
+//! payload preview.
 //!
 //! The `R` column: `R` for a delivery with RETAIN 1 (from the broker's retained store), `r`
 //! for a message its sender published with Retain that arrived live with RETAIN 0
@@ -45,8 +46,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let multi = app.messages().view_topic().is_none_or(|t| {
         crate::tui::app::node_ref(app.topics().tree(), t).is_some_and(|n| !n.children.is_empty())
     });
-    // The fixed columns are 24 wide: `HH:MM:SS.mmm Q R   Size `.
-    let room = width.saturating_sub(24);
+    // The fixed columns are 31 wide: `HH:MM:SS.mmm Q R   Mid   Size `.
+    let room = width.saturating_sub(31);
     let h = usize::from(inner.height.saturating_sub(1));
     let pos = app.messages().position();
     let offset = pos.saturating_sub(h.saturating_sub(1));
@@ -65,11 +66,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let header = if multi {
         format!(
-            "Time         Q R   Size {:<topic_w$} Payload",
+            "Time         Q R   Mid   Size {:<topic_w$} Payload",
             fit("Topic", topic_w)
         )
     } else {
-        "Time         Q R   Size Payload".to_owned()
+        "Time         Q R   Mid   Size Payload".to_owned()
     };
     buf.set_line(
         inner.x,
@@ -96,8 +97,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         else {
             break;
         };
+        let mid = match m.pkid {
+            0 => "-".to_owned(),
+            p => p.to_string(),
+        };
         let fixed = format!(
-            "{} {} {} {:>6} ",
+            "{} {} {} {mid:>6} {:>6} ",
             clock(m.time, true),
             m.qos,
             match (m.retain, m.sent_retained) {

@@ -8,6 +8,7 @@
 //! * [`dialogs`]: composer, prompts, unsubscribe list, confirmation.
 //! * [`help`]: all keys.
 //! * [`inspector`], [`state_view`], [`why_view`]: issue 12's learning views.
+//! * [`sequence`]: one message's journey as lanes and arrows (issue 12).
 //! * [`lesson`]: the lesson pane, the fault menu, the first-minute overlay and the
 //!   equivalent-command lines of the composer and the subscribe dialog.
 
@@ -19,6 +20,7 @@ pub mod inspector;
 pub mod lesson;
 pub mod messages;
 pub mod payload;
+pub mod sequence;
 pub mod state_view;
 pub mod status;
 pub mod topic_tree;
@@ -59,6 +61,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Some(Modal::FirstMinute) => lesson::render_first_minute(screen, buf),
         Some(Modal::Conns { cursor }) => conns::render_list(app, *cursor, screen, buf),
         Some(Modal::Learn(l)) => inspector::render(app, l, screen, buf),
+        Some(Modal::Sequence { no, scroll }) => sequence::render(app, *no, *scroll, screen, buf),
         Some(m) => dialogs::render(app, m, screen, buf),
     }
 }
