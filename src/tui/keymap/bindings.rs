@@ -4,14 +4,13 @@
 use crossterm::event::{KeyCode, KeyModifiers};
 
 use super::{Binding, Ctx};
-use crate::tui::app::cmd::JourneyCmd;
-use crate::tui::app::{Cmd, LearnCmd, LessonCmd, Pane};
+use crate::tui::app::{Cmd, LessonCmd, Pane};
 
-const NONE: KeyModifiers = KeyModifiers::NONE;
+pub(super) const NONE: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 const ALT: KeyModifiers = KeyModifiers::ALT;
 
-const fn b(
+pub(super) const fn b(
     ctx: Ctx,
     code: KeyCode,
     mods: KeyModifiers,
@@ -35,8 +34,8 @@ use Cmd as C;
 use Ctx as X;
 use KeyCode as K;
 
-/// Every binding. Earlier entries win.
-pub static BINDINGS: &[Binding] = &[
+/// The core bindings (panes, dialogs, lessons, faults). Earlier entries win.
+pub static CORE: &[Binding] = &[
     // Dialogs.
     b(X::Help, K::Up, NONE, C::Up, "↑↓ PgUp/PgDn", "scroll", true),
     b(X::Help, K::Down, NONE, C::Down, "", "", false),
@@ -696,236 +695,5 @@ pub static BINDINGS: &[Binding] = &[
         "!",
         "faults",
         true,
-    ),
-    // Several connections (conns, issue 14). `[`/`]` are the lessons' keys, so the
-    // connections step with `{`/`}`; `c` in the log pane stays its client filter.
-    b(
-        X::Global,
-        K::Char('c'),
-        NONE,
-        C::Conns,
-        "c",
-        "connections",
-        true,
-    ),
-    b(
-        X::Global,
-        K::Char('}'),
-        NONE,
-        C::ConnNext,
-        "{/}",
-        "previous/next connection",
-        false,
-    ),
-    b(X::Global, K::Char('{'), NONE, C::ConnPrev, "", "", false),
-    b(X::Conns, K::Enter, NONE, C::Submit, "Enter", "show", true),
-    b(X::Conns, K::Up, NONE, C::Up, "↑↓", "choose", true),
-    b(X::Conns, K::Char('k'), NONE, C::Up, "", "", false),
-    b(X::Conns, K::Down, NONE, C::Down, "", "", false),
-    b(X::Conns, K::Char('j'), NONE, C::Down, "", "", false),
-    b(
-        X::Conns,
-        K::Char('x'),
-        NONE,
-        C::CloseConn,
-        "x",
-        "close connection",
-        true,
-    ),
-    b(
-        X::Conns,
-        K::Esc,
-        NONE,
-        C::Cancel,
-        "Esc/c",
-        "close list",
-        true,
-    ),
-    b(X::Conns, K::Char('c'), NONE, C::Conns, "", "", false),
-    b(X::Conns, K::Char('}'), NONE, C::Down, "", "", false),
-    b(X::Conns, K::Char('{'), NONE, C::Up, "", "", false),
-    // Issue 12: packet inspector, broker state, "why didn't I receive it?", concepts.
-    b(
-        X::Log,
-        K::Char('i'),
-        NONE,
-        C::Learn(LearnCmd::Inspect),
-        "i/Enter",
-        "packet inspector (bottom line)",
-        false,
-    ),
-    b(
-        X::Log,
-        K::Enter,
-        NONE,
-        C::Learn(LearnCmd::Inspect),
-        "",
-        "",
-        false,
-    ),
-    b(
-        X::Global,
-        K::Char('B'),
-        NONE,
-        C::Learn(LearnCmd::State),
-        "B",
-        "broker state view",
-        false,
-    ),
-    b(
-        X::Global,
-        K::Char('W'),
-        NONE,
-        C::Learn(LearnCmd::Why),
-        "W",
-        "why didn't I receive it?",
-        false,
-    ),
-    b(
-        X::Help,
-        K::Tab,
-        NONE,
-        C::Learn(LearnCmd::Concepts),
-        "Tab",
-        "concept pages",
-        true,
-    ),
-    b(
-        X::Learn,
-        K::Up,
-        NONE,
-        C::Up,
-        "↑↓/jk PgUp/PgDn",
-        "scroll",
-        true,
-    ),
-    b(X::Learn, K::Down, NONE, C::Down, "", "", false),
-    b(X::Learn, K::Char('k'), NONE, C::Up, "", "", false),
-    b(X::Learn, K::Char('j'), NONE, C::Down, "", "", false),
-    b(X::Learn, K::PageUp, NONE, C::PageUp, "", "", false),
-    b(X::Learn, K::PageDown, NONE, C::PageDown, "", "", false),
-    b(X::Learn, K::Char(' '), NONE, C::PageDown, "", "", false),
-    b(
-        X::Learn,
-        K::Char('g'),
-        NONE,
-        C::Top,
-        "g/G",
-        "top/end",
-        false,
-    ),
-    b(X::Learn, K::Home, NONE, C::Top, "", "", false),
-    b(X::Learn, K::Char('G'), NONE, C::Bottom, "", "", false),
-    b(X::Learn, K::End, NONE, C::Bottom, "", "", false),
-    b(X::Learn, K::Esc, NONE, C::Cancel, "Esc/q", "close", true),
-    b(X::Learn, K::Char('q'), NONE, C::Cancel, "", "", false),
-    b(
-        X::Learn,
-        K::Char('e'),
-        NONE,
-        C::Learn(LearnCmd::Edit),
-        "e",
-        "type a topic (why view)",
-        true,
-    ),
-    b(
-        X::Learn,
-        K::Tab,
-        NONE,
-        C::Learn(LearnCmd::NextPage),
-        "Tab/S-Tab",
-        "next/previous concept page",
-        true,
-    ),
-    b(
-        X::Learn,
-        K::Right,
-        NONE,
-        C::Learn(LearnCmd::NextPage),
-        "",
-        "",
-        false,
-    ),
-    b(
-        X::Learn,
-        K::BackTab,
-        NONE,
-        C::Learn(LearnCmd::PrevPage),
-        "",
-        "",
-        false,
-    ),
-    b(
-        X::Learn,
-        K::Left,
-        NONE,
-        C::Learn(LearnCmd::PrevPage),
-        "",
-        "",
-        false,
-    ),
-    b(
-        X::Learn,
-        K::Char('B'),
-        NONE,
-        C::Learn(LearnCmd::State),
-        "B/W/?",
-        "broker state / why / concepts",
-        true,
-    ),
-    b(
-        X::Learn,
-        K::Char('W'),
-        NONE,
-        C::Learn(LearnCmd::Why),
-        "",
-        "",
-        false,
-    ),
-    b(
-        X::Learn,
-        K::Char('?'),
-        NONE,
-        C::Learn(LearnCmd::Concepts),
-        "",
-        "",
-        false,
-    ),
-    // Message journeys (issue 12).
-    b(
-        X::Log,
-        K::Char('M'),
-        NONE,
-        C::Journey(JourneyCmd::ToMessage),
-        "M",
-        "go to the message of that line",
-        false,
-    ),
-    b(
-        X::Global,
-        K::Char('J'),
-        NONE,
-        C::Journey(JourneyCmd::Filter),
-        "J",
-        "log: this message's journey/all",
-        false,
-    ),
-    b(
-        X::Global,
-        K::Char('S'),
-        NONE,
-        C::Journey(JourneyCmd::Sequence),
-        "S",
-        "sequence view of the message",
-        false,
-    ),
-    b(
-        X::Global,
-        K::Char('w'),
-        NONE,
-        C::Journey(JourneyCmd::WhyNotes),
-        "w",
-        "why notes in the log",
-        false,
     ),
 ];

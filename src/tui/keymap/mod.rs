@@ -90,8 +90,11 @@ pub struct Binding {
 }
 
 mod bindings;
+mod features;
 
-pub use self::bindings::BINDINGS;
+/// Every binding: the core table, then the feature table. Earlier entries win.
+pub static BINDINGS: std::sync::LazyLock<Vec<Binding>> =
+    std::sync::LazyLock::new(|| [bindings::CORE, features::FEATURES].concat());
 
 fn pane_ctx(p: Pane) -> Ctx {
     match p {
