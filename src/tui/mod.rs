@@ -23,6 +23,7 @@
 
 pub mod app;
 pub mod client_link;
+pub mod export_file;
 pub mod history;
 pub mod json;
 pub mod keymap;
@@ -688,6 +689,7 @@ fn perform(
             });
             return Some(Action::Profiles(r));
         }
+        Effect::Export(file) => return Some(Action::Exported(export_file::write(file))),
         Effect::DeleteProfile(name) => {
             let r = with_store(env, |store| {
                 store

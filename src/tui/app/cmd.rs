@@ -140,6 +140,21 @@ pub enum Cmd {
     /// Composer and subscribe dialog: copy the equivalent command (`true`: the
     /// `mqtt-workbench` one, `false`: mosquitto's).
     CopyCommand(bool),
+    /// Fleet debugging (issue 14): filter and search, plot, diff, export.
+    Fleet(FleetCmd),
+}
+
+/// What a fleet key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FleetCmd {
+    /// `/` in the topic tree (filter) or the message list and payload (payload search).
+    Filter,
+    /// `P`: plot the current message's topic.
+    Plot,
+    /// `D`: the current message against the previous one on its topic.
+    Diff,
+    /// `x`: export the payload (message list, payload) or the subtree's history (tree).
+    Export,
 }
 
 /// What a lesson key asks for.

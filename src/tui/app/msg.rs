@@ -7,6 +7,7 @@ use ratatui_textarea::Input;
 
 use super::cmd::Cmd;
 use super::composer::Composer;
+use super::fleet::{ExportFile, ExportResult, FleetModal};
 use super::link::{ConnectTo, Target};
 use super::profiles::ProfileForm;
 use super::prompt::Prompt;
@@ -71,6 +72,8 @@ pub enum Action {
     Frame,
     /// A fault's helper client finished: what it saw, or why it could not.
     FaultDone(Result<String, String>),
+    /// Fleet (issue 14): what became of an [`Effect::Export`].
+    Exported(ExportResult),
 }
 
 /// Why the run loop could not carry out an effect.
@@ -122,6 +125,8 @@ pub enum Effect {
     Reconnect,
     /// Cause a fault against the embedded broker.
     Fault(super::fault::FaultRequest),
+    /// Fleet (issue 14): write an exported payload or history to a file.
+    Export(ExportFile),
 }
 
 /// A dialog on top of the panes; it takes all keys while open.
@@ -150,8 +155,6 @@ pub enum Modal {
     Search(Prompt),
     /// Log client id filter.
     ClientFilter(Prompt),
-    /// Confirm clearing the retained message on a topic.
-    ConfirmClear(String),
     /// The profile picker; row 0 is the embedded broker.
     Profiles {
         /// Selected row.
@@ -174,6 +177,8 @@ pub enum Modal {
     Faults,
     /// The first-minute overlay (first start only).
     FirstMinute,
+    /// Fleet (issue 14): filter and search prompts, plot, diff, export, retained cleanup.
+    Fleet(Box<FleetModal>),
 }
 
 /// How much history the model keeps.

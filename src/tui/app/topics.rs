@@ -1,9 +1,18 @@
 //! The topic tree sub-model: one node per topic level with counts and rates, the visible
-//! rows (rebuilt lazily) and the selected row.
+//! rows (rebuilt lazily) and the selected row; the `/` filter (an MQTT filter, a substring or
+//! a regex, see [`super::filter`]) and the numbers read from payloads (the latest value and a
+//! sparkline per topic, the plotted topic's series, see [`super::plot`]).
+//!
+//! Both stay cheap under a flood: a topic is tested against the filter once, when it first
+//! appears (each node counts the matching topics below it), and a payload is read as a number
+//! only when it is short or its topic has a JSON path chosen.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::time::SystemTime;
 
 use super::cmd::Cmd;
+use super::filter::TopicFilter;
+use super::plot::{Plot, Source, Values, plain_number, secs};
 use super::rate::Rate;
 
 /// Per-topic statistics.
@@ -18,6 +27,8 @@ pub struct TopicStats {
     /// delivery carries RETAIN 0 whatever the sender set ([MQTT311-3.3.1-9], [MQTT5-3.3.1-12]),
     /// so it changes nothing here.
     pub retained: bool,
+    /// The numbers read from this topic's payloads, if any was a number.
+    pub values: Option<Box<Values>>,
 }
 
 /// A node of the topic tree: one topic level.
@@ -33,6 +44,8 @@ pub struct TopicNode {
     pub subtree_rate: Rate,
     /// Shown expanded.
     pub expanded: bool,
+    /// Topics in this node and below it that pass the filter (0 when none is set).
+    pub hits: u32,
 }
 
 /// One visible row of the topic tree.
@@ -71,6 +84,9 @@ pub struct Topics {
     cursor: usize,
     offset: usize,
     selected: Option<String>,
+    filter: Option<TopicFilter>,
+    sources: HashMap<String, Source>,
+    plot: Option<Plot>,
 }
 
 impl Topics {
@@ -90,12 +106,132 @@ impl Topics {
             cursor: 0,
             offset: 0,
             selected: None,
+            filter: None,
+            sources: HashMap::new(),
+            plot: None,
         }
     }
 
-    /// Forgets every topic (after switching brokers).
+    /// Forgets every topic (after switching brokers); the filter, the JSON paths chosen per
+    /// topic and the plot (emptied) stay.
     pub fn clear(&mut self) {
+        let filter = self.filter.take();
+        let sources = std::mem::take(&mut self.sources);
+        let plot = self.plot.take();
         *self = Self::new(self.cap);
+        self.filter = filter;
+        self.sources = sources;
+        self.plot = plot.map(|p| Plot::new(p.topic, p.source));
+    }
+
+    /// The `/` filter, if one is set.
+    #[must_use]
+    pub fn filter(&self) -> Option<&TopicFilter> {
+        self.filter.as_ref()
+    }
+
+    /// Topics that pass the filter (all topics when none is set).
+    #[must_use]
+    pub fn matched(&self) -> usize {
+        if self.filter.is_some() {
+            self.root.hits as usize
+        } else {
+            self.count
+        }
+    }
+
+    /// Sets or removes the filter: every known topic is tested once, new topics as they come.
+    pub fn set_filter(&mut self, filter: Option<TopicFilter>) {
+        self.filter = filter;
+        let mut prefix = String::new();
+        recount(&mut self.root, &mut prefix, 0, self.filter.as_ref());
+        self.dirty = true;
+    }
+
+    /// Reads a number from a message's payload (the topic's JSON path, or the whole payload)
+    /// for the tree's latest value and sparkline and, for the plotted topic, the plot.
+    pub fn observe(&mut self, topic: &str, time: SystemTime, payload: &[u8]) {
+        let v = match self.sources.get(topic) {
+            Some(s) => s.read(payload),
+            None => plain_number(payload),
+        };
+        let Some(v) = v else {
+            return;
+        };
+        if let Some(n) = node_mut(&mut self.root, topic)
+            && let Some(s) = &mut n.stats
+        {
+            s.values.get_or_insert_with(Box::default).push(v);
+        }
+        if let Some(p) = &mut self.plot
+            && p.topic == topic
+        {
+            p.push(secs(time), v);
+        }
+    }
+
+    /// Plots `topic` from `source` (remembered for the topic), seeded with `history`: the
+    /// topic's kept messages, oldest first.
+    pub fn open_plot<'a>(
+        &mut self,
+        topic: &str,
+        source: Source,
+        history: impl IntoIterator<Item = (SystemTime, &'a [u8])>,
+    ) {
+        let mut plot = Plot::new(topic.to_owned(), source.clone());
+        for (t, payload) in history {
+            if let Some(v) = source.read(payload) {
+                plot.push(secs(t), v);
+            }
+        }
+        if source == Source::Plain {
+            self.sources.remove(topic);
+        } else {
+            self.sources.insert(topic.to_owned(), source);
+        }
+        if let Some(n) = node_mut(&mut self.root, topic)
+            && let Some(s) = &mut n.stats
+        {
+            let mut values = Values::default();
+            for &(_, v) in plot
+                .points
+                .iter()
+                .rev()
+                .take(super::plot::SPARK_POINTS)
+                .rev()
+            {
+                values.push(v);
+            }
+            s.values = (!values.recent.is_empty()).then(|| Box::new(values));
+        }
+        self.plot = Some(plot);
+    }
+
+    /// The plotted topic's series, when a plot is open.
+    #[must_use]
+    pub fn plot(&self) -> Option<&Plot> {
+        self.plot.as_ref()
+    }
+
+    /// Stops feeding the plot (the topic keeps its JSON path for the tree's values).
+    pub fn close_plot(&mut self) {
+        self.plot = None;
+    }
+
+    /// The topics at or under `path` (`None`: all) that hold a retained message, as far as
+    /// the tree knows.
+    #[must_use]
+    pub fn retained_under(&self, path: Option<&str>) -> Vec<String> {
+        let node = match path {
+            None => Some(&self.root),
+            Some(p) => node_ref(&self.root, p),
+        };
+        let mut out = Vec::new();
+        if let Some(n) = node {
+            let mut prefix = path.unwrap_or_default().to_owned();
+            collect_retained(n, &mut prefix, path.is_none(), &mut out);
+        }
+        out
     }
 
     /// The root node (its children are the first levels).
@@ -147,7 +283,9 @@ impl Topics {
             self.over_cap += 1;
             return;
         }
+        let hit = u32::from(is_new && self.filter.as_ref().is_some_and(|f| f.matches(topic)));
         let mut node = &mut self.root;
+        node.hits += hit;
         node.subtree_count += 1;
         node.subtree_rate.add(sec, 1);
         for level in topic.split('/') {
@@ -165,6 +303,7 @@ impl Topics {
                 return;
             };
             node = next;
+            node.hits += hit;
             node.subtree_count += 1;
             node.subtree_rate.add(sec, 1);
         }
@@ -280,7 +419,7 @@ impl Topics {
     fn rebuild_rows(&mut self) {
         let mut rows = vec![all_row()];
         let mut prefix = String::new();
-        flatten(&self.root, &mut prefix, 0, &mut rows);
+        flatten(&self.root, &mut prefix, 0, self.filter.is_some(), &mut rows);
         self.rows = rows;
         self.dirty = false;
         // Keep the cursor on the selected topic.
@@ -302,8 +441,17 @@ fn all_row() -> TreeRow {
     }
 }
 
-fn flatten(node: &TopicNode, prefix: &mut String, depth: usize, rows: &mut Vec<TreeRow>) {
+fn flatten(
+    node: &TopicNode,
+    prefix: &mut String,
+    depth: usize,
+    filtered: bool,
+    rows: &mut Vec<TreeRow>,
+) {
     for (name, child) in &node.children {
+        if filtered && child.hits == 0 {
+            continue;
+        }
         let len = prefix.len();
         if depth > 0 {
             prefix.push('/');
@@ -317,8 +465,51 @@ fn flatten(node: &TopicNode, prefix: &mut String, depth: usize, rows: &mut Vec<T
             expanded: child.expanded,
         });
         if child.expanded {
-            flatten(child, prefix, depth + 1, rows);
+            flatten(child, prefix, depth + 1, filtered, rows);
         }
+        prefix.truncate(len);
+    }
+}
+
+/// Counts again, in every node, the topics below it that pass `filter`; returns the count.
+fn recount(
+    node: &mut TopicNode,
+    prefix: &mut String,
+    depth: usize,
+    filter: Option<&TopicFilter>,
+) -> u32 {
+    let Some(f) = filter else {
+        node.hits = 0;
+        for child in node.children.values_mut() {
+            recount(child, prefix, depth + 1, None);
+        }
+        return 0;
+    };
+    let mut hits = u32::from(depth > 0 && node.stats.is_some() && f.matches(prefix));
+    for (name, child) in &mut node.children {
+        let len = prefix.len();
+        if depth > 0 {
+            prefix.push('/');
+        }
+        prefix.push_str(name);
+        hits += recount(child, prefix, depth + 1, filter);
+        prefix.truncate(len);
+    }
+    node.hits = hits;
+    hits
+}
+
+fn collect_retained(node: &TopicNode, prefix: &mut String, root: bool, out: &mut Vec<String>) {
+    if !root && node.stats.as_ref().is_some_and(|s| s.retained) {
+        out.push(prefix.clone());
+    }
+    for (name, child) in &node.children {
+        let len = prefix.len();
+        if !root {
+            prefix.push('/');
+        }
+        prefix.push_str(name);
+        collect_retained(child, prefix, false, out);
         prefix.truncate(len);
     }
 }

@@ -6,6 +6,7 @@ use crossterm::event::{
 };
 use ratatui_textarea::Input;
 
+use super::app::fleet::Kind as FleetKind;
 use super::app::{Action, App, Cmd, ComposerField, Modal, Pane};
 
 /// Where a binding applies.
@@ -39,6 +40,10 @@ pub enum Ctx {
     Faults,
     /// The first-minute overlay.
     FirstMinute,
+    /// Fleet: the JSON path picker of the plot.
+    Choose,
+    /// Fleet: the plot and the diff.
+    Viewer,
 }
 
 impl Ctx {
@@ -60,6 +65,8 @@ impl Ctx {
             Self::Editor => "Profile editor",
             Self::Faults => "Fault menu (!)",
             Self::FirstMinute => "First minute",
+            Self::Choose => "Plot: JSON path picker",
+            Self::Viewer => "Plot and diff views",
         }
     }
 }
@@ -111,9 +118,13 @@ pub fn contexts(app: &App) -> Vec<Ctx> {
             vec![Ctx::Prompt]
         }
         Some(Modal::Unsubscribe { .. }) => vec![Ctx::List],
-        Some(Modal::ConfirmClear(_) | Modal::ConfirmDelete(_) | Modal::ConfirmSwitch(_)) => {
-            vec![Ctx::Confirm]
-        }
+        Some(Modal::ConfirmDelete(_) | Modal::ConfirmSwitch(_)) => vec![Ctx::Confirm],
+        Some(Modal::Fleet(f)) => vec![match f.kind() {
+            FleetKind::Prompt => Ctx::Prompt,
+            FleetKind::Choose => Ctx::Choose,
+            FleetKind::Viewer => Ctx::Viewer,
+            FleetKind::Confirm => Ctx::Confirm,
+        }],
         Some(Modal::Profiles { .. }) => vec![Ctx::Picker],
         Some(Modal::ProfileEditor(_)) => vec![Ctx::Editor],
         Some(Modal::Faults) => vec![Ctx::Faults],

@@ -18,6 +18,10 @@ pub mod messages;
 pub mod payload;
 pub mod status;
 pub mod topic_tree;
+// Fleet debugging (issue 14): filter, plot, diff, export dialogs.
+pub mod diff;
+pub mod fleet;
+pub mod plot;
 
 use std::time::SystemTime;
 
@@ -50,6 +54,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Some(Modal::Help { scroll }) => help::render(screen, buf, *scroll),
         Some(Modal::Faults) => lesson::render_faults(app, screen, buf),
         Some(Modal::FirstMinute) => lesson::render_first_minute(screen, buf),
+        Some(Modal::Fleet(f)) => fleet::render(app, f, screen, buf),
         Some(m) => dialogs::render(app, m, screen, buf),
     }
 }
