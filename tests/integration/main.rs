@@ -22,6 +22,7 @@ mod client_sub;
 mod client_support;
 mod conformance;
 mod decode_cli;
+mod fleet_tui;
 mod layering;
 mod lessons_tui;
 mod match_cli;
