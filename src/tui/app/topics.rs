@@ -613,4 +613,90 @@ mod tests {
                 .is_some_and(|s| !s.retained)
         );
     }
+
+    #[test]
+    fn the_filter_counts_matches_per_node_and_tests_new_topics_once() {
+        let mut t = tree(&[
+            "plant/1/temp",
+            "plant/1/hum",
+            "plant/2/temp",
+            "line/1/speed",
+        ]);
+        t.set_filter(TopicFilter::parse("plant/+/temp").ok().flatten());
+        t.prepare(20);
+        let shown: Vec<_> = t.rows().iter().filter_map(|r| r.path.clone()).collect();
+        assert_eq!(
+            shown,
+            [
+                "plant",
+                "plant/1",
+                "plant/1/temp",
+                "plant/2",
+                "plant/2/temp"
+            ]
+        );
+        assert_eq!((t.matched(), t.count()), (2, 4));
+        // A known topic again changes no count; a new matching one adds one on its path.
+        t.insert("plant/1/temp", 2, false);
+        t.insert("plant/3/temp", 2, false);
+        t.insert("plant/3/hum", 2, false);
+        assert_eq!(t.matched(), 3);
+        assert_eq!(node_ref(t.tree(), "plant").map(|n| n.hits), Some(3));
+        assert_eq!(node_ref(t.tree(), "line").map(|n| n.hits), Some(0));
+        // Removing the filter shows everything again.
+        t.set_filter(None);
+        t.prepare(20);
+        assert_eq!(t.rows().len(), 13);
+        assert_eq!(t.matched(), 6);
+    }
+
+    #[test]
+    fn retained_topics_are_listed_per_subtree() {
+        let mut t = Topics::new(100);
+        for (topic, retained) in [("a/x", true), ("a/y", false), ("a/y/z", true), ("b", true)] {
+            t.insert(topic, 1, retained);
+        }
+        assert_eq!(t.retained_under(Some("a")), ["a/x", "a/y/z"]);
+        assert_eq!(t.retained_under(Some("a/y")), ["a/y/z"]);
+        assert_eq!(t.retained_under(None), ["a/x", "a/y/z", "b"]);
+        assert!(t.retained_under(Some("nothing")).is_empty());
+    }
+
+    #[test]
+    fn numbers_feed_the_latest_value_and_the_open_plot() {
+        let mut t = tree(&["t", "j"]);
+        let at = |s| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s);
+        t.observe("t", at(1), b"21.5");
+        t.observe("t", at(2), b"not a number");
+        t.observe("t", at(3), b"22");
+        let latest = |t: &Topics, topic| {
+            node_ref(t.tree(), topic)
+                .and_then(|n| n.stats.as_ref())
+                .and_then(|s| s.values.as_ref())
+                .map(|v| (v.latest, v.recent.len()))
+        };
+        assert_eq!(latest(&t, "t"), Some((22.0, 2)));
+        let path = crate::tui::app::plot::numeric_leaves(br#"{"v": 1}"#)
+            .into_iter()
+            .next()
+            .map(|l| l.0)
+            .unwrap_or_default();
+        let history: [(SystemTime, &[u8]); 2] = [(at(1), br#"{"v": 1}"#), (at(2), b"x")];
+        t.open_plot("j", Source::Json(path), history);
+        t.observe("j", at(3), br#"{"v": 2.5}"#);
+        let points: Vec<_> = t
+            .plot()
+            .map(|p| p.points.iter().copied().collect())
+            .unwrap_or_default();
+        assert_eq!(points, [(1.0, 1.0), (3.0, 2.5)]);
+        assert_eq!(latest(&t, "j"), Some((2.5, 2)));
+        t.close_plot();
+        t.observe("j", at(4), br#"{"v": 3}"#);
+        assert!(t.plot().is_none());
+        assert_eq!(
+            latest(&t, "j"),
+            Some((3.0, 3)),
+            "the path stays chosen for the tree"
+        );
+    }
 }
