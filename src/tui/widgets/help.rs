@@ -10,7 +10,7 @@ use super::centered;
 use crate::tui::app::layout::{HELP_COLUMN, help_grid};
 use crate::tui::keymap::{BINDINGS, Ctx};
 
-const ORDER: [Ctx; 10] = [
+const ORDER: [Ctx; 12] = [
     Ctx::Global,
     Ctx::Topics,
     Ctx::Messages,
@@ -21,6 +21,9 @@ const ORDER: [Ctx; 10] = [
     Ctx::List,
     Ctx::Picker,
     Ctx::Editor,
+    // Fleet (issue 14).
+    Ctx::Choose,
+    Ctx::Viewer,
 ];
 
 /// The help, one group of lines per context.
