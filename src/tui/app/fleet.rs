@@ -2,7 +2,7 @@
 //! the message list, the plot (`P`), the diff (`D`), the export (`x`) and the clearing of a
 //! subtree's retained messages (`X`). The dialogs live in [`FleetModal`]; their state changes
 //! go to the sub-models they concern ([`Topics`], [`Messages`], [`Notices`]) through
-//! [`Parts`], and what needs I/O comes back as [`Effect`]s.
+//! [`Parts`], and what needs I/O comes back as [`FleetEffect`]s.
 
 use std::time::SystemTime;
 
@@ -14,7 +14,6 @@ use super::diff::{Diff, diff};
 use super::export::{self, Format};
 use super::filter::{PayloadSearch, TopicFilter};
 use super::messages::Messages;
-use super::msg::Effect;
 use super::notice::Notices;
 use super::plot::{JsonPath, Source, numeric_leaves, plain_number};
 use super::prompt::{Prompt, PromptOutcome};
@@ -32,6 +31,15 @@ pub struct ExportFile {
     pub overwrite: bool,
     /// What it is, for the notice (`payload of 'a/b'`, `12 messages as CSV`).
     pub what: String,
+}
+
+/// What a fleet dialog asks the run loop for (`App` turns each into an `Effect`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FleetEffect {
+    /// Write a file.
+    Export(ExportFile),
+    /// Send a PUBLISH (an empty retained message).
+    Publish(OutgoingPublish),
 }
 
 /// What became of an export.
@@ -326,7 +334,7 @@ pub fn on_modal(
     cmd: Cmd,
     page: usize,
     p: &mut Parts<'_>,
-) -> (Option<FleetModal>, Vec<Effect>) {
+) -> (Option<FleetModal>, Vec<FleetEffect>) {
     if cmd == Cmd::Cancel {
         match modal {
             FleetModal::TopicFilter(_, old) => p.topics.set_filter(old),
@@ -428,7 +436,7 @@ pub fn on_modal(
                     prompt.refuse("type a file name".to_owned());
                 } else {
                     let file = build_export(path, &what, p.messages);
-                    return (None, vec![Effect::Export(file)]);
+                    return (None, vec![FleetEffect::Export(file)]);
                 }
             }
             (Some(FleetModal::Export(prompt, what)), Vec::new())
@@ -436,7 +444,7 @@ pub fn on_modal(
         FleetModal::Overwrite(mut file) => {
             if cmd == Cmd::Submit {
                 file.overwrite = true;
-                return (None, vec![Effect::Export(file)]);
+                return (None, vec![FleetEffect::Export(file)]);
             }
             (Some(FleetModal::Overwrite(file)), Vec::new())
         }
@@ -454,7 +462,7 @@ pub fn on_modal(
                 .into_iter()
                 .map(|topic| {
                     p.topics.clear_retained(&topic);
-                    Effect::Publish(OutgoingPublish {
+                    FleetEffect::Publish(OutgoingPublish {
                         topic,
                         payload: Bytes::new(),
                         qos: 1,

@@ -502,7 +502,7 @@ impl App {
             let page = usize::from(self.layout.size().1.saturating_sub(8)).max(1);
             let (m, fx) = fleet::on_modal(*f, cmd, page, &mut self.fleet_parts());
             self.modal = m.map(|m| Modal::Fleet(Box::new(m)));
-            return fx;
+            return fx.into_iter().map(Effect::from).collect();
         }
         if let Cmd::CopyCommand(wb) = cmd {
             let (c, p) = match &modal {

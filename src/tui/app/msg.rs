@@ -7,7 +7,7 @@ use ratatui_textarea::Input;
 
 use super::cmd::Cmd;
 use super::composer::Composer;
-use super::fleet::{ExportFile, ExportResult, FleetModal};
+use super::fleet::{ExportFile, ExportResult, FleetEffect, FleetModal};
 use super::link::{ConnectTo, Target};
 use super::profiles::ProfileForm;
 use super::prompt::Prompt;
@@ -127,6 +127,15 @@ pub enum Effect {
     Fault(super::fault::FaultRequest),
     /// Fleet (issue 14): write an exported payload or history to a file.
     Export(ExportFile),
+}
+
+impl From<FleetEffect> for Effect {
+    fn from(e: FleetEffect) -> Self {
+        match e {
+            FleetEffect::Export(f) => Self::Export(f),
+            FleetEffect::Publish(p) => Self::Publish(p),
+        }
+    }
 }
 
 /// A dialog on top of the panes; it takes all keys while open.
