@@ -339,7 +339,6 @@ pub fn on_modal(
         match modal {
             FleetModal::TopicFilter(_, old) => p.topics.set_filter(old),
             FleetModal::Search(_, old) => p.messages.set_search(old),
-            FleetModal::Plot => p.topics.close_plot(),
             _ => {}
         }
         return (None, Vec::new());

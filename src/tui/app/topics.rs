@@ -171,16 +171,24 @@ impl Topics {
     }
 
     /// Plots `topic` from `source` (remembered for the topic), seeded with `history`: the
-    /// topic's kept messages, oldest first.
+    /// topic's kept messages, oldest first. Plotting the same topic and source again keeps
+    /// the series collected so far (it outlives a message history that a flood turns over)
+    /// and adds only newer messages.
     pub fn open_plot<'a>(
         &mut self,
         topic: &str,
         source: Source,
         history: impl IntoIterator<Item = (SystemTime, &'a [u8])>,
     ) {
-        let mut plot = Plot::new(topic.to_owned(), source.clone());
+        let mut plot = match self.plot.take() {
+            Some(p) if p.topic == topic && p.source == source => p,
+            _ => Plot::new(topic.to_owned(), source.clone()),
+        };
+        let last = plot.points.back().map_or(f64::NEG_INFINITY, |p| p.0);
         for (t, payload) in history {
-            if let Some(v) = source.read(payload) {
+            if secs(t) > last
+                && let Some(v) = source.read(payload)
+            {
                 plot.push(secs(t), v);
             }
         }
@@ -207,15 +215,11 @@ impl Topics {
         self.plot = Some(plot);
     }
 
-    /// The plotted topic's series, when a plot is open.
+    /// The plotted topic's series: the last one plotted, still fed after its view closes
+    /// (so that plotting it again shows everything since), until another topic is plotted.
     #[must_use]
     pub fn plot(&self) -> Option<&Plot> {
         self.plot.as_ref()
-    }
-
-    /// Stops feeding the plot (the topic keeps its JSON path for the tree's values).
-    pub fn close_plot(&mut self) {
-        self.plot = None;
     }
 
     /// The topics at or under `path` (`None`: all) that hold a retained message, as far as
@@ -690,12 +694,23 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(points, [(1.0, 1.0), (3.0, 2.5)]);
         assert_eq!(latest(&t, "j"), Some((2.5, 2)));
-        t.close_plot();
-        t.observe("j", at(4), br#"{"v": 3}"#);
-        assert!(t.plot().is_none());
+        // Plotting it again keeps the series and adds only what is newer.
+        let history: [(SystemTime, &[u8]); 2] =
+            [(at(3), br#"{"v": 2.5}"#), (at(4), br#"{"v": 3}"#)];
+        let path = t.plot().map(|p| p.source.clone()).unwrap_or_default();
+        t.open_plot("j", path, history);
+        let points: Vec<_> = t
+            .plot()
+            .map(|p| p.points.iter().copied().collect())
+            .unwrap_or_default();
+        assert_eq!(points, [(1.0, 1.0), (3.0, 2.5), (4.0, 3.0)]);
+        // Another topic starts a new series; the first keeps its path for the tree.
+        t.open_plot("t", Source::Plain, []);
+        t.observe("j", at(5), br#"{"v": 4}"#);
+        assert_eq!(t.plot().map(|p| p.points.len()), Some(0));
         assert_eq!(
             latest(&t, "j"),
-            Some((3.0, 3)),
+            Some((4.0, 4)),
             "the path stays chosen for the tree"
         );
     }

@@ -193,7 +193,15 @@ fn a_json_path_is_picked_then_plotted_and_follows_new_messages() {
         .map(|v| v.latest);
     assert_eq!(latest, Some(25.5));
     esc(&mut app);
-    assert!(app.modal().is_none() && app.topics().plot().is_none());
+    assert!(app.modal().is_none());
+    // Closed, the plot keeps collecting: plotting again shows everything since.
+    message(&mut app, "plant/1/env", br#"{"temp": 30, "hum": 1}"#, at(20, 0));
+    message(&mut app, "plant/1/env", br#"{"temp": 31, "hum": 1}"#, at(21, 0));
+    key(&mut app, 'P');
+    key(&mut app, 'j');
+    enter(&mut app);
+    assert_eq!(values(&app).len(), 13);
+    esc(&mut app);
     // A plain-number payload plots at once.
     key(&mut app, '1');
     app.update(Action::Frame);
