@@ -91,6 +91,8 @@ async fn fleet_filter_plot_diff_export_and_retained_cleanup_against_mosquitto() 
     });
     assert!(s.contains("Esc closes"), "{s}");
     t.keys(&["Escape"]);
+    // The next key only once the view is gone: ESC and a key right after it read as Alt+key.
+    t.wait_until("the view to close", |s| !s.contains("Esc closes"));
 
     // The diff of the last two messages: JSON with sorted keys, so only temp changed.
     t.keys(&["2", "D"]);
@@ -99,6 +101,8 @@ async fn fleet_filter_plot_diff_export_and_retained_cleanup_against_mosquitto() 
     assert!(s.contains("+   \"temp\": 22.5"), "{s}");
     assert!(s.contains("-1 +1"), "key order is not a change: {s}");
     t.keys(&["Escape"]);
+    // The next key only once the view is gone: ESC and a key right after it read as Alt+key.
+    t.wait_until("the view to close", |s| !s.contains("Esc closes"));
 
     // The payload exported exactly, then the subtree's history as a record.
     let out = tempfile::tempdir().unwrap();

@@ -195,8 +195,18 @@ fn a_json_path_is_picked_then_plotted_and_follows_new_messages() {
     esc(&mut app);
     assert!(app.modal().is_none());
     // Closed, the plot keeps collecting: plotting again shows everything since.
-    message(&mut app, "plant/1/env", br#"{"temp": 30, "hum": 1}"#, at(20, 0));
-    message(&mut app, "plant/1/env", br#"{"temp": 31, "hum": 1}"#, at(21, 0));
+    message(
+        &mut app,
+        "plant/1/env",
+        br#"{"temp": 30, "hum": 1}"#,
+        at(20, 0),
+    );
+    message(
+        &mut app,
+        "plant/1/env",
+        br#"{"temp": 31, "hum": 1}"#,
+        at(21, 0),
+    );
     key(&mut app, 'P');
     key(&mut app, 'j');
     enter(&mut app);
