@@ -24,6 +24,7 @@
 pub mod app;
 pub mod client_link;
 pub mod decode;
+pub mod export_file;
 pub mod history;
 pub mod json;
 pub mod keymap;
@@ -736,6 +737,7 @@ fn perform(
             });
             return Some(Action::Profiles(r));
         }
+        Effect::Export(file) => return Some(Action::Exported(export_file::write(file))),
         Effect::DeleteProfile(name) => {
             let r = with_store(env, |store| {
                 store

@@ -26,6 +26,7 @@ mod client_support;
 mod conformance;
 mod conns_tui;
 mod decode_cli;
+mod fleet_tui;
 mod journey;
 mod journey_tmux;
 mod layering;

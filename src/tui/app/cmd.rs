@@ -155,6 +155,8 @@ pub enum Cmd {
     // Message journeys (issue 12).
     /// A message-journey key.
     Journey(JourneyCmd),
+    /// Fleet debugging (issue 14): filter and search, plot, diff, export.
+    Fleet(FleetCmd),
 }
 
 /// What a learning-view key asks for (issue 12).
@@ -187,6 +189,19 @@ pub enum JourneyCmd {
     Sequence,
     /// `w`: why notes under the log lines that have one.
     WhyNotes,
+}
+
+/// What a fleet key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FleetCmd {
+    /// `/` in the topic tree (filter) or the message list and payload (payload search).
+    Filter,
+    /// `P`: plot the current message's topic.
+    Plot,
+    /// `D`: the current message against the previous one on its topic.
+    Diff,
+    /// `x`: export the payload (message list, payload) or the subtree's history (tree).
+    Export,
 }
 
 /// What a lesson key asks for.

@@ -1,5 +1,7 @@
 //! The messages sub-model: the received messages (a bounded ring), the view of the selected
-//! topic, the selected message and how its payload is shown.
+//! topic, the selected message and how its payload is shown; the `/` payload search, which
+//! narrows the view to the messages whose payload holds a match (tested once per message, as
+//! it arrives, so a flood costs no rescan).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,6 +10,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 
 use super::cmd::Cmd;
+use super::filter::PayloadSearch;
 use super::rate::{Rate, unix_secs};
 use crate::tui::client_link::IncomingMessage;
 use crate::tui::history::{Ring, SeqView, Weigh};
@@ -66,6 +69,7 @@ pub struct Messages {
     rate: Rate,
     /// The connection's payload decoders per topic filter (conns: issue 14).
     decoders: Option<Arc<crate::tui::decode::Decoders>>,
+    search: Option<PayloadSearch>,
 }
 
 /// Why a message shows RETAIN 1.
@@ -110,6 +114,7 @@ impl Messages {
             retained_sends: HashMap::new(),
             rate: Rate::default(),
             decoders: None,
+            search: None,
         }
     }
 
@@ -119,13 +124,53 @@ impl Messages {
         self.shown.key = None;
     }
 
-    /// Forgets every message (after switching brokers); the view modes chosen per topic stay.
+    /// Forgets every message (after switching brokers); the view modes chosen per topic, the
+    /// payload decoders and the payload search stay.
     pub fn clear(&mut self) {
         let modes = std::mem::take(&mut self.modes);
         let decoders = self.decoders.take();
+        let search = self.search.take();
         *self = Self::new(self.cap, self.max_bytes);
         self.modes = modes;
         self.decoders = decoders;
+        self.search = search;
+    }
+
+    /// The payload search, if one is set.
+    #[must_use]
+    pub fn search(&self) -> Option<&PayloadSearch> {
+        self.search.as_ref()
+    }
+
+    /// Sets or removes the payload search: the kept messages are searched once, new ones as
+    /// they arrive.
+    pub fn set_search(&mut self, search: Option<PayloadSearch>) {
+        self.search = search;
+        self.set_view_topic(self.view_topic.clone());
+    }
+
+    /// The sequence number of the message the payload pane shows.
+    #[must_use]
+    pub fn current_seq(&self) -> Option<u64> {
+        self.selected.or_else(|| self.view.from_newest(0))
+    }
+
+    /// The newest kept message on the same topic before message `seq`.
+    #[must_use]
+    pub fn previous_on_topic(&self, seq: u64) -> Option<&Message> {
+        let topic = &self.ring.get(seq)?.topic;
+        (self.ring.first_seq()..seq)
+            .rev()
+            .filter_map(|s| self.ring.get(s))
+            .find(|m| m.topic == *topic)
+    }
+
+    /// The kept messages on `path` and below it (`None`: all), oldest first.
+    pub fn under<'a>(&'a self, path: Option<&'a str>) -> impl Iterator<Item = &'a Message> + 'a {
+        self.ring
+            .iter()
+            .map(|(_, m)| m)
+            .filter(move |m| path.is_none_or(|p| under(p, &m.topic)))
     }
 
     /// Every kept message.
@@ -298,13 +343,9 @@ impl Messages {
         true
     }
 
-    fn view_matches(&self, topic: &str) -> bool {
-        match &self.view_topic {
-            None => true,
-            Some(p) => {
-                topic == p || (topic.starts_with(p.as_str()) && topic[p.len()..].starts_with('/'))
-            }
-        }
+    fn view_matches(&self, topic: &str, payload: &[u8]) -> bool {
+        self.view_topic.as_deref().is_none_or(|p| under(p, topic))
+            && self.search.as_ref().is_none_or(|s| s.matches(payload))
     }
 
     /// Shows `topic` and everything below it (`None`: every message).
@@ -312,7 +353,7 @@ impl Messages {
         self.view_topic = topic;
         let mut view = SeqView::new(self.cap);
         for (seq, m) in self.ring.iter() {
-            if self.view_matches(&m.topic) {
+            if self.view_matches(&m.topic, &m.payload) {
                 view.push(seq, 0);
             }
         }
@@ -325,7 +366,7 @@ impl Messages {
     pub fn push(&mut self, m: IncomingMessage) -> Arc<str> {
         self.rate.add(unix_secs(m.time), 1);
         let topic: Arc<str> = m.topic.into();
-        let matches_view = self.view_matches(&topic);
+        let matches_view = self.view_matches(&topic, &m.payload);
         let sent_retained = !m.retain
             && self
                 .retained_sends
@@ -447,6 +488,11 @@ impl Messages {
             self.payload_scroll = 0;
         }
     }
+}
+
+/// True when `topic` is `path` or below it.
+fn under(path: &str, topic: &str) -> bool {
+    topic == path || (topic.starts_with(path) && topic[path.len()..].starts_with('/'))
 }
 
 #[cfg(test)]

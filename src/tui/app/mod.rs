@@ -35,14 +35,19 @@ pub mod rate;
 pub mod state_view;
 pub mod topics;
 pub mod why_view;
+// Fleet debugging (issue 14).
+pub mod diff;
+pub mod export;
+pub mod filter;
+pub mod fleet;
+pub mod plot;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use ratatui_textarea::Input;
 
 pub use self::broker::BrokerStatus;
-pub use self::cmd::{Cmd, LearnCmd, LessonCmd, Pane};
+pub use self::cmd::{Cmd, FleetCmd, LearnCmd, LessonCmd, Pane};
 pub use self::composer::{Composer, ComposerField, ComposerOutcome};
 pub use self::layout::{Areas, LayoutModel};
 pub use self::link::{ClientState, ConnectTo, Link, LinkOutcome, SubState, Subscription, Target};
@@ -54,7 +59,7 @@ pub use self::profiles::{EditorOutcome, PickerOutcome, ProfileForm, ProfileList}
 pub use self::prompt::{Prompt, PromptOutcome};
 pub use self::rate::Rate;
 pub use self::topics::{TopicNode, Topics, TreeOutcome, TreeRow, node_ref};
-use super::client_link::{LinkEvent, OutgoingPublish, PublishProps};
+use super::client_link::LinkEvent;
 use crate::profile::{Profile, Secret};
 use crate::protocol::topic::{matches, parse_filter};
 
@@ -182,6 +187,9 @@ impl App {
                     .next_back()
                     .is_some_and(|(_, m)| m.sent_retained && !empty);
                 self.topics.insert(&topic, sec, retained || sent_retained);
+                if let Some((_, m)) = self.messages.ring().iter().next_back() {
+                    self.topics.observe(&topic, m.time, &m.payload);
+                }
             }
             Action::Client(ev) => return self.on_link_event(ev),
             Action::ConnEvent(id, LinkEvent::Trace(row)) => self.conns.push_trace(id, row),
@@ -216,6 +224,10 @@ impl App {
             }
             Action::EffectFailed(failure) => self.notices.error(self.now, failure.to_string()),
             Action::Frame => self.prepare(),
+            Action::Exported(r) => {
+                let m = fleet::on_exported(r, &mut self.notices, self.now);
+                self.modal = m.map(|m| Modal::Fleet(Box::new(m)));
+            }
         }
         Vec::new()
     }
@@ -297,10 +309,15 @@ impl App {
                     self.notices.say(miss.to_string());
                 }
             }
-            Cmd::ClearRetained => match self.selected_topic() {
-                Some(t) => self.modal = Some(Modal::ConfirmClear(t)),
-                None => self.notices.say("select a topic first"),
-            },
+            Cmd::ClearRetained => {
+                let t = self.messages.current().map(|m| m.topic.to_string());
+                let m = fleet::ask_clear_retained(&mut self.fleet_parts(), t);
+                self.modal = m.map(|m| Modal::Fleet(Box::new(m)));
+            }
+            Cmd::Fleet(c) => {
+                let m = fleet::on_cmd(c, &mut self.fleet_parts());
+                self.modal = m.map(|m| Modal::Fleet(Box::new(m)));
+            }
             Cmd::CopyTopic => {
                 if let Some(t) = self.selected_topic() {
                     self.notices.say(format!("copied topic '{t}'"));
@@ -428,6 +445,12 @@ impl App {
         if let Modal::Learn(v) = modal {
             return self.learn(cmd, Some(v));
         }
+        if let Modal::Fleet(f) = modal {
+            let page = usize::from(self.layout.size().1.saturating_sub(8)).max(1);
+            let (m, fx) = fleet::on_modal(*f, cmd, page, &mut self.fleet_parts());
+            self.modal = m.map(|m| Modal::Fleet(Box::new(m)));
+            return fx.into_iter().map(Effect::from).collect();
+        }
         if let Cmd::CopyCommand(wb) = cmd {
             let (c, p) = match &modal {
                 Modal::Composer(c) => (Some(&**c), None),
@@ -531,22 +554,7 @@ impl App {
                 self.modal = Some(Modal::ConfirmDelete(name));
                 Vec::new()
             }
-            Modal::ConfirmClear(topic) => {
-                if cmd == Cmd::Submit {
-                    self.notices
-                        .say(format!("cleared the retained message on '{topic}'"));
-                    self.topics.clear_retained(&topic);
-                    return vec![Effect::Publish(OutgoingPublish {
-                        topic,
-                        payload: Bytes::new(),
-                        qos: 1,
-                        retain: true,
-                        props: PublishProps::default(),
-                    })];
-                }
-                self.modal = Some(Modal::ConfirmClear(topic));
-                Vec::new()
-            }
+            Modal::Fleet(_) => Vec::new(),
             Modal::Unsubscribe { cursor } => {
                 let n = self.link.subscriptions().len();
                 let cursor = match cmd {
@@ -746,8 +754,27 @@ impl App {
         }
     }
 
+    /// The sub-models the fleet dialogs change.
+    fn fleet_parts(&mut self) -> fleet::Parts<'_> {
+        fleet::Parts {
+            focus: self.layout.focus(),
+            topics: &mut self.topics,
+            messages: &mut self.messages,
+            notices: &mut self.notices,
+        }
+    }
+
+    /// Text typed (`Ok`) or pasted (`Err`) into the open fleet prompt.
+    fn fleet_typed(&mut self, typed: Result<Input, &str>) {
+        if let Some(Modal::Fleet(mut f)) = self.modal.take() {
+            fleet::on_typed(&mut f, typed, &mut self.fleet_parts());
+            self.modal = Some(Modal::Fleet(f));
+        }
+    }
+
     fn on_input(&mut self, input: Input) {
         match &mut self.modal {
+            Some(Modal::Fleet(_)) => self.fleet_typed(Ok(input)),
             Some(Modal::Composer(c)) => c.input(input),
             Some(
                 Modal::Subscribe(p)
@@ -766,6 +793,7 @@ impl App {
 
     fn on_paste(&mut self, text: &str) {
         match &mut self.modal {
+            Some(Modal::Fleet(_)) => self.fleet_typed(Err(text)),
             Some(Modal::Composer(c)) => c.paste(text),
             Some(
                 Modal::Subscribe(p)

@@ -7,6 +7,7 @@ use ratatui_textarea::Input;
 
 use super::cmd::Cmd;
 use super::composer::Composer;
+use super::fleet::{ExportFile, ExportResult, FleetEffect, FleetModal};
 use super::link::{ConnectTo, Target};
 use super::profiles::ProfileForm;
 use super::prompt::Prompt;
@@ -88,6 +89,8 @@ pub enum Action {
     ),
     /// Issue 12: captured bytes or a broker state snapshot for a learning view.
     Learn(super::inspector::LearnResult),
+    /// Fleet (issue 14): what became of an [`Effect::Export`].
+    Exported(ExportResult),
 }
 
 /// Why the run loop could not carry out an effect.
@@ -146,6 +149,17 @@ pub enum Effect {
     CloseConn(ConnId),
     /// Issue 12: look up captured bytes, or ask the embedded broker for its state.
     Learn(super::inspector::LearnRequest),
+    /// Fleet (issue 14): write an exported payload or history to a file.
+    Export(ExportFile),
+}
+
+impl From<FleetEffect> for Effect {
+    fn from(e: FleetEffect) -> Self {
+        match e {
+            FleetEffect::Export(f) => Self::Export(f),
+            FleetEffect::Publish(p) => Self::Publish(p),
+        }
+    }
 }
 
 /// A dialog on top of the panes; it takes all keys while open.
@@ -174,8 +188,6 @@ pub enum Modal {
     Search(Prompt),
     /// Log client id filter.
     ClientFilter(Prompt),
-    /// Confirm clearing the retained message on a topic.
-    ConfirmClear(String),
     /// The profile picker; row 0 is the embedded broker.
     Profiles {
         /// Selected row.
@@ -211,6 +223,8 @@ pub enum Modal {
         /// First arrow shown.
         scroll: usize,
     },
+    /// Fleet (issue 14): filter and search prompts, plot, diff, export, retained cleanup.
+    Fleet(Box<FleetModal>),
 }
 
 /// How much history the model keeps.

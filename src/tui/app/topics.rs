@@ -1,9 +1,18 @@
 //! The topic tree sub-model: one node per topic level with counts and rates, the visible
-//! rows (rebuilt lazily) and the selected row.
+//! rows (rebuilt lazily) and the selected row; the `/` filter (an MQTT filter, a substring or
+//! a regex, see [`super::filter`]) and the numbers read from payloads (the latest value and a
+//! sparkline per topic, the plotted topic's series, see [`super::plot`]).
+//!
+//! Both stay cheap under a flood: a topic is tested against the filter once, when it first
+//! appears (each node counts the matching topics below it), and a payload is read as a number
+//! only when it is short or its topic has a JSON path chosen.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::time::SystemTime;
 
 use super::cmd::Cmd;
+use super::filter::TopicFilter;
+use super::plot::{Plot, Source, Values, plain_number, secs};
 use super::rate::Rate;
 
 /// Per-topic statistics.
@@ -18,6 +27,8 @@ pub struct TopicStats {
     /// delivery carries RETAIN 0 whatever the sender set ([MQTT311-3.3.1-9], [MQTT5-3.3.1-12]),
     /// so it changes nothing here.
     pub retained: bool,
+    /// The numbers read from this topic's payloads, if any was a number.
+    pub values: Option<Box<Values>>,
 }
 
 /// A node of the topic tree: one topic level.
@@ -33,6 +44,8 @@ pub struct TopicNode {
     pub subtree_rate: Rate,
     /// Shown expanded.
     pub expanded: bool,
+    /// Topics in this node and below it that pass the filter (0 when none is set).
+    pub hits: u32,
 }
 
 /// One visible row of the topic tree.
@@ -71,6 +84,9 @@ pub struct Topics {
     cursor: usize,
     offset: usize,
     selected: Option<String>,
+    filter: Option<TopicFilter>,
+    sources: HashMap<String, Source>,
+    plot: Option<Plot>,
 }
 
 impl Topics {
@@ -90,12 +106,136 @@ impl Topics {
             cursor: 0,
             offset: 0,
             selected: None,
+            filter: None,
+            sources: HashMap::new(),
+            plot: None,
         }
     }
 
-    /// Forgets every topic (after switching brokers).
+    /// Forgets every topic (after switching brokers); the filter, the JSON paths chosen per
+    /// topic and the plot (emptied) stay.
     pub fn clear(&mut self) {
+        let filter = self.filter.take();
+        let sources = std::mem::take(&mut self.sources);
+        let plot = self.plot.take();
         *self = Self::new(self.cap);
+        self.filter = filter;
+        self.sources = sources;
+        self.plot = plot.map(|p| Plot::new(p.topic, p.source));
+    }
+
+    /// The `/` filter, if one is set.
+    #[must_use]
+    pub fn filter(&self) -> Option<&TopicFilter> {
+        self.filter.as_ref()
+    }
+
+    /// Topics that pass the filter (all topics when none is set).
+    #[must_use]
+    pub fn matched(&self) -> usize {
+        if self.filter.is_some() {
+            self.root.hits as usize
+        } else {
+            self.count
+        }
+    }
+
+    /// Sets or removes the filter: every known topic is tested once, new topics as they come.
+    pub fn set_filter(&mut self, filter: Option<TopicFilter>) {
+        self.filter = filter;
+        let mut prefix = String::new();
+        recount(&mut self.root, &mut prefix, 0, self.filter.as_ref());
+        self.dirty = true;
+    }
+
+    /// Reads a number from a message's payload (the topic's JSON path, or the whole payload)
+    /// for the tree's latest value and sparkline and, for the plotted topic, the plot.
+    pub fn observe(&mut self, topic: &str, time: SystemTime, payload: &[u8]) {
+        let v = match self.sources.get(topic) {
+            Some(s) => s.read(payload),
+            None => plain_number(payload),
+        };
+        let Some(v) = v else {
+            return;
+        };
+        if let Some(n) = node_mut(&mut self.root, topic)
+            && let Some(s) = &mut n.stats
+        {
+            s.values.get_or_insert_with(Box::default).push(v);
+        }
+        if let Some(p) = &mut self.plot
+            && p.topic == topic
+        {
+            p.push(secs(time), v);
+        }
+    }
+
+    /// Plots `topic` from `source` (remembered for the topic), seeded with `history`: the
+    /// topic's kept messages, oldest first. Plotting the same topic and source again keeps
+    /// the series collected so far (it outlives a message history that a flood turns over)
+    /// and adds only newer messages.
+    pub fn open_plot<'a>(
+        &mut self,
+        topic: &str,
+        source: Source,
+        history: impl IntoIterator<Item = (SystemTime, &'a [u8])>,
+    ) {
+        let mut plot = match self.plot.take() {
+            Some(p) if p.topic == topic && p.source == source => p,
+            _ => Plot::new(topic.to_owned(), source.clone()),
+        };
+        let last = plot.points.back().map_or(f64::NEG_INFINITY, |p| p.0);
+        for (t, payload) in history {
+            if secs(t) > last
+                && let Some(v) = source.read(payload)
+            {
+                plot.push(secs(t), v);
+            }
+        }
+        if source == Source::Plain {
+            self.sources.remove(topic);
+        } else {
+            self.sources.insert(topic.to_owned(), source);
+        }
+        if let Some(n) = node_mut(&mut self.root, topic)
+            && let Some(s) = &mut n.stats
+        {
+            let mut values = Values::default();
+            for &(_, v) in plot
+                .points
+                .iter()
+                .rev()
+                .take(super::plot::SPARK_POINTS)
+                .rev()
+            {
+                values.push(v);
+            }
+            s.values = (!values.recent.is_empty()).then(|| Box::new(values));
+        }
+        self.plot = Some(plot);
+    }
+
+    /// The plotted topic's series: the last one plotted, still fed after its view closes
+    /// (so that plotting it again shows everything since), until another topic is plotted.
+    #[must_use]
+    pub fn plot(&self) -> Option<&Plot> {
+        self.plot.as_ref()
+    }
+
+    /// The topics at or under `path` (`None`: all) that hold a retained message, as far as
+    /// the tree knows.
+    #[must_use]
+    pub fn retained_under(&self, path: Option<&str>) -> Vec<String> {
+        let node = match path {
+            None => Some(&self.root),
+            Some(p) => node_ref(&self.root, p),
+        };
+        let mut out = Vec::new();
+        if let Some(n) = node {
+            let mut prefix = path.unwrap_or_default().to_owned();
+            collect_retained(n, &mut prefix, path.is_none(), &mut out);
+        }
+        out
     }
 
     /// The root node (its children are the first levels).
@@ -147,7 +287,9 @@ impl Topics {
             self.over_cap += 1;
             return;
         }
+        let hit = u32::from(is_new && self.filter.as_ref().is_some_and(|f| f.matches(topic)));
         let mut node = &mut self.root;
+        node.hits += hit;
         node.subtree_count += 1;
         node.subtree_rate.add(sec, 1);
         for level in topic.split('/') {
@@ -165,6 +307,7 @@ impl Topics {
                 return;
             };
             node = next;
+            node.hits += hit;
             node.subtree_count += 1;
             node.subtree_rate.add(sec, 1);
         }
@@ -280,7 +423,7 @@ impl Topics {
     fn rebuild_rows(&mut self) {
         let mut rows = vec![all_row()];
         let mut prefix = String::new();
-        flatten(&self.root, &mut prefix, 0, &mut rows);
+        flatten(&self.root, &mut prefix, 0, self.filter.is_some(), &mut rows);
         self.rows = rows;
         self.dirty = false;
         // Keep the cursor on the selected topic.
@@ -302,8 +445,17 @@ fn all_row() -> TreeRow {
     }
 }
 
-fn flatten(node: &TopicNode, prefix: &mut String, depth: usize, rows: &mut Vec<TreeRow>) {
+fn flatten(
+    node: &TopicNode,
+    prefix: &mut String,
+    depth: usize,
+    filtered: bool,
+    rows: &mut Vec<TreeRow>,
+) {
     for (name, child) in &node.children {
+        if filtered && child.hits == 0 {
+            continue;
+        }
         let len = prefix.len();
         if depth > 0 {
             prefix.push('/');
@@ -317,8 +469,51 @@ fn flatten(node: &TopicNode, prefix: &mut String, depth: usize, rows: &mut Vec<T
             expanded: child.expanded,
         });
         if child.expanded {
-            flatten(child, prefix, depth + 1, rows);
+            flatten(child, prefix, depth + 1, filtered, rows);
         }
+        prefix.truncate(len);
+    }
+}
+
+/// Counts again, in every node, the topics below it that pass `filter`; returns the count.
+fn recount(
+    node: &mut TopicNode,
+    prefix: &mut String,
+    depth: usize,
+    filter: Option<&TopicFilter>,
+) -> u32 {
+    let Some(f) = filter else {
+        node.hits = 0;
+        for child in node.children.values_mut() {
+            recount(child, prefix, depth + 1, None);
+        }
+        return 0;
+    };
+    let mut hits = u32::from(depth > 0 && node.stats.is_some() && f.matches(prefix));
+    for (name, child) in &mut node.children {
+        let len = prefix.len();
+        if depth > 0 {
+            prefix.push('/');
+        }
+        prefix.push_str(name);
+        hits += recount(child, prefix, depth + 1, filter);
+        prefix.truncate(len);
+    }
+    node.hits = hits;
+    hits
+}
+
+fn collect_retained(node: &TopicNode, prefix: &mut String, root: bool, out: &mut Vec<String>) {
+    if !root && node.stats.as_ref().is_some_and(|s| s.retained) {
+        out.push(prefix.clone());
+    }
+    for (name, child) in &node.children {
+        let len = prefix.len();
+        if !root {
+            prefix.push('/');
+        }
+        prefix.push_str(name);
+        collect_retained(child, prefix, false, out);
         prefix.truncate(len);
     }
 }
@@ -420,6 +615,103 @@ mod tests {
             node_ref(t.tree(), "a")
                 .and_then(|n| n.stats.as_ref())
                 .is_some_and(|s| !s.retained)
+        );
+    }
+
+    #[test]
+    fn the_filter_counts_matches_per_node_and_tests_new_topics_once() {
+        let mut t = tree(&[
+            "plant/1/temp",
+            "plant/1/hum",
+            "plant/2/temp",
+            "line/1/speed",
+        ]);
+        t.set_filter(TopicFilter::parse("plant/+/temp").ok().flatten());
+        t.prepare(20);
+        let shown: Vec<_> = t.rows().iter().filter_map(|r| r.path.clone()).collect();
+        assert_eq!(
+            shown,
+            [
+                "plant",
+                "plant/1",
+                "plant/1/temp",
+                "plant/2",
+                "plant/2/temp"
+            ]
+        );
+        assert_eq!((t.matched(), t.count()), (2, 4));
+        // A known topic again changes no count; a new matching one adds one on its path.
+        t.insert("plant/1/temp", 2, false);
+        t.insert("plant/3/temp", 2, false);
+        t.insert("plant/3/hum", 2, false);
+        assert_eq!(t.matched(), 3);
+        assert_eq!(node_ref(t.tree(), "plant").map(|n| n.hits), Some(3));
+        assert_eq!(node_ref(t.tree(), "line").map(|n| n.hits), Some(0));
+        // Removing the filter shows everything again.
+        t.set_filter(None);
+        t.prepare(20);
+        assert_eq!(t.rows().len(), 13);
+        assert_eq!(t.matched(), 6);
+    }
+
+    #[test]
+    fn retained_topics_are_listed_per_subtree() {
+        let mut t = Topics::new(100);
+        for (topic, retained) in [("a/x", true), ("a/y", false), ("a/y/z", true), ("b", true)] {
+            t.insert(topic, 1, retained);
+        }
+        assert_eq!(t.retained_under(Some("a")), ["a/x", "a/y/z"]);
+        assert_eq!(t.retained_under(Some("a/y")), ["a/y/z"]);
+        assert_eq!(t.retained_under(None), ["a/x", "a/y/z", "b"]);
+        assert!(t.retained_under(Some("nothing")).is_empty());
+    }
+
+    #[test]
+    fn numbers_feed_the_latest_value_and_the_open_plot() {
+        let mut t = tree(&["t", "j"]);
+        let at = |s| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s);
+        t.observe("t", at(1), b"21.5");
+        t.observe("t", at(2), b"not a number");
+        t.observe("t", at(3), b"22");
+        let latest = |t: &Topics, topic| {
+            node_ref(t.tree(), topic)
+                .and_then(|n| n.stats.as_ref())
+                .and_then(|s| s.values.as_ref())
+                .map(|v| (v.latest, v.recent.len()))
+        };
+        assert_eq!(latest(&t, "t"), Some((22.0, 2)));
+        let path = crate::tui::app::plot::numeric_leaves(br#"{"v": 1}"#)
+            .into_iter()
+            .next()
+            .map(|l| l.0)
+            .unwrap_or_default();
+        let history: [(SystemTime, &[u8]); 2] = [(at(1), br#"{"v": 1}"#), (at(2), b"x")];
+        t.open_plot("j", Source::Json(path), history);
+        t.observe("j", at(3), br#"{"v": 2.5}"#);
+        let points: Vec<_> = t
+            .plot()
+            .map(|p| p.points.iter().copied().collect())
+            .unwrap_or_default();
+        assert_eq!(points, [(1.0, 1.0), (3.0, 2.5)]);
+        assert_eq!(latest(&t, "j"), Some((2.5, 2)));
+        // Plotting it again keeps the series and adds only what is newer.
+        let history: [(SystemTime, &[u8]); 2] =
+            [(at(3), br#"{"v": 2.5}"#), (at(4), br#"{"v": 3}"#)];
+        let path = t.plot().map(|p| p.source.clone()).unwrap_or_default();
+        t.open_plot("j", path, history);
+        let points: Vec<_> = t
+            .plot()
+            .map(|p| p.points.iter().copied().collect())
+            .unwrap_or_default();
+        assert_eq!(points, [(1.0, 1.0), (3.0, 2.5), (4.0, 3.0)]);
+        // Another topic starts a new series; the first keeps its path for the tree.
+        t.open_plot("t", Source::Plain, []);
+        t.observe("j", at(5), br#"{"v": 4}"#);
+        assert_eq!(t.plot().map(|p| p.points.len()), Some(0));
+        assert_eq!(
+            latest(&t, "j"),
+            Some((4.0, 4)),
+            "the path stays chosen for the tree"
         );
     }
 }

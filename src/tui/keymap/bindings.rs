@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyModifiers};
 
 use super::{Binding, Ctx};
-use crate::tui::app::{Cmd, LessonCmd, Pane};
+use crate::tui::app::{Cmd, FleetCmd, LessonCmd, Pane};
 
 pub(super) const NONE: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
@@ -32,6 +32,7 @@ pub(super) const fn b(
 
 use Cmd as C;
 use Ctx as X;
+use FleetCmd as F;
 use KeyCode as K;
 
 /// The core bindings (panes, dialogs, lessons, faults). Earlier entries win.
@@ -287,10 +288,10 @@ pub static CORE: &[Binding] = &[
     ),
     b(
         X::Topics,
-        K::Char('D'),
+        K::Char('X'),
         NONE,
         C::ClearRetained,
-        "D",
+        "X",
         "clear retained",
         true,
     ),
@@ -346,10 +347,10 @@ pub static CORE: &[Binding] = &[
     ),
     b(
         X::Messages,
-        K::Char('D'),
+        K::Char('X'),
         NONE,
         C::ClearRetained,
-        "D",
+        "X",
         "clear retained",
         false,
     ),
@@ -696,4 +697,119 @@ pub static CORE: &[Binding] = &[
         "faults",
         true,
     ),
+    // Fleet (issue 14): filter and search, plot, diff, export.
+    b(
+        X::Topics,
+        K::Char('/'),
+        NONE,
+        C::Fleet(F::Filter),
+        "/",
+        "filter",
+        true,
+    ),
+    b(
+        X::Topics,
+        K::Char('x'),
+        NONE,
+        C::Fleet(F::Export),
+        "x",
+        "export",
+        true,
+    ),
+    b(
+        X::Messages,
+        K::Char('/'),
+        NONE,
+        C::Fleet(F::Filter),
+        "/",
+        "search",
+        true,
+    ),
+    b(
+        X::Messages,
+        K::Char('P'),
+        NONE,
+        C::Fleet(F::Plot),
+        "P",
+        "plot",
+        true,
+    ),
+    b(
+        X::Messages,
+        K::Char('D'),
+        NONE,
+        C::Fleet(F::Diff),
+        "D",
+        "diff",
+        true,
+    ),
+    b(
+        X::Messages,
+        K::Char('x'),
+        NONE,
+        C::Fleet(F::Export),
+        "x",
+        "export payload",
+        true,
+    ),
+    b(
+        X::Payload,
+        K::Char('/'),
+        NONE,
+        C::Fleet(F::Filter),
+        "/",
+        "search payloads",
+        false,
+    ),
+    b(
+        X::Payload,
+        K::Char('P'),
+        NONE,
+        C::Fleet(F::Plot),
+        "P",
+        "plot (JSON: pick a path)",
+        true,
+    ),
+    b(
+        X::Payload,
+        K::Char('D'),
+        NONE,
+        C::Fleet(F::Diff),
+        "D",
+        "diff",
+        true,
+    ),
+    b(
+        X::Payload,
+        K::Char('x'),
+        NONE,
+        C::Fleet(F::Export),
+        "x",
+        "export payload",
+        true,
+    ),
+    b(X::Choose, K::Up, NONE, C::Up, "↑↓", "choose", true),
+    b(X::Choose, K::Char('k'), NONE, C::Up, "", "", false),
+    b(X::Choose, K::Down, NONE, C::Down, "", "", false),
+    b(X::Choose, K::Char('j'), NONE, C::Down, "", "", false),
+    b(X::Choose, K::Enter, NONE, C::Submit, "Enter", "plot", true),
+    b(X::Choose, K::Esc, NONE, C::Cancel, "Esc", "cancel", true),
+    b(X::Viewer, K::Esc, NONE, C::Cancel, "Esc", "close", true),
+    b(X::Viewer, K::Char('q'), NONE, C::Cancel, "", "", false),
+    b(
+        X::Viewer,
+        K::Up,
+        NONE,
+        C::Up,
+        "↑↓ PgUp/PgDn",
+        "scroll",
+        true,
+    ),
+    b(X::Viewer, K::Char('k'), NONE, C::Up, "", "", false),
+    b(X::Viewer, K::Down, NONE, C::Down, "", "", false),
+    b(X::Viewer, K::Char('j'), NONE, C::Down, "", "", false),
+    b(X::Viewer, K::PageUp, NONE, C::PageUp, "", "", false),
+    b(X::Viewer, K::PageDown, NONE, C::PageDown, "", "", false),
+    b(X::Viewer, K::Char('g'), NONE, C::Top, "", "", false),
+    b(X::Viewer, K::Char('G'), NONE, C::Bottom, "", "", false),
 ];

@@ -6,6 +6,7 @@ use crossterm::event::{
 };
 use ratatui_textarea::Input;
 
+use super::app::fleet::Kind as FleetKind;
 use super::app::{Action, App, Cmd, ComposerField, Modal, Pane};
 
 /// Where a binding applies.
@@ -43,6 +44,10 @@ pub enum Ctx {
     Conns,
     /// Issue 12's learning views: inspector, broker state, why, concept pages.
     Learn,
+    /// Fleet: the JSON path picker of the plot.
+    Choose,
+    /// Fleet: the plot and the diff.
+    Viewer,
 }
 
 impl Ctx {
@@ -66,6 +71,8 @@ impl Ctx {
             Self::FirstMinute => "First minute",
             Self::Conns => "Connections list (c)",
             Self::Learn => "Inspector, state, why, concepts",
+            Self::Choose => "Plot: JSON path picker",
+            Self::Viewer => "Plot and diff views",
         }
     }
 }
@@ -122,9 +129,13 @@ pub fn contexts(app: &App) -> Vec<Ctx> {
             vec![Ctx::Prompt]
         }
         Some(Modal::Unsubscribe { .. }) => vec![Ctx::List],
-        Some(Modal::ConfirmClear(_) | Modal::ConfirmDelete(_)) => {
-            vec![Ctx::Confirm]
-        }
+        Some(Modal::ConfirmDelete(_)) => vec![Ctx::Confirm],
+        Some(Modal::Fleet(f)) => vec![match f.kind() {
+            FleetKind::Prompt => Ctx::Prompt,
+            FleetKind::Choose => Ctx::Choose,
+            FleetKind::Viewer => Ctx::Viewer,
+            FleetKind::Confirm => Ctx::Confirm,
+        }],
         Some(Modal::Profiles { .. }) => vec![Ctx::Picker],
         Some(Modal::ProfileEditor(_)) => vec![Ctx::Editor],
         Some(Modal::Faults) => vec![Ctx::Faults],

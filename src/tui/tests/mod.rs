@@ -7,6 +7,8 @@ mod profiles;
 mod screens;
 mod structure;
 mod update;
+// Fleet debugging (issue 14).
+mod fleet;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -4,6 +4,7 @@
 use crossterm::event::{KeyCode, KeyModifiers};
 
 use super::*;
+use crate::tui::app::fleet::FleetModal;
 use crate::tui::app::{ClientState, Cmd, Modal, Pane, SubState};
 
 #[test]
@@ -288,9 +289,12 @@ fn clear_retained_asks_then_publishes_an_empty_retained_message() {
     // Rows: all, devices, lamp.
     key(&mut app, 'G');
     assert_eq!(app.messages().view_topic(), Some("devices/lamp"));
-    let fx = key(&mut app, 'D');
+    let fx = key(&mut app, 'X');
     assert!(fx.is_empty());
-    assert!(matches!(app.modal(), Some(Modal::ConfirmClear(_))));
+    assert!(matches!(
+        app.modal(),
+        Some(Modal::Fleet(f)) if matches!(**f, FleetModal::ClearRetained { .. })
+    ));
     let fx = key(&mut app, 'y');
     let [Effect::Publish(p)] = fx.as_slice() else {
         panic!("expected a publish, got {fx:?}")

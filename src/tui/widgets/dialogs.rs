@@ -13,7 +13,7 @@ use crate::tui::app::Target;
 use crate::tui::app::profiles::{FormField, ProfileForm};
 use crate::tui::app::{App, Composer, ComposerField, Modal, Prompt, SubState};
 
-fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
+pub(super) fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
     Clear.render(area, buf);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -110,25 +110,12 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
                 inner.width,
             );
         }
-        Modal::ConfirmClear(topic) => {
-            let inner = dialog(centered(screen, 64, 4), buf, "Clear retained message");
-            buf.set_line(
-                inner.x,
-                inner.y,
-                &Line::raw(format!("Publish an empty retained message to '{topic}'?")),
-                inner.width,
-            );
-            buf.set_line(
-                inner.x,
-                inner.y + 1,
-                &Line::styled("y: yes   n/Esc: no", Style::default().fg(Color::Cyan)),
-                inner.width,
-            );
-        }
+        // Drawn by `super::fleet`.
+        Modal::Fleet(_) => {}
     }
 }
 
-fn prompt(p: &Prompt, title: &str, hint: &str, screen: Rect, buf: &mut Buffer) {
+pub(super) fn prompt(p: &Prompt, title: &str, hint: &str, screen: Rect, buf: &mut Buffer) {
     // A refusal is shown in full, word-wrapped under the field.
     let why = p
         .error()

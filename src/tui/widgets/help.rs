@@ -10,7 +10,7 @@ use super::centered;
 use crate::tui::app::layout::{HELP_COLUMN, help_grid};
 use crate::tui::keymap::{BINDINGS, Ctx};
 
-const ORDER: [Ctx; 12] = [
+const ORDER: [Ctx; 14] = [
     Ctx::Global,
     Ctx::Topics,
     Ctx::Messages,
@@ -23,6 +23,9 @@ const ORDER: [Ctx; 12] = [
     Ctx::Editor,
     Ctx::Conns,
     Ctx::Learn,
+    // Fleet (issue 14).
+    Ctx::Choose,
+    Ctx::Viewer,
 ];
 
 /// The help, one group of lines per context.

@@ -22,6 +22,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let what = app.messages().view_topic().unwrap_or("all topics");
+    let search = app.messages().search().map_or_else(String::new, |s| {
+        format!(" · {} search '{}'", s.mode(), s.text())
+    });
     let follow = if app.messages().selected().is_none() {
         " · newest"
     } else {
@@ -31,7 +34,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let title = format!(
         " {} ",
         fit_left(
-            &format!("Messages: {what} ({}){follow}", app.messages().view().len()),
+            &format!(
+                "Messages: {what} ({}){search}{follow}",
+                app.messages().view().len()
+            ),
             usize::from(area.width.saturating_sub(4)),
         )
     );

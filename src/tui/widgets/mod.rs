@@ -25,6 +25,10 @@ pub mod state_view;
 pub mod status;
 pub mod topic_tree;
 pub mod why_view;
+// Fleet debugging (issue 14): filter, plot, diff, export dialogs.
+pub mod diff;
+pub mod fleet;
+pub mod plot;
 
 use std::time::SystemTime;
 
@@ -62,6 +66,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Some(Modal::Conns { cursor }) => conns::render_list(app, *cursor, screen, buf),
         Some(Modal::Learn(l)) => inspector::render(app, l, screen, buf),
         Some(Modal::Sequence { no, scroll }) => sequence::render(app, *no, *scroll, screen, buf),
+        Some(Modal::Fleet(f)) => fleet::render(app, f, screen, buf),
         Some(m) => dialogs::render(app, m, screen, buf),
     }
 }

@@ -1,4 +1,6 @@
-//! The topic tree: one row per topic level, with message counts and per-topic rates.
+//! The topic tree: one row per topic level, with message counts and per-topic rates, the
+//! latest number read from a topic's payloads and, where the pane is wide enough, a sparkline
+//! of its recent values. With a `/` filter the title shows its mode and the match count.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -7,7 +9,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::{fit_left, pane_block};
+use crate::tui::app::plot::short;
 use crate::tui::app::{App, Pane, node_ref};
+
+/// The widest sparkline beside a topic's latest value.
+const SPARK_MAX: usize = 8;
+
+/// The width of the count and rate column.
+fn right_len(count: u64, rate: u64) -> usize {
+    let digits = |n: u64| n.checked_ilog10().map_or(1, |d| d as usize + 1);
+    1 + digits(count) + if rate > 0 { 1 + digits(rate) + 2 } else { 0 }
+}
 use crate::tui::text::width as width_of;
 
 fn unix(t: std::time::SystemTime) -> u64 {
@@ -20,7 +32,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if area.width < 3 || area.height < 3 {
         return;
     }
-    let title = format!(" Topics ({}) ", app.topics().count());
+    let title = match app.topics().filter() {
+        Some(f) => format!(
+            " Topics ({}/{}) · {} '{}' ",
+            app.topics().matched(),
+            app.topics().count(),
+            f.mode(),
+            f.text(),
+        ),
+        None => format!(" Topics ({}) ", app.topics().count()),
+    };
     let block = pane_block(app, Pane::Topics, title);
     let inner = block.inner(area);
     block.render(area, buf);
@@ -46,6 +67,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 n.stats.as_ref().is_some_and(|s| s.retained),
             )
         });
+        let values = node
+            .and_then(|n| n.stats.as_ref())
+            .and_then(|s| s.values.as_deref());
+        let val = values.map_or_else(String::new, |v| format!(" {}", short(v.latest)));
+        // The sparkline only where the name still fits whole beside it.
+        let label_w = row.depth * 2 + 2 + width_of(&row.name);
+        let spark_w = match values {
+            Some(v) if v.recent.len() > 1 => v.recent.len().min(SPARK_MAX),
+            _ => 0,
+        };
+        let used =
+            label_w + right_len(count, u64::from(rate)) + if retained { 2 } else { 0 } + val.len();
+        let spark_w = if used + spark_w < width { spark_w } else { 0 };
+        let spark_pad = if spark_w > 0 { spark_w + 1 } else { 0 };
         let marker = match (row.has_children, row.expanded) {
             (true, true) => "▾ ",
             (true, false) => "▸ ",
@@ -62,9 +97,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             row.name.clone()
         };
         let mark = if retained { " R" } else { "" };
-        let room = width.saturating_sub(right.len() + mark.len());
+        let extra = mark.len() + val.len() + spark_pad;
+        let room = width.saturating_sub(right.len() + extra);
         let left = tree_label(row.depth, marker, &name, room);
-        let pad = width.saturating_sub(width_of(&left) + right.len() + mark.len());
+        let pad = width.saturating_sub(width_of(&left) + right.len() + extra);
         let selected = i == app.topics().cursor();
         let base = if selected && focused {
             Style::default().add_modifier(Modifier::REVERSED)
@@ -80,9 +116,18 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         if retained {
             spans.push(Span::styled(mark, base.fg(Color::Yellow)));
         }
+        spans.push(Span::styled(val, base.fg(Color::Green)));
+        spans.push(Span::styled(" ".repeat(spark_pad), base));
+        let right_w = right.len();
         spans.push(Span::styled(right, base.fg(Color::Gray)));
         let y = inner.y + u16::try_from(i - app.topics().offset()).unwrap_or(0);
         buf.set_line(inner.x, y, &Line::from(spans), inner.width);
+        if let Some(v) = values.filter(|_| spark_w > 0 && width >= right_w + spark_w) {
+            let x = inner.x + u16::try_from(width - right_w - spark_w).unwrap_or(0);
+            let area = Rect::new(x, y, u16::try_from(spark_w).unwrap_or(0), 1);
+            let recent: Vec<f64> = v.recent.iter().copied().collect();
+            super::plot::sparkline(&recent, area, buf, base.fg(Color::Green));
+        }
     }
 }
 
