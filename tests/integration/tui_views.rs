@@ -182,8 +182,11 @@ async fn retained_messages_are_marked_in_tree_list_and_title() {
     wait_ready(&t);
     // Published with Retain while the workbench is subscribed: delivered live as RETAIN 0.
     publish(port, "keep/me", b"kept", &["-r"]).await;
-    let s = t.wait_until("the live delivery", |s| s.contains("keep/me · auto:text"));
-    assert!(s.contains("· retained (sent live: RETAIN 0)"), "{s}");
+    // The message (client side) and the broker's note that it was retained arrive on two
+    // channels: wait for both on one screen.
+    let s = t.wait_until("the live delivery, marked retained", |s| {
+        s.contains("keep/me · auto:text") && s.contains("· retained (sent live: RETAIN 0)")
+    });
     assert!(s.contains("carries RETAIN 0"), "{s}");
     assert!(s.contains("[MQTT311-3.3.1-9]"), "{s}");
     let tree_row = s.lines().find(|l| l.starts_with("┃    me "));
