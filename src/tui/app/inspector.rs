@@ -14,6 +14,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::cmd::{Cmd, LearnCmd};
+use super::journey::why_text;
 use super::learn_io::place_from_newest;
 pub use super::learn_io::{
     CaptureRequest, IdMatch, LearnRequest, LearnResult, POLL_EVERY, next_poll,
@@ -23,6 +24,7 @@ use super::prompt::Prompt;
 use super::state_view::StateView;
 use super::why_view::WhyView;
 use crate::broker::capture::{Captured, Way};
+use crate::broker::event::Why;
 use crate::broker::{BrokerEvent, LogEntry};
 use crate::inspect::{self, WhyKey, render};
 
@@ -88,6 +90,9 @@ pub struct PacketView {
     /// First line shown.
     pub scroll: usize,
     event: BrokerEvent,
+    /// The note the broker attached to this line on the message's journey (exact, where
+    /// [`event_why`] can only guess from the line's wording).
+    tag_why: Option<Why>,
 }
 
 impl PacketView {
@@ -107,6 +112,7 @@ impl PacketView {
             lines: Vec::new(),
             scroll: 0,
             event: entry.event.clone(),
+            tag_why: entry.tag.why,
         };
         if request.is_none() {
             v.missing =
@@ -171,7 +177,18 @@ impl PacketView {
             }
             (None, None) => out.push("Looking for the captured bytes…".into()),
         }
-        // The why notes this log line calls for, beyond those the bytes gave.
+        // The note the broker attached to this line says what happened here; without one,
+        // the general notes the line's wording calls for, beyond those the bytes gave.
+        if let Some(why) = self.tag_why {
+            out.push(String::new());
+            out.push("Why (the broker's note on this line)".into());
+            out.extend(
+                render::wrap_hanging(&format!("- {}", why_text(why)), "  ", "    ", 78)
+                    .lines()
+                    .map(str::to_owned),
+            );
+            return out;
+        }
         let shown = self.found.as_ref().map_or(&[][..], |(_, i)| &i.why[..]);
         let extra: Vec<WhyKey> = event_why(&self.event)
             .into_iter()
@@ -207,9 +224,6 @@ pub fn event_why(event: &BrokerEvent) -> Vec<WhyKey> {
             if flags.retain {
                 out.push(WhyKey::RetainLiveVsSubscribe);
             }
-        }
-        E::KeepAliveTimeout(_) | E::ConnectionClosed(_) | E::Takeover(_) => {
-            out.push(WhyKey::WillSent);
         }
         E::DisconnectReceived(_) => out.push(WhyKey::WillDiscarded),
         E::MessagesDropped(_) => out.push(WhyKey::QueueFull),

@@ -72,7 +72,7 @@ impl Ctx {
             Self::Conns => "Connections list (c)",
             Self::Learn => "Inspector, state, why, concepts",
             Self::Choose => "Plot: JSON path picker",
-            Self::Viewer => "Plot and diff views",
+            Self::Viewer => "Plot, diff and sequence views",
         }
     }
 }
@@ -116,7 +116,9 @@ fn pane_ctx(p: Pane) -> Ctx {
 #[must_use]
 pub fn contexts(app: &App) -> Vec<Ctx> {
     match app.modal() {
-        Some(Modal::Help { .. } | Modal::Errors { .. } | Modal::Sequence { .. }) => {
+        // The sequence view scrolls and closes like the plot and the diff.
+        Some(Modal::Sequence { .. }) => vec![Ctx::Viewer],
+        Some(Modal::Help { .. } | Modal::Errors { .. }) => {
             vec![Ctx::Help]
         }
         Some(Modal::Composer(_)) => vec![Ctx::Composer],
@@ -182,6 +184,10 @@ pub fn action_for(app: &App, ev: &Event) -> Option<Action> {
                 return Some(Action::Cmd(Cmd::Quit));
             }
             let ctxs = contexts(app);
+            // The sequence view scrolls with the viewer's keys; any other key closes it.
+            if matches!(app.modal(), Some(Modal::Sequence { .. })) {
+                return Some(Action::Cmd(lookup(&ctxs, key).unwrap_or(Cmd::Cancel)));
+            }
             match ctxs.first() {
                 // Scrolling keys scroll the help (or error list); any other key closes it. Any
                 // key closes the first-minute overlay (`L` also opens the lesson).

@@ -12,6 +12,7 @@ use ratatui::backend::TestBackend;
 
 use super::*;
 use crate::broker::capture::{Capture, CaptureLimits, Way};
+use crate::broker::event::{Tag, Why};
 use crate::broker::router::state::{BrokerState, ClientState, MessageState, SubscriptionState};
 use crate::protocol::{ProtocolVersion, QoS, RetainHandling, SubscriptionOptions};
 use crate::tui::app::inspector::{Learn, LearnRequest, LearnResult, POLL_EVERY};
@@ -179,7 +180,7 @@ fn a_line_that_is_no_packet_asks_for_no_bytes_and_still_says_why() {
     let lines = packet_lines(&app).join("\n");
     assert!(lines.contains("not about one packet"), "{lines}");
     assert!(!lines.contains("Why (from the log line)"), "{lines}");
-    // A keep-alive timeout: the will is published, and the inspector says why.
+    // A keep-alive timeout alone does not say whether the client had a will: no guess.
     press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
     log(
         &mut app,
@@ -188,8 +189,28 @@ fn a_line_that_is_no_packet_asks_for_no_bytes_and_still_says_why() {
     );
     assert!(key(&mut app, 'i').is_empty());
     let lines = packet_lines(&app).join("\n");
-    assert!(lines.contains("Why (from the log line)"), "{lines}");
-    assert!(lines.contains("- Will sent: "), "{lines}");
+    assert!(!lines.contains("Will sent"), "{lines}");
+    // The line the broker writes when it does publish the will carries the exact note.
+    press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    let mut entry = LogEntry::new(
+        at(2, 1),
+        BrokerEvent::WillPublished {
+            client: "dev1".into(),
+            topic: "dev1/status".into(),
+            qos: 1,
+            retain: false,
+            len: 7,
+        },
+    );
+    entry.tag = Tag::msg(7).why(Why::WillSent("the keep-alive ran out"));
+    app.update(Action::Broker(entry));
+    assert!(key(&mut app, 'i').is_empty());
+    let lines = packet_lines(&app).join("\n");
+    assert!(
+        lines.contains("Why (the broker's note on this line)"),
+        "{lines}"
+    );
+    assert!(lines.contains("the keep-alive ran out"), "{lines}");
     assert!(lines.contains("[MQTT311-3.1.2-8]"), "{lines}");
 }
 

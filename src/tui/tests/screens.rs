@@ -121,12 +121,12 @@ fn help_scrolls_to_its_last_line_at_80x24() {
         first.contains(" of "),
         "the title says which lines show: {first}"
     );
-    // The last group (the plot and diff views) is out of view until End.
-    assert!(!first.contains("Plot and diff views"), "{first}");
+    // The last group (the plot, diff and sequence views) is out of view until End.
+    assert!(!first.contains("Plot, diff and sequence views"), "{first}");
     press(&mut app, KeyCode::End, KeyModifiers::NONE);
     let t = screen(&mut app, 80, 24);
     let last = t.backend().to_string();
-    assert!(last.contains("Plot and diff views"), "{last}");
+    assert!(last.contains("Plot, diff and sequence views"), "{last}");
     assert!(!last.contains("Everywhere"), "{last}");
     // Further down stays at the end; g goes back to the top; Esc closes.
     press(&mut app, KeyCode::PageDown, KeyModifiers::NONE);
