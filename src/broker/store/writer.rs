@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use super::{
     AWAITING_PUBREL, DELIVERIES, Job, META, Progress, RETAINED, Record, SESSIONS, SUBSCRIPTIONS,
-    SessionMeta, SyncMode,
+    SessionMeta, SyncMode, codec,
 };
 use crate::broker::persist::{self, Snapshot, StoredDelivery};
 
@@ -63,25 +63,34 @@ pub(crate) fn run(
             }
         }
         let mut last = None;
-        let mut batches = Vec::with_capacity(group.len());
+        let mut records = Vec::new();
         for Job::Commit {
             ticket,
-            records,
+            records: batch,
             sync,
         } in group.drain(..)
         {
             last = Some(ticket);
             want_sync |= sync;
-            batches.push(records);
+            if records.is_empty() {
+                records = batch;
+            } else {
+                records.extend(batch);
+            }
         }
         if progress.borrow().failed.is_some() {
             continue;
         }
-        if batches.is_empty() && !(want_sync && dirty) {
+        if last.is_none() && !(want_sync && dirty) {
             continue;
         }
         let durable = every_commit || want_sync;
-        match commit(&db, batches.iter().flatten(), durable) {
+        let skip = cancelled(&records);
+        let kept = records
+            .iter()
+            .zip(skip.iter().chain(std::iter::repeat(&false)))
+            .filter_map(|(r, s)| (!s).then_some(r));
+        match commit(&db, kept, durable) {
             Ok(()) => {
                 dirty = !durable;
                 if let Some(t) = last {
@@ -134,6 +143,8 @@ pub(crate) fn apply<'a>(
     let mut subs = txn.open_table(SUBSCRIPTIONS)?;
     let mut deliveries = txn.open_table(DELIVERIES)?;
     let mut awaiting = txn.open_table(AWAITING_PUBREL)?;
+    // One buffer for every delivery row of the transaction.
+    let mut buf = Vec::with_capacity(256);
     for r in records {
         match r {
             Record::RetainSet(m) => {
@@ -204,15 +215,20 @@ pub(crate) fn apply<'a>(
                 seq,
                 delivery,
             } => {
-                deliveries.insert((client_id.as_str(), *seq), to_json(delivery).as_slice())?;
+                codec::encode_delivery(delivery, &mut buf);
+                deliveries.insert((client_id.as_str(), *seq), buf.as_slice())?;
             }
             Record::InFlight {
                 client_id,
                 seq,
                 pkid,
-            } => update(&mut deliveries, client_id, *seq, |d| d.pkid = Some(*pkid))?,
+            } => update(&mut deliveries, &mut buf, client_id, *seq, |d| {
+                d.pkid = Some(*pkid);
+            })?,
             Record::Released { client_id, seq } => {
-                update(&mut deliveries, client_id, *seq, |d| d.released = true)?;
+                update(&mut deliveries, &mut buf, client_id, *seq, |d| {
+                    d.released = true;
+                })?;
             }
             Record::Delivered { client_id, seq } => {
                 deliveries.remove((client_id.as_str(), *seq))?;
@@ -236,18 +252,75 @@ pub(crate) fn apply<'a>(
 /// Rewrites one stored delivery in place (a missing one is left missing).
 fn update(
     deliveries: &mut redb::Table<(&str, u64), &[u8]>,
+    buf: &mut Vec<u8>,
     client_id: &str,
     seq: u64,
     change: impl FnOnce(&mut StoredDelivery),
 ) -> Result<(), redb::Error> {
     let current = deliveries
         .get((client_id, seq))?
-        .and_then(|v| serde_json::from_slice::<StoredDelivery>(v.value()).ok());
+        .and_then(|v| codec::decode_delivery(v.value()).ok());
     if let Some(mut d) = current {
         change(&mut d);
-        deliveries.insert((client_id, seq), to_json(&d).as_slice())?;
+        codec::encode_delivery(&d, buf);
+        deliveries.insert((client_id, seq), buf.as_slice())?;
     }
     Ok(())
+}
+
+/// Marks the records of one group that need not reach the disk: a delivery enqueued and
+/// finished (`Delivered`) within the same group is never written, and neither are its
+/// `InFlight` / `Released` updates in between. The state after the group is the same as
+/// with every record applied. A `SessionRemove` ends the pairing for its client (its
+/// sequence numbers start again), so an `Enqueue` before it is never paired with a
+/// `Delivered` after it.
+pub(crate) fn cancelled(records: &[Record]) -> Vec<bool> {
+    use std::collections::HashMap;
+    if !records
+        .iter()
+        .any(|r| matches!(r, Record::Delivered { .. }))
+    {
+        return Vec::new();
+    }
+    // (client id, seq) -> index of its Enqueue, while it is open in this group.
+    let mut open: HashMap<(&str, u64), usize> = HashMap::new();
+    // (client id, seq) -> (Enqueue index, Delivered index); only the first pair of a key.
+    let mut pairs: HashMap<(&str, u64), (usize, usize)> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        match r {
+            Record::Enqueue { client_id, seq, .. } => {
+                open.insert((client_id.as_str(), *seq), i);
+            }
+            Record::Delivered { client_id, seq } => {
+                let key = (client_id.as_str(), *seq);
+                if let Some(e) = open.remove(&key) {
+                    pairs.entry(key).or_insert((e, i));
+                }
+            }
+            Record::SessionRemove { client_id } => {
+                open.retain(|(c, _), _| c != client_id);
+            }
+            _ => {}
+        }
+    }
+    if pairs.is_empty() {
+        return Vec::new();
+    }
+    let mut skip = vec![false; records.len()];
+    for &(e, d) in pairs.values() {
+        skip[e] = true;
+        skip[d] = true;
+    }
+    for (i, r) in records.iter().enumerate() {
+        if let Record::InFlight { client_id, seq, .. } | Record::Released { client_id, seq } = r
+            && let Some(&(e, d)) = pairs.get(&(client_id.as_str(), *seq))
+            && e < i
+            && i < d
+        {
+            skip[i] = true;
+        }
+    }
+    skip
 }
 
 /// Replaces every table's content with `snap`: sessions count as offline since
