@@ -9,7 +9,8 @@
 //! Layout after the tag (integers big-endian; `str` = `u32` length + UTF-8 bytes; `opt` = one
 //! byte 0/1, then the value when 1):
 //! `qos u8, retain u8, released u8, pkid opt u16, sub_ids u32 count + u32 each`, then the
-//! message: `topic str, payload str (base64, as in the JSON), qos u8, retain u8,
+//! message: `topic str, payload (0 + u32 length + the raw bytes, or 1 + str: base64 that did
+//! not decode, kept as it is), qos u8, retain u8,
 //! expires_at opt u64, payload_format opt u8, content_type opt str, response_topic opt str,
 //! correlation_data opt str, user_properties u32 count + (str, str) each`.
 //!
@@ -36,7 +37,7 @@ pub(crate) fn encode_delivery(d: &StoredDelivery, out: &mut Vec<u8>) {
     }
     let m = &d.message;
     string(out, &m.topic);
-    string(out, &m.payload);
+    payload(out, &m.payload);
     out.push(m.qos);
     out.push(u8::from(m.retain));
     opt(out, m.expires_at, |o, v| {
@@ -50,6 +51,27 @@ pub(crate) fn encode_delivery(d: &StoredDelivery, out: &mut Vec<u8>) {
     for (k, v) in &m.user_properties {
         string(out, k);
         string(out, v);
+    }
+}
+
+/// The payload as raw bytes (marker 0), a quarter shorter than its base64; a string that is
+/// not canonical base64 (never written by the broker) is kept as it is (marker 1).
+fn payload(out: &mut Vec<u8>, b64: &str) {
+    use base64::Engine;
+    let at = out.len();
+    out.push(0);
+    out.extend_from_slice(&[0; 4]);
+    let start = out.len();
+    match base64::engine::general_purpose::STANDARD.decode_vec(b64, out) {
+        Ok(()) => {
+            let n = u32::try_from(out.len() - start).unwrap_or(u32::MAX);
+            out[at + 1..start].copy_from_slice(&n.to_be_bytes());
+        }
+        Err(_) => {
+            out.truncate(at);
+            out.push(1);
+            string(out, b64);
+        }
     }
 }
 
@@ -163,7 +185,14 @@ impl<'a> Reader<'a> {
             sub_ids.push(self.u32()?);
         }
         let topic = self.string()?;
-        let payload = self.string()?;
+        let payload = match self.u8()? {
+            0 => {
+                let n = self.count()?;
+                crate::broker::persist::encode_binary(self.take(n)?)
+            }
+            1 => self.string()?,
+            b => return Err(format!("payload marker {b}")),
+        };
         let m_qos = self.u8()?;
         let m_retain = self.bool()?;
         let expires_at = self.opt(|r| Ok(u64::from_be_bytes(r.array()?)))?;

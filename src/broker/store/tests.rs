@@ -649,10 +649,16 @@ fn binary_delivery_rows_round_trip_and_json_rows_still_decode() {
         let json = serde_json::to_vec(&d).expect("json");
         assert_eq!(codec::decode_delivery(&json), Ok(d.clone()));
     }
-    // The binary row is smaller than the JSON one it replaces.
+    // The binary row is smaller than the JSON one it replaces, the payload stored raw.
     let d = delivery("bench/3", &[7u8; 64]);
     codec::encode_delivery(&d, &mut buf);
     assert!(buf.len() + 60 < serde_json::to_vec(&d).expect("json").len());
+    assert!(buf.windows(64).any(|w| w == [7u8; 64]));
+    // A payload string that is not base64 comes back as it was.
+    let mut odd = delivery("a", b"");
+    odd.message.payload = "not base64!".into();
+    codec::encode_delivery(&odd, &mut buf);
+    assert_eq!(codec::decode_delivery(&buf), Ok(odd));
 }
 
 #[test]
@@ -680,6 +686,12 @@ fn damaged_binary_delivery_rows_are_errors_never_panics() {
     assert_eq!(utf8[13], b't');
     utf8[13] = 0xff;
     assert!(codec::decode_delivery(&utf8).is_err());
+    // The payload marker after the topic: neither 0 nor 1.
+    let mut marker = Vec::new();
+    codec::encode_delivery(&delivery("t", b""), &mut marker);
+    assert_eq!(marker[14], 0);
+    marker[14] = 9;
+    assert!(codec::decode_delivery(&marker).is_err());
 }
 
 /// Writes a format 1 store by hand: the tag `mqtt-workbench store 1` and JSON rows.
