@@ -23,9 +23,68 @@ use crate::broker::persist::{StoredDelivery, StoredMessage};
 /// The first byte of a binary delivery row (never `{`, the first byte of a JSON one).
 pub(crate) const TAG: u8 = 0x02;
 
+/// The first byte of a chunk row: the deliveries of consecutive sequence numbers of one
+/// session, kept in one group commit, stored under the first one's key (one redb insert for
+/// the whole run instead of one per message). Layout after the tag: `u32 count`, then per
+/// delivery `u32 length` + its single-row form (with its [`TAG`]).
+pub(crate) const CHUNK_TAG: u8 = 0x03;
+
 /// Appends the binary form of `d` to `out` (cleared first).
 pub(crate) fn encode_delivery(d: &StoredDelivery, out: &mut Vec<u8>) {
     out.clear();
+    append_delivery(d, out);
+}
+
+/// Encodes a chunk row of `ds` (in sequence order) into `out` (cleared first).
+pub(crate) fn encode_chunk<'a>(
+    ds: impl ExactSizeIterator<Item = &'a StoredDelivery>,
+    out: &mut Vec<u8>,
+) {
+    out.clear();
+    out.push(CHUNK_TAG);
+    len(out, ds.len());
+    for d in ds {
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        append_delivery(d, out);
+        let n = u32::try_from(out.len() - at - 4).unwrap_or(u32::MAX);
+        out[at..at + 4].copy_from_slice(&n.to_be_bytes());
+    }
+}
+
+/// Whether a `deliveries` row is a chunk.
+pub(crate) fn is_chunk(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&CHUNK_TAG)
+}
+
+/// Reads a chunk row: its deliveries in sequence order.
+pub(crate) fn decode_chunk(bytes: &[u8]) -> Result<Vec<StoredDelivery>, String> {
+    if !is_chunk(bytes) {
+        return Err("not a chunk".into());
+    }
+    let mut r = Reader { rest: &bytes[1..] };
+    let n = r.count()?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let k = r.count()?;
+        out.push(decode_delivery(r.take(k)?)?);
+    }
+    if !r.rest.is_empty() {
+        return Err(format!("{} bytes after the chunk", r.rest.len()));
+    }
+    Ok(out)
+}
+
+/// Reads any `deliveries` row: a single delivery (either format) or a chunk.
+pub(crate) fn decode_row(bytes: &[u8]) -> Result<Vec<StoredDelivery>, String> {
+    if is_chunk(bytes) {
+        decode_chunk(bytes)
+    } else {
+        decode_delivery(bytes).map(|d| vec![d])
+    }
+}
+
+fn append_delivery(d: &StoredDelivery, out: &mut Vec<u8>) {
     out.push(TAG);
     out.push(d.qos);
     out.push(u8::from(d.retain));

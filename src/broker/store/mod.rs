@@ -756,12 +756,14 @@ fn read_snapshot(db: &impl ReadableDatabase, path: &Path) -> Result<Snapshot, Pe
             .map_err(|x| e(x.into()))?
         {
             let (_, v) = row.map_err(|x| e(x.into()))?;
-            let d: StoredDelivery = codec::decode_delivery(v.value())
+            let ds: Vec<StoredDelivery> = codec::decode_row(v.value())
                 .map_err(|why| unreadable(path, format!("delivery: {why}")))?;
-            if d.pkid.is_some() {
-                st.inflight.push(d);
-            } else {
-                st.queued.push(d);
+            for d in ds {
+                if d.pkid.is_some() {
+                    st.inflight.push(d);
+                } else {
+                    st.queued.push(d);
+                }
             }
         }
         for row in awaiting

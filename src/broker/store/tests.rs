@@ -893,3 +893,169 @@ fn a_group_with_cancelled_deliveries_stores_the_same_state() {
         }]
     );
 }
+
+/// The rows of the `deliveries` table: (client id, key seq, whether a chunk, deliveries in it).
+fn delivery_rows(path: &Path) -> Vec<(String, u64, bool, usize)> {
+    let db = redb::Database::open(path).expect("open");
+    let r = db.begin_read().expect("read");
+    let t = r.open_table(DELIVERIES).expect("deliveries");
+    t.iter()
+        .expect("iter")
+        .map(|row| {
+            let (k, v) = row.expect("row");
+            let (c, s) = k.value();
+            let n = codec::decode_row(v.value()).expect("decode").len();
+            (c.to_owned(), s, codec::is_chunk(v.value()), n)
+        })
+        .collect()
+}
+
+fn enq_for(client: &str, seq: u64, payload: &[u8]) -> Record {
+    Record::Enqueue {
+        client_id: client.into(),
+        seq,
+        delivery: delivery("a", payload),
+    }
+}
+
+fn session_open(client: &str) -> Record {
+    Record::SessionOpen {
+        client_id: client.into(),
+        protocol_level: 4,
+        expiry: u32::MAX,
+    }
+}
+
+#[test]
+fn consecutive_enqueues_of_a_group_share_one_chunk_row_split_when_touched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    let (mut store, _) = open(&path);
+    // Two sessions interleaved: each gets its own run; a Subscribe of "b" ends b's run.
+    let mut records = vec![session_open("a"), session_open("b")];
+    for seq in 0..5u64 {
+        records.push(enq_for("a", seq, &[seq as u8]));
+        records.push(enq_for("b", seq, &[seq as u8]));
+        if seq == 2 {
+            records.push(Record::Subscribe {
+                client_id: "b".into(),
+                subscription: sub("x", 1),
+            });
+        }
+    }
+    commit_all(&mut store, records);
+    drop(store);
+    assert_eq!(
+        delivery_rows(&path),
+        vec![
+            ("a".into(), 0, true, 5),
+            ("b".into(), 0, true, 3),
+            ("b".into(), 3, true, 2),
+        ]
+    );
+    // Reading expands the chunks in order; the restart renumbers (one chunk per session).
+    let (mut store, snap) = open(&path);
+    let payloads = |s: &StoredSession| -> Vec<String> {
+        s.queued.iter().map(|d| d.message.payload.clone()).collect()
+    };
+    let want: Vec<String> = (0..5u8).map(|i| encode_binary(&[i])).collect();
+    assert_eq!(snap.sessions.len(), 2);
+    assert!(snap.sessions.iter().all(|s| payloads(s) == want));
+    // Sending seq 1 of "a" and finishing seq 3 split a's chunk into single rows.
+    commit_all(
+        &mut store,
+        vec![
+            Record::InFlight {
+                client_id: "a".into(),
+                seq: 1,
+                pkid: 7,
+            },
+            Record::Delivered {
+                client_id: "a".into(),
+                seq: 3,
+            },
+        ],
+    );
+    drop(store);
+    let rows = delivery_rows(&path);
+    let a: Vec<_> = rows.iter().filter(|r| r.0 == "a").collect();
+    assert_eq!(
+        a,
+        vec![
+            &("a".to_owned(), 0, false, 1),
+            &("a".to_owned(), 1, false, 1),
+            &("a".to_owned(), 2, false, 1),
+            &("a".to_owned(), 4, false, 1)
+        ]
+    );
+    let (_store, snap) = open(&path);
+    let a = snap
+        .sessions
+        .iter()
+        .find(|s| s.client_id == "a")
+        .expect("a");
+    assert_eq!(a.inflight.len(), 1);
+    assert_eq!(a.inflight[0].pkid, Some(7));
+    assert_eq!(a.inflight[0].message.payload, encode_binary(&[1]));
+    assert_eq!(
+        payloads(a),
+        vec![
+            encode_binary(&[0]),
+            encode_binary(&[2]),
+            encode_binary(&[4])
+        ]
+    );
+}
+
+#[test]
+fn a_delivered_at_the_chunk_key_removes_one_delivery_not_the_chunk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    let (mut store, _) = open(&path);
+    let mut records = vec![session_open("a")];
+    records.extend((0..3u64).map(|s| enq_for("a", s, b"m")));
+    commit_all(&mut store, records);
+    commit_all(
+        &mut store,
+        vec![Record::Delivered {
+            client_id: "a".into(),
+            seq: 0,
+        }],
+    );
+    // A seq past the chunk's end: nothing changes.
+    commit_all(
+        &mut store,
+        vec![Record::InFlight {
+            client_id: "a".into(),
+            seq: 9,
+            pkid: 1,
+        }],
+    );
+    drop(store);
+    let (_store, snap) = open(&path);
+    assert_eq!(snap.sessions[0].queued.len(), 2);
+    assert!(snap.sessions[0].inflight.is_empty());
+}
+
+#[test]
+fn chunks_hold_at_most_1024_deliveries_and_damage_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    let (mut store, _) = open(&path);
+    let mut records = vec![session_open("a")];
+    records.extend((0..2500u64).map(|s| enq_for("a", s, b"m")));
+    commit_all(&mut store, records);
+    drop(store);
+    let rows = delivery_rows(&path);
+    assert_eq!(
+        rows.iter().map(|r| (r.1, r.3)).collect::<Vec<_>>(),
+        vec![(0, 1024), (1024, 1024), (2048, 452)]
+    );
+    let mut buf = Vec::new();
+    let ds = [delivery("a", b"1"), delivery("b", b"2")];
+    codec::encode_chunk(ds.iter(), &mut buf);
+    assert_eq!(codec::decode_row(&buf), Ok(ds.to_vec()));
+    for n in 1..buf.len() {
+        assert!(codec::decode_row(&buf[..n]).is_err(), "cut at {n}");
+    }
+}

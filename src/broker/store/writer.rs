@@ -145,7 +145,9 @@ pub(crate) fn apply<'a>(
     let mut awaiting = txn.open_table(AWAITING_PUBREL)?;
     // One buffer for every delivery row of the transaction.
     let mut buf = Vec::with_capacity(256);
-    for r in records {
+    let records: Vec<&Record> = records.collect();
+    let runs = Runs::of(&records);
+    for (i, r) in records.iter().copied().enumerate() {
         match r {
             Record::RetainSet(m) => {
                 retained.insert(m.topic.as_str(), to_json(m).as_slice())?;
@@ -215,8 +217,20 @@ pub(crate) fn apply<'a>(
                 seq,
                 delivery,
             } => {
-                codec::encode_delivery(delivery, &mut buf);
-                deliveries.insert((client_id.as_str(), *seq), buf.as_slice())?;
+                if runs.member[i] {
+                    // Written with the head of its run.
+                } else if runs.next[i] == NONE {
+                    codec::encode_delivery(delivery, &mut buf);
+                    deliveries.insert((client_id.as_str(), *seq), buf.as_slice())?;
+                } else {
+                    let run = runs.members(i).filter_map(|j| match records[j] {
+                        Record::Enqueue { delivery, .. } => Some(delivery),
+                        _ => None,
+                    });
+                    let run: Vec<&StoredDelivery> = std::iter::once(delivery).chain(run).collect();
+                    codec::encode_chunk(run.into_iter(), &mut buf);
+                    deliveries.insert((client_id.as_str(), *seq), buf.as_slice())?;
+                }
             }
             Record::InFlight {
                 client_id,
@@ -231,6 +245,7 @@ pub(crate) fn apply<'a>(
                 })?;
             }
             Record::Delivered { client_id, seq } => {
+                split_chunk(&mut deliveries, &mut buf, client_id, *seq)?;
                 deliveries.remove((client_id.as_str(), *seq))?;
             }
             Record::AwaitPubrel {
@@ -257,6 +272,7 @@ fn update(
     seq: u64,
     change: impl FnOnce(&mut StoredDelivery),
 ) -> Result<(), redb::Error> {
+    split_chunk(deliveries, buf, client_id, seq)?;
     let current = deliveries
         .get((client_id, seq))?
         .and_then(|v| codec::decode_delivery(v.value()).ok());
@@ -264,6 +280,117 @@ fn update(
         change(&mut d);
         codec::encode_delivery(&d, buf);
         deliveries.insert((client_id, seq), buf.as_slice())?;
+    }
+    Ok(())
+}
+
+/// The most deliveries in one chunk row: bounds the work of splitting one.
+const MAX_CHUNK: usize = 1024;
+
+/// No next member.
+const NONE: usize = usize::MAX;
+
+/// The runs of one transaction's records: `Enqueue`s of one session with consecutive
+/// sequence numbers and no other record of that session between them, stored as one chunk
+/// row under the first one's key. Records of other sessions and retained messages touch other
+/// rows, so writing a run at the place of its first record gives the same state.
+struct Runs {
+    /// Index of the next member of the run, or [`NONE`].
+    next: Vec<usize>,
+    /// A member after the first (written with the first).
+    member: Vec<bool>,
+}
+
+impl Runs {
+    fn of(records: &[&Record]) -> Self {
+        use std::collections::HashMap;
+        let n = records.len();
+        let mut runs = Self {
+            next: vec![NONE; n],
+            member: vec![false; n],
+        };
+        // Client id -> (index of the run's last Enqueue, its seq, run length).
+        let mut open: HashMap<&str, (usize, u64, usize)> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            let cid = match r {
+                Record::RetainSet(_) | Record::RetainClear { .. } => continue,
+                Record::Enqueue { client_id, seq, .. } => {
+                    let cid = client_id.as_str();
+                    match open.get_mut(cid) {
+                        Some((last, last_seq, len))
+                            if last_seq.checked_add(1) == Some(*seq) && *len < MAX_CHUNK =>
+                        {
+                            runs.next[*last] = i;
+                            runs.member[i] = true;
+                            *last = i;
+                            *last_seq = *seq;
+                            *len += 1;
+                        }
+                        _ => {
+                            open.insert(cid, (i, *seq, 1));
+                        }
+                    }
+                    continue;
+                }
+                Record::SessionOpen { client_id, .. }
+                | Record::SessionOffline { client_id, .. }
+                | Record::SessionRemove { client_id }
+                | Record::Subscribe { client_id, .. }
+                | Record::Unsubscribe { client_id, .. }
+                | Record::InFlight { client_id, .. }
+                | Record::Released { client_id, .. }
+                | Record::Delivered { client_id, .. }
+                | Record::AwaitPubrel { client_id, .. }
+                | Record::Pubrel { client_id, .. } => client_id.as_str(),
+            };
+            open.remove(cid);
+        }
+        runs
+    }
+
+    /// The members of the run headed by `head`, after it.
+    fn members(&self, head: usize) -> impl Iterator<Item = usize> + '_ {
+        let after = |j: usize| {
+            let n = self.next[j];
+            (n != NONE).then_some(n)
+        };
+        std::iter::successors(after(head), move |&j| after(j))
+    }
+}
+
+/// If `seq` lies in a chunk row, replaces the chunk with one row per delivery, so the row of
+/// `seq` can be changed or removed alone.
+fn split_chunk(
+    deliveries: &mut redb::Table<(&str, u64), &[u8]>,
+    buf: &mut Vec<u8>,
+    client_id: &str,
+    seq: u64,
+) -> Result<(), redb::Error> {
+    let chunk = {
+        // The row at or before `seq`: a single row at `seq` is the common case.
+        let mut rows = deliveries.range((client_id, 0u64)..=(client_id, seq))?;
+        match rows.next_back() {
+            Some(row) => {
+                let (k, v) = row?;
+                codec::is_chunk(v.value()).then(|| (k.value().1, v.value().to_vec()))
+            }
+            None => None,
+        }
+    };
+    let Some((first, bytes)) = chunk else {
+        return Ok(());
+    };
+    // A damaged chunk is left alone (reading it at the next start names the damage).
+    let Ok(ds) = codec::decode_chunk(&bytes) else {
+        return Ok(());
+    };
+    if seq - first >= ds.len() as u64 {
+        return Ok(());
+    }
+    deliveries.remove((client_id, first))?;
+    for (s, d) in (first..).zip(&ds) {
+        codec::encode_delivery(d, buf);
+        deliveries.insert((client_id, s), buf.as_slice())?;
     }
     Ok(())
 }
