@@ -18,8 +18,13 @@
 //! | `retained` | topic | [`StoredMessage`] |
 //! | `sessions` | client id | [`SessionMeta`] |
 //! | `subscriptions` | (client id, filter) | [`StoredSubscription`] |
-//! | `deliveries` | (client id, sequence number) | [`StoredDelivery`], binary (`pkid` set: in flight) |
+//! | `deliveries` | (client id, sequence number) | [`StoredDelivery`], binary (`pkid` set: in flight); or a chunk: the deliveries of consecutive numbers from this one, kept in one group commit |
 //! | `awaiting_pubrel` | (client id, packet id) | [`StoredMessage`] |
+//!
+//! Per group commit the writer skips a delivery enqueued and finished within the group, and
+//! stores each run of consecutive deliveries of one session as one chunk row (one redb
+//! insert per run instead of one per message); the first change to one delivery of a chunk
+//! splits it into single rows.
 //!
 //! Loading gives back the [`Snapshot`] the router already restores from. An old JSON
 //! persistence file is converted on open; a file that is neither is refused and left untouched.

@@ -1038,18 +1038,18 @@ fn a_delivered_at_the_chunk_key_removes_one_delivery_not_the_chunk() {
 }
 
 #[test]
-fn chunks_hold_at_most_1024_deliveries_and_damage_is_an_error() {
+fn chunks_hold_at_most_32_deliveries_and_damage_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("state.db");
     let (mut store, _) = open(&path);
     let mut records = vec![session_open("a")];
-    records.extend((0..2500u64).map(|s| enq_for("a", s, b"m")));
+    records.extend((0..70u64).map(|s| enq_for("a", s, b"m")));
     commit_all(&mut store, records);
     drop(store);
     let rows = delivery_rows(&path);
     assert_eq!(
         rows.iter().map(|r| (r.1, r.3)).collect::<Vec<_>>(),
-        vec![(0, 1024), (1024, 1024), (2048, 452)]
+        vec![(0, 32), (32, 32), (64, 6)]
     );
     let mut buf = Vec::new();
     let ds = [delivery("a", b"1"), delivery("b", b"2")];

@@ -284,8 +284,9 @@ fn update(
     Ok(())
 }
 
-/// The most deliveries in one chunk row: bounds the work of splitting one.
-const MAX_CHUNK: usize = 1024;
+/// The most deliveries in one chunk row: bounds the work of splitting one, and keeps a chunk
+/// of small messages within one 4 KiB page (larger values cost redb more per commit).
+const MAX_CHUNK: usize = 32;
 
 /// No next member.
 const NONE: usize = usize::MAX;
