@@ -381,10 +381,13 @@ fn split_chunk(
     let Some((first, bytes)) = chunk else {
         return Ok(());
     };
-    // A damaged chunk is left alone (reading it at the next start names the damage).
-    let Ok(ds) = codec::decode_chunk(&bytes) else {
-        return Ok(());
-    };
+    // A damaged chunk stops the store (its acknowledgements are withheld) rather than being
+    // removed or rewritten; the next start names the damage.
+    let ds = codec::decode_chunk(&bytes).map_err(|why| {
+        redb::Error::Io(std::io::Error::other(format!(
+            "damaged chunk of {client_id} at {first}: {why}"
+        )))
+    })?;
     if seq - first >= ds.len() as u64 {
         return Ok(());
     }
