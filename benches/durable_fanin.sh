@@ -11,7 +11,8 @@
 #            the group commit that stored it.
 #
 # Usage: benches/durable_fanin.sh [-r REPS] [-d SECONDS] [-o OUT.md]
-# Env: NO_BUILD=1 skips `cargo build --release`; MOSQUITTO=/path; PORT (default 21895).
+# Env: NO_BUILD=1 skips `cargo build --release`; BIN=/path/to/mqtt-workbench (a copy, to
+# compare builds); MOSQUITTO=/path; PORT (default 21895).
 # Loopback only, bounded in time, stops by itself.
 set -euo pipefail
 
@@ -24,12 +25,12 @@ while getopts "r:d:o:h" opt; do
         r) REPS=$OPTARG ;;
         d) DUR=$OPTARG ;;
         o) OUT=$OPTARG ;;
-        *) sed -n '2,16p' "$0"; exit 2 ;;
+        *) sed -n '2,17p' "$0"; exit 2 ;;
     esac
 done
 MOSQ=${MOSQUITTO:-/usr/sbin/mosquitto}
 PORT=${PORT:-21895}
-BIN="$ROOT/target/release/mqtt-workbench"
+BIN=${BIN:-"$ROOT/target/release/mqtt-workbench"}
 [ -x "$MOSQ" ] || { echo "mosquitto not found at $MOSQ" >&2; exit 1; }
 command -v jq >/dev/null || { echo "jq is needed" >&2; exit 1; }
 if [ -z "${NO_BUILD:-}" ]; then

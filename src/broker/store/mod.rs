@@ -9,7 +9,8 @@
 //! `docs/benchmarks.md`, all three are bound by the same `fsync`, and redb adds one small
 //! dependency (`libc`), recovers fastest and needs no compaction of our own.
 //!
-//! Tables (values are JSON, so the file stays inspectable with `--dump-persistence`):
+//! Tables (values are JSON, except the hot `deliveries` rows, which use the compact binary
+//! layout of `codec`; `--dump-persistence` decodes both and prints JSON):
 //!
 //! | table | key | value |
 //! |---|---|---|
@@ -17,8 +18,13 @@
 //! | `retained` | topic | [`StoredMessage`] |
 //! | `sessions` | client id | [`SessionMeta`] |
 //! | `subscriptions` | (client id, filter) | [`StoredSubscription`] |
-//! | `deliveries` | (client id, sequence number) | [`StoredDelivery`] (`pkid` set: in flight) |
+//! | `deliveries` | (client id, sequence number) | [`StoredDelivery`], binary (`pkid` set: in flight); or a chunk: the deliveries of consecutive numbers from this one, kept in one group commit |
 //! | `awaiting_pubrel` | (client id, packet id) | [`StoredMessage`] |
+//!
+//! Per group commit the writer skips a delivery enqueued and finished within the group, and
+//! stores each run of consecutive deliveries of one session as one chunk row (one redb
+//! insert per run instead of one per message); the first change to one delivery of a chunk
+//! splits it into single rows.
 //!
 //! Loading gives back the [`Snapshot`] the router already restores from. An old JSON
 //! persistence file is converted on open; a file that is neither is refused and left untouched.
@@ -54,6 +60,7 @@
 //! * Shutdown: `close()` in `spawn_blocking` instead of the final `save`; no autosave timer
 //!   (in [`SyncMode::Interval`] the writer syncs by itself). SIGUSR1: [`Store::sync_now`].
 
+mod codec;
 mod export;
 mod writer;
 
@@ -73,8 +80,18 @@ use super::persist::{
     self, PersistError, Snapshot, StoredDelivery, StoredMessage, StoredSession, StoredSubscription,
 };
 
-/// The format tag stored in the `meta` table.
-const FORMAT: &str = "mqtt-workbench store 1";
+/// The format tag stored in the `meta` table: format 2 writes `deliveries` rows in the
+/// binary layout of [`codec`].
+const FORMAT: &str = "mqtt-workbench store 2";
+
+/// The previous format tag (every row JSON). Such a file opens: its rows are read as they
+/// are, rewritten as format 2 by the renumbering at open, and the tag is updated then.
+const FORMAT_1: &str = "mqtt-workbench store 1";
+
+/// Whether `tag` names a format this build reads.
+fn known_format(tag: &[u8]) -> bool {
+    tag == FORMAT.as_bytes() || tag == FORMAT_1.as_bytes()
+}
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const RETAINED: TableDefinition<&str, &[u8]> = TableDefinition::new("retained");
@@ -571,7 +588,7 @@ fn check_ours(path: &Path) -> Result<(), PersistError> {
         Err(_) => None,
     };
     match format {
-        Some(f) if f == FORMAT.as_bytes() => Ok(()),
+        Some(f) if known_format(&f) => Ok(()),
         Some(f) => Err(unreadable(
             path,
             format!("format '{}'", String::from_utf8_lossy(&f)),
@@ -601,7 +618,8 @@ fn open_db(path: &Path) -> Result<redb::Database, PersistError> {
             .map_err(|e| unreadable(path, e))?
             .map(|v| v.value().to_vec());
         match existing {
-            Some(f) if f == FORMAT.as_bytes() => {}
+            // A format 1 file keeps its tag until `renumber` rewrites its rows.
+            Some(f) if known_format(&f) => {}
             Some(f) => {
                 return Err(unreadable(
                     path,
@@ -687,7 +705,7 @@ fn read_snapshot(db: &impl ReadableDatabase, path: &Path) -> Result<Snapshot, Pe
     let e = |e: redb::Error| unreadable(path, e);
     let meta = r.open_table(META).map_err(|x| e(x.into()))?;
     match meta.get("format").map_err(|x| e(x.into()))? {
-        Some(f) if f.value() == FORMAT.as_bytes() => {}
+        Some(f) if known_format(f.value()) => {}
         _ => return Err(unreadable(path, "not an mqtt-workbench store")),
     }
     let alive = match meta.get("alive").map_err(|x| e(x.into()))? {
@@ -743,11 +761,14 @@ fn read_snapshot(db: &impl ReadableDatabase, path: &Path) -> Result<Snapshot, Pe
             .map_err(|x| e(x.into()))?
         {
             let (_, v) = row.map_err(|x| e(x.into()))?;
-            let d: StoredDelivery = json(path, "delivery", v.value())?;
-            if d.pkid.is_some() {
-                st.inflight.push(d);
-            } else {
-                st.queued.push(d);
+            let ds: Vec<StoredDelivery> = codec::decode_row(v.value())
+                .map_err(|why| unreadable(path, format!("delivery: {why}")))?;
+            for d in ds {
+                if d.pkid.is_some() {
+                    st.inflight.push(d);
+                } else {
+                    st.queued.push(d);
+                }
             }
         }
         for row in awaiting
@@ -764,10 +785,16 @@ fn read_snapshot(db: &impl ReadableDatabase, path: &Path) -> Result<Snapshot, Pe
 }
 
 /// Numbers each session's deliveries `0..` in snapshot order (in flight, then queued), and
-/// drops the sessions the snapshot left out as expired.
+/// drops the sessions the snapshot left out as expired. Every row is rewritten in the current
+/// format, so the same transaction sets the format tag (a format 1 file becomes format 2).
 fn renumber(db: &redb::Database, snap: &Snapshot, path: &Path) -> Result<(), PersistError> {
     let txn = db.begin_write().map_err(|e| unreadable(path, e))?;
     writer::write_snapshot(&txn, snap).map_err(|e| unreadable(path, e))?;
+    {
+        let mut meta = txn.open_table(META).map_err(|e| unreadable(path, e))?;
+        meta.insert("format", FORMAT.as_bytes())
+            .map_err(|e| unreadable(path, e))?;
+    }
     txn.commit().map_err(|e| unreadable(path, e))?;
     Ok(())
 }

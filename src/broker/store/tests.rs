@@ -617,3 +617,445 @@ fn committed_batches_survive_kill_9() {
     }
     assert!(expected.is_some());
 }
+
+/// A delivery with every optional field set.
+fn full_delivery() -> StoredDelivery {
+    let mut m = msg("sensors/ä/1", b"\x00\x01\xfe\xffdata", 2);
+    m.retain = true;
+    m.expires_at = Some(1_900_000_000);
+    m.payload_format = Some(1);
+    m.content_type = Some("text/plain".into());
+    m.response_topic = Some("reply/here".into());
+    m.correlation_data = Some(encode_binary(b"\x01\x02"));
+    m.user_properties = vec![("k".into(), "v".into()), ("k".into(), "".into())];
+    StoredDelivery {
+        message: m,
+        qos: 2,
+        retain: true,
+        sub_ids: vec![1, 268_435_455],
+        pkid: Some(65_535),
+        released: true,
+    }
+}
+
+#[test]
+fn binary_delivery_rows_round_trip_and_json_rows_still_decode() {
+    let mut buf = Vec::new();
+    for d in [full_delivery(), delivery("a", b"")] {
+        codec::encode_delivery(&d, &mut buf);
+        assert_eq!(buf[0], codec::TAG);
+        assert_eq!(codec::decode_delivery(&buf), Ok(d.clone()));
+        // A format 1 row (JSON) decodes to the same delivery.
+        let json = serde_json::to_vec(&d).expect("json");
+        assert_eq!(codec::decode_delivery(&json), Ok(d.clone()));
+    }
+    // The binary row is smaller than the JSON one it replaces, the payload stored raw.
+    let d = delivery("bench/3", &[7u8; 64]);
+    codec::encode_delivery(&d, &mut buf);
+    assert!(buf.len() + 60 < serde_json::to_vec(&d).expect("json").len());
+    assert!(buf.windows(64).any(|w| w == [7u8; 64]));
+    // A payload string that is not base64 comes back as it was.
+    let mut odd = delivery("a", b"");
+    odd.message.payload = "not base64!".into();
+    codec::encode_delivery(&odd, &mut buf);
+    assert_eq!(codec::decode_delivery(&buf), Ok(odd));
+}
+
+#[test]
+fn damaged_binary_delivery_rows_are_errors_never_panics() {
+    let mut buf = Vec::new();
+    codec::encode_delivery(&full_delivery(), &mut buf);
+    // Every cut-short row, and the whole row with a byte too many.
+    for n in 1..buf.len() {
+        assert!(codec::decode_delivery(&buf[..n]).is_err(), "cut at {n}");
+    }
+    let mut long = buf.clone();
+    long.push(0);
+    assert!(codec::decode_delivery(&long).is_err());
+    // A flag byte that is neither 0 nor 1, a huge count, invalid UTF-8.
+    let mut bad = buf.clone();
+    bad[2] = 7;
+    assert!(codec::decode_delivery(&bad).is_err());
+    let mut huge = buf.clone();
+    // sub_ids count sits after tag, qos, retain, released and the pkid (1 + 2 bytes).
+    huge[7..11].copy_from_slice(&u32::MAX.to_be_bytes());
+    assert!(codec::decode_delivery(&huge).is_err());
+    let mut utf8 = Vec::new();
+    codec::encode_delivery(&delivery("t", b""), &mut utf8);
+    // Topic "t" is the byte after its 4-byte length, which follows 1+3+1+4 bytes.
+    assert_eq!(utf8[13], b't');
+    utf8[13] = 0xff;
+    assert!(codec::decode_delivery(&utf8).is_err());
+    // The payload marker after the topic: neither 0 nor 1.
+    let mut marker = Vec::new();
+    codec::encode_delivery(&delivery("t", b""), &mut marker);
+    assert_eq!(marker[14], 0);
+    marker[14] = 9;
+    assert!(codec::decode_delivery(&marker).is_err());
+}
+
+/// Writes a format 1 store by hand: the tag `mqtt-workbench store 1` and JSON rows.
+fn write_format_1(path: &Path, d: &StoredDelivery) {
+    let db = redb::Database::create(path).expect("create");
+    let t = db.begin_write().expect("txn");
+    {
+        let mut meta = t.open_table(META).expect("meta");
+        meta.insert("format", FORMAT_1.as_bytes()).expect("tag");
+        let m = SessionMeta {
+            protocol_level: 4,
+            expiry: u32::MAX,
+            offline_since: Some(persist::unix_now()),
+        };
+        let mut sessions = t.open_table(SESSIONS).expect("sessions");
+        sessions
+            .insert("dev-1", serde_json::to_vec(&m).expect("json").as_slice())
+            .expect("session");
+        let mut subs = t.open_table(SUBSCRIPTIONS).expect("subs");
+        subs.insert(
+            ("dev-1", "a/#"),
+            serde_json::to_vec(&sub("a/#", 1)).expect("json").as_slice(),
+        )
+        .expect("sub");
+        let mut deliveries = t.open_table(DELIVERIES).expect("deliveries");
+        deliveries
+            .insert(
+                ("dev-1", 7u64),
+                serde_json::to_vec(d).expect("json").as_slice(),
+            )
+            .expect("delivery");
+        t.open_table(RETAINED).expect("retained");
+        t.open_table(AWAITING_PUBREL).expect("awaiting");
+    }
+    t.commit().expect("commit");
+}
+
+fn format_tag(path: &Path) -> Vec<u8> {
+    let db = redb::Database::open(path).expect("open");
+    let r = db.begin_read().expect("read");
+    let meta = r.open_table(META).expect("meta");
+    meta.get("format")
+        .expect("get")
+        .map(|v| v.value().to_vec())
+        .expect("tag")
+}
+
+#[test]
+fn a_format_1_store_opens_and_is_rewritten_as_format_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    let d = full_delivery();
+    write_format_1(&path, &d);
+    // The readable export reads the old rows as they are.
+    let dumped = dump(&path).expect("dump");
+    assert!(dumped.contains("reply/here"), "{dumped}");
+    let (store, snap) = open(&path);
+    assert_eq!(snap.sessions.len(), 1);
+    assert_eq!(snap.sessions[0].inflight, vec![d.clone()]);
+    assert_eq!(snap.sessions[0].subscriptions, vec![sub("a/#", 1)]);
+    drop(store);
+    assert_eq!(format_tag(&path), FORMAT.as_bytes());
+    {
+        let db = redb::Database::open(&path).expect("open");
+        let r = db.begin_read().expect("read");
+        let t = r.open_table(DELIVERIES).expect("deliveries");
+        let row = t
+            .get(("dev-1", 0u64))
+            .expect("get")
+            .expect("renumbered row");
+        assert_eq!(row.value()[0], codec::TAG);
+    }
+    let (_store, again) = open(&path);
+    assert_eq!(again.sessions, snap.sessions);
+}
+
+#[test]
+fn a_store_of_a_newer_format_is_refused_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    {
+        let db = redb::Database::create(&path).expect("create");
+        let t = db.begin_write().expect("txn");
+        {
+            let mut meta = t.open_table(META).expect("meta");
+            meta.insert("format", b"mqtt-workbench store 3".as_slice())
+                .expect("tag");
+        }
+        t.commit().expect("commit");
+    }
+    let before = std::fs::read(&path).expect("read");
+    let err = Store::open(&path, StoreOptions::default()).expect_err("refused");
+    assert!(err.to_string().contains("store 3"), "{err}");
+    assert!(
+        std::fs::read(&path).expect("read") == before,
+        "the file changed"
+    );
+}
+
+fn enq(seq: u64) -> Record {
+    Record::Enqueue {
+        client_id: cid(),
+        seq,
+        delivery: delivery("a", b"x"),
+    }
+}
+
+fn delivered(seq: u64) -> Record {
+    Record::Delivered {
+        client_id: cid(),
+        seq,
+    }
+}
+
+#[test]
+fn enqueue_and_delivered_in_one_group_cancel_out() {
+    let inflight = |seq| Record::InFlight {
+        client_id: cid(),
+        seq,
+        pkid: 1,
+    };
+    let records = vec![
+        inflight(5), // a row from an earlier group: kept
+        enq(0),
+        enq(1),
+        inflight(0),
+        Record::Released {
+            client_id: cid(),
+            seq: 0,
+        },
+        delivered(0),
+        delivered(5), // earlier row: kept
+        inflight(1),
+    ];
+    let skip = writer::cancelled(&records);
+    assert_eq!(
+        skip,
+        vec![false, true, false, true, true, true, false, false]
+    );
+    // Nothing delivered: nothing to scan.
+    assert!(writer::cancelled(&[enq(0), enq(1)]).is_empty());
+    // A SessionRemove between them: the Delivered after it belongs to the new session.
+    let records = vec![
+        enq(0),
+        Record::SessionRemove { client_id: cid() },
+        delivered(0),
+        enq(0),
+    ];
+    assert!(writer::cancelled(&records).is_empty());
+    let records = vec![
+        enq(0),
+        delivered(0),
+        Record::SessionRemove { client_id: cid() },
+        enq(0),
+        delivered(0),
+    ];
+    assert_eq!(
+        writer::cancelled(&records),
+        vec![true, true, false, false, false]
+    );
+}
+
+#[test]
+fn a_group_with_cancelled_deliveries_stores_the_same_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    let (mut store, _) = open(&path);
+    commit_all(
+        &mut store,
+        vec![
+            Record::SessionOpen {
+                client_id: cid(),
+                protocol_level: 4,
+                expiry: u32::MAX,
+            },
+            enq(0),
+            enq(1),
+            enq(2),
+            delivered(1),
+            Record::InFlight {
+                client_id: cid(),
+                seq: 2,
+                pkid: 4,
+            },
+            enq(3),
+            delivered(3),
+        ],
+    );
+    drop(store);
+    let (_store, snap) = open(&path);
+    assert_eq!(snap.sessions.len(), 1);
+    let s = &snap.sessions[0];
+    assert_eq!(s.queued, vec![delivery("a", b"x")]);
+    assert_eq!(
+        s.inflight,
+        vec![StoredDelivery {
+            pkid: Some(4),
+            ..delivery("a", b"x")
+        }]
+    );
+}
+
+/// The rows of the `deliveries` table: (client id, key seq, whether a chunk, deliveries in it).
+fn delivery_rows(path: &Path) -> Vec<(String, u64, bool, usize)> {
+    let db = redb::Database::open(path).expect("open");
+    let r = db.begin_read().expect("read");
+    let t = r.open_table(DELIVERIES).expect("deliveries");
+    t.iter()
+        .expect("iter")
+        .map(|row| {
+            let (k, v) = row.expect("row");
+            let (c, s) = k.value();
+            let n = codec::decode_row(v.value()).expect("decode").len();
+            (c.to_owned(), s, codec::is_chunk(v.value()), n)
+        })
+        .collect()
+}
+
+fn enq_for(client: &str, seq: u64, payload: &[u8]) -> Record {
+    Record::Enqueue {
+        client_id: client.into(),
+        seq,
+        delivery: delivery("a", payload),
+    }
+}
+
+fn session_open(client: &str) -> Record {
+    Record::SessionOpen {
+        client_id: client.into(),
+        protocol_level: 4,
+        expiry: u32::MAX,
+    }
+}
+
+#[test]
+fn consecutive_enqueues_of_a_group_share_one_chunk_row_split_when_touched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    let (mut store, _) = open(&path);
+    // Two sessions interleaved: each gets its own run; a Subscribe of "b" ends b's run.
+    let mut records = vec![session_open("a"), session_open("b")];
+    for seq in 0..5u64 {
+        records.push(enq_for("a", seq, &[seq as u8]));
+        records.push(enq_for("b", seq, &[seq as u8]));
+        if seq == 2 {
+            records.push(Record::Subscribe {
+                client_id: "b".into(),
+                subscription: sub("x", 1),
+            });
+        }
+    }
+    commit_all(&mut store, records);
+    drop(store);
+    assert_eq!(
+        delivery_rows(&path),
+        vec![
+            ("a".into(), 0, true, 5),
+            ("b".into(), 0, true, 3),
+            ("b".into(), 3, true, 2),
+        ]
+    );
+    // Reading expands the chunks in order; the restart renumbers (one chunk per session).
+    let (mut store, snap) = open(&path);
+    let payloads = |s: &StoredSession| -> Vec<String> {
+        s.queued.iter().map(|d| d.message.payload.clone()).collect()
+    };
+    let want: Vec<String> = (0..5u8).map(|i| encode_binary(&[i])).collect();
+    assert_eq!(snap.sessions.len(), 2);
+    assert!(snap.sessions.iter().all(|s| payloads(s) == want));
+    // Sending seq 1 of "a" and finishing seq 3 split a's chunk into single rows.
+    commit_all(
+        &mut store,
+        vec![
+            Record::InFlight {
+                client_id: "a".into(),
+                seq: 1,
+                pkid: 7,
+            },
+            Record::Delivered {
+                client_id: "a".into(),
+                seq: 3,
+            },
+        ],
+    );
+    drop(store);
+    let rows = delivery_rows(&path);
+    let a: Vec<_> = rows.iter().filter(|r| r.0 == "a").collect();
+    assert_eq!(
+        a,
+        vec![
+            &("a".to_owned(), 0, false, 1),
+            &("a".to_owned(), 1, false, 1),
+            &("a".to_owned(), 2, false, 1),
+            &("a".to_owned(), 4, false, 1)
+        ]
+    );
+    let (_store, snap) = open(&path);
+    let a = snap
+        .sessions
+        .iter()
+        .find(|s| s.client_id == "a")
+        .expect("a");
+    assert_eq!(a.inflight.len(), 1);
+    assert_eq!(a.inflight[0].pkid, Some(7));
+    assert_eq!(a.inflight[0].message.payload, encode_binary(&[1]));
+    assert_eq!(
+        payloads(a),
+        vec![
+            encode_binary(&[0]),
+            encode_binary(&[2]),
+            encode_binary(&[4])
+        ]
+    );
+}
+
+#[test]
+fn a_delivered_at_the_chunk_key_removes_one_delivery_not_the_chunk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    let (mut store, _) = open(&path);
+    let mut records = vec![session_open("a")];
+    records.extend((0..3u64).map(|s| enq_for("a", s, b"m")));
+    commit_all(&mut store, records);
+    commit_all(
+        &mut store,
+        vec![Record::Delivered {
+            client_id: "a".into(),
+            seq: 0,
+        }],
+    );
+    // A seq past the chunk's end: nothing changes.
+    commit_all(
+        &mut store,
+        vec![Record::InFlight {
+            client_id: "a".into(),
+            seq: 9,
+            pkid: 1,
+        }],
+    );
+    drop(store);
+    let (_store, snap) = open(&path);
+    assert_eq!(snap.sessions[0].queued.len(), 2);
+    assert!(snap.sessions[0].inflight.is_empty());
+}
+
+#[test]
+fn chunks_hold_at_most_32_deliveries_and_damage_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    let (mut store, _) = open(&path);
+    let mut records = vec![session_open("a")];
+    records.extend((0..70u64).map(|s| enq_for("a", s, b"m")));
+    commit_all(&mut store, records);
+    drop(store);
+    let rows = delivery_rows(&path);
+    assert_eq!(
+        rows.iter().map(|r| (r.1, r.3)).collect::<Vec<_>>(),
+        vec![(0, 32), (32, 32), (64, 6)]
+    );
+    let mut buf = Vec::new();
+    let ds = [delivery("a", b"1"), delivery("b", b"2")];
+    codec::encode_chunk(ds.iter(), &mut buf);
+    assert_eq!(codec::decode_row(&buf), Ok(ds.to_vec()));
+    for n in 1..buf.len() {
+        assert!(codec::decode_row(&buf[..n]).is_err(), "cut at {n}");
+    }
+}
