@@ -14,7 +14,6 @@
 use std::time::{Duration, SystemTime};
 
 use super::cmd::{Cmd, LearnCmd};
-use super::journey::why_text;
 use super::learn_io::place_from_newest;
 pub use super::learn_io::{
     CaptureRequest, IdMatch, LearnRequest, LearnResult, POLL_EVERY, next_poll,
@@ -22,6 +21,7 @@ pub use super::learn_io::{
 use super::log::BrokerLog;
 use super::prompt::Prompt;
 use super::state_view::StateView;
+use super::why_note::why_text;
 use super::why_view::WhyView;
 use crate::broker::capture::{Captured, Way};
 use crate::broker::event::Why;

@@ -34,6 +34,7 @@ pub mod prompt;
 pub mod rate;
 pub mod state_view;
 pub mod topics;
+pub mod why_note;
 pub mod why_view;
 // Fleet debugging (issue 14).
 pub mod diff;

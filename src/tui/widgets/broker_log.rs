@@ -92,7 +92,7 @@ pub fn why_lines(entry: &LogEntry, width: usize) -> Vec<String> {
         return Vec::new();
     };
     let indent = " ".repeat(clock(entry.time, true).len() + 3);
-    let text = crate::tui::app::journey::why_text(why);
+    let text = crate::tui::app::why_note::why_text(why);
     word_wrap(&text, width.saturating_sub(indent.len()).max(8))
         .into_iter()
         .enumerate()
