@@ -697,6 +697,12 @@ impl App {
                 self.notices.say(conns::NO_EMBEDDED);
                 return Vec::new();
             }
+            if let ConnectTo::Profile { profile, .. } = &to
+                && let Some(why) = self.conns.client_id_clash(profile, &self.link)
+            {
+                self.notices.say(why);
+                return Vec::new();
+            }
             let t = (&mut self.topics, &mut self.messages, &mut self.link);
             self.conns.open(!embedded, t.0, t.1, t.2);
         }

@@ -300,3 +300,59 @@ fn sparkplug_payload_at_160x48() {
     let t = screen(&mut app, 160, 48);
     settings().bind(|| insta::assert_snapshot!(t.backend()));
 }
+
+/// Review item 1: two connections to one broker took each other over because both used the
+/// workbench's one client id; each connection now has its own ([MQTT311-3.1.4-2]).
+#[test]
+fn each_connection_connects_with_its_own_client_id() {
+    let mut app = two_connections();
+    assert_eq!(app.link().client_id(), "mqtt-workbench-1-1");
+    key(&mut app, '{');
+    assert_eq!(app.link().client_id(), "mqtt-workbench-1");
+    // The options the run loop connects with agree with the model.
+    let (fault_tx, _f) = tokio::sync::mpsc::unbounded_channel();
+    let (restart_tx, _r) = tokio::sync::mpsc::unbounded_channel();
+    let env = crate::tui::Env {
+        config_dir: None,
+        embedded: Some("127.0.0.1:1883".parse().unwrap()),
+        client_id: "mqtt-workbench-1".into(),
+        fault_tx,
+        restart_tx,
+    };
+    let id = |conn| {
+        crate::tui::connect_options(ConnectTo::Embedded, &env, conn)
+            .ok()
+            .and_then(|o| o.client_id)
+    };
+    assert_eq!(id(0).as_deref(), Some("mqtt-workbench-1"));
+    assert_eq!(id(2).as_deref(), Some("mqtt-workbench-1-2"));
+}
+
+/// Review item 1: two profiles that set the same client id for the same broker are refused
+/// with the reason instead of looping.
+#[test]
+fn a_second_profile_with_the_same_explicit_client_id_is_refused() {
+    let mut a = crate::profile::Profile::named("a");
+    a.host = Some("127.0.0.1".into());
+    a.port = Some(1884);
+    a.client_id = Some("sensor-7".into());
+    let mut b = a.clone();
+    b.name = "b".into();
+    let mut app = app_from(vec![a, b], None, Limits::default());
+    key(&mut app, 'P');
+    key(&mut app, 'j');
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(fx.len(), 1, "a opens: {fx:?}");
+    assert_eq!(app.link().client_id(), "sensor-7");
+    key(&mut app, 'P');
+    key(&mut app, 'j');
+    key(&mut app, 'j');
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(app.conns().len(), 2);
+    let notice = app.notice().unwrap_or_default().to_owned();
+    assert!(
+        notice.contains("not connecting 'b'") && notice.contains("client id 'sensor-7'"),
+        "{notice}"
+    );
+}
