@@ -162,14 +162,24 @@ impl LessonModel {
     }
 }
 
-/// Where `address` (`host:port`, as the client pane shows it) points.
+/// Where `address` points: `host:port` as the embedded and `-h` connections show it, or a
+/// profile's `scheme://host:port[/path]` (the scheme and path are not mosquitto's `-h`).
 fn endpoint(address: &str) -> Endpoint {
-    let (host, port) = address
+    let (scheme, rest) = address.split_once("://").unwrap_or(("mqtt", address));
+    let authority = rest.split_once('/').map_or(rest, |(a, _)| a);
+    let default_port = match scheme {
+        "mqtts" | "ssl" => 8883,
+        "ws" => 80,
+        "wss" => 443,
+        _ => 1883,
+    };
+    let (host, port) = authority
         .rsplit_once(':')
-        .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse().ok()?)))
-        .unwrap_or((address, 1883));
+        .filter(|(h, _)| !h.is_empty())
+        .and_then(|(h, p)| Some((h, p.parse().ok()?)))
+        .unwrap_or((authority, default_port));
     Endpoint {
-        host: host.to_owned(),
+        host: host.trim_matches(['[', ']']).to_owned(),
         port,
     }
 }
@@ -271,6 +281,29 @@ mod tests {
         m.update_alone(LessonCmd::Prev);
         m.update_alone(LessonCmd::Prev);
         assert_eq!(m.lesson().map(|(i, _)| i), Some(m.count() - 1));
+    }
+
+    /// Review item 3: a profile connection's address carries a scheme, which is no host
+    /// for mosquitto's `-h`.
+    #[test]
+    fn copied_commands_use_the_host_and_port_of_a_profile_address() {
+        let e = |a: &str| {
+            let e = endpoint(a);
+            (e.host, e.port)
+        };
+        assert_eq!(e("mqtt://127.0.0.1:24884"), ("127.0.0.1".into(), 24884));
+        assert_eq!(e("mqtts://broker.lab:8884"), ("broker.lab".into(), 8884));
+        assert_eq!(
+            e("wss://mqtt.example.com:443/mqtt"),
+            ("mqtt.example.com".into(), 443)
+        );
+        assert_eq!(e("mqtt://[::1]:1884"), ("::1".into(), 1884));
+        assert_eq!(e("127.0.0.1:1884"), ("127.0.0.1".into(), 1884));
+        assert_eq!(e("mqtts://broker.lab"), ("broker.lab".into(), 8883));
+        assert_eq!(
+            sub_command("a/#", 0, "mqtt://127.0.0.1:24884", Tool::Mosquitto),
+            "mosquitto_sub -h 127.0.0.1 -p 24884 -t 'a/#' -v"
+        );
     }
 
     #[test]
