@@ -21,8 +21,16 @@ pub struct LessonModel {
     open: bool,
     host: String,
     port: u16,
+    /// Whether this session runs the embedded broker, whose log ticks the steps.
+    embedded: bool,
     screen: (u16, u16),
 }
+
+/// What the lesson pane says when there is no embedded broker to tick the steps.
+pub const NO_CHECKS: &str = "Steps are checked against the embedded broker's log, and this \
+    session has none (started with -h, -L or --no-broker), so nothing ticks here. Start \
+    mqtt-workbench without -h (or add --port) to have the steps checked; . skips a step. The \
+    commands below go to the broker the client is connected to.";
 
 impl LessonModel {
     /// The built-in lessons, closed, at lesson 1. `broker` is the embedded broker's
@@ -46,6 +54,7 @@ impl LessonModel {
             open: false,
             host,
             port,
+            embedded: broker.is_some(),
             screen: (80, 24),
         }
     }
@@ -84,6 +93,23 @@ impl LessonModel {
     #[must_use]
     pub fn command(&self, raw: &str) -> String {
         lessons::fill(raw, &self.host, self.port)
+    }
+
+    /// A lesson command for the pane: aimed at the embedded broker when there is one (its
+    /// log ticks the steps), otherwise at `address`, where the client is connected.
+    #[must_use]
+    pub fn command_at(&self, raw: &str, address: &str) -> String {
+        if self.embedded {
+            return self.command(raw);
+        }
+        let at = endpoint(address);
+        lessons::fill(raw, &at.host, at.port)
+    }
+
+    /// Why steps cannot tick in this session (no embedded broker), if so.
+    #[must_use]
+    pub fn no_checks(&self) -> Option<&'static str> {
+        (!self.embedded).then_some(NO_CHECKS)
     }
 
     /// The width the pane takes from a screen `width` columns wide (0 when closed).
@@ -304,6 +330,30 @@ mod tests {
             sub_command("a/#", 0, "mqtt://127.0.0.1:24884", Tool::Mosquitto),
             "mosquitto_sub -h 127.0.0.1 -p 24884 -t 'a/#' -v"
         );
+    }
+
+    /// Review item 6: without the embedded broker nothing can tick; the pane says so and
+    /// the commands go to the broker the client is connected to.
+    #[test]
+    fn without_the_embedded_broker_commands_follow_the_client() {
+        let m = LessonModel::new(None);
+        let (_, l) = m.lesson().expect("lesson 1");
+        let raw = &l.steps[0].commands[0];
+        assert_eq!(
+            m.command_at(raw, "127.0.0.1:24884"),
+            "mosquitto_sub -h 127.0.0.1 -p 24884 -t mqtt -v"
+        );
+        assert_eq!(
+            m.command_at(raw, "mqtt://10.0.0.5:1885"),
+            "mosquitto_sub -h 10.0.0.5 -p 1885 -t mqtt -v"
+        );
+        assert!(m.no_checks().is_some_and(|n| n.contains("nothing ticks")));
+        let m = LessonModel::new(Some("127.0.0.1:1884"));
+        assert_eq!(
+            m.command_at(raw, "mqtt://10.0.0.5:1885"),
+            "mosquitto_sub -h 127.0.0.1 -p 1884 -t mqtt -v"
+        );
+        assert_eq!(m.no_checks(), None);
     }
 
     #[test]
