@@ -738,6 +738,12 @@ fn perform(
             return Some(Action::Profiles(r));
         }
         Effect::Export(file) => return Some(Action::Exported(export_file::write(file))),
+        Effect::ReloadProfiles => {
+            let r = ProfileStore::open(env.config_dir.as_deref())
+                .map(|store| store.profiles().to_vec())
+                .map_err(|e| error_chain(&e));
+            return Some(Action::Profiles(r));
+        }
         Effect::DeleteProfile(name) => {
             let r = with_store(env, |store| {
                 store

@@ -276,6 +276,8 @@ impl App {
             Cmd::Profiles => {
                 let cursor = self.profiles.row_of(None, self.link.target());
                 self.modal = Some(Modal::Profiles { cursor });
+                // Review item 15: another process (`profile add`) may have changed the file.
+                return vec![Effect::ReloadProfiles];
             }
             Cmd::Reconnect => {
                 self.link.reconnecting();
@@ -740,6 +742,9 @@ impl App {
                     }
                 };
                 self.profiles.replace(list);
+                if let Some(Modal::Profiles { cursor }) = &mut self.modal {
+                    *cursor = (*cursor).min(self.profiles.picker_len() - 1);
+                }
                 if let Some(name) = saved {
                     self.notices.say(format!("saved profile '{name}'"));
                     let cursor = self
