@@ -276,6 +276,22 @@ impl Link {
         }
     }
 
+    /// Why `X` in the tree found no retained message, when the link goes to another broker:
+    /// its retained store is known only from RETAIN 1 deliveries, which come when a
+    /// subscription is made; live deliveries carry RETAIN 0 ([MQTT311-3.3.1-9]).
+    #[must_use]
+    pub fn retained_unknown(&self) -> Option<String> {
+        (self.target != Target::Embedded).then(|| {
+            format!(
+                "no retained message known here: {} is another broker, whose retained \
+                 messages the workbench learns only from RETAIN 1 deliveries when it \
+                 subscribes (live ones carry RETAIN 0, [MQTT311-3.3.1-9]). r reconnects and \
+                 subscribes again to learn them; X on a message in the list clears its topic",
+                self.address
+            )
+        })
+    }
+
     /// Points the link at the embedded broker at `addr`, subscribed to `#`.
     pub fn point_at_embedded(&mut self, addr: &str) {
         self.target = Target::Embedded;

@@ -314,6 +314,13 @@ impl App {
             Cmd::ClearRetained => {
                 let t = self.messages.current().map(|m| m.topic.to_string());
                 let m = fleet::ask_clear_retained(&mut self.fleet_parts(), t);
+                // Review item 11: in the tree, nothing known; say why for another broker.
+                if m.is_none()
+                    && self.layout.focus() == Pane::Topics
+                    && let Some(why) = self.link.retained_unknown()
+                {
+                    self.notices.say(why);
+                }
                 self.modal = m.map(|m| Modal::Fleet(Box::new(m)));
             }
             Cmd::Fleet(c) => {

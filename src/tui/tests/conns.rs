@@ -356,3 +356,35 @@ fn a_second_profile_with_the_same_explicit_client_id_is_refused() {
         "{notice}"
     );
 }
+
+/// Review item 11: `X` in the tree of a connection to another broker finds nothing when
+/// the retained messages arrived live (RETAIN 0) and says why and what works; a RETAIN 1
+/// delivery (on subscribing) is known.
+#[test]
+fn clearing_retained_on_another_broker_says_what_is_known_and_why() {
+    let mut app = two_connections();
+    app.update(Action::ConnEvent(1, LinkEvent::Connected));
+    app.update(Action::ConnEvent(1, msg("plant/1/state", b"on", at(2, 0))));
+    key(&mut app, '1');
+    assert_eq!(app.layout().focus(), Pane::Topics);
+    key(&mut app, 'X');
+    assert!(app.modal().is_none());
+    let notice = app.notice().unwrap_or_default().to_owned();
+    assert!(
+        notice.contains("RETAIN 1 deliveries")
+            && notice.contains("[MQTT311-3.3.1-9]")
+            && notice.contains("r reconnects"),
+        "{notice}"
+    );
+    let mut retained = msg("plant/2/state", b"off", at(3, 0));
+    if let LinkEvent::Message(m) = &mut retained {
+        m.retain = true;
+    }
+    app.update(Action::ConnEvent(1, retained));
+    key(&mut app, 'X');
+    assert!(
+        matches!(app.modal(), Some(Modal::Fleet(_))),
+        "{:?}",
+        app.notice()
+    );
+}
