@@ -429,6 +429,7 @@ impl Conns {
             let sec = unix_secs(m.time);
             let retained = m.retain && !m.payload.is_empty();
             let topic = p.messages.push(m);
+            (p.messages).mark_copy(p.link.matching_subscriptions(&topic));
             p.topics.insert(&topic, sec, retained);
             slot.unseen += 1;
             return Vec::new();

@@ -179,6 +179,7 @@ impl App {
                 let empty = m.payload.is_empty();
                 let retained = m.retain && !empty;
                 let topic = self.messages.push(m);
+                (self.messages).mark_copy(self.link.matching_subscriptions(&topic));
                 self.journey.arrived(&mut self.messages);
                 let sent_retained = self
                     .messages
@@ -408,7 +409,13 @@ impl App {
             LinkEvent::SubAck {
                 filter,
                 result: Ok(q),
-            } => self.notices.suback(filter, Some(*q)),
+            } => {
+                self.notices.suback(filter, Some(*q));
+                // Review item 10: overlapping subscriptions may bring copies; say so once.
+                if let Some(note) = self.link.take_overlap_note(filter) {
+                    self.notices.say(note);
+                }
+            }
             LinkEvent::Refused(why) => {
                 self.notices.connection_settled();
                 let profile = match self.link.target() {

@@ -388,3 +388,58 @@ fn clearing_retained_on_another_broker_says_what_is_known_and_why() {
         app.notice()
     );
 }
+
+/// Review item 10: a subscription that overlaps another one says, once its SUBACK comes,
+/// that a broker may send one copy per matching subscription, and the repeat is marked in
+/// the list (the data stays: both messages are kept).
+#[test]
+fn an_overlapping_subscription_explains_and_marks_the_copies() {
+    let mut app = app();
+    app.update(Action::Client(LinkEvent::Connected));
+    key(&mut app, 's');
+    typed(&mut app, "mqtt");
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(matches!(fx.as_slice(), [Effect::Subscribe { filter, .. }] if filter == "mqtt"));
+    app.update(Action::Client(LinkEvent::SubAck {
+        filter: "mqtt".into(),
+        result: Ok(0),
+    }));
+    let notice = app.notice().unwrap_or_default().to_owned();
+    assert!(
+        notice.contains("overlaps '#'") && notice.contains("MQTT311 §3.3.5"),
+        "{notice}"
+    );
+    // The same SUBACK again (a reconnect) says nothing new.
+    app.update(Action::Client(LinkEvent::SubAck {
+        filter: "mqtt".into(),
+        result: Ok(0),
+    }));
+    app.update(Action::Client(msg("mqtt", b"Hello", at(5, 0))));
+    app.update(Action::Client(msg("mqtt", b"Hello", at(5, 2))));
+    app.update(Action::Client(msg("other", b"Hello", at(5, 3))));
+    app.update(Action::Client(msg("other", b"Hello", at(5, 4))));
+    let copies: Vec<_> = app
+        .messages()
+        .ring()
+        .iter()
+        .map(|(_, m)| (m.topic.to_string(), m.copy))
+        .collect();
+    assert_eq!(
+        copies,
+        [
+            ("mqtt".into(), false),
+            ("mqtt".into(), true),
+            ("other".into(), false),
+            ("other".into(), false),
+        ]
+    );
+    let t = screen(&mut app, 100, 30);
+    let text: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert_eq!(text.matches("copy Hello").count(), 1, "{text}");
+}
