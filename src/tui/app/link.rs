@@ -292,9 +292,9 @@ impl Link {
             .find(|s| filters_overlap(&s.filter, &filter))
             .map(|s| {
                 let note = format!(
-                    "subscribed to '{filter}', which overlaps '{}': a broker may send one \
-                     copy of a message per matching subscription (MQTT311 §3.3.5, MQTT5 \
-                     §3.3.4), so such messages can show twice; the list marks a repeat 'copy'",
+                    "it overlaps '{}': a broker may send one copy of a message per \
+                     matching subscription (MQTT311 §3.3.5, MQTT5 §3.3.4), so such messages \
+                     can show twice; the list marks a repeat 'copy'",
                     s.filter
                 );
                 (filter.clone(), note)

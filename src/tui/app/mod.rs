@@ -413,7 +413,8 @@ impl App {
                 self.notices.suback(filter, Some(*q));
                 // Review item 10: overlapping subscriptions may bring copies; say so once.
                 if let Some(note) = self.link.take_overlap_note(filter) {
-                    self.notices.say(note);
+                    let granted = format!("subscribed to '{filter}' (QoS {q} granted)");
+                    self.notices.say(format!("{granted}; {note}"));
                 }
             }
             LinkEvent::Refused(why) => {
