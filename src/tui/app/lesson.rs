@@ -5,11 +5,12 @@
 use super::cmd::LessonCmd;
 use super::composer::Composer;
 use super::layout::LayoutModel;
+use super::notice::Notices;
 use super::prompt::Prompt;
 use crate::broker::{BrokerEvent, LogEntry};
 use crate::lessons::shell::{self, Endpoint, PubSpec, Tool};
 use crate::lessons::{self, Lesson, Progress};
-use crate::tui::client_link::OutgoingPublish;
+use crate::tui::client_link::{IncomingMessage, OutgoingPublish};
 
 /// The lessons and the learner's place in the current one.
 #[derive(Debug, Clone)]
@@ -27,10 +28,71 @@ pub struct LessonModel {
 }
 
 /// What the lesson pane says when there is no embedded broker to tick the steps.
-pub const NO_CHECKS: &str = "Steps are checked against the embedded broker's log, and this \
-    session has none (started with -h, -L or --no-broker), so nothing ticks here. Start \
-    mqtt-workbench without -h (or add --port) to have the steps checked; . skips a step. The \
-    commands below go to the broker the client is connected to.";
+pub const NO_CHECKS: &str = "No embedded broker in this session (started with -h, -L or \
+    --no-broker): steps tick only from this workbench's own client (its SUBSCRIBE, the \
+    PUBLISH it sends from the composer, the messages it receives); what mosquitto_sub or \
+    mosquitto_pub do is not seen, so . skips such a step. Start mqtt-workbench without -h \
+    (or add --port) to have every step checked. The commands below go to the broker the \
+    client is connected to.";
+
+/// A packet of the workbench's own client, which stands in for the broker's log when there
+/// is no embedded broker.
+#[derive(Debug, Clone, Copy)]
+pub enum OwnPacket<'a> {
+    /// The broker granted its SUBSCRIBE to `filter` (its SUBACK came).
+    Subscribed {
+        /// Topic filter.
+        filter: &'a str,
+        /// Granted QoS.
+        qos: u8,
+    },
+    /// It sent a PUBLISH (the broker receives it).
+    Sent {
+        /// Topic name.
+        topic: &'a str,
+        /// QoS.
+        qos: u8,
+        /// Retain.
+        retain: bool,
+        /// Payload length.
+        len: usize,
+    },
+    /// It received a PUBLISH (the broker sent it).
+    Received {
+        /// Topic name.
+        topic: &'a str,
+        /// QoS.
+        qos: u8,
+        /// RETAIN flag.
+        retain: bool,
+        /// Payload length.
+        len: usize,
+    },
+}
+
+impl<'a> OwnPacket<'a> {
+    /// The PUBLISH the client sends for `p`.
+    #[must_use]
+    pub fn sent(p: &'a OutgoingPublish) -> Self {
+        Self::Sent {
+            topic: &p.topic,
+            qos: p.qos,
+            retain: p.retain,
+            len: p.payload.len(),
+        }
+    }
+
+    /// The PUBLISH `m` the client received.
+    #[must_use]
+    pub fn received(m: &'a IncomingMessage) -> Self {
+        Self::Received {
+            topic: &m.topic,
+            qos: m.qos,
+            retain: m.retain,
+            len: m.payload.len(),
+        }
+    }
+}
 
 impl LessonModel {
     /// The built-in lessons, closed, at lesson 1. `broker` is the embedded broker's
@@ -170,6 +232,59 @@ impl LessonModel {
             *notice = Some(n);
         }
         entry
+    }
+
+    /// Without the embedded broker, a packet of the workbench's own client (`client`) ticks
+    /// steps as the broker's log line it implies would; with one, its log does that and this
+    /// does nothing.
+    pub fn on_own_packet(&mut self, client: &str, p: OwnPacket<'_>) -> Option<String> {
+        use crate::broker::event::PublishFlags;
+        if self.embedded {
+            return None;
+        }
+        let client: std::sync::Arc<str> = client.into();
+        let flags = |qos, retain| PublishFlags {
+            dup: false,
+            qos,
+            retain,
+            pkid: 0,
+        };
+        let e = match p {
+            OwnPacket::Subscribed { filter, qos } => BrokerEvent::SubscribeReceived {
+                client,
+                filters: vec![(filter.to_owned(), qos)],
+            },
+            OwnPacket::Sent {
+                topic,
+                qos,
+                retain,
+                len,
+            } => BrokerEvent::PublishReceived {
+                client,
+                flags: flags(qos, retain),
+                topic: topic.into(),
+                len,
+            },
+            OwnPacket::Received {
+                topic,
+                qos,
+                retain,
+                len,
+            } => BrokerEvent::PublishSent {
+                client,
+                flags: flags(qos, retain),
+                topic: topic.into(),
+                len,
+            },
+        };
+        self.on_event(&e)
+    }
+
+    /// [`LessonModel::on_own_packet`], saying a ticked step in `notices`.
+    pub fn own_packet(&mut self, client: &str, p: OwnPacket<'_>, notices: &mut Notices) {
+        if let Some(n) = self.on_own_packet(client, p) {
+            notices.say(n);
+        }
     }
 
     /// Feeds a broker event; returns a notice when it ticked a step off.
@@ -347,7 +462,7 @@ mod tests {
             m.command_at(raw, "mqtt://10.0.0.5:1885"),
             "mosquitto_sub -h 10.0.0.5 -p 1885 -t mqtt -v"
         );
-        assert!(m.no_checks().is_some_and(|n| n.contains("nothing ticks")));
+        assert!(m.no_checks().is_some_and(|n| n.contains("own client")));
         let m = LessonModel::new(Some("127.0.0.1:1884"));
         assert_eq!(
             m.command_at(raw, "mqtt://10.0.0.5:1885"),

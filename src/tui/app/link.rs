@@ -315,10 +315,13 @@ impl Link {
             .count()
     }
 
-    /// The note for `filter`'s SUBACK when it overlaps another subscription (once).
-    pub fn take_overlap_note(&mut self, filter: &str) -> Option<String> {
+    /// The notice for `filter`'s SUBACK (QoS `granted`) when it overlaps another
+    /// subscription (once).
+    pub fn take_overlap_note(&mut self, filter: &str, granted: u8) -> Option<String> {
         match self.overlap_note.take() {
-            Some((f, note)) if f == filter => Some(note),
+            Some((f, note)) if f == filter => Some(format!(
+                "subscribed to '{filter}' (QoS {granted} granted); {note}"
+            )),
             other => {
                 self.overlap_note = other;
                 None

@@ -175,6 +175,8 @@ impl App {
             }
             Action::BrokerLagged(n) => self.log.push_lagged(n, self.now),
             Action::Client(LinkEvent::Message(m)) => {
+                let own = lesson::OwnPacket::received(&m);
+                (self.lesson).own_packet(self.link.client_id(), own, &mut self.notices);
                 let sec = rate::unix_secs(m.time);
                 let empty = m.payload.is_empty();
                 let retained = m.retain && !empty;
@@ -411,10 +413,11 @@ impl App {
                 result: Ok(q),
             } => {
                 self.notices.suback(filter, Some(*q));
+                let own = lesson::OwnPacket::Subscribed { filter, qos: *q };
+                (self.lesson).own_packet(self.link.client_id(), own, &mut self.notices);
                 // Review item 10: overlapping subscriptions may bring copies; say so once.
-                if let Some(note) = self.link.take_overlap_note(filter) {
-                    let granted = format!("subscribed to '{filter}' (QoS {q} granted)");
-                    self.notices.say(format!("{granted}; {note}"));
+                if let Some(note) = self.link.take_overlap_note(filter, *q) {
+                    self.notices.say(note);
                 }
             }
             LinkEvent::Refused(why) => {
@@ -637,6 +640,8 @@ impl App {
                             if p.retain { ", retained" } else { "" }
                         ));
                         self.link.published_one(&p);
+                        let own = lesson::OwnPacket::sent(&p);
+                        (self.lesson).own_packet(self.link.client_id(), own, &mut self.notices);
                         return vec![Effect::Publish(p)];
                     }
                     c.refuse("the client is not connected");

@@ -444,3 +444,55 @@ fn an_overlapping_subscription_explains_and_marks_the_copies() {
         .collect();
     assert_eq!(text.matches("copy Hello").count(), 1, "{text}");
 }
+
+/// Review item 6: without the embedded broker, lesson 1 ticks from the workbench's own
+/// client (its SUBSCRIBE granted, its PUBLISH, the message coming back), and the pane's
+/// commands name the broker the client is connected to.
+#[test]
+fn without_the_embedded_broker_lesson_1_ticks_from_the_own_client() {
+    let mut app = App::new(
+        StartInfo {
+            broker_addr: None,
+            client_target: "127.0.0.1:24884".into(),
+            client_id: "mqtt-workbench-1".into(),
+            subscriptions: vec![("#".into(), 0)],
+            target: Target::Remote,
+            help_lines: widgets::help::help_lines().len(),
+            ..StartInfo::default()
+        },
+        Limits::default(),
+    );
+    app.update(Action::Tick(at(0, 0)));
+    app.update(Action::Client(LinkEvent::Connected));
+    key(&mut app, 'L');
+    let t = screen(&mut app, 160, 48);
+    let text: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        text.contains("mosquitto_sub -h 127.0.0.1 -p 24884"),
+        "{text}"
+    );
+    key(&mut app, 's');
+    typed(&mut app, "mqtt");
+    press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    app.update(Action::Client(LinkEvent::SubAck {
+        filter: "mqtt".into(),
+        result: Ok(0),
+    }));
+    assert_eq!(app.lesson().progress().map(|p| p.step()), Some(1));
+    key(&mut app, 'p');
+    typed(&mut app, "mqtt");
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    typed(&mut app, "Hello2 mqtt");
+    let fx = press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(matches!(fx.as_slice(), [Effect::Publish(_)]), "{fx:?}");
+    assert_eq!(app.lesson().progress().map(|p| p.step()), Some(2));
+    app.update(Action::Client(msg("mqtt", b"Hello2 mqtt", at(1, 0))));
+    assert!(app.lesson().progress().is_some_and(|p| p.done()));
+    assert_eq!(app.notice(), Some("lesson complete: 1. Hello, MQTT"));
+}
