@@ -477,6 +477,10 @@ fn import(mut store: ProfileStore, file: &std::path::Path, replace: bool) -> Res
         ));
     }
     let names: Vec<String> = incoming.iter().map(|p| p.name.clone()).collect();
+    let dir = store.path().parent().map(std::path::Path::to_path_buf);
+    for warning in missing_protos(&incoming, dir.as_deref()) {
+        eprintln!("Warning: {warning}");
+    }
     for p in incoming {
         store.upsert(p).map_err(|e| e.to_string())?;
     }
@@ -488,6 +492,42 @@ fn import(mut store: ProfileStore, file: &std::path::Path, replace: bool) -> Res
         names.join(", ")
     );
     Ok(())
+}
+
+/// The `.proto` files the protobuf decoders of `profiles` read: profile name and path as
+/// written (relative paths start at the directory of `profiles.toml`).
+fn proto_files(profiles: &[Profile]) -> Vec<(&str, &std::path::Path)> {
+    profiles
+        .iter()
+        .flat_map(|p| {
+            p.decoders
+                .iter()
+                .filter_map(|d| d.proto.as_deref())
+                .map(|f| (p.name.as_str(), f))
+        })
+        .collect()
+}
+
+/// Why imported `profiles` will not decode here: a `.proto` file they name is missing
+/// (relative paths are looked up in `dir`, the directory of `profiles.toml`).
+fn missing_protos(profiles: &[Profile], dir: Option<&std::path::Path>) -> Vec<String> {
+    proto_files(profiles)
+        .into_iter()
+        .filter_map(|(name, file)| {
+            let at = match dir {
+                Some(d) if file.is_relative() => d.join(file),
+                _ => file.to_path_buf(),
+            };
+            (!at.exists()).then(|| {
+                format!(
+                    "profile '{name}' decodes with '{}', which is not there; copy the .proto \
+                     file to {} (its payloads show as hex until then)",
+                    file.display(),
+                    at.display()
+                )
+            })
+        })
+        .collect()
 }
 
 /// The profiles as TOML for sharing: stored passwords replaced by `ask_password = true`.
@@ -510,6 +550,13 @@ pub fn export_text(profiles: &[Profile]) -> String {
     if dropped {
         text.push_str("# Stored passwords were left out; those profiles ask for them.\n");
     }
+    for (name, file) in proto_files(profiles) {
+        text.push_str(&format!(
+            "# Profile '{name}' decodes with '{}', which is not in this export: copy it \
+             along (relative paths start at the directory of profiles.toml).\n",
+            file.display()
+        ));
+    }
     text.push('\n');
     text.push_str(&store::to_toml(&out));
     text
@@ -529,6 +576,13 @@ fn export(
             .collect::<Result<_, _>>()?
     };
     let text = export_text(&chosen);
+    for (name, file) in proto_files(&chosen) {
+        eprintln!(
+            "Warning: profile '{name}' decodes with '{}', which is not in the export; \
+             send that .proto file along",
+            file.display()
+        );
+    }
     match output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| format!("cannot write '{}': {e}", path.display())),
@@ -659,5 +713,39 @@ mod tests {
         let t = export_text(&[p]);
         assert!(!t.contains("hunter2"), "{t}");
         assert!(t.contains("ask_password = true"), "{t}");
+    }
+
+    /// Review item 15: a protobuf decoder's .proto file does not travel with an export;
+    /// the export says so and an import names the file it cannot find.
+    #[test]
+    fn export_and_import_name_a_protobuf_decoders_proto_file() {
+        use crate::profile::{DecoderKind, DecoderSpec};
+        let mut p = Profile::named("plant");
+        p.decoders.push(DecoderSpec {
+            filter: "plant/#".into(),
+            kind: DecoderKind::Protobuf,
+            proto: Some("schemas/reading.proto".into()),
+            message: Some("plant.Reading".into()),
+        });
+        let t = export_text(std::slice::from_ref(&p));
+        assert!(
+            t.contains("# Profile 'plant' decodes with 'schemas/reading.proto', which is not in this export"),
+            "{t}"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = missing_protos(std::slice::from_ref(&p), Some(dir.path()));
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert!(
+            missing[0].contains("'schemas/reading.proto'"),
+            "{}",
+            missing[0]
+        );
+        std::fs::create_dir(dir.path().join("schemas")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("schemas/reading.proto"),
+            "syntax = \"proto3\";",
+        )
+        .expect("write");
+        assert!(missing_protos(&[p], Some(dir.path())).is_empty());
     }
 }

@@ -695,7 +695,7 @@ fn perform(
                 } => Some(profile.clone()),
                 _ => None,
             };
-            return match connect_options(to, env) {
+            return match connect_options(to, env, conn) {
                 Ok(o) => {
                     client.replace(conn, Some(client_link::connect_traced(o, traced)));
                     None
@@ -738,6 +738,12 @@ fn perform(
             return Some(Action::Profiles(r));
         }
         Effect::Export(file) => return Some(Action::Exported(export_file::write(file))),
+        Effect::ReloadProfiles => {
+            let r = ProfileStore::open(env.config_dir.as_deref())
+                .map(|store| store.profiles().to_vec())
+                .map_err(|e| error_chain(&e));
+            return Some(Action::Profiles(r));
+        }
         Effect::DeleteProfile(name) => {
             let r = with_store(env, |store| {
                 store
@@ -773,7 +779,14 @@ fn with_store(
 
 /// The options for a switch: the embedded broker, or a profile with its password resolved
 /// (typed at the workbench's prompt, or from the file, environment or password file).
-fn connect_options(to: ConnectTo, env: &Env) -> Result<ConnectOptions, ConnectError> {
+/// Without an explicit client id, connection `conn` gets its own
+/// ([`app::conns::client_id_for`]).
+fn connect_options(
+    to: ConnectTo,
+    env: &Env,
+    conn: app::conns::ConnId,
+) -> Result<ConnectOptions, ConnectError> {
+    let own_id = app::conns::client_id_for(&env.client_id, conn);
     match to {
         ConnectTo::Embedded => {
             let addr = env.embedded.ok_or_else(|| {
@@ -783,7 +796,7 @@ fn connect_options(to: ConnectTo, env: &Env) -> Result<ConnectOptions, ConnectEr
                 host: addr.ip().to_string(),
                 port: addr.port(),
                 version: MqttVersion::V5,
-                client_id: Some(env.client_id.clone()),
+                client_id: Some(own_id),
                 ..ConnectOptions::default()
             })
         }
@@ -797,7 +810,7 @@ fn connect_options(to: ConnectTo, env: &Env) -> Result<ConnectOptions, ConnectEr
                     .map_err(|e| ConnectError::Password(error_chain(&e)))?,
             };
             if o.client_id.is_none() {
-                o.client_id = Some(env.client_id.clone());
+                o.client_id = Some(own_id);
             }
             Ok(o)
         }

@@ -199,6 +199,11 @@ impl Mosquitto {
     pub async fn wait_log(&self, needle: &str) {
         self.proc.wait_stderr(needle).await;
     }
+
+    /// The broker's log so far.
+    pub fn log_text(&self) -> String {
+        self.proc.stderr_text()
+    }
 }
 
 /// Either broker, so a test can run against both.

@@ -145,3 +145,58 @@ async fn two_connections_side_by_side_keep_their_histories_and_trace_the_client(
     t.keys(&["q"]);
     t.assert_clean_exit(0);
 }
+
+/// Review item 1: two profiles pointing at one mosquitto, the second opened with `P`: each
+/// connection has its own client id, so mosquitto never closes one for the other
+/// ([MQTT311-3.1.4-2]) and both keep receiving.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_profiles_on_one_broker_do_not_take_each_other_over() {
+    if !have_mosquitto() || !have_tmux() {
+        return;
+    }
+    let m = Mosquitto::anonymous().await;
+    let port = m.port.to_string();
+    let cfg = tempfile::tempdir().unwrap();
+    let dir = cfg.path().to_str().unwrap();
+    std::fs::write(
+        cfg.path().join("profiles.toml"),
+        format!(
+            "[[profile]]\nname = \"a\"\nhost = \"127.0.0.1\"\nport = {port}\n\
+             subscriptions = [{{ filter = \"a/#\" }}]\n\n\
+             [[profile]]\nname = \"b\"\nhost = \"127.0.0.1\"\nport = {port}\n\
+             subscriptions = [{{ filter = \"b/#\" }}]\n"
+        ),
+    )
+    .unwrap();
+    let t = Tmux::start(
+        "conns-ids",
+        &["--config-dir", dir, "--profile", "a", "--no-broker"],
+    );
+    t.wait_until("profile a connected", |s| {
+        s.contains("client connected 'a'")
+    });
+    m.wait_log("a/# (QoS 0)").await;
+    // The picker: embedded (none here), a, b.
+    t.keys(&["P"]);
+    t.wait_until("the picker", |s| {
+        s.contains("b") && s.contains("mqtt://127.0.0.1")
+    });
+    t.keys(&["j", "j", "Enter"]);
+    t.wait_until("profile b connected", |s| {
+        s.contains("[2/2] client connected 'b'")
+    });
+    m.wait_log("b/# (QoS 0)").await;
+    // Its own client id: the workbench's with `-1`.
+    m.wait_log("-1 (p").await;
+    mosquitto_pub(&port, "b/x", &["-m", "for-b"]).await;
+    t.wait_until("b's message", |s| s.contains("for-b"));
+    t.keys(&["{"]);
+    mosquitto_pub(&port, "a/x", &["-m", "for-a"]).await;
+    t.wait_until("a's message, a still connected", |s| {
+        s.contains("[1/2] client connected 'a'") && s.contains("for-a")
+    });
+    let log = m.log_text();
+    assert!(!log.contains("already connected"), "{log}");
+    t.keys(&["q"]);
+    t.assert_clean_exit(0);
+}

@@ -93,6 +93,18 @@ pub struct Conns {
     default_client_id: String,
 }
 
+/// The client id connection `conn` uses when its profile sets none: the workbench's own id
+/// for the first connection and `<id>-<conn>` for the others, so two connections to one
+/// broker never take each other over ([MQTT311-3.1.4-2], [MQTT5-3.1.4-3]).
+#[must_use]
+pub fn client_id_for(base: &str, conn: ConnId) -> String {
+    if conn == 0 {
+        base.to_owned()
+    } else {
+        format!("{base}-{conn}")
+    }
+}
+
 /// The name a connection is listed under.
 #[must_use]
 pub fn name_of(link: &Link) -> String {
@@ -273,6 +285,34 @@ impl Conns {
         })
     }
 
+    /// Why `profile` must not open a new connection: its explicit client id is the one a
+    /// connection of this workbench already uses at the same address, and the broker would
+    /// close one for the other, again and again ([MQTT311-3.1.4-2], [MQTT5-3.1.4-3]).
+    #[must_use]
+    pub fn client_id_clash(
+        &self,
+        profile: &crate::profile::Profile,
+        shown: &Link,
+    ) -> Option<String> {
+        let id = profile.client_id.as_deref()?;
+        let address = profile.base_options().map_or_else(
+            |_| profile.address(),
+            |o| crate::profile::options_address(&o),
+        );
+        self.slots.iter().find_map(|s| {
+            let link = s.parked.as_ref().map_or(shown, |p| &p.link);
+            (link.client_id() == id && link.address() == address).then(|| {
+                format!(
+                    "not connecting '{}': connection '{}' already uses client id '{id}' at \
+                     {address}; the broker would close one for the other \
+                     ([MQTT311-3.1.4-2]); give the profile another client id",
+                    profile.name,
+                    name_of(link)
+                )
+            })
+        })
+    }
+
     /// Opens a new connection with empty data and shows it; the caller points its link.
     /// Returns its id.
     pub fn open(
@@ -292,7 +332,7 @@ impl Conns {
                 messages: Messages::new(l.messages, l.message_bytes),
                 link: Link::new(
                     String::new(),
-                    self.default_client_id.clone(),
+                    client_id_for(&self.default_client_id, id),
                     Target::Remote,
                     &[],
                     l.publish_history,
@@ -389,6 +429,7 @@ impl Conns {
             let sec = unix_secs(m.time);
             let retained = m.retain && !m.payload.is_empty();
             let topic = p.messages.push(m);
+            (p.messages).mark_copy(p.link.matching_subscriptions(&topic));
             p.topics.insert(&topic, sec, retained);
             slot.unseen += 1;
             return Vec::new();

@@ -182,6 +182,7 @@ mod tests {
             pkid: 1,
             retain: false,
             sent_retained: false,
+            copy: false,
             properties: vec![("User Property".into(), "unit = C".into())],
             journey: 0,
         }

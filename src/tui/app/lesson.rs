@@ -5,11 +5,12 @@
 use super::cmd::LessonCmd;
 use super::composer::Composer;
 use super::layout::LayoutModel;
+use super::notice::Notices;
 use super::prompt::Prompt;
 use crate::broker::{BrokerEvent, LogEntry};
 use crate::lessons::shell::{self, Endpoint, PubSpec, Tool};
 use crate::lessons::{self, Lesson, Progress};
-use crate::tui::client_link::OutgoingPublish;
+use crate::tui::client_link::{IncomingMessage, OutgoingPublish};
 
 /// The lessons and the learner's place in the current one.
 #[derive(Debug, Clone)]
@@ -21,7 +22,76 @@ pub struct LessonModel {
     open: bool,
     host: String,
     port: u16,
+    /// Whether this session runs the embedded broker, whose log ticks the steps.
+    embedded: bool,
     screen: (u16, u16),
+}
+
+/// What the lesson pane says when there is no embedded broker to tick the steps.
+pub const NO_CHECKS: &str = "No embedded broker in this session (started with -h, -L or \
+    --no-broker): steps tick only from this workbench's own client (its SUBSCRIBE, the \
+    PUBLISH it sends from the composer, the messages it receives); what mosquitto_sub or \
+    mosquitto_pub do is not seen, so . skips such a step. Start mqtt-workbench without -h \
+    (or add --port) to have every step checked. The commands below go to the broker the \
+    client is connected to.";
+
+/// A packet of the workbench's own client, which stands in for the broker's log when there
+/// is no embedded broker.
+#[derive(Debug, Clone, Copy)]
+pub enum OwnPacket<'a> {
+    /// The broker granted its SUBSCRIBE to `filter` (its SUBACK came).
+    Subscribed {
+        /// Topic filter.
+        filter: &'a str,
+        /// Granted QoS.
+        qos: u8,
+    },
+    /// It sent a PUBLISH (the broker receives it).
+    Sent {
+        /// Topic name.
+        topic: &'a str,
+        /// QoS.
+        qos: u8,
+        /// Retain.
+        retain: bool,
+        /// Payload length.
+        len: usize,
+    },
+    /// It received a PUBLISH (the broker sent it).
+    Received {
+        /// Topic name.
+        topic: &'a str,
+        /// QoS.
+        qos: u8,
+        /// RETAIN flag.
+        retain: bool,
+        /// Payload length.
+        len: usize,
+    },
+}
+
+impl<'a> OwnPacket<'a> {
+    /// The PUBLISH the client sends for `p`.
+    #[must_use]
+    pub fn sent(p: &'a OutgoingPublish) -> Self {
+        Self::Sent {
+            topic: &p.topic,
+            qos: p.qos,
+            retain: p.retain,
+            len: p.payload.len(),
+        }
+    }
+
+    /// The PUBLISH `m` the client received.
+    #[must_use]
+    pub fn received(m: &'a IncomingMessage) -> Self {
+        Self::Received {
+            topic: &m.topic,
+            qos: m.qos,
+            retain: m.retain,
+            len: m.payload.len(),
+        }
+    }
 }
 
 impl LessonModel {
@@ -46,6 +116,7 @@ impl LessonModel {
             open: false,
             host,
             port,
+            embedded: broker.is_some(),
             screen: (80, 24),
         }
     }
@@ -84,6 +155,23 @@ impl LessonModel {
     #[must_use]
     pub fn command(&self, raw: &str) -> String {
         lessons::fill(raw, &self.host, self.port)
+    }
+
+    /// A lesson command for the pane: aimed at the embedded broker when there is one (its
+    /// log ticks the steps), otherwise at `address`, where the client is connected.
+    #[must_use]
+    pub fn command_at(&self, raw: &str, address: &str) -> String {
+        if self.embedded {
+            return self.command(raw);
+        }
+        let at = endpoint(address);
+        lessons::fill(raw, &at.host, at.port)
+    }
+
+    /// Why steps cannot tick in this session (no embedded broker), if so.
+    #[must_use]
+    pub fn no_checks(&self) -> Option<&'static str> {
+        (!self.embedded).then_some(NO_CHECKS)
     }
 
     /// The width the pane takes from a screen `width` columns wide (0 when closed).
@@ -146,6 +234,59 @@ impl LessonModel {
         entry
     }
 
+    /// Without the embedded broker, a packet of the workbench's own client (`client`) ticks
+    /// steps as the broker's log line it implies would; with one, its log does that and this
+    /// does nothing.
+    pub fn on_own_packet(&mut self, client: &str, p: OwnPacket<'_>) -> Option<String> {
+        use crate::broker::event::PublishFlags;
+        if self.embedded {
+            return None;
+        }
+        let client: std::sync::Arc<str> = client.into();
+        let flags = |qos, retain| PublishFlags {
+            dup: false,
+            qos,
+            retain,
+            pkid: 0,
+        };
+        let e = match p {
+            OwnPacket::Subscribed { filter, qos } => BrokerEvent::SubscribeReceived {
+                client,
+                filters: vec![(filter.to_owned(), qos)],
+            },
+            OwnPacket::Sent {
+                topic,
+                qos,
+                retain,
+                len,
+            } => BrokerEvent::PublishReceived {
+                client,
+                flags: flags(qos, retain),
+                topic: topic.into(),
+                len,
+            },
+            OwnPacket::Received {
+                topic,
+                qos,
+                retain,
+                len,
+            } => BrokerEvent::PublishSent {
+                client,
+                flags: flags(qos, retain),
+                topic: topic.into(),
+                len,
+            },
+        };
+        self.on_event(&e)
+    }
+
+    /// [`LessonModel::on_own_packet`], saying a ticked step in `notices`.
+    pub fn own_packet(&mut self, client: &str, p: OwnPacket<'_>, notices: &mut Notices) {
+        if let Some(n) = self.on_own_packet(client, p) {
+            notices.say(n);
+        }
+    }
+
     /// Feeds a broker event; returns a notice when it ticked a step off.
     pub fn on_event(&mut self, e: &BrokerEvent) -> Option<String> {
         let l = self.lessons.get(self.current)?;
@@ -162,14 +303,24 @@ impl LessonModel {
     }
 }
 
-/// Where `address` (`host:port`, as the client pane shows it) points.
+/// Where `address` points: `host:port` as the embedded and `-h` connections show it, or a
+/// profile's `scheme://host:port[/path]` (the scheme and path are not mosquitto's `-h`).
 fn endpoint(address: &str) -> Endpoint {
-    let (host, port) = address
+    let (scheme, rest) = address.split_once("://").unwrap_or(("mqtt", address));
+    let authority = rest.split_once('/').map_or(rest, |(a, _)| a);
+    let default_port = match scheme {
+        "mqtts" | "ssl" => 8883,
+        "ws" => 80,
+        "wss" => 443,
+        _ => 1883,
+    };
+    let (host, port) = authority
         .rsplit_once(':')
-        .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse().ok()?)))
-        .unwrap_or((address, 1883));
+        .filter(|(h, _)| !h.is_empty())
+        .and_then(|(h, p)| Some((h, p.parse().ok()?)))
+        .unwrap_or((authority, default_port));
     Endpoint {
-        host: host.to_owned(),
+        host: host.trim_matches(['[', ']']).to_owned(),
         port,
     }
 }
@@ -271,6 +422,53 @@ mod tests {
         m.update_alone(LessonCmd::Prev);
         m.update_alone(LessonCmd::Prev);
         assert_eq!(m.lesson().map(|(i, _)| i), Some(m.count() - 1));
+    }
+
+    /// Review item 3: a profile connection's address carries a scheme, which is no host
+    /// for mosquitto's `-h`.
+    #[test]
+    fn copied_commands_use_the_host_and_port_of_a_profile_address() {
+        let e = |a: &str| {
+            let e = endpoint(a);
+            (e.host, e.port)
+        };
+        assert_eq!(e("mqtt://127.0.0.1:24884"), ("127.0.0.1".into(), 24884));
+        assert_eq!(e("mqtts://broker.lab:8884"), ("broker.lab".into(), 8884));
+        assert_eq!(
+            e("wss://mqtt.example.com:443/mqtt"),
+            ("mqtt.example.com".into(), 443)
+        );
+        assert_eq!(e("mqtt://[::1]:1884"), ("::1".into(), 1884));
+        assert_eq!(e("127.0.0.1:1884"), ("127.0.0.1".into(), 1884));
+        assert_eq!(e("mqtts://broker.lab"), ("broker.lab".into(), 8883));
+        assert_eq!(
+            sub_command("a/#", 0, "mqtt://127.0.0.1:24884", Tool::Mosquitto),
+            "mosquitto_sub -h 127.0.0.1 -p 24884 -t 'a/#' -v"
+        );
+    }
+
+    /// Review item 6: without the embedded broker nothing can tick; the pane says so and
+    /// the commands go to the broker the client is connected to.
+    #[test]
+    fn without_the_embedded_broker_commands_follow_the_client() {
+        let m = LessonModel::new(None);
+        let (_, l) = m.lesson().expect("lesson 1");
+        let raw = &l.steps[0].commands[0];
+        assert_eq!(
+            m.command_at(raw, "127.0.0.1:24884"),
+            "mosquitto_sub -h 127.0.0.1 -p 24884 -t mqtt -v"
+        );
+        assert_eq!(
+            m.command_at(raw, "mqtt://10.0.0.5:1885"),
+            "mosquitto_sub -h 10.0.0.5 -p 1885 -t mqtt -v"
+        );
+        assert!(m.no_checks().is_some_and(|n| n.contains("own client")));
+        let m = LessonModel::new(Some("127.0.0.1:1884"));
+        assert_eq!(
+            m.command_at(raw, "mqtt://10.0.0.5:1885"),
+            "mosquitto_sub -h 127.0.0.1 -p 1884 -t mqtt -v"
+        );
+        assert_eq!(m.no_checks(), None);
     }
 
     #[test]

@@ -108,6 +108,38 @@ pub struct Link {
     published: u64,
     history: Vec<OutgoingPublish>,
     history_cap: usize,
+    /// A subscription asked for here that overlaps an existing one, and the note for it,
+    /// said once its SUBACK comes.
+    overlap_note: Option<(String, String)>,
+}
+
+/// Whether some topic matches both filters (`a/#` and `a/+/c`, `+/b` and `a/+`), so a
+/// broker may deliver a message once per subscription. Wildcards at the first level do not
+/// match topics starting with `$` ([MQTT311-4.7.2-1]).
+#[must_use]
+pub fn filters_overlap(a: &str, b: &str) -> bool {
+    let (mut x, mut y) = (a.split('/'), b.split('/'));
+    let mut first = true;
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some("#"), None) | (None, Some("#")) => return true,
+            (None, Some(_)) | (Some(_), None) => return false,
+            (Some(p), Some(q)) => {
+                let wild = |l: &str| l == "#" || l == "+";
+                if first && (p.starts_with('$') && wild(q) || q.starts_with('$') && wild(p)) {
+                    return false;
+                }
+                if p == "#" || q == "#" {
+                    return true;
+                }
+                if p != q && p != "+" && q != "+" {
+                    return false;
+                }
+            }
+        }
+        first = false;
+    }
 }
 
 impl Link {
@@ -131,6 +163,7 @@ impl Link {
             published: 0,
             history: Vec::new(),
             history_cap,
+            overlap_note: None,
         };
         link.set_subscriptions(subscriptions.iter().cloned());
         link
@@ -253,11 +286,47 @@ impl Link {
     /// Adds (or replaces) a subscription, pending until the SUBACK.
     pub fn subscribe(&mut self, filter: String, qos: u8) {
         self.subscriptions.retain(|s| s.filter != filter);
+        self.overlap_note = self
+            .subscriptions
+            .iter()
+            .find(|s| filters_overlap(&s.filter, &filter))
+            .map(|s| {
+                let note = format!(
+                    "it overlaps '{}': a broker may send one copy of a message per \
+                     matching subscription (MQTT311 §3.3.5, MQTT5 §3.3.4), so such messages \
+                     can show twice; the list marks a repeat 'copy'",
+                    s.filter
+                );
+                (filter.clone(), note)
+            });
         self.subscriptions.push(Subscription {
             filter,
             qos,
             state: SubState::Pending,
         });
+    }
+
+    /// How many of the subscriptions match `topic` (more than one: a broker may send copies).
+    #[must_use]
+    pub fn matching_subscriptions(&self, topic: &str) -> usize {
+        self.subscriptions
+            .iter()
+            .filter(|s| crate::protocol::topic::matches(&s.filter, topic))
+            .count()
+    }
+
+    /// The notice for `filter`'s SUBACK (QoS `granted`) when it overlaps another
+    /// subscription (once).
+    pub fn take_overlap_note(&mut self, filter: &str, granted: u8) -> Option<String> {
+        match self.overlap_note.take() {
+            Some((f, note)) if f == filter => Some(format!(
+                "subscribed to '{filter}' (QoS {granted} granted); {note}"
+            )),
+            other => {
+                self.overlap_note = other;
+                None
+            }
+        }
     }
 
     /// Removes subscription `i`; returns its filter.
@@ -274,6 +343,22 @@ impl Link {
                 self.history.remove(0);
             }
         }
+    }
+
+    /// Why `X` in the tree found no retained message, when the link goes to another broker:
+    /// its retained store is known only from RETAIN 1 deliveries, which come when a
+    /// subscription is made; live deliveries carry RETAIN 0 ([MQTT311-3.3.1-9]).
+    #[must_use]
+    pub fn retained_unknown(&self) -> Option<String> {
+        (self.target != Target::Embedded).then(|| {
+            format!(
+                "no retained message known here: {} is another broker, whose retained \
+                 messages the workbench learns only from RETAIN 1 deliveries when it \
+                 subscribes (live ones carry RETAIN 0, [MQTT311-3.3.1-9]). r reconnects and \
+                 subscribes again to learn them; X on a message in the list clears its topic",
+                self.address
+            )
+        })
     }
 
     /// Points the link at the embedded broker at `addr`, subscribed to `#`.
@@ -328,6 +413,32 @@ mod tests {
             &[("#".into(), 0), ("a/+".into(), 1)],
             2,
         )
+    }
+
+    /// Review item 10: which subscriptions can both match one topic.
+    #[test]
+    fn filters_overlap_when_one_topic_matches_both() {
+        let yes = [
+            ("#", "mqtt"),
+            ("a/#", "a"),
+            ("a/#", "a/+/c"),
+            ("+/b", "a/+"),
+            ("a/b", "a/b"),
+            ("$SYS/#", "$SYS/broker"),
+        ];
+        let no = [
+            ("a/b", "a/c"),
+            ("a/+", "a/b/c"),
+            ("#", "$SYS/broker"),
+            ("+/x", "$SYS/x"),
+            ("a", "a/b"),
+        ];
+        for (a, b) in yes {
+            assert!(filters_overlap(a, b) && filters_overlap(b, a), "{a} {b}");
+        }
+        for (a, b) in no {
+            assert!(!filters_overlap(a, b) && !filters_overlap(b, a), "{a} {b}");
+        }
     }
 
     #[test]

@@ -35,6 +35,10 @@ pub struct Message {
     pub sent_retained: bool,
     /// MQTT 5 properties.
     pub properties: Vec<(String, String)>,
+    /// True when it repeats the message just before it (same topic and payload, within a
+    /// second) while its topic matches more than one of the client's subscriptions: a
+    /// broker may send one copy per matching subscription (MQTT311 §3.3.5, MQTT5 §3.3.4).
+    pub copy: bool,
     /// Packet Identifier of the delivery (0 at QoS 0).
     pub pkid: u16,
     /// The embedded broker's number for this message's journey (0: not linked).
@@ -380,6 +384,7 @@ impl Messages {
             retain: m.retain,
             sent_retained,
             properties: m.properties,
+            copy: false,
             pkid: m.pkid,
             journey: 0,
         });
@@ -393,6 +398,31 @@ impl Messages {
             self.selected = None;
         }
         topic
+    }
+
+    /// The newest message arrived while its topic matches `subscriptions` of the client's
+    /// subscriptions: with more than one, a repeat of the message before it (same topic and
+    /// payload, within a second) is marked a copy. The data stays as it came.
+    pub fn mark_copy(&mut self, subscriptions: usize) {
+        if subscriptions < 2 {
+            return;
+        }
+        let repeat = {
+            let mut newest = self.ring.iter().rev();
+            match (newest.next(), newest.next()) {
+                (Some((seq, m)), Some((_, before))) => {
+                    let close = m
+                        .time
+                        .duration_since(before.time)
+                        .is_ok_and(|d| d < std::time::Duration::from_secs(1));
+                    (close && m.topic == before.topic && m.payload == before.payload).then_some(seq)
+                }
+                _ => None,
+            }
+        };
+        if let Some(m) = repeat.and_then(|seq| self.ring.get_mut(seq)) {
+            m.copy = true;
+        }
     }
 
     /// The embedded broker received a PUBLISH with Retain on `topic` with `len` payload bytes:

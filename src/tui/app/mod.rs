@@ -176,10 +176,13 @@ impl App {
             }
             Action::BrokerLagged(n) => self.log.push_lagged(n, self.now),
             Action::Client(LinkEvent::Message(m)) => {
+                let own = lesson::OwnPacket::received(&m);
+                (self.lesson).own_packet(self.link.client_id(), own, &mut self.notices);
                 let sec = rate::unix_secs(m.time);
                 let empty = m.payload.is_empty();
                 let retained = m.retain && !empty;
                 let topic = self.messages.push(m);
+                (self.messages).mark_copy(self.link.matching_subscriptions(&topic));
                 self.journey.arrived(&mut self.messages);
                 let sent_retained = self
                     .messages
@@ -277,6 +280,8 @@ impl App {
             Cmd::Profiles => {
                 let cursor = self.profiles.row_of(None, self.link.target());
                 self.modal = Some(Modal::Profiles { cursor });
+                // Review item 15: another process (`profile add`) may have changed the file.
+                return vec![Effect::ReloadProfiles];
             }
             Cmd::Reconnect => {
                 self.link.reconnecting();
@@ -313,6 +318,13 @@ impl App {
             Cmd::ClearRetained => {
                 let t = self.messages.current().map(|m| m.topic.to_string());
                 let m = fleet::ask_clear_retained(&mut self.fleet_parts(), t);
+                // Review item 11: in the tree, nothing known; say why for another broker.
+                if m.is_none()
+                    && self.layout.focus() == Pane::Topics
+                    && let Some(why) = self.link.retained_unknown()
+                {
+                    self.notices.say(why);
+                }
                 self.modal = m.map(|m| Modal::Fleet(Box::new(m)));
             }
             Cmd::Fleet(c) => {
@@ -400,7 +412,15 @@ impl App {
             LinkEvent::SubAck {
                 filter,
                 result: Ok(q),
-            } => self.notices.suback(filter, Some(*q)),
+            } => {
+                self.notices.suback(filter, Some(*q));
+                let own = lesson::OwnPacket::Subscribed { filter, qos: *q };
+                (self.lesson).own_packet(self.link.client_id(), own, &mut self.notices);
+                // Review item 10: overlapping subscriptions may bring copies; say so once.
+                if let Some(note) = self.link.take_overlap_note(filter, *q) {
+                    self.notices.say(note);
+                }
+            }
             LinkEvent::Refused(why) => {
                 self.notices.connection_settled();
                 let profile = match self.link.target() {
@@ -621,6 +641,8 @@ impl App {
                             if p.retain { ", retained" } else { "" }
                         ));
                         self.link.published_one(&p);
+                        let own = lesson::OwnPacket::sent(&p);
+                        (self.lesson).own_packet(self.link.client_id(), own, &mut self.notices);
                         return vec![Effect::Publish(p)];
                     }
                     c.refuse("the client is not connected");
@@ -698,6 +720,12 @@ impl App {
                 self.notices.say(conns::NO_EMBEDDED);
                 return Vec::new();
             }
+            if let ConnectTo::Profile { profile, .. } = &to
+                && let Some(why) = self.conns.client_id_clash(profile, &self.link)
+            {
+                self.notices.say(why);
+                return Vec::new();
+            }
             let t = (&mut self.topics, &mut self.messages, &mut self.link);
             self.conns.open(!embedded, t.0, t.1, t.2);
         }
@@ -735,6 +763,9 @@ impl App {
                     }
                 };
                 self.profiles.replace(list);
+                if let Some(Modal::Profiles { cursor }) = &mut self.modal {
+                    *cursor = (*cursor).min(self.profiles.picker_len() - 1);
+                }
                 if let Some(name) = saved {
                     self.notices.say(format!("saved profile '{name}'"));
                     let cursor = self

@@ -138,6 +138,8 @@ pub enum Effect {
     },
     /// Remove a profile from `profiles.toml`.
     DeleteProfile(String),
+    /// Read `profiles.toml` again (the picker opens; another process may have changed it).
+    ReloadProfiles,
     /// Reconnect now.
     Reconnect,
     /// Cause a fault against the embedded broker.

@@ -300,3 +300,199 @@ fn sparkplug_payload_at_160x48() {
     let t = screen(&mut app, 160, 48);
     settings().bind(|| insta::assert_snapshot!(t.backend()));
 }
+
+/// Review item 1: two connections to one broker took each other over because both used the
+/// workbench's one client id; each connection now has its own ([MQTT311-3.1.4-2]).
+#[test]
+fn each_connection_connects_with_its_own_client_id() {
+    let mut app = two_connections();
+    assert_eq!(app.link().client_id(), "mqtt-workbench-1-1");
+    key(&mut app, '{');
+    assert_eq!(app.link().client_id(), "mqtt-workbench-1");
+    // The options the run loop connects with agree with the model.
+    let (fault_tx, _f) = tokio::sync::mpsc::unbounded_channel();
+    let (restart_tx, _r) = tokio::sync::mpsc::unbounded_channel();
+    let env = crate::tui::Env {
+        config_dir: None,
+        embedded: Some("127.0.0.1:1883".parse().unwrap()),
+        client_id: "mqtt-workbench-1".into(),
+        fault_tx,
+        restart_tx,
+    };
+    let id = |conn| {
+        crate::tui::connect_options(ConnectTo::Embedded, &env, conn)
+            .ok()
+            .and_then(|o| o.client_id)
+    };
+    assert_eq!(id(0).as_deref(), Some("mqtt-workbench-1"));
+    assert_eq!(id(2).as_deref(), Some("mqtt-workbench-1-2"));
+}
+
+/// Review item 1: two profiles that set the same client id for the same broker are refused
+/// with the reason instead of looping.
+#[test]
+fn a_second_profile_with_the_same_explicit_client_id_is_refused() {
+    let mut a = crate::profile::Profile::named("a");
+    a.host = Some("127.0.0.1".into());
+    a.port = Some(1884);
+    a.client_id = Some("sensor-7".into());
+    let mut b = a.clone();
+    b.name = "b".into();
+    let mut app = app_from(vec![a, b], None, Limits::default());
+    key(&mut app, 'P');
+    key(&mut app, 'j');
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(fx.len(), 1, "a opens: {fx:?}");
+    assert_eq!(app.link().client_id(), "sensor-7");
+    key(&mut app, 'P');
+    key(&mut app, 'j');
+    key(&mut app, 'j');
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(app.conns().len(), 2);
+    let notice = app.notice().unwrap_or_default().to_owned();
+    assert!(
+        notice.contains("not connecting 'b'") && notice.contains("client id 'sensor-7'"),
+        "{notice}"
+    );
+}
+
+/// Review item 11: `X` in the tree of a connection to another broker finds nothing when
+/// the retained messages arrived live (RETAIN 0) and says why and what works; a RETAIN 1
+/// delivery (on subscribing) is known.
+#[test]
+fn clearing_retained_on_another_broker_says_what_is_known_and_why() {
+    let mut app = two_connections();
+    app.update(Action::ConnEvent(1, LinkEvent::Connected));
+    app.update(Action::ConnEvent(1, msg("plant/1/state", b"on", at(2, 0))));
+    key(&mut app, '1');
+    assert_eq!(app.layout().focus(), Pane::Topics);
+    key(&mut app, 'X');
+    assert!(app.modal().is_none());
+    let notice = app.notice().unwrap_or_default().to_owned();
+    assert!(
+        notice.contains("RETAIN 1 deliveries")
+            && notice.contains("[MQTT311-3.3.1-9]")
+            && notice.contains("r reconnects"),
+        "{notice}"
+    );
+    let mut retained = msg("plant/2/state", b"off", at(3, 0));
+    if let LinkEvent::Message(m) = &mut retained {
+        m.retain = true;
+    }
+    app.update(Action::ConnEvent(1, retained));
+    key(&mut app, 'X');
+    assert!(
+        matches!(app.modal(), Some(Modal::Fleet(_))),
+        "{:?}",
+        app.notice()
+    );
+}
+
+/// Review item 10: a subscription that overlaps another one says, once its SUBACK comes,
+/// that a broker may send one copy per matching subscription, and the repeat is marked in
+/// the list (the data stays: both messages are kept).
+#[test]
+fn an_overlapping_subscription_explains_and_marks_the_copies() {
+    let mut app = app();
+    app.update(Action::Client(LinkEvent::Connected));
+    key(&mut app, 's');
+    typed(&mut app, "mqtt");
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(matches!(fx.as_slice(), [Effect::Subscribe { filter, .. }] if filter == "mqtt"));
+    app.update(Action::Client(LinkEvent::SubAck {
+        filter: "mqtt".into(),
+        result: Ok(0),
+    }));
+    let notice = app.notice().unwrap_or_default().to_owned();
+    assert!(
+        notice.starts_with("subscribed to 'mqtt' (QoS 0 granted); it overlaps '#'")
+            && notice.contains("MQTT311 §3.3.5"),
+        "{notice}"
+    );
+    // The same SUBACK again (a reconnect) says nothing new.
+    app.update(Action::Client(LinkEvent::SubAck {
+        filter: "mqtt".into(),
+        result: Ok(0),
+    }));
+    app.update(Action::Client(msg("mqtt", b"Hello", at(5, 0))));
+    app.update(Action::Client(msg("mqtt", b"Hello", at(5, 2))));
+    app.update(Action::Client(msg("other", b"Hello", at(5, 3))));
+    app.update(Action::Client(msg("other", b"Hello", at(5, 4))));
+    let copies: Vec<_> = app
+        .messages()
+        .ring()
+        .iter()
+        .map(|(_, m)| (m.topic.to_string(), m.copy))
+        .collect();
+    assert_eq!(
+        copies,
+        [
+            ("mqtt".into(), false),
+            ("mqtt".into(), true),
+            ("other".into(), false),
+            ("other".into(), false),
+        ]
+    );
+    let t = screen(&mut app, 100, 30);
+    let text: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert_eq!(text.matches("copy Hello").count(), 1, "{text}");
+}
+
+/// Review item 6: without the embedded broker, lesson 1 ticks from the workbench's own
+/// client (its SUBSCRIBE granted, its PUBLISH, the message coming back), and the pane's
+/// commands name the broker the client is connected to.
+#[test]
+fn without_the_embedded_broker_lesson_1_ticks_from_the_own_client() {
+    let mut app = App::new(
+        StartInfo {
+            broker_addr: None,
+            client_target: "127.0.0.1:24884".into(),
+            client_id: "mqtt-workbench-1".into(),
+            subscriptions: vec![("#".into(), 0)],
+            target: Target::Remote,
+            help_lines: widgets::help::help_lines().len(),
+            ..StartInfo::default()
+        },
+        Limits::default(),
+    );
+    app.update(Action::Tick(at(0, 0)));
+    app.update(Action::Client(LinkEvent::Connected));
+    key(&mut app, 'L');
+    let t = screen(&mut app, 160, 48);
+    let text: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        text.contains("mosquitto_sub -h 127.0.0.1 -p 24884"),
+        "{text}"
+    );
+    key(&mut app, 's');
+    typed(&mut app, "mqtt");
+    press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    app.update(Action::Client(LinkEvent::SubAck {
+        filter: "mqtt".into(),
+        result: Ok(0),
+    }));
+    assert_eq!(app.lesson().progress().map(|p| p.step()), Some(1));
+    key(&mut app, 'p');
+    typed(&mut app, "mqtt");
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    typed(&mut app, "Hello2 mqtt");
+    let fx = press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(matches!(fx.as_slice(), [Effect::Publish(_)]), "{fx:?}");
+    assert_eq!(app.lesson().progress().map(|p| p.step()), Some(2));
+    app.update(Action::Client(msg("mqtt", b"Hello2 mqtt", at(1, 0))));
+    assert!(app.lesson().progress().is_some_and(|p| p.done()));
+    assert_eq!(app.notice(), Some("lesson complete: 1. Hello, MQTT"));
+}

@@ -264,3 +264,20 @@ fn a_missing_password_env_asks_instead_of_failing() {
     };
     assert!(prompt.error().unwrap_or_default().contains(why));
 }
+
+/// Review item 15: `P` reads profiles.toml again, so a profile added by `profile add` while
+/// the workbench runs shows up, and a shorter list keeps the cursor on a row.
+#[test]
+fn the_picker_reads_the_profiles_again_when_it_opens() {
+    let mut app = app_with_profiles();
+    assert_eq!(key(&mut app, 'P'), [Effect::ReloadProfiles]);
+    key(&mut app, 'j');
+    key(&mut app, 'j');
+    let mut later = saved_profiles();
+    later.push(crate::profile::Profile::named("added-later"));
+    app.update(Action::Profiles(Ok(later)));
+    assert!(matches!(app.modal(), Some(Modal::Profiles { cursor: 2 })));
+    assert_eq!(app.profiles().picker_len(), 4);
+    app.update(Action::Profiles(Ok(Vec::new())));
+    assert!(matches!(app.modal(), Some(Modal::Profiles { cursor: 0 })));
+}

@@ -75,6 +75,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(e) = m.error() {
         ls.wrapped(0, e, Style::default().fg(Color::Red));
     }
+    if let Some(why) = m.no_checks() {
+        ls.wrapped(0, why, Style::default().fg(Color::Yellow));
+    }
     if let (Some((_, l)), Some(p)) = (m.lesson(), m.progress()) {
         ls.wrapped(0, &l.intro, dim);
         ls.out.push(Line::raw(""));
@@ -101,7 +104,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             for c in &step.commands {
                 ls.wrapped(
                     4,
-                    &format!("$ {}", m.command(c)),
+                    &format!("$ {}", m.command_at(c, app.link().address())),
                     Style::default().fg(Color::Cyan),
                 );
             }

@@ -118,7 +118,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             },
             human_bytes(m.payload.len())
         );
-        let room = width.saturating_sub(fixed.len());
+        // A repeat sent for an overlapping subscription (MQTT311 §3.3.5) says so.
+        let copy = if m.copy { "copy " } else { "" };
+        let room = width.saturating_sub(fixed.len() + copy.len());
         let mut spans = vec![Span::raw(fixed)];
         if multi {
             // Cut from the left so that the leaf shows; padded so the payloads line up.
@@ -126,11 +128,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             let pad = topic_w.saturating_sub(crate::tui::text::width(&t));
             spans.push(Span::styled(t, Style::default().fg(Color::Cyan)));
             spans.push(Span::raw(" ".repeat(pad + 1)));
+            spans.push(Span::styled(copy, Style::default().fg(Color::Yellow)));
             spans.push(Span::raw(preview(
                 &m.payload,
                 room.saturating_sub(topic_w + 1),
             )));
         } else {
+            spans.push(Span::styled(copy, Style::default().fg(Color::Yellow)));
             spans.push(Span::raw(preview(&m.payload, room)));
         }
         let mut line = Line::from(spans);
