@@ -237,8 +237,15 @@ impl App {
     fn prepare(&mut self) {
         let h = self.layout.area_of(Pane::Topics).height.saturating_sub(2);
         self.topics.prepare(usize::from(h));
-        let l = self.layout.area_of(Pane::Log).height.saturating_sub(2);
-        self.log.prepare(usize::from(l));
+        let l = self.layout.area_of(Pane::Log);
+        let (lw, why) = (
+            usize::from(l.width.saturating_sub(2)),
+            self.journey.why_notes(),
+        );
+        self.log
+            .prepare(usize::from(l.height.saturating_sub(2)), |e| {
+                crate::tui::widgets::broker_log::entry_rows(e, lw, why)
+            });
         let p = self.layout.area_of(Pane::Payload);
         self.messages.prepare_payload(
             usize::from(p.width.saturating_sub(2)).max(1),
