@@ -165,9 +165,9 @@ impl App {
                 }
                 self.log.push(entry);
             }
-            Action::FaultDone(result) => {
+            Action::FaultDone(result, at) => {
                 let mut said = None;
-                let entry = fault::report(result, self.now, &mut said);
+                let entry = fault::report(result, at, &mut said);
                 if let Some(text) = said {
                     self.notices.say(text);
                 }

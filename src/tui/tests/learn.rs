@@ -421,6 +421,41 @@ fn b_polls_the_broker_state_while_open_and_never_after() {
 }
 
 #[test]
+fn b_finds_every_clients_keep_alive_past_newer_lines_of_departed_clients() {
+    // Review item 17: our own client connected first; later clients that have gone since
+    // (not in the snapshot) connected after it. The state view still finds its keep-alive.
+    let mut app = app();
+    let connected = |client: &str, keep_alive| BrokerEvent::ClientConnected {
+        peer: peer(40200),
+        client: client.into(),
+        protocol: 4,
+        clean: true,
+        keep_alive,
+        username: None,
+    };
+    log(&mut app, connected("mqtt-workbench-1", 45), at(0, 100));
+    keeper_connected(&mut app);
+    for i in 0..3 {
+        log(
+            &mut app,
+            connected(&format!("gone-{i}"), 10),
+            at(0, 600 + i),
+        );
+    }
+    log(&mut app, connected("watcher", 20), at(0, 700));
+    let (_, _, poll) = state_poll(&key(&mut app, 'B'));
+    app.update(Action::Learn(LearnResult::State(
+        poll,
+        Some(Box::new(broker_state(None))),
+    )));
+    let text = screen(&mut app, 160, 48).backend().to_string();
+    assert!(text.contains("keep-alive 45 s"), "{text}");
+    assert!(text.contains("keep-alive 30 s"), "{text}");
+    assert!(text.contains("keep-alive 20 s"), "{text}");
+    assert!(!text.contains("keep-alive ?"), "{text}");
+}
+
+#[test]
 fn without_the_embedded_broker_b_and_w_say_why_and_ask_nothing() {
     let mut app = App::new(StartInfo::default(), Limits::default());
     for k in ['B', 'W'] {

@@ -347,6 +347,30 @@ fn the_log_cursor_reaches_the_first_lines_with_wrapped_lines_and_zoomed() {
 }
 
 #[test]
+fn the_fault_done_line_carries_the_time_the_fault_finished() {
+    // Review item 17: the model's clock ticks once a second; the FAULT done line takes the
+    // time its helper finished, so it sorts after the broker lines it caused.
+    let mut app = app();
+    app.update(Action::Tick(at(5, 0)));
+    log(
+        &mut app,
+        BrokerEvent::Notice("caused by the fault".into()),
+        at(5, 400),
+    );
+    app.update(Action::FaultDone(
+        Ok("the client was cut".into()),
+        at(5, 700),
+    ));
+    let newest = app
+        .log()
+        .ring()
+        .get(app.log().seq_from_newest(0).unwrap())
+        .unwrap();
+    assert!(newest.event.to_string().starts_with("FAULT done"));
+    assert_eq!(newest.time, at(5, 700));
+}
+
+#[test]
 fn log_scrolls_searches_and_filters_by_client() {
     let mut app = app();
     tutorial_log(&mut app);
