@@ -452,7 +452,32 @@ fn b_finds_every_clients_keep_alive_past_newer_lines_of_departed_clients() {
     assert!(text.contains("keep-alive 45 s"), "{text}");
     assert!(text.contains("keep-alive 30 s"), "{text}");
     assert!(text.contains("keep-alive 20 s"), "{text}");
-    assert!(!text.contains("keep-alive ?"), "{text}");
+    assert!(!text.contains("keep-alive unknown"), "{text}");
+}
+
+#[test]
+fn in_the_why_view_e_types_a_new_topic_instead_of_appending_to_the_current_one() {
+    // Review item 17: the topic field starts empty; Enter on it keeps the current topic.
+    let mut app = app();
+    message(&mut app, "sensors/t1", b"21.5", at(1, 0));
+    app.update(Action::Frame);
+    state_poll(&key(&mut app, 'W'));
+    let topic = |app: &App| match app.modal() {
+        Some(Modal::Learn(l)) => match &**l {
+            Learn::Why(v) => (v.topic().to_owned(), v.prompt().is_some()),
+            other => panic!("not the why view: {other:?}"),
+        },
+        other => panic!("no learning view: {other:?}"),
+    };
+    assert_eq!(topic(&app), ("sensors/t1".to_owned(), false));
+    key(&mut app, 'e');
+    press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(topic(&app), ("sensors/t1".to_owned(), false));
+    key(&mut app, 'e');
+    typed(&mut app, "lights/l2");
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(topic(&app), ("lights/l2".to_owned(), false));
+    assert_eq!(state_poll(&fx).0.as_deref(), Some("lights/l2"));
 }
 
 #[test]
