@@ -33,6 +33,9 @@ pub struct TraceRow {
     /// The packet's fields, under their names in the specification (`Packet Identifier`,
     /// `Topic Name`, `QoS`, …), in the order of the line.
     pub fields: Vec<(String, String)>,
+    /// For a gap marker (no packet): the time of the last row before the gap. The trace is
+    /// built only while its connection is shown, so packets in between were not traced.
+    pub gap_since: Option<SystemTime>,
 }
 
 impl TraceRow {
@@ -47,6 +50,22 @@ impl TraceRow {
             packet,
             fields,
             line,
+            gap_since: None,
+        }
+    }
+
+    /// The marker of a gap from `since` to `until` (the first row after it): the trace was
+    /// off while its connection was not shown.
+    #[must_use]
+    pub fn gap(since: SystemTime, until: SystemTime) -> Self {
+        Self {
+            time: until,
+            line: "packets in between were not traced: this connection was not shown".into(),
+            client_id: String::new(),
+            direction: None,
+            packet: String::new(),
+            fields: Vec::new(),
+            gap_since: Some(since),
         }
     }
 
@@ -146,6 +165,8 @@ pub struct TraceLog {
     rows: VecDeque<TraceRow>,
     cap: usize,
     dropped: u64,
+    hidden: bool,
+    gap_pending: bool,
 }
 
 impl TraceLog {
@@ -156,11 +177,35 @@ impl TraceLog {
             rows: VecDeque::new(),
             cap: cap.max(1),
             dropped: 0,
+            hidden: false,
+            gap_pending: false,
+        }
+    }
+
+    /// The connection is no longer shown: its trace stops being built.
+    pub fn hide(&mut self) {
+        self.hidden = true;
+    }
+
+    /// The connection is shown again: the next row is preceded by a gap marker (when there
+    /// were rows before), as packets may have gone by untraced.
+    pub fn show(&mut self) {
+        if std::mem::take(&mut self.hidden) {
+            self.gap_pending = !self.rows.is_empty();
         }
     }
 
     /// Keeps a row, forgetting the oldest when full.
     pub fn push(&mut self, row: TraceRow) {
+        if std::mem::take(&mut self.gap_pending)
+            && let Some(last) = self.rows.back().map(|r| r.time)
+        {
+            self.keep(TraceRow::gap(last, row.time));
+        }
+        self.keep(row);
+    }
+
+    fn keep(&mut self, row: TraceRow) {
         if self.rows.len() == self.cap {
             self.rows.pop_front();
             self.dropped += 1;
@@ -267,5 +312,28 @@ mod tests {
             .collect();
         assert_eq!(ids, ["3", "4"]);
         assert_eq!(log.dropped(), 3);
+    }
+
+    #[test]
+    fn a_trace_hidden_and_shown_again_marks_the_gap_once() {
+        let at = |ms| UNIX_EPOCH + std::time::Duration::from_millis(ms);
+        let mut log = TraceLog::new(10);
+        log.push(TraceRow::new(at(100), t::sending_pingreq("wb")));
+        log.hide();
+        // A row already on its way while hidden is kept without a marker.
+        log.push(TraceRow::new(at(200), t::received_pingresp("wb")));
+        log.show();
+        log.push(TraceRow::new(at(5_000), t::sending_pingreq("wb")));
+        log.push(TraceRow::new(at(5_100), t::received_pingresp("wb")));
+        let gaps: Vec<_> = log
+            .rows()
+            .filter_map(|r| r.gap_since.map(|s| (s, r.time)))
+            .collect();
+        assert_eq!(gaps, [(at(200), at(5_000))]);
+        assert_eq!(log.len(), 5);
+        // Shown again without ever being hidden: no marker.
+        log.show();
+        log.push(TraceRow::new(at(6_000), t::sending_pingreq("wb")));
+        assert_eq!(log.rows().filter(|r| r.gap_since.is_some()).count(), 1);
     }
 }

@@ -251,7 +251,9 @@ impl Conns {
         let old = self.active;
         if let Some(s) = self.slot_mut(old) {
             s.parked = Some(incoming);
+            s.trace.hide();
         }
+        self.slots[to].trace.show();
         self.slots[to].unseen = 0;
         self.active = id;
         messages.set_decoders(self.slots[to].decoders.clone());

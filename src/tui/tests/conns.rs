@@ -207,6 +207,35 @@ fn the_log_pane_shows_the_client_trace_of_a_connection_to_another_broker() {
     assert!(text.contains("Broker log"), "{text}");
 }
 
+#[test]
+fn the_client_trace_has_milliseconds_and_marks_the_time_it_was_not_shown() {
+    // Review item 13: the trace's times carry milliseconds like the broker log, and the
+    // packets missed while another connection was shown are named by a gap line.
+    let mut app = two_connections();
+    let trace = |app: &mut App, ms: u64, line: &str| {
+        let row = TraceRow::new(at(3, ms), line.to_owned());
+        app.update(Action::ConnEvent(1, LinkEvent::Trace(row)));
+    };
+    trace(&mut app, 250, "Client wb sending PINGREQ");
+    key(&mut app, '{');
+    assert!(app.conns().shown_trace().is_none());
+    key(&mut app, '}');
+    trace(&mut app, 875, "Client wb sending PINGREQ");
+    let text = screen(&mut app, 160, 24).backend().to_string();
+    let stamp = |ms| super::super::widgets::clock(at(3, ms), true);
+    assert!(
+        text.contains(&format!("{} Client wb sending PINGREQ", stamp(875))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "since {}: packets in between were not traced",
+            stamp(250)
+        )),
+        "{text}"
+    );
+}
+
 fn sparkplug_app() -> App {
     let mut app = two_connections();
     let (decoders, errors) = Decoders::load(

@@ -122,10 +122,20 @@ pub fn render_trace(app: &App, area: Rect, buf: &mut Buffer) -> bool {
     // Only the rows that fit are formatted, newest first.
     let mut lines: Vec<(String, Style)> = Vec::new();
     for row in trace.rows().rev() {
-        let stamp = clock(row.time, false);
+        let stamp = clock(row.time, true);
         let indent = stamp.len() + 1;
-        let chunks = word_wrap(&row.line, width.saturating_sub(indent).max(8));
-        let style = style_for(row);
+        let text = match row.gap_since {
+            Some(since) => format!("··· since {}: {} ···", clock(since, true), row.line),
+            None => row.line.clone(),
+        };
+        let chunks = word_wrap(&text, width.saturating_sub(indent).max(8));
+        let style = if row.gap_since.is_some() {
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::ITALIC)
+        } else {
+            style_for(row)
+        };
         for (j, chunk) in chunks.iter().enumerate().rev() {
             let text = if j == 0 {
                 format!("{stamp} {chunk}")
