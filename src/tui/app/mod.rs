@@ -640,7 +640,8 @@ impl App {
     /// Issue 12: opens a learning view, or gives the open one (`open`) a key.
     fn learn(&mut self, cmd: Cmd, open: Option<Box<inspector::Learn>>) -> Vec<Effect> {
         let topic = self.selected_topic();
-        let at = inspector::Opening::new(&self.log, topic.as_deref(), &self.link, &self.broker);
+        let at = inspector::Opening::new(&self.log, topic.as_deref(), &self.link, &self.broker)
+            .with_trace(self.conns.shown_trace());
         let page = usize::from(self.layout.size().1.saturating_sub(6));
         let (v, ask) = inspector::Learn::key(open, cmd, at, page);
         self.modal = v.map(Modal::Learn);
