@@ -7,6 +7,8 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
+use crate::tui::app::Cmd;
+
 /// Which way a traced packet went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -167,6 +169,10 @@ pub struct TraceLog {
     dropped: u64,
     hidden: bool,
     gap_pending: bool,
+    /// The selected row by number (`None`: the newest, followed).
+    cursor: Option<u64>,
+    /// The bottom row shown by number (`None`: the newest).
+    view: Option<u64>,
 }
 
 impl TraceLog {
@@ -179,7 +185,95 @@ impl TraceLog {
             dropped: 0,
             hidden: false,
             gap_pending: false,
+            cursor: None,
+            view: None,
         }
+    }
+
+    /// The number of the row `pos` rows up from the newest.
+    fn seq_at(&self, pos: usize) -> Option<u64> {
+        let n = self.rows.len();
+        (pos < n).then(|| self.dropped + (n - 1 - pos) as u64)
+    }
+
+    /// How far up from the newest row number `seq` is (a forgotten row: the oldest kept).
+    fn pos_of(&self, seq: u64) -> usize {
+        let n = self.rows.len();
+        let idx = usize::try_from(seq.saturating_sub(self.dropped)).unwrap_or(usize::MAX);
+        n.saturating_sub(1)
+            .saturating_sub(idx.min(n.saturating_sub(1)))
+    }
+
+    /// The row `pos` rows up from the newest.
+    #[must_use]
+    pub fn from_newest(&self, pos: usize) -> Option<&TraceRow> {
+        let n = self.rows.len();
+        if pos >= n {
+            return None;
+        }
+        self.rows.get(n - 1 - pos)
+    }
+
+    /// How far up from the newest the selected row is (0 while following the newest).
+    #[must_use]
+    pub fn cursor(&self) -> usize {
+        self.cursor.map_or(0, |s| self.pos_of(s))
+    }
+
+    /// True while the newest row is followed.
+    #[must_use]
+    pub fn follow(&self) -> bool {
+        self.cursor.is_none()
+    }
+
+    /// The selected row (`i` inspects it).
+    #[must_use]
+    pub fn selected(&self) -> Option<&TraceRow> {
+        self.from_newest(self.cursor())
+    }
+
+    /// How far up from the newest the bottom row shown is.
+    #[must_use]
+    pub fn view_bottom(&self) -> usize {
+        self.view.map_or(0, |s| self.pos_of(s)).min(self.cursor())
+    }
+
+    fn select(&mut self, pos: usize) {
+        let pos = pos.min(self.rows.len().saturating_sub(1));
+        self.cursor = if pos == 0 { None } else { self.seq_at(pos) };
+    }
+
+    /// Moves the cursor like the broker log's: ↑↓ a row, PgUp/PgDn a page, g the oldest
+    /// row, G (and f) back to following the newest.
+    pub fn update(&mut self, cmd: Cmd, page: usize) {
+        let pos = self.cursor();
+        match cmd {
+            Cmd::Up => self.select(pos + 1),
+            Cmd::Down => self.select(pos.saturating_sub(1)),
+            Cmd::PageUp => self.select(pos + page.max(1)),
+            Cmd::PageDown => self.select(pos.saturating_sub(page.max(1))),
+            Cmd::Top => self.select(usize::MAX),
+            Cmd::Bottom | Cmd::ToggleFollow => self.cursor = None,
+            _ => {}
+        }
+    }
+
+    /// Scrolls a pane `height` rows high so that the selected row is in view, given the
+    /// screen rows each trace row takes.
+    pub fn prepare(&mut self, height: usize, rows: impl Fn(&TraceRow) -> usize) {
+        if self.cursor.is_none() {
+            self.view = None;
+            return;
+        }
+        let cur = self.cursor();
+        let mut vb = self.view_bottom();
+        let row_of = |i: usize| self.from_newest(i).map_or(1, |r| rows(r).max(1));
+        let mut used: usize = (vb..=cur).map(row_of).sum();
+        while used > height.max(1) && vb < cur {
+            used -= row_of(vb);
+            vb += 1;
+        }
+        self.view = if vb == 0 { None } else { self.seq_at(vb) };
     }
 
     /// The connection is no longer shown: its trace stops being built.
@@ -331,6 +425,17 @@ mod tests {
             .collect();
         assert_eq!(gaps, [(at(200), at(5_000))]);
         assert_eq!(log.len(), 5);
+        // The cursor: g selects the oldest row, and it stays selected as rows come.
+        log.update(Cmd::Top, 3);
+        assert_eq!(log.cursor(), 4);
+        log.prepare(2, |_| 1);
+        assert_eq!(log.view_bottom(), 3);
+        log.push(TraceRow::new(at(5_200), t::sending_pingreq("wb")));
+        assert_eq!(log.selected().map(|r| r.time), Some(at(100)));
+        log.update(Cmd::Down, 3);
+        assert_eq!(log.selected().map(|r| r.time), Some(at(200)));
+        log.update(Cmd::Bottom, 3);
+        assert!(log.follow());
         // Shown again without ever being hidden: no marker.
         log.show();
         log.push(TraceRow::new(at(6_000), t::sending_pingreq("wb")));

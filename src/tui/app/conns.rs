@@ -174,6 +174,15 @@ impl Conns {
             .map(|s| &s.trace)
     }
 
+    /// The shown client trace, to move its cursor.
+    pub fn shown_trace_mut(&mut self) -> Option<&mut TraceLog> {
+        let active = self.active;
+        self.slots
+            .iter_mut()
+            .find(|s| s.id == active && s.traced)
+            .map(|s| &mut s.trace)
+    }
+
     /// The decoders of the active connection (from its profile).
     #[must_use]
     pub fn decoders(&self) -> Option<&Arc<Decoders>> {

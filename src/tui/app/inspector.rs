@@ -454,14 +454,20 @@ impl<'a> Opening<'a> {
     }
 }
 
-/// The inspector on the newest packet row of the client trace: the fields the row carries,
-/// and plainly that there are no bytes to show.
+/// The inspector on the selected row of the client trace: the fields the row carries, and
+/// plainly that there are no bytes to show.
 fn trace_view(trace: &TraceLog) -> Learn {
-    let Some(row) = trace.rows().rev().find(|r| r.gap_since.is_none()) else {
+    let Some(row) = trace.selected() else {
         return Learn::Note(NoteView::new(
             "The client trace is empty: there is no packet to inspect yet.",
         ));
     };
+    if row.gap_since.is_some() {
+        return Learn::Note(NoteView::new(
+            "This line marks packets that were not traced while the connection was not \
+             shown: there is no packet to inspect here.",
+        ));
+    }
     let mut lines = vec![
         row.line.clone(),
         String::new(),

@@ -246,6 +246,11 @@ impl App {
             .prepare(usize::from(l.height.saturating_sub(2)), |e| {
                 crate::tui::widgets::broker_log::entry_rows(e, lw, why)
             });
+        if let Some(trace) = self.conns.shown_trace_mut() {
+            trace.prepare(usize::from(l.height.saturating_sub(2)), |r| {
+                crate::tui::widgets::conns::trace_rows(r, lw).len()
+            });
+        }
         let p = self.layout.area_of(Pane::Payload);
         self.messages.prepare_payload(
             usize::from(p.width.saturating_sub(2)).max(1),
@@ -385,7 +390,10 @@ impl App {
             }
             Pane::Messages => self.messages.update_list(cmd, page),
             Pane::Payload => self.messages.update_payload(cmd, page),
-            Pane::Log => self.log.update(cmd, page),
+            Pane::Log => match self.conns.shown_trace_mut() {
+                Some(trace) => trace.update(cmd, page),
+                None => self.log.update(cmd, page),
+            },
         }
     }
 

@@ -217,11 +217,13 @@ fn i_on_the_client_trace_inspects_its_newest_packet_row_with_fields_only() {
         at(2, 0),
         BrokerEvent::Notice("an embedded broker line".into()),
     )));
-    let row = TraceRow::new(
-        at(3, 0),
-        "Client wb received PUBLISH (d0, q1, r0, m4, 'sensors/a', ... (5 bytes))".to_owned(),
-    );
-    app.update(Action::ConnEvent(1, LinkEvent::Trace(row)));
+    for line in [
+        "Client wb sending SUBSCRIBE (Mid: 1, Topic: sensors/#, QoS: 1, Options: 0x00)",
+        "Client wb received PUBLISH (d0, q1, r0, m4, 'sensors/a', ... (5 bytes))",
+    ] {
+        let row = TraceRow::new(at(3, 0), line.to_owned());
+        app.update(Action::ConnEvent(1, LinkEvent::Trace(row)));
+    }
     key(&mut app, '4');
     key(&mut app, 'i');
     let Some(Modal::Learn(l)) = app.modal() else {
@@ -237,6 +239,19 @@ fn i_on_the_client_trace_inspects_its_newest_packet_row_with_fields_only() {
     assert!(text.contains("Packet Identifier      4"), "{text}");
     assert!(text.contains("Only the fields are shown"), "{text}");
     assert!(!text.contains("an embedded broker line"), "{text}");
+    // The trace has a cursor: k selects the SUBSCRIBE row and i inspects it.
+    press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    key(&mut app, 'k');
+    key(&mut app, 'i');
+    let Some(Modal::Learn(l)) = app.modal() else {
+        panic!("no inspector: {:?}", app.modal())
+    };
+    let Learn::TraceRow(v) = &**l else {
+        panic!("not the trace row: {l:?}")
+    };
+    let text = v.lines.join("\n");
+    assert!(text.contains("SUBSCRIBE sent by client 'wb'"), "{text}");
+    assert!(text.contains("sensors/#"), "{text}");
 }
 
 #[test]

@@ -63,7 +63,7 @@ pub fn render(app: &App, learn: &Learn, screen: Rect, buf: &mut Buffer) {
             page(
                 area,
                 buf,
-                " Client trace · newest packet · fields only ",
+                " Client trace · selected packet · fields only ",
                 &lines,
                 v.scroll,
                 "↑↓ PgUp/PgDn scroll · Esc closes",
