@@ -135,7 +135,7 @@ pub fn render_trace(app: &App, area: Rect, buf: &mut Buffer) -> bool {
     let title = format!(
         " Client trace · {} ({} packets) ",
         crate::tui::app::conns::name_of(app.link()),
-        trace.len()
+        trace.rows().filter(|r| r.gap_since.is_none()).count()
     );
     let block = pane_block(app, Pane::Log, title);
     let inner = block.inner(area);
