@@ -7,7 +7,21 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use crate::tui::app::Cmd;
+/// A move of the trace's cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// That many rows toward the oldest.
+    Older(usize),
+    /// That many rows toward the newest.
+    Newer(usize),
+    /// To the oldest row kept.
+    Oldest,
+    /// Back to following the newest row.
+    Newest,
+}
+
+/// The width of the time the log pane puts before a row (`HH:MM:SS.mmm`).
+const STAMP: usize = 12;
 
 /// Which way a traced packet went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +83,17 @@ impl TraceRow {
             fields: Vec::new(),
             gap_since: Some(since),
         }
+    }
+
+    /// The screen rows the log pane gives this row in `width` columns: the time, then the
+    /// line (a gap marker's text with its own time) wrapped under it.
+    #[must_use]
+    pub fn screen_rows(&self, width: usize) -> usize {
+        let text = match self.gap_since {
+            Some(_) => format!("··· since HH:MM:SS.mmm: {} ···", self.line),
+            None => self.line.clone(),
+        };
+        crate::tui::text::word_wrap(&text, width.saturating_sub(STAMP + 1).max(8)).len()
     }
 
     /// The value of field `name`, if the packet has it.
@@ -243,18 +268,15 @@ impl TraceLog {
         self.cursor = if pos == 0 { None } else { self.seq_at(pos) };
     }
 
-    /// Moves the cursor like the broker log's: ↑↓ a row, PgUp/PgDn a page, g the oldest
-    /// row, G (and f) back to following the newest.
-    pub fn update(&mut self, cmd: Cmd, page: usize) {
+    /// Moves the cursor like the broker log's: a row or a page older or newer, the oldest
+    /// row, or back to following the newest.
+    pub fn update(&mut self, m: Move) {
         let pos = self.cursor();
-        match cmd {
-            Cmd::Up => self.select(pos + 1),
-            Cmd::Down => self.select(pos.saturating_sub(1)),
-            Cmd::PageUp => self.select(pos + page.max(1)),
-            Cmd::PageDown => self.select(pos.saturating_sub(page.max(1))),
-            Cmd::Top => self.select(usize::MAX),
-            Cmd::Bottom | Cmd::ToggleFollow => self.cursor = None,
-            _ => {}
+        match m {
+            Move::Older(n) => self.select(pos + n),
+            Move::Newer(n) => self.select(pos.saturating_sub(n)),
+            Move::Oldest => self.select(usize::MAX),
+            Move::Newest => self.cursor = None,
         }
     }
 
@@ -426,15 +448,15 @@ mod tests {
         assert_eq!(gaps, [(at(200), at(5_000))]);
         assert_eq!(log.len(), 5);
         // The cursor: g selects the oldest row, and it stays selected as rows come.
-        log.update(Cmd::Top, 3);
+        log.update(Move::Oldest);
         assert_eq!(log.cursor(), 4);
         log.prepare(2, |_| 1);
         assert_eq!(log.view_bottom(), 3);
         log.push(TraceRow::new(at(5_200), t::sending_pingreq("wb")));
         assert_eq!(log.selected().map(|r| r.time), Some(at(100)));
-        log.update(Cmd::Down, 3);
+        log.update(Move::Newer(1));
         assert_eq!(log.selected().map(|r| r.time), Some(at(200)));
-        log.update(Cmd::Bottom, 3);
+        log.update(Move::Newest);
         assert!(log.follow());
         // Shown again without ever being hidden: no marker.
         log.show();

@@ -34,6 +34,31 @@ impl Weigh for LogEntry {
     }
 }
 
+/// The width of the time the log pane puts before a line (`HH:MM:SS.mmm`).
+const STAMP: usize = 12;
+
+/// The screen rows the log pane gives an entry in `width` columns: each line of the event
+/// wrapped after the time (as `widgets::broker_log::entry_lines` draws them).
+#[must_use]
+pub fn entry_rows(entry: &LogEntry, width: usize) -> usize {
+    entry
+        .event
+        .to_string()
+        .split('\n')
+        .map(|l| {
+            let l = l.replace('\t', "    ");
+            crate::tui::text::word_wrap(&l, width.saturating_sub(STAMP + 1).max(8)).len()
+        })
+        .sum()
+}
+
+/// The screen rows of a why note under a line in `width` columns (as
+/// `widgets::broker_log::why_lines` draws it).
+#[must_use]
+pub fn note_rows(note: &str, width: usize) -> usize {
+    crate::tui::text::word_wrap(note, width.saturating_sub(STAMP + 3).max(8)).len()
+}
+
 /// Why a search step found nothing to move to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SearchMiss {

@@ -244,11 +244,15 @@ impl App {
         );
         self.log
             .prepare(usize::from(l.height.saturating_sub(2)), |e| {
-                crate::tui::widgets::broker_log::entry_rows(e, lw, why)
+                let note = match e.tag.why {
+                    Some(w) if why => log::note_rows(&journey::why_text(w), lw),
+                    _ => 0,
+                };
+                log::entry_rows(e, lw) + note
             });
         if let Some(trace) = self.conns.shown_trace_mut() {
             trace.prepare(usize::from(l.height.saturating_sub(2)), |r| {
-                crate::tui::widgets::conns::trace_rows(r, lw).len()
+                r.screen_rows(lw)
             });
         }
         let p = self.layout.area_of(Pane::Payload);
@@ -391,7 +395,21 @@ impl App {
             Pane::Messages => self.messages.update_list(cmd, page),
             Pane::Payload => self.messages.update_payload(cmd, page),
             Pane::Log => match self.conns.shown_trace_mut() {
-                Some(trace) => trace.update(cmd, page),
+                Some(trace) => {
+                    use crate::tui::trace::Move;
+                    let m = match cmd {
+                        Cmd::Up => Some(Move::Older(1)),
+                        Cmd::Down => Some(Move::Newer(1)),
+                        Cmd::PageUp => Some(Move::Older(page.max(1))),
+                        Cmd::PageDown => Some(Move::Newer(page.max(1))),
+                        Cmd::Top => Some(Move::Oldest),
+                        Cmd::Bottom | Cmd::ToggleFollow => Some(Move::Newest),
+                        _ => None,
+                    };
+                    if let Some(m) = m {
+                        trace.update(m);
+                    }
+                }
                 None => self.log.update(cmd, page),
             },
         }

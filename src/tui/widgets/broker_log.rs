@@ -106,18 +106,6 @@ pub fn why_lines(entry: &LogEntry, width: usize) -> Vec<String> {
         .collect()
 }
 
-/// The rows an entry takes in a pane `width` columns wide: its wrapped lines and, with why
-/// notes on, its note.
-#[must_use]
-pub fn entry_rows(entry: &LogEntry, width: usize, why_notes: bool) -> usize {
-    let notes = if why_notes {
-        why_lines(entry, width).len()
-    } else {
-        0
-    };
-    entry_lines(entry, width).len() + notes
-}
-
 /// Renders the log from the bottom row up; the selected line (the cursor) is shown reversed
 /// while the pane has the focus.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
