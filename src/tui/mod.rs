@@ -399,9 +399,10 @@ struct Helpers<'a> {
 /// on the same port in the background; the new broker comes back on `env.restart_tx`.
 fn restart_broker(embedded: Option<Embedded>, env: &Env) {
     let Some(e) = embedded else {
-        let _ = env.fault_tx.send(Action::FaultDone(Err(
-            "no embedded broker to restart (a restart may be under way)".into(),
-        )));
+        let _ = env.fault_tx.send(Action::FaultDone(
+            Err("no embedded broker to restart (a restart may be under way)".into()),
+            SystemTime::now(),
+        ));
         return;
     };
     let (faults, back) = (env.fault_tx.clone(), env.restart_tx.clone());
@@ -436,7 +437,7 @@ fn restart_broker(embedded: Option<Embedded>, env: &Env) {
             }
             Err(e) => Err(format!("the broker could not start again: {e}")),
         };
-        let _ = faults.send(Action::FaultDone(report));
+        let _ = faults.send(Action::FaultDone(report, SystemTime::now()));
     });
 }
 
@@ -671,14 +672,15 @@ fn perform(
             client_id,
         }) => {
             let Ok(addr) = broker.parse::<SocketAddr>() else {
-                return Some(Action::FaultDone(Err(format!(
-                    "bad broker address '{broker}'"
-                ))));
+                return Some(Action::FaultDone(
+                    Err(format!("bad broker address '{broker}'")),
+                    SystemTime::now(),
+                ));
             };
             let tx = env.fault_tx.clone();
             tokio::spawn(async move {
                 let r = crate::lessons::faults::run(fault, addr, &client_id).await;
-                let _ = tx.send(Action::FaultDone(r));
+                let _ = tx.send(Action::FaultDone(r, SystemTime::now()));
             });
             return None;
         }

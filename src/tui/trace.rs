@@ -7,6 +7,22 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
+/// A move of the trace's cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// That many rows toward the oldest.
+    Older(usize),
+    /// That many rows toward the newest.
+    Newer(usize),
+    /// To the oldest row kept.
+    Oldest,
+    /// Back to following the newest row.
+    Newest,
+}
+
+/// The width of the time the log pane puts before a row (`HH:MM:SS.mmm`).
+const STAMP: usize = 12;
+
 /// Which way a traced packet went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -33,6 +49,9 @@ pub struct TraceRow {
     /// The packet's fields, under their names in the specification (`Packet Identifier`,
     /// `Topic Name`, `QoS`, …), in the order of the line.
     pub fields: Vec<(String, String)>,
+    /// For a gap marker (no packet): the time of the last row before the gap. The trace is
+    /// built only while its connection is shown, so packets in between were not traced.
+    pub gap_since: Option<SystemTime>,
 }
 
 impl TraceRow {
@@ -47,7 +66,34 @@ impl TraceRow {
             packet,
             fields,
             line,
+            gap_since: None,
         }
+    }
+
+    /// The marker of a gap from `since` to `until` (the first row after it): the trace was
+    /// off while its connection was not shown.
+    #[must_use]
+    pub fn gap(since: SystemTime, until: SystemTime) -> Self {
+        Self {
+            time: until,
+            line: "packets in between were not traced: this connection was not shown".into(),
+            client_id: String::new(),
+            direction: None,
+            packet: String::new(),
+            fields: Vec::new(),
+            gap_since: Some(since),
+        }
+    }
+
+    /// The screen rows the log pane gives this row in `width` columns: the time, then the
+    /// line (a gap marker's text with its own time) wrapped under it.
+    #[must_use]
+    pub fn screen_rows(&self, width: usize) -> usize {
+        let text = match self.gap_since {
+            Some(_) => format!("··· since HH:MM:SS.mmm: {} ···", self.line),
+            None => self.line.clone(),
+        };
+        crate::tui::text::word_wrap(&text, width.saturating_sub(STAMP + 1).max(8)).len()
     }
 
     /// The value of field `name`, if the packet has it.
@@ -146,6 +192,12 @@ pub struct TraceLog {
     rows: VecDeque<TraceRow>,
     cap: usize,
     dropped: u64,
+    hidden: bool,
+    gap_pending: bool,
+    /// The selected row by number (`None`: the newest, followed).
+    cursor: Option<u64>,
+    /// The bottom row shown by number (`None`: the newest).
+    view: Option<u64>,
 }
 
 impl TraceLog {
@@ -156,11 +208,120 @@ impl TraceLog {
             rows: VecDeque::new(),
             cap: cap.max(1),
             dropped: 0,
+            hidden: false,
+            gap_pending: false,
+            cursor: None,
+            view: None,
+        }
+    }
+
+    /// The number of the row `pos` rows up from the newest.
+    fn seq_at(&self, pos: usize) -> Option<u64> {
+        let n = self.rows.len();
+        (pos < n).then(|| self.dropped + (n - 1 - pos) as u64)
+    }
+
+    /// How far up from the newest row number `seq` is (a forgotten row: the oldest kept).
+    fn pos_of(&self, seq: u64) -> usize {
+        let n = self.rows.len();
+        let idx = usize::try_from(seq.saturating_sub(self.dropped)).unwrap_or(usize::MAX);
+        n.saturating_sub(1)
+            .saturating_sub(idx.min(n.saturating_sub(1)))
+    }
+
+    /// The row `pos` rows up from the newest.
+    #[must_use]
+    pub fn from_newest(&self, pos: usize) -> Option<&TraceRow> {
+        let n = self.rows.len();
+        if pos >= n {
+            return None;
+        }
+        self.rows.get(n - 1 - pos)
+    }
+
+    /// How far up from the newest the selected row is (0 while following the newest).
+    #[must_use]
+    pub fn cursor(&self) -> usize {
+        self.cursor.map_or(0, |s| self.pos_of(s))
+    }
+
+    /// True while the newest row is followed.
+    #[must_use]
+    pub fn follow(&self) -> bool {
+        self.cursor.is_none()
+    }
+
+    /// The selected row (`i` inspects it).
+    #[must_use]
+    pub fn selected(&self) -> Option<&TraceRow> {
+        self.from_newest(self.cursor())
+    }
+
+    /// How far up from the newest the bottom row shown is.
+    #[must_use]
+    pub fn view_bottom(&self) -> usize {
+        self.view.map_or(0, |s| self.pos_of(s)).min(self.cursor())
+    }
+
+    fn select(&mut self, pos: usize) {
+        let pos = pos.min(self.rows.len().saturating_sub(1));
+        self.cursor = if pos == 0 { None } else { self.seq_at(pos) };
+    }
+
+    /// Moves the cursor like the broker log's: a row or a page older or newer, the oldest
+    /// row, or back to following the newest.
+    pub fn update(&mut self, m: Move) {
+        let pos = self.cursor();
+        match m {
+            Move::Older(n) => self.select(pos + n),
+            Move::Newer(n) => self.select(pos.saturating_sub(n)),
+            Move::Oldest => self.select(usize::MAX),
+            Move::Newest => self.cursor = None,
+        }
+    }
+
+    /// Scrolls a pane `height` rows high so that the selected row is in view, given the
+    /// screen rows each trace row takes.
+    pub fn prepare(&mut self, height: usize, rows: impl Fn(&TraceRow) -> usize) {
+        if self.cursor.is_none() {
+            self.view = None;
+            return;
+        }
+        let cur = self.cursor();
+        let mut vb = self.view_bottom();
+        let row_of = |i: usize| self.from_newest(i).map_or(1, |r| rows(r).max(1));
+        let mut used: usize = (vb..=cur).map(row_of).sum();
+        while used > height.max(1) && vb < cur {
+            used -= row_of(vb);
+            vb += 1;
+        }
+        self.view = if vb == 0 { None } else { self.seq_at(vb) };
+    }
+
+    /// The connection is no longer shown: its trace stops being built.
+    pub fn hide(&mut self) {
+        self.hidden = true;
+    }
+
+    /// The connection is shown again: the next row is preceded by a gap marker (when there
+    /// were rows before), as packets may have gone by untraced.
+    pub fn show(&mut self) {
+        if std::mem::take(&mut self.hidden) {
+            self.gap_pending = !self.rows.is_empty();
         }
     }
 
     /// Keeps a row, forgetting the oldest when full.
     pub fn push(&mut self, row: TraceRow) {
+        if std::mem::take(&mut self.gap_pending)
+            && let Some(last) = self.rows.back().map(|r| r.time)
+        {
+            self.keep(TraceRow::gap(last, row.time));
+        }
+        self.keep(row);
+    }
+
+    fn keep(&mut self, row: TraceRow) {
         if self.rows.len() == self.cap {
             self.rows.pop_front();
             self.dropped += 1;
@@ -267,5 +428,39 @@ mod tests {
             .collect();
         assert_eq!(ids, ["3", "4"]);
         assert_eq!(log.dropped(), 3);
+    }
+
+    #[test]
+    fn a_trace_hidden_and_shown_again_marks_the_gap_once() {
+        let at = |ms| UNIX_EPOCH + std::time::Duration::from_millis(ms);
+        let mut log = TraceLog::new(10);
+        log.push(TraceRow::new(at(100), t::sending_pingreq("wb")));
+        log.hide();
+        // A row already on its way while hidden is kept without a marker.
+        log.push(TraceRow::new(at(200), t::received_pingresp("wb")));
+        log.show();
+        log.push(TraceRow::new(at(5_000), t::sending_pingreq("wb")));
+        log.push(TraceRow::new(at(5_100), t::received_pingresp("wb")));
+        let gaps: Vec<_> = log
+            .rows()
+            .filter_map(|r| r.gap_since.map(|s| (s, r.time)))
+            .collect();
+        assert_eq!(gaps, [(at(200), at(5_000))]);
+        assert_eq!(log.len(), 5);
+        // The cursor: g selects the oldest row, and it stays selected as rows come.
+        log.update(Move::Oldest);
+        assert_eq!(log.cursor(), 4);
+        log.prepare(2, |_| 1);
+        assert_eq!(log.view_bottom(), 3);
+        log.push(TraceRow::new(at(5_200), t::sending_pingreq("wb")));
+        assert_eq!(log.selected().map(|r| r.time), Some(at(100)));
+        log.update(Move::Newer(1));
+        assert_eq!(log.selected().map(|r| r.time), Some(at(200)));
+        log.update(Move::Newest);
+        assert!(log.follow());
+        // Shown again without ever being hidden: no marker.
+        log.show();
+        log.push(TraceRow::new(at(6_000), t::sending_pingreq("wb")));
+        assert_eq!(log.rows().filter(|r| r.gap_since.is_some()).count(), 1);
     }
 }

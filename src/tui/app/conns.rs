@@ -186,6 +186,15 @@ impl Conns {
             .map(|s| &s.trace)
     }
 
+    /// The shown client trace, to move its cursor.
+    pub fn shown_trace_mut(&mut self) -> Option<&mut TraceLog> {
+        let active = self.active;
+        self.slots
+            .iter_mut()
+            .find(|s| s.id == active && s.traced)
+            .map(|s| &mut s.trace)
+    }
+
     /// The decoders of the active connection (from its profile).
     #[must_use]
     pub fn decoders(&self) -> Option<&Arc<Decoders>> {
@@ -263,7 +272,9 @@ impl Conns {
         let old = self.active;
         if let Some(s) = self.slot_mut(old) {
             s.parked = Some(incoming);
+            s.trace.hide();
         }
+        self.slots[to].trace.show();
         self.slots[to].unseen = 0;
         self.active = id;
         messages.set_decoders(self.slots[to].decoders.clone());

@@ -27,6 +27,7 @@ use crate::broker::capture::{Captured, Way};
 use crate::broker::event::Why;
 use crate::broker::{BrokerEvent, LogEntry};
 use crate::inspect::{self, WhyKey, render};
+use crate::tui::trace::{Direction, TraceLog};
 
 /// The learning dialog: one of the views.
 #[derive(Debug, Clone)]
@@ -41,6 +42,8 @@ pub enum Learn {
     Concepts(ConceptView),
     /// Why a view cannot show anything here.
     Note(NoteView),
+    /// A row of the client trace (a connection to another broker): its fields only.
+    TraceRow(NoteView),
 }
 
 /// A view that only says why it has nothing to show.
@@ -421,6 +424,9 @@ pub struct Opening<'a> {
     pub you: &'a str,
     /// True when an embedded broker runs (state and capture need it).
     pub embedded: bool,
+    /// The client trace the log pane shows instead of the broker log (a connection to
+    /// another broker): `i` inspects its rows.
+    pub trace: Option<&'a TraceLog>,
 }
 
 impl<'a> Opening<'a> {
@@ -437,8 +443,66 @@ impl<'a> Opening<'a> {
             topic,
             you: link.client_id(),
             embedded: broker.addr().is_some(),
+            trace: None,
         }
     }
+
+    /// The same, with the client trace the log pane shows (if it shows one).
+    #[must_use]
+    pub fn with_trace(self, trace: Option<&'a TraceLog>) -> Self {
+        Self { trace, ..self }
+    }
+}
+
+/// The inspector on the selected row of the client trace: the fields the row carries, and
+/// plainly that there are no bytes to show.
+fn trace_view(trace: &TraceLog) -> Learn {
+    let Some(row) = trace.selected() else {
+        return Learn::Note(NoteView::new(
+            "The client trace is empty: there is no packet to inspect yet.",
+        ));
+    };
+    if row.gap_since.is_some() {
+        return Learn::Note(NoteView::new(
+            "This line marks packets that were not traced while the connection was not \
+             shown: there is no packet to inspect here.",
+        ));
+    }
+    let mut lines = vec![
+        row.line.clone(),
+        String::new(),
+        format!(
+            "{} {} by client '{}'",
+            row.packet,
+            match row.direction {
+                Some(Direction::Sent) => "sent",
+                Some(Direction::Received) => "received",
+                None => "seen",
+            },
+            row.client_id
+        ),
+        String::new(),
+        "Fields from the trace line".into(),
+    ];
+    if row.fields.is_empty() {
+        lines.push("  (the line carries no fields)".into());
+    }
+    for (k, v) in &row.fields {
+        lines.push(format!("  {k:<22} {v}"));
+    }
+    lines.push(String::new());
+    lines.extend(
+        render::wrap(
+            "Only the fields are shown: this connection goes to another broker, and the raw \
+             bytes are captured only by the workbench's own broker, so its packets' bytes are \
+             not kept.",
+            "",
+            76,
+        )
+        .lines()
+        .map(str::to_owned),
+    );
+    Learn::TraceRow(NoteView { lines, scroll: 0 })
 }
 
 impl Learn {
@@ -448,6 +512,11 @@ impl Learn {
     pub fn open(cmd: LearnCmd, at: Opening<'_>) -> (Self, Option<LearnRequest>) {
         let note = |text: &str| (Self::Note(NoteView::new(text)), None);
         match cmd {
+            LearnCmd::Inspect if at.trace.is_some() => (
+                at.trace
+                    .map_or_else(|| Self::Note(NoteView::new("")), trace_view),
+                None,
+            ),
             LearnCmd::Inspect => {
                 let Some(seq) = at.log.seq_from_newest(at.log.bottom()) else {
                     return note("The log is empty: there is no line to inspect yet.");
@@ -521,7 +590,7 @@ impl Learn {
     /// The number of text lines, for scrolling.
     fn line_count(&self) -> usize {
         match self {
-            Self::Note(v) => v.lines.len(),
+            Self::Note(v) | Self::TraceRow(v) => v.lines.len(),
             Self::Packet(v) => v.lines.len(),
             Self::State(v) => v.lines().len(),
             Self::Why(v) => v.lines().len(),
@@ -531,7 +600,7 @@ impl Learn {
 
     fn scroll_mut(&mut self) -> &mut usize {
         match self {
-            Self::Note(v) => &mut v.scroll,
+            Self::Note(v) | Self::TraceRow(v) => &mut v.scroll,
             Self::Packet(v) => &mut v.scroll,
             Self::State(v) => &mut v.scroll,
             Self::Why(v) => &mut v.scroll,
@@ -543,7 +612,7 @@ impl Learn {
     #[must_use]
     pub fn scroll(&self) -> usize {
         match self {
-            Self::Note(v) => v.scroll,
+            Self::Note(v) | Self::TraceRow(v) => v.scroll,
             Self::Packet(v) => v.scroll,
             Self::State(v) => v.scroll,
             Self::Why(v) => v.scroll,

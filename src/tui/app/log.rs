@@ -1,5 +1,6 @@
 //! The broker log sub-model: the log lines (a bounded ring), the client id filter, follow
-//! mode and the scroll anchor, and the search.
+//! mode, the line cursor (the selected line, which `i`/Enter inspect and `M` leads back from)
+//! and the scroll position that keeps it in view, and the search.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -33,6 +34,31 @@ impl Weigh for LogEntry {
     }
 }
 
+/// The width of the time the log pane puts before a line (`HH:MM:SS.mmm`).
+const STAMP: usize = 12;
+
+/// The screen rows the log pane gives an entry in `width` columns: each line of the event
+/// wrapped after the time (as `widgets::broker_log::entry_lines` draws them).
+#[must_use]
+pub fn entry_rows(entry: &LogEntry, width: usize) -> usize {
+    entry
+        .event
+        .to_string()
+        .split('\n')
+        .map(|l| {
+            let l = l.replace('\t', "    ");
+            crate::tui::text::word_wrap(&l, width.saturating_sub(STAMP + 1).max(8)).len()
+        })
+        .sum()
+}
+
+/// The screen rows of a why note under a line in `width` columns (as
+/// `widgets::broker_log::why_lines` draws it).
+#[must_use]
+pub fn note_rows(note: &str, width: usize) -> usize {
+    crate::tui::text::word_wrap(note, width.saturating_sub(STAMP + 3).max(8)).len()
+}
+
 /// Why a search step found nothing to move to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SearchMiss {
@@ -60,6 +86,7 @@ pub struct BrokerLog {
     filter: Option<String>,
     follow: bool,
     anchor: u64,
+    view_anchor: Option<u64>,
     search: Option<String>,
     lagged: u64,
     hide_pings: bool,
@@ -99,6 +126,7 @@ impl BrokerLog {
             filter: None,
             follow: true,
             anchor: 0,
+            view_anchor: None,
             search: None,
             lagged: 0,
             hide_pings: false,
@@ -133,13 +161,48 @@ impl BrokerLog {
             .is_none_or(|f| owner(e, last_connect).is_some_and(|c| c.contains(f)))
     }
 
-    /// Keeps the bottom row where a pane `height` rows high is still full (every line takes
-    /// at least one row), so scrolling up stops at the oldest line.
-    pub fn prepare(&mut self, height: usize) {
-        let max = self.len().saturating_sub(height.max(1));
-        if self.bottom() > max {
-            self.set_bottom(max);
+    /// Scrolls a pane `height` rows high so that the selected line is in view, given the
+    /// rows each line takes (`rows`: wrapped lines and why notes take more than one). Moving
+    /// the cursor up scrolls only when it reaches the top row, so every kept line, the oldest
+    /// included, can be selected and shown at any pane height.
+    pub fn prepare(&mut self, height: usize, rows: impl Fn(&LogEntry) -> usize) {
+        if self.follow {
+            self.view_anchor = None;
+            return;
         }
+        let cur = self.bottom();
+        let mut vb = self.view_bottom().min(cur);
+        let row_of = |i: usize| {
+            self.seq_from_newest(i)
+                .and_then(|s| self.ring.get(s))
+                .map_or(1, |e| rows(e).max(1))
+        };
+        let mut used: usize = (vb..=cur).map(row_of).sum();
+        while used > height.max(1) && vb < cur {
+            used -= row_of(vb);
+            vb += 1;
+        }
+        self.view_anchor = if vb == 0 {
+            None
+        } else {
+            self.seq_from_newest(vb)
+        };
+    }
+
+    /// Position from the newest of the bottom row shown: the selected line or a newer one.
+    #[must_use]
+    pub fn view_bottom(&self) -> usize {
+        if self.follow {
+            return 0;
+        }
+        let Some(seq) = self.view_anchor else {
+            return 0;
+        };
+        let pos = match &self.view {
+            Some(v) => v.position_from_newest(seq),
+            None => usize::try_from(self.ring.end_seq().saturating_sub(1).saturating_sub(seq)).ok(),
+        };
+        pos.unwrap_or(0).min(self.bottom())
     }
 
     /// Rebuilds the shown lines after the filter or the PING toggle changed.
@@ -181,7 +244,7 @@ impl BrokerLog {
         self.follow = true;
     }
 
-    /// The journey of the bottom row shown, or of the nearest journey line above it (at most
+    /// The journey of the selected line, or of the nearest journey line above it (at most
     /// `rows` rows up): where `M` leads back to the message.
     #[must_use]
     pub fn journey_near_bottom(&self, rows: usize) -> Option<MessageNo> {
@@ -279,7 +342,8 @@ impl BrokerLog {
         }
     }
 
-    /// Position from the newest of the bottom row shown (0 while following).
+    /// Position from the newest of the selected line (0 while following: the cursor stays on
+    /// the newest line).
     #[must_use]
     pub fn bottom(&self) -> usize {
         if self.follow {
@@ -508,14 +572,42 @@ mod tests {
     }
 
     #[test]
-    fn scrolling_up_stops_with_the_pane_full() {
+    fn the_cursor_reaches_the_oldest_line_and_the_view_follows_it() {
+        // 8 one-row lines in a 4-row pane: Top selects the oldest line and shows it at the
+        // top; moving down within the pane does not scroll.
         let mut l = log();
         l.update(Cmd::Top, 3);
-        l.prepare(4);
-        assert_eq!(l.bottom(), 4, "8 lines, 4 shown: the oldest at the top");
+        l.prepare(4, |_| 1);
+        assert_eq!((l.bottom(), l.view_bottom()), (7, 4));
         l.update(Cmd::Up, 3);
-        l.prepare(4);
-        assert_eq!(l.bottom(), 4);
+        l.prepare(4, |_| 1);
+        assert_eq!(
+            (l.bottom(), l.view_bottom()),
+            (7, 4),
+            "no line above the oldest"
+        );
+        l.update(Cmd::Down, 3);
+        l.prepare(4, |_| 1);
+        assert_eq!((l.bottom(), l.view_bottom()), (6, 4), "the view stays");
+        l.update(Cmd::Bottom, 3);
+        l.prepare(4, |_| 1);
+        assert_eq!((l.follow(), l.bottom(), l.view_bottom()), (true, 0, 0));
+    }
+
+    #[test]
+    fn wrapped_lines_do_not_hide_the_oldest_lines() {
+        // Every line takes 3 rows: a 4-row pane shows one whole line, and each of the 8 can
+        // still be selected and is in view, down to the oldest one.
+        let mut l = log();
+        for pos in 1..8 {
+            l.update(Cmd::Up, 3);
+            l.prepare(4, |_| 3);
+            assert_eq!((l.bottom(), l.view_bottom()), (pos, pos));
+        }
+        l.update(Cmd::PageUp, 3);
+        l.prepare(4, |_| 3);
+        assert_eq!(l.bottom(), 7);
+        assert_eq!(l.seq_from_newest(l.bottom()), Some(l.ring().first_seq()));
     }
 
     #[test]

@@ -166,9 +166,9 @@ impl App {
                 }
                 self.log.push(entry);
             }
-            Action::FaultDone(result) => {
+            Action::FaultDone(result, at) => {
                 let mut said = None;
-                let entry = fault::report(result, self.now, &mut said);
+                let entry = fault::report(result, at, &mut said);
                 if let Some(text) = said {
                     self.notices.say(text);
                 }
@@ -241,8 +241,24 @@ impl App {
     fn prepare(&mut self) {
         let h = self.layout.area_of(Pane::Topics).height.saturating_sub(2);
         self.topics.prepare(usize::from(h));
-        let l = self.layout.area_of(Pane::Log).height.saturating_sub(2);
-        self.log.prepare(usize::from(l));
+        let l = self.layout.area_of(Pane::Log);
+        let (lw, why) = (
+            usize::from(l.width.saturating_sub(2)),
+            self.journey.why_notes(),
+        );
+        self.log
+            .prepare(usize::from(l.height.saturating_sub(2)), |e| {
+                let note = match e.tag.why {
+                    Some(w) if why => log::note_rows(&journey::why_text(w), lw),
+                    _ => 0,
+                };
+                log::entry_rows(e, lw) + note
+            });
+        if let Some(trace) = self.conns.shown_trace_mut() {
+            trace.prepare(usize::from(l.height.saturating_sub(2)), |r| {
+                r.screen_rows(lw)
+            });
+        }
         let p = self.layout.area_of(Pane::Payload);
         self.messages.prepare_payload(
             usize::from(p.width.saturating_sub(2)).max(1),
@@ -391,7 +407,24 @@ impl App {
             }
             Pane::Messages => self.messages.update_list(cmd, page),
             Pane::Payload => self.messages.update_payload(cmd, page),
-            Pane::Log => self.log.update(cmd, page),
+            Pane::Log => match self.conns.shown_trace_mut() {
+                Some(trace) => {
+                    use crate::tui::trace::Move;
+                    let m = match cmd {
+                        Cmd::Up => Some(Move::Older(1)),
+                        Cmd::Down => Some(Move::Newer(1)),
+                        Cmd::PageUp => Some(Move::Older(page.max(1))),
+                        Cmd::PageDown => Some(Move::Newer(page.max(1))),
+                        Cmd::Top => Some(Move::Oldest),
+                        Cmd::Bottom | Cmd::ToggleFollow => Some(Move::Newest),
+                        _ => None,
+                    };
+                    if let Some(m) = m {
+                        trace.update(m);
+                    }
+                }
+                None => self.log.update(cmd, page),
+            },
         }
     }
 
@@ -656,7 +689,8 @@ impl App {
     /// Issue 12: opens a learning view, or gives the open one (`open`) a key.
     fn learn(&mut self, cmd: Cmd, open: Option<Box<inspector::Learn>>) -> Vec<Effect> {
         let topic = self.selected_topic();
-        let at = inspector::Opening::new(&self.log, topic.as_deref(), &self.link, &self.broker);
+        let at = inspector::Opening::new(&self.log, topic.as_deref(), &self.link, &self.broker)
+            .with_trace(self.conns.shown_trace());
         let page = usize::from(self.layout.size().1.saturating_sub(6));
         let (v, ask) = inspector::Learn::key(open, cmd, at, page);
         self.modal = v.map(Modal::Learn);

@@ -73,8 +73,9 @@ pub enum Action {
     /// A frame is about to be drawn: bring derived state (the tree rows, scrolling) up to
     /// date, so that drawing only reads.
     Frame,
-    /// A fault's helper client finished: what it saw, or why it could not.
-    FaultDone(Result<String, String>),
+    /// A fault's helper client finished: what it saw, or why it could not, and when it
+    /// finished (the log line's time: the model's clock ticks only once a second).
+    FaultDone(Result<String, String>, SystemTime),
     // Several connections (conns, issue 14).
     /// An event of connection `0` (the active one's go on like [`Action::Client`]).
     ConnEvent(ConnId, LinkEvent),

@@ -73,7 +73,9 @@ impl StateView {
     }
 }
 
-/// Each client's keep-alive as its newest `New client connected` log line says.
+/// Each client's keep-alive as its newest `New client connected` log line says. Only the
+/// clients in the snapshot count: the lines of clients that have gone since must not end the
+/// search before every client in the snapshot is found.
 fn keep_alives(log: &BrokerLog, s: &BrokerState) -> HashMap<Arc<str>, u16> {
     let mut out = HashMap::new();
     let wanted = s.clients.len();
@@ -81,6 +83,7 @@ fn keep_alives(log: &BrokerLog, s: &BrokerState) -> HashMap<Arc<str>, u16> {
         if let BrokerEvent::ClientConnected {
             client, keep_alive, ..
         } = &e.event
+            && s.clients.iter().any(|c| c.client_id == *client)
         {
             out.entry(client.clone()).or_insert(*keep_alive);
             if out.len() >= wanted {
@@ -151,7 +154,10 @@ fn client_lines(c: &ClientState, you: &str, ka: Option<u16>, out: &mut Vec<Strin
         "offline, session kept"
     };
     out.push(format!("● {}  {status}{me}", c.client_id));
-    let ka = ka.map_or_else(|| "keep-alive ?".into(), |k| format!("keep-alive {k} s"));
+    let ka = ka.map_or_else(
+        || "keep-alive unknown".into(),
+        |k| format!("keep-alive {k} s"),
+    );
     let will = if c.will { "will set" } else { "no will" };
     let mut facts = format!(
         "  {}, {ka}, {will}, session {}",

@@ -63,9 +63,10 @@ impl WhyView {
         self.prompt.as_ref()
     }
 
-    /// Opens the topic field.
+    /// Opens the topic field, empty: what is typed is the new topic, not an addition to the
+    /// current one (Enter on the empty field keeps the current topic).
     pub fn edit(&mut self) {
-        self.prompt = Some(Prompt::new(&self.topic));
+        self.prompt = Some(Prompt::new(""));
     }
 
     /// A command while the topic field is open; a new topic asks the broker at once.
@@ -77,6 +78,10 @@ impl WhyView {
                 None
             }
             _ => match p.update(cmd) {
+                PromptOutcome::Submit(t) if t.is_empty() && !self.topic.is_empty() => {
+                    self.prompt = None;
+                    None
+                }
                 PromptOutcome::Submit(t) => {
                     if let Err(e) = check_topic(&t) {
                         p.refuse(format!("not a topic name: {e}"));

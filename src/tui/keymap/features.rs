@@ -136,16 +136,16 @@ pub static FEATURES: &[Binding] = &[
     b(X::Learn, K::Esc, NONE, C::Cancel, "Esc/q", "close", true),
     b(X::Learn, K::Char('q'), NONE, C::Cancel, "", "", false),
     b(
-        X::Learn,
+        X::LearnWhy,
         K::Char('e'),
         NONE,
         C::Learn(LearnCmd::Edit),
         "e",
-        "type a topic (why view)",
+        "type a topic",
         true,
     ),
     b(
-        X::Learn,
+        X::LearnConcepts,
         K::Tab,
         NONE,
         C::Learn(LearnCmd::NextPage),
@@ -154,7 +154,7 @@ pub static FEATURES: &[Binding] = &[
         true,
     ),
     b(
-        X::Learn,
+        X::LearnConcepts,
         K::Right,
         NONE,
         C::Learn(LearnCmd::NextPage),
@@ -163,7 +163,7 @@ pub static FEATURES: &[Binding] = &[
         false,
     ),
     b(
-        X::Learn,
+        X::LearnConcepts,
         K::BackTab,
         NONE,
         C::Learn(LearnCmd::PrevPage),
@@ -172,7 +172,7 @@ pub static FEATURES: &[Binding] = &[
         false,
     ),
     b(
-        X::Learn,
+        X::LearnConcepts,
         K::Left,
         NONE,
         C::Learn(LearnCmd::PrevPage),

@@ -7,6 +7,7 @@ use crossterm::event::{
 use ratatui_textarea::Input;
 
 use super::app::fleet::Kind as FleetKind;
+use super::app::inspector::Learn;
 use super::app::{Action, App, Cmd, ComposerField, Modal, Pane};
 
 /// Where a binding applies.
@@ -26,8 +27,10 @@ pub enum Ctx {
     Help,
     /// The publish composer.
     Composer,
-    /// A one-line prompt (subscribe, search, client filter).
+    /// A one-line prompt (search, client filter, tree filter, export, why's topic, password).
     Prompt,
+    /// The subscribe prompt: [`Ctx::Prompt`]'s keys and its own (QoS, copy the command).
+    SubscribePrompt,
     /// The unsubscribe list.
     List,
     /// A yes/no question.
@@ -44,6 +47,10 @@ pub enum Ctx {
     Conns,
     /// Issue 12's learning views: inspector, broker state, why, concept pages.
     Learn,
+    /// "Why didn't I receive it?": [`Ctx::Learn`]'s keys and typing a topic.
+    LearnWhy,
+    /// The concept pages: [`Ctx::Learn`]'s keys and paging.
+    LearnConcepts,
     /// Fleet: the JSON path picker of the plot.
     Choose,
     /// Fleet: the plot and the diff.
@@ -63,6 +70,7 @@ impl Ctx {
             Self::Help => "Help",
             Self::Composer => "Publish composer",
             Self::Prompt => "Prompts",
+            Self::SubscribePrompt => "Subscribe prompt",
             Self::List => "Unsubscribe list",
             Self::Confirm => "Questions",
             Self::Picker => "Profile picker (P)",
@@ -71,6 +79,8 @@ impl Ctx {
             Self::FirstMinute => "First minute",
             Self::Conns => "Connections list (c)",
             Self::Learn => "Inspector, state, why, concepts",
+            Self::LearnWhy => "Why didn't I receive it? (W)",
+            Self::LearnConcepts => "Concept pages",
             Self::Choose => "Plot: JSON path picker",
             Self::Viewer => "Plot, diff and sequence views",
         }
@@ -122,12 +132,8 @@ pub fn contexts(app: &App) -> Vec<Ctx> {
             vec![Ctx::Help]
         }
         Some(Modal::Composer(_)) => vec![Ctx::Composer],
-        Some(
-            Modal::Subscribe(_)
-            | Modal::Search(_)
-            | Modal::ClientFilter(_)
-            | Modal::Password { .. },
-        ) => {
+        Some(Modal::Subscribe(_)) => vec![Ctx::SubscribePrompt, Ctx::Prompt],
+        Some(Modal::Search(_) | Modal::ClientFilter(_) | Modal::Password { .. }) => {
             vec![Ctx::Prompt]
         }
         Some(Modal::Unsubscribe { .. }) => vec![Ctx::List],
@@ -144,7 +150,11 @@ pub fn contexts(app: &App) -> Vec<Ctx> {
         Some(Modal::FirstMinute) => vec![Ctx::FirstMinute],
         Some(Modal::Conns { .. }) => vec![Ctx::Conns],
         Some(Modal::Learn(v)) if v.typing() => vec![Ctx::Prompt],
-        Some(Modal::Learn(_)) => vec![Ctx::Learn],
+        Some(Modal::Learn(v)) => match &**v {
+            Learn::Why(_) => vec![Ctx::LearnWhy, Ctx::Learn],
+            Learn::Concepts(_) => vec![Ctx::LearnConcepts, Ctx::Learn],
+            _ => vec![Ctx::Learn],
+        },
         None => vec![pane_ctx(app.focus()), Ctx::Global],
     }
 }
@@ -234,7 +244,7 @@ pub fn action_for(app: &App, ev: &Event) -> Option<Action> {
                 return Some(Action::Cmd(cmd));
             }
             match ctxs.first() {
-                Some(Ctx::Composer | Ctx::Prompt | Ctx::Editor) => {
+                Some(Ctx::Composer | Ctx::Prompt | Ctx::SubscribePrompt | Ctx::Editor) => {
                     Some(Action::Input(Input::from(*key)))
                 }
                 _ => None,
@@ -265,11 +275,12 @@ pub fn action_for(app: &App, ev: &Event) -> Option<Action> {
     }
 }
 
-/// The footer's `key help` pairs for the current state.
+/// The bindings the footer shows for the current state: those of the contexts that apply,
+/// help and quit first so they survive a narrow terminal.
 #[must_use]
-pub fn footer(app: &App) -> Vec<(&'static str, &'static str)> {
+pub fn footer_bindings(app: &App) -> Vec<&'static Binding> {
     let first = |b: &Binding| matches!(b.cmd, Cmd::Help | Cmd::Quit);
-    let shown: Vec<&Binding> = contexts(app)
+    let shown: Vec<&'static Binding> = contexts(app)
         .iter()
         .flat_map(|ctx| {
             BINDINGS
@@ -277,11 +288,19 @@ pub fn footer(app: &App) -> Vec<(&'static str, &'static str)> {
                 .filter(move |b| b.ctx == *ctx && b.footer && !b.key.is_empty())
         })
         .collect();
-    // Help and quit first, so they survive a narrow terminal.
     shown
         .iter()
         .filter(|b| first(b))
         .chain(shown.iter().filter(|b| !first(b)))
+        .copied()
+        .collect()
+}
+
+/// The footer's `key help` pairs for the current state.
+#[must_use]
+pub fn footer(app: &App) -> Vec<(&'static str, &'static str)> {
+    footer_bindings(app)
+        .into_iter()
         .map(|b| (b.key, b.help))
         .collect()
 }
@@ -323,6 +342,86 @@ mod tests {
             action_for(&app, &key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
             Some(Action::Cmd(Cmd::Bottom))
         ));
+    }
+
+    fn press(app: &mut App, code: KeyCode) {
+        if let Some(a) = action_for(app, &key(code, NONE)) {
+            app.update(a);
+        }
+    }
+
+    /// Review item 9: every dialog's footer names only keys that do something there. The
+    /// subscribe prompt's QoS and copy keys, the why view's `e` and the concept pages' paging
+    /// are each shown in their own dialog and in no other, and every footer key is the one
+    /// the dialog's contexts bind.
+    #[test]
+    fn every_dialog_footer_names_only_keys_that_work_there() {
+        use crate::tui::app::LearnCmd;
+        let start = |keys: &[KeyCode]| {
+            let start = StartInfo {
+                broker_addr: Some("127.0.0.1:1883".into()),
+                ..StartInfo::default()
+            };
+            let mut app = App::new(start, Limits::default());
+            app.update(Action::Resize(120, 40));
+            for k in keys {
+                press(&mut app, *k);
+            }
+            app
+        };
+        let c = KeyCode::Char;
+        // (dialog, keys that open it, subscribe prompt, why view, concept pages)
+        let dialogs: &[(&str, &[KeyCode], bool, bool, bool)] = &[
+            ("subscribe", &[c('s')], true, false, false),
+            ("log search", &[c('4'), c('/')], false, false, false),
+            ("tree filter", &[c('1'), c('/')], false, false, false),
+            ("message filter", &[c('2'), c('/')], false, false, false),
+            ("export", &[c('1'), c('x')], false, false, false),
+            ("inspector", &[c('4'), c('i')], false, false, false),
+            ("broker state", &[c('B')], false, false, false),
+            // No topic is selected: `W` asks for one first.
+            ("why's topic prompt", &[c('W')], false, false, false),
+            ("why", &[c('W'), c('t'), KeyCode::Enter], false, true, false),
+            (
+                "why, e",
+                &[c('W'), c('t'), KeyCode::Enter, c('e')],
+                false,
+                false,
+                false,
+            ),
+            ("concept pages", &[c('B'), c('?')], false, false, true),
+        ];
+        for (name, keys, subscribe, why, concepts) in dialogs {
+            let app = start(keys);
+            assert!(app.modal().is_some(), "{name}: no dialog opened");
+            let shown = footer_bindings(&app);
+            assert!(!shown.is_empty(), "{name}: empty footer");
+            let ctxs = contexts(&app);
+            for b in &shown {
+                assert!(ctxs.contains(&b.ctx), "{name}: {} not bound here", b.key);
+                let only_subscribe =
+                    matches!(b.cmd, Cmd::CopyCommand(_) | Cmd::NextField | Cmd::PrevField);
+                assert!(
+                    !only_subscribe || *subscribe,
+                    "{name}: footer shows {} {}",
+                    b.key,
+                    b.help
+                );
+                let only_why = b.cmd == Cmd::Learn(LearnCmd::Edit);
+                assert!(!only_why || *why, "{name}: footer shows {}", b.key);
+                let only_concepts =
+                    matches!(b.cmd, Cmd::Learn(LearnCmd::NextPage | LearnCmd::PrevPage));
+                assert!(
+                    !only_concepts || *concepts,
+                    "{name}: footer shows {}",
+                    b.key
+                );
+            }
+            let has = |cmd: Cmd| shown.iter().any(|b| b.cmd == cmd);
+            assert_eq!(has(Cmd::CopyCommand(false)), *subscribe, "{name}");
+            assert_eq!(has(Cmd::Learn(LearnCmd::Edit)), *why, "{name}");
+            assert_eq!(has(Cmd::Learn(LearnCmd::NextPage)), *concepts, "{name}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use ratatui::backend::TestBackend;
 
 use super::*;
 use crate::profile::{DecoderKind, DecoderSpec};
+use crate::tui::app::inspector::Learn;
 use crate::tui::app::{ConnectTo, Modal, Pane, Target};
 use crate::tui::decode::{Decoders, sparkplug};
 use crate::tui::trace::TraceRow;
@@ -205,6 +206,81 @@ fn the_log_pane_shows_the_client_trace_of_a_connection_to_another_broker() {
     assert!(app.conns().shown_trace().is_none());
     let text = screen(&mut app, 80, 24).backend().to_string();
     assert!(text.contains("Broker log"), "{text}");
+}
+
+#[test]
+fn i_on_the_client_trace_inspects_its_newest_packet_row_with_fields_only() {
+    // Review item 2: with the log pane showing a client trace (a connection to another
+    // broker), `i` opens the inspector on the trace's row, not on an embedded broker line.
+    let mut app = two_connections();
+    app.update(Action::Broker(crate::broker::LogEntry::new(
+        at(2, 0),
+        BrokerEvent::Notice("an embedded broker line".into()),
+    )));
+    for line in [
+        "Client wb sending SUBSCRIBE (Mid: 1, Topic: sensors/#, QoS: 1, Options: 0x00)",
+        "Client wb received PUBLISH (d0, q1, r0, m4, 'sensors/a', ... (5 bytes))",
+    ] {
+        let row = TraceRow::new(at(3, 0), line.to_owned());
+        app.update(Action::ConnEvent(1, LinkEvent::Trace(row)));
+    }
+    key(&mut app, '4');
+    key(&mut app, 'i');
+    let Some(Modal::Learn(l)) = app.modal() else {
+        panic!("no inspector: {:?}", app.modal())
+    };
+    let Learn::TraceRow(v) = &**l else {
+        panic!("not the trace row: {l:?}")
+    };
+    let text = v.lines.join("\n");
+    assert!(text.contains("PUBLISH received by client 'wb'"), "{text}");
+    assert!(text.contains("Topic Name"), "{text}");
+    assert!(text.contains("sensors/a"), "{text}");
+    assert!(text.contains("Packet Identifier      4"), "{text}");
+    assert!(text.contains("Only the fields are shown"), "{text}");
+    assert!(!text.contains("an embedded broker line"), "{text}");
+    // The trace has a cursor: k selects the SUBSCRIBE row and i inspects it.
+    press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    key(&mut app, 'k');
+    key(&mut app, 'i');
+    let Some(Modal::Learn(l)) = app.modal() else {
+        panic!("no inspector: {:?}", app.modal())
+    };
+    let Learn::TraceRow(v) = &**l else {
+        panic!("not the trace row: {l:?}")
+    };
+    let text = v.lines.join("\n");
+    assert!(text.contains("SUBSCRIBE sent by client 'wb'"), "{text}");
+    assert!(text.contains("sensors/#"), "{text}");
+}
+
+#[test]
+fn the_client_trace_has_milliseconds_and_marks_the_time_it_was_not_shown() {
+    // Review item 13: the trace's times carry milliseconds like the broker log, and the
+    // packets missed while another connection was shown are named by a gap line.
+    let mut app = two_connections();
+    let trace = |app: &mut App, ms: u64, line: &str| {
+        let row = TraceRow::new(at(3, ms), line.to_owned());
+        app.update(Action::ConnEvent(1, LinkEvent::Trace(row)));
+    };
+    trace(&mut app, 250, "Client wb sending PINGREQ");
+    key(&mut app, '{');
+    assert!(app.conns().shown_trace().is_none());
+    key(&mut app, '}');
+    trace(&mut app, 875, "Client wb sending PINGREQ");
+    let text = screen(&mut app, 160, 24).backend().to_string();
+    let stamp = |ms| super::super::widgets::clock(at(3, ms), true);
+    assert!(
+        text.contains(&format!("{} Client wb sending PINGREQ", stamp(875))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "since {}: packets in between were not traced",
+            stamp(250)
+        )),
+        "{text}"
+    );
 }
 
 fn sparkplug_app() -> App {

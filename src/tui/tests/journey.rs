@@ -203,6 +203,34 @@ fn m_on_a_journey_line_selects_its_message() {
 }
 
 #[test]
+fn in_journey_mode_the_cursor_selects_any_line_and_i_inspects_the_publish() {
+    // Review item 5: with the journey's 12 lines all fitting in the pane, `g` still moves the
+    // cursor to the journey's first line (the PUBLISH) and `i` inspects that line, not the
+    // bottom one; `j` moves the cursor down and `M` leads to the message from there.
+    let mut app = linked_app();
+    screen(&mut app, 160, 48);
+    key(&mut app, '4');
+    key(&mut app, 'J');
+    assert_eq!(app.log().len(), 12);
+    key(&mut app, 'g');
+    app.update(Action::Frame);
+    assert_eq!(app.log().bottom(), 11);
+    key(&mut app, 'i');
+    let Some(Modal::Learn(l)) = app.modal() else {
+        panic!("no inspector: {:?}", app.modal())
+    };
+    let crate::tui::app::inspector::Learn::Packet(v) = &**l else {
+        panic!("not the inspector: {l:?}")
+    };
+    assert!(v.line.contains("Received PUBLISH from pub"), "{}", v.line);
+    press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    key(&mut app, 'j');
+    assert_eq!(app.log().bottom(), 10);
+    let text = screen(&mut app, 160, 48);
+    assert!(text.contains("Sending PUBREC to pub"), "{text}");
+}
+
+#[test]
 fn s_draws_one_arrow_per_packet_in_order_and_any_key_closes() {
     let mut app = linked_app();
     key(&mut app, 'S');

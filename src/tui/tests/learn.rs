@@ -421,6 +421,66 @@ fn b_polls_the_broker_state_while_open_and_never_after() {
 }
 
 #[test]
+fn b_finds_every_clients_keep_alive_past_newer_lines_of_departed_clients() {
+    // Review item 17: our own client connected first; later clients that have gone since
+    // (not in the snapshot) connected after it. The state view still finds its keep-alive.
+    let mut app = app();
+    let connected = |client: &str, keep_alive| BrokerEvent::ClientConnected {
+        peer: peer(40200),
+        client: client.into(),
+        protocol: 4,
+        clean: true,
+        keep_alive,
+        username: None,
+    };
+    log(&mut app, connected("mqtt-workbench-1", 45), at(0, 100));
+    keeper_connected(&mut app);
+    for i in 0..3 {
+        log(
+            &mut app,
+            connected(&format!("gone-{i}"), 10),
+            at(0, 600 + i),
+        );
+    }
+    log(&mut app, connected("watcher", 20), at(0, 700));
+    let (_, _, poll) = state_poll(&key(&mut app, 'B'));
+    app.update(Action::Learn(LearnResult::State(
+        poll,
+        Some(Box::new(broker_state(None))),
+    )));
+    let text = screen(&mut app, 160, 48).backend().to_string();
+    assert!(text.contains("keep-alive 45 s"), "{text}");
+    assert!(text.contains("keep-alive 30 s"), "{text}");
+    assert!(text.contains("keep-alive 20 s"), "{text}");
+    assert!(!text.contains("keep-alive unknown"), "{text}");
+}
+
+#[test]
+fn in_the_why_view_e_types_a_new_topic_instead_of_appending_to_the_current_one() {
+    // Review item 17: the topic field starts empty; Enter on it keeps the current topic.
+    let mut app = app();
+    message(&mut app, "sensors/t1", b"21.5", at(1, 0));
+    app.update(Action::Frame);
+    state_poll(&key(&mut app, 'W'));
+    let topic = |app: &App| match app.modal() {
+        Some(Modal::Learn(l)) => match &**l {
+            Learn::Why(v) => (v.topic().to_owned(), v.prompt().is_some()),
+            other => panic!("not the why view: {other:?}"),
+        },
+        other => panic!("no learning view: {other:?}"),
+    };
+    assert_eq!(topic(&app), ("sensors/t1".to_owned(), false));
+    key(&mut app, 'e');
+    press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(topic(&app), ("sensors/t1".to_owned(), false));
+    key(&mut app, 'e');
+    typed(&mut app, "lights/l2");
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(topic(&app), ("lights/l2".to_owned(), false));
+    assert_eq!(state_poll(&fx).0.as_deref(), Some("lights/l2"));
+}
+
+#[test]
 fn without_the_embedded_broker_b_and_w_say_why_and_ask_nothing() {
     let mut app = App::new(StartInfo::default(), Limits::default());
     for k in ['B', 'W'] {

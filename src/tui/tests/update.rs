@@ -304,6 +304,73 @@ fn clear_retained_asks_then_publishes_an_empty_retained_message() {
 }
 
 #[test]
+fn the_log_cursor_reaches_the_first_lines_with_wrapped_lines_and_zoomed() {
+    // Review item 4: long lines wrap, so a pane of N rows shows fewer than N lines; `g` and
+    // PgUp must still reach the very first kept line, in the normal layout and zoomed.
+    for (w, h, zoom) in [(100, 30, false), (100, 30, true), (160, 48, false)] {
+        let mut app = app();
+        for i in 0..60 {
+            log(
+                &mut app,
+                BrokerEvent::Notice(format!("line {i} {}", "long words wrap here ".repeat(8))),
+                at(1, i),
+            );
+        }
+        app.update(Action::Resize(w, h));
+        app.update(Action::Cmd(Cmd::Focus(Pane::Log)));
+        if zoom {
+            app.update(Action::Cmd(Cmd::Zoom));
+        }
+        app.update(Action::Frame);
+        for _ in 0..40 {
+            press(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
+            app.update(Action::Frame);
+        }
+        let first = app.log().ring().first_seq();
+        assert_eq!(
+            app.log().seq_from_newest(app.log().bottom()),
+            Some(first),
+            "PgUp at {w}x{h} zoom {zoom}"
+        );
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+        terminal
+            .draw(|f| crate::tui::widgets::draw(f, &app))
+            .unwrap();
+        let text = terminal.backend().to_string();
+        assert!(text.contains("line 0 long"), "{w}x{h} zoom {zoom}: {text}");
+        key(&mut app, 'G');
+        key(&mut app, 'g');
+        app.update(Action::Frame);
+        assert_eq!(app.log().seq_from_newest(app.log().bottom()), Some(first));
+    }
+}
+
+#[test]
+fn the_fault_done_line_carries_the_time_the_fault_finished() {
+    // Review item 17: the model's clock ticks once a second; the FAULT done line takes the
+    // time its helper finished, so it sorts after the broker lines it caused.
+    let mut app = app();
+    app.update(Action::Tick(at(5, 0)));
+    log(
+        &mut app,
+        BrokerEvent::Notice("caused by the fault".into()),
+        at(5, 400),
+    );
+    app.update(Action::FaultDone(
+        Ok("the client was cut".into()),
+        at(5, 700),
+    ));
+    let newest = app
+        .log()
+        .ring()
+        .get(app.log().seq_from_newest(0).unwrap())
+        .unwrap();
+    assert!(newest.event.to_string().starts_with("FAULT done"));
+    assert_eq!(newest.time, at(5, 700));
+}
+
+#[test]
 fn log_scrolls_searches_and_filters_by_client() {
     let mut app = app();
     tutorial_log(&mut app);

@@ -106,7 +106,8 @@ pub fn why_lines(entry: &LogEntry, width: usize) -> Vec<String> {
         .collect()
 }
 
-/// Renders the log from the bottom row up.
+/// Renders the log from the bottom row up; the selected line (the cursor) is shown reversed
+/// while the pane has the focus.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if area.width < 3 || area.height < 3 {
         return;
@@ -115,7 +116,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if app.log().follow() {
         title.push_str(" · follow");
     } else {
-        title.push_str(&format!(" · scrolled +{}", app.log().bottom()));
+        title.push_str(&format!(" · line -{}", app.log().bottom()));
     }
     if let Some(f) = app.log().filter() {
         title.push_str(&format!(" · clients with '{f}'"));
@@ -151,7 +152,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let height = usize::from(inner.height);
     let mut lines: Vec<Line<'_>> = Vec::with_capacity(height);
     let own = app.link().client_id();
-    let mut i = app.log().bottom();
+    let cursor = (app.focus() == Pane::Log).then(|| app.log().bottom());
+    let mut i = app.log().view_bottom();
     while lines.len() < height {
         let Some(entry) = app
             .log()
@@ -163,6 +165,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let mut style = style_for(&entry.event);
         if marked != 0 && entry.tag.msg == marked {
             style = style.bg(Color::Indexed(236)).add_modifier(Modifier::BOLD);
+        }
+        if cursor == Some(i) {
+            style = style.add_modifier(Modifier::REVERSED);
         }
         let mut rows = entry_lines(entry, width);
         // Mark the workbench's own client: `▸` after the time instead of the space.

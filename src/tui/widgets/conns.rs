@@ -99,6 +99,29 @@ fn style_for(row: &TraceRow) -> Style {
     }
 }
 
+/// The screen lines of one trace row in a pane `width` columns wide: the time with
+/// milliseconds, then the line wrapped under it (a gap marker says since when).
+#[must_use]
+pub fn trace_rows(row: &TraceRow, width: usize) -> Vec<String> {
+    let stamp = clock(row.time, true);
+    let indent = stamp.len() + 1;
+    let text = match row.gap_since {
+        Some(since) => format!("··· since {}: {} ···", clock(since, true), row.line),
+        None => row.line.clone(),
+    };
+    word_wrap(&text, width.saturating_sub(indent).max(8))
+        .iter()
+        .enumerate()
+        .map(|(j, chunk)| {
+            if j == 0 {
+                format!("{stamp} {chunk}")
+            } else {
+                format!("{}{chunk}", " ".repeat(indent))
+            }
+        })
+        .collect()
+}
+
 /// Draws the shown connection's client trace in the log pane, newest at the bottom, when
 /// the log pane shows it (a connection to another broker). Returns false when it does not,
 /// and the broker log is drawn instead.
@@ -112,31 +135,36 @@ pub fn render_trace(app: &App, area: Rect, buf: &mut Buffer) -> bool {
     let title = format!(
         " Client trace · {} ({} packets) ",
         crate::tui::app::conns::name_of(app.link()),
-        trace.len()
+        trace.rows().filter(|r| r.gap_since.is_none()).count()
     );
     let block = pane_block(app, Pane::Log, title);
     let inner = block.inner(area);
     block.render(area, buf);
     let width = usize::from(inner.width);
     let height = usize::from(inner.height);
-    // Only the rows that fit are formatted, newest first.
+    // Only the rows that fit are formatted, newest first, from the bottom row shown; the
+    // selected row is reversed while the pane has the focus.
+    let cursor = (app.focus() == Pane::Log).then(|| trace.cursor());
     let mut lines: Vec<(String, Style)> = Vec::new();
-    for row in trace.rows().rev() {
-        let stamp = clock(row.time, false);
-        let indent = stamp.len() + 1;
-        let chunks = word_wrap(&row.line, width.saturating_sub(indent).max(8));
-        let style = style_for(row);
-        for (j, chunk) in chunks.iter().enumerate().rev() {
-            let text = if j == 0 {
-                format!("{stamp} {chunk}")
-            } else {
-                format!("{}{chunk}", " ".repeat(indent))
-            };
+    let mut i = trace.view_bottom();
+    while let Some(row) = trace.from_newest(i) {
+        let mut style = if row.gap_since.is_some() {
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::ITALIC)
+        } else {
+            style_for(row)
+        };
+        if cursor == Some(i) {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        for text in trace_rows(row, width).into_iter().rev() {
             lines.push((text, style));
         }
         if lines.len() >= height {
             break;
         }
+        i += 1;
     }
     if trace.is_empty() {
         lines.push((

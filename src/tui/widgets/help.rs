@@ -28,6 +28,25 @@ const ORDER: [Ctx; 14] = [
     Ctx::Viewer,
 ];
 
+/// True when `ctx`'s bindings are listed in the help group of `group`: a dialog's own keys
+/// (the subscribe prompt's, the why view's, the concept pages') under its family's heading.
+fn in_group(group: Ctx, ctx: Ctx) -> bool {
+    ctx == group
+        || matches!(
+            (group, ctx),
+            (Ctx::Prompt, Ctx::SubscribePrompt) | (Ctx::Learn, Ctx::LearnWhy | Ctx::LearnConcepts)
+        )
+}
+
+/// What the help adds to a binding listed under its family's heading: which dialog it is for.
+fn suffix(ctx: Ctx) -> &'static str {
+    match ctx {
+        Ctx::SubscribePrompt => " (subscribe)",
+        Ctx::LearnWhy => " (why view)",
+        _ => "",
+    }
+}
+
 /// The help, one group of lines per context.
 #[must_use]
 pub fn help_groups() -> Vec<Vec<Line<'static>>> {
@@ -43,14 +62,16 @@ pub fn help_groups() -> Vec<Vec<Line<'static>>> {
             group.extend(
                 BINDINGS
                     .iter()
-                    .filter(|b| b.ctx == *ctx && !b.key.is_empty())
+                    .filter(|b| in_group(*ctx, b.ctx) && !b.key.is_empty())
                     .map(|b| {
+                        // A key wider than its column still gets a space before its help.
+                        let mut key = format!(" {:<13}", b.key);
+                        if b.key.chars().count() >= 13 {
+                            key.push(' ');
+                        }
                         Line::from(vec![
-                            Span::styled(
-                                format!(" {:<13}", b.key),
-                                Style::default().fg(Color::Cyan),
-                            ),
-                            Span::raw(b.help),
+                            Span::styled(key, Style::default().fg(Color::Cyan)),
+                            Span::raw(format!("{}{}", b.help, suffix(b.ctx))),
                         ])
                     }),
             );

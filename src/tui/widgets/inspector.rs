@@ -58,6 +58,17 @@ pub fn render(app: &App, learn: &Learn, screen: Rect, buf: &mut Buffer) {
             );
             super::why_view::render_prompt(v, area, buf);
         }
+        Learn::TraceRow(v) => {
+            let lines: Vec<Line<'static>> = v.lines.iter().map(|l| Line::raw(l.clone())).collect();
+            page(
+                area,
+                buf,
+                " Client trace · selected packet · fields only ",
+                &lines,
+                v.scroll,
+                "↑↓ PgUp/PgDn scroll · Esc closes",
+            );
+        }
         Learn::Note(v) => {
             let lines: Vec<Line<'static>> = v.lines.iter().map(|l| Line::raw(l.clone())).collect();
             page(

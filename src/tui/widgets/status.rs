@@ -30,7 +30,8 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
             // The broker's own counters: one source, exact even when the log lags.
             let clients = app.broker().clients();
             let (rate_in, rate_out) = app.broker().rates().unwrap_or((0, 0));
-            spans.push(Span::styled(format!("{clients} clients"), bar));
+            let plural = if clients == 1 { "" } else { "s" };
+            spans.push(Span::styled(format!("{clients} client{plural}"), bar));
             spans.push(sep.clone());
             spans.push(Span::styled(
                 format!("in {rate_in}/s out {rate_out}/s"),
