@@ -17,6 +17,7 @@ mod access;
 pub mod broker;
 pub mod cmd;
 pub mod composer;
+mod connections;
 pub mod conns;
 pub mod fault;
 pub mod inspector;
@@ -61,7 +62,7 @@ pub use self::prompt::{Prompt, PromptOutcome};
 pub use self::rate::Rate;
 pub use self::topics::{TopicNode, Topics, TreeOutcome, TreeRow, node_ref};
 use super::client_link::LinkEvent;
-use crate::profile::{Profile, Secret};
+use crate::profile::Secret;
 use crate::protocol::topic::{matches, parse_filter};
 
 /// The whole workbench state: one sub-model per pane or concern, and the open dialog.
@@ -249,7 +250,7 @@ impl App {
         self.log
             .prepare(usize::from(l.height.saturating_sub(2)), |e| {
                 let note = match e.tag.why {
-                    Some(w) if why => log::note_rows(&journey::why_text(w), lw),
+                    Some(w) if why => log::note_rows(&why_note::why_text(w), lw),
                     _ => 0,
                 };
                 log::entry_rows(e, lw) + note
@@ -695,129 +696,6 @@ impl App {
         let (v, ask) = inspector::Learn::key(open, cmd, at, page);
         self.modal = v.map(Modal::Learn);
         Vec::from_iter(ask.map(Effect::Learn))
-    }
-
-    fn on_picker(&mut self, outcome: PickerOutcome) -> Vec<Effect> {
-        match outcome {
-            PickerOutcome::Stay(cursor) => self.modal = Some(Modal::Profiles { cursor }),
-            PickerOutcome::Refused(cursor, why) => {
-                self.notices.say(why);
-                self.modal = Some(Modal::Profiles { cursor });
-            }
-            PickerOutcome::Connect(to) => return self.switch(to),
-            PickerOutcome::AskPassword(profile) => {
-                self.modal = Some(Modal::Password {
-                    profile,
-                    prompt: Prompt::masked(),
-                });
-            }
-            PickerOutcome::Edit(form) => self.modal = Some(Modal::ProfileEditor(form)),
-            PickerOutcome::ConfirmDelete(name) => self.modal = Some(Modal::ConfirmDelete(name)),
-        }
-        Vec::new()
-    }
-
-    /// Opens the password prompt for `profile`, saying `why`.
-    fn ask_password(&mut self, profile: Box<Profile>, why: String) {
-        self.notices.record(self.now, why.clone());
-        let mut prompt = Prompt::masked();
-        prompt.refuse(why);
-        self.modal = Some(Modal::Password { profile, prompt });
-    }
-
-    fn open_picker_at(&mut self, name: Option<&str>) {
-        let cursor = self.profiles.row_of(name, self.link.target());
-        self.modal = Some(Modal::Profiles { cursor });
-    }
-
-    /// Shows connection `id` (its tree, history and link move into the panes).
-    fn show_conn(&mut self, id: conns::ConnId) {
-        let (t, m, l) = (&mut self.topics, &mut self.messages, &mut self.link);
-        if let Some(said) = self.conns.show(id, t, m, l) {
-            self.notices.say(said);
-        }
-    }
-
-    /// Points the client pane at `to`: the connection already there is shown (a typed
-    /// password connects it again), otherwise a new one opens beside the others, with its
-    /// own tree and history and the target's subscriptions. Nothing collected is lost.
-    fn switch(&mut self, to: ConnectTo) -> Vec<Effect> {
-        self.modal = None;
-        if let Some(id) = self.conns.find(&to, &self.link) {
-            self.show_conn(id);
-            if !to.has_password() {
-                return Vec::new();
-            }
-        } else {
-            let embedded = matches!(to, ConnectTo::Embedded);
-            if embedded && self.broker.addr().is_none() {
-                self.notices.say(conns::NO_EMBEDDED);
-                return Vec::new();
-            }
-            if let ConnectTo::Profile { profile, .. } = &to
-                && let Some(why) = self.conns.client_id_clash(profile, &self.link)
-            {
-                self.notices.say(why);
-                return Vec::new();
-            }
-            let t = (&mut self.topics, &mut self.messages, &mut self.link);
-            self.conns.open(!embedded, t.0, t.1, t.2);
-        }
-        match &to {
-            ConnectTo::Embedded => {
-                let addr = self.broker.addr().unwrap_or_default().to_owned();
-                self.link.point_at_embedded(&addr);
-                self.notices
-                    .say_until("connecting to the embedded broker", Pending::Connect);
-            }
-            ConnectTo::Profile { profile, .. } => {
-                self.link.point_at_profile(profile);
-                self.notices.say_until(
-                    format!(
-                        "connecting to profile '{}' ({})",
-                        profile.name,
-                        self.link.address()
-                    ),
-                    Pending::Connect,
-                );
-            }
-        }
-        vec![Effect::Connect(to)]
-    }
-
-    /// The result of saving or deleting profiles: the list as now on disk, or why not.
-    fn on_profiles(&mut self, result: Result<Vec<Profile>, String>) {
-        match result {
-            Ok(list) => {
-                let saved = match self.modal.take() {
-                    Some(Modal::ProfileEditor(f)) => f.build().ok().map(|p| p.name),
-                    other => {
-                        self.modal = other;
-                        None
-                    }
-                };
-                self.profiles.replace(list);
-                if let Some(Modal::Profiles { cursor }) = &mut self.modal {
-                    *cursor = (*cursor).min(self.profiles.picker_len() - 1);
-                }
-                if let Some(name) = saved {
-                    self.notices.say(format!("saved profile '{name}'"));
-                    let cursor = self
-                        .profiles
-                        .list()
-                        .iter()
-                        .position(|p| p.name == name)
-                        .map_or(0, |i| i + 1);
-                    self.modal = Some(Modal::Profiles { cursor });
-                } else if self.modal.is_none() {
-                    self.open_picker_at(None);
-                }
-            }
-            Err(e) => match &mut self.modal {
-                Some(Modal::ProfileEditor(f)) => f.refuse(e),
-                _ => self.notices.error(self.now, e),
-            },
-        }
     }
 
     /// The sub-models the fleet dialogs change.
