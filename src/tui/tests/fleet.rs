@@ -486,3 +486,38 @@ fn export_prompt_screens() {
         assert!(text.contains("30 messages"), "{text}");
     }
 }
+
+/// Review item 7: the composer's command preview shows a payload's newlines (as `$'..\n..'`,
+/// which a shell reads back to the bytes sent) while `C-y` copies the same command as before.
+#[test]
+fn the_composer_preview_shows_newlines_the_way_a_shell_reads_them() {
+    let mut app = app();
+    app.update(Action::Client(LinkEvent::Connected));
+    key(&mut app, 'p');
+    typed(&mut app, "mqtt");
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    typed(&mut app, "line1");
+    enter(&mut app);
+    typed(&mut app, "line2 it's");
+    let text = draw(&mut app, 160, 48).backend().to_string();
+    let shown = r"$'line1\nline2 it\'s'";
+    assert!(text.contains(&format!("-m {shown}")), "{text}");
+    assert!(!text.contains("line1line2"), "{text}");
+    // What the preview shows is what is sent, read by a real shell.
+    if let Ok(out) = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("printf %s {shown}"))
+        .output()
+    {
+        assert_eq!(out.stdout, b"line1\nline2 it's");
+    } else {
+        assert!(std::env::var("CI").is_err(), "bash is missing in CI");
+        eprintln!("SKIPPED: no bash");
+    }
+    // C-y still copies the single-quoted form, newline and all.
+    let fx = press(&mut app, KeyCode::Char('y'), KeyModifiers::CONTROL);
+    let [Effect::Copy(copied)] = fx.as_slice() else {
+        panic!("a copy: {fx:?}")
+    };
+    assert!(copied.contains("-m 'line1\nline2 it'\\''s'"), "{copied}");
+}
