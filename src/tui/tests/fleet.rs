@@ -521,3 +521,41 @@ fn the_composer_preview_shows_newlines_the_way_a_shell_reads_them() {
     };
     assert!(copied.contains("-m 'line1\nline2 it'\\''s'"), "{copied}");
 }
+
+/// Review item 8: `re:` alone is no filter yet, an invalid regex is refused on Enter with a
+/// one-line reason, and a long filter is cut with `…` in the pane title.
+#[test]
+fn the_tree_filter_prompt_explains_an_invalid_regex_and_marks_a_cut_title() {
+    let mut app = plant();
+    key(&mut app, '1');
+    key(&mut app, '/');
+    typed(&mut app, "re:");
+    assert!(
+        app.topics().filter().is_none(),
+        "'re:' alone filters nothing"
+    );
+    typed(&mut app, "([");
+    let text = draw(&mut app, 100, 30).backend().to_string();
+    assert!(text.contains("not valid yet"), "{text}");
+    assert!(!text.contains("regex ''"), "{text}");
+    enter(&mut app);
+    let Some(FleetModal::TopicFilter(p, _)) = fleet_modal(&app) else {
+        panic!("the prompt stays open on an invalid regex")
+    };
+    assert_eq!(
+        p.error(),
+        Some("invalid regex '([': unclosed character class")
+    );
+    let text = draw(&mut app, 100, 30).backend().to_string();
+    assert!(text.contains("unclosed character class"), "{text}");
+    // A valid long regex: the pane title ends in `…'` where it is cut.
+    for _ in 0.."re:([".len() {
+        press(&mut app, KeyCode::Backspace, KeyModifiers::NONE);
+    }
+    typed(&mut app, "re:^plant/[0-4]/(temp|hum)$");
+    enter(&mut app);
+    assert!(app.modal().is_none());
+    let text = draw(&mut app, 100, 30).backend().to_string();
+    assert!(text.contains("Topics (10/30) · regex '^plan"), "{text}");
+    assert!(text.contains("…'"), "{text}");
+}

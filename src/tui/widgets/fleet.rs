@@ -27,6 +27,10 @@ pub fn render(app: &App, modal: &FleetModal, screen: Rect, buf: &mut Buffer) {
                     app.topics().matched(),
                     app.topics().count()
                 ),
+                (Err(_), _) => format!(
+                    "Filter topics · not valid yet (Enter says why) · {} topics",
+                    app.topics().count()
+                ),
                 _ => format!("Filter topics · {} topics", app.topics().count()),
             };
             let hint = "plant/+/temp: MQTT filter · re:^plant/[0-9]+ regex · else text";
