@@ -559,3 +559,53 @@ fn the_tree_filter_prompt_explains_an_invalid_regex_and_marks_a_cut_title() {
     assert!(text.contains("Topics (10/30) · regex '^plan"), "{text}");
     assert!(text.contains("…'"), "{text}");
 }
+
+/// Review item 12: with the tree filtered, "(all topics)" lists only the shown topics' messages
+/// and an export of a subtree writes only those, and its prompt says so.
+#[test]
+fn a_tree_filter_narrows_the_list_and_the_export() {
+    let mut app = plant();
+    key(&mut app, '1');
+    key(&mut app, '/');
+    typed(&mut app, "plant/+/temp");
+    enter(&mut app);
+    assert_eq!(app.topics().selected(), None, "(all topics)");
+    assert_eq!(app.messages().view().len(), 10);
+    let text = draw(&mut app, 160, 48).backend().to_string();
+    assert!(
+        text.contains("matching mqtt 'plant/+/temp' (10) · newest"),
+        "{text}"
+    );
+    key(&mut app, 'j');
+    assert_eq!(app.topics().selected(), Some("plant"));
+    key(&mut app, 'x');
+    let text = draw(&mut app, 160, 48).backend().to_string();
+    assert!(
+        text.contains("10 messages of 10 topics matching mqtt 'plant/+/temp' under 'plant'"),
+        "{text}"
+    );
+    let fx = enter(&mut app);
+    let [Effect::Export(file)] = fx.as_slice() else {
+        panic!("an export effect: {fx:?}")
+    };
+    let lines: Vec<&str> = std::str::from_utf8(&file.data)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .lines()
+        .skip(1) // the record's header
+        .collect();
+    assert_eq!(lines.len(), 10);
+    assert!(lines.iter().all(|l| l.contains("/temp")), "{lines:?}");
+    assert!(
+        file.what.starts_with("10 messages of 10 topics matching"),
+        "{}",
+        file.what
+    );
+    // Removing the filter brings every message back.
+    key(&mut app, '/');
+    for _ in 0.."plant/+/temp".len() {
+        press(&mut app, KeyCode::Backspace, KeyModifiers::NONE);
+    }
+    enter(&mut app);
+    key(&mut app, 'k');
+    assert_eq!(app.messages().view().len(), 30);
+}

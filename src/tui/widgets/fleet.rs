@@ -62,8 +62,8 @@ pub fn render(app: &App, modal: &FleetModal, screen: Rect, buf: &mut Buffer) {
                         sub.as_deref().unwrap_or("all topics")
                     ),
                     format!(
-                        "{} messages · .csv: CSV, else JSON lines (docs/record-format.md)",
-                        app.messages().under(sub.as_deref()).count()
+                        "{} · .csv: CSV, else JSON lines",
+                        crate::tui::app::fleet::history_summary(app.messages(), sub.as_deref())
                     ),
                 ),
             };

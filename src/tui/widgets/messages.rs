@@ -21,7 +21,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if area.width < 3 || area.height < 3 {
         return;
     }
-    let what = app.messages().view_topic().unwrap_or("all topics");
+    let what = match (app.messages().view_topic(), app.messages().topic_filter()) {
+        (Some(t), _) => t.to_owned(),
+        (None, Some(f)) => format!("topics matching {} '{}'", f.mode(), f.text()),
+        (None, None) => "all topics".to_owned(),
+    };
     let search = app.messages().search().map_or_else(String::new, |s| {
         format!(" · {} search '{}'", s.mode(), s.text())
     });
