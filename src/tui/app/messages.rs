@@ -14,7 +14,7 @@ use super::filter::{PayloadSearch, TopicFilter};
 use super::rate::{Rate, unix_secs};
 use crate::tui::client_link::IncomingMessage;
 use crate::tui::history::{Ring, SeqView, Weigh};
-use crate::tui::payload::{PayloadMode, render as render_payload};
+use crate::tui::payload::{PayloadMode, render_fit as render_payload};
 use crate::tui::text::{word_wrap, wrap};
 
 /// A received message as the history keeps it.
@@ -270,7 +270,7 @@ impl Messages {
                             decoder = self.decoders.as_ref().and_then(|d| d.name_for(&m.topic));
                             (PayloadMode::Auto, lines)
                         }
-                        None => render_payload(&m.payload, mode),
+                        None => render_payload(&m.payload, mode, width),
                     };
                     let mut rows: Vec<String> = lines.iter().flat_map(|l| wrap(l, width)).collect();
                     if m.retain {
