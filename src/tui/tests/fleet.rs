@@ -609,3 +609,19 @@ fn a_tree_filter_narrows_the_list_and_the_export() {
     key(&mut app, 'k');
     assert_eq!(app.messages().view().len(), 30);
 }
+
+/// Review item 17: at 120x30 the message list keeps a few columns for Topic and Payload by
+/// dropping Mid and the milliseconds first.
+#[test]
+fn the_message_list_keeps_topic_and_payload_readable_at_120x30() {
+    let mut app = plant();
+    let text = draw(&mut app, 120, 30).backend().to_string();
+    let header = text
+        .lines()
+        .find(|l| l.contains("Topic") && l.contains("Time"))
+        .unwrap_or_else(|| panic!("a header: {text}"));
+    assert!(!header.contains("Mid"), "Mid goes first: {header}");
+    // Seven columns of topic, six or more of payload.
+    assert!(text.contains(" …/state runnin"), "{text}");
+    assert!(text.contains(" …9/temp 29 "), "{text}");
+}
