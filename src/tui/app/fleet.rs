@@ -525,18 +525,23 @@ fn set_topic_filter(p: &mut Parts<'_>, f: Option<TopicFilter>) {
 }
 
 /// What an export of the history under `sub` says it writes: "N messages of 'plant'", and
-/// with the tree's filter on, "N messages of M topics matching FILTER under 'plant'".
+/// when the tree's filter leaves some out, "N messages of M topics matching FILTER under
+/// 'plant'".
 #[must_use]
 pub fn history_summary(messages: &Messages, sub: Option<&str>) -> String {
     let n = messages.shown_under(sub).count();
     let under = sub.unwrap_or("all topics");
-    match messages.topic_filter() {
+    let narrowed = messages
+        .topic_filter()
+        .filter(|_| n < messages.under(sub).count());
+    match narrowed {
         None => format!("{n} messages of '{under}'"),
         Some(f) => {
             let topics: std::collections::HashSet<&str> =
                 messages.shown_under(sub).map(|m| &*m.topic).collect();
+            let word = if topics.len() == 1 { "topic" } else { "topics" };
             format!(
-                "{n} messages of {} topics matching {} '{}' under '{under}'",
+                "{n} messages of {} {word} matching {} '{}' under '{under}'",
                 topics.len(),
                 f.mode(),
                 f.text()

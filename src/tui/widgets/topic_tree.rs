@@ -33,19 +33,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let title = match app.topics().filter() {
-        Some(f) => {
-            let head = format!(
-                " Topics ({}/{}) · {} '",
-                app.topics().matched(),
-                app.topics().count(),
-                f.mode(),
-            );
-            // The filter's text is cut with `…` where the pane ends, never silently.
-            let room = usize::from(area.width)
-                .saturating_sub(2 + width_of(&head) + 2)
-                .max(2);
-            format!("{head}{}' ", crate::tui::text::fit_ellipsis(f.text(), room))
-        }
+        Some(f) => format!(
+            " Topics ({}/{}) · {} '{}' ",
+            app.topics().matched(),
+            app.topics().count(),
+            f.mode(),
+            f.text(),
+        ),
         None => format!(" Topics ({}) ", app.topics().count()),
     };
     let block = pane_block(app, Pane::Topics, title);
