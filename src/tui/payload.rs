@@ -160,6 +160,20 @@ pub fn preview(bytes: &[u8], max_cols: usize) -> String {
 /// that says how much of it is shown.
 #[must_use]
 pub fn render(bytes: &[u8], mode: PayloadMode) -> (PayloadMode, Vec<String>) {
+    render_fit(bytes, mode, usize::MAX)
+}
+
+/// [`render`] for a pane `width` columns wide: a hex view puts 16, 8 or 4 bytes on a row,
+/// the most whose row fits, so a row never wraps in a narrow pane.
+#[must_use]
+pub fn render_fit(bytes: &[u8], mode: PayloadMode, width: usize) -> (PayloadMode, Vec<String>) {
+    let per_row = hex_per_row(width);
+    let hex_lines = |b: &[u8]| hex_rows(b, per_row);
+    let fallback = |b: &[u8], why: &str| {
+        let mut v = vec![format!("({why}; shown as hex)")];
+        v.extend(hex_rows(b, per_row));
+        v
+    };
     let mode = if mode == PayloadMode::Auto {
         detect(bytes)
     } else {
@@ -203,12 +217,6 @@ pub fn render(bytes: &[u8], mode: PayloadMode) -> (PayloadMode, Vec<String>) {
     (mode, lines)
 }
 
-fn fallback(bytes: &[u8], why: &str) -> Vec<String> {
-    let mut v = vec![format!("({why}; shown as hex)")];
-    v.extend(hex_lines(bytes));
-    v
-}
-
 fn text_lines(bytes: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(bytes)
         .split('\n')
@@ -216,22 +224,36 @@ fn text_lines(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// `offset  hex bytes (16 per line)  ascii`.
-fn hex_lines(bytes: &[u8]) -> Vec<String> {
+/// The columns a hex row of `n` bytes takes: offset, the bytes (a gap after 8 when there
+/// are 16), the ASCII column.
+fn hex_row_width(n: usize) -> usize {
+    10 + 3 * n + usize::from(n > 8) + 1 + n
+}
+
+/// The most bytes per hex row (16, 8 or 4) whose row fits in `width` columns.
+fn hex_per_row(width: usize) -> usize {
+    [16, 8]
+        .into_iter()
+        .find(|&n| hex_row_width(n) <= width)
+        .unwrap_or(4)
+}
+
+/// `offset  hex bytes (per_row per line)  ascii`.
+fn hex_rows(bytes: &[u8], per_row: usize) -> Vec<String> {
     bytes
-        .chunks(16)
+        .chunks(per_row)
         .enumerate()
         .map(|(i, chunk)| {
-            let mut s = format!("{:08x}  ", i * 16);
+            let mut s = format!("{:08x}  ", i * per_row);
             for (j, b) in chunk.iter().enumerate() {
                 let _ = write!(s, "{b:02x} ");
-                if j == 7 {
+                if j == 7 && per_row > 8 {
                     s.push(' ');
                 }
             }
-            let pad = 16 - chunk.len();
+            let pad = per_row - chunk.len();
             s.push_str(&"   ".repeat(pad));
-            if chunk.len() <= 8 {
+            if per_row > 8 && chunk.len() <= 8 {
                 s.push(' ');
             }
             s.push(' ');
@@ -376,6 +398,28 @@ mod tests {
         assert_eq!(
             detect(b"\x1b[31mred text in a terminal colour\x1b[0m and more words"),
             PayloadMode::Text
+        );
+    }
+
+    #[test]
+    fn hex_rows_fit_the_pane() {
+        let bytes: Vec<u8> = (0u8..40).collect();
+        // (pane width, bytes per row)
+        for (width, per_row) in [(200, 16), (76, 16), (75, 8), (43, 8), (42, 4), (10, 4)] {
+            let (_, lines) = render_fit(&bytes, PayloadMode::Hex, width);
+            assert_eq!(lines.len(), bytes.len().div_ceil(per_row), "{width}");
+            assert!(
+                lines[1].starts_with(&format!("{per_row:08x}  ")),
+                "{lines:?}"
+            );
+            if width >= 27 {
+                assert!(lines.iter().all(|l| l.len() <= width), "{width}: {lines:?}");
+            }
+        }
+        // The full-width form is unchanged.
+        assert_eq!(
+            render_fit(&bytes, PayloadMode::Hex, 80),
+            render(&bytes, PayloadMode::Hex)
         );
     }
 

@@ -17,9 +17,7 @@ pub fn read(path: &Path) -> Result<Option<Snapshot>, PersistError> {
         Kind::Json => persist::load(path),
         Kind::Redb => {
             let db = redb::ReadOnlyDatabase::open(path).map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => {
-                    unreadable(path, "it is in use by a running broker")
-                }
+                redb::DatabaseError::DatabaseAlreadyOpen => in_use(path),
                 e => unreadable(path, e),
             });
             match db {
@@ -31,6 +29,18 @@ pub fn read(path: &Path) -> Result<Option<Snapshot>, PersistError> {
                 Err(e) => Err(e),
             }
         }
+    }
+}
+
+/// The error for a file a running broker holds: what to do to dump it (not the advice for
+/// starting a broker on it).
+fn in_use(path: &Path) -> PersistError {
+    PersistError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::other(
+            "it is in use by a running broker; to dump it, stop that broker \
+             or copy the file (cp FILE state-copy.db) and dump the copy",
+        ),
     }
 }
 

@@ -492,6 +492,19 @@ fn a_second_broker_on_the_same_file_is_refused() {
     assert!(err.to_string().contains("in use"), "{err}");
 }
 
+#[test]
+fn a_dump_of_a_file_in_use_says_to_stop_the_broker_or_copy_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    let (_running, _) = open(&path);
+    let err = dump(&path).expect_err("locked");
+    let text = crate::error_chain(&err);
+    assert!(text.contains("in use by a running broker"), "{text}");
+    assert!(text.contains("stop that broker"), "{text}");
+    assert!(text.contains("copy the file"), "{text}");
+    assert!(!text.contains("move it away"), "{text}");
+}
+
 /// The environment variable that turns [`kill9_child`] into the child of
 /// [`committed_batches_survive_kill_9`].
 const CHILD_DIR: &str = "MQTT_WORKBENCH_STORE_CHILD_DIR";

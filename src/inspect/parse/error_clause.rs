@@ -67,6 +67,14 @@ pub(super) fn clause_for(
         "subscription with QoS 3" => pick(v, "[MQTT311-3.8.3-4]", "MQTT5 §3.8.3.1"),
         "retain handling 3" => "MQTT5 §3.8.3.1",
         "No Local on a shared subscription" => "[MQTT5-3.8.3-4]",
+        "empty topic filter" => pick(v, "[MQTT311-4.7.3-1]", "[MQTT5-4.7.3-1]"),
+        "'#' not alone in the last level of a topic filter" => {
+            pick(v, "[MQTT311-4.7.1-2]", "[MQTT5-4.7.1-1]")
+        }
+        "'+' not alone in a level of a topic filter" => {
+            pick(v, "[MQTT311-4.7.1-3]", "[MQTT5-4.7.1-2]")
+        }
+        "shared subscription without a share name or filter" => "[MQTT5-4.8.2-1]",
         "SUBSCRIBE without a topic filter" => pick(v, "[MQTT311-3.8.3-3]", "[MQTT5-3.8.3-2]"),
         "UNSUBSCRIBE without a topic filter" => pick(v, "[MQTT311-3.10.3-2]", "[MQTT5-3.10.3-2]"),
         "undefined DISCONNECT reason code" => "[MQTT5-3.14.2-1]",

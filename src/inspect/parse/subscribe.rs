@@ -71,6 +71,24 @@ fn filter_value(f: &str) -> String {
     }
 }
 
+/// Ends the inspection at a Topic Filter that is empty, has a misplaced `#` or `+`, or (5.0)
+/// a broken `$share/` prefix: the broker closes the connection on it, as mosquitto does.
+fn check_filter(p: &P, f: &str, at: usize, name: &str) -> R<()> {
+    let checked = if p.v.is_v5() {
+        topic::parse_filter(f).map(|_| ())
+    } else {
+        topic::validate_filter(f)
+    };
+    let Err(e) = checked else { return Ok(()) };
+    let msg = match e {
+        topic::FilterError::Empty => "empty topic filter",
+        topic::FilterError::MisplacedHash => "'#' not alone in the last level of a topic filter",
+        topic::FilterError::MisplacedPlus => "'+' not alone in a level of a topic filter",
+        topic::FilterError::BadShare => "shared subscription without a share name or filter",
+    };
+    stop(at, name, DecodeError::Malformed(msg))
+}
+
 pub(super) fn subscribe(p: &mut P) -> R<()> {
     p.packet_id()?;
     if p.v.is_v5() {
@@ -84,6 +102,7 @@ pub(super) fn subscribe(p: &mut P) -> R<()> {
         let at = p.pos;
         let f = p.string(&name)?;
         p.field(&name, filter_value(&f), at);
+        check_filter(p, &f, at, &name)?;
         if f.starts_with('+') || f.starts_with('#') {
             p.why.push(WhyKey::DollarTopics);
         }
@@ -163,6 +182,7 @@ pub(super) fn unsubscribe(p: &mut P) -> R<()> {
         let at = p.pos;
         let f = p.string(&name)?;
         p.field(&name, filter_value(&f), at);
+        check_filter(p, &f, at, &name)?;
     }
     if i == 0 {
         return stop(

@@ -36,9 +36,16 @@ impl TopicFilter {
             return Ok(None);
         }
         if let Some(re) = text.strip_prefix("re:") {
+            // `re:` alone (a pattern not typed yet) is no filter, not one matching everything.
+            if re.is_empty() {
+                return Ok(None);
+            }
             return Regex::new(re)
                 .map(|r| Some(Self::Regex(r)))
-                .map_err(|e| format!("invalid regex: {e}"));
+                .map_err(|e| regex_error(re, &e));
+        }
+        if text == "mqtt:" {
+            return Ok(None);
         }
         let mqtt = text.strip_prefix("mqtt:");
         let wild = text.split('/').any(|l| l == "+" || l == "#");
@@ -101,6 +108,7 @@ impl PayloadSearch {
             return Ok(None);
         }
         let (pattern, regex) = match trimmed.strip_prefix("re:") {
+            Some("") => return Ok(None),
             Some(p) => (p.to_owned(), true),
             None => (regex::escape(text), false),
         };
@@ -109,7 +117,7 @@ impl PayloadSearch {
         let re = regex::bytes::RegexBuilder::new(&pattern)
             .unicode(false)
             .build()
-            .map_err(|e| format!("invalid regex: {e}"))?;
+            .map_err(|e| regex_error(&pattern, &e))?;
         Ok(Some(Self {
             re,
             regex,
@@ -134,6 +142,20 @@ impl PayloadSearch {
     pub fn text(&self) -> &str {
         &self.text
     }
+}
+
+/// A regex error on one line for a prompt: the pattern and the parser's last line (the
+/// `regex` crate's message spans several lines, with a caret under the place).
+fn regex_error(pattern: &str, e: &regex::Error) -> String {
+    let full = e.to_string();
+    let why = full
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let why = why.strip_prefix("error: ").unwrap_or(why);
+    format!("invalid regex '{pattern}': {why}")
 }
 
 #[cfg(test)]
@@ -167,8 +189,10 @@ mod tests {
         assert!(TopicFilter::parse("  ").is_ok_and(|f| f.is_none()));
         let bad = TopicFilter::parse("a/#/b").err().unwrap_or_default();
         assert!(bad.starts_with("invalid MQTT filter 'a/#/b'"), "{bad}");
-        let bad = TopicFilter::parse("re:(").err().unwrap_or_default();
-        assert!(bad.starts_with("invalid regex"), "{bad}");
+        let bad = TopicFilter::parse("re:([").err().unwrap_or_default();
+        assert_eq!(bad, "invalid regex '([': unclosed character class");
+        assert!(TopicFilter::parse("re:").is_ok_and(|f| f.is_none()));
+        assert!(TopicFilter::parse("mqtt:").is_ok_and(|f| f.is_none()));
     }
 
     #[test]

@@ -337,7 +337,7 @@ pub fn on_modal(
 ) -> (Option<FleetModal>, Vec<FleetEffect>) {
     if cmd == Cmd::Cancel {
         match modal {
-            FleetModal::TopicFilter(_, old) => p.topics.set_filter(old),
+            FleetModal::TopicFilter(_, old) => set_topic_filter(p, old),
             FleetModal::Search(_, old) => p.messages.set_search(old),
             _ => {}
         }
@@ -348,7 +348,7 @@ pub fn on_modal(
             if let PromptOutcome::Submit(text) = prompt.update(cmd) {
                 match TopicFilter::parse(&text) {
                     Ok(f) => {
-                        p.topics.set_filter(f);
+                        set_topic_filter(p, f);
                         let said = match p.topics.filter() {
                             Some(f) => format!(
                                 "{} filter '{}': {} of {} topics",
@@ -485,19 +485,17 @@ fn build_export(path: String, what: &ExportWhat, messages: &Messages) -> ExportF
         },
         ExportWhat::History(sub) => {
             let format = Format::of(&path);
-            let n = messages.under(sub.as_deref()).count();
-            let data = export::history(messages.under(sub.as_deref()), format);
+            let data = export::history(messages.shown_under(sub.as_deref()), format);
             let name = if format == Format::Csv {
                 "CSV"
             } else {
                 "JSON lines"
             };
-            let under = sub.as_deref().unwrap_or("all topics");
             ExportFile {
                 path,
                 data: Bytes::from(data),
                 overwrite: false,
-                what: format!("{n} messages of '{under}' as {name}"),
+                what: format!("{} as {name}", history_summary(messages, sub.as_deref())),
             }
         }
     }
@@ -515,13 +513,50 @@ pub fn on_typed(modal: &mut FleetModal, typed: Result<Input, &str>, p: &mut Part
     live(modal, p);
 }
 
+/// Sets the tree's filter, and the message list's with it (it shows only the tree's topics).
+fn set_topic_filter(p: &mut Parts<'_>, f: Option<TopicFilter>) {
+    if p.topics.filter().map(TopicFilter::text) == f.as_ref().map(TopicFilter::text)
+        && p.topics.filter().map(TopicFilter::mode) == f.as_ref().map(TopicFilter::mode)
+    {
+        return;
+    }
+    p.messages.set_topic_filter(f.clone());
+    p.topics.set_filter(f);
+}
+
+/// What an export of the history under `sub` says it writes: "N messages of 'plant'", and
+/// when the tree's filter leaves some out, "N messages of M topics matching FILTER under
+/// 'plant'".
+#[must_use]
+pub fn history_summary(messages: &Messages, sub: Option<&str>) -> String {
+    let n = messages.shown_under(sub).count();
+    let under = sub.unwrap_or("all topics");
+    let narrowed = messages
+        .topic_filter()
+        .filter(|_| n < messages.under(sub).count());
+    match narrowed {
+        None => format!("{n} messages of '{under}'"),
+        Some(f) => {
+            let topics: std::collections::HashSet<&str> =
+                messages.shown_under(sub).map(|m| &*m.topic).collect();
+            let word = if topics.len() == 1 { "topic" } else { "topics" };
+            format!(
+                "{n} messages of {} {word} matching {} '{}' under '{under}'",
+                topics.len(),
+                f.mode(),
+                f.text()
+            )
+        }
+    }
+}
+
 /// Applies the filter or search being typed when it is valid (an invalid one leaves the last
 /// valid one in place until Enter says what is wrong).
 fn live(modal: &FleetModal, p: &mut Parts<'_>) {
     match modal {
         FleetModal::TopicFilter(prompt, _) => {
             if let Ok(f) = TopicFilter::parse(&prompt.value()) {
-                p.topics.set_filter(f);
+                set_topic_filter(p, f);
             }
         }
         FleetModal::Search(prompt, _) => {

@@ -10,11 +10,11 @@ use std::time::SystemTime;
 use bytes::Bytes;
 
 use super::cmd::Cmd;
-use super::filter::PayloadSearch;
+use super::filter::{PayloadSearch, TopicFilter};
 use super::rate::{Rate, unix_secs};
 use crate::tui::client_link::IncomingMessage;
 use crate::tui::history::{Ring, SeqView, Weigh};
-use crate::tui::payload::{PayloadMode, render as render_payload};
+use crate::tui::payload::{PayloadMode, render_fit as render_payload};
 use crate::tui::text::{word_wrap, wrap};
 
 /// A received message as the history keeps it.
@@ -74,6 +74,9 @@ pub struct Messages {
     /// The connection's payload decoders per topic filter (conns: issue 14).
     decoders: Option<Arc<crate::tui::decode::Decoders>>,
     search: Option<PayloadSearch>,
+    /// The topic tree's `/` filter: the list (also on "(all topics)") and the history export
+    /// show only messages of the topics the tree shows.
+    topic_filter: Option<TopicFilter>,
 }
 
 /// Why a message shows RETAIN 1.
@@ -119,6 +122,7 @@ impl Messages {
             rate: Rate::default(),
             decoders: None,
             search: None,
+            topic_filter: None,
         }
     }
 
@@ -134,10 +138,39 @@ impl Messages {
         let modes = std::mem::take(&mut self.modes);
         let decoders = self.decoders.take();
         let search = self.search.take();
+        let topic_filter = self.topic_filter.take();
         *self = Self::new(self.cap, self.max_bytes);
         self.modes = modes;
         self.decoders = decoders;
         self.search = search;
+        self.topic_filter = topic_filter;
+    }
+
+    /// The topic tree's filter, if one is set.
+    #[must_use]
+    pub fn topic_filter(&self) -> Option<&TopicFilter> {
+        self.topic_filter.as_ref()
+    }
+
+    /// Sets or removes the topic tree's filter: the list then shows only messages of the
+    /// topics the tree shows.
+    pub fn set_topic_filter(&mut self, filter: Option<TopicFilter>) {
+        self.topic_filter = filter;
+        self.set_view_topic(self.view_topic.clone());
+    }
+
+    /// The kept messages on `path` and below it (`None`: all) whose topic the tree's filter
+    /// shows, oldest first: what the list shows without a payload search, and what an export
+    /// of the subtree writes.
+    pub fn shown_under<'a>(
+        &'a self,
+        path: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Message> + 'a {
+        self.under(path).filter(move |m| {
+            self.topic_filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&m.topic))
+        })
     }
 
     /// The payload search, if one is set.
@@ -241,7 +274,7 @@ impl Messages {
                             decoder = self.decoders.as_ref().and_then(|d| d.name_for(&m.topic));
                             (PayloadMode::Auto, lines)
                         }
-                        None => render_payload(&m.payload, mode),
+                        None => render_payload(&m.payload, mode, width),
                     };
                     let mut rows: Vec<String> = lines.iter().flat_map(|l| wrap(l, width)).collect();
                     if m.retain {
@@ -349,6 +382,7 @@ impl Messages {
 
     fn view_matches(&self, topic: &str, payload: &[u8]) -> bool {
         self.view_topic.as_deref().is_none_or(|p| under(p, topic))
+            && self.topic_filter.as_ref().is_none_or(|f| f.matches(topic))
             && self.search.as_ref().is_none_or(|s| s.matches(payload))
     }
 

@@ -452,7 +452,9 @@ fn flatten(
     filtered: bool,
     rows: &mut Vec<TreeRow>,
 ) {
-    for (name, child) in &node.children {
+    let mut children: Vec<(&String, &TopicNode)> = node.children.iter().collect();
+    children.sort_by(|a, b| natural_cmp(a.0, b.0));
+    for (name, child) in children {
         if filtered && child.hits == 0 {
             continue;
         }
@@ -473,6 +475,49 @@ fn flatten(
         }
         prefix.truncate(len);
     }
+}
+
+/// Orders topic levels the way people count: a run of digits compares by its number, so
+/// `1, 2, 10` (not `1, 10, 2`); otherwise by character. Levels equal that way (`01`, `1`)
+/// fall back to plain order, so the order is total.
+#[must_use]
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let (nx, rx) = split_digits(x);
+                let (ny, ry) = split_digits(y);
+                let (tx, ty) = (trim_zeros(nx), trim_zeros(ny));
+                // Without leading zeros, the longer run is the bigger number.
+                let ord = tx.len().cmp(&ty.len()).then_with(|| tx.cmp(ty));
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+                (x, y) = (rx, ry);
+            }
+            (Some(c), Some(d)) => {
+                if c != d {
+                    return c.cmp(d);
+                }
+                (x, y) = (&x[1..], &y[1..]);
+            }
+        }
+    }
+}
+
+fn split_digits(s: &[u8]) -> (&[u8], &[u8]) {
+    let n = s.iter().take_while(|c| c.is_ascii_digit()).count();
+    s.split_at(n)
+}
+
+fn trim_zeros(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|&&c| c == b'0').count();
+    &s[n..]
 }
 
 /// Counts again, in every node, the topics below it that pass `filter`; returns the count.
@@ -547,6 +592,21 @@ mod tests {
         }
         t.prepare(10);
         t
+    }
+
+    #[test]
+    fn levels_sort_in_natural_order() {
+        let t = tree(&[
+            "dev/10", "dev/2", "dev/1", "dev/19", "dev/a", "dev/02x", "dev/9b",
+        ]);
+        let mut t = t;
+        t.update(Cmd::Down, 10);
+        t.update(Cmd::Expand, 10);
+        t.prepare(10);
+        let names: Vec<&str> = t.rows().iter().skip(2).map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["1", "2", "02x", "9b", "10", "19", "a"]);
+        assert_eq!(natural_cmp("01", "1"), std::cmp::Ordering::Less);
+        assert_eq!(natural_cmp("a10b", "a9b"), std::cmp::Ordering::Greater);
     }
 
     #[test]

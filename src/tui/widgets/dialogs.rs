@@ -24,6 +24,116 @@ pub(super) fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
     inner
 }
 
+/// The composer's equivalent commands (or why there are none yet), in `area`. A payload with
+/// a newline or another control character is shown in `$'..'` quoting (`\n`), which a shell
+/// reads back to exactly the bytes sent; `C-y`/`M-y` copy the plain single-quoted form.
+fn publish_preview(app: &App, c: &Composer, area: Rect, buf: &mut Buffer) {
+    use crate::lessons::shell::Tool;
+    use crate::tui::app::lesson::pub_command;
+    let addr = app.link().address();
+    let lines = match c.build() {
+        Ok(p) => [Tool::Mosquitto, Tool::Workbench]
+            .map(|tool| {
+                Line::styled(
+                    format!("$ {}", visible_command(&pub_command(&p, addr, tool))),
+                    Style::default().fg(Color::Cyan),
+                )
+            })
+            .to_vec(),
+        Err(e) => vec![Line::styled(
+            format!("(no command yet: {e})"),
+            Style::default().fg(Color::DarkGray),
+        )],
+    };
+    for (row, l) in lines.iter().enumerate().take(usize::from(area.height)) {
+        let y = area.y + u16::try_from(row).unwrap_or(0);
+        buf.set_line(area.x, y, l, area.width);
+    }
+}
+
+/// `cmd` (words in POSIX single quotes, as the copied commands are) with every word that holds
+/// a control character rewritten in `$'..'` quoting, so the one-line preview shows the
+/// newline as `\n` instead of losing it; other words stay as they are.
+#[must_use]
+pub fn visible_command(cmd: &str) -> String {
+    let mut out = String::with_capacity(cmd.len());
+    let (mut src, mut val) = (String::new(), String::new());
+    let mut chars = cmd.chars();
+    let flush = |out: &mut String, src: &mut String, val: &mut String| {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        if val.chars().any(char::is_control) {
+            out.push_str(&ansi_c_quote(val));
+        } else {
+            out.push_str(src);
+        }
+        src.clear();
+        val.clear();
+    };
+    let mut in_word = false;
+    while let Some(ch) = chars.next() {
+        match ch {
+            ' ' => {
+                if in_word {
+                    flush(&mut out, &mut src, &mut val);
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                src.push(ch);
+                for q in chars.by_ref() {
+                    src.push(q);
+                    if q == '\'' {
+                        break;
+                    }
+                    val.push(q);
+                }
+            }
+            '\\' => {
+                in_word = true;
+                src.push(ch);
+                if let Some(n) = chars.next() {
+                    src.push(n);
+                    val.push(n);
+                }
+            }
+            _ => {
+                in_word = true;
+                src.push(ch);
+                val.push(ch);
+            }
+        }
+    }
+    if in_word {
+        flush(&mut out, &mut src, &mut val);
+    }
+    out
+}
+
+/// `s` in bash's `$'..'` quoting: `\n`, `\t`, `\r`, `\\`, `\'`, other control characters
+/// as `\xHH` or `\uHHHH`.
+fn ansi_c_quote(s: &str) -> String {
+    let mut out = String::from("$'");
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            c if c.is_control() && u32::from(c) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", u32::from(c)));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
 /// Renders the open dialog (not the help screen).
 pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
     match modal {
@@ -276,7 +386,7 @@ fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
         Constraint::Length(2),
     ])
     .areas(inner);
-    super::lesson::publish_equivalent(app, c, equivalent, buf);
+    publish_preview(app, c, equivalent, buf);
     field(c, ComposerField::Topic, topic, buf, false);
     let sel = |f: ComposerField| {
         if c.focus() == f {
@@ -506,5 +616,29 @@ fn errors(app: &App, first: usize, screen: Rect, buf: &mut Buffer) {
     for (i, row) in rows.iter().take(usize::from(inner.height)).enumerate() {
         let y = inner.y + u16::try_from(i).unwrap_or(0);
         buf.set_line(inner.x, y, row, inner.width);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible_command;
+
+    #[test]
+    fn only_words_with_control_characters_change() {
+        let cases = [
+            ("mosquitto_pub -t a -m 'x y'", "mosquitto_pub -t a -m 'x y'"),
+            (
+                "mosquitto_pub -m '\nHello2 mqtt'",
+                r"mosquitto_pub -m $'\nHello2 mqtt'",
+            ),
+            ("pub -m 'a\tb'\\''c\\d'", r"pub -m $'a\tb\'c\\d'"),
+            (
+                "pub -m 'bell\u{7}' -t 'a b'",
+                r"pub -m $'bell\x07' -t 'a b'",
+            ),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(visible_command(cmd), want, "{cmd:?}");
+        }
     }
 }

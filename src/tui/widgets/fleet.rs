@@ -27,6 +27,10 @@ pub fn render(app: &App, modal: &FleetModal, screen: Rect, buf: &mut Buffer) {
                     app.topics().matched(),
                     app.topics().count()
                 ),
+                (Err(_), _) => format!(
+                    "Filter topics · not valid yet (Enter says why) · {} topics",
+                    app.topics().count()
+                ),
                 _ => format!("Filter topics · {} topics", app.topics().count()),
             };
             let hint = "plant/+/temp: MQTT filter · re:^plant/[0-9]+ regex · else text";
@@ -58,8 +62,8 @@ pub fn render(app: &App, modal: &FleetModal, screen: Rect, buf: &mut Buffer) {
                         sub.as_deref().unwrap_or("all topics")
                     ),
                     format!(
-                        "{} messages · .csv: CSV, else JSON lines (docs/record-format.md)",
-                        app.messages().under(sub.as_deref()).count()
+                        "{} · .csv: CSV, else JSON lines",
+                        crate::tui::app::fleet::history_summary(app.messages(), sub.as_deref())
                     ),
                 ),
             };

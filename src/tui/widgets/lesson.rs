@@ -11,8 +11,8 @@ use super::{centered, word_wrap};
 use crate::lessons::Check;
 use crate::lessons::shell::Tool;
 use crate::tui::app::fault::Fault;
-use crate::tui::app::lesson::{pub_command, sub_command};
-use crate::tui::app::{App, Composer, Prompt};
+use crate::tui::app::lesson::sub_command;
+use crate::tui::app::{App, Prompt};
 
 /// A check written the way the lesson file writes it: `publish_received topic=mqtt`.
 #[must_use]
@@ -242,32 +242,6 @@ fn equivalent_lines(lines: [String; 2], area: Rect, buf: &mut Buffer) {
             &Line::styled(format!("$ {l}"), style),
             area.width,
         );
-    }
-}
-
-/// The composer's equivalent commands (or why there are none yet), in `area`.
-pub fn publish_equivalent(app: &App, c: &Composer, area: Rect, buf: &mut Buffer) {
-    let addr = app.link().address();
-    match c.build() {
-        Ok(p) => equivalent_lines(
-            [
-                pub_command(&p, addr, Tool::Mosquitto),
-                pub_command(&p, addr, Tool::Workbench),
-            ],
-            area,
-            buf,
-        ),
-        Err(e) => {
-            buf.set_line(
-                area.x,
-                area.y,
-                &Line::styled(
-                    format!("(no command yet: {e})"),
-                    Style::default().fg(Color::DarkGray),
-                ),
-                area.width,
-            );
-        }
     }
 }
 

@@ -21,7 +21,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if area.width < 3 || area.height < 3 {
         return;
     }
-    let what = app.messages().view_topic().unwrap_or("all topics");
+    let what = match (app.messages().view_topic(), app.messages().topic_filter()) {
+        (Some(t), _) => t.to_owned(),
+        (None, Some(f)) => format!("topics matching {} '{}'", f.mode(), f.text()),
+        (None, None) => "all topics".to_owned(),
+    };
     let search = app.messages().search().map_or_else(String::new, |s| {
         format!(" · {} search '{}'", s.mode(), s.text())
     });
@@ -52,8 +56,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let multi = app.messages().view_topic().is_none_or(|t| {
         crate::tui::app::node_ref(app.topics().tree(), t).is_some_and(|n| !n.children.is_empty())
     });
-    // The fixed columns are 31 wide: `HH:MM:SS.mmm Q R   Mid   Size `.
-    let room = width.saturating_sub(31);
+    let cols = Columns::fitting(width, multi);
+    let room = width.saturating_sub(cols.width());
     let h = usize::from(inner.height.saturating_sub(1));
     let pos = app.messages().position();
     let offset = pos.saturating_sub(h.saturating_sub(1));
@@ -72,11 +76,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let header = if multi {
         format!(
-            "Time         Q R   Mid   Size {:<topic_w$} Payload",
+            "{}{:<topic_w$} Payload",
+            cols.header(),
             fit("Topic", topic_w)
         )
     } else {
-        "Time         Q R   Mid   Size Payload".to_owned()
+        format!("{}Payload", cols.header())
     };
     buf.set_line(
         inner.x,
@@ -103,21 +108,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         else {
             break;
         };
-        let mid = match m.pkid {
-            0 => "-".to_owned(),
-            p => p.to_string(),
-        };
-        let fixed = format!(
-            "{} {} {} {mid:>6} {:>6} ",
-            clock(m.time, true),
-            m.qos,
-            match (m.retain, m.sent_retained) {
-                (true, _) => "R",
-                (false, true) => "r",
-                (false, false) => "-",
-            },
-            human_bytes(m.payload.len())
-        );
+        let fixed = cols.row(m);
         // A repeat sent for an overlapping subscription (MQTT311 §3.3.5) says so.
         let copy = if m.copy { "copy " } else { "" };
         let room = width.saturating_sub(fixed.len() + copy.len());
@@ -147,5 +138,120 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         }
         let y = inner.y + 1 + u16::try_from(r).unwrap_or(0);
         buf.set_line(inner.x, y, &line, inner.width);
+    }
+}
+
+/// The fixed columns before Topic and Payload. In a narrow pane the less needed ones go first
+/// (Mid, then the milliseconds, Size, Q and R) so that Topic and Payload keep some room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Columns {
+    mid: bool,
+    millis: bool,
+    size: bool,
+    flags: bool,
+}
+
+impl Columns {
+    /// The widest set that leaves Topic and Payload (or Payload alone) enough room.
+    fn fitting(width: usize, multi: bool) -> Self {
+        // At least 7 columns each for Topic and Payload.
+        let want = if multi { 14 } else { 10 };
+        let sets = [
+            (true, true, true, true),
+            (false, true, true, true),
+            (false, false, true, true),
+            (false, false, false, true),
+            (false, false, false, false),
+        ];
+        let mut cols = Self {
+            mid: false,
+            millis: false,
+            size: false,
+            flags: false,
+        };
+        for (mid, millis, size, flags) in sets {
+            cols = Self {
+                mid,
+                millis,
+                size,
+                flags,
+            };
+            if width.saturating_sub(cols.width()) >= want {
+                break;
+            }
+        }
+        cols
+    }
+
+    /// Columns taken, the separating spaces included.
+    fn width(self) -> usize {
+        let time = if self.millis { 13 } else { 9 };
+        time + if self.flags { 4 } else { 0 }
+            + if self.mid { 7 } else { 0 }
+            + if self.size { 7 } else { 0 }
+    }
+
+    fn header(self) -> String {
+        let mut s = String::from(if self.millis {
+            "Time         "
+        } else {
+            "Time     "
+        });
+        if self.flags {
+            s.push_str("Q R ");
+        }
+        if self.mid {
+            s.push_str("  Mid ");
+        }
+        if self.size {
+            s.push_str("  Size ");
+        }
+        s
+    }
+
+    fn row(self, m: &crate::tui::app::Message) -> String {
+        let mut s = format!("{} ", clock(m.time, self.millis));
+        if self.flags {
+            let r = match (m.retain, m.sent_retained) {
+                (true, _) => "R",
+                (false, true) => "r",
+                (false, false) => "-",
+            };
+            s.push_str(&format!("{} {r} ", m.qos));
+        }
+        if self.mid {
+            let mid = match m.pkid {
+                0 => "-".to_owned(),
+                p => p.to_string(),
+            };
+            s.push_str(&format!("{mid:>6} "));
+        }
+        if self.size {
+            s.push_str(&format!("{:>6} ", human_bytes(m.payload.len())));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Columns;
+
+    #[test]
+    fn narrow_panes_drop_fixed_columns_before_topic_and_payload() {
+        // (inner width, several topics, fixed width, header)
+        let cases = [
+            (120, true, 31, "Time         Q R   Mid   Size "),
+            (45, true, 31, "Time         Q R   Mid   Size "),
+            (37, true, 20, "Time     Q R   Size "),
+            (30, true, 13, "Time     Q R "),
+            (26, true, 9, "Time     "),
+            (12, true, 9, "Time     "),
+            (40, false, 24, "Time         Q R   Size "),
+        ];
+        for (width, multi, fixed, header) in cases {
+            let c = Columns::fitting(width, multi);
+            assert_eq!((c.width(), c.header().as_str()), (fixed, header), "{width}");
+        }
     }
 }

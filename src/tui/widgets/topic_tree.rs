@@ -72,7 +72,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .and_then(|s| s.values.as_deref());
         let val = values.map_or_else(String::new, |v| format!(" {}", short(v.latest)));
         // The sparkline only where the name still fits whole beside it.
-        let label_w = row.depth * 2 + 2 + width_of(&row.name);
+        let label_w = row.depth * 2 + 2 + width_of(&level_label(&row.name));
         let spark_w = match values {
             Some(v) if v.recent.len() > 1 => v.recent.len().min(SPARK_MAX),
             _ => 0,
@@ -91,11 +91,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         } else {
             format!(" {count}")
         };
-        let name = if row.name.is_empty() {
-            "\"\"".to_owned()
-        } else {
-            row.name.clone()
-        };
+        let name = level_label(&row.name);
         let mark = if retained { " R" } else { "" };
         let extra = mark.len() + val.len() + spark_pad;
         let room = width.saturating_sub(right.len() + extra);
@@ -131,6 +127,25 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// A topic level as shown: an empty level as `""`, and spaces at either end of a level (a
+/// level that is one space, `a/ /b`) as `␠` so they are seen; the topic itself is unchanged.
+fn level_label(name: &str) -> String {
+    if name.is_empty() {
+        return "\"\"".to_owned();
+    }
+    let body = name.trim_matches(' ');
+    if body.len() == name.len() {
+        return name.to_owned();
+    }
+    let lead = name.len() - name.trim_start_matches(' ').len();
+    let trail = if body.is_empty() {
+        0
+    } else {
+        name.len() - name.trim_end_matches(' ').len()
+    };
+    format!("{}{body}{}", "␠".repeat(lead), "␠".repeat(trail))
+}
+
 /// A row's indentation, fold marker and level name in `room` columns. The name always shows:
 /// when the indentation would push it out, the indentation shrinks (a `…` says so), and a name
 /// wider than the room is cut from the left so its end stays visible.
@@ -154,8 +169,23 @@ fn tree_label(depth: usize, marker: &str, name: &str, room: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::tree_label;
+    use super::{level_label, tree_label};
     use crate::tui::text::width;
+
+    #[test]
+    fn blank_levels_are_visible() {
+        let cases = [
+            ("", "\"\""),
+            (" ", "␠"),
+            ("  ", "␠␠"),
+            (" a", "␠a"),
+            ("a b ", "a b␠"),
+            ("plant", "plant"),
+        ];
+        for (name, want) in cases {
+            assert_eq!(level_label(name), want, "{name:?}");
+        }
+    }
 
     #[test]
     fn deep_rows_keep_their_name_and_fit() {
