@@ -6,8 +6,6 @@
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 use super::*;
 use crate::profile::{DecoderKind, DecoderSpec};
@@ -16,21 +14,6 @@ use crate::tui::app::{ConnectTo, Modal, Pane, Target};
 use crate::tui::decode::{Decoders, sparkplug};
 use crate::tui::trace::TraceRow;
 use crate::tui::widgets;
-
-fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
-    app.update(Action::Resize(w, h));
-    app.update(Action::Frame);
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| widgets::draw(f, app)).unwrap();
-    terminal
-}
-
-fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(r"\d{2}:\d{2}:\d{2}\.\d{3}", "HH:MM:SS.mmm");
-    s.add_filter(r"\d{2}:\d{2}:\d{2}", "HH:MM:SS");
-    s
-}
 
 fn msg(topic: &str, payload: &[u8], time: SystemTime) -> LinkEvent {
     LinkEvent::Message(IncomingMessage {

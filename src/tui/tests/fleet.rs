@@ -376,13 +376,6 @@ fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
     terminal
 }
 
-fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(r"\d{2}:\d{2}:\d{2}\.\d{3}", "HH:MM:SS.mmm");
-    s.add_filter(r"\d{2}:\d{2}:\d{2}", "HH:MM:SS");
-    s
-}
-
 fn snap(name: &str, app: &mut App, w: u16, h: u16) -> String {
     let t = draw(app, w, h);
     settings().bind(|| insta::assert_snapshot!(format!("{name}_{w}x{h}"), t.backend()));

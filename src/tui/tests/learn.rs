@@ -7,8 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 use super::*;
 use crate::broker::capture::{Capture, CaptureLimits, Way};
@@ -18,22 +16,6 @@ use crate::protocol::{ProtocolVersion, QoS, RetainHandling, SubscriptionOptions}
 use crate::tui::app::inspector::{Learn, LearnRequest, LearnResult, POLL_EVERY};
 use crate::tui::app::{Cmd, Modal, Pane};
 use crate::tui::keymap::{BINDINGS, Ctx};
-use crate::tui::widgets;
-
-fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
-    app.update(Action::Resize(w, h));
-    app.update(Action::Frame);
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| widgets::draw(f, app)).unwrap();
-    terminal
-}
-
-fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(r"\d{2}:\d{2}:\d{2}\.\d{3}", "HH:MM:SS.mmm");
-    s.add_filter(r"\d{2}:\d{2}:\d{2}", "HH:MM:SS");
-    s
-}
 
 /// `Hello2 mqtt` at QoS 1 on `mqtt`, Packet Identifier 5, as `pub1` sends it.
 fn hello_publish() -> Vec<u8> {

@@ -20,8 +20,11 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use super::app::{Action, App, Effect, Limits, StartInfo};
 use super::client_link::{IncomingMessage, LinkEvent};
 use super::keymap;
+use super::widgets;
 use crate::broker::event::PublishFlags;
 use crate::broker::{BrokerEvent, LogEntry};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 
 /// A fixed moment `secs` seconds (and `ms` milliseconds) into the test's timeline.
 fn at(secs: u64, ms: u64) -> SystemTime {
@@ -236,4 +239,21 @@ fn tutorial_log(app: &mut App) {
     ] {
         log(app, ev, t);
     }
+}
+
+/// Draws the model on a `w` x `h` test terminal, as the run loop does after a resize.
+fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    app.update(Action::Resize(w, h));
+    app.update(Action::Frame);
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| widgets::draw(f, app)).unwrap();
+    terminal
+}
+
+/// Snapshot settings: clock times (with or without milliseconds) replaced by placeholders.
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(r"\d{2}:\d{2}:\d{2}\.\d{3}", "HH:MM:SS.mmm");
+    s.add_filter(r"\d{2}:\d{2}:\d{2}", "HH:MM:SS");
+    s
 }

@@ -2,29 +2,12 @@
 //! checks of small widgets. Wall-clock times are local, so they are masked.
 
 use crossterm::event::{KeyCode, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use super::*;
 use crate::tui::app::{Cmd, Pane};
 use crate::tui::widgets;
-
-fn screen(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
-    app.update(Action::Resize(w, h));
-    app.update(Action::Frame);
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| widgets::draw(f, app)).unwrap();
-    terminal
-}
-
-fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(r"\d{2}:\d{2}:\d{2}\.\d{3}", "HH:MM:SS.mmm");
-    s.add_filter(r"\d{2}:\d{2}:\d{2}", "HH:MM:SS");
-    s
-}
 
 /// The tutorial after `mosquitto_pub -t mqtt -m "Hello2 mqtt"`, plus a JSON sensor and a
 /// retained lamp state.
