@@ -201,14 +201,14 @@ pub fn render_faults(app: &App, screen: Rect, buf: &mut Buffer) {
 
 /// The text of the first-minute overlay.
 pub const FIRST_MINUTE: &[&str] = &[
-    "Left: the client pane. It subscribes to # on the embedded broker and shows every",
-    "topic, message and payload. Right: the broker's log, one line per packet, the",
-    "way mosquitto -v prints it.",
+    "The client pane subscribes to # on the embedded broker and shows every",
+    "topic, message and payload. The broker's log (beside it, or below it on a",
+    "narrow terminal) has one line per packet, the way mosquitto -v prints it.",
     "",
-    "p  opens the composer to publish; s subscribes. Both show the same command for",
-    "   mosquitto_pub / mosquitto_sub, ready to copy (C-y).",
-    "L  opens lesson 1, the classic mosquitto tutorial: each step ticks itself off",
-    "   when the broker sees it done, from here or from another terminal.",
+    "p  opens the composer to publish; s subscribes. Both show the same",
+    "   command for mosquitto_pub / mosquitto_sub, ready to copy (C-y).",
+    "L  opens lesson 1, the classic mosquitto tutorial: each step ticks",
+    "   itself off when it is done, from here or from another terminal.",
     "!  breaks things on purpose (a will fires, a keep-alive runs out, ...).",
     "?  lists every key.  q quits.",
 ];
