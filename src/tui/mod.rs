@@ -312,7 +312,12 @@ pub async fn run(opts: Options) -> ExitCode {
     let info = StartInfo {
         broker_addr: embedded.as_ref().map(|e| e.addr.to_string()),
         client_target,
-        client_id: client_id.clone(),
+        // The id the link really connects with: a profile's own client id where it sets one
+        // (the clash check and the log's `▸` mark compare with it).
+        client_id: link_opts
+            .client_id
+            .clone()
+            .unwrap_or_else(|| client_id.clone()),
         subscriptions,
         notice,
         target,
