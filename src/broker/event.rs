@@ -793,14 +793,19 @@ impl EventBus {
         self.journeys && self.tracing()
     }
 
+    /// Sends one line, stamped now (a send with no reader left is not an error).
+    fn send(&self, tag: Tag, event: BrokerEvent) {
+        let _ = self.tx.send(LogEntry {
+            time: SystemTime::now(),
+            event,
+            tag,
+        });
+    }
+
     /// Emits a packet-level event of a message's journey, with its tag; built only if used.
     pub fn trace_tagged(&self, tag: Tag, make: impl FnOnce() -> BrokerEvent) {
         if self.tracing() {
-            let _ = self.tx.send(LogEntry {
-                time: SystemTime::now(),
-                event: make(),
-                tag,
-            });
+            self.send(tag, make());
         }
     }
 
@@ -808,22 +813,14 @@ impl EventBus {
     /// somebody listens to.
     pub fn journey(&self, tag: Tag, make: impl FnOnce() -> BrokerEvent) {
         if self.journeys() {
-            let _ = self.tx.send(LogEntry {
-                time: SystemTime::now(),
-                event: make(),
-                tag,
-            });
+            self.send(tag, make());
         }
     }
 
     /// Emits an event with a tag, built only if somebody listens.
     pub fn emit_tagged(&self, tag: Tag, make: impl FnOnce() -> BrokerEvent) {
         if self.enabled() {
-            let _ = self.tx.send(LogEntry {
-                time: SystemTime::now(),
-                event: make(),
-                tag,
-            });
+            self.send(tag, make());
         }
     }
 
@@ -851,23 +848,17 @@ impl EventBus {
 
     /// Emits a packet-level ([`LogLevel::Debug`]) event, built only if it will be used.
     pub fn trace(&self, make: impl FnOnce() -> BrokerEvent) {
-        if self.tracing() {
-            let _ = self.tx.send(LogEntry::new(SystemTime::now(), make()));
-        }
+        self.trace_tagged(Tag::default(), make);
     }
 
     /// Emits an event built only if somebody listens.
     pub fn emit_with(&self, make: impl FnOnce() -> BrokerEvent) {
-        if self.enabled() {
-            let _ = self.tx.send(LogEntry::new(SystemTime::now(), make()));
-        }
+        self.emit_tagged(Tag::default(), make);
     }
 
     /// Emits an event.
     pub fn emit(&self, event: BrokerEvent) {
-        if self.enabled() {
-            let _ = self.tx.send(LogEntry::new(SystemTime::now(), event));
-        }
+        self.emit_tagged(Tag::default(), || event);
     }
 
     /// A new reader that sees every line from now on.

@@ -89,6 +89,17 @@ fn check_filter(p: &P, f: &str, at: usize, name: &str) -> R<()> {
     stop(at, name, DecodeError::Malformed(msg))
 }
 
+/// Reads Topic Filter `i` of a SUBSCRIBE or UNSUBSCRIBE payload, records it as a field and
+/// checks it as the broker does (empty, misplaced wildcards, shared-subscription form).
+fn topic_filter(p: &mut P, i: usize) -> R<String> {
+    let name = format!("Topic Filter {i}");
+    let at = p.pos;
+    let f = p.string(&name)?;
+    p.field(&name, filter_value(&f), at);
+    check_filter(p, &f, at, &name)?;
+    Ok(f)
+}
+
 pub(super) fn subscribe(p: &mut P) -> R<()> {
     p.packet_id()?;
     if p.v.is_v5() {
@@ -98,11 +109,7 @@ pub(super) fn subscribe(p: &mut P) -> R<()> {
     let mut i = 0;
     while p.remaining() > 0 {
         i += 1;
-        let name = format!("Topic Filter {i}");
-        let at = p.pos;
-        let f = p.string(&name)?;
-        p.field(&name, filter_value(&f), at);
-        check_filter(p, &f, at, &name)?;
+        let f = topic_filter(p, i)?;
         if f.starts_with('+') || f.starts_with('#') {
             p.why.push(WhyKey::DollarTopics);
         }
@@ -178,11 +185,7 @@ pub(super) fn unsubscribe(p: &mut P) -> R<()> {
     let mut i = 0;
     while p.remaining() > 0 {
         i += 1;
-        let name = format!("Topic Filter {i}");
-        let at = p.pos;
-        let f = p.string(&name)?;
-        p.field(&name, filter_value(&f), at);
-        check_filter(p, &f, at, &name)?;
+        topic_filter(p, i)?;
     }
     if i == 0 {
         return stop(
