@@ -490,9 +490,44 @@ pub fn connect_with_trace_switch(
     opts: ConnectOptions,
     trace: Arc<AtomicBool>,
 ) -> (ClientHandle, mpsc::Receiver<ClientEvent>) {
+    start(opts, trace, None)
+}
+
+/// Like [`connect_with_trace`], and once connected, a connection lost to a socket error (or
+/// a broker briefly unreachable) is tried again every `delay` on the same client, as
+/// libmosquitto's loop does for `mosquitto_sub`: the stream carries
+/// [`ClientEvent::Disconnected`] (then [`ClientEvent::ConnectFailed`] for each failed
+/// attempt) and [`ClientEvent::Connected`] again. The client keeps its state, so Packet
+/// Identifiers go on counting where they were, as mosquitto's do, instead of starting at 1.
+#[must_use]
+pub fn connect_with_trace_retrying(
+    opts: ConnectOptions,
+    trace: bool,
+    delay: Duration,
+) -> (ClientHandle, mpsc::Receiver<ClientEvent>) {
+    start(opts, Arc::new(AtomicBool::new(trace)), Some(delay))
+}
+
+/// Whether a failure of this kind is worth another attempt on a connection that was up:
+/// socket errors and a briefly unreachable broker are; a refusal, a TLS failure or unusable
+/// options are not (libmosquitto's loop gives up on those too).
+#[must_use]
+pub fn retryable(kind: Option<FailureKind>) -> bool {
+    matches!(
+        kind,
+        Some(FailureKind::Socket | FailureKind::Lookup | FailureKind::Other) | None
+    )
+}
+
+fn start(
+    opts: ConnectOptions,
+    trace: Arc<AtomicBool>,
+    retry: Option<Duration>,
+) -> (ClientHandle, mpsc::Receiver<ClientEvent>) {
     let (tx, rx) = mpsc::channel(EVENT_QUEUE);
     let shared = Arc::new(Shared::default());
-    let session = Session::new(&opts, tx, shared.clone(), trace);
+    let mut session = Session::new(&opts, tx, shared.clone(), trace);
+    session.retry = retry;
     let inner = match build(&opts) {
         Ok((inner, eventloop)) => {
             tokio::spawn(session.run(eventloop));
@@ -627,6 +662,10 @@ struct Session {
     gone: bool,
     /// Whether [`ClientEvent::Trace`] lines are wanted; none is formatted otherwise.
     tracing: Arc<AtomicBool>,
+    /// Try a lost connection again after this long (see [`connect_with_trace_retrying`]).
+    retry: Option<Duration>,
+    /// A CONNACK accepted this client once: only then is a lost connection retried.
+    ever_connected: bool,
 }
 
 /// What one step of the event loop means for the task.
@@ -651,6 +690,8 @@ impl Session {
             held: HashMap::new(),
             connected: false,
             gone: false,
+            retry: None,
+            ever_connected: false,
         }
     }
 
@@ -678,6 +719,7 @@ impl Session {
             self.id = id;
         }
         self.connected = true;
+        self.ever_connected = true;
         let client_id = self.id.clone();
         self.emit(ClientEvent::Connected {
             session_present,
@@ -864,8 +906,18 @@ impl Session {
                 Polled::Ignored => Step::Continue,
                 Polled::Outgoing(o) => self.on_outgoing(o).await,
                 Polled::Error { reason, code, kind } => {
+                    let asked = self.shared.disconnecting.load(Ordering::SeqCst);
                     self.on_error(reason, code, kind).await;
-                    Step::Stop
+                    match self.retry {
+                        // The same event loop connects again on its next poll, keeping its
+                        // Packet Identifiers.
+                        Some(delay) if self.ever_connected && !asked && retryable(Some(kind)) => {
+                            self.connected = false;
+                            tokio::time::sleep(delay).await;
+                            Step::Continue
+                        }
+                        _ => Step::Stop,
+                    }
                 }
             };
             if matches!(step, Step::Stop) || self.gone {

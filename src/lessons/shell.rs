@@ -39,6 +39,75 @@ pub struct Endpoint {
     pub host: String,
     /// Port.
     pub port: u16,
+    /// How it connects beyond host and port (a saved profile's TLS files, protocol version,
+    /// username), as flags both tools take; see [`Login`].
+    pub login: Login,
+}
+
+/// A connection's options as command-line flags for `mosquitto_sub`/`mosquitto_pub` (and
+/// `mqtt-workbench sub`/`pub`, which take the same), and what the flags cannot carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Login {
+    /// The flags: `--cafile`, `--tls-use-os-certs`, `--cert`, `--key`, `--insecure`,
+    /// `--tls-alpn`, `-V`, `-u`.
+    pub args: Vec<String>,
+    /// What the command leaves out, said to the learner (the password, never in clear).
+    pub left_out: Vec<String>,
+}
+
+impl Login {
+    /// The flags that connect the way `o` does (beyond host and port); `has_password` when
+    /// the connection logs in with a password (stored, from the environment or a file, or
+    /// typed), which the flags leave out.
+    #[must_use]
+    pub fn of(o: &crate::client::ConnectOptions, has_password: bool) -> Self {
+        use crate::client::{MqttVersion, Transport};
+        let mut l = Self::default();
+        let mut arg = |a: &[&str]| l.args.extend(a.iter().map(|s| (*s).to_owned()));
+        if matches!(o.transport, Transport::Tls | Transport::Wss) {
+            match &o.tls.ca_file {
+                Some(ca) => arg(&["--cafile", ca.as_str()]),
+                // Both tools turn TLS on with a CA: the system's, as the profile trusts.
+                None => arg(&["--tls-use-os-certs"]),
+            }
+            if let Some(c) = &o.tls.cert_file {
+                arg(&["--cert", c.as_str()]);
+            }
+            if let Some(k) = &o.tls.key_file {
+                arg(&["--key", k.as_str()]);
+            }
+            if o.tls.insecure {
+                arg(&["--insecure"]);
+            }
+            if let Some(a) = &o.tls.alpn {
+                arg(&["--tls-alpn", a.as_str()]);
+            }
+        }
+        arg(&[
+            "-V",
+            match o.version {
+                MqttVersion::V5 => "5",
+                MqttVersion::V311 => "311",
+            },
+        ]);
+        if let Some(u) = &o.username {
+            arg(&["-u", u.as_str()]);
+        }
+        if has_password || o.password.is_some() {
+            l.left_out
+                .push("the password (add -P yourself; it is never copied)".into());
+        }
+        if matches!(o.transport, Transport::Ws | Transport::Wss) {
+            l.left_out.push(format!(
+                "the WebSocket path {} (the command connects over MQTT on TCP to the same port)",
+                o.ws_path
+            ));
+        }
+        if o.tls.sni.is_some() {
+            l.left_out.push("the TLS server name (SNI)".into());
+        }
+        l
+    }
 }
 
 /// What a publish sends.
@@ -85,7 +154,10 @@ fn push(out: &mut String, parts: &[&str]) {
 pub fn pub_command(tool: Tool, at: &Endpoint, p: &PubSpec) -> String {
     let mut out = program(tool, true).to_owned();
     push(&mut out, &["-h", &at.host, "-p", &at.port.to_string()]);
-    let v5 = p.content_type.is_some()
+    let login: Vec<&str> = at.login.args.iter().map(String::as_str).collect();
+    push(&mut out, &login);
+    let has_version = at.login.args.iter().any(|a| a == "-V");
+    let v5 = !has_version && p.content_type.is_some()
         || p.expiry.is_some()
         || p.response_topic.is_some()
         || p.correlation.is_some()
@@ -131,6 +203,8 @@ pub fn pub_command(tool: Tool, at: &Endpoint, p: &PubSpec) -> String {
 pub fn sub_command(tool: Tool, at: &Endpoint, filter: &str, qos: u8) -> String {
     let mut out = program(tool, false).to_owned();
     push(&mut out, &["-h", &at.host, "-p", &at.port.to_string()]);
+    let login: Vec<&str> = at.login.args.iter().map(String::as_str).collect();
+    push(&mut out, &login);
     push(&mut out, &["-t", filter]);
     if qos > 0 {
         push(&mut out, &["-q", &qos.to_string()]);
@@ -182,6 +256,7 @@ mod tests {
         Endpoint {
             host: "127.0.0.1".into(),
             port: 1883,
+            login: Login::default(),
         }
     }
 
