@@ -540,6 +540,7 @@ async fn commands_copied_for_a_tls_profile_connect_to_a_tls_listener() {
         keymap::action_for(app, &ev).map_or_else(Vec::new, |a| app.update(a))
     };
     press(&mut app, KeyCode::Char('P'), KeyModifiers::NONE);
+    press(&mut app, KeyCode::Char('j'), KeyModifiers::NONE);
     let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
     assert!(matches!(fx.as_slice(), [Effect::Connect(_)]), "{fx:?}");
     press(&mut app, KeyCode::Char('s'), KeyModifiers::NONE);
