@@ -18,6 +18,7 @@
 mod adapter;
 pub mod format;
 pub mod options;
+mod retry;
 pub mod tls;
 pub mod trace;
 pub mod url;
@@ -35,6 +36,7 @@ use tokio::sync::mpsc;
 pub use options::{
     ConnectOptions, ConnectProperties, MqttVersion, QoS, TlsOptions, Transport, Will,
 };
+pub use retry::{connect_with_trace_retrying, retryable};
 pub use url::{BrokerUrl, UrlError};
 
 use crate::protocol::topic::{FilterError, TopicName, validate_filter};
@@ -490,61 +492,7 @@ pub fn connect_with_trace_switch(
     opts: ConnectOptions,
     trace: Arc<AtomicBool>,
 ) -> (ClientHandle, mpsc::Receiver<ClientEvent>) {
-    start(opts, trace, None)
-}
-
-/// Like [`connect_with_trace`], and once connected, a connection lost to a socket error (or
-/// a broker briefly unreachable) is tried again every `delay` on the same client, as
-/// libmosquitto's loop does for `mosquitto_sub`: the stream carries
-/// [`ClientEvent::Disconnected`] (then [`ClientEvent::ConnectFailed`] for each failed
-/// attempt) and [`ClientEvent::Connected`] again. The client keeps its state, so Packet
-/// Identifiers go on counting where they were, as mosquitto's do, instead of starting at 1.
-#[must_use]
-pub fn connect_with_trace_retrying(
-    opts: ConnectOptions,
-    trace: bool,
-    delay: Duration,
-) -> (ClientHandle, mpsc::Receiver<ClientEvent>) {
-    start(opts, Arc::new(AtomicBool::new(trace)), Some(delay))
-}
-
-/// Whether a failure of this kind is worth another attempt on a connection that was up:
-/// socket errors and a briefly unreachable broker are; a refusal, a TLS failure or unusable
-/// options are not (libmosquitto's loop gives up on those too).
-#[must_use]
-pub fn retryable(kind: Option<FailureKind>) -> bool {
-    matches!(
-        kind,
-        Some(FailureKind::Socket | FailureKind::Lookup | FailureKind::Other) | None
-    )
-}
-
-fn start(
-    opts: ConnectOptions,
-    trace: Arc<AtomicBool>,
-    retry: Option<Duration>,
-) -> (ClientHandle, mpsc::Receiver<ClientEvent>) {
-    let (tx, rx) = mpsc::channel(EVENT_QUEUE);
-    let shared = Arc::new(Shared::default());
-    let mut session = Session::new(&opts, tx, shared.clone(), trace);
-    session.retry = retry;
-    let inner = match build(&opts) {
-        Ok((inner, eventloop)) => {
-            tokio::spawn(session.run(eventloop));
-            inner
-        }
-        Err(reason) => {
-            shared.set_failure(FailureKind::Options);
-            tokio::spawn(async move {
-                let _ = session
-                    .tx
-                    .send(ClientEvent::ConnectFailed { reason, code: None })
-                    .await;
-            });
-            Inner::Failed
-        }
-    };
-    (ClientHandle { inner, shared }, rx)
+    retry::start(opts, trace, None)
 }
 
 /// rumqttc's transport for our options: TLS configuration and the WebSocket URL.
