@@ -103,6 +103,13 @@ impl Login {
                 o.ws_path
             ));
         }
+        if matches!(o.transport, Transport::Tls | Transport::Wss) && o.tls.insecure {
+            l.left_out.push(
+                "any certificate: mosquitto's --insecure skips only the host name check, so \
+                 a certificate the CA does not sign still fails there"
+                    .into(),
+            );
+        }
         if o.tls.sni.is_some() {
             l.left_out.push("the TLS server name (SNI)".into());
         }
@@ -279,6 +286,56 @@ mod tests {
             sub_command(Tool::Mosquitto, &at(), "a/#", 2),
             "mosquitto_sub -h 127.0.0.1 -p 1883 -t 'a/#' -q 2 -v"
         );
+    }
+
+    /// Task `polish`, item 3: a profile's TLS files, version and username become flags; the
+    /// password never does, and what cannot be carried is named.
+    #[test]
+    fn a_profiles_login_becomes_flags_and_the_password_is_left_out() {
+        use crate::client::{ConnectOptions, MqttVersion, TlsOptions, Transport};
+        let o = ConnectOptions {
+            transport: Transport::Tls,
+            version: MqttVersion::V5,
+            username: Some("alice".into()),
+            password: Some("s3cret".into()),
+            tls: TlsOptions {
+                ca_file: Some("/etc/lab/ca.pem".into()),
+                cert_file: Some("/etc/lab/me.pem".into()),
+                key_file: Some("/etc/lab/me.key".into()),
+                insecure: true,
+                ..TlsOptions::default()
+            },
+            ..ConnectOptions::default()
+        };
+        let login = Login::of(&o, true);
+        let at = Endpoint { login, ..at() };
+        let cmd = sub_command(Tool::Mosquitto, &at, "a/#", 1);
+        assert_eq!(
+            cmd,
+            "mosquitto_sub -h 127.0.0.1 -p 1883 --cafile /etc/lab/ca.pem --cert /etc/lab/me.pem \
+             --key /etc/lab/me.key --insecure -V 5 -u alice -t 'a/#' -q 1 -v"
+        );
+        assert!(!cmd.contains("s3cret"));
+        assert!(at.login.left_out[0].starts_with("the password"));
+        assert!(at.login.left_out.iter().any(|l| l.contains("--insecure")));
+        // A version from the login is not repeated for MQTT 5 properties.
+        let p = PubSpec {
+            topic: "t".into(),
+            content_type: Some("text/plain".into()),
+            ..PubSpec::default()
+        };
+        assert_eq!(
+            pub_command(Tool::Mosquitto, &at, &p).matches("-V").count(),
+            1
+        );
+        // System CAs: the flag that turns TLS on with them; no password, nothing left out.
+        let plain = ConnectOptions {
+            transport: Transport::Tls,
+            ..ConnectOptions::default()
+        };
+        let l = Login::of(&plain, false);
+        assert_eq!(l.args, ["--tls-use-os-certs", "-V", "311"]);
+        assert!(l.left_out.is_empty());
     }
 
     #[test]
