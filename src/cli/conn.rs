@@ -72,6 +72,9 @@ pub struct ConnArgs {
     /// Do not check the server certificate. Dangerous: anyone can pose as the broker.
     #[arg(long = "insecure")]
     pub insecure: bool,
+    /// Trust the operating system's CA certificates; enables TLS (as mosquitto's tools).
+    #[arg(long = "tls-use-os-certs")]
+    pub tls_use_os_certs: bool,
     /// ALPN protocol to offer in the TLS handshake.
     #[arg(long = "tls-alpn", value_name = "PROTOCOL")]
     pub tls_alpn: Option<String>,
@@ -164,7 +167,8 @@ impl ConnArgs {
         if let Some(h) = &self.host {
             options.host.clone_from(h);
         }
-        let tls_wanted = self.cafile.is_some() || self.insecure || self.cert.is_some();
+        let tls_wanted =
+            self.cafile.is_some() || self.insecure || self.cert.is_some() || self.tls_use_os_certs;
         if tls_wanted && options.transport == Transport::Tcp {
             options.transport = Transport::Tls;
             if self.url.is_none() || options.port == 1883 {

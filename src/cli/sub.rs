@@ -129,8 +129,10 @@ pub async fn run(args: SubArgs) -> ExitCode {
         Err(code) => return code,
     };
     let debug = args.conn.debug;
-    let options = conn.options;
-    let (mut handle, mut events) = client::connect_with_trace(options.clone(), debug);
+    // One client for the whole run: it reconnects by itself after a lost connection and keeps
+    // counting Packet Identifiers (Mid) as mosquitto_sub does.
+    let (handle, mut events) =
+        client::connect_with_trace_retrying(conn.options, debug, RECONNECT_DELAY);
 
     let timeout = async {
         match args.timeout {
@@ -144,17 +146,11 @@ pub async fn run(args: SubArgs) -> ExitCode {
     // Set once a CONNACK accepted us: from then on a lost connection is retried, as
     // libmosquitto's loop does for mosquitto_sub, instead of ending the command.
     let mut was_connected = false;
-    // When the next connection attempt is due, while the broker is away.
-    let mut retry_at: Option<tokio::time::Instant> = None;
+    // Set while the broker is away and the client tries again.
+    let mut down = false;
     loop {
         let ev = tokio::select! {
-            ev = events.recv(), if retry_at.is_none() => ev,
-            () = tokio::time::sleep_until(retry_at.unwrap_or_else(tokio::time::Instant::now)),
-                if retry_at.is_some() => {
-                retry_at = None;
-                (handle, events) = client::connect_with_trace(options.clone(), debug);
-                continue;
-            }
+            ev = events.recv() => ev,
             () = &mut timeout => {
                 if !quiet {
                     eprintln!("Timed out");
@@ -164,7 +160,7 @@ pub async fn run(args: SubArgs) -> ExitCode {
             }
             _ = tokio::signal::ctrl_c() => {
                 stopping = true;
-                if retry_at.is_some() || handle.disconnect().await.is_err() {
+                if down || handle.disconnect().await.is_err() {
                     return ExitCode::SUCCESS;
                 }
                 continue;
@@ -182,6 +178,7 @@ pub async fn run(args: SubArgs) -> ExitCode {
             }
             ClientEvent::Connected { .. } => {
                 was_connected = true;
+                down = false;
                 // Every connection subscribes again, as mosquitto_sub's on_connect does:
                 // a clean session has forgotten the subscriptions.
                 if !topics.is_empty() {
@@ -200,8 +197,9 @@ pub async fn run(args: SubArgs) -> ExitCode {
             }
             ClientEvent::ConnectFailed { reason, code } => {
                 let kind = handle.failure();
-                if was_connected && !stopping && retryable(kind) {
-                    retry_at = Some(tokio::time::Instant::now() + RECONNECT_DELAY);
+                if was_connected && !stopping && client::retryable(kind) {
+                    // The client tries again after RECONNECT_DELAY.
+                    down = true;
                     continue;
                 }
                 return super::conn::connect_failed(kind, &reason, code, quiet);
@@ -210,9 +208,10 @@ pub async fn run(args: SubArgs) -> ExitCode {
                 if stopping {
                     return ExitCode::SUCCESS;
                 }
-                if retryable(handle.failure()) {
-                    // mosquitto_sub says nothing when the connection drops; it reconnects.
-                    retry_at = Some(tokio::time::Instant::now() + RECONNECT_DELAY);
+                if client::retryable(handle.failure()) {
+                    // mosquitto_sub says nothing when the connection drops; it reconnects
+                    // (the client does, after RECONNECT_DELAY).
+                    down = true;
                     continue;
                 }
                 if !quiet {
@@ -252,14 +251,6 @@ pub async fn run(args: SubArgs) -> ExitCode {
 /// How long `sub` waits before connecting again after the broker went away: libmosquitto's
 /// default reconnect delay, which mosquitto_sub keeps.
 pub const RECONNECT_DELAY: Duration = Duration::from_secs(1);
-
-/// Whether a lost or failed connection is worth another attempt: socket errors and a broker
-/// that is briefly unreachable are; a refusal, a TLS failure or unusable options are not
-/// (libmosquitto's loop gives up on those too).
-fn retryable(kind: Option<client::FailureKind>) -> bool {
-    use client::FailureKind as K;
-    matches!(kind, Some(K::Socket | K::Lookup | K::Other) | None)
-}
 
 /// Filters, prints and counts one message.
 async fn on_message(

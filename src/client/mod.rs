@@ -18,6 +18,7 @@
 mod adapter;
 pub mod format;
 pub mod options;
+mod retry;
 pub mod tls;
 pub mod trace;
 pub mod url;
@@ -35,6 +36,7 @@ use tokio::sync::mpsc;
 pub use options::{
     ConnectOptions, ConnectProperties, MqttVersion, QoS, TlsOptions, Transport, Will,
 };
+pub use retry::{connect_with_trace_retrying, retryable};
 pub use url::{BrokerUrl, UrlError};
 
 use crate::protocol::topic::{FilterError, TopicName, validate_filter};
@@ -490,26 +492,7 @@ pub fn connect_with_trace_switch(
     opts: ConnectOptions,
     trace: Arc<AtomicBool>,
 ) -> (ClientHandle, mpsc::Receiver<ClientEvent>) {
-    let (tx, rx) = mpsc::channel(EVENT_QUEUE);
-    let shared = Arc::new(Shared::default());
-    let session = Session::new(&opts, tx, shared.clone(), trace);
-    let inner = match build(&opts) {
-        Ok((inner, eventloop)) => {
-            tokio::spawn(session.run(eventloop));
-            inner
-        }
-        Err(reason) => {
-            shared.set_failure(FailureKind::Options);
-            tokio::spawn(async move {
-                let _ = session
-                    .tx
-                    .send(ClientEvent::ConnectFailed { reason, code: None })
-                    .await;
-            });
-            Inner::Failed
-        }
-    };
-    (ClientHandle { inner, shared }, rx)
+    retry::start(opts, trace, None)
 }
 
 /// rumqttc's transport for our options: TLS configuration and the WebSocket URL.
@@ -627,6 +610,10 @@ struct Session {
     gone: bool,
     /// Whether [`ClientEvent::Trace`] lines are wanted; none is formatted otherwise.
     tracing: Arc<AtomicBool>,
+    /// Try a lost connection again after this long (see [`connect_with_trace_retrying`]).
+    retry: Option<Duration>,
+    /// A CONNACK accepted this client once: only then is a lost connection retried.
+    ever_connected: bool,
 }
 
 /// What one step of the event loop means for the task.
@@ -651,6 +638,8 @@ impl Session {
             held: HashMap::new(),
             connected: false,
             gone: false,
+            retry: None,
+            ever_connected: false,
         }
     }
 
@@ -678,6 +667,7 @@ impl Session {
             self.id = id;
         }
         self.connected = true;
+        self.ever_connected = true;
         let client_id = self.id.clone();
         self.emit(ClientEvent::Connected {
             session_present,
@@ -864,8 +854,18 @@ impl Session {
                 Polled::Ignored => Step::Continue,
                 Polled::Outgoing(o) => self.on_outgoing(o).await,
                 Polled::Error { reason, code, kind } => {
+                    let asked = self.shared.disconnecting.load(Ordering::SeqCst);
                     self.on_error(reason, code, kind).await;
-                    Step::Stop
+                    match self.retry {
+                        // The same event loop connects again on its next poll, keeping its
+                        // Packet Identifiers.
+                        Some(delay) if self.ever_connected && !asked && retryable(Some(kind)) => {
+                            self.connected = false;
+                            tokio::time::sleep(delay).await;
+                            Step::Continue
+                        }
+                        _ => Step::Stop,
+                    }
                 }
             };
             if matches!(step, Step::Stop) || self.gone {

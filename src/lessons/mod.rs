@@ -8,9 +8,11 @@
 //! * [`shell`]: shell quoting and the equivalent `mosquitto_pub`/`mosquitto_sub` and
 //!   `mqtt-workbench pub`/`sub` commands.
 //! * [`faults`]: the raw-socket helper clients behind the fault menu.
+//! * [`sentence`]: a check as the learner reads it, one plain sentence.
 
 pub mod events;
 pub mod faults;
+pub mod sentence;
 pub mod shell;
 
 use serde::Deserialize;

@@ -39,6 +39,82 @@ pub struct Endpoint {
     pub host: String,
     /// Port.
     pub port: u16,
+    /// How it connects beyond host and port (a saved profile's TLS files, protocol version,
+    /// username), as flags both tools take; see [`Login`].
+    pub login: Login,
+}
+
+/// A connection's options as command-line flags for `mosquitto_sub`/`mosquitto_pub` (and
+/// `mqtt-workbench sub`/`pub`, which take the same), and what the flags cannot carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Login {
+    /// The flags: `--cafile`, `--tls-use-os-certs`, `--cert`, `--key`, `--insecure`,
+    /// `--tls-alpn`, `-V`, `-u`.
+    pub args: Vec<String>,
+    /// What the command leaves out, said to the learner (the password, never in clear).
+    pub left_out: Vec<String>,
+}
+
+impl Login {
+    /// The flags that connect the way `o` does (beyond host and port); `has_password` when
+    /// the connection logs in with a password (stored, from the environment or a file, or
+    /// typed), which the flags leave out.
+    #[must_use]
+    pub fn of(o: &crate::client::ConnectOptions, has_password: bool) -> Self {
+        use crate::client::{MqttVersion, Transport};
+        let mut l = Self::default();
+        let mut arg = |a: &[&str]| l.args.extend(a.iter().map(|s| (*s).to_owned()));
+        if matches!(o.transport, Transport::Tls | Transport::Wss) {
+            match &o.tls.ca_file {
+                Some(ca) => arg(&["--cafile", ca.as_str()]),
+                // Both tools turn TLS on with a CA: the system's, as the profile trusts.
+                None => arg(&["--tls-use-os-certs"]),
+            }
+            if let Some(c) = &o.tls.cert_file {
+                arg(&["--cert", c.as_str()]);
+            }
+            if let Some(k) = &o.tls.key_file {
+                arg(&["--key", k.as_str()]);
+            }
+            if o.tls.insecure {
+                arg(&["--insecure"]);
+            }
+            if let Some(a) = &o.tls.alpn {
+                arg(&["--tls-alpn", a.as_str()]);
+            }
+        }
+        arg(&[
+            "-V",
+            match o.version {
+                MqttVersion::V5 => "5",
+                MqttVersion::V311 => "311",
+            },
+        ]);
+        if let Some(u) = &o.username {
+            arg(&["-u", u.as_str()]);
+        }
+        if has_password || o.password.is_some() {
+            l.left_out
+                .push("the password (add -P yourself; it is never copied)".into());
+        }
+        if matches!(o.transport, Transport::Ws | Transport::Wss) {
+            l.left_out.push(format!(
+                "the WebSocket path {} (the command connects over MQTT on TCP to the same port)",
+                o.ws_path
+            ));
+        }
+        if matches!(o.transport, Transport::Tls | Transport::Wss) && o.tls.insecure {
+            l.left_out.push(
+                "any certificate: mosquitto's --insecure skips only the host name check, so \
+                 a certificate the CA does not sign still fails there"
+                    .into(),
+            );
+        }
+        if o.tls.sni.is_some() {
+            l.left_out.push("the TLS server name (SNI)".into());
+        }
+        l
+    }
 }
 
 /// What a publish sends.
@@ -85,7 +161,10 @@ fn push(out: &mut String, parts: &[&str]) {
 pub fn pub_command(tool: Tool, at: &Endpoint, p: &PubSpec) -> String {
     let mut out = program(tool, true).to_owned();
     push(&mut out, &["-h", &at.host, "-p", &at.port.to_string()]);
-    let v5 = p.content_type.is_some()
+    let login: Vec<&str> = at.login.args.iter().map(String::as_str).collect();
+    push(&mut out, &login);
+    let has_version = at.login.args.iter().any(|a| a == "-V");
+    let v5 = !has_version && p.content_type.is_some()
         || p.expiry.is_some()
         || p.response_topic.is_some()
         || p.correlation.is_some()
@@ -131,6 +210,8 @@ pub fn pub_command(tool: Tool, at: &Endpoint, p: &PubSpec) -> String {
 pub fn sub_command(tool: Tool, at: &Endpoint, filter: &str, qos: u8) -> String {
     let mut out = program(tool, false).to_owned();
     push(&mut out, &["-h", &at.host, "-p", &at.port.to_string()]);
+    let login: Vec<&str> = at.login.args.iter().map(String::as_str).collect();
+    push(&mut out, &login);
     push(&mut out, &["-t", filter]);
     if qos > 0 {
         push(&mut out, &["-q", &qos.to_string()]);
@@ -182,6 +263,7 @@ mod tests {
         Endpoint {
             host: "127.0.0.1".into(),
             port: 1883,
+            login: Login::default(),
         }
     }
 
@@ -204,6 +286,56 @@ mod tests {
             sub_command(Tool::Mosquitto, &at(), "a/#", 2),
             "mosquitto_sub -h 127.0.0.1 -p 1883 -t 'a/#' -q 2 -v"
         );
+    }
+
+    /// Task `polish`, item 3: a profile's TLS files, version and username become flags; the
+    /// password never does, and what cannot be carried is named.
+    #[test]
+    fn a_profiles_login_becomes_flags_and_the_password_is_left_out() {
+        use crate::client::{ConnectOptions, MqttVersion, TlsOptions, Transport};
+        let o = ConnectOptions {
+            transport: Transport::Tls,
+            version: MqttVersion::V5,
+            username: Some("alice".into()),
+            password: Some("s3cret".into()),
+            tls: TlsOptions {
+                ca_file: Some("/etc/lab/ca.pem".into()),
+                cert_file: Some("/etc/lab/me.pem".into()),
+                key_file: Some("/etc/lab/me.key".into()),
+                insecure: true,
+                ..TlsOptions::default()
+            },
+            ..ConnectOptions::default()
+        };
+        let login = Login::of(&o, true);
+        let at = Endpoint { login, ..at() };
+        let cmd = sub_command(Tool::Mosquitto, &at, "a/#", 1);
+        assert_eq!(
+            cmd,
+            "mosquitto_sub -h 127.0.0.1 -p 1883 --cafile /etc/lab/ca.pem --cert /etc/lab/me.pem \
+             --key /etc/lab/me.key --insecure -V 5 -u alice -t 'a/#' -q 1 -v"
+        );
+        assert!(!cmd.contains("s3cret"));
+        assert!(at.login.left_out[0].starts_with("the password"));
+        assert!(at.login.left_out.iter().any(|l| l.contains("--insecure")));
+        // A version from the login is not repeated for MQTT 5 properties.
+        let p = PubSpec {
+            topic: "t".into(),
+            content_type: Some("text/plain".into()),
+            ..PubSpec::default()
+        };
+        assert_eq!(
+            pub_command(Tool::Mosquitto, &at, &p).matches("-V").count(),
+            1
+        );
+        // System CAs: the flag that turns TLS on with them; no password, nothing left out.
+        let plain = ConnectOptions {
+            transport: Transport::Tls,
+            ..ConnectOptions::default()
+        };
+        let l = Login::of(&plain, false);
+        assert_eq!(l.args, ["--tls-use-os-certs", "-V", "311"]);
+        assert!(l.left_out.is_empty());
     }
 
     #[test]

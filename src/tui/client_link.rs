@@ -272,8 +272,39 @@ pub fn plain_reason(reason: &str, code: Option<u8>, o: &ConnectOptions) -> Strin
     }
 }
 
+/// `bytes` as lowercase hex pairs separated by spaces (`00 ff fe`).
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// The bytes of [`hex`]'s text (spaces between pairs optional); `None` when it is not hex.
+#[must_use]
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text.bytes().filter(|b| *b != b' ').collect();
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+        .collect()
+}
+
+/// The name of UTF-8 Correlation Data among a message's properties.
+pub const CORRELATION: &str = "Correlation Data";
+/// The name of Correlation Data that is not UTF-8: its value is the bytes in hex.
+pub const CORRELATION_HEX: &str = "Correlation Data (hex)";
+
 /// The MQTT 5 PUBLISH properties, each under its name in the specification (MQTT5 §3.3.2.3).
-fn interesting_props(p: MessageProperties) -> Vec<(String, String)> {
+pub fn shown_properties(p: MessageProperties) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Some(f) = p.payload_format_indicator {
         let what = if f == 1 {
@@ -292,11 +323,13 @@ fn interesting_props(p: MessageProperties) -> Vec<(String, String)> {
     if let Some(r) = p.response_topic {
         out.push(("Response Topic".into(), r));
     }
+    // Correlation Data is binary: shown as text only when it is UTF-8, else in hex, said so
+    // in its name, so the pane and an export keep every byte.
     if let Some(c) = &p.correlation_data {
-        out.push((
-            "Correlation Data".into(),
-            String::from_utf8_lossy(c).into_owned(),
-        ));
+        out.push(match std::str::from_utf8(c) {
+            Ok(text) => (CORRELATION.into(), text.to_owned()),
+            Err(_) => (CORRELATION_HEX.into(), hex(c)),
+        });
     }
     for (k, v) in p.user_properties {
         out.push(("User Property".into(), format!("{k} = {v}")));
@@ -453,7 +486,7 @@ async fn run_once(
                         payload: m.payload,
                         qos: m.qos as u8,
                         retain: m.retain,
-                        properties: interesting_props(m.properties),
+                        properties: shown_properties(m.properties),
                         pkid: m.pkid,
                     }),
                     Some(ClientEvent::SubAck { codes, .. }) => {

@@ -309,6 +309,12 @@ pub async fn run(opts: Options) -> ExitCode {
         Ok(s) => (s.profiles().to_vec(), None),
         Err(e) => (Vec::new(), Some(e.clone())),
     };
+    // The copied commands connect as the link does; an embedded link needs no flags.
+    let login = if matches!(target, Target::Embedded) {
+        crate::lessons::shell::Login::default()
+    } else {
+        crate::lessons::shell::Login::of(&link_opts, link_opts.password.is_some())
+    };
     let info = StartInfo {
         broker_addr: embedded.as_ref().map(|e| e.addr.to_string()),
         client_target,
@@ -326,6 +332,7 @@ pub async fn run(opts: Options) -> ExitCode {
         profiles_file,
         first_minute,
         help_lines: widgets::help::help_lines().len(),
+        login,
     };
     let (fault_tx, fault_rx) = mpsc::unbounded_channel();
     let (restart_tx, restart_rx) = mpsc::unbounded_channel();

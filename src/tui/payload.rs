@@ -141,14 +141,33 @@ pub fn preview(bytes: &[u8], max_cols: usize) -> String {
             s
         }
     });
+    let whole = head.len() == bytes.len();
     match text {
-        Some(s) => crate::tui::text::fit(s, max_cols),
+        Some(s) if whole => crate::tui::text::fit(s, max_cols),
+        // More payload follows what was read: the preview is cut, and says so.
+        Some(s) if max_cols > 0 => {
+            let mut out = crate::tui::text::head(s, max_cols - 1);
+            out.push_str(crate::tui::text::ELLIPSIS);
+            out
+        }
+        Some(_) => String::new(),
         None => {
+            // Each byte takes 3 columns ("ff "); a cut list ends in the mark.
+            let all = bytes.len().saturating_mul(3).saturating_sub(1) <= max_cols;
+            let n = if all {
+                bytes.len()
+            } else {
+                max_cols.saturating_sub(1) / 3
+            };
             let mut s = String::new();
-            for b in bytes.iter().take(max_cols / 3) {
+            for b in &bytes[..n] {
                 let _ = write!(s, "{b:02x} ");
             }
-            s.truncate(max_cols);
+            if all {
+                s.truncate(s.trim_end().len());
+            } else if max_cols > 0 {
+                s.push_str(crate::tui::text::ELLIPSIS);
+            }
             s
         }
     }
@@ -497,16 +516,25 @@ mod tests {
         // 7 columns read at most 28 bytes: one family (18 bytes) and the start of the next.
         let family = "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}";
         let p = preview(family.repeat(40).as_bytes(), 7);
-        assert_eq!(p, family, "{p:?}");
+        assert_eq!(p, format!("{family}…"), "{p:?}");
         assert!(!p.ends_with('\u{200d}'));
     }
 
     #[test]
     fn preview_masks_control_characters_and_cuts() {
         assert_eq!(preview(b"a\nb", 10), "a\\nb");
-        assert_eq!(preview("東京都".as_bytes(), 5), "東京");
+        // A cut preview ends in the mark (review item 1 of task `polish`).
+        assert_eq!(preview("東京都".as_bytes(), 5), "東京…");
+        assert_eq!(preview("東京都".as_bytes(), 6), "東京都");
         assert_eq!(preview(b"\x1b[2J", 20), "\\u{1b}[2J");
-        assert_eq!(preview(b"abcdef", 3), "abc");
-        assert_eq!(preview(&[0xff, 0x00], 12), "ff 00 ");
+        assert_eq!(preview(b"abcdef", 3), "ab…");
+        assert_eq!(preview(b"abc", 3), "abc");
+        assert_eq!(preview(&[0xff, 0x00], 12), "ff 00");
+        assert_eq!(preview(&[0xff, 0x00, 0x01, 0x02], 8), "ff 00 …");
+        assert_eq!(preview(&[0xff; 300], 10).chars().last(), Some('…'));
+        assert_eq!(
+            preview("a".repeat(100).as_bytes(), 10),
+            format!("{}…", "a".repeat(9))
+        );
     }
 }

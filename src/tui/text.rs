@@ -58,9 +58,16 @@ fn width_of(s: &str) -> usize {
 }
 
 /// Cuts `s` to at most `max` columns, keeping whole grapheme clusters; control characters are
-/// escaped first. Nothing marks the cut (see [`fit_ellipsis`]).
+/// escaped first. A cut end shows `…`: text on screen never loses its end silently.
 #[must_use]
 pub fn fit(s: &str, max: usize) -> String {
+    fit_ellipsis(s, max)
+}
+
+/// The longest start of `s` (controls escaped) that takes at most `max` columns, whole
+/// grapheme clusters only. Nothing marks the cut: only for building marked cuts.
+#[must_use]
+pub fn head(s: &str, max: usize) -> String {
     let s = escape_controls(s);
     let mut out = String::new();
     let mut w = 0;
@@ -84,7 +91,7 @@ pub fn fit_ellipsis(s: &str, max: usize) -> String {
     if max == 0 {
         return String::new();
     }
-    let mut out = fit(s, max - 1);
+    let mut out = head(s, max - 1);
     out.push_str(ELLIPSIS);
     out
 }
@@ -185,7 +192,8 @@ mod tests {
             assert_eq!(width(s), *w, "{s:?}");
             // Every cut is at most the room and never splits a cluster.
             for room in 0..=*w + 1 {
-                let f = fit(s, room);
+                assert!(width(&fit(s, room)) <= room, "{s:?} in {room}");
+                let f = head(s, room);
                 assert!(width(&f) <= room, "{s:?} in {room}: {f:?}");
                 let escaped = escape_controls(s);
                 assert!(escaped.starts_with(&f), "{s:?} in {room}: {f:?}");
@@ -194,9 +202,14 @@ mod tests {
                 assert_eq!(&clusters[..kept.len()], kept.as_slice());
             }
         }
-        assert_eq!(fit(&format!("ab{FAMILY}"), 3), "ab");
+        assert_eq!(head(&format!("ab{FAMILY}"), 3), "ab");
+        assert_eq!(head(&format!("ab{FAMILY}"), 4), format!("ab{FAMILY}"));
+        assert_eq!(head("東京", 3), "東");
+        // Cut text says so: the mark takes the last column.
+        assert_eq!(fit(&format!("ab{FAMILY}"), 3), "ab…");
         assert_eq!(fit(&format!("ab{FAMILY}"), 4), format!("ab{FAMILY}"));
-        assert_eq!(fit("東京", 3), "東");
+        assert_eq!(fit("東京", 3), "東…");
+        assert_eq!(fit("東京", 2), "…");
     }
 
     #[test]

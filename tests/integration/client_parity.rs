@@ -637,3 +637,66 @@ async fn debug_trace_claims_connect_only_when_sent() {
     );
     assert_eq!((oc, oout.as_str()), (5, refused));
 }
+
+/// The SUBSCRIBE Mids of a `-d` trace, in order.
+fn subscribe_mids(trace: &str) -> Vec<u16> {
+    trace
+        .lines()
+        .filter_map(|l| l.split("sending SUBSCRIBE (Mid: ").nth(1))
+        .filter_map(|rest| rest.split(',').next()?.parse().ok())
+        .collect()
+}
+
+/// Task `polish`, item 8: after a broker restart, `sub -d` subscribes again with the next
+/// Mid, as mosquitto_sub -d does (libmosquitto keeps counting), not with 1 again.
+#[tokio::test]
+async fn sub_d_keeps_counting_mids_after_a_reconnect_like_mosquitto_sub() {
+    if !have_mosquitto() {
+        return;
+    }
+    let m = Mosquitto::anonymous().await;
+    let port = m.port;
+    let p = port.to_string();
+    let args = |id: &'static str| {
+        vec![
+            "-d", "-p", &p, "-i", id, "-t", "mid/#", "-t", "other/#", "-C", "2", "-W", "30",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<String>>()
+    };
+    let ours_args = [vec!["sub".to_owned()], args("mid-ours")].concat();
+    let ours = Proc::wb(&ours_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let theirs_args = args("mid-theirs");
+    let theirs = Proc::spawn(
+        "mosquitto_sub",
+        &theirs_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        None,
+    );
+    m.wait_log("Sending SUBACK to mid-ours").await;
+    m.wait_log("Sending SUBACK to mid-theirs").await;
+    run("mosquitto_pub", &["-p", &p, "-t", "mid/1", "-m", "before"]).await;
+    ours.wait_stdout("before").await;
+    theirs.wait_stdout("before").await;
+    drop(m); // the broker vanishes without a DISCONNECT
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let m = Mosquitto::start_on(port, "allow_anonymous true").await;
+    m.wait_log("Sending SUBACK to mid-ours").await;
+    m.wait_log("Sending SUBACK to mid-theirs").await;
+    run("mosquitto_pub", &["-p", &p, "-t", "mid/2", "-m", "after"]).await;
+    let (oc, oout, oerr) = ours.finish().await;
+    let (tc, tout, _) = theirs.finish().await;
+    let (ours_mids, theirs_mids) = (
+        subscribe_mids(&String::from_utf8_lossy(&oout)),
+        subscribe_mids(&String::from_utf8_lossy(&tout)),
+    );
+    // Two filters in one SUBSCRIBE: one Mid per SUBSCRIBE, two trace lines each.
+    assert_eq!(theirs_mids, [1, 1, 2, 2], "mosquitto_sub -d");
+    assert_eq!(
+        ours_mids,
+        theirs_mids,
+        "ours: {}",
+        String::from_utf8_lossy(&oout)
+    );
+    assert_eq!((oc, tc), (0, 0), "our stderr: {oerr}");
+}

@@ -494,3 +494,116 @@ async fn websocket_profile_subscribes_and_receives() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(String::from_utf8_lossy(&out), "ws/x framed\n");
 }
+
+/// Task `polish`, item 3: the commands the workbench copies for a TLS profile carry its TLS
+/// options, version and username (never the password, which the notice says is left out),
+/// and really connect: mosquitto_sub and `mqtt-workbench sub` as copied from the subscribe
+/// dialog, and mosquitto_pub as the composer's command, against a mosquitto TLS listener.
+#[tokio::test]
+async fn commands_copied_for_a_tls_profile_connect_to_a_tls_listener() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use mqtt_workbench::lessons::shell::Tool;
+    use mqtt_workbench::tui::app::{App, Effect, Limits, StartInfo, lesson};
+    use mqtt_workbench::tui::client_link::OutgoingPublish;
+    use mqtt_workbench::tui::keymap;
+
+    if !have_mosquitto() {
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_certs(certs.path(), "copy-ca");
+    let m = Mosquitto::start(&format!(
+        "allow_anonymous true\ncafile {ca}\ncertfile {cert}\nkeyfile {key}"
+    ))
+    .await;
+    let port = m.port;
+    let mut lab = mqtt_workbench::profile::Profile::named("lab");
+    lab.host = Some("127.0.0.1".into());
+    lab.port = Some(port);
+    lab.transport = Some(mqtt_workbench::client::Transport::Tls);
+    lab.version = Some(mqtt_workbench::protocol::MqttVersion::V5);
+    lab.username = Some("alice".into());
+    lab.password = Some(mqtt_workbench::profile::Secret::new("s3cret-pw"));
+    lab.tls.ca_file = Some(ca.clone());
+    let mut app = App::new(
+        StartInfo {
+            broker_addr: Some("127.0.0.1:1".into()),
+            client_target: "127.0.0.1:1".into(),
+            client_id: "wb-copy".into(),
+            profiles: vec![lab],
+            ..StartInfo::default()
+        },
+        Limits::default(),
+    );
+    let press = |app: &mut App, code: KeyCode, mods: KeyModifiers| {
+        let ev = Event::Key(KeyEvent::new(code, mods));
+        keymap::action_for(app, &ev).map_or_else(Vec::new, |a| app.update(a))
+    };
+    press(&mut app, KeyCode::Char('P'), KeyModifiers::NONE);
+    press(&mut app, KeyCode::Char('j'), KeyModifiers::NONE);
+    let fx = press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(matches!(fx.as_slice(), [Effect::Connect(_)]), "{fx:?}");
+    press(&mut app, KeyCode::Char('s'), KeyModifiers::NONE);
+    for c in "tls/#".chars() {
+        press(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    let copied = |fx: Vec<Effect>| match fx.as_slice() {
+        [Effect::Copy(c)] => c.clone(),
+        other => panic!("nothing copied: {other:?}"),
+    };
+    let theirs = copied(press(&mut app, KeyCode::Char('y'), KeyModifiers::CONTROL));
+    let notice = app.notice().unwrap_or_default().to_owned();
+    let ours = copied(press(&mut app, KeyCode::Char('y'), KeyModifiers::ALT));
+    assert_eq!(
+        theirs,
+        format!("mosquitto_sub -h 127.0.0.1 -p {port} --cafile {ca} -V 5 -u alice -t 'tls/#' -v")
+    );
+    assert!(
+        ours.starts_with("mqtt-workbench sub -h 127.0.0.1"),
+        "{ours}"
+    );
+    for c in [&theirs, &ours, &notice] {
+        assert!(
+            !c.contains("s3cret-pw"),
+            "the password is never copied: {c}"
+        );
+    }
+    assert!(notice.contains("left out: the password"), "{notice}");
+
+    // Both subscribe over TLS as copied; the composer's mosquitto_pub command reaches them.
+    let exe = wb().display().to_string();
+    let run_sub = |cmd: &str, id: &str| {
+        let line = format!(
+            "{} -i {id} -C 1 -W 20",
+            cmd.replacen("mqtt-workbench", &exe, 1)
+        );
+        Proc::spawn("sh", &["-c", &line], None)
+    };
+    let sub_theirs = run_sub(&theirs, "copy-theirs");
+    let sub_ours = run_sub(&ours, "copy-ours");
+    m.wait_log("Sending SUBACK to copy-theirs").await;
+    m.wait_log("Sending SUBACK to copy-ours").await;
+    assert!(m.log_text().contains("u'alice'"), "{}", m.log_text());
+    let publish = OutgoingPublish {
+        topic: "tls/copied".into(),
+        payload: bytes::Bytes::from_static(b"over TLS"),
+        qos: 1,
+        retain: false,
+        props: Default::default(),
+    };
+    let pub_cmd = lesson::pub_command(&publish, &app.link().command_endpoint(), Tool::Mosquitto);
+    assert!(
+        pub_cmd.contains(&format!("--cafile {ca} -V 5 -u alice")),
+        "{pub_cmd}"
+    );
+    let (code, _, err) = run("sh", &["-c", &pub_cmd]).await;
+    assert_eq!(code, 0, "{pub_cmd}: {err}");
+    for s in [sub_theirs, sub_ours] {
+        let (code, out, err) = s.finish().await;
+        assert_eq!(
+            (code, String::from_utf8_lossy(&out).as_ref()),
+            (0, "tls/copied over TLS\n"),
+            "{err}"
+        );
+    }
+}

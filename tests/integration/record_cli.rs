@@ -560,3 +560,81 @@ async fn ctrl_c_stops_record_cleanly_and_replay_with_a_summary() {
     assert!(err.contains("Replayed 1/2 messages"), "{err}");
     assert!(err.contains("Interrupted."), "{err}");
 }
+
+/// Task `polish`, item 7: a message whose Correlation Data is not UTF-8, as the workbench's
+/// message list keeps it, exported with `x` (the record format) and sent with `replay`: the
+/// broker delivers the same bytes, and `record` writes them as `correlation_data_b64`.
+#[tokio::test]
+async fn exported_binary_correlation_data_replays_byte_identical() {
+    use mqtt_workbench::client::MessageProperties;
+    use mqtt_workbench::tui::app::export::{Format, history};
+    use mqtt_workbench::tui::app::messages::Message;
+    use mqtt_workbench::tui::client_link::shown_properties;
+
+    let correlation = [0x00, 0xff, 0xfe, 0x80, b'a'];
+    let message = Message {
+        time: std::time::SystemTime::now(),
+        topic: "corr/req".into(),
+        payload: bytes::Bytes::from_static(b"ping"),
+        qos: 1,
+        retain: false,
+        sent_retained: false,
+        properties: shown_properties(MessageProperties {
+            correlation_data: Some(bytes::Bytes::copy_from_slice(&correlation)),
+            ..MessageProperties::default()
+        }),
+        copy: false,
+        pkid: 1,
+        journey: 0,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let exported = dir.path().join("export.jsonl");
+    std::fs::write(&exported, history([&message], Format::Jsonl)).unwrap();
+    let recorded = dir.path().join("again.jsonl");
+
+    let mut broker = AnyBroker::start(false).await;
+    let recorder = recording(
+        &mut broker,
+        "corr-rec",
+        &[
+            "-V",
+            "mqttv5",
+            "-q",
+            "1",
+            "-t",
+            "corr/#",
+            "-C",
+            "1",
+            "-W",
+            "20",
+            "-o",
+            recorded.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let port = broker.port();
+    let (c, _, err) = run(
+        wb(),
+        &[
+            "replay",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "--speed",
+            "0",
+            exported.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(c, 0, "replay: {err}");
+    let (c, _, err) = recorder.finish().await;
+    assert_eq!(c, 0, "record: {err}");
+    let text = std::fs::read_to_string(&recorded).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(line["topic"], "corr/req");
+    assert_eq!(
+        line["properties"]["correlation_data_b64"], "AP/+gGE=",
+        "{text}"
+    );
+}

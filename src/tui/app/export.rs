@@ -14,6 +14,7 @@ use super::messages::Message;
 use crate::client::MessageProperties;
 use crate::protocol::QoS;
 use crate::record::{Entry, Header, RecordWriter, rfc3339};
+use crate::tui::client_link::{CORRELATION, CORRELATION_HEX, unhex};
 use crate::tui::payload::{PayloadMode, detect};
 
 /// The format of a history export, chosen by the file name (`.csv`, else JSON lines).
@@ -106,8 +107,8 @@ fn jsonl(msgs: &[&Message]) -> Vec<u8> {
     w.into_inner()
 }
 
-/// The properties back from the pane's `name: value` pairs (see `client_link`). Correlation
-/// Data is kept as the pane shows it (binary correlation data was shown lossily).
+/// The properties back from the pane's `name: value` pairs (see `client_link`): Correlation
+/// Data that is not UTF-8 is kept in hex there, and comes back byte for byte.
 fn properties(pairs: &[(String, String)]) -> MessageProperties {
     let mut p = MessageProperties::default();
     for (k, v) in pairs {
@@ -119,7 +120,11 @@ fn properties(pairs: &[(String, String)]) -> MessageProperties {
                 p.message_expiry_interval = v.trim_end_matches(" s").parse().ok();
             }
             "Response Topic" => p.response_topic = Some(v.clone()),
-            "Correlation Data" => p.correlation_data = Some(Bytes::from(v.clone().into_bytes())),
+            CORRELATION => p.correlation_data = Some(Bytes::from(v.clone().into_bytes())),
+            // Binary Correlation Data, byte for byte (the record writes it as base64).
+            CORRELATION_HEX => {
+                p.correlation_data = unhex(v).map(Bytes::from);
+            }
             "User Property" => {
                 let (name, value) = v.split_once(" = ").unwrap_or((v, ""));
                 p.user_properties.push((name.to_owned(), value.to_owned()));
@@ -209,6 +214,44 @@ mod tests {
         assert_eq!(
             back[0].properties.user_properties,
             [("unit".into(), "C".into())]
+        );
+    }
+
+    /// Item 7 of task `polish`: binary Correlation Data survives the message list and the
+    /// export byte for byte, as `correlation_data_b64`.
+    #[test]
+    fn binary_correlation_data_is_exported_byte_for_byte() {
+        let bytes = [0x00, 0xff, 0xfe, 0x80, b'a'];
+        let props = MessageProperties {
+            correlation_data: Some(Bytes::copy_from_slice(&bytes)),
+            ..MessageProperties::default()
+        };
+        let mut msg = m("rr/req", b"x", 0);
+        msg.properties = crate::tui::client_link::shown_properties(props);
+        assert_eq!(
+            msg.properties,
+            [(CORRELATION_HEX.to_owned(), "00 ff fe 80 61".to_owned())]
+        );
+        let mut text = m("rr/req", b"y", 1);
+        text.properties = vec![(CORRELATION.into(), "req-42".into())];
+        let data = history(&[msg, text], Format::Jsonl);
+        let lines = String::from_utf8_lossy(&data).into_owned();
+        assert!(
+            lines.contains(r#""correlation_data_b64":"AP/+gGE=""#),
+            "{lines}"
+        );
+        let (_, mut reader) =
+            crate::record::RecordReader::open(BufReader::new(&data[..]), "export.jsonl")
+                .unwrap_or_else(|e| panic!("{e}"));
+        let first = reader.next_entry().ok().flatten().map(|e| e.properties);
+        assert_eq!(
+            first.and_then(|p| p.correlation_data).as_deref(),
+            Some(&bytes[..])
+        );
+        let second = reader.next_entry().ok().flatten().map(|e| e.properties);
+        assert_eq!(
+            second.and_then(|p| p.correlation_data).as_deref(),
+            Some(&b"req-42"[..])
         );
     }
 

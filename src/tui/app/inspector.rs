@@ -118,8 +118,9 @@ impl PacketView {
             tag_why: entry.tag.why,
         };
         if request.is_none() {
-            v.missing =
-                Some("this log line is not about one packet: there are no bytes to show".into());
+            v.missing = Some(
+                "This log line is not about one packet, so there are no bytes to show.".into(),
+            );
         }
         v.lines = v.text();
         (v, request)
@@ -172,10 +173,15 @@ impl PacketView {
             (None, Some(why)) => {
                 out.push(String::new());
                 out.extend(render::wrap(why, "", 76).lines().map(str::to_owned));
-                out.push(String::new());
-                out.push("Fields from the log line".into());
-                for (k, v) in event_fields(&self.event) {
-                    out.push(format!("  {k:<24} {v}"));
+                // A section is drawn only with something in it: a start-up line carries
+                // no fields, and the sentence above already says there is no packet.
+                let fields = event_fields(&self.event);
+                if !fields.is_empty() {
+                    out.push(String::new());
+                    out.push("Fields from the log line".into());
+                    for (k, v) in fields {
+                        out.push(format!("  {k:<24} {v}"));
+                    }
                 }
             }
             (None, None) => out.push("Looking for the captured bytes…".into()),
@@ -427,6 +433,10 @@ pub struct Opening<'a> {
     /// The client trace the log pane shows instead of the broker log (a connection to
     /// another broker): `i` inspects its rows.
     pub trace: Option<&'a TraceLog>,
+    /// Where the client pane connects (`host:port` or a profile's URL).
+    pub link_address: &'a str,
+    /// The embedded broker's `host:port`, when one runs.
+    pub broker_addr: Option<&'a str>,
 }
 
 impl<'a> Opening<'a> {
@@ -444,7 +454,17 @@ impl<'a> Opening<'a> {
             you: link.client_id(),
             embedded: broker.addr().is_some(),
             trace: None,
+            link_address: link.address(),
+            broker_addr: broker.addr(),
         }
+    }
+
+    /// The embedded broker's address when the client pane connects to it (also through a
+    /// profile that names its host and port).
+    #[must_use]
+    pub fn own_broker(&self) -> Option<&'a str> {
+        self.broker_addr
+            .filter(|b| super::own_broker::is_own_broker(self.link_address, b))
     }
 
     /// The same, with the client trace the log pane shows (if it shows one).
@@ -455,8 +475,9 @@ impl<'a> Opening<'a> {
 }
 
 /// The inspector on the selected row of the client trace: the fields the row carries, and
-/// plainly that there are no bytes to show.
-fn trace_view(trace: &TraceLog) -> Learn {
+/// plainly that there are no bytes to show; `own` is the embedded broker's address when the
+/// connection goes to it (a profile pointing at the workbench's own broker).
+fn trace_view(trace: &TraceLog, own: Option<&str>) -> Learn {
     let Some(row) = trace.selected() else {
         return Learn::Note(NoteView::new(
             "The client trace is empty: there is no packet to inspect yet.",
@@ -481,27 +502,32 @@ fn trace_view(trace: &TraceLog) -> Learn {
             },
             row.client_id
         ),
-        String::new(),
-        "Fields from the trace line".into(),
     ];
+    // A section is drawn only with something in it.
     if row.fields.is_empty() {
-        lines.push("  (the line carries no fields)".into());
-    }
-    for (k, v) in &row.fields {
-        lines.push(format!("  {k:<22} {v}"));
+        lines.push("The line carries no packet fields.".into());
+    } else {
+        lines.push(String::new());
+        lines.push("Fields from the trace line".into());
+        for (k, v) in &row.fields {
+            lines.push(format!("  {k:<22} {v}"));
+        }
     }
     lines.push(String::new());
-    lines.extend(
-        render::wrap(
-            "Only the fields are shown: this connection goes to another broker, and the raw \
-             bytes are captured only by the workbench's own broker, so its packets' bytes are \
-             not kept.",
-            "",
-            76,
-        )
-        .lines()
-        .map(str::to_owned),
-    );
+    let note = match own {
+        // A profile pointing at the embedded broker: the broker saw these packets too.
+        Some(addr) => format!(
+            "Only the fields are shown here: this is the client's own trace. The connection \
+             goes to the workbench's own broker ({addr}), which captured the packet's bytes: \
+             the broker log (the embedded connection, {{ to switch) has its line, where i \
+             shows them."
+        ),
+        None => "Only the fields are shown: this connection goes to another broker, and the \
+                 raw bytes are captured only by the workbench's own broker, so its packets' \
+                 bytes are not kept."
+            .to_owned(),
+    };
+    lines.extend(render::wrap(&note, "", 76).lines().map(str::to_owned));
     Learn::TraceRow(NoteView { lines, scroll: 0 })
 }
 
@@ -513,8 +539,10 @@ impl Learn {
         let note = |text: &str| (Self::Note(NoteView::new(text)), None);
         match cmd {
             LearnCmd::Inspect if at.trace.is_some() => (
-                at.trace
-                    .map_or_else(|| Self::Note(NoteView::new("")), trace_view),
+                at.trace.map_or_else(
+                    || Self::Note(NoteView::new("")),
+                    |t| trace_view(t, at.own_broker()),
+                ),
                 None,
             ),
             LearnCmd::Inspect => {

@@ -304,30 +304,20 @@ impl LessonModel {
 }
 
 /// Where `address` points: `host:port` as the embedded and `-h` connections show it, or a
-/// profile's `scheme://host:port[/path]` (the scheme and path are not mosquitto's `-h`).
+/// profile's `scheme://host:port[/path]` (the scheme and path are not mosquitto's `-h`),
+/// with no login flags.
 fn endpoint(address: &str) -> Endpoint {
-    let (scheme, rest) = address.split_once("://").unwrap_or(("mqtt", address));
-    let authority = rest.split_once('/').map_or(rest, |(a, _)| a);
-    let default_port = match scheme {
-        "mqtts" | "ssl" => 8883,
-        "ws" => 80,
-        "wss" => 443,
-        _ => 1883,
-    };
-    let (host, port) = authority
-        .rsplit_once(':')
-        .filter(|(h, _)| !h.is_empty())
-        .and_then(|(h, p)| Some((h, p.parse().ok()?)))
-        .unwrap_or((authority, default_port));
+    let p = super::own_broker::place(address);
     Endpoint {
-        host: host.trim_matches(['[', ']']).to_owned(),
-        port,
+        host: p.host,
+        port: p.port,
+        login: shell::Login::default(),
     }
 }
 
-/// The command that sends `p` to the broker at `address` with `tool`.
+/// The command that sends `p` to the broker at `at` with `tool`.
 #[must_use]
-pub fn pub_command(p: &OutgoingPublish, address: &str, tool: Tool) -> String {
+pub fn pub_command(p: &OutgoingPublish, at: &Endpoint, tool: Tool) -> String {
     let spec = PubSpec {
         topic: p.topic.clone(),
         payload: String::from_utf8_lossy(&p.payload).into_owned(),
@@ -339,13 +329,13 @@ pub fn pub_command(p: &OutgoingPublish, address: &str, tool: Tool) -> String {
         correlation: p.props.correlation_data.clone(),
         user: p.props.user.clone(),
     };
-    shell::pub_command(tool, &endpoint(address), &spec)
+    shell::pub_command(tool, at, &spec)
 }
 
-/// The command that subscribes to `filter` at `qos` on the broker at `address` with `tool`.
+/// The command that subscribes to `filter` at `qos` on the broker at `at` with `tool`.
 #[must_use]
-pub fn sub_command(filter: &str, qos: u8, address: &str, tool: Tool) -> String {
-    shell::sub_command(tool, &endpoint(address), filter, qos)
+pub fn sub_command(filter: &str, qos: u8, at: &Endpoint, tool: Tool) -> String {
+    shell::sub_command(tool, at, filter, qos)
 }
 
 /// The text `C-y` (mosquitto's tools) or `M-y` (`workbench`: `mqtt-workbench`) copies from
@@ -354,7 +344,7 @@ pub fn sub_command(filter: &str, qos: u8, address: &str, tool: Tool) -> String {
 pub fn copy_command(
     composer: Option<&Composer>,
     subscribe: Option<&Prompt>,
-    address: &str,
+    at: &Endpoint,
     workbench: bool,
 ) -> (String, Option<String>) {
     let tool = if workbench {
@@ -363,12 +353,18 @@ pub fn copy_command(
         Tool::Mosquitto
     };
     let text = match (composer, subscribe) {
-        (Some(c), _) => c.build().map(|p| pub_command(&p, address, tool)),
-        (None, Some(p)) => Ok(sub_command(&p.value(), p.qos(), address, tool)),
+        (Some(c), _) => c.build().map(|p| pub_command(&p, at, tool)),
+        (None, Some(p)) => Ok(sub_command(&p.value(), p.qos(), at, tool)),
         (None, None) => Err("nothing to copy here".into()),
     };
+    // What the flags cannot carry is said, never copied (the password above all).
+    let left_out = if at.login.left_out.is_empty() {
+        String::new()
+    } else {
+        format!(" (left out: {})", at.login.left_out.join("; "))
+    };
     match text {
-        Ok(t) => (format!("copied: {t}"), Some(t)),
+        Ok(t) => (format!("copied: {t}{left_out}"), Some(t)),
         Err(e) => (e, None),
     }
 }
@@ -442,7 +438,12 @@ mod tests {
         assert_eq!(e("127.0.0.1:1884"), ("127.0.0.1".into(), 1884));
         assert_eq!(e("mqtts://broker.lab"), ("broker.lab".into(), 8883));
         assert_eq!(
-            sub_command("a/#", 0, "mqtt://127.0.0.1:24884", Tool::Mosquitto),
+            sub_command(
+                "a/#",
+                0,
+                &endpoint("mqtt://127.0.0.1:24884"),
+                Tool::Mosquitto
+            ),
             "mosquitto_sub -h 127.0.0.1 -p 24884 -t 'a/#' -v"
         );
     }

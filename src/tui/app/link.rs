@@ -111,6 +111,8 @@ pub struct Link {
     /// A subscription asked for here that overlaps an existing one, and the note for it,
     /// said once its SUBACK comes.
     overlap_note: Option<(String, String)>,
+    /// The connection's options as flags for the copied commands (task `polish`, item 3).
+    login: crate::lessons::shell::Login,
 }
 
 /// Whether some topic matches both filters (`a/#` and `a/+/c`, `+/b` and `a/+`), so a
@@ -164,6 +166,7 @@ impl Link {
             history: Vec::new(),
             history_cap,
             overlap_note: None,
+            login: crate::lessons::shell::Login::default(),
         };
         link.set_subscriptions(subscriptions.iter().cloned());
         link
@@ -173,6 +176,25 @@ impl Link {
     #[must_use]
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// Where and how the copied `mosquitto_sub`/`mosquitto_pub` commands connect: the
+    /// link's host and port with its TLS files, protocol version and username.
+    #[must_use]
+    pub fn command_endpoint(&self) -> crate::lessons::shell::Endpoint {
+        let p = super::own_broker::place(&self.address);
+        crate::lessons::shell::Endpoint {
+            host: p.host,
+            port: p.port,
+            login: self.login.clone(),
+        }
+    }
+
+    /// The link with the flags of the copied commands (a connection started from a profile
+    /// or with TLS options).
+    #[must_use]
+    pub fn with_login(self, login: crate::lessons::shell::Login) -> Self {
+        Self { login, ..self }
     }
 
     /// The client pane's client id.
@@ -345,12 +367,14 @@ impl Link {
         }
     }
 
-    /// Why `X` in the tree found no retained message, when the link goes to another broker:
+    /// Why `X` in the tree found no retained message, when the link goes to another broker
+    /// (not the embedded one at `embedded`, which a profile may name too):
     /// its retained store is known only from RETAIN 1 deliveries, which come when a
     /// subscription is made; live deliveries carry RETAIN 0 ([MQTT311-3.3.1-9]).
     #[must_use]
-    pub fn retained_unknown(&self) -> Option<String> {
-        (self.target != Target::Embedded).then(|| {
+    pub fn retained_unknown(&self, embedded: Option<&str>) -> Option<String> {
+        let own = embedded.is_some_and(|b| super::own_broker::is_own_broker(&self.address, b));
+        (self.target != Target::Embedded && !own).then(|| {
             format!(
                 "no retained message known here: {} is another broker, whose retained \
                  messages the workbench learns only from RETAIN 1 deliveries when it \
@@ -366,6 +390,7 @@ impl Link {
         self.target = Target::Embedded;
         addr.clone_into(&mut self.address);
         self.client_id.clone_from(&self.default_client_id);
+        self.login = crate::lessons::shell::Login::default();
         self.set_subscriptions([("#".to_owned(), 0)].into_iter());
         self.reconnecting();
     }
@@ -373,9 +398,17 @@ impl Link {
     /// Points the link at a saved profile, with its subscriptions (`#` when it has none).
     pub fn point_at_profile(&mut self, profile: &Profile) {
         self.target = Target::Profile(profile.name.clone());
-        self.address = profile
-            .base_options()
-            .map_or_else(|_| profile.address(), |o| options_address(&o));
+        let options = profile.base_options();
+        self.address = options
+            .as_ref()
+            .map_or_else(|_| profile.address(), options_address);
+        let has_password = profile.password.is_some()
+            || profile.password_env.is_some()
+            || profile.password_file.is_some()
+            || profile.ask_password;
+        self.login = options
+            .map(|o| crate::lessons::shell::Login::of(&o, has_password))
+            .unwrap_or_default();
         self.client_id = profile
             .client_id
             .clone()

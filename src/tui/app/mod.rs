@@ -30,6 +30,7 @@ pub mod log;
 pub mod messages;
 pub mod msg;
 pub mod notice;
+pub mod own_broker;
 pub mod profiles;
 pub mod prompt;
 pub mod rate;
@@ -104,7 +105,8 @@ impl App {
                 info.target,
                 &info.subscriptions,
                 limits.publish_history,
-            ),
+            )
+            .with_login(info.login),
             profiles: ProfileList::new(info.profiles, info.profiles_error, info.profiles_file),
             lesson,
             modal: info.first_minute.then_some(Modal::FirstMinute),
@@ -338,7 +340,7 @@ impl App {
                 // Review item 11: in the tree, nothing known; say why for another broker.
                 if m.is_none()
                     && self.layout.focus() == Pane::Topics
-                    && let Some(why) = self.link.retained_unknown()
+                    && let Some(why) = self.link.retained_unknown(self.broker.addr())
                 {
                     self.notices.say(why);
                 }
@@ -512,7 +514,8 @@ impl App {
                 Modal::Subscribe(p) => (None, Some(p)),
                 _ => (None, None),
             };
-            let (notice, text) = lesson::copy_command(c, p, self.link.address(), wb);
+            let at = self.link.command_endpoint();
+            let (notice, text) = lesson::copy_command(c, p, &at, wb);
             self.modal = Some(modal);
             self.notices.say(notice);
             return text.map(Effect::Copy).into_iter().collect();

@@ -285,4 +285,6 @@ pub struct StartInfo {
     pub help_lines: usize,
     /// Show the first-minute overlay (first start only).
     pub first_minute: bool,
+    /// The start connection's options as flags for the copied commands (task `polish`).
+    pub login: crate::lessons::shell::Login,
 }

@@ -9,6 +9,8 @@ mod structure;
 mod update;
 // Fleet debugging (issue 14).
 mod fleet;
+// The reviewers' rough edges (task `polish`).
+mod polish;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

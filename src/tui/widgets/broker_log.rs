@@ -145,7 +145,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         title.push_str(&format!(" · {} dropped", app.log().lagged()));
     }
     title.push(' ');
-    let block = pane_block(app, Pane::Log, title);
+    let block = pane_block(app, Pane::Log, title, area);
     let inner = block.inner(area);
     block.render(area, buf);
     let width = usize::from(inner.width);
@@ -163,13 +163,24 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             break;
         };
         let mut style = style_for(&entry.event);
+        // A highlighted entry is one solid block over the pane's width, all its lines (a
+        // SUBSCRIBE with its filters, a start-up message over two lines) shown as one.
+        let mut block = false;
         if marked != 0 && entry.tag.msg == marked {
             style = style.bg(Color::Indexed(236)).add_modifier(Modifier::BOLD);
+            block = true;
         }
         if cursor == Some(i) {
             style = style.add_modifier(Modifier::REVERSED);
+            block = true;
         }
         let mut rows = entry_lines(entry, width);
+        if block {
+            for r in &mut rows {
+                let pad = width.saturating_sub(crate::tui::text::width(r));
+                r.push_str(&" ".repeat(pad));
+            }
+        }
         // Mark the workbench's own client: `▸` after the time instead of the space.
         if entry.event.client() == Some(own)
             && let Some(first) = rows.first_mut()
@@ -202,6 +213,6 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     lines.reverse();
     for (r, line) in lines.iter().enumerate() {
         let y = inner.y + u16::try_from(r).unwrap_or(0);
-        buf.set_line(inner.x, y, line, inner.width);
+        super::cut::set_line(buf, inner.x, y, line, inner.width);
     }
 }

@@ -33,7 +33,10 @@ pub fn render_list(app: &App, cursor: usize, screen: Rect, buf: &mut Buffer) {
     Clear.render(area, buf);
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(" Connections · Enter show · x close · {/} step ")
+        .title(super::cut::title(
+            " Connections · Enter show · x close · {/} step ",
+            area,
+        ))
         .border_style(Style::default().fg(Color::Yellow));
     let inner = block.inner(area);
     block.render(area, buf);
@@ -46,7 +49,8 @@ pub fn render_list(app: &App, cursor: usize, screen: Rect, buf: &mut Buffer) {
         "  {:<name_w$}  {:>8} {:>6}  state · address",
         "name", "messages", "topics"
     );
-    buf.set_line(
+    super::cut::set_line(
+        buf,
         inner.x,
         inner.y,
         &Line::styled(head, Style::default().fg(Color::DarkGray)),
@@ -75,7 +79,8 @@ pub fn render_list(app: &App, cursor: usize, screen: Rect, buf: &mut Buffer) {
             "{marker}{:<name_w$}  {:>8} {:>6}  {} · {}{unseen}",
             r.name, r.messages, r.topics, r.state, r.address
         );
-        buf.set_line(
+        super::cut::set_line(
+            buf,
             inner.x,
             inner.y + y,
             &Line::styled(text, style),
@@ -137,7 +142,7 @@ pub fn render_trace(app: &App, area: Rect, buf: &mut Buffer) -> bool {
         crate::tui::app::conns::name_of(app.link()),
         trace.rows().filter(|r| r.gap_since.is_none()).count()
     );
-    let block = pane_block(app, Pane::Log, title);
+    let block = pane_block(app, Pane::Log, title, area);
     let inner = block.inner(area);
     block.render(area, buf);
     let width = usize::from(inner.width);
@@ -176,7 +181,8 @@ pub fn render_trace(app: &App, area: Rect, buf: &mut Buffer) -> bool {
     }
     for (i, (text, style)) in lines.iter().take(height).rev().enumerate() {
         let Ok(y) = u16::try_from(i) else { break };
-        buf.set_line(
+        super::cut::set_line(
+            buf,
             inner.x,
             inner.y + y,
             &Line::styled(text.clone(), *style),

@@ -17,7 +17,7 @@ pub(super) fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
     Clear.render(area, buf);
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(format!(" {title} "))
+        .title(super::cut::title(&format!(" {title} "), area))
         .border_style(Style::default().fg(Color::Yellow));
     let inner = block.inner(area);
     block.render(area, buf);
@@ -30,7 +30,7 @@ pub(super) fn dialog(area: Rect, buf: &mut Buffer, title: &str) -> Rect {
 fn publish_preview(app: &App, c: &Composer, area: Rect, buf: &mut Buffer) {
     use crate::lessons::shell::Tool;
     use crate::tui::app::lesson::pub_command;
-    let addr = app.link().address();
+    let addr = &app.link().command_endpoint();
     let lines = match c.build() {
         Ok(p) => [Tool::Mosquitto, Tool::Workbench]
             .map(|tool| {
@@ -47,7 +47,7 @@ fn publish_preview(app: &App, c: &Composer, area: Rect, buf: &mut Buffer) {
     };
     for (row, l) in lines.iter().enumerate().take(usize::from(area.height)) {
         let y = area.y + u16::try_from(row).unwrap_or(0);
-        buf.set_line(area.x, y, l, area.width);
+        super::cut::set_line(buf, area.x, y, l, area.width);
     }
 }
 
@@ -182,7 +182,8 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
                 } else {
                     Style::default()
                 };
-                buf.set_line(
+                super::cut::set_line(
+                    buf,
                     inner.x,
                     inner.y + row,
                     &Line::styled(format!("{}  (QoS {}, {state})", s.filter, s.qos), style),
@@ -205,7 +206,8 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
         ),
         Modal::ConfirmDelete(name) => {
             let inner = dialog(centered(screen, 64, 4), buf, "Delete profile");
-            buf.set_line(
+            super::cut::set_line(
+                buf,
                 inner.x,
                 inner.y,
                 &Line::raw(format!(
@@ -213,7 +215,8 @@ pub fn render(app: &App, modal: &Modal, screen: Rect, buf: &mut Buffer) {
                 )),
                 inner.width,
             );
-            buf.set_line(
+            super::cut::set_line(
+                buf,
                 inner.x,
                 inner.y + 1,
                 &Line::styled("y: yes   n/Esc: no", Style::default().fg(Color::Cyan)),
@@ -236,7 +239,8 @@ pub(super) fn prompt(p: &Prompt, title: &str, hint: &str, screen: Rect, buf: &mu
         .min(8)
         .saturating_sub(1);
     let inner = dialog(centered(screen, 70, 5 + extra), buf, title);
-    buf.set_line(
+    super::cut::set_line(
+        buf,
         inner.x,
         inner.y,
         &Line::styled(hint, Style::default().fg(Color::DarkGray)),
@@ -251,7 +255,8 @@ pub(super) fn prompt(p: &Prompt, title: &str, hint: &str, screen: Rect, buf: &mu
         if y >= inner.y + inner.height {
             break;
         }
-        buf.set_line(
+        super::cut::set_line(
+            buf,
             inner.x,
             y,
             &Line::styled(row.clone(), Style::default().fg(Color::Red)),
@@ -273,7 +278,8 @@ fn client_filter(app: &App, p: &Prompt, screen: Rect, buf: &mut Buffer) {
     let inner = dialog(area, buf, "Filter the broker log by client id");
     let hint = "Part of a client id (empty shows all); will lines stay with their client";
     let top = Rect::new(inner.x, inner.y, inner.width, inner.height.min(3));
-    buf.set_line(
+    super::cut::set_line(
+        buf,
         top.x,
         top.y,
         &Line::styled(hint, Style::default().fg(Color::DarkGray)),
@@ -289,7 +295,8 @@ fn client_filter(app: &App, p: &Prompt, screen: Rect, buf: &mut Buffer) {
             typed.trim(),
             matching.len()
         );
-        buf.set_line(
+        super::cut::set_line(
+            buf,
             inner.x,
             inner.y + 2,
             &Line::styled(head, Style::default().fg(Color::Gray)),
@@ -302,7 +309,8 @@ fn client_filter(app: &App, p: &Prompt, screen: Rect, buf: &mut Buffer) {
             .enumerate()
         {
             let mark = if *c == own { " (the workbench)" } else { "" };
-            buf.set_line(
+            super::cut::set_line(
+                buf,
                 inner.x,
                 inner.y + 3 + u16::try_from(i).unwrap_or(0),
                 &Line::raw(super::fit(
@@ -330,14 +338,23 @@ fn field(c: &Composer, f: ComposerField, area: Rect, buf: &mut Buffer, boxed: bo
     if boxed {
         let block = Block::default()
             .borders(Borders::ALL)
-            .title(Span::styled(format!(" {} ", f.label()), label_style))
+            .title(Span::styled(
+                super::cut::title(&format!(" {} ", f.label()), area),
+                label_style,
+            ))
             .border_style(label_style);
         let inner = block.inner(area);
         block.render(area, buf);
         text(t, focused, inner, buf);
     } else {
         let [l, r] = Layout::horizontal([Constraint::Length(16), Constraint::Fill(1)]).areas(area);
-        buf.set_line(l.x, l.y, &Line::styled(f.label(), label_style), l.width);
+        super::cut::set_line(
+            buf,
+            l.x,
+            l.y,
+            &Line::styled(f.label(), label_style),
+            l.width,
+        );
         text(t, focused, r, buf);
     }
 }
@@ -348,7 +365,7 @@ fn text(t: &TextArea<'static>, focused: bool, area: Rect, buf: &mut Buffer) {
     } else {
         for (i, l) in t.lines().iter().take(usize::from(area.height)).enumerate() {
             let y = area.y + u16::try_from(i).unwrap_or(0);
-            buf.set_line(area.x, y, &Line::raw(l.clone()), area.width);
+            super::cut::set_line(buf, area.x, y, &Line::raw(l.clone()), area.width);
         }
     }
 }
@@ -398,7 +415,8 @@ fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
             Style::default().fg(Color::Gray)
         }
     };
-    buf.set_line(
+    super::cut::set_line(
+        buf,
         flags.x,
         flags.y,
         &Line::from(vec![
@@ -424,7 +442,8 @@ fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
     if let Some(e) = c.error() {
         let rows = super::word_wrap(e, usize::from(err.width));
         for (i, row) in rows.iter().take(usize::from(err.height)).enumerate() {
-            buf.set_line(
+            super::cut::set_line(
+                buf,
                 err.x,
                 err.y + u16::try_from(i).unwrap_or(0),
                 &Line::styled(row.clone(), Style::default().fg(Color::Red)),
@@ -432,7 +451,8 @@ fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
             );
         }
     } else {
-        buf.set_line(
+        super::cut::set_line(
+            buf,
             err.x,
             err.y,
             &Line::styled(
@@ -496,7 +516,8 @@ fn picker(app: &App, cursor: usize, screen: Rect, buf: &mut Buffer) {
             style = style.add_modifier(Modifier::REVERSED);
         }
         let marker = if *current { "● " } else { "  " };
-        buf.set_line(
+        super::cut::set_line(
+            buf,
             inner.x,
             y,
             &Line::styled(format!("{marker}{text}"), style),
@@ -518,7 +539,7 @@ fn picker(app: &App, cursor: usize, screen: Rect, buf: &mut Buffer) {
             Style::default().fg(Color::DarkGray),
         ),
     };
-    buf.set_line(inner.x, last, &Line::styled(text, style), inner.width);
+    super::cut::set_line(buf, inner.x, last, &Line::styled(text, style), inner.width);
 }
 
 /// The profile editor: one line per field, scrolled to keep the focus visible.
@@ -551,13 +572,20 @@ fn editor(f: &ProfileForm, screen: Rect, buf: &mut Buffer) {
         } else {
             Style::default().fg(Color::Gray)
         };
-        buf.set_line(l.x, l.y, &Line::styled(field.label(), label_style), l.width);
+        super::cut::set_line(
+            buf,
+            l.x,
+            l.y,
+            &Line::styled(field.label(), label_style),
+            l.width,
+        );
         match f.text_area(*field) {
             Some(t) if focused => {
                 t.render(r, buf);
             }
             _ if focused => {
-                buf.set_line(
+                super::cut::set_line(
+                    buf,
                     r.x,
                     r.y,
                     &Line::styled(
@@ -571,7 +599,7 @@ fn editor(f: &ProfileForm, screen: Rect, buf: &mut Buffer) {
                 );
             }
             _ => {
-                buf.set_line(r.x, r.y, &Line::raw(f.shown(*field)), r.width);
+                super::cut::set_line(buf, r.x, r.y, &Line::raw(f.shown(*field)), r.width);
             }
         }
     }
@@ -583,7 +611,7 @@ fn editor(f: &ProfileForm, screen: Rect, buf: &mut Buffer) {
             Style::default().fg(Color::DarkGray),
         ),
     };
-    buf.set_line(inner.x, last, &Line::styled(text, style), inner.width);
+    super::cut::set_line(buf, inner.x, last, &Line::styled(text, style), inner.width);
 }
 
 /// The recent errors, each in full (word-wrapped), from the `first` one on.
@@ -615,7 +643,7 @@ fn errors(app: &App, first: usize, screen: Rect, buf: &mut Buffer) {
     }
     for (i, row) in rows.iter().take(usize::from(inner.height)).enumerate() {
         let y = inner.y + u16::try_from(i).unwrap_or(0);
-        buf.set_line(inner.x, y, row, inner.width);
+        super::cut::set_line(buf, inner.x, y, row, inner.width);
     }
 }
 

@@ -35,7 +35,8 @@ pub fn render(v: &DiffView, screen: Rect, buf: &mut Buffer) {
     let rows = usize::from(inner.height - 1);
     let width = usize::from(inner.width);
     if d.lines.is_empty() {
-        buf.set_line(
+        super::cut::set_line(
+            buf,
             inner.x,
             inner.y,
             &Line::raw("the two payloads are the same"),
@@ -52,7 +53,7 @@ pub fn render(v: &DiffView, screen: Rect, buf: &mut Buffer) {
         let text = crate::tui::text::escape_controls(text);
         let line = Line::styled(fit(&format!("{mark} {text}"), width), style);
         let y = inner.y + u16::try_from(i).unwrap_or(0);
-        buf.set_line(inner.x, y, &line, inner.width);
+        super::cut::set_line(buf, inner.x, y, &line, inner.width);
     }
     let hint = format!(
         "lines {}-{} of {} · ↑↓ PgUp/PgDn scroll · Esc closes",
@@ -60,7 +61,8 @@ pub fn render(v: &DiffView, screen: Rect, buf: &mut Buffer) {
         (v.scroll + rows).min(d.lines.len()),
         d.lines.len()
     );
-    buf.set_line(
+    super::cut::set_line(
+        buf,
         inner.x,
         inner.y + inner.height - 1,
         &Line::styled(hint, Style::default().fg(Color::DarkGray)),

@@ -93,7 +93,7 @@ pub fn render(app: &App, modal: &FleetModal, screen: Rect, buf: &mut Buffer) {
                     usize::from(inner.width),
                 );
                 let y = inner.y + u16::try_from(i - first).unwrap_or(0);
-                buf.set_line(inner.x, y, &Line::styled(text, style), inner.width);
+                super::cut::set_line(buf, inner.x, y, &Line::styled(text, style), inner.width);
             }
             confirm_hint(inner, "↑↓ choose · Enter plots · Esc cancels", buf);
         }
@@ -107,7 +107,7 @@ pub fn render(app: &App, modal: &FleetModal, screen: Rect, buf: &mut Buffer) {
                 f.what,
                 human_bytes(f.data.len())
             );
-            buf.set_line(inner.x, inner.y, &Line::raw(text), inner.width);
+            super::cut::set_line(buf, inner.x, inner.y, &Line::raw(text), inner.width);
             confirm_hint(inner, "y: replace   n/Esc: keep it", buf);
         }
         FleetModal::ClearRetained { root, topics } => {
@@ -120,7 +120,7 @@ pub fn render(app: &App, modal: &FleetModal, screen: Rect, buf: &mut Buffer) {
                 "Publish an empty retained message to {n} topic{} under '{under}'?",
                 if n == 1 { "" } else { "s" }
             );
-            buf.set_line(inner.x, inner.y, &Line::raw(text), inner.width);
+            super::cut::set_line(buf, inner.x, inner.y, &Line::raw(text), inner.width);
             for (i, t) in topics.iter().take(shown).enumerate() {
                 let more = if i + 1 == shown && n > shown {
                     format!("  … and {} more", n - shown)
@@ -129,7 +129,7 @@ pub fn render(app: &App, modal: &FleetModal, screen: Rect, buf: &mut Buffer) {
                 };
                 let y = inner.y + 1 + u16::try_from(i).unwrap_or(0);
                 let style = Style::default().fg(Color::Yellow);
-                buf.set_line(inner.x, y, &Line::styled(more, style), inner.width);
+                super::cut::set_line(buf, inner.x, y, &Line::styled(more, style), inner.width);
             }
             confirm_hint(inner, "y: clear them   n/Esc: no", buf);
         }
@@ -140,7 +140,8 @@ fn confirm_hint(inner: Rect, text: &str, buf: &mut Buffer) {
     if inner.height == 0 {
         return;
     }
-    buf.set_line(
+    super::cut::set_line(
+        buf,
         inner.x,
         inner.y + inner.height - 1,
         &Line::styled(text, Style::default().fg(Color::Cyan)),

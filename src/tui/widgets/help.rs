@@ -119,7 +119,7 @@ pub fn render(screen: Rect, buf: &mut Buffer, scroll: usize) {
     };
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(title)
+        .title(super::cut::title(&title, area))
         .border_style(Style::default().fg(Color::Yellow));
     let inner = block.inner(area);
     block.render(area, buf);
@@ -135,7 +135,7 @@ pub fn render(screen: Rect, buf: &mut Buffer, scroll: usize) {
     for (i, line) in lines.iter().skip(first).take(cols * rows).enumerate() {
         let col = u16::try_from(i / rows).unwrap_or(0);
         let row = u16::try_from(i % rows).unwrap_or(0);
-        buf.set_line(inner.x + col * col_w, inner.y + row, line, col_w);
+        super::cut::set_line(buf, inner.x + col * col_w, inner.y + row, line, col_w);
     }
 }
 
@@ -166,7 +166,7 @@ fn render_groups(inner: Rect, buf: &mut Buffer, col_w: u16) {
             row = 0;
         }
         for line in &group {
-            buf.set_line(inner.x + col * col_w, inner.y + row, line, col_w);
+            super::cut::set_line(buf, inner.x + col * col_w, inner.y + row, line, col_w);
             row += 1;
         }
         row += u16::from(row < inner.height);

@@ -111,7 +111,7 @@ pub fn page(
 ) {
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(title.to_owned())
+        .title(super::cut::title(title, area))
         .border_style(Style::default().fg(Color::Yellow));
     let inner = block.inner(area);
     block.render(area, buf);
@@ -133,13 +133,14 @@ pub fn page(
                 break;
             }
             let at = inner.y + u16::try_from(y).unwrap_or(0);
-            buf.set_line(inner.x, at, &row, inner.width);
+            super::cut::set_line(buf, inner.x, at, &row, inner.width);
             y += 1;
         }
         last += 1;
     }
     let hint = format!("{hint} · lines {}-{last} of {}", first + 1, lines.len());
-    buf.set_line(
+    super::cut::set_line(
+        buf,
         inner.x,
         inner.y + inner.height - 1,
         &Line::styled(hint, Style::default().fg(Color::DarkGray)),

@@ -8,35 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 
 use super::{centered, word_wrap};
-use crate::lessons::Check;
 use crate::lessons::shell::Tool;
 use crate::tui::app::fault::Fault;
 use crate::tui::app::lesson::sub_command;
 use crate::tui::app::{App, Prompt};
-
-/// A check written the way the lesson file writes it: `publish_received topic=mqtt`.
-#[must_use]
-pub fn describe(c: &Check) -> String {
-    let mut s = c.event.clone();
-    let mut add = |k: &str, v: Option<String>| {
-        if let Some(v) = v {
-            s.push_str(&format!(" {k}{v}"));
-        }
-    };
-    add("client=", c.client.clone());
-    add("client^=", c.client_prefix.clone());
-    add("topic=", c.topic.clone());
-    add("filter=", c.filter.clone());
-    add("qos=", c.qos.map(|v| v.to_string()));
-    add("retain=", c.retain.map(|v| v.to_string()));
-    add("len=", c.len.map(|v| v.to_string()));
-    add("clean=", c.clean.map(|v| v.to_string()));
-    add("protocol=", c.protocol.map(|v| v.to_string()));
-    add("keep_alive<=", c.keep_alive_max.map(|v| v.to_string()));
-    add("session_present=", c.session_present.map(|v| v.to_string()));
-    add("count=", c.count.map(|v| v.to_string()));
-    s
-}
 
 struct Lines {
     out: Vec<Line<'static>>,
@@ -62,8 +37,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(title)
-        .title_bottom(" L close · [/] lesson · . skip step ")
+        .title(super::cut::title(&title, area))
+        .title_bottom(super::cut::title(
+            " L close · [/] lesson · . skip step ",
+            area,
+        ))
         .border_style(Style::default().fg(Color::Green));
     let inner = block.inner(area);
     block.render(area, buf);
@@ -120,7 +98,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             }
             for (c, ok) in step.check.iter().zip(p.seen(l)) {
                 let mark = if ok { "✓" } else { "·" };
-                ls.wrapped(4, &format!("{mark} {}", describe(c)), dim);
+                ls.wrapped(4, &format!("{mark} {}", c.sentence()), dim);
             }
         }
         if p.done() {
@@ -148,7 +126,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     for (row, line) in ls.out.iter().skip(skip).take(h).enumerate() {
         let y = inner.y + u16::try_from(row).unwrap_or(0);
-        buf.set_line(inner.x, y, line, inner.width);
+        super::cut::set_line(buf, inner.x, y, line, inner.width);
     }
 }
 
@@ -156,7 +134,7 @@ fn boxed(area: Rect, buf: &mut Buffer, title: &str, color: Color) -> Rect {
     Clear.render(area, buf);
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(format!(" {title} "))
+        .title(super::cut::title(&format!(" {title} "), area))
         .border_style(Style::default().fg(color));
     let inner = block.inner(area);
     block.render(area, buf);
@@ -195,7 +173,7 @@ pub fn render_faults(app: &App, screen: Rect, buf: &mut Buffer) {
     }
     for (row, l) in lines.iter().enumerate().take(usize::from(inner.height)) {
         let y = inner.y + u16::try_from(row).unwrap_or(0);
-        buf.set_line(inner.x, y, l, inner.width);
+        super::cut::set_line(buf, inner.x, y, l, inner.width);
     }
 }
 
@@ -228,7 +206,7 @@ pub fn render_first_minute(screen: Rect, buf: &mut Buffer) {
         .take(usize::from(inner.height))
     {
         let y = inner.y + u16::try_from(row).unwrap_or(0);
-        buf.set_line(inner.x, y, &Line::raw(*l), inner.width);
+        super::cut::set_line(buf, inner.x, y, &Line::raw(*l), inner.width);
     }
 }
 
@@ -236,7 +214,8 @@ fn equivalent_lines(lines: [String; 2], area: Rect, buf: &mut Buffer) {
     let style = Style::default().fg(Color::Cyan);
     for (row, l) in lines.iter().enumerate().take(usize::from(area.height)) {
         let y = area.y + u16::try_from(row).unwrap_or(0);
-        buf.set_line(
+        super::cut::set_line(
+            buf,
             area.x,
             y,
             &Line::styled(format!("$ {l}"), style),
@@ -258,7 +237,7 @@ pub fn subscribe_equivalent(app: &App, p: &Prompt, dialog: Rect, buf: &mut Buffe
         "The same with mosquitto_sub · C-y copies (M-y: mqtt-workbench)",
         Color::DarkGray,
     );
-    let addr = app.link().address();
+    let addr = &app.link().command_endpoint();
     let filter = p.value();
     equivalent_lines(
         [
@@ -268,20 +247,4 @@ pub fn subscribe_equivalent(app: &App, p: &Prompt, dialog: Rect, buf: &mut Buffe
         inner,
         buf,
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_check_reads_like_the_lesson_file_with_one_operator_each() {
-        let c = Check {
-            event: "client_connected".into(),
-            client: Some("lesson".into()),
-            keep_alive_max: Some(5),
-            ..Check::default()
-        };
-        assert_eq!(describe(&c), "client_connected client=lesson keep_alive<=5");
-    }
 }

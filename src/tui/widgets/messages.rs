@@ -45,7 +45,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             usize::from(area.width.saturating_sub(4)),
         )
     );
-    let block = pane_block(app, Pane::Messages, title);
+    let block = pane_block(app, Pane::Messages, title, area);
     let inner = block.inner(area);
     block.render(area, buf);
     if inner.height == 0 {
@@ -83,7 +83,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         format!("{}Payload", cols.header())
     };
-    buf.set_line(
+    super::cut::set_line(
+        buf,
         inner.x,
         inner.y,
         &Line::styled(
@@ -137,7 +138,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             });
         }
         let y = inner.y + 1 + u16::try_from(r).unwrap_or(0);
-        buf.set_line(inner.x, y, &line, inner.width);
+        super::cut::set_line(buf, inner.x, y, &line, inner.width);
     }
 }
 

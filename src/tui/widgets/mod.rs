@@ -5,6 +5,7 @@
 //! * [`payload`]: the selected message's payload in the chosen view.
 //! * [`broker_log`]: the broker's verbose log, coloured by packet type.
 //! * [`status`]: the status bar and the key footer.
+//! * [`cut`]: lines and titles cut to their room end in `…`.
 //! * [`dialogs`]: composer, prompts, unsubscribe list, confirmation.
 //! * [`help`]: all keys.
 //! * [`inspector`], [`state_view`], [`why_view`]: issue 12's learning views.
@@ -14,6 +15,7 @@
 
 pub mod broker_log;
 pub mod conns;
+pub mod cut;
 pub mod dialogs;
 pub mod help;
 pub mod inspector;
@@ -71,9 +73,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     }
 }
 
-/// A pane's frame: highlighted when it has the focus.
+/// A pane's frame over `area`: highlighted when it has the focus; a title too long for the
+/// border is cut with `…`.
 #[must_use]
-pub fn pane_block(app: &App, pane: Pane, title: String) -> Block<'static> {
+pub fn pane_block(app: &App, pane: Pane, title: String, area: Rect) -> Block<'static> {
     let focused = app.focus() == pane && app.modal().is_none();
     let style = if focused {
         Style::default()
@@ -90,7 +93,7 @@ pub fn pane_block(app: &App, pane: Pane, title: String) -> Block<'static> {
             BorderType::Plain
         })
         .border_style(style)
-        .title(title)
+        .title(cut::title(&title, area))
 }
 
 /// Local wall-clock time, `HH:MM:SS` or `HH:MM:SS.mmm`.

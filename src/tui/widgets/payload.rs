@@ -18,15 +18,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let title_room = usize::from(area.width.saturating_sub(4));
     let Some(m) = app.messages().current() else {
-        let block = pane_block(app, Pane::Payload, " Payload ".into());
+        let block = pane_block(app, Pane::Payload, " Payload ".into(), area);
         let inner = block.inner(area);
         block.render(area, buf);
-        buf.set_stringn(
+        super::cut::set_line(
+            buf,
             inner.x,
             inner.y,
-            "no message yet",
-            usize::from(inner.width),
-            Style::default().fg(Color::DarkGray),
+            &Line::styled("no message yet", Style::default().fg(Color::DarkGray)),
+            inner.width,
         );
         return;
     };
@@ -69,7 +69,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ),
         title_room,
     );
-    let block = pane_block(app, Pane::Payload, format!(" {title} "));
+    let block = pane_block(app, Pane::Payload, format!(" {title} "), area);
     let inner = block.inner(area);
     block.render(area, buf);
     let label = Style::default().fg(Color::Magenta);
@@ -95,6 +95,6 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         } else {
             Line::raw(row.as_str())
         };
-        buf.set_line(inner.x, y, &line, inner.width);
+        super::cut::set_line(buf, inner.x, y, &line, inner.width);
     }
 }

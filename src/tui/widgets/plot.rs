@@ -29,14 +29,16 @@ pub fn render(app: &App, screen: Rect, buf: &mut Buffer) {
     }
     let hint = "Esc closes · new messages are added as they arrive";
     let chart_area = Rect::new(inner.x, inner.y, inner.width, inner.height - 1);
-    buf.set_line(
+    super::cut::set_line(
+        buf,
         inner.x,
         inner.y + inner.height - 1,
         &Line::styled(hint, Style::default().fg(Color::DarkGray)),
         inner.width,
     );
     let Some((lo, hi)) = plot.bounds() else {
-        buf.set_line(
+        super::cut::set_line(
+            buf,
             inner.x,
             inner.y,
             &Line::raw(format!(

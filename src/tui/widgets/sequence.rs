@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 
 use crate::broker::event::{MessageNo, PublishFlags};
@@ -281,8 +282,9 @@ pub fn render(app: &App, no: MessageNo, scroll: usize, screen: Rect, buf: &mut B
     Clear.render(area, buf);
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(format!(
-            " Sequence of message #{no} · ↑↓ PgUp/PgDn scroll · any other key closes "
+        .title(super::cut::title(
+            &format!(" Sequence of message #{no} · ↑↓ PgUp/PgDn scroll · any other key closes "),
+            area,
         ))
         .border_style(Style::default().fg(Color::Yellow));
     let inner = block.inner(area);
@@ -297,12 +299,15 @@ pub fn render(app: &App, no: MessageNo, scroll: usize, screen: Rect, buf: &mut B
     let h = usize::from(inner.height.saturating_sub(1));
     let scroll = scroll.min(arrows.len().saturating_sub(h.max(1)));
     if arrows.is_empty() {
-        buf.set_stringn(
+        super::cut::set_line(
+            buf,
             inner.x,
             inner.y + 1,
-            "(no log line of this message is kept any more)",
-            w,
-            Style::default().fg(Color::DarkGray),
+            &Line::styled(
+                "(no log line of this message is kept any more)",
+                Style::default().fg(Color::DarkGray),
+            ),
+            inner.width,
         );
     }
     for (r, line) in arrows.iter().skip(scroll).take(h).enumerate() {

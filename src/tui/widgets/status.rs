@@ -98,7 +98,7 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         spans.push(sep);
         spans.push(Span::styled(n.to_owned(), bar.fg(Color::Yellow)));
     }
-    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+    super::cut::set_line(buf, area.x, area.y, &Line::from(spans), area.width);
 }
 
 /// The bottom line: the keys of the focused pane (or open dialog).
@@ -119,5 +119,5 @@ pub fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
             Style::default().fg(Color::Gray),
         ));
     }
-    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+    super::cut::set_line(buf, area.x, area.y, &Line::from(spans), area.width);
 }

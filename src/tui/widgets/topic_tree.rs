@@ -42,7 +42,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ),
         None => format!(" Topics ({}) ", app.topics().count()),
     };
-    let block = pane_block(app, Pane::Topics, title);
+    let block = pane_block(app, Pane::Topics, title, area);
     let inner = block.inner(area);
     block.render(area, buf);
     let now = unix(app.now());
@@ -117,7 +117,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let right_w = right.len();
         spans.push(Span::styled(right, base.fg(Color::Gray)));
         let y = inner.y + u16::try_from(i - app.topics().offset()).unwrap_or(0);
-        buf.set_line(inner.x, y, &Line::from(spans), inner.width);
+        super::cut::set_line(buf, inner.x, y, &Line::from(spans), inner.width);
         if let Some(v) = values.filter(|_| spark_w > 0 && width >= right_w + spark_w) {
             let x = inner.x + u16::try_from(width - right_w - spark_w).unwrap_or(0);
             let area = Rect::new(x, y, u16::try_from(spark_w).unwrap_or(0), 1);

@@ -26,9 +26,10 @@ pub fn render_prompt(v: &WhyView, area: Rect, buf: &mut Buffer) {
         return;
     }
     for row in y..y + 3 {
-        buf.set_line(x, row, &Line::raw(" ".repeat(usize::from(w))), w);
+        super::cut::set_line(buf, x, row, &Line::raw(" ".repeat(usize::from(w))), w);
     }
-    buf.set_line(
+    super::cut::set_line(
+        buf,
         x,
         y,
         &Line::styled(
@@ -39,7 +40,8 @@ pub fn render_prompt(v: &WhyView, area: Rect, buf: &mut Buffer) {
     );
     p.text().render(Rect::new(x, y + 1, w, 1), buf);
     if let Some(e) = p.error() {
-        buf.set_line(
+        super::cut::set_line(
+            buf,
             x,
             y + 2,
             &Line::styled(e.to_owned(), Style::default().fg(Color::Red)),
