@@ -107,7 +107,10 @@ where
         peer,
         port: local_port,
     });
-    let conn = Connection {
+    // The block below owns the connection and only borrows it: it is laid out once. (An
+    // `async fn` taking it by value would move it into a local beside its argument, twice the
+    // size.)
+    let mut conn = Connection {
         stream,
         hello: Some(Box::new(Hello { peer, listener })),
         rbuf: BytesMut::new(),
@@ -126,9 +129,6 @@ where
         _counted: counted,
         shared,
     };
-    // The block owns the connection and only borrows it: it is laid out once. (An `async fn`
-    // taking it by value would move it into a local beside its argument, twice the size.)
-    let mut conn = conn;
     async move { conn.serve().await }
 }
 

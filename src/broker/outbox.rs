@@ -60,9 +60,12 @@ impl Stamp {
         std::mem::replace(self, Self::NONE).is_some()
     }
 
-    /// True if set and more than `limit` before `now`.
+    /// True if set and more than `limit` before `now`. A stamp after `now` (the router reads
+    /// the clock once per command, a connection may stamp later) is not older than anything:
+    /// a wrapped difference of more than 2^31 ms counts as negative.
     fn older_than(self, now: Self, limit: Duration) -> bool {
-        self.is_some() && u128::from(now.0.wrapping_sub(self.0)) > limit.as_millis()
+        let elapsed = now.0.wrapping_sub(self.0);
+        self.is_some() && elapsed < 1 << 31 && u128::from(elapsed) > limit.as_millis()
     }
 }
 
@@ -458,5 +461,26 @@ impl Outbox {
     /// Waits until something is queued or a close is requested.
     pub async fn ready(&self) {
         std::future::poll_fn(|cx| self.poll_ready(cx)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_after_now_is_not_old() {
+        let limit = Duration::from_millis(250);
+        assert!(!Stamp(1000).older_than(Stamp(990), limit), "later than now");
+        assert!(!Stamp(1000).older_than(Stamp(1250), limit));
+        assert!(Stamp(1000).older_than(Stamp(1251), limit));
+        assert!(
+            Stamp(u32::MAX - 100).older_than(Stamp(200), limit),
+            "across the wrap"
+        );
+        assert!(
+            !Stamp::NONE.older_than(Stamp(5000), limit),
+            "none is never old"
+        );
     }
 }
