@@ -1,7 +1,7 @@
 //! One task per network connection: the CONNECT handshake, then framing between the socket and
-//! the router (the main loop: `connection/main_loop.rs`), and the MQTT 5 topic aliases of this connection
-//! (`connection/aliases.rs` for those the broker assigns). Keep-alive is enforced by the broker-wide
-//! sweeper ([`super::keepalive`]).
+//! the router (the main loop: `connection/main_loop.rs`), and the MQTT 5 topic aliases of this
+//! connection (`connection/aliases.rs` for those the broker assigns). Keep-alive is enforced by
+//! the broker-wide sweeper ([`super::keepalive`]).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
