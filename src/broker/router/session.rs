@@ -143,8 +143,14 @@ pub struct Session {
     version: ProtocolVersion,
     /// Session Expiry Interval in seconds: 0 ends the session at disconnect, `u32::MAX` never.
     expiry: u32,
-    /// The client's subscriptions by full filter (including any `$share/group/` prefix).
-    subscriptions: HashMap<Arc<str>, SubscriptionOptions>,
+    /// The client's subscriptions by full filter (including any `$share/group/` prefix);
+    /// boxed while there are any: an empty map inline would cost every session that never
+    /// subscribes (a publishing device) 48 bytes, the box costs it 8.
+    #[expect(
+        clippy::box_collection,
+        reason = "the box is the point: 8 bytes per session without subscriptions instead of 48"
+    )]
+    subscriptions: Option<Box<HashMap<Arc<str>, SubscriptionOptions>>>,
     /// Messages in flight or queued, boxed while there are any (see [`Flows`]).
     flows: Option<Box<Flows>>,
     next_pkid: u16,
@@ -178,7 +184,7 @@ impl Session {
             link: None,
             version,
             expiry: 0,
-            subscriptions: HashMap::new(),
+            subscriptions: None,
             flows: None,
             next_pkid: 0,
             will: None,
@@ -369,17 +375,24 @@ impl Session {
 
     /// Records a subscription by its full filter (a repeated filter replaces the options).
     pub fn add_subscription(&mut self, filter: Arc<str>, options: SubscriptionOptions) {
-        self.subscriptions.insert(filter, options);
+        self.subscriptions
+            .get_or_insert_with(Box::default)
+            .insert(filter, options);
     }
 
     /// Forgets a subscription by its full filter.
     pub fn remove_subscription(&mut self, filter: &str) {
-        self.subscriptions.remove(filter);
+        if let Some(subs) = &mut self.subscriptions {
+            subs.remove(filter);
+            if subs.is_empty() {
+                self.subscriptions = None;
+            }
+        }
     }
 
     /// Every subscription by full filter.
     pub fn subscriptions(&self) -> impl Iterator<Item = (&Arc<str>, &SubscriptionOptions)> {
-        self.subscriptions.iter()
+        self.subscriptions.iter().flat_map(|subs| subs.iter())
     }
 
     // ----- outgoing in-flight window ------------------------------------------------------
