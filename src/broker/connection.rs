@@ -1,5 +1,7 @@
 //! One task per network connection: the CONNECT handshake, then framing between the socket and
-//! the router, keep-alive, and the MQTT 5 topic aliases of this connection.
+//! the router (the main loop: `connection/main_loop.rs`), and the MQTT 5 topic aliases of this
+//! connection (`connection/aliases.rs` for those the broker assigns). Keep-alive is enforced by
+//! the broker-wide sweeper ([`super::keepalive`]).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -16,8 +18,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::BrokerConfig;
 use super::event::{BrokerEvent, EventBus};
+use super::keepalive::KeepAlives;
 use super::outbox::{CloseReason, Outbox};
-use super::pressure::{BudgetShare, PacketBudget, Pressure, boxed_later};
+use super::pressure::{BudgetShare, PacketBudget, Pressure};
 use super::router::{CloseKind, ConnectRequest, RouterCmd};
 use super::security::Security;
 use super::sys::Stats;
@@ -50,31 +53,72 @@ pub struct Shared {
     pub capture: Option<Arc<super::capture::Capture>>,
     /// The bound on what half-received packets hold together (`incoming_packet_budget`).
     pub packet_budget: Arc<PacketBudget>,
+    /// Keep-alive for every connection (one broker-wide sweeper).
+    pub keep_alives: Arc<KeepAlives>,
 }
+
+mod aliases;
+mod main_loop;
+
+pub use self::aliases::OutAliases;
+use self::main_loop::RareWaits;
 
 const UNKNOWN: &str = "<unknown>";
 
 /// Serves one connection until it ends. Never panics on network input. `listener` is the
 /// index of the listener in the configuration (its security settings with
 /// `per_listener_settings`).
-pub async fn serve<S>(
+///
+/// The connection's state is built here, before the task's future: everything the task keeps
+/// for its whole life is laid out once (an `async fn` keeps its arguments beside what it
+/// moves them into, and every idle connection would pay for both).
+pub fn serve<S>(
     stream: S,
     peer: SocketAddr,
     local_port: u16,
     listener: usize,
     shared: Arc<Shared>,
-) where
+) -> impl Future<Output = ()> + Send
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    serve_counted(stream, peer, (local_port, listener), shared, None)
+}
+
+/// A listener's count of open connections (for `max_connections`): one fewer when dropped,
+/// that is when the connection's task ends.
+#[derive(Debug)]
+pub struct Counted(pub Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// [`serve`], counted in a listener's open connections until it ends. The count lives in the
+/// connection itself: a wrapping future would hold the whole connection future twice (an
+/// awaited future is moved into the awaiting one's state).
+pub fn serve_counted<S>(
+    stream: S,
+    peer: SocketAddr,
+    (local_port, listener): (u16, usize),
+    shared: Arc<Shared>,
+    counted: Option<Counted>,
+) -> impl Future<Output = ()> + Send
+where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     shared.events.emit(BrokerEvent::NewConnection {
         peer,
         port: local_port,
     });
+    // The block below owns the connection and only borrows it: it is laid out once. (An
+    // `async fn` taking it by value would move it into a local beside its argument, twice the
+    // size.)
     let mut conn = Connection {
         stream,
-        peer,
-        listener,
-        shared: shared.clone(),
+        hello: Some(Box::new(Hello { peer, listener })),
         rbuf: BytesMut::new(),
         wbuf: BytesMut::new(),
         decoder: Decoder::new(shared.cfg.max_packet_size),
@@ -83,58 +127,15 @@ pub async fn serve<S>(
         conn: shared.next_conn.fetch_add(1, Ordering::Relaxed),
         aliases: None,
         connect_expiry_zero: true,
-        read_hint: MIN_READ,
+        read_hint: MIN_READ as u16,
         linger: false,
         out_aliases: None,
         share: BudgetShare::new(shared.packet_budget.clone()),
+        waits: None,
+        _counted: counted,
+        shared,
     };
-    // The handshake futures are boxed: they hold the whole CONNECT packet, and inlined they
-    // would make every connection task that much larger for its whole life.
-    let connect =
-        match tokio::time::timeout(shared.cfg.connect_timeout, Box::pin(conn.read_connect())).await
-        {
-            Ok(Some(c)) => c,
-            Ok(None) => {
-                if conn.linger {
-                    Box::pin(conn.linger()).await;
-                }
-                return;
-            }
-            Err(_) => {
-                let secs = shared.cfg.connect_timeout.as_secs();
-                shared.events.emit(BrokerEvent::DisconnectedBecause {
-                    client: Arc::from(UNKNOWN),
-                    reason: format!("no CONNECT within {secs} seconds"),
-                });
-                return;
-            }
-        };
-    let Some((req, keep_alive)) = Box::pin(conn.admit(connect)).await else {
-        // Refused: CONNACK with the reason was sent.
-        Box::pin(conn.linger()).await;
-        return;
-    };
-    let outbox = req.outbox.clone();
-    // Rare, one-off awaits are boxed so that they do not enlarge the task for its whole life.
-    let connect = RouterCmd::Connect(req);
-    if Box::pin(shared.router.send(connect)).await.is_err() {
-        return;
-    }
-    let how = conn.run(&outbox, keep_alive).await;
-    let closed = RouterCmd::Closed {
-        conn: conn.conn,
-        how,
-    };
-    let _ = Box::pin(shared.router.send(closed)).await;
-    if conn.linger && !shared.shutdown.is_cancelled() {
-        Box::pin(conn.linger()).await;
-    } else {
-        let _ = Box::pin(tokio::time::timeout(
-            Duration::from_secs(1),
-            conn.stream.shutdown(),
-        ))
-        .await;
-    }
+    async move { conn.serve().await }
 }
 
 /// How long a lingering close waits for the peer to close its side.
@@ -142,10 +143,17 @@ const LINGER_TIME: Duration = Duration::from_secs(2);
 /// How many bytes a lingering close reads (and discards) at most.
 const LINGER_BYTES: usize = 256 * 1024;
 
+/// What only the CONNECT handshake needs: boxed, and dropped once the client is admitted.
+struct Hello {
+    peer: SocketAddr,
+    /// The index of the listener in the configuration.
+    listener: usize,
+}
+
 struct Connection<S> {
     stream: S,
-    peer: SocketAddr,
-    listener: usize,
+    /// Until the client is admitted: where it came from (see [`Hello`]).
+    hello: Option<Box<Hello>>,
     shared: Arc<Shared>,
     rbuf: BytesMut,
     wbuf: BytesMut,
@@ -161,78 +169,18 @@ struct Connection<S> {
     )]
     aliases: Option<Box<HashMap<u16, Arc<str>>>>,
     connect_expiry_zero: bool,
-    read_hint: usize,
+    /// Bytes the next read asks for (`MIN_READ` to `MAX_READ`; see [`Connection::hint`]).
+    read_hint: u16,
     /// A CONNACK or DISCONNECT with an error was sent: close with [`Connection::linger`].
     linger: bool,
     /// Topic Aliases this broker assigns to the messages it sends (MQTT 5 only).
     out_aliases: Option<Box<OutAliases>>,
     /// The share of the broker's `incoming_packet_budget` the packet being received holds.
     share: BudgetShare,
-}
-
-/// Broker-assigned Topic Aliases for one MQTT 5 connection (MQTT5 §3.3.2.3.4): the first
-/// PUBLISH on a topic carries the topic and a new alias, later ones the alias and an empty
-/// topic. When every alias is taken, the least recently used one is given to the new topic
-/// (sent with the topic again, which remaps it, MQTT5 §3.3.2.3.4). No alias exceeds the
-/// client's Topic Alias Maximum [MQTT5-3.3.2-11].
-#[derive(Debug)]
-pub struct OutAliases {
-    max: u16,
-    /// Topic to (alias, last use).
-    by_topic: HashMap<Arc<str>, (u16, u64)>,
-    clock: u64,
-}
-
-impl OutAliases {
-    /// Aliases 1..=`max`.
-    #[must_use]
-    pub fn new(max: u16) -> Self {
-        Self {
-            max,
-            by_topic: HashMap::new(),
-            clock: 0,
-        }
-    }
-
-    /// The alias for `topic`, and whether the topic must be sent with it (first use of the
-    /// alias for this topic). `None` if aliases are off.
-    pub fn assign(&mut self, topic: &Arc<str>) -> Option<(u16, bool)> {
-        if self.max == 0 || topic.is_empty() {
-            return None;
-        }
-        self.clock += 1;
-        let now = self.clock;
-        if let Some((alias, used)) = self.by_topic.get_mut(topic) {
-            *used = now;
-            return Some((*alias, false));
-        }
-        let alias = if self.by_topic.len() < usize::from(self.max) {
-            u16::try_from(self.by_topic.len() + 1).ok()?
-        } else {
-            let (old, alias) = self
-                .by_topic
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(t, (a, _))| (t.clone(), *a))?;
-            self.by_topic.remove(&old);
-            alias
-        };
-        self.by_topic.insert(topic.clone(), (alias, now));
-        Some((alias, true))
-    }
-
-    /// Puts the alias into an outgoing PUBLISH (and empties its topic after first use).
-    pub fn apply(&mut self, p: &mut crate::protocol::Publish) {
-        let Some((alias, first)) = self.assign(&p.topic) else {
-            return;
-        };
-        p.properties
-            .get_or_insert_with(Default::default)
-            .topic_alias = Some(alias);
-        if !first {
-            p.topic = Arc::from("");
-        }
-    }
+    /// The rare waits of the idle loop (budget, back-pressure), built on first use.
+    waits: Option<Box<RareWaits>>,
+    /// The listener's count of open connections, decremented when this one ends.
+    _counted: Option<Counted>,
 }
 
 /// Most packets handed to the router in one command.
@@ -296,7 +244,7 @@ where
                     self.wbuf.extend_from_slice(&[0x20, 0x02, 0x00, 0x01]);
                     self.flush().await;
                     self.linger = true;
-                    let ip: Arc<str> = Arc::from(self.peer.ip().to_string().as_str());
+                    let ip: Arc<str> = Arc::from(self.peer().ip().to_string().as_str());
                     self.shared.events.trace(|| BrokerEvent::ConnAckSent {
                         client: ip,
                         session_present: false,
@@ -333,7 +281,7 @@ where
 
     /// Checks the client id, keep alive and credentials. Refused clients get a CONNACK with
     /// the reason and are closed; nothing they sent after CONNECT is processed [MQTT311-3.1.4-5] [MQTT5-3.1.4-6].
-    async fn admit(&mut self, mut c: Box<Connect>) -> Option<(Box<ConnectRequest>, u16)> {
+    async fn admit(&mut self, mut c: Box<Connect>) -> Option<Box<ConnectRequest>> {
         let cfg = self.shared.cfg.clone();
         self.version = c.version;
         let v5 = c.version.is_v5();
@@ -388,24 +336,29 @@ where
             0 => 1024,
             n => (n / 2).clamp(16, 1024),
         };
-        let outbox = Arc::new(Outbox::new(self.shared.pressure.clone(), high_water));
+        let outbox = Outbox::new(self.shared.pressure.clone(), high_water);
+        let outbox = Arc::new(outbox.with_keep_alive(keep_alive));
         let req = Box::new(ConnectRequest {
             conn: self.conn,
             connect: *c,
             assigned_id: assigned,
             server_keep_alive,
-            peer: self.peer,
-            listener: self.listener,
+            peer: self.peer(),
+            listener: self.listener(),
             outbox,
         });
-        Some((req, keep_alive))
+        Some(req)
     }
 
     fn check_credentials(&self, c: &Connect) -> Option<ReasonCode> {
         self.shared
             .security
             .current()
-            .check_credentials(self.listener, c.username.as_deref(), c.password.as_deref())
+            .check_credentials(
+                self.listener(),
+                c.username.as_deref(),
+                c.password.as_deref(),
+            )
             .map(super::security::Refusal::reason_code)
     }
 
@@ -423,7 +376,7 @@ where
         encode(&mut self.wbuf, &ack, self.version);
         self.flush().await;
         self.linger = true;
-        let ip: Arc<str> = Arc::from(self.peer.ip().to_string().as_str());
+        let ip: Arc<str> = Arc::from(self.peer().ip().to_string().as_str());
         self.shared.events.trace(|| BrokerEvent::ConnAckSent {
             client: ip,
             session_present: false,
@@ -458,149 +411,97 @@ where
         ok
     }
 
-    /// The main loop after CONNECT. Returns how the connection ended.
-    ///
-    /// The awaits inside the branches are boxed: their state would otherwise be laid out in
-    /// every connection task for its whole life, and idle connections must stay small (about
-    /// 2 KiB each; see docs/benchmarks.md). One small allocation per read or write batch is
-    /// far cheaper than the syscall it accompanies.
-    async fn run(&mut self, outbox: &Arc<Outbox>, keep_alive: u16) -> CloseKind {
-        // [MQTT311-3.1.2-24] [MQTT5-3.1.2-22]: close after one and a half keep-alive periods of silence.
-        let limit = (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500));
-        let far = Duration::from_secs(86_400 * 365);
-        let idle = tokio::time::sleep(limit.unwrap_or(far));
-        tokio::pin!(idle);
-        let shutdown = self.shared.shutdown.clone();
-        let pressure = self.shared.pressure.clone();
-        let budget = self.shared.packet_budget.clone();
-        let mut read_once = false;
-        // Packets that arrived in the same read as CONNECT (pipelined SUBSCRIBE, PUBLISH,
-        // DISCONNECT) are handled now, not after the next read.
-        if !self.rbuf.is_empty() {
-            match Box::pin(self.on_bytes()).await {
-                Ok(None) => {}
-                Ok(Some(how)) => return how,
-                Err(fail) => return Box::pin(self.fail(fail)).await,
+    /// The connection's life: the CONNECT handshake, the main loop, the close.
+    async fn serve(&mut self) {
+        // The handshake is boxed: it holds the whole CONNECT packet, and inlined it would
+        // make every connection task that much larger for its whole life.
+        let Some(outbox) = Box::pin(self.handshake()).await else {
+            return;
+        };
+        let how = self.run(&outbox).await;
+        Box::pin(self.close(how)).await;
+    }
+
+    /// CONNECT, the checks and the router's registration; the outbox once admitted (`None`:
+    /// the connection is over).
+    async fn handshake(&mut self) -> Option<Arc<Outbox>> {
+        let limit = self.shared.cfg.connect_timeout;
+        let connect = match Box::pin(tokio::time::timeout(limit, self.read_connect())).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                if self.linger {
+                    self.linger().await;
+                }
+                return None;
             }
-            if !Box::pin(self.flush()).await {
-                return CloseKind::PeerClosed;
+            Err(_) => {
+                let secs = limit.as_secs();
+                self.shared.events.emit(BrokerEvent::DisconnectedBecause {
+                    client: Arc::from(UNKNOWN),
+                    reason: format!("no CONNECT within {secs} seconds"),
+                });
+                return None;
             }
+        };
+        let Some(req) = self.admit(connect).await else {
+            // Refused: CONNACK with the reason was sent.
+            self.linger().await;
+            return None;
+        };
+        self.hello = None;
+        let outbox = req.outbox.clone();
+        if self
+            .shared
+            .router
+            .send(RouterCmd::Connect(req))
+            .await
+            .is_err()
+        {
+            return None;
         }
-        loop {
-            self.prepare_read();
-            // A large packet is read only once the broker-wide budget covers it.
-            let may_read = match self.budget_gate() {
-                Ok(may) => may,
-                Err(fail) => return Box::pin(self.fail(fail)).await,
-            };
-            // While a consumer is congested, read only once per pause slice.
-            // The congested consumer itself is never paused: its acknowledgements are what
-            // frees everyone else.
-            let paused = !read_once && pressure.active() && !outbox.is_congested();
-            tokio::select! {
-                biased;
-                // Packets the router queued for this client.
-                () = outbox.ready() => {
-                    // A fresh vector each time: an idle connection then holds no queue memory.
-                    let mut pending = Vec::new();
-                    let close = outbox.take(&mut pending);
-                    // Written in chunks of about WRITE_CHUNK: the write buffer never grows
-                    // to the size of a whole burst, and its memory is given back after it.
-                    let mut failed = false;
-                    for mut p in pending.drain(..) {
-                        if let (Outgoing::Publish(publish), Some(aliases)) =
-                            (&mut p, self.out_aliases.as_deref_mut())
-                        {
-                            aliases.apply(publish);
-                        }
-                        let at = self.wbuf.len();
-                        encode(&mut self.wbuf, &p, self.version);
-                        self.captured_out(at);
-                        if self.wbuf.len() >= WRITE_CHUNK
-                            && !Box::pin(self.flush_with_deadline(outbox, limit)).await
-                        {
-                            failed = true;
-                            break;
-                        }
-                    }
-                    drop(pending);
-                    if failed {
-                        return CloseKind::PeerClosed;
-                    }
-                    if let Some(reason) = close {
-                        self.write_close(reason);
-                        self.linger = matches!(reason, CloseReason::Protocol(_) | CloseReason::TakenOver);
-                        Box::pin(self.flush_with_deadline(outbox, limit)).await;
-                        return CloseKind::Server;
-                    }
-                    if !Box::pin(self.flush_with_deadline(outbox, limit)).await {
-                        return CloseKind::PeerClosed;
-                    }
-                    // Progress: a slow consumer that wrote all it had catches up.
-                    outbox.written();
-                }
-                // Bytes from the client: decode every complete packet.
-                read = self.stream.read_buf(&mut self.rbuf), if !paused && may_read => {
-                    read_once = false;
-                    match read {
-                        Ok(0) | Err(_) => return CloseKind::PeerClosed,
-                        Ok(n) => {
-                            self.shared.stats.add_received(n);
-                            self.adapt_read(n);
-                            self.share.read(n);
-                        }
-                    }
-                    if let Some(l) = limit {
-                        idle.as_mut().reset(Instant::now() + l);
-                    }
-                    match Box::pin(self.on_bytes()).await {
-                        Ok(None) => {}
-                        Ok(Some(how)) => return how,
-                        Err(fail) => return Box::pin(self.fail(fail)).await,
-                    }
-                    self.share.decoded();
-                    if !Box::pin(self.flush()).await {
-                        return CloseKind::PeerClosed;
-                    }
-                }
-                // The budget could not cover the next packet: wait for bytes given back.
-                () = boxed_later(|| budget.wait_freed()), if !may_read => {}
-                // Back-pressure: wait for the congested consumer, then read at least once.
-                () = boxed_later(|| pressure.wait()), if paused => read_once = true,
-                // Keep-alive expired.
-                () = &mut idle => {
-                    if self.version.is_v5() {
-                        encode(&mut self.wbuf, &Outgoing::Disconnect(ReasonCode::KeepAliveTimeout), self.version);
-                        Box::pin(self.flush()).await;
-                    }
-                    return CloseKind::KeepAlive;
-                }
-                // The broker is shutting down.
-                () = shutdown.cancelled() => {
-                    self.write_close(CloseReason::ShuttingDown);
-                    Box::pin(self.flush()).await;
-                    return CloseKind::Server;
-                }
-            }
+        self.shared.keep_alives.register(&outbox);
+        Some(outbox)
+    }
+
+    /// After the main loop: tells the router, then closes the socket (lingering after an
+    /// error, see [`Connection::linger`]).
+    async fn close(&mut self, how: CloseKind) {
+        let closed = RouterCmd::Closed {
+            conn: self.conn,
+            how,
+        };
+        let _ = self.shared.router.send(closed).await;
+        if self.linger && !self.shared.shutdown.is_cancelled() {
+            self.linger().await;
+        } else {
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.shutdown()).await;
         }
     }
 
     /// Makes room for the next read: small for idle clients, growing for busy ones, so that
     /// thousands of idle connections cost little and a flood is read in large chunks.
+    /// An idle connection (read buffer empty, smallest read size) holds no buffer at all: it
+    /// reads into a small one on the stack (see [`Connection::poll_read`]).
     fn prepare_read(&mut self) {
-        if self.rbuf.is_empty() && self.rbuf.capacity() > self.read_hint * 4 {
+        if self.rbuf.is_empty() && self.hint() <= MIN_READ {
+            if self.rbuf.capacity() > 0 {
+                self.rbuf = BytesMut::new();
+            }
+            return;
+        }
+        if self.rbuf.is_empty() && self.rbuf.capacity() > self.hint() * 4 {
             // A burst is over: give the memory back.
-            self.rbuf = BytesMut::with_capacity(self.read_hint);
+            self.rbuf = BytesMut::with_capacity(self.hint());
             return;
         }
         let spare = self.rbuf.capacity() - self.rbuf.len();
-        if spare >= self.read_hint / 2 {
+        if spare >= self.hint() / 2 {
             return;
         }
         if self.rbuf.is_empty() {
-            self.rbuf = BytesMut::with_capacity(self.read_hint);
+            self.rbuf = BytesMut::with_capacity(self.hint());
         } else {
-            self.rbuf.reserve(self.read_hint);
+            self.rbuf.reserve(self.hint());
         }
     }
 
@@ -615,11 +516,32 @@ where
     }
 
     fn adapt_read(&mut self, n: usize) {
-        if n >= self.read_hint / 2 {
-            self.read_hint = (self.read_hint * 2).min(MAX_READ);
-        } else if n < self.read_hint / 8 {
-            self.read_hint = (self.read_hint / 2).max(MIN_READ);
-        }
+        let hint = self.hint();
+        let next = if n >= hint / 2 {
+            (hint * 2).min(MAX_READ)
+        } else if n < hint / 8 {
+            (hint / 2).max(MIN_READ)
+        } else {
+            hint
+        };
+        self.read_hint = u16::try_from(next).unwrap_or(u16::MAX);
+    }
+
+    /// Bytes the next read asks for.
+    fn hint(&self) -> usize {
+        usize::from(self.read_hint)
+    }
+
+    /// The client's address (unspecified once admitted: only the handshake asks).
+    fn peer(&self) -> SocketAddr {
+        self.hello
+            .as_ref()
+            .map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |h| h.peer)
+    }
+
+    /// The index of the listener in the configuration (only the handshake asks).
+    fn listener(&self) -> usize {
+        self.hello.as_ref().map_or(0, |h| h.listener)
     }
 
     /// Writes with a deadline, so a client that stops reading cannot hold the task forever.
@@ -692,6 +614,7 @@ where
             CloseReason::TakenOver => ReasonCode::SessionTakenOver,
             CloseReason::Protocol(r) => r,
             CloseReason::ShuttingDown => ReasonCode::ServerShuttingDown,
+            CloseReason::KeepAlive => ReasonCode::KeepAliveTimeout,
         };
         // Only MQTT 5 has a server DISCONNECT; `encode` writes nothing for 3.x.
         encode(&mut self.wbuf, &Outgoing::Disconnect(code), self.version);

@@ -28,6 +28,7 @@ pub mod config;
 pub mod connection;
 pub mod control;
 pub mod event;
+pub mod keepalive;
 pub mod launch;
 pub mod listener;
 pub mod outbox;
@@ -253,6 +254,7 @@ pub fn start(
     let pressure = Arc::new(pressure::Pressure::default());
     let capture = cfg.capture.map(capture::Capture::new);
     let packet_budget = Arc::new(pressure::PacketBudget::new(cfg.incoming_packet_budget));
+    let keep_alives = Arc::new(keepalive::KeepAlives::new());
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
         events: events.clone(),
@@ -264,8 +266,10 @@ pub fn start(
         pressure: pressure.clone(),
         capture: capture.clone(),
         packet_budget,
+        keep_alives: keep_alives.clone(),
     });
     tracker.spawn(pressure.tick(shutdown.clone()));
+    tracker.spawn(keep_alives.run(shutdown.clone()));
     let mut router = Router::new(cfg.clone(), events.clone(), stats.clone());
     router.set_security(policy);
     if let Some(path) = cfg.persistence_path() {

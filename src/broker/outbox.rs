@@ -6,10 +6,12 @@
 //! QoS 1 and 2 are bounded by the router's in-flight window; acknowledgements are bounded by
 //! the peer's own in-flight packets.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use tokio::sync::Notify;
+use futures::task::AtomicWaker;
 use tokio::time::Instant;
 
 use super::pressure::{Pressure, SLOW_AFTER};
@@ -33,24 +35,57 @@ pub enum CloseReason {
     Protocol(ReasonCode),
     /// The broker is shutting down (MQTT 5: DISCONNECT 0x8B).
     ShuttingDown,
+    /// The client was silent for one and a half Keep Alive periods [MQTT311-3.1.2-24]
+    /// [MQTT5-3.1.2-22] (MQTT 5: DISCONNECT 0x8D); decided by the broker's keep-alive sweeper
+    /// (see [`super::keepalive`]).
+    KeepAlive,
+}
+
+/// A moment on the broker's [`Pressure`] clock ([`Pressure::stamp`]): milliseconds in 32
+/// bits, 0 for none. Only differences of a few hundred milliseconds are ever taken (wrapping,
+/// so the 49-day wrap of the counter does no harm). Every outbox holds three; as `Instant`s
+/// they cost each idle connection 24 bytes more.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Stamp(u32);
+
+impl Stamp {
+    const NONE: Self = Self(0);
+
+    fn is_some(self) -> bool {
+        self.0 != 0
+    }
+
+    /// Clears the stamp; true if it was set.
+    fn take(&mut self) -> bool {
+        std::mem::replace(self, Self::NONE).is_some()
+    }
+
+    /// True if set and more than `limit` before `now`. A stamp after `now` (the router reads
+    /// the clock once per command, a connection may stamp later) is not older than anything:
+    /// a wrapped difference of more than 2^31 ms counts as negative.
+    fn older_than(self, now: Self, limit: Duration) -> bool {
+        let elapsed = now.0.wrapping_sub(self.0);
+        self.is_some() && elapsed < 1 << 31 && u128::from(elapsed) > limit.as_millis()
+    }
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     packets: Vec<Outgoing>,
-    qos0: usize,
+    /// QoS 0 PUBLISH packets queued.
+    qos0: u32,
     qos0_bytes: usize,
     close: Option<CloseReason>,
     /// Since when this consumer's unwritten packets hold the broker's readers back.
-    congested_since: Option<Instant>,
+    congested_since: Stamp,
     /// Since when (or the last progress) its session queue holds the readers back.
-    backlog_since: Option<Instant>,
+    backlog_since: Stamp,
     /// The session queue length last reported.
-    backlog_last: usize,
-    /// Since when the connection task has been writing the packets it last took (`None`
+    backlog_last: u32,
+    /// Since when the connection task has been writing the packets it last took (none
     /// while it waits for more): a write pending for longer than [`SLOW_AFTER`] means the
     /// peer does not read.
-    writing_since: Option<Instant>,
+    writing_since: Stamp,
     /// Does not keep up (a write pending, or a congestion unrelieved, for longer than
     /// [`SLOW_AFTER`]): holds nobody back and gets the queue limits strictly, until it has
     /// written everything queued.
@@ -66,9 +101,20 @@ pub struct Outbox {
     /// A QoS 0 PUBLISH was refused since the connection last took its packets: later ones
     /// are refused without building them (see [`Outbox::is_full`]).
     full: AtomicBool,
-    notify: Notify,
+    /// Set by [`Outbox::wake`], taken by [`Outbox::poll_ready`]: a pending wake-up, kept when
+    /// the connection is not waiting (like a `Notify` permit).
+    signal: AtomicBool,
+    /// The connection task waiting in [`Outbox::poll_ready`]. A waker slot instead of a
+    /// `Notify`: the connection polls it from its idle wait, so no waiter future is laid out
+    /// in every connection task (see docs/benchmarks.md, issue 10).
+    waker: AtomicWaker,
     pressure: Arc<Pressure>,
-    high_water: usize,
+    high_water: u32,
+    /// One and a half Keep Alive periods, in milliseconds (0: no keep-alive).
+    keep_alive_ms: u32,
+    /// When the client was last heard from, in milliseconds on the keep-alive sweeper's
+    /// clock ([`super::keepalive::KeepAlives::now_ms`]).
+    heard: AtomicU64,
 }
 
 impl Default for Outbox {
@@ -80,10 +126,10 @@ impl Default for Outbox {
 impl Drop for Outbox {
     fn drop(&mut self) {
         let g = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if g.congested_since.take().is_some() {
+        if g.congested_since.take() {
             self.pressure.release();
         }
-        if g.backlog_since.take().is_some() {
+        if g.backlog_since.take() {
             self.pressure.release();
         }
         self.pressure
@@ -99,10 +145,43 @@ impl Outbox {
         Self {
             inner: Mutex::new(Inner::default()),
             full: AtomicBool::new(false),
-            notify: Notify::new(),
+            signal: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
             pressure,
-            high_water: high_water.max(1),
+            high_water: u32::try_from(high_water).unwrap_or(u32::MAX).max(1),
+            keep_alive_ms: 0,
+            heard: AtomicU64::new(0),
         }
+    }
+
+    /// Sets the connection's Keep Alive (seconds; 0 = never): the sweeper closes the outbox
+    /// with [`CloseReason::KeepAlive`] after one and a half of it without a packet from the
+    /// client [MQTT311-3.1.2-24] [MQTT5-3.1.2-22].
+    #[must_use]
+    pub fn with_keep_alive(mut self, keep_alive: u16) -> Self {
+        self.keep_alive_ms = u32::from(keep_alive) * 1500;
+        self
+    }
+
+    /// One and a half Keep Alive periods, or `None` with Keep Alive 0.
+    #[must_use]
+    pub fn keep_alive_limit(&self) -> Option<std::time::Duration> {
+        (self.keep_alive_ms > 0).then(|| Duration::from_millis(u64::from(self.keep_alive_ms)))
+    }
+
+    /// The client was heard from at `now_ms` (the sweeper's clock): the keep-alive starts over.
+    pub fn heard(&self, now_ms: u64) {
+        self.heard.store(now_ms, Ordering::Relaxed);
+    }
+
+    /// When the keep-alive runs out (the sweeper's clock), `None` with Keep Alive 0.
+    #[must_use]
+    pub fn keep_alive_deadline(&self) -> Option<u64> {
+        (self.keep_alive_ms > 0).then(|| {
+            self.heard
+                .load(Ordering::Relaxed)
+                .saturating_add(u64::from(self.keep_alive_ms))
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -111,10 +190,10 @@ impl Outbox {
 
     /// Raises or releases back-pressure for a backlog of `waiting` packets or messages, and
     /// marks the consumer slow when it does not keep up.
-    fn check_pressure(&self, g: &mut Inner, waiting: usize, now: Instant) {
-        let over = waiting > self.high_water || g.qos0_bytes > HIGH_WATER_BYTES;
-        if g.congested_since.is_none() && over && !g.slow && g.close.is_none() {
-            g.congested_since = Some(now);
+    fn check_pressure(&self, g: &mut Inner, waiting: usize, now: Stamp) {
+        let over = waiting > self.high_water() || g.qos0_bytes > HIGH_WATER_BYTES;
+        if !g.congested_since.is_some() && over && !g.slow && g.close.is_none() {
+            g.congested_since = now;
             self.pressure.raise();
         }
     }
@@ -126,23 +205,20 @@ impl Outbox {
     ///
     /// `now` is the caller's clock reading: the router reads the clock once per command, not
     /// once per delivery (a clock read per copy was a sixth of a QoS 0 fan-out's CPU time).
-    fn check_stall(&self, g: &mut Inner, now: Instant) {
+    fn check_stall(&self, g: &mut Inner, now: Stamp) {
         if g.slow {
             return;
         }
-        let stalled = |since: Option<Instant>| {
-            since.is_some_and(|t| now.saturating_duration_since(t) > SLOW_AFTER)
-        };
-        let stuck_write = stalled(g.writing_since);
-        let stuck_queue = stalled(g.congested_since);
+        let stuck_write = g.writing_since.older_than(now, SLOW_AFTER);
+        let stuck_queue = g.congested_since.older_than(now, SLOW_AFTER);
         if !(stuck_write || stuck_queue) {
             return;
         }
         g.slow = true;
-        if g.congested_since.take().is_some() {
+        if g.congested_since.take() {
             self.pressure.release();
         }
-        if g.backlog_since.take().is_some() {
+        if g.backlog_since.take() {
             self.pressure.release();
         }
         // What it holds now counts against the broker-wide budget for slow consumers.
@@ -155,29 +231,38 @@ impl Outbox {
     /// back until it is halved; shrinking counts as progress. `now` is the caller's clock
     /// reading (see [`Outbox::push_at`]).
     pub fn note_backlog(&self, queued: usize, now: Instant) {
+        let now = self.stamp(now);
+        let queued = u32::try_from(queued).unwrap_or(u32::MAX);
         let mut g = self.lock();
         self.check_stall(&mut g, now);
-        match g.backlog_since {
-            None if queued > self.high_water && !g.slow && g.close.is_none() => {
-                g.backlog_since = Some(now);
+        let since = g.backlog_since;
+        if !since.is_some() {
+            if queued > self.high_water && !g.slow && g.close.is_none() {
+                g.backlog_since = now;
                 g.backlog_last = queued;
                 self.pressure.raise();
             }
-            Some(_) if queued <= self.high_water / 2 => {
-                g.backlog_since = None;
-                self.pressure.release();
-            }
-            Some(_) if queued < g.backlog_last => {
-                g.backlog_since = Some(now);
-                g.backlog_last = queued;
-            }
-            Some(since) if now.saturating_duration_since(since) > SLOW_AFTER => {
-                g.backlog_since = None;
-                g.slow = true;
-                self.pressure.release();
-            }
-            _ => {}
+        } else if queued <= self.high_water / 2 {
+            g.backlog_since = Stamp::NONE;
+            self.pressure.release();
+        } else if queued < g.backlog_last {
+            g.backlog_since = now;
+            g.backlog_last = queued;
+        } else if since.older_than(now, SLOW_AFTER) {
+            g.backlog_since = Stamp::NONE;
+            g.slow = true;
+            self.pressure.release();
         }
+    }
+
+    /// `now` on the pressure clock, as a [`Stamp`].
+    fn stamp(&self, now: Instant) -> Stamp {
+        Stamp(self.pressure.stamp(now))
+    }
+
+    /// The high-water mark as a count of packets.
+    fn high_water(&self) -> usize {
+        self.high_water as usize
     }
 
     /// True while this consumer holds the other readers back: its own reads (PUBACKs, for
@@ -198,6 +283,7 @@ impl Outbox {
     /// [`Outbox::is_slow`] with the caller's clock reading (see [`Outbox::push_at`]).
     #[must_use]
     pub fn is_slow_at(&self, now: Instant) -> bool {
+        let now = self.stamp(now);
         let mut g = self.lock();
         self.check_stall(&mut g, now);
         g.slow
@@ -213,6 +299,7 @@ impl Outbox {
     /// [`Outbox::push`] with the caller's reading of tokio's clock: the router reads it once
     /// per command and passes it to every outbox it fills, instead of one read per packet.
     pub fn push_at(&self, packet: Outgoing, now: Instant) -> bool {
+        let now = self.stamp(now);
         let mut g = self.lock();
         if g.close.is_some() {
             return false;
@@ -230,14 +317,15 @@ impl Outbox {
     /// A long batch of routing must not keep the writer idle: at the high-water mark the
     /// connection is woken at once instead of at the end of the router's batch.
     fn wake_if_backlogged(&self, waiting: usize) {
-        if waiting == self.high_water {
-            self.notify.notify_one();
+        if waiting == self.high_water() {
+            self.wake();
         }
     }
 
     /// Wakes the connection task to write what is queued.
     pub fn wake(&self) {
-        self.notify.notify_one();
+        self.signal.store(true, Ordering::Release);
+        self.waker.wake();
     }
 
     /// Queues a QoS 0 PUBLISH unless the connection already holds `max_msgs` of them or
@@ -253,6 +341,7 @@ impl Outbox {
         force: bool,
         now: Instant,
     ) -> Option<bool> {
+        let now = self.stamp(now);
         let mut g = self.lock();
         if g.close.is_some() {
             return None;
@@ -264,7 +353,7 @@ impl Outbox {
         self.check_stall(&mut g, now);
         let slack = if g.slow { 1 } else { PROGRESS_SLACK };
         if !force
-            && ((max_msgs > 0 && g.qos0 >= max_msgs * slack)
+            && ((max_msgs > 0 && g.qos0 as usize >= max_msgs * slack)
                 || (max_bytes > 0 && g.qos0_bytes + len > max_bytes)
                 || (g.slow && !self.pressure.slow_bytes_allow(len)))
         {
@@ -276,7 +365,7 @@ impl Outbox {
             return None;
         }
         let was_empty = g.packets.is_empty();
-        g.qos0 += 1;
+        g.qos0 = g.qos0.saturating_add(1);
         g.qos0_bytes += len;
         if g.slow {
             g.slow_bytes += len;
@@ -289,7 +378,7 @@ impl Outbox {
         drop(g);
         self.wake_if_backlogged(waiting);
         if crossed {
-            self.notify.notify_one();
+            self.wake();
         }
         Some(was_empty)
     }
@@ -308,14 +397,14 @@ impl Outbox {
         if g.close.is_none() {
             g.close = Some(reason);
         }
-        if g.congested_since.take().is_some() {
+        if g.congested_since.take() {
             self.pressure.release();
         }
-        if g.backlog_since.take().is_some() {
+        if g.backlog_since.take() {
             self.pressure.release();
         }
         drop(g);
-        self.notify.notify_one();
+        self.wake();
     }
 
     /// Moves every queued packet into `into` and returns the close request, if any.
@@ -329,10 +418,10 @@ impl Outbox {
             .sub_slow_bytes(std::mem::take(&mut g.slow_bytes));
         if !into.is_empty() {
             // The connection writes these now; `written` says when that is done.
-            g.writing_since = Some(Instant::now());
+            g.writing_since = self.stamp(Instant::now());
         }
         // What was queued is taken: no congestion until the queue grows again.
-        if g.congested_since.take().is_some() {
+        if g.congested_since.take() {
             self.pressure.release();
         }
         g.close
@@ -342,7 +431,7 @@ impl Outbox {
     pub fn progress(&self) {
         let mut g = self.lock();
         if g.writing_since.is_some() {
-            g.writing_since = Some(Instant::now());
+            g.writing_since = self.stamp(Instant::now());
         }
     }
 
@@ -350,14 +439,48 @@ impl Outbox {
     /// queued has caught up and is a normal consumer again.
     pub fn written(&self) {
         let mut g = self.lock();
-        g.writing_since = None;
+        g.writing_since = Stamp::NONE;
         if g.slow && g.packets.is_empty() {
             g.slow = false;
         }
     }
 
+    /// Ready when the outbox was woken (something is queued or a close is requested) since
+    /// the last time it was; registers the task's waker otherwise. One task polls it.
+    pub fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.signal.swap(false, Ordering::AcqRel) {
+            return Poll::Ready(());
+        }
+        self.waker.register(cx.waker());
+        if self.signal.swap(false, Ordering::AcqRel) {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+
     /// Waits until something is queued or a close is requested.
     pub async fn ready(&self) {
-        self.notify.notified().await;
+        std::future::poll_fn(|cx| self.poll_ready(cx)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_after_now_is_not_old() {
+        let limit = Duration::from_millis(250);
+        assert!(!Stamp(1000).older_than(Stamp(990), limit), "later than now");
+        assert!(!Stamp(1000).older_than(Stamp(1250), limit));
+        assert!(Stamp(1000).older_than(Stamp(1251), limit));
+        assert!(
+            Stamp(u32::MAX - 100).older_than(Stamp(200), limit),
+            "across the wrap"
+        );
+        assert!(
+            !Stamp::NONE.older_than(Stamp(5000), limit),
+            "none is never old"
+        );
     }
 }

@@ -74,6 +74,16 @@ impl Pressure {
         u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
+    /// `now` as milliseconds since `start` in 32 bits (wrapping after 49 days), never 0: the
+    /// outboxes' timestamps, of which only differences of a few hundred milliseconds count.
+    #[must_use]
+    pub fn stamp(&self, now: Instant) -> u32 {
+        let ms = now.saturating_duration_since(self.start).as_millis();
+        // Truncation is the wrap: only differences are taken.
+        let ms = ms as u32;
+        ms.max(1)
+    }
+
     /// Counts `n` more bytes queued for slow consumers.
     pub fn add_slow_bytes(&self, n: usize) {
         self.slow_bytes.fetch_add(n, Ordering::AcqRel);
@@ -334,14 +344,6 @@ fn declared_len(buf: &[u8]) -> Option<usize> {
     let rest = buf.get(1..)?;
     let (remaining, len_bytes) = crate::protocol::reader::read_varint(rest).ok()??;
     Some(1 + len_bytes + remaining as usize)
-}
-
-/// Awaits the future `make` returns, built and boxed only when first polled. `select!` lays
-/// out every branch's future in a connection task, enabled or not, for the task's whole life;
-/// a rarely enabled branch wrapped in this costs the task a pointer instead of its whole state
-/// (a timer and a `Notify` waiter: about 250 bytes per idle connection).
-pub async fn boxed_later<F: std::future::Future>(make: impl FnOnce() -> F) -> F::Output {
-    Box::pin(make()).await
 }
 
 impl Drop for BudgetShare {

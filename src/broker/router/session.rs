@@ -102,6 +102,33 @@ pub struct PendingWill {
     pub listener: usize,
 }
 
+/// A session's messages in flight and queued: empty for an idle client, so kept in a box that
+/// exists only while one of them holds something (an idle session then costs a pointer, not
+/// six empty collections: see docs/benchmarks.md, issue 10). Created by the first message,
+/// dropped when the last one is gone ([`Session::tidy`]).
+#[derive(Debug, Default)]
+struct Flows {
+    /// Outgoing QoS 1/2 messages in flight, in the order they were sent.
+    outflight: VecDeque<InFlight>,
+    /// Packet identifiers in use by `outflight`.
+    pkids: HashSet<u16>,
+    /// How many `outflight` entries wait to be re-sent.
+    resend_pending: usize,
+    /// Messages waiting for the window or for the client.
+    queue: VecDeque<Queued>,
+    /// Payload bytes in `queue`.
+    queued_bytes: usize,
+    /// Incoming QoS 2 messages received but not yet released by PUBREL [MQTT311-4.3.3-2].
+    inbound_qos2: HashMap<u16, Message>,
+}
+
+impl Flows {
+    /// Nothing in flight, queued or awaiting PUBREL (the counters mirror the collections).
+    fn is_empty(&self) -> bool {
+        self.outflight.is_empty() && self.queue.is_empty() && self.inbound_qos2.is_empty()
+    }
+}
+
 /// Everything the broker remembers about one client id. See the module docs for the
 /// invariants its methods keep.
 #[derive(Debug)]
@@ -116,21 +143,17 @@ pub struct Session {
     version: ProtocolVersion,
     /// Session Expiry Interval in seconds: 0 ends the session at disconnect, `u32::MAX` never.
     expiry: u32,
-    /// The client's subscriptions by full filter (including any `$share/group/` prefix).
-    subscriptions: HashMap<Arc<str>, SubscriptionOptions>,
-    /// Outgoing QoS 1/2 messages in flight, in the order they were sent.
-    outflight: VecDeque<InFlight>,
-    /// Packet identifiers in use by `outflight`.
-    pkids: HashSet<u16>,
-    /// How many `outflight` entries wait to be re-sent.
-    resend_pending: usize,
-    /// Messages waiting for the window or for the client.
-    queue: VecDeque<Queued>,
-    /// Payload bytes in `queue`.
-    queued_bytes: usize,
+    /// The client's subscriptions by full filter (including any `$share/group/` prefix);
+    /// boxed while there are any: an empty map inline would cost every session that never
+    /// subscribes (a publishing device) 48 bytes, the box costs it 8.
+    #[expect(
+        clippy::box_collection,
+        reason = "the box is the point: 8 bytes per session without subscriptions instead of 48"
+    )]
+    subscriptions: Option<Box<HashMap<Arc<str>, SubscriptionOptions>>>,
+    /// Messages in flight or queued, boxed while there are any (see [`Flows`]).
+    flows: Option<Box<Flows>>,
     next_pkid: u16,
-    /// Incoming QoS 2 messages received but not yet released by PUBREL [MQTT311-4.3.3-2].
-    inbound_qos2: HashMap<u16, Message>,
     /// The will of the current or last connection, with who set it (for the ACL check).
     will: Option<Box<PendingWill>>,
     /// User name of the current or last connection (for the ACL).
@@ -161,14 +184,9 @@ impl Session {
             link: None,
             version,
             expiry: 0,
-            subscriptions: HashMap::new(),
-            outflight: VecDeque::new(),
-            pkids: HashSet::new(),
-            resend_pending: 0,
-            queue: VecDeque::new(),
-            queued_bytes: 0,
+            subscriptions: None,
+            flows: None,
             next_pkid: 0,
-            inbound_qos2: HashMap::new(),
             will: None,
             username: None,
             listener: 0,
@@ -177,6 +195,20 @@ impl Session {
             dropping: false,
             next_seq: 0,
             stored: false,
+        }
+    }
+
+    // ----- flows --------------------------------------------------------------------------
+
+    /// The messages in flight and queued, created on first use.
+    fn flows_mut(&mut self) -> &mut Flows {
+        self.flows.get_or_insert_with(Box::default)
+    }
+
+    /// Drops the flows' box once it holds nothing.
+    fn tidy(&mut self) {
+        if self.flows.as_ref().is_some_and(|f| f.is_empty()) {
+            self.flows = None;
         }
     }
 
@@ -343,17 +375,24 @@ impl Session {
 
     /// Records a subscription by its full filter (a repeated filter replaces the options).
     pub fn add_subscription(&mut self, filter: Arc<str>, options: SubscriptionOptions) {
-        self.subscriptions.insert(filter, options);
+        self.subscriptions
+            .get_or_insert_with(Box::default)
+            .insert(filter, options);
     }
 
     /// Forgets a subscription by its full filter.
     pub fn remove_subscription(&mut self, filter: &str) {
-        self.subscriptions.remove(filter);
+        if let Some(subs) = &mut self.subscriptions {
+            subs.remove(filter);
+            if subs.is_empty() {
+                self.subscriptions = None;
+            }
+        }
     }
 
     /// Every subscription by full filter.
     pub fn subscriptions(&self) -> impl Iterator<Item = (&Arc<str>, &SubscriptionOptions)> {
-        self.subscriptions.iter()
+        self.subscriptions.iter().flat_map(|subs| subs.iter())
     }
 
     // ----- outgoing in-flight window ------------------------------------------------------
@@ -361,12 +400,16 @@ impl Session {
     /// The next free packet identifier, never 0 [MQTT311-2.3.1-1] and never one still in use
     /// [MQTT311-2.3.1-2]. `None` when all 65,535 are in use.
     pub fn next_packet_id(&mut self) -> Option<u16> {
-        if self.pkids.len() >= usize::from(u16::MAX) {
+        let Some(flows) = &self.flows else {
+            self.next_pkid = self.next_pkid.wrapping_add(1).max(1);
+            return Some(self.next_pkid);
+        };
+        if flows.pkids.len() >= usize::from(u16::MAX) {
             return None;
         }
         loop {
             self.next_pkid = self.next_pkid.wrapping_add(1);
-            if self.next_pkid != 0 && !self.pkids.contains(&self.next_pkid) {
+            if self.next_pkid != 0 && !flows.pkids.contains(&self.next_pkid) {
                 return Some(self.next_pkid);
             }
         }
@@ -389,7 +432,7 @@ impl Session {
     #[inline]
     #[must_use]
     pub fn inflight_len(&self) -> usize {
-        self.outflight.len()
+        self.flows.as_ref().map_or(0, |f| f.outflight.len())
     }
 
     /// Number of messages in flight that are on the wire of the current connection (those
@@ -397,26 +440,29 @@ impl Session {
     #[inline]
     #[must_use]
     pub fn on_the_wire(&self) -> usize {
-        self.outflight.len() - self.resend_pending
+        self.flows
+            .as_ref()
+            .map_or(0, |f| f.outflight.len() - f.resend_pending)
     }
 
     /// True while in-flight messages from an earlier connection wait to be re-sent.
     #[inline]
     #[must_use]
     pub fn resend_pending(&self) -> bool {
-        self.resend_pending > 0
+        self.flows.as_ref().is_some_and(|f| f.resend_pending > 0)
     }
 
     /// The in-flight messages, oldest first.
     pub fn inflight(&self) -> impl Iterator<Item = &InFlight> {
-        self.outflight.iter()
+        self.flows.iter().flat_map(|f| f.outflight.iter())
     }
 
     /// Adds a message sent with a packet identifier from [`Session::next_packet_id`], and
     /// marks that identifier in use.
     pub fn push_inflight(&mut self, f: InFlight) {
-        self.pkids.insert(f.publish.pkid);
-        self.outflight.push_back(f);
+        let flows = self.flows_mut();
+        flows.pkids.insert(f.publish.pkid);
+        flows.outflight.push_back(f);
     }
 
     /// Position of an in-flight message by packet id (acks usually arrive in order, so the
@@ -424,21 +470,29 @@ impl Session {
     /// The message number of the in-flight message with this packet id (0: none or unknown).
     #[must_use]
     pub fn inflight_no(&self, pkid: u16) -> crate::broker::event::MessageNo {
-        self.find_inflight(pkid).map_or(0, |i| self.outflight[i].no)
+        self.find_inflight(pkid).map_or(0, |(_, f)| f.no)
     }
 
-    fn find_inflight(&self, pkid: u16) -> Option<usize> {
-        self.outflight.iter().position(|f| f.publish.pkid == pkid)
+    /// The in-flight message with this packet id and its position.
+    fn find_inflight(&self, pkid: u16) -> Option<(usize, &InFlight)> {
+        let flows = self.flows.as_ref()?;
+        let pos = flows
+            .outflight
+            .iter()
+            .position(|f| f.publish.pkid == pkid)?;
+        Some((pos, &flows.outflight[pos]))
     }
 
     /// Removes an in-flight message and frees its packet id.
     fn remove_inflight(&mut self, pos: usize) -> Option<InFlight> {
-        let f = self.outflight.remove(pos)?;
-        self.pkids.remove(&f.publish.pkid);
+        let flows = self.flows.as_mut()?;
+        let f = flows.outflight.remove(pos)?;
+        flows.pkids.remove(&f.publish.pkid);
         if f.resend_pending {
             // Acknowledged before we re-sent it (its ack from the last connection was lost).
-            self.resend_pending -= 1;
+            flows.resend_pending -= 1;
         }
+        self.tidy();
         Some(f)
     }
 
@@ -447,10 +501,7 @@ impl Session {
     /// nothing).
     pub fn on_puback(&mut self, pkid: u16) -> Option<u64> {
         match self.find_inflight(pkid) {
-            Some(pos)
-                if !self.outflight[pos].released
-                    && self.outflight[pos].publish.qos == QoS::AtLeastOnce =>
-            {
+            Some((pos, f)) if !f.released && f.publish.qos == QoS::AtLeastOnce => {
                 self.remove_inflight(pos).map(|f| f.seq)
             }
             _ => None,
@@ -461,12 +512,12 @@ impl Session {
     /// ≥ 0x80) ends the flow, no PUBREL (MQTT5 §4.3.3). Returns the delivery's sequence
     /// number, `None` for an unknown id.
     pub fn on_pubrec(&mut self, pkid: u16, failed: bool) -> Option<u64> {
-        let pos = self.find_inflight(pkid)?;
-        let seq = self.outflight[pos].seq;
+        let (pos, f) = self.find_inflight(pkid)?;
+        let seq = f.seq;
         if failed {
             self.remove_inflight(pos);
-        } else {
-            self.outflight[pos].released = true;
+        } else if let Some(flows) = self.flows.as_mut() {
+            flows.outflight[pos].released = true;
         }
         Some(seq)
     }
@@ -475,15 +526,18 @@ impl Session {
     /// sequence number. `None` if none waits for it.
     pub fn on_pubcomp(&mut self, pkid: u16) -> Option<u64> {
         match self.find_inflight(pkid) {
-            Some(pos) if self.outflight[pos].released => self.remove_inflight(pos).map(|f| f.seq),
+            Some((pos, f)) if f.released => self.remove_inflight(pos).map(|f| f.seq),
             _ => None,
         }
     }
 
     /// After a reconnect: every in-flight message waits to be re-sent [MQTT311-4.4.0-1].
     pub fn begin_resend(&mut self) {
-        self.resend_pending = self.outflight.len();
-        for f in &mut self.outflight {
+        let Some(flows) = self.flows.as_mut() else {
+            return;
+        };
+        flows.resend_pending = flows.outflight.len();
+        for f in &mut flows.outflight {
             f.resend_pending = true;
         }
     }
@@ -491,9 +545,10 @@ impl Session {
     /// The oldest in-flight message not yet re-sent since the reconnect, marked re-sent: a
     /// PUBREL if it was released, else the PUBLISH with DUP=1. `None` if none is left.
     pub fn next_resend(&mut self) -> Option<Resend> {
-        let f = self.outflight.iter_mut().find(|f| f.resend_pending)?;
+        let flows = self.flows.as_mut()?;
+        let f = flows.outflight.iter_mut().find(|f| f.resend_pending)?;
         f.resend_pending = false;
-        self.resend_pending -= 1;
+        flows.resend_pending -= 1;
         Some(if f.released {
             Resend::PubRel(f.publish.pkid)
         } else {
@@ -508,46 +563,52 @@ impl Session {
     #[inline]
     #[must_use]
     pub fn queue_len(&self) -> usize {
-        self.queue.len()
+        self.flows.as_ref().map_or(0, |f| f.queue.len())
     }
 
     /// Payload bytes queued.
     #[inline]
     #[must_use]
     pub fn queued_bytes(&self) -> usize {
-        self.queued_bytes
+        self.flows.as_ref().map_or(0, |f| f.queued_bytes)
     }
 
     /// The queued messages, oldest first.
     pub fn queued(&self) -> impl Iterator<Item = &Queued> {
-        self.queue.iter()
+        self.flows.iter().flat_map(|f| f.queue.iter())
     }
 
     /// Queues a message at the back, updating the byte count.
     pub fn enqueue(&mut self, q: Queued) {
-        self.queued_bytes += q.msg.payload.len();
-        self.queue.push_back(q);
+        let flows = self.flows_mut();
+        flows.queued_bytes += q.msg.payload.len();
+        flows.queue.push_back(q);
     }
 
     /// Puts a message back at the front of the queue (it could not be sent yet).
     pub fn requeue_front(&mut self, q: Queued) {
-        self.queued_bytes += q.msg.payload.len();
-        self.queue.push_front(q);
+        let flows = self.flows_mut();
+        flows.queued_bytes += q.msg.payload.len();
+        flows.queue.push_front(q);
     }
 
     /// Takes the oldest queued message.
     pub fn dequeue(&mut self) -> Option<Queued> {
-        let q = self.queue.pop_front()?;
-        self.queued_bytes -= q.msg.payload.len();
+        let flows = self.flows.as_mut()?;
+        let q = flows.queue.pop_front()?;
+        flows.queued_bytes -= q.msg.payload.len();
+        self.tidy();
         Some(q)
     }
 
     /// Removes the oldest queued QoS 0 message, if any, updating the byte count: a full queue
     /// gives up QoS 0 before it refuses a QoS 1 or 2 message (see `Router::deliver`).
     pub fn evict_qos0(&mut self) -> Option<Queued> {
-        let at = self.queue.iter().position(|q| q.qos == QoS::AtMostOnce)?;
-        let q = self.queue.remove(at)?;
-        self.queued_bytes -= q.msg.payload.len();
+        let flows = self.flows.as_mut()?;
+        let at = flows.queue.iter().position(|q| q.qos == QoS::AtMostOnce)?;
+        let q = flows.queue.remove(at)?;
+        flows.queued_bytes -= q.msg.payload.len();
+        self.tidy();
         Some(q)
     }
 
@@ -567,32 +628,40 @@ impl Session {
     /// known id keeps the first copy, so it is not delivered twice [MQTT5-4.3.3-9]. False
     /// (nothing stored) when the id is new and `limit` messages already wait.
     pub fn accept_qos2(&mut self, pkid: u16, limit: usize, make: impl FnOnce() -> Message) -> bool {
-        if !self.inbound_qos2.contains_key(&pkid) && self.inbound_qos2.len() >= limit {
+        if !self.has_qos2(pkid) && self.flows.as_ref().map_or(0, |f| f.inbound_qos2.len()) >= limit
+        {
             return false;
         }
-        self.inbound_qos2.entry(pkid).or_insert_with(make);
+        self.flows_mut()
+            .inbound_qos2
+            .entry(pkid)
+            .or_insert_with(make);
         true
     }
 
     /// True if an incoming QoS 2 message with this packet id waits for PUBREL.
     #[must_use]
     pub fn has_qos2(&self, pkid: u16) -> bool {
-        self.inbound_qos2.contains_key(&pkid)
+        self.flows
+            .as_ref()
+            .is_some_and(|f| f.inbound_qos2.contains_key(&pkid))
     }
 
     /// PUBREL: takes the message released by this packet id, if one waits.
     pub fn release_qos2(&mut self, pkid: u16) -> Option<Message> {
-        self.inbound_qos2.remove(&pkid)
+        let msg = self.flows.as_mut()?.inbound_qos2.remove(&pkid);
+        self.tidy();
+        msg
     }
 
     /// Restores a received-but-unreleased QoS 2 message (persistence file).
     pub fn restore_qos2(&mut self, pkid: u16, msg: Message) {
-        self.inbound_qos2.insert(pkid, msg);
+        self.flows_mut().inbound_qos2.insert(pkid, msg);
     }
 
     /// The incoming QoS 2 messages that wait for PUBREL, by packet id.
     pub fn awaiting_pubrel(&self) -> impl Iterator<Item = (&u16, &Message)> {
-        self.inbound_qos2.iter()
+        self.flows.iter().flat_map(|f| f.inbound_qos2.iter())
     }
 }
 
@@ -644,7 +713,10 @@ mod tests {
         assert_eq!(s.on_pubrec(1, false), Some(1));
         assert_eq!(s.on_pubcomp(1), Some(1));
         assert_eq!(s.inflight_len(), 0);
-        assert!(s.pkids.is_empty(), "packet ids mirror the in-flight list");
+        assert!(
+            s.flows.is_none(),
+            "packet ids mirror the in-flight list; an empty session keeps no flows"
+        );
     }
 
     #[test]

@@ -13,6 +13,8 @@ use crate::broker::connection::{Shared, serve};
 impl Harness {
     /// Starts a connection task on one end of a duplex stream; returns the client's end.
     fn wire(&self) -> DuplexStream {
+        let keep_alives = Arc::new(crate::broker::keepalive::KeepAlives::new());
+        tokio::spawn(keep_alives.clone().run(self.shutdown.clone()));
         let shared = Arc::new(Shared {
             cfg: self.cfg.clone(),
             events: self.events.clone(),
@@ -28,6 +30,7 @@ impl Harness {
             packet_budget: Arc::new(crate::broker::pressure::PacketBudget::new(
                 self.cfg.incoming_packet_budget,
             )),
+            keep_alives,
         });
         let (client, server) = tokio::io::duplex(4096);
         let peer = SocketAddr::from(([127, 0, 0, 1], 50000));
