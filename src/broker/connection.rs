@@ -550,13 +550,20 @@ where
                             self.share.read(n);
                         }
                     }
-                    if let Some(l) = limit {
-                        idle.as_mut().reset(Instant::now() + l);
-                    }
+                    let buffered = self.rbuf.len();
                     match Box::pin(self.on_bytes()).await {
                         Ok(None) => {}
                         Ok(Some(how)) => return how,
                         Err(fail) => return Box::pin(self.fail(fail)).await,
+                    }
+                    // Only a whole Control Packet is keep-alive traffic [MQTT311-3.1.2-24]
+                    // [MQTT5-3.1.2-22]: the bytes of a packet that never completes (a
+                    // slow-loris trickle) do not hold the connection open. The decoder takes
+                    // whole packets only, so a shorter buffer means one arrived.
+                    if let Some(l) = limit
+                        && self.rbuf.len() < buffered
+                    {
+                        idle.as_mut().reset(Instant::now() + l);
                     }
                     self.share.decoded();
                     if !Box::pin(self.flush()).await {

@@ -1,0 +1,75 @@
+//! Regressions found by the chaos soak (`benches/chaos.sh`): each test is one interleaving
+//! the soak broke, replayed on a real socket against a real broker.
+
+use std::time::Duration;
+
+use super::common::{RawClient, connect_packet, default_broker, publish_packet};
+
+/// Sends `bytes` one at a time, `gap` apart, until the broker closes the connection; returns
+/// how many were sent by then (all of them if it never closed).
+async fn trickle_until_closed(c: &mut RawClient, bytes: &[u8], gap: Duration) -> usize {
+    for (i, b) in bytes.iter().enumerate() {
+        if c.closed_within(gap).await {
+            return i;
+        }
+        if tokio::io::AsyncWriteExt::write_all(&mut c.stream, &[*b])
+            .await
+            .is_err()
+        {
+            return i;
+        }
+    }
+    bytes.len()
+}
+
+#[tokio::test]
+async fn a_slow_loris_half_publish_is_closed_by_keep_alive_v311() {
+    // [MQTT311-3.1.2-24]: the broker closes a connection that sends no whole Control Packet
+    // for 1.5 x Keep Alive. Keep Alive 1 s; then half a PUBLISH trickled one byte every
+    // 250 ms for up to 10 s: bytes of a packet that never completes are not a Control
+    // Packet, so the connection must be closed long before the trickle ends (the soak saw
+    // such connections kept open for its whole run).
+    let b = default_broker().await;
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&connect_packet(4, "loris-311", 0x02, 1)).await;
+    assert_eq!(c.recv().await, Some(vec![0x20, 0x02, 0x00, 0x00]));
+    let publish = publish_packet("chaos/loris", &[b'x'; 60], 0, false, 0);
+    let half = &publish[..40];
+    let sent = trickle_until_closed(&mut c, half, Duration::from_millis(250)).await;
+    assert!(
+        sent < half.len(),
+        "still open after {} trickled bytes (~10 s) with Keep Alive 1 s",
+        half.len()
+    );
+}
+
+#[tokio::test]
+async fn a_slow_loris_half_publish_gets_disconnect_0x8d_v5() {
+    // [MQTT5-3.1.2-22], [MQTT5-3.2.2-21]: the same for 5.0, which reads DISCONNECT with
+    // reason 0x8D (Keep Alive timeout) before the close.
+    let b = default_broker().await;
+    let mut c = RawClient::connect(b.addr).await;
+    c.send(&connect_packet(5, "loris-5", 0x02, 1)).await;
+    let ack = c.recv().await.expect("CONNACK");
+    assert_eq!((ack[0], ack[3]), (0x20, 0x00));
+    let mut half = vec![0x30, 0x40, 0x00, 0x0B];
+    half.extend_from_slice(b"chaos/loris");
+    half.extend_from_slice(&[0u8; 24]); // properties length 0, then a short payload
+    let mut disconnect = None;
+    for &byte in &half {
+        if let Some(p) = c.recv_within(Duration::from_millis(250)).await {
+            disconnect = Some(p);
+            break;
+        }
+        if tokio::io::AsyncWriteExt::write_all(&mut c.stream, &[byte])
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let p = disconnect.expect("a DISCONNECT before the trickle of ~10 s ended");
+    assert_eq!(p[0], 0xE0, "DISCONNECT, got {p:02x?}");
+    assert_eq!(p[2], 0x8D, "reason Keep Alive timeout, got {p:02x?}");
+    assert!(c.closed_within(Duration::from_secs(5)).await);
+}
