@@ -1042,21 +1042,22 @@ def malformed_cases(rng):
         b"\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00",  # truncated body (length lies)
         b"\x10\x10\x00\x04MQTT\x07\x02\x00\x3c\x00\x04abcd",  # unsupported level 7
     ]
-    # random mutations of valid sequences
+    cases = [(f"case{i}", c) for i, c in enumerate(cases)]
+    # random mutations of valid sequences (may well be valid again)
     base = c5 + subscribe_pkt(5, 3, [("chaos/#", 1)]) + publish_pkt(5, "chaos/m", b"hi", 1, 9)
     for _ in range(8):
         b = bytearray(base)
         for _ in range(rng.randint(1, 4)):
             b[rng.randrange(len(b))] = rng.randrange(256)
-        cases.append(bytes(b))
-    cases.append(bytes(rng.randrange(256) for _ in range(rng.randint(1, 64))))
+        cases.append(("mutation", bytes(b)))
+    cases.append(("noise", bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))))
     return cases
 
 
 async def malformed_actor(ctx):
     rng = ctx.sub_rng("malformed")
     while ctx.running():
-        data = rng.choice(malformed_cases(rng))
+        label, data = rng.choice(malformed_cases(rng))
         try:
             r, w = await asyncio.wait_for(asyncio.open_connection(HOST, ctx.port), 5)
         except (OSError, asyncio.TimeoutError):
@@ -1077,6 +1078,7 @@ async def malformed_actor(ctx):
                     R.count("malformed_closed")
                 except asyncio.TimeoutError:
                     R.count("malformed_left_open")
+                    R.count(f"malformed_left_open_{label}")
         except (ConnectionError, OSError):
             R.count("malformed_closed")
         finally:

@@ -40,6 +40,7 @@ pub mod store;
 pub mod sys;
 pub mod tag;
 pub mod tls;
+pub mod trim;
 pub mod websocket;
 
 use std::net::SocketAddr;
@@ -266,6 +267,7 @@ pub fn start(
         packet_budget,
     });
     tracker.spawn(pressure.tick(shutdown.clone()));
+    tracker.spawn(trim::run(stats.clone(), shutdown.clone()));
     let mut router = Router::new(cfg.clone(), events.clone(), stats.clone());
     router.set_security(policy);
     if let Some(path) = cfg.persistence_path() {
