@@ -6,9 +6,11 @@
 //! and stay resident: measured with `benches/chaos.sh`, RSS went from 8.6 MB to 26 MB and
 //! stayed there 30 s after a 120 s soak, while one `malloc_trim(0)` brought it back to 9.2 MB.
 //!
-//! So the broker trims once each time traffic falls quiet after a busy spell. Trimming walks
-//! and locks every arena, which is why it waits for a quiet interval instead of running in
-//! the middle of a load, and runs on a blocking thread, off the async workers.
+//! So the broker trims when traffic falls quiet after a busy spell, and again every
+//! [`IDLE_TRIM_TICKS`] quiet intervals: memory is also freed while traffic is low (a stalled
+//! subscriber's full queue goes when it disconnects, which moves no bytes). Trimming walks and
+//! locks every arena, which is why it only runs in quiet intervals, never in the middle of a
+//! load, and on a blocking thread, off the async workers.
 //! Elsewhere than glibc it does nothing: other allocators return memory themselves.
 
 use std::sync::Arc;
@@ -25,11 +27,16 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(5);
 /// quiet.
 pub const QUIET_BYTES: u64 = 64 * 1024;
 
-/// Decides when to trim: once per busy spell, at the first quiet interval after it.
+/// Quiet intervals between two trims while the broker stays quiet (20 s).
+pub const IDLE_TRIM_TICKS: u32 = 4;
+
+/// Decides when to trim: at the first quiet interval after a busy spell, then every
+/// [`IDLE_TRIM_TICKS`] quiet intervals; never in a busy one.
 #[derive(Debug, Default)]
 pub struct TrimPolicy {
     last_total: u64,
     busy: bool,
+    quiet_ticks: u32,
 }
 
 impl TrimPolicy {
@@ -39,6 +46,7 @@ impl TrimPolicy {
         Self {
             last_total: total,
             busy: false,
+            quiet_ticks: 0,
         }
     }
 
@@ -49,9 +57,15 @@ impl TrimPolicy {
         self.last_total = total;
         if moved >= QUIET_BYTES {
             self.busy = true;
+            self.quiet_ticks = 0;
             return false;
         }
-        std::mem::take(&mut self.busy)
+        self.quiet_ticks += 1;
+        if std::mem::take(&mut self.busy) || self.quiet_ticks >= IDLE_TRIM_TICKS {
+            self.quiet_ticks = 0;
+            return true;
+        }
+        false
     }
 }
 
@@ -97,11 +111,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_quiet_broker_is_never_trimmed() {
+    fn a_quiet_broker_is_trimmed_every_few_intervals() {
         let mut p = TrimPolicy::new(0);
-        assert!(!p.tick(100));
-        assert!(!p.tick(200));
-        assert!(!p.tick(QUIET_BYTES));
+        let trims: Vec<bool> = (1..=8).map(|i| p.tick(i * 100)).collect();
+        assert_eq!(
+            trims,
+            [false, false, false, true, false, false, false, true],
+            "every {IDLE_TRIM_TICKS} quiet intervals"
+        );
     }
 
     #[test]
@@ -114,9 +131,9 @@ mod tests {
         }
         total += 10;
         assert!(p.tick(total), "the first quiet interval trims");
-        assert!(!p.tick(total), "and only once");
+        assert!(!p.tick(total), "not the next one");
         total += QUIET_BYTES;
-        assert!(!p.tick(total));
+        assert!(!p.tick(total), "busy again");
         assert!(p.tick(total), "a new busy spell earns a new trim");
     }
 
