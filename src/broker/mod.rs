@@ -41,6 +41,7 @@ pub mod store;
 pub mod sys;
 pub mod tag;
 pub mod tls;
+pub mod trim;
 pub mod websocket;
 
 use std::net::SocketAddr;
@@ -270,6 +271,7 @@ pub fn start(
     });
     tracker.spawn(pressure.tick(shutdown.clone()));
     tracker.spawn(keep_alives.run(shutdown.clone()));
+    tracker.spawn(trim::run(stats.clone(), shutdown.clone()));
     let mut router = Router::new(cfg.clone(), events.clone(), stats.clone());
     router.set_security(policy);
     if let Some(path) = cfg.persistence_path() {

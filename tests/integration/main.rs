@@ -7,6 +7,7 @@ mod common;
 mod bench_cli;
 mod broker_alias;
 mod broker_bridge;
+mod broker_chaos;
 mod broker_cli;
 mod broker_close;
 mod broker_durable;

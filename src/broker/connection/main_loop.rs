@@ -194,10 +194,24 @@ where
                 self.share.read(n);
             }
         }
-        if outbox.keep_alive_limit().is_some() {
+        let buffered = self.rbuf.len();
+        match self.on_bytes().await {
+            Ok(None) => {}
+            Ok(Some(how)) => return Some(how),
+            Err(fail) => return Some(self.fail(fail).await),
+        }
+        // Only a whole Control Packet is keep-alive traffic [MQTT311-3.1.2-24]
+        // [MQTT5-3.1.2-22]: the bytes of a packet that never completes (a slow-loris trickle)
+        // do not hold the connection open. The decoder takes whole packets only, so a shorter
+        // buffer means one arrived.
+        if self.rbuf.len() < buffered && outbox.keep_alive_limit().is_some() {
             outbox.heard(self.shared.keep_alives.now_ms());
         }
-        self.on_bytes_and_flush().await
+        self.share.decoded();
+        if !self.flush().await {
+            return Some(self.peer_gone().await);
+        }
+        None
     }
 
     /// Decodes and hands on what is buffered, then writes the answers (PINGRESP).
@@ -209,7 +223,7 @@ where
         }
         self.share.decoded();
         if !self.flush().await {
-            return Some(CloseKind::PeerClosed);
+            return Some(self.peer_gone().await);
         }
         None
     }
@@ -250,7 +264,7 @@ where
         }
         drop(pending);
         if failed {
-            return Some(CloseKind::PeerClosed);
+            return Some(self.peer_gone().await);
         }
         if let Some(reason) = close {
             self.write_close(reason);
@@ -259,7 +273,7 @@ where
             return Some(CloseKind::Server);
         }
         if !self.flush_with_deadline(outbox, limit).await {
-            return Some(CloseKind::PeerClosed);
+            return Some(self.peer_gone().await);
         }
         // Progress: a slow consumer that wrote all it had catches up.
         outbox.written();

@@ -136,3 +136,81 @@ async fn keep_alive_zero_never_times_out() {
     assert_eq!(read_n(&mut c, 4).await, Some(vec![0x20, 0x02, 0x00, 0x00]));
     assert!(!closed_within(&mut c, Duration::from_secs(24 * 3600)).await);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_half_packet_trickle_is_not_keep_alive_traffic() {
+    // [MQTT311-3.1.2-24]: only a whole Control Packet counts. Keep alive 2 s: half a
+    // PUBLISH sent one byte every 500 ms (the chaos soak's slow loris) must not hold the
+    // connection open past 1.5 x 2 s after the CONNECT, the last whole packet.
+    let h = Harness::new();
+    let mut c = h.wire();
+    c.write_all(&connect_bytes("loris", 2, None)).await.unwrap();
+    assert_eq!(read_n(&mut c, 4).await, Some(vec![0x20, 0x02, 0x00, 0x00]));
+    let mut publish = vec![0x30, 0x20, 0x00, 0x04];
+    publish.extend_from_slice(b"t/lo");
+    publish.extend_from_slice(&[b'x'; 16]); // 20 of the 32 bytes the header announces
+    for &b in &publish[..5] {
+        // One byte at 0, 0.5, 1.0, 1.5 and 2.0 s after the CONNACK.
+        c.write_all(&[b]).await.unwrap();
+        assert!(!closed_within(&mut c, Duration::from_millis(500)).await);
+    }
+    // 2.5 s after CONNECT: still open (below 3 s), and the trickle goes on.
+    c.write_all(&publish[5..6]).await.unwrap();
+    assert!(
+        !closed_within(&mut c, Duration::from_millis(400)).await,
+        "open at 2.9 s"
+    );
+    c.write_all(&publish[6..7]).await.unwrap();
+    assert!(
+        closed_within(&mut c, Duration::from_millis(300)).await,
+        "closed by 3.2 s although bytes kept coming"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_disconnect_read_after_a_failed_write_still_discards_the_will() {
+    // The chaos soak: a client sends DISCONNECT and closes at once, while a message for it is
+    // on its way. Its socket then fails the broker's write (reset) before the broker has read
+    // the DISCONNECT waiting in the same socket; the broker took that for a vanished client
+    // and published the Will, which DISCONNECT must discard [MQTT311-3.14.4-3].
+    let mut h = Harness::new();
+    let watcher = h.subscriber("watcher", "will/#", QoS::AtMostOnce).await;
+    let mut c = h.wire();
+    c.write_all(&connect_bytes("leaver", 60, Some(("will/leaver", "gone"))))
+        .await
+        .unwrap();
+    assert_eq!(read_n(&mut c, 4).await, Some(vec![0x20, 0x02, 0x00, 0x00]));
+    let mut subscribe = vec![0x82, 0x06, 0x00, 0x01];
+    subscribe.extend(mqtt_str("t"));
+    subscribe.push(0);
+    c.write_all(&subscribe).await.unwrap();
+    assert_eq!(
+        read_n(&mut c, 5).await,
+        Some(vec![0x90, 0x03, 0x00, 0x01, 0x00])
+    );
+    // A message for it reaches the router first (sent without letting anything run), then
+    // its DISCONNECT and close: when its connection task runs, its outbox and its socket are
+    // both ready, and the outbox is served first.
+    watcher
+        .tx
+        .send(RouterCmd::Packets {
+            conn: watcher.conn,
+            packets: vec![Packet::Publish(publish(
+                "t",
+                b"x",
+                QoS::AtMostOnce,
+                false,
+                0,
+            ))],
+        })
+        .await
+        .unwrap();
+    c.write_all(&[0xE0, 0x00]).await.unwrap();
+    drop(c);
+    settle().await;
+    settle().await;
+    assert!(
+        watcher.publishes().is_empty(),
+        "the Will was published after DISCONNECT"
+    );
+}
