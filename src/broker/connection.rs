@@ -52,6 +52,8 @@ pub struct Shared {
     pub packet_budget: Arc<PacketBudget>,
 }
 
+mod gone;
+
 const UNKNOWN: &str = "<unknown>";
 
 /// Serves one connection until it ends. Never panics on network input. `listener` is the
@@ -556,13 +558,9 @@ where
                         Ok(Some(how)) => return how,
                         Err(fail) => return Box::pin(self.fail(fail)).await,
                     }
-                    // Only a whole Control Packet is keep-alive traffic [MQTT311-3.1.2-24]
-                    // [MQTT5-3.1.2-22]: the bytes of a packet that never completes (a
-                    // slow-loris trickle) do not hold the connection open. The decoder takes
-                    // whole packets only, so a shorter buffer means one arrived.
-                    if let Some(l) = limit
-                        && self.rbuf.len() < buffered
-                    {
+                    // Only whole Control Packets (a decoded one shortens the buffer) restart keep
+                    // alive [MQTT311-3.1.2-24]: never a slow-loris half packet's bytes.
+                    if let Some(l) = limit.filter(|_| self.rbuf.len() < buffered) {
                         idle.as_mut().reset(Instant::now() + l);
                     }
                     self.share.decoded();
@@ -590,27 +588,6 @@ where
                 }
             }
         }
-    }
-
-    /// A write failed: the peer reset or closed the connection. What it sent just before may
-    /// still wait unread in the socket, above all a DISCONNECT: a client that sends DISCONNECT
-    /// and closes at once while a message to it is on the way resets the connection, and the
-    /// broker's next write fails before it reads the DISCONNECT. So what is already there is
-    /// read, without waiting, and handled, and a DISCONNECT among it still discards the Will
-    /// [MQTT311-3.14.4-3] [MQTT5-3.14.4-3]. At most a few reads: the peer is gone.
-    async fn peer_gone(&mut self) -> CloseKind {
-        for _ in 0..4 {
-            match Box::pin(self.on_bytes()).await {
-                Ok(Some(how)) => return how,
-                Ok(None) => {}
-                Err(_) => return CloseKind::PeerClosed,
-            }
-            match tokio::time::timeout(Duration::ZERO, self.stream.read_buf(&mut self.rbuf)).await {
-                Ok(Ok(n)) if n > 0 => self.shared.stats.add_received(n),
-                _ => return CloseKind::PeerClosed,
-            }
-        }
-        CloseKind::PeerClosed
     }
 
     /// Makes room for the next read: small for idle clients, growing for busy ones, so that
