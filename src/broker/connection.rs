@@ -58,6 +58,7 @@ pub struct Shared {
 }
 
 mod aliases;
+mod gone;
 mod main_loop;
 
 pub use self::aliases::OutAliases;
@@ -476,27 +477,6 @@ where
         } else {
             let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.shutdown()).await;
         }
-    }
-
-    /// A write failed: the peer reset or closed the connection. What it sent just before may
-    /// still wait unread in the socket, above all a DISCONNECT: a client that sends DISCONNECT
-    /// and closes at once while a message to it is on the way resets the connection, and the
-    /// broker's next write fails before it reads the DISCONNECT. So what is already there is
-    /// read, without waiting, and handled, and a DISCONNECT among it still discards the Will
-    /// [MQTT311-3.14.4-3] [MQTT5-3.14.4-3]. At most a few reads: the peer is gone.
-    async fn peer_gone(&mut self) -> CloseKind {
-        for _ in 0..4 {
-            match Box::pin(self.on_bytes()).await {
-                Ok(Some(how)) => return how,
-                Ok(None) => {}
-                Err(_) => return CloseKind::PeerClosed,
-            }
-            match tokio::time::timeout(Duration::ZERO, self.stream.read_buf(&mut self.rbuf)).await {
-                Ok(Ok(n)) if n > 0 => self.shared.stats.add_received(n),
-                _ => return CloseKind::PeerClosed,
-            }
-        }
-        CloseKind::PeerClosed
     }
 
     /// Makes room for the next read: small for idle clients, growing for busy ones, so that
