@@ -17,7 +17,7 @@ use super::messages::Messages;
 use super::notice::Notices;
 use super::plot::{JsonPath, Source, numeric_leaves, plain_number};
 use super::prompt::{Prompt, PromptOutcome};
-use super::topics::Topics;
+use super::topics::{Topics, TreeOutcome};
 use crate::tui::client_link::{OutgoingPublish, PublishProps};
 
 /// A file the run loop is asked to write.
@@ -337,7 +337,10 @@ pub fn on_modal(
 ) -> (Option<FleetModal>, Vec<FleetEffect>) {
     if cmd == Cmd::Cancel {
         match modal {
-            FleetModal::TopicFilter(_, old) => set_topic_filter(p, old),
+            FleetModal::TopicFilter(_, old) => {
+                set_topic_filter(p, old);
+                settle_selection(p);
+            }
             FleetModal::Search(_, old) => p.messages.set_search(old),
             _ => {}
         }
@@ -349,6 +352,7 @@ pub fn on_modal(
                 match TopicFilter::parse(&text) {
                     Ok(f) => {
                         set_topic_filter(p, f);
+                        settle_selection(p);
                         let said = match p.topics.filter() {
                             Some(f) => format!(
                                 "{} filter '{}': {} of {} topics",
@@ -522,6 +526,14 @@ fn set_topic_filter(p: &mut Parts<'_>, f: Option<TopicFilter>) {
     }
     p.messages.set_topic_filter(f.clone());
     p.topics.set_filter(f);
+}
+
+/// Once a filter is settled, the tree's selection moves onto its rows when it lost its own,
+/// and the message list follows it.
+fn settle_selection(p: &mut Parts<'_>) {
+    if let TreeOutcome::Selected(topic) = p.topics.settle_selection() {
+        p.messages.set_view_topic(topic);
+    }
 }
 
 /// What an export of the history under `sub` says it writes: "N messages of 'plant'", and
