@@ -546,14 +546,15 @@ pub fn history_summary(messages: &Messages, sub: Option<&str>) -> String {
     let narrowed = messages
         .topic_filter()
         .filter(|_| n < messages.under(sub).count());
+    let messages_word = if n == 1 { "message" } else { "messages" };
     match narrowed {
-        None => format!("{n} messages of '{under}'"),
+        None => format!("{n} {messages_word} of '{under}'"),
         Some(f) => {
             let topics: std::collections::HashSet<&str> =
                 messages.shown_under(sub).map(|m| &*m.topic).collect();
             let word = if topics.len() == 1 { "topic" } else { "topics" };
             format!(
-                "{n} messages of {} {word} matching {} '{}' under '{under}'",
+                "{n} {messages_word} of {} {word} matching {} '{}' under '{under}'",
                 topics.len(),
                 f.mode(),
                 f.text()
@@ -584,7 +585,8 @@ fn live(modal: &FleetModal, p: &mut Parts<'_>) {
 pub fn on_exported(r: ExportResult, notices: &mut Notices, now: SystemTime) -> Option<FleetModal> {
     match r {
         ExportResult::Written(f) => {
-            notices.say(format!("exported {} to {}", f.what, f.path));
+            // The path before what was written: the end of a long notice is what gets cut.
+            notices.say(format!("exported to {}: {}", f.path, f.what));
             None
         }
         ExportResult::Exists(f) => Some(FleetModal::Overwrite(f)),

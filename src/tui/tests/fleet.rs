@@ -301,7 +301,7 @@ fn export_writes_exact_bytes_asks_before_replacing_and_does_csv_or_jsonl() {
     app.update(Action::Exported(ExportResult::Written(file.clone())));
     assert_eq!(
         app.notice(),
-        Some("exported the payload of 'plant/9/raw' (4 bytes) to plant_9_raw.bin")
+        Some("exported to plant_9_raw.bin: the payload of 'plant/9/raw' (4 bytes)")
     );
     // The tree exports the selected subtree's history; `.csv` makes it CSV.
     key(&mut app, '1');

@@ -32,14 +32,24 @@ fn publish_preview(app: &App, c: &Composer, area: Rect, buf: &mut Buffer) {
     use crate::tui::app::lesson::pub_command;
     let addr = &app.link().command_endpoint();
     let lines = match c.build() {
-        Ok(p) => [Tool::Mosquitto, Tool::Workbench]
-            .map(|tool| {
-                Line::styled(
-                    format!("$ {}", visible_command(&pub_command(&p, addr, tool))),
-                    Style::default().fg(Color::Cyan),
-                )
-            })
-            .to_vec(),
+        Ok(p) => {
+            let mut lines = [Tool::Mosquitto, Tool::Workbench]
+                .map(|tool| {
+                    Line::styled(
+                        format!("$ {}", visible_command(&pub_command(&p, addr, tool))),
+                        Style::default().fg(Color::Cyan),
+                    )
+                })
+                .to_vec();
+            // What the commands leave out (the password) first, as the copy notice says it.
+            if let Some(note) = addr.login.note() {
+                lines.insert(
+                    0,
+                    Line::styled(format!("! {note}"), Style::default().fg(Color::Yellow)),
+                );
+            }
+            lines
+        }
         Err(e) => vec![Line::styled(
             format!("(no command yet: {e})"),
             Style::default().fg(Color::DarkGray),
@@ -400,7 +410,7 @@ fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
         // Three lines of user properties, and two for a refusal (read in full).
         Constraint::Length(5),
         Constraint::Length(2),
-        Constraint::Length(2),
+        Constraint::Length(2 + u16::from(app.link().command_endpoint().login.note().is_some())),
     ])
     .areas(inner);
     publish_preview(app, c, equivalent, buf);

@@ -210,17 +210,22 @@ pub fn render_first_minute(screen: Rect, buf: &mut Buffer) {
     }
 }
 
-fn equivalent_lines(lines: [String; 2], area: Rect, buf: &mut Buffer) {
+fn equivalent_lines(lines: [String; 2], note: Option<String>, area: Rect, buf: &mut Buffer) {
     let style = Style::default().fg(Color::Cyan);
-    for (row, l) in lines.iter().enumerate().take(usize::from(area.height)) {
-        let y = area.y + u16::try_from(row).unwrap_or(0);
-        super::cut::set_line(
-            buf,
-            area.x,
-            y,
-            &Line::styled(format!("$ {l}"), style),
-            area.width,
+    let mut shown: Vec<Line> = lines
+        .iter()
+        .map(|l| Line::styled(format!("$ {l}"), style))
+        .collect();
+    // What the commands leave out (the password) is said first, as the copy notice does.
+    if let Some(note) = note {
+        shown.insert(
+            0,
+            Line::styled(format!("! {note}"), Style::default().fg(Color::Yellow)),
         );
+    }
+    for (row, l) in shown.iter().enumerate().take(usize::from(area.height)) {
+        let y = area.y + u16::try_from(row).unwrap_or(0);
+        super::cut::set_line(buf, area.x, y, l, area.width);
     }
 }
 
@@ -228,22 +233,25 @@ fn equivalent_lines(lines: [String; 2], area: Rect, buf: &mut Buffer) {
 pub fn subscribe_equivalent(app: &App, p: &Prompt, dialog: Rect, buf: &mut Buffer) {
     let y = dialog.y + dialog.height;
     let screen_bottom = buf.area.y + buf.area.height;
-    if y + 4 > screen_bottom {
+    let addr = &app.link().command_endpoint();
+    let note = addr.login.note();
+    let h = 4 + u16::from(note.is_some());
+    if y + h > screen_bottom {
         return;
     }
     let inner = boxed(
-        Rect::new(dialog.x, y, dialog.width, 4),
+        Rect::new(dialog.x, y, dialog.width, h),
         buf,
         "The same with mosquitto_sub · C-y copies (M-y: mqtt-workbench)",
         Color::DarkGray,
     );
-    let addr = &app.link().command_endpoint();
     let filter = p.value();
     equivalent_lines(
         [
             sub_command(&filter, p.qos(), addr, Tool::Mosquitto),
             sub_command(&filter, p.qos(), addr, Tool::Workbench),
         ],
+        note,
         inner,
         buf,
     );
