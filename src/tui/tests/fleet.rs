@@ -565,7 +565,8 @@ fn a_tree_filter_narrows_the_list_and_the_export() {
     assert_eq!(app.messages().view().len(), 10);
     let text = draw(&mut app, 160, 48).backend().to_string();
     assert!(
-        text.contains("matching mqtt 'plant/+/temp' (10) · newest"),
+        // The pane's name first (task `tuifix`), then the filter and the count.
+        text.contains("Messages: …mqtt 'plant/+/temp' (10) · newest"),
         "{text}"
     );
     key(&mut app, 'j');

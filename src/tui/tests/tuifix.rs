@@ -88,3 +88,76 @@ fn an_export_of_one_message_says_message() {
     let said = crate::tui::app::fleet::history_summary(app.messages(), None);
     assert_eq!(said, "2 messages of 'all topics'");
 }
+
+/// The titles on the top borders of `text`'s frames (`┌ title ─` / `┏ title ━`).
+fn titles(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut rest = line;
+        while let Some(i) = rest.find(['┌', '┏']) {
+            rest = &rest[i + '┌'.len_utf8()..];
+            let Some(t) = rest.strip_prefix(' ') else {
+                continue;
+            };
+            // A title starts with text, not with another frame's border or a chart.
+            if t.chars().next().is_none_or(|c| {
+                c == ' '
+                    || ('\u{2500}'..='\u{257f}').contains(&c)
+                    || ('\u{2800}'..='\u{28ff}').contains(&c)
+            }) {
+                continue;
+            }
+            let end = [" ─", " ━", " ┐", " ┓"]
+                .iter()
+                .filter_map(|e| t.find(e))
+                .min()
+                .unwrap_or(t.len());
+            out.push(t[..end].to_owned());
+            rest = &t[end..];
+        }
+    }
+    out
+}
+
+#[test]
+fn titles_keep_their_pane_name_and_a_cut_topic_shows_the_mark() {
+    // The review: `┌ …s: all topics (1) · newest ┐`, a title cut from the left.
+    let deep = "plant/hall-7/line-3/cabinet-12/unit-4/sensor-bank-2/temperature";
+    let mut app = app();
+    message(&mut app, deep, b"21.5", at(1, 0));
+    message(&mut app, deep, b"22.5", at(1, 1));
+    key(&mut app, '2');
+    for (w, h) in [(80, 24), (160, 48)] {
+        for open in ["", "P", "D"] {
+            if !open.is_empty() {
+                key(&mut app, open.chars().next().unwrap_or('P'));
+            }
+            let text = screen(&mut app, w, h).backend().to_string();
+            let found = titles(&text);
+            assert!(!found.is_empty(), "{w}x{h} {open}: {found:?}\n{text}");
+            for t in &found {
+                assert!(!t.starts_with('…'), "{w}x{h} {open}: title {t:?}\n{text}");
+            }
+            let with_topic = |name: &str| found.iter().find(|t| t.starts_with(name)).cloned();
+            if open.is_empty() {
+                assert!(found.len() >= 4, "{w}x{h}: {found:?}\n{text}");
+                assert!(with_topic("Messages: ").is_some(), "{w}x{h}: {found:?}");
+                // The topic in a title keeps its leaf and shows where it was cut.
+                let payload = with_topic("Payload: ").unwrap_or_default();
+                assert!(
+                    payload.contains('…') && payload.contains("temperature"),
+                    "{payload}"
+                );
+            }
+            if let Some(name) = match open {
+                "P" => Some("Plot: "),
+                "D" => Some("Diff: "),
+                _ => None,
+            } {
+                let t = with_topic(name).unwrap_or_else(|| panic!("{name} in {found:?}"));
+                assert!(t.contains("temperature") || t.ends_with('…'), "{t}");
+                press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+            }
+        }
+    }
+}
