@@ -161,3 +161,70 @@ fn titles_keep_their_pane_name_and_a_cut_topic_shows_the_mark() {
         }
     }
 }
+
+#[test]
+fn composer_tab_follows_the_drawn_order_and_toggles_answer_typed_keys() {
+    use crate::tui::app::{ComposerField, Modal};
+    let focus = |app: &App| match app.modal() {
+        Some(Modal::Composer(c)) => Some(c.focus()),
+        _ => None,
+    };
+    let mut app = app();
+    key(&mut app, 'p');
+    // The fields from the top of the dialog down, as Tab visits them.
+    let text = screen(&mut app, 80, 24).backend().to_string();
+    let row = |needle: &str| text.lines().position(|l| l.contains(needle));
+    let rows = [
+        row("Topic"),
+        row("Payload"),
+        row("QoS 0"),
+        row("Content type"),
+    ];
+    assert!(rows.iter().all(Option::is_some), "{rows:?}\n{text}");
+    assert!(rows.windows(2).all(|w| w[0] < w[1]), "{rows:?}\n{text}");
+    let mut seen = vec![focus(&app)];
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+        seen.push(focus(&app));
+    }
+    assert_eq!(
+        seen,
+        [
+            ComposerField::Topic,
+            ComposerField::Payload,
+            ComposerField::Qos,
+            ComposerField::Retain,
+            ComposerField::ContentType,
+        ]
+        .map(Some)
+    );
+    // Back on QoS: a digit sets it, a letter is answered, the hint stands out.
+    press(&mut app, KeyCode::BackTab, KeyModifiers::SHIFT);
+    press(&mut app, KeyCode::BackTab, KeyModifiers::SHIFT);
+    assert_eq!(focus(&app), Some(ComposerField::Qos));
+    key(&mut app, '2');
+    key(&mut app, 'x');
+    let Some(Modal::Composer(c)) = app.modal() else {
+        panic!("the composer")
+    };
+    assert_eq!(c.qos(), 2);
+    assert!(
+        c.error().is_some_and(|e| e.starts_with("'x' is no QoS")),
+        "{:?}",
+        c.error()
+    );
+    for (w, h) in [(80, 24), (160, 48)] {
+        let text = screen(&mut app, w, h).backend().to_string();
+        assert!(
+            text.contains("Space or ←/→ changes · 0 1 2 set the QoS"),
+            "{text}"
+        );
+        assert!(text.contains("'x' is no QoS"), "{text}");
+    }
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    key(&mut app, 'y');
+    let Some(Modal::Composer(c)) = app.modal() else {
+        panic!("the composer")
+    };
+    assert!(c.retain());
+}

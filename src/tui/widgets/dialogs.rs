@@ -388,10 +388,11 @@ fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
         buf,
         "Publish · Tab next field · C-s send · C-p/C-n history · Esc close",
     );
+    // Drawn in the order Tab visits the fields.
     let [
         topic,
-        flags,
         payload,
+        flags,
         ct,
         exp,
         resp,
@@ -401,8 +402,8 @@ fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
         equivalent,
     ] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(1),
         Constraint::Min(3),
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -436,10 +437,21 @@ fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
                 format!("Retain {}", if c.retain() { "yes" } else { "no" }),
                 sel(ComposerField::Retain),
             ),
-            Span::styled(
-                "   (Space or ←/→ changes)",
-                Style::default().fg(Color::DarkGray),
-            ),
+            // On a focused toggle the way to change it stands out.
+            match c.focus() {
+                ComposerField::Qos => Span::styled(
+                    "   Space or ←/→ changes · 0 1 2 set the QoS",
+                    Style::default().fg(Color::Yellow),
+                ),
+                ComposerField::Retain => Span::styled(
+                    "   Space or ←/→ changes · y/n set Retain",
+                    Style::default().fg(Color::Yellow),
+                ),
+                _ => Span::styled(
+                    "   (Space or ←/→ changes)",
+                    Style::default().fg(Color::DarkGray),
+                ),
+            },
         ]),
         flags.width,
     );
