@@ -264,10 +264,11 @@ async fn busy_port_falls_back_with_a_notice_and_sigterm_restores_the_terminal() 
     if !have_tmux() {
         return;
     }
-    // Hold a port so the workbench cannot have it.
-    let blocker = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = blocker.local_addr().expect("addr").port();
-    let t = Tmux::start("busy", &["--port", &port.to_string()]);
+    // Only the default port, not given, may move (task `tuifix`): hold it, unless someone
+    // else holds it already, so the workbench cannot have it.
+    let port = 1883;
+    let blocker = TcpListener::bind(("127.0.0.1", port)).ok();
+    let t = Tmux::start("busy", &[]);
     let s = wait_ready(&t);
     assert!(
         s.contains(&format!("port {port} is busy; the broker listens on port")),
@@ -318,6 +319,26 @@ async fn a_terminal_that_grew_is_left_clean_on_q_ctrl_c_and_sigterm() {
             .collect();
         assert!(left.is_empty(), "{exit}: frame rows left behind:\n{s}");
     }
+}
+
+#[test]
+fn a_busy_port_given_with_dash_dash_port_is_refused_plainly() {
+    // The review: an explicit `--port N` that is busy moved silently. Like mosquitto, the
+    // workbench refuses it, before the terminal changes mode.
+    let blocker = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = blocker.local_addr().expect("addr").port().to_string();
+    let out = Command::new(assert_cmd::cargo::cargo_bin("mqtt-workbench"))
+        .args(["--port", &port])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("Error: "), "{err}");
+    assert!(err.contains(&port), "{err}");
+    assert!(err.to_lowercase().contains("in use"), "{err}");
+    assert!(out.stdout.is_empty());
+    drop(blocker);
 }
 
 #[tokio::test(flavor = "multi_thread")]
