@@ -228,3 +228,24 @@ fn composer_tab_follows_the_drawn_order_and_toggles_answer_typed_keys() {
     };
     assert!(c.retain());
 }
+
+#[test]
+fn the_lesson_title_is_numbered_once_and_a_wrapped_step_hangs_under_its_text() {
+    let mut app = app();
+    key(&mut app, 'L');
+    let text = screen(&mut app, 80, 24).backend().to_string();
+    assert!(text.contains("Lesson 1/8: Hello, MQTT"), "{text}");
+    assert!(!text.contains("1. Hello, MQTT"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let (row, col) = lines
+        .iter()
+        .enumerate()
+        .find_map(|(i, l)| l.find("[>] 1. ").map(|c| (i, l[..c].chars().count())))
+        .unwrap_or_else(|| panic!("the current step:\n{text}"));
+    let next: String = lines
+        .get(row + 1)
+        .map(|l| l.chars().skip(col).collect())
+        .unwrap_or_default();
+    let indent = next.len() - next.trim_start().len();
+    assert_eq!(indent, "[>] 1. ".len(), "{next:?}\n{text}");
+}

@@ -19,6 +19,24 @@ struct Lines {
 }
 
 impl Lines {
+    /// `text` wrapped with its first row at column 0 and the rows after it under column
+    /// `hang` (a step's goal under its text, not under its `[>]` mark).
+    fn hanging(&mut self, hang: usize, text: &str, style: Style) {
+        let pad = " ".repeat(hang);
+        let text = &*crate::tui::text::escape_controls(text);
+        let first = word_wrap(text, self.width.max(8));
+        let Some(head) = first.first() else {
+            return;
+        };
+        self.out.push(Line::styled(head.clone(), style));
+        // The rest, wrapped again to the narrower room.
+        let done = head.chars().count();
+        let rest: String = text.chars().skip(done).collect();
+        for l in word_wrap(rest.trim_start(), self.width.saturating_sub(hang).max(8)) {
+            self.out.push(Line::styled(format!("{pad}{l}"), style));
+        }
+    }
+
     fn wrapped(&mut self, indent: usize, text: &str, style: Style) {
         let pad = " ".repeat(indent);
         for l in word_wrap(text, self.width.saturating_sub(indent).max(8)) {
@@ -32,7 +50,15 @@ impl Lines {
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let m = app.lesson();
     let title = match m.lesson() {
-        Some((i, l)) => format!(" Lesson {}/{}: {} ", i + 1, m.count(), l.title),
+        // A title that numbers itself ("1. Hello, MQTT") is not numbered twice.
+        Some((i, l)) => format!(
+            " Lesson {}/{}: {} ",
+            i + 1,
+            m.count(),
+            l.title
+                .strip_prefix(&format!("{}. ", i + 1))
+                .unwrap_or(&l.title)
+        ),
         None => " Lessons ".to_owned(),
     };
     let block = Block::default()
@@ -72,7 +98,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             } else {
                 ("[ ]", Style::default().fg(Color::Gray))
             };
-            ls.wrapped(0, &format!("{mark} {}. {}", i + 1, step.goal), style);
+            let head = format!("{mark} {}. ", i + 1);
+            ls.hanging(head.len(), &format!("{head}{}", step.goal), style);
             if i < p.step() && !step.explain.is_empty() {
                 ls.wrapped(4, &step.explain, dim);
             }
