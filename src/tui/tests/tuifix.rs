@@ -249,3 +249,24 @@ fn the_lesson_title_is_numbered_once_and_a_wrapped_step_hangs_under_its_text() {
     let indent = next.len() - next.trim_start().len();
     assert_eq!(indent, "[>] 1. ".len(), "{next:?}\n{text}");
 }
+
+#[test]
+fn a_very_small_terminal_says_it_is_too_small() {
+    let mut app = app();
+    let text = screen(&mut app, 20, 5).backend().to_string();
+    let flat: String = text
+        .lines()
+        .map(|l| l.trim_matches('"').trim_end())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("terminal too small: 20x5 (need 40x10)"),
+        "{text}"
+    );
+    // At the least size the panes are drawn.
+    let text = screen(&mut app, 40, 10).backend().to_string();
+    assert!(
+        !text.contains("too small") && text.contains("Topics"),
+        "{text}"
+    );
+}
