@@ -16,5 +16,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(cli::run(cli))
+    let code = runtime.block_on(cli::run(cli));
+    // A blocking read of stdin (`pub -l` stopped by a signal) never ends by itself; dropping
+    // the runtime would wait for it. Other blocking work gets a second to finish.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }

@@ -39,7 +39,7 @@ pub struct Cli {
 /// Options of the workbench itself.
 #[derive(Debug, Clone, Default, Args)]
 pub struct WorkbenchArgs {
-    /// Port of the embedded broker (default 1883; a busy port falls back to a free one).
+    /// Port of the embedded broker (default 1883, which falls back to a free port when busy; a busy port given here is refused).
     #[arg(long, value_name = "PORT")]
     pub port: Option<u16>,
     /// A mosquitto.conf-style configuration file for the embedded broker.

@@ -196,6 +196,8 @@ pub async fn run(args: PubArgs) -> ExitCode {
     let delay = Duration::from_secs_f64(args.repeat_delay.min(1e9));
     let debug = args.conn.debug;
     let version = conn.options.version;
+    // Before connecting: SIGINT or SIGTERM from now on end in a DISCONNECT.
+    let mut stop = super::conn::StopSignals::new();
     let (handle, mut events) = client::connect_with_trace(conn.options, debug);
     let (done_tx, mut done_rx) = mpsc::channel(1);
     let mut source = Some(source);
@@ -272,7 +274,7 @@ pub async fn run(args: PubArgs) -> ExitCode {
                 }
             }
             Some(n) = done_rx.recv() => queued = Some(n),
-            _ = tokio::signal::ctrl_c() => {
+            () = stop.recv() => {
                 stopping = true;
                 if handle.disconnect().await.is_err() {
                     return ExitCode::SUCCESS;

@@ -177,6 +177,8 @@ pub async fn run(args: RrArgs) -> ExitCode {
         properties,
     };
     let debug = args.conn.debug;
+    // Before connecting: SIGINT or SIGTERM from now on end in a DISCONNECT.
+    let mut stop = super::conn::StopSignals::new();
     let (handle, mut events) = client::connect_with_trace(conn.options, debug);
     let timeout = async {
         match args.timeout {
@@ -197,7 +199,7 @@ pub async fn run(args: RrArgs) -> ExitCode {
                 let _ = handle.disconnect().await;
                 return ExitCode::from(TIMED_OUT);
             }
-            _ = tokio::signal::ctrl_c() => {
+            () = stop.recv() => {
                 stopping = true;
                 if handle.disconnect().await.is_err() {
                     return ExitCode::SUCCESS;

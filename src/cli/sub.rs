@@ -131,6 +131,8 @@ pub async fn run(args: SubArgs) -> ExitCode {
     let debug = args.conn.debug;
     // One client for the whole run: it reconnects by itself after a lost connection and keeps
     // counting Packet Identifiers (Mid) as mosquitto_sub does.
+    // Before connecting: SIGINT or SIGTERM from now on end in a DISCONNECT.
+    let mut stop = super::conn::StopSignals::new();
     let (handle, mut events) =
         client::connect_with_trace_retrying(conn.options, debug, RECONNECT_DELAY);
 
@@ -158,7 +160,7 @@ pub async fn run(args: SubArgs) -> ExitCode {
                 let _ = handle.disconnect().await;
                 return ExitCode::from(TIMED_OUT);
             }
-            _ = tokio::signal::ctrl_c() => {
+            () = stop.recv() => {
                 stopping = true;
                 if down || handle.disconnect().await.is_err() {
                     return ExitCode::SUCCESS;

@@ -53,6 +53,8 @@ pub struct Login {
     pub args: Vec<String>,
     /// What the command leaves out, said to the learner (the password, never in clear).
     pub left_out: Vec<String>,
+    /// The same, each in a few words, for a status line or a dialog's one-line note.
+    pub brief: Vec<String>,
 }
 
 impl Login {
@@ -96,12 +98,14 @@ impl Login {
         if has_password || o.password.is_some() {
             l.left_out
                 .push("the password (add -P yourself; it is never copied)".into());
+            l.brief.push("password left out: add -P".into());
         }
         if matches!(o.transport, Transport::Ws | Transport::Wss) {
             l.left_out.push(format!(
                 "the WebSocket path {} (the command connects over MQTT on TCP to the same port)",
                 o.ws_path
             ));
+            l.brief.push("WebSocket path left out".into());
         }
         if matches!(o.transport, Transport::Tls | Transport::Wss) && o.tls.insecure {
             l.left_out.push(
@@ -109,11 +113,20 @@ impl Login {
                  a certificate the CA does not sign still fails there"
                     .into(),
             );
+            l.brief.push("--insecure differs".into());
         }
         if o.tls.sni.is_some() {
             l.left_out.push("the TLS server name (SNI)".into());
+            l.brief.push("SNI left out".into());
         }
         l
+    }
+
+    /// What the command leaves out, in a few words (`password left out: add -P`), or `None`
+    /// when it carries everything.
+    #[must_use]
+    pub fn note(&self) -> Option<String> {
+        (!self.brief.is_empty()).then(|| self.brief.join("; "))
     }
 }
 

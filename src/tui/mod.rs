@@ -74,7 +74,8 @@ pub const NO_FIRST_MINUTE_ENV: &str = "MQTT_WORKBENCH_NO_FIRST_MINUTE";
 /// What the command line asks of the workbench.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
-    /// Embedded broker port (`--port`); busy ports fall back to a free one.
+    /// Embedded broker port (`--port`); a busy one is refused. Without it the default port
+    /// is used, and a free one when that is busy.
     pub port: Option<u16>,
     /// Broker configuration file (`-c`).
     pub config_file: Option<PathBuf>,
@@ -135,7 +136,9 @@ fn start_embedded_broker(
     let launch_opts = LaunchOptions {
         port: opts.port.unwrap_or(DEFAULT_PORT),
         port_given: opts.port.is_some(),
-        fall_back_to_free_port: true,
+        // Only a port nobody asked for may move; a busy `--port N` is refused, as mosquitto
+        // refuses it.
+        fall_back_to_free_port: opts.port.is_none(),
     };
     let launched =
         launch::launch(cfg.clone(), notes, &launch_opts, events).map_err(|e| error_chain(&e))?;

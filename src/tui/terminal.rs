@@ -12,7 +12,7 @@ use crossterm::event::{
 };
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -73,8 +73,8 @@ pub fn enter() -> io::Result<TerminalGuard> {
     }
 }
 
-/// Gives the terminal back: bracketed paste and mouse off, main screen, cursor shown, raw
-/// mode off. Does nothing when already restored, so every exit path may call it.
+/// Gives the terminal back: bracketed paste and mouse off, the alternate screen cleared and
+/// left, cursor shown, raw mode off. Does nothing when already restored, so every exit path may call it.
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut out = io::stdout();
@@ -82,6 +82,9 @@ pub fn restore() {
             out,
             DisableBracketedPaste,
             DisableMouseCapture,
+            // Cleared first: a terminal that grew while the workbench ran (tmux
+            // `resize-window`) otherwise shows rows of the last frame on the normal screen.
+            Clear(ClearType::All),
             LeaveAlternateScreen,
             Show
         );

@@ -156,6 +156,11 @@ fn publish_fields(args: &str) -> Vec<(String, String)> {
         };
         out.push((name.to_owned(), v.to_owned()));
     }
+    // A QoS 0 PUBLISH has no Packet Identifier on the wire [MQTT311-2.3.1-5]; mosquitto's
+    // `m0` is its placeholder, and a view never shows what was not sent.
+    if out.iter().any(|(k, v)| k == "QoS" && v == "0") {
+        out.retain(|(k, _)| k != "Packet Identifier");
+    }
     if let Some((topic, tail)) = rest.rsplit_once("', ... (") {
         out.push(("Topic Name".to_owned(), topic.to_owned()));
         let bytes = tail.trim_end_matches(')').trim_end_matches(" bytes");
@@ -382,6 +387,12 @@ mod tests {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
         assert_eq!(r.fields, want);
+
+        // QoS 0: no Packet Identifier on the wire, none in the fields.
+        let r = row(t::received_publish("wb", false, 0, false, 0, "a/b", 2));
+        assert_eq!(r.field("QoS"), Some("0"));
+        assert_eq!(r.field("Packet Identifier"), None);
+        assert_eq!(r.field("Topic Name"), Some("a/b"));
 
         let r = row(t::sending_subscribe("wb", 3, "plant/+/temp", 2, 0));
         assert_eq!(r.field("Packet Identifier"), Some("3"));

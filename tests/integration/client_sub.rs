@@ -531,3 +531,61 @@ async fn tls_cafile_and_insecure() {
     assert!(err.starts_with("Error: A TLS error occurred.\n"), "{err}");
     assert!(err.contains("invalid peer certificate"), "{err}");
 }
+
+/// Task `tuifix` item 6: SIGTERM and SIGINT end `sub`, `rr` and `pub -l` as they end
+/// mosquitto_sub: with a DISCONNECT, so the broker discards the Will [MQTT311-3.1.2-10].
+#[tokio::test]
+async fn sigterm_and_sigint_send_disconnect_and_the_will_stays_unpublished() {
+    use crate::client_support::Proc;
+    if !have_mosquitto() {
+        return;
+    }
+    let mut b = AnyBroker::start(true).await;
+    let port = b.port();
+    let watcher = subscribed(
+        &mut b,
+        "mosquitto_sub",
+        "watcher",
+        &["-t", "gone/#", "-v", "-C", "1"],
+    )
+    .await;
+    let will = |id: &'static str| -> Vec<String> {
+        let base = ["-h", "127.0.0.1", "-p", &port, "-i", id];
+        let mut a: Vec<String> = base.iter().map(|s| (*s).to_owned()).collect();
+        let topic = format!("gone/{id}");
+        a.extend(["--will-topic", &topic, "--will-payload", "x"].map(str::to_owned));
+        a
+    };
+    let cases: [(&str, &str, &[&str]); 4] = [
+        ("sub", "TERM", &["-t", "cmd"]),
+        ("sub", "INT", &["-t", "cmd"]),
+        ("rr", "TERM", &["-t", "req", "-e", "resp", "-m", "q"]),
+        ("pub", "TERM", &["-t", "out", "-l"]),
+    ];
+    for (i, (cmd, sig, extra)) in cases.into_iter().enumerate() {
+        let id: &'static str = ["s-term", "s-int", "rr-term", "pub-term"][i];
+        let mut args = vec![cmd.to_owned()];
+        args.extend(will(id));
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let p = Proc::wb_stdin_open(&args);
+        b.wait_log(&format!("as {id} (")).await;
+        // Subscribed (sub, rr) or connected (pub): the CONNACK went out.
+        b.wait_log(&format!("Sending CONNACK to {id}")).await;
+        p.signal(sig);
+        let (code, _, err) = p.finish().await;
+        assert_eq!(code, 0, "{cmd} after SIG{sig}: {err}");
+        b.wait_log(&format!("Received DISCONNECT from {id}")).await;
+    }
+    // Had a Will been published, the watcher would have printed it before this.
+    run(
+        "mosquitto_pub",
+        &["-p", &port, "-t", "gone/end", "-m", "end"],
+    )
+    .await;
+    let (c, out, _) = watcher.finish().await;
+    assert_eq!(
+        (c, String::from_utf8_lossy(&out).as_ref()),
+        (0, "gone/end end\n")
+    );
+}

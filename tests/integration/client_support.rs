@@ -32,6 +32,8 @@ pub struct Proc {
     child: Child,
     out: Arc<Mutex<Vec<u8>>>,
     err: Arc<Mutex<Vec<u8>>>,
+    /// stdin, when kept open ([`Proc::wb_stdin_open`]).
+    input: Option<tokio::process::ChildStdin>,
 }
 
 fn collect<R: tokio::io::AsyncRead + Unpin + Send + 'static>(mut r: R) -> Arc<Mutex<Vec<u8>>> {
@@ -77,7 +79,42 @@ impl Proc {
         }
         let out = collect(child.stdout.take().expect("stdout"));
         let err = collect(child.stderr.take().expect("stderr"));
-        Self { child, out, err }
+        Self {
+            child,
+            out,
+            err,
+            input: None,
+        }
+    }
+
+    /// Our binary with these arguments and its stdin kept open (for `pub -l`).
+    pub fn wb_stdin_open(args: &[&str]) -> Self {
+        let mut cmd = Command::new(wb());
+        cmd.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("spawn");
+        let input = child.stdin.take();
+        let out = collect(child.stdout.take().expect("stdout"));
+        let err = collect(child.stderr.take().expect("stderr"));
+        Self {
+            child,
+            out,
+            err,
+            input,
+        }
+    }
+
+    /// Sends the process `signal` (`TERM`, `INT`) with kill(1).
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("running").to_string();
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{signal} {pid}");
     }
 
     /// Our binary with these arguments.

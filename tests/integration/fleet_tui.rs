@@ -111,7 +111,9 @@ async fn fleet_filter_plot_diff_export_and_retained_cleanup_against_mosquitto() 
     t.keys(&["x", "C-u"]);
     t.text(payload_file.to_str().unwrap());
     t.keys(&["Enter"]);
-    t.wait_until("the export notice", |s| s.contains("exported the payload"));
+    t.wait_until("the export notice", |s| {
+        s.contains("exported to ") && s.contains(": the payload of 'plant/1/env'")
+    });
     assert_eq!(std::fs::read(&payload_file).unwrap(), ENV[2].as_bytes());
     // A second export to the same file asks first.
     t.keys(&["x", "C-u"]);
@@ -126,7 +128,7 @@ async fn fleet_filter_plot_diff_export_and_retained_cleanup_against_mosquitto() 
     t.text(record.to_str().unwrap());
     t.keys(&["Enter"]);
     t.wait_until("the history export", |s| {
-        s.contains("exported 3 messages of 'plant/1/env' as JSON lines")
+        s.contains("env.jsonl: 3 messages of 'plant/1/env' as JSON lines")
     });
     let file = std::fs::File::open(&record).unwrap();
     let (_, mut reader) =

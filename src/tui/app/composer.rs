@@ -368,6 +368,37 @@ impl Composer {
 
     /// A typed key into the focused text field.
     pub fn input(&mut self, input: Input) {
+        // A toggle takes the keys that name a value; any other is answered, never dropped.
+        if let Key::Char(ch) = input.key
+            && !input.ctrl
+            && !input.alt
+        {
+            match (self.focus, ch) {
+                (ComposerField::Qos, '0'..='2') => {
+                    self.qos = u8::try_from(u32::from(ch) - u32::from('0')).unwrap_or(0);
+                    self.error = None;
+                    return;
+                }
+                (ComposerField::Retain, 'y' | 'n') => {
+                    self.retain = ch == 'y';
+                    self.error = None;
+                    return;
+                }
+                (ComposerField::Qos, _) => {
+                    self.error = Some(format!(
+                        "'{ch}' is no QoS: type 0, 1 or 2, or Space to change it; Tab moves on"
+                    ));
+                    return;
+                }
+                (ComposerField::Retain, _) => {
+                    self.error = Some(format!(
+                        "'{ch}' does not set Retain: y or n, or Space to change it; Tab moves on"
+                    ));
+                    return;
+                }
+                _ => {}
+            }
+        }
         let multiline = self.is_multiline();
         if let Some(t) = self.focused_text() {
             if !multiline && input.key == Key::Enter {

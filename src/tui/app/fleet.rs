@@ -17,7 +17,7 @@ use super::messages::Messages;
 use super::notice::Notices;
 use super::plot::{JsonPath, Source, numeric_leaves, plain_number};
 use super::prompt::{Prompt, PromptOutcome};
-use super::topics::Topics;
+use super::topics::{Topics, TreeOutcome};
 use crate::tui::client_link::{OutgoingPublish, PublishProps};
 
 /// A file the run loop is asked to write.
@@ -337,7 +337,10 @@ pub fn on_modal(
 ) -> (Option<FleetModal>, Vec<FleetEffect>) {
     if cmd == Cmd::Cancel {
         match modal {
-            FleetModal::TopicFilter(_, old) => set_topic_filter(p, old),
+            FleetModal::TopicFilter(_, old) => {
+                set_topic_filter(p, old);
+                settle_selection(p);
+            }
             FleetModal::Search(_, old) => p.messages.set_search(old),
             _ => {}
         }
@@ -349,6 +352,7 @@ pub fn on_modal(
                 match TopicFilter::parse(&text) {
                     Ok(f) => {
                         set_topic_filter(p, f);
+                        settle_selection(p);
                         let said = match p.topics.filter() {
                             Some(f) => format!(
                                 "{} filter '{}': {} of {} topics",
@@ -524,6 +528,14 @@ fn set_topic_filter(p: &mut Parts<'_>, f: Option<TopicFilter>) {
     p.topics.set_filter(f);
 }
 
+/// Once a filter is settled, the tree's selection moves onto its rows when it lost its own,
+/// and the message list follows it.
+fn settle_selection(p: &mut Parts<'_>) {
+    if let TreeOutcome::Selected(topic) = p.topics.settle_selection() {
+        p.messages.set_view_topic(topic);
+    }
+}
+
 /// What an export of the history under `sub` says it writes: "N messages of 'plant'", and
 /// when the tree's filter leaves some out, "N messages of M topics matching FILTER under
 /// 'plant'".
@@ -534,14 +546,15 @@ pub fn history_summary(messages: &Messages, sub: Option<&str>) -> String {
     let narrowed = messages
         .topic_filter()
         .filter(|_| n < messages.under(sub).count());
+    let messages_word = if n == 1 { "message" } else { "messages" };
     match narrowed {
-        None => format!("{n} messages of '{under}'"),
+        None => format!("{n} {messages_word} of '{under}'"),
         Some(f) => {
             let topics: std::collections::HashSet<&str> =
                 messages.shown_under(sub).map(|m| &*m.topic).collect();
             let word = if topics.len() == 1 { "topic" } else { "topics" };
             format!(
-                "{n} messages of {} {word} matching {} '{}' under '{under}'",
+                "{n} {messages_word} of {} {word} matching {} '{}' under '{under}'",
                 topics.len(),
                 f.mode(),
                 f.text()
@@ -572,7 +585,8 @@ fn live(modal: &FleetModal, p: &mut Parts<'_>) {
 pub fn on_exported(r: ExportResult, notices: &mut Notices, now: SystemTime) -> Option<FleetModal> {
     match r {
         ExportResult::Written(f) => {
-            notices.say(format!("exported {} to {}", f.what, f.path));
+            // The path before what was written: the end of a long notice is what gets cut.
+            notices.say(format!("exported to {}: {}", f.path, f.what));
             None
         }
         ExportResult::Exists(f) => Some(FleetModal::Overwrite(f)),

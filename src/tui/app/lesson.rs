@@ -357,14 +357,14 @@ pub fn copy_command(
         (None, Some(p)) => Ok(sub_command(&p.value(), p.qos(), at, tool)),
         (None, None) => Err("nothing to copy here".into()),
     };
-    // What the flags cannot carry is said, never copied (the password above all).
-    let left_out = if at.login.left_out.is_empty() {
-        String::new()
-    } else {
-        format!(" (left out: {})", at.login.left_out.join("; "))
+    // What the flags cannot carry is said, never copied (the password above all), and said
+    // first: a long command is cut at the end of the status line.
+    let copied = match at.login.note() {
+        Some(note) => format!("copied ({note})"),
+        None => "copied".to_owned(),
     };
     match text {
-        Ok(t) => (format!("copied: {t}{left_out}"), Some(t)),
+        Ok(t) => (format!("{copied}: {t}"), Some(t)),
         Err(e) => (e, None),
     }
 }

@@ -148,6 +148,28 @@ impl Topics {
         self.dirty = true;
     }
 
+    /// After a filter is settled (Enter or Esc on its prompt): the selection stays when its
+    /// row is still shown; otherwise it moves to the first topic that passes (or the first
+    /// row left), and the outcome says so, for the message list to follow.
+    pub fn settle_selection(&mut self) -> TreeOutcome {
+        self.rebuild_rows();
+        if self.rows.iter().any(|r| r.path == self.selected) {
+            return TreeOutcome::Same;
+        }
+        let passes = |r: &TreeRow| {
+            r.path.as_deref().is_some_and(|p| {
+                node_ref(&self.root, p).is_some_and(|n| n.stats.is_some())
+                    && self.filter.as_ref().is_none_or(|f| f.matches(p))
+            })
+        };
+        self.cursor = self
+            .rows
+            .iter()
+            .position(passes)
+            .unwrap_or(usize::from(self.rows.len() > 1));
+        self.select_cursor_row()
+    }
+
     /// Reads a number from a message's payload (the topic's JSON path, or the whole payload)
     /// for the tree's latest value and sparkline and, for the plotted topic, the plot.
     pub fn observe(&mut self, topic: &str, time: SystemTime, payload: &[u8]) {
@@ -342,6 +364,9 @@ impl Topics {
             self.rebuild_rows();
         }
         let h = height.max(1);
+        // Never scrolled past the last row while rows above would fit (after a filter the
+        // rows shrink under the offset).
+        self.offset = self.offset.min(self.rows.len().saturating_sub(h));
         if self.cursor < self.offset {
             self.offset = self.cursor;
         } else if self.cursor >= self.offset + h {

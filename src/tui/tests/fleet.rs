@@ -301,7 +301,7 @@ fn export_writes_exact_bytes_asks_before_replacing_and_does_csv_or_jsonl() {
     app.update(Action::Exported(ExportResult::Written(file.clone())));
     assert_eq!(
         app.notice(),
-        Some("exported the payload of 'plant/9/raw' (4 bytes) to plant_9_raw.bin")
+        Some("exported to plant_9_raw.bin: the payload of 'plant/9/raw' (4 bytes)")
     );
     // The tree exports the selected subtree's history; `.csv` makes it CSV.
     key(&mut app, '1');
@@ -565,7 +565,8 @@ fn a_tree_filter_narrows_the_list_and_the_export() {
     assert_eq!(app.messages().view().len(), 10);
     let text = draw(&mut app, 160, 48).backend().to_string();
     assert!(
-        text.contains("matching mqtt 'plant/+/temp' (10) · newest"),
+        // The pane's name first (task `tuifix`), then the filter and the count.
+        text.contains("Messages: …mqtt 'plant/+/temp' (10) · newest"),
         "{text}"
     );
     key(&mut app, 'j');
@@ -617,4 +618,46 @@ fn the_message_list_keeps_topic_and_payload_readable_at_120x30() {
     // `polish`, item 1).
     assert!(text.contains(" …/state runni…"), "{text}");
     assert!(text.contains(" …9/temp 29 "), "{text}");
+}
+
+#[test]
+fn a_tree_filter_moves_selection_and_scroll_to_the_matching_rows() {
+    // The review: 300 topics, `G` in the tree, then a filter: only a leaf row showed (its
+    // parents scrolled above the view) and the message list stayed on the hidden topic, "(0)".
+    let mut app = app();
+    for n in 0..6u64 {
+        for m in 0..50u64 {
+            let topic = format!("fleet/{n}/dev{m}/temp");
+            message(&mut app, &topic, b"21.5", at(1, n * 50 + m));
+        }
+    }
+    app.update(Action::Frame);
+    key(&mut app, '1');
+    key(&mut app, 'G');
+    let before = app.topics().selected().map(str::to_owned);
+    assert_eq!(before.as_deref(), Some("fleet/5/dev49/temp"));
+    key(&mut app, '/');
+    typed(&mut app, "fleet/+/dev42/#");
+    enter(&mut app);
+    let text = screen(&mut app, 80, 24).backend().to_string();
+    // The selection moved to the first matching topic and the message list follows it.
+    assert_eq!(app.topics().selected(), Some("fleet/0/dev42/temp"));
+    assert_eq!(app.messages().view_topic(), Some("fleet/0/dev42/temp"));
+    assert_eq!(app.messages().view().len(), 1);
+    // All 19 rows fit, so the view starts at the top: the parents show.
+    assert_eq!(app.topics().offset(), 0);
+    assert!(
+        text.contains("(all topics)") && text.contains("fleet"),
+        "{text}"
+    );
+    assert!(!text.contains("(0)"), "{text}");
+    // A selection that still matches stays: select another matching topic, filter again.
+    key(&mut app, 'G');
+    assert_eq!(app.topics().selected(), Some("fleet/5/dev42/temp"));
+    key(&mut app, '/');
+    press(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    typed(&mut app, "dev42");
+    enter(&mut app);
+    assert_eq!(app.topics().selected(), Some("fleet/5/dev42/temp"));
+    assert_eq!(app.messages().view_topic(), Some("fleet/5/dev42/temp"));
 }

@@ -259,3 +259,4 @@ fn settings() -> insta::Settings {
     s.add_filter(r"\d{2}:\d{2}:\d{2}", "HH:MM:SS");
     s
 }
+mod tuifix;

@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use unicode_width::UnicodeWidthStr;
 
-use crate::tui::text::{ELLIPSIS, fit};
+use crate::tui::text::{ELLIPSIS, fit, fit_left};
 
 /// The columns `line` needs, not counting trailing spaces (padding is not content).
 fn content_width(line: &Line<'_>) -> usize {
@@ -39,6 +39,22 @@ pub fn title(title: &str, area: Rect) -> String {
     fit(title, usize::from(area.width.saturating_sub(2)))
 }
 
+/// A title `{name}{topic}{rest}` cut to `max` columns: the name always stays; the topic gives
+/// up its start first (down to a few columns, keeping the leaf, marked with `…`), then the end
+/// of the whole is cut (marked too). A title never loses its pane's name.
+#[must_use]
+pub fn topic_title(name: &str, topic: &str, rest: &str, max: usize) -> String {
+    let full = format!("{name}{topic}{rest}");
+    if full.width() <= max {
+        return fit(&full, max);
+    }
+    // At least the leaf and the mark (`…/temp`), and a short topic stays whole.
+    let leaf = topic.rsplit('/').next().unwrap_or(topic);
+    let least = topic.width().min((leaf.width() + 2).max(8));
+    let room = max.saturating_sub(name.width() + rest.width()).max(least);
+    fit(&format!("{name}{}{rest}", fit_left(topic, room)), max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +65,25 @@ mod tests {
         (0..buf.area.width)
             .map(|x| buf[(x, y)].symbol().to_owned())
             .collect()
+    }
+
+    #[test]
+    fn a_topic_title_keeps_its_name_and_cuts_the_topic_first() {
+        let t = |topic: &str, rest: &str, max: usize| topic_title("Payload: ", topic, rest, max);
+        assert_eq!(t("a/b", " · 3 bytes", 40), "Payload: a/b · 3 bytes");
+        assert_eq!(
+            t("plant/hall-7/line-3/unit-12/temp", " · 3 bytes", 32),
+            "Payload: …unit-12/temp · 3 bytes"
+        );
+        // Narrower than name and leaf: the end goes, the name stays.
+        let cut = t(
+            "plant/hall-7/line-3/unit-12/temp",
+            " · auto:text · 3 bytes",
+            24,
+        );
+        assert!(cut.starts_with("Payload: …") && cut.ends_with('…'), "{cut}");
+        assert_eq!(cut.width(), 24);
+        assert_eq!(t("x", "", 4), "Pay…");
     }
 
     #[test]

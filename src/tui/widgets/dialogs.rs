@@ -32,14 +32,24 @@ fn publish_preview(app: &App, c: &Composer, area: Rect, buf: &mut Buffer) {
     use crate::tui::app::lesson::pub_command;
     let addr = &app.link().command_endpoint();
     let lines = match c.build() {
-        Ok(p) => [Tool::Mosquitto, Tool::Workbench]
-            .map(|tool| {
-                Line::styled(
-                    format!("$ {}", visible_command(&pub_command(&p, addr, tool))),
-                    Style::default().fg(Color::Cyan),
-                )
-            })
-            .to_vec(),
+        Ok(p) => {
+            let mut lines = [Tool::Mosquitto, Tool::Workbench]
+                .map(|tool| {
+                    Line::styled(
+                        format!("$ {}", visible_command(&pub_command(&p, addr, tool))),
+                        Style::default().fg(Color::Cyan),
+                    )
+                })
+                .to_vec();
+            // What the commands leave out (the password) first, as the copy notice says it.
+            if let Some(note) = addr.login.note() {
+                lines.insert(
+                    0,
+                    Line::styled(format!("! {note}"), Style::default().fg(Color::Yellow)),
+                );
+            }
+            lines
+        }
         Err(e) => vec![Line::styled(
             format!("(no command yet: {e})"),
             Style::default().fg(Color::DarkGray),
@@ -378,10 +388,11 @@ fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
         buf,
         "Publish · Tab next field · C-s send · C-p/C-n history · Esc close",
     );
+    // Drawn in the order Tab visits the fields.
     let [
         topic,
-        flags,
         payload,
+        flags,
         ct,
         exp,
         resp,
@@ -391,8 +402,8 @@ fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
         equivalent,
     ] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(1),
         Constraint::Min(3),
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -400,7 +411,7 @@ fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
         // Three lines of user properties, and two for a refusal (read in full).
         Constraint::Length(5),
         Constraint::Length(2),
-        Constraint::Length(2),
+        Constraint::Length(2 + u16::from(app.link().command_endpoint().login.note().is_some())),
     ])
     .areas(inner);
     publish_preview(app, c, equivalent, buf);
@@ -426,10 +437,21 @@ fn composer(app: &App, c: &Composer, screen: Rect, buf: &mut Buffer) {
                 format!("Retain {}", if c.retain() { "yes" } else { "no" }),
                 sel(ComposerField::Retain),
             ),
-            Span::styled(
-                "   (Space or ←/→ changes)",
-                Style::default().fg(Color::DarkGray),
-            ),
+            // On a focused toggle the way to change it stands out.
+            match c.focus() {
+                ComposerField::Qos => Span::styled(
+                    "   Space or ←/→ changes · 0 1 2 set the QoS",
+                    Style::default().fg(Color::Yellow),
+                ),
+                ComposerField::Retain => Span::styled(
+                    "   Space or ←/→ changes · y/n set Retain",
+                    Style::default().fg(Color::Yellow),
+                ),
+                _ => Span::styled(
+                    "   (Space or ←/→ changes)",
+                    Style::default().fg(Color::DarkGray),
+                ),
+            },
         ]),
         flags.width,
     );

@@ -18,16 +18,20 @@ pub fn render(v: &DiffView, screen: Rect, buf: &mut Buffer) {
         screen.height.saturating_sub(2),
     );
     let d = &v.diff;
-    let title = format!(
-        "Diff: {} · {} → {} · {} · -{} +{}",
-        v.topic,
+    let rest = format!(
+        " · {} → {} · {} · -{} +{}",
         clock(v.old_time, true),
         clock(v.new_time, true),
         d.kind.name(),
         d.removed,
         d.added
     );
-    let title = super::fit_left(&title, usize::from(area.width.saturating_sub(4)));
+    let title = super::cut::topic_title(
+        "Diff: ",
+        &v.topic,
+        &rest,
+        usize::from(area.width.saturating_sub(4)),
+    );
     let inner = dialog(area, buf, &title);
     if inner.height < 2 {
         return;

@@ -19,6 +19,24 @@ struct Lines {
 }
 
 impl Lines {
+    /// `text` wrapped with its first row at column 0 and the rows after it under column
+    /// `hang` (a step's goal under its text, not under its `[>]` mark).
+    fn hanging(&mut self, hang: usize, text: &str, style: Style) {
+        let pad = " ".repeat(hang);
+        let text = &*crate::tui::text::escape_controls(text);
+        let first = word_wrap(text, self.width.max(8));
+        let Some(head) = first.first() else {
+            return;
+        };
+        self.out.push(Line::styled(head.clone(), style));
+        // The rest, wrapped again to the narrower room.
+        let done = head.chars().count();
+        let rest: String = text.chars().skip(done).collect();
+        for l in word_wrap(rest.trim_start(), self.width.saturating_sub(hang).max(8)) {
+            self.out.push(Line::styled(format!("{pad}{l}"), style));
+        }
+    }
+
     fn wrapped(&mut self, indent: usize, text: &str, style: Style) {
         let pad = " ".repeat(indent);
         for l in word_wrap(text, self.width.saturating_sub(indent).max(8)) {
@@ -32,7 +50,15 @@ impl Lines {
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let m = app.lesson();
     let title = match m.lesson() {
-        Some((i, l)) => format!(" Lesson {}/{}: {} ", i + 1, m.count(), l.title),
+        // A title that numbers itself ("1. Hello, MQTT") is not numbered twice.
+        Some((i, l)) => format!(
+            " Lesson {}/{}: {} ",
+            i + 1,
+            m.count(),
+            l.title
+                .strip_prefix(&format!("{}. ", i + 1))
+                .unwrap_or(&l.title)
+        ),
         None => " Lessons ".to_owned(),
     };
     let block = Block::default()
@@ -72,7 +98,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             } else {
                 ("[ ]", Style::default().fg(Color::Gray))
             };
-            ls.wrapped(0, &format!("{mark} {}. {}", i + 1, step.goal), style);
+            let head = format!("{mark} {}. ", i + 1);
+            ls.hanging(head.len(), &format!("{head}{}", step.goal), style);
             if i < p.step() && !step.explain.is_empty() {
                 ls.wrapped(4, &step.explain, dim);
             }
@@ -210,17 +237,22 @@ pub fn render_first_minute(screen: Rect, buf: &mut Buffer) {
     }
 }
 
-fn equivalent_lines(lines: [String; 2], area: Rect, buf: &mut Buffer) {
+fn equivalent_lines(lines: [String; 2], note: Option<String>, area: Rect, buf: &mut Buffer) {
     let style = Style::default().fg(Color::Cyan);
-    for (row, l) in lines.iter().enumerate().take(usize::from(area.height)) {
-        let y = area.y + u16::try_from(row).unwrap_or(0);
-        super::cut::set_line(
-            buf,
-            area.x,
-            y,
-            &Line::styled(format!("$ {l}"), style),
-            area.width,
+    let mut shown: Vec<Line> = lines
+        .iter()
+        .map(|l| Line::styled(format!("$ {l}"), style))
+        .collect();
+    // What the commands leave out (the password) is said first, as the copy notice does.
+    if let Some(note) = note {
+        shown.insert(
+            0,
+            Line::styled(format!("! {note}"), Style::default().fg(Color::Yellow)),
         );
+    }
+    for (row, l) in shown.iter().enumerate().take(usize::from(area.height)) {
+        let y = area.y + u16::try_from(row).unwrap_or(0);
+        super::cut::set_line(buf, area.x, y, l, area.width);
     }
 }
 
@@ -228,22 +260,25 @@ fn equivalent_lines(lines: [String; 2], area: Rect, buf: &mut Buffer) {
 pub fn subscribe_equivalent(app: &App, p: &Prompt, dialog: Rect, buf: &mut Buffer) {
     let y = dialog.y + dialog.height;
     let screen_bottom = buf.area.y + buf.area.height;
-    if y + 4 > screen_bottom {
+    let addr = &app.link().command_endpoint();
+    let note = addr.login.note();
+    let h = 4 + u16::from(note.is_some());
+    if y + h > screen_bottom {
         return;
     }
     let inner = boxed(
-        Rect::new(dialog.x, y, dialog.width, 4),
+        Rect::new(dialog.x, y, dialog.width, h),
         buf,
         "The same with mosquitto_sub · C-y copies (M-y: mqtt-workbench)",
         Color::DarkGray,
     );
-    let addr = &app.link().command_endpoint();
     let filter = p.value();
     equivalent_lines(
         [
             sub_command(&filter, p.qos(), addr, Tool::Mosquitto),
             sub_command(&filter, p.qos(), addr, Tool::Workbench),
         ],
+        note,
         inner,
         buf,
     );

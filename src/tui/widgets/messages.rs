@@ -34,14 +34,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         ""
     };
-    // Cut from the left so that the leaf of a deep topic shows.
+    // The name stays; a deep topic keeps its leaf.
     let title = format!(
         " {} ",
-        fit_left(
-            &format!(
-                "Messages: {what} ({}){search}{follow}",
-                app.messages().view().len()
-            ),
+        super::cut::topic_title(
+            "Messages: ",
+            &what,
+            &format!(" ({}){search}{follow}", app.messages().view().len()),
             usize::from(area.width.saturating_sub(4)),
         )
     );

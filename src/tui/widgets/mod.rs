@@ -41,9 +41,16 @@ use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::app::{App, Modal, Pane};
 
+/// The smallest screen the panes are drawn on (columns, rows); below it the screen says so.
+pub const MIN_SIZE: (u16, u16) = (40, 10);
+
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let screen = frame.area();
+    if screen.width < MIN_SIZE.0 || screen.height < MIN_SIZE.1 {
+        too_small(screen, frame.buffer_mut());
+        return;
+    }
     let side = app.lesson().width(screen.width);
     let main = Rect::new(screen.x, screen.y, screen.width - side, screen.height);
     let a = super::app::layout::layout(main, app.layout());
@@ -70,6 +77,22 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Some(Modal::Sequence { no, scroll }) => sequence::render(app, *no, *scroll, screen, buf),
         Some(Modal::Fleet(f)) => fleet::render(app, f, screen, buf),
         Some(m) => dialogs::render(app, m, screen, buf),
+    }
+}
+
+/// "terminal too small (need 40x10)", wrapped to the screen, instead of panes cut to nothing.
+fn too_small(screen: Rect, buf: &mut ratatui::buffer::Buffer) {
+    let (w, h) = MIN_SIZE;
+    let text = format!(
+        "terminal too small: {}x{} (need {w}x{h}); q quits",
+        screen.width, screen.height
+    );
+    let style = Style::default().fg(Color::Yellow);
+    let rows = word_wrap(&text, usize::from(screen.width));
+    for (i, row) in rows.iter().take(usize::from(screen.height)).enumerate() {
+        let y = screen.y + u16::try_from(i).unwrap_or(0);
+        let line = ratatui::text::Line::styled(row.clone(), style);
+        cut::set_line(buf, screen.x, y, &line, screen.width);
     }
 }
 

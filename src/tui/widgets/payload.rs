@@ -7,7 +7,7 @@ use ratatui::style::{Color, Style};
 use ratatui::text::Line;
 use ratatui::widgets::Widget;
 
-use super::{fit_left, pane_block};
+use super::pane_block;
 use crate::tui::app::{App, Pane};
 use crate::tui::payload::PayloadMode;
 
@@ -53,22 +53,23 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         format!(" · {} properties at the end", m.properties.len())
     };
-    // Cut from the left: the end of the topic (its leaf) and the facts stay visible.
-    let title = fit_left(
-        &format!(
-            "Payload: {} · {} · {} bytes · QoS {}{}{props}{where_}",
-            m.topic,
-            mode,
-            m.payload.len(),
-            m.qos,
-            match (m.retain, m.sent_retained) {
-                (true, _) => " · retained (RETAIN 1, from the store)",
-                (false, true) => " · retained (sent live: RETAIN 0)",
-                (false, false) => "",
-            }
-        ),
-        title_room,
+    // The name stays; a long topic gives up its start first (its leaf stays), then the end
+    // is cut. What only the title says (properties below, RETAIN, the scroll position) comes
+    // first; the QoS, which the message list's Q column shows too, only when it fits whole.
+    let rest = format!(
+        "{props} · {} · {} bytes{}{where_}",
+        mode,
+        m.payload.len(),
+        match (m.retain, m.sent_retained) {
+            (true, _) => " · retained (RETAIN 1, from the store)",
+            (false, true) => " · retained (sent live: RETAIN 0)",
+            (false, false) => "",
+        },
     );
+    let with_qos = format!("{rest} · QoS {}", m.qos);
+    let fits = crate::tui::text::width(&format!("Payload: {}{with_qos}", m.topic)) <= title_room;
+    let rest = if fits { with_qos } else { rest };
+    let title = super::cut::topic_title("Payload: ", &m.topic, &rest, title_room);
     let block = pane_block(app, Pane::Payload, format!(" {title} "), area);
     let inner = block.inner(area);
     block.render(area, buf);

@@ -22,7 +22,7 @@ pub fn render(app: &App, screen: Rect, buf: &mut Buffer) {
     let Some(plot) = app.topics().plot() else {
         return;
     };
-    let title = title(plot);
+    let title = title(plot, usize::from(area.width.saturating_sub(4)));
     let inner = dialog(area, buf, &title);
     if inner.height < 3 || inner.width < 10 {
         return;
@@ -82,7 +82,7 @@ pub fn render(app: &App, screen: Rect, buf: &mut Buffer) {
         .render(chart_area, buf);
 }
 
-fn title(plot: &Plot) -> String {
+fn title(plot: &Plot, max: usize) -> String {
     let latest = plot
         .points
         .back()
@@ -90,12 +90,12 @@ fn title(plot: &Plot) -> String {
     let range = plot.bounds().map_or_else(String::new, |(lo, hi)| {
         format!(" · min {} max {}", short(lo), short(hi))
     });
-    format!(
-        "Plot: {} · {} · {} points{latest}{range}",
-        plot.topic,
+    let rest = format!(
+        " · {} · {} points{latest}{range}",
         plot.source,
         plot.points.len()
-    )
+    );
+    super::cut::topic_title("Plot: ", &plot.topic, &rest, max)
 }
 
 /// Draws `values` (oldest first) as a one-row sparkline in `area`, scaled between their
