@@ -43,7 +43,7 @@ fn a_copied_command_says_the_password_is_left_out_first_and_so_do_the_dialogs() 
     let text = screen(&mut app, 160, 48).backend().to_string();
     let status = text.lines().next().unwrap_or_default();
     assert!(
-        status.contains("│ copied (password left out: add -P): mosquitt"),
+        status.contains("copied (password left out: add -P): mosquitt"),
         "{status}"
     );
     key(&mut app, 'p');
@@ -269,4 +269,34 @@ fn a_very_small_terminal_says_it_is_too_small() {
         !text.contains("too small") && text.contains("Topics"),
         "{text}"
     );
+}
+
+#[test]
+fn a_notice_comes_first_on_a_status_bar_too_narrow_for_everything() {
+    let mut lab = on_lab();
+    key(&mut lab, 's');
+    typed(&mut lab, "x/#");
+    ctrl(&mut lab, 'y');
+    press(&mut lab, KeyCode::Esc, KeyModifiers::NONE);
+    // 80 columns: the broker and client state fill the bar, so the notice goes first.
+    let text = screen(&mut lab, 80, 24).backend().to_string();
+    let status = text.lines().next().unwrap_or_default();
+    assert!(
+        status.contains(" MQTT copied (password left out: add -P): "),
+        "{status}"
+    );
+    // A short notice on a wide bar: everything fits, so the standing state keeps its place.
+    let mut plain = app();
+    key(&mut plain, 's');
+    typed(&mut plain, "x/#");
+    ctrl(&mut plain, 'y');
+    press(&mut plain, KeyCode::Esc, KeyModifiers::NONE);
+    let text = screen(&mut plain, 160, 48).backend().to_string();
+    let status = text.lines().next().unwrap_or_default();
+    assert!(
+        status.contains("│ copied: mosquitto_sub -h 127.0.0.1 -p 1883 -t 'x/#' -v"),
+        "{status}"
+    );
+    // (each line of the test backend's text is quoted)
+    assert!(status.starts_with("\" MQTT broker"), "{status}");
 }

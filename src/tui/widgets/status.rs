@@ -91,12 +91,28 @@ pub fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         (broker, client)
     };
-    spans.extend(first);
-    spans.push(sep.clone());
-    spans.extend(second);
+    let mut rest = first;
+    rest.push(sep.clone());
+    rest.extend(second);
     if let Some(n) = app.notice() {
-        spans.push(sep);
-        spans.push(Span::styled(n.to_owned(), bar.fg(Color::Yellow)));
+        let notice = Span::styled(n.to_owned(), bar.fg(Color::Yellow));
+        let all = Line::from(spans.clone()).width()
+            + Line::from(rest.clone()).width()
+            + sep.width()
+            + notice.width();
+        if all > usize::from(area.width) {
+            // A notice is what just happened and goes away by itself: when the bar is too
+            // narrow for everything, it comes first and the standing state is what gets cut.
+            spans.push(notice);
+            spans.push(sep);
+            spans.extend(rest);
+        } else {
+            spans.extend(rest);
+            spans.push(sep);
+            spans.push(notice);
+        }
+    } else {
+        spans.extend(rest);
     }
     super::cut::set_line(buf, area.x, area.y, &Line::from(spans), area.width);
 }
