@@ -29,6 +29,14 @@ MOSQ=${MOSQUITTO:-/usr/sbin/mosquitto}
 PORT_A=${PORT_A:-21897}   # mosquitto
 PORT_B=${PORT_B:-21898}   # ours
 BIN=${BIN:-"$ROOT/target/release/mqtt-workbench"}
+# A listening port inside the ephemeral range can be taken by one of the N client sockets (the
+# next broker then cannot listen on it): refuse such ports.
+read -r EPH_LO EPH_HI < /proc/sys/net/ipv4/ip_local_port_range || { EPH_LO=32768; EPH_HI=60999; }
+for p in "$PORT_A" "$PORT_B"; do
+    if [ "$p" -ge "$EPH_LO" ] && [ "$p" -le "$EPH_HI" ]; then
+        echo "port $p is in the ephemeral range $EPH_LO-$EPH_HI: pick one below $EPH_LO" >&2; exit 2
+    fi
+done
 [ -x "$MOSQ" ] || { echo "mosquitto not found at $MOSQ" >&2; exit 1; }
 if [ -z "${NO_BUILD:-}" ]; then (cd "$ROOT" && cargo build --release --quiet); fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
