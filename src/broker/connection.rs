@@ -375,7 +375,7 @@ where
             properties: Properties::default(),
         }));
         encode(&mut self.wbuf, &ack, self.version);
-        self.flush().await;
+        self.flush_close().await;
         self.linger = true;
         let ip: Arc<str> = Arc::from(self.peer().ip().to_string().as_str());
         self.shared.events.trace(|| BrokerEvent::ConnAckSent {
@@ -393,6 +393,13 @@ where
                 reason: reason.description().to_owned(),
             },
         });
+    }
+
+    /// Writes a closing packet (a refusing CONNACK, a DISCONNECT with a reason) for at most
+    /// [`LINGER_TIME`]: a peer that stopped reading with a full socket must not hold the task
+    /// (and its Will) forever.
+    async fn flush_close(&mut self) {
+        let _ = tokio::time::timeout(LINGER_TIME, self.flush()).await;
     }
 
     async fn flush(&mut self) -> bool {
@@ -633,7 +640,7 @@ where
                 &Outgoing::Disconnect(fail.reason),
                 self.version,
             );
-            self.flush().await;
+            self.flush_close().await;
         }
         // 3.x gets no reason but the same orderly close: no reset over unread input.
         self.linger = true;

@@ -275,10 +275,12 @@ pub async fn run(args: PubArgs) -> ExitCode {
             }
             Some(n) = done_rx.recv() => queued = Some(n),
             () = stop.recv() => {
-                stopping = true;
-                if handle.disconnect().await.is_err() {
+                // A second signal ends the command at once (the first may wait for a
+                // connection that never comes).
+                if stopping || handle.disconnect().await.is_err() {
                     return ExitCode::SUCCESS;
                 }
+                stopping = true;
             }
         }
         if !stopping && queued.is_some_and(|n| completed >= n) {

@@ -189,6 +189,8 @@ pub async fn run(args: RrArgs) -> ExitCode {
     tokio::pin!(timeout);
     let mut request = Some(request);
     let mut stopping = false;
+    // Set at the first CONNACK that accepted us.
+    let mut connected = false;
     loop {
         let ev = tokio::select! {
             ev = events.recv() => ev,
@@ -200,10 +202,11 @@ pub async fn run(args: RrArgs) -> ExitCode {
                 return ExitCode::from(TIMED_OUT);
             }
             () = stop.recv() => {
-                stopping = true;
-                if handle.disconnect().await.is_err() {
+                // Not connected yet (or a second signal): the command ends at once.
+                if stopping || !connected || handle.disconnect().await.is_err() {
                     return ExitCode::SUCCESS;
                 }
+                stopping = true;
                 continue;
             }
         };
@@ -217,6 +220,7 @@ pub async fn run(args: RrArgs) -> ExitCode {
                 }
             }
             ClientEvent::Connected { .. } => {
+                connected = true;
                 let _ = handle
                     .subscribe_many(
                         &[(response_topic.clone(), conn.qos)],

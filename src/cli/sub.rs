@@ -161,10 +161,12 @@ pub async fn run(args: SubArgs) -> ExitCode {
                 return ExitCode::from(TIMED_OUT);
             }
             () = stop.recv() => {
-                stopping = true;
-                if down || handle.disconnect().await.is_err() {
+                // Not connected yet (or a second signal): nothing to say goodbye on, so
+                // the command ends at once, as mosquitto_sub does.
+                if stopping || down || !was_connected || handle.disconnect().await.is_err() {
                     return ExitCode::SUCCESS;
                 }
+                stopping = true;
                 continue;
             }
         };

@@ -572,6 +572,11 @@ async fn sigterm_and_sigint_send_disconnect_and_the_will_stays_unpublished() {
         b.wait_log(&format!("as {id} (")).await;
         // Subscribed (sub, rr) or connected (pub): the CONNACK went out.
         b.wait_log(&format!("Sending CONNACK to {id}")).await;
+        if cmd != "pub" {
+            // sub and rr subscribe once their CONNACK arrived: before it, a signal ends them
+            // at once with nothing to disconnect (as mosquitto_sub).
+            b.wait_log(&format!("Received SUBSCRIBE from {id}")).await;
+        }
         p.signal(sig);
         let (code, _, err) = p.finish().await;
         assert_eq!(code, 0, "{cmd} after SIG{sig}: {err}");

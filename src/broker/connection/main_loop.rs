@@ -241,7 +241,7 @@ where
             if self.version.is_v5() {
                 let reason = Outgoing::Disconnect(ReasonCode::KeepAliveTimeout);
                 encode(&mut self.wbuf, &reason, self.version);
-                self.flush().await;
+                self.flush_close().await;
             }
             return Some(CloseKind::KeepAlive);
         }
