@@ -338,13 +338,7 @@ fn field(c: &Composer, f: ComposerField, area: Rect, buf: &mut Buffer, boxed: bo
         return;
     };
     let focused = c.focus() == f;
-    let label_style = if focused {
-        Style::default()
-            .fg(Color::Cyan)
-            .add_modifier(Modifier::BOLD)
-    } else {
-        Style::default().fg(Color::Gray)
-    };
+    let label_style = label_style(focused);
     if boxed {
         let block = Block::default()
             .borders(Borders::ALL)
@@ -587,13 +581,7 @@ fn editor(f: &ProfileForm, screen: Rect, buf: &mut Buffer) {
         let row = Rect::new(inner.x, y, inner.width, 1);
         let [l, r] = Layout::horizontal([Constraint::Length(16), Constraint::Fill(1)]).areas(row);
         let focused = *field == f.focus();
-        let label_style = if focused {
-            Style::default()
-                .fg(Color::Cyan)
-                .add_modifier(Modifier::BOLD)
-        } else {
-            Style::default().fg(Color::Gray)
-        };
+        let label_style = label_style(focused);
         super::cut::set_line(
             buf,
             l.x,
@@ -666,6 +654,17 @@ fn errors(app: &App, first: usize, screen: Rect, buf: &mut Buffer) {
     for (i, row) in rows.iter().take(usize::from(inner.height)).enumerate() {
         let y = inner.y + u16::try_from(i).unwrap_or(0);
         super::cut::set_line(buf, inner.x, y, row, inner.width);
+    }
+}
+
+/// A field label: bold cyan while its field has the focus, grey otherwise.
+fn label_style(focused: bool) -> Style {
+    if focused {
+        Style::default()
+            .fg(Color::Cyan)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::default().fg(Color::Gray)
     }
 }
 
